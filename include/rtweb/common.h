@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file common.h
+ * @brief Shared definitions: export macro, error codes, allocator hooks, version.
+ *
+ * Every rtweb header includes this one. It compiles as C89, C99 and C++.
+ */
+#ifndef RTWEB_COMMON_H
+#define RTWEB_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Marks a public function; everything else in the library is hidden. */
+#if defined(_WIN32)
+#  if defined(RTWEB_BUILDING) && !defined(RTWEB_STATIC)
+#    define RTW_EXPORT __declspec(dllexport)
+#  elif !defined(RTWEB_STATIC)
+#    define RTW_EXPORT __declspec(dllimport)
+#  else
+#    define RTW_EXPORT
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define RTW_EXPORT __attribute__((visibility("default")))
+#else
+#  define RTW_EXPORT
+#endif
+
+/**
+ * @brief The error list, written once.
+ *
+ * `RTW_ERRNO_MAP(XX)` expands `XX(name, value, message)` for every error. It generates the
+ * `RTW_ERR_*` constants, rtw_strerror() and rtw_err_name(). Codes are negative, stable across
+ * releases (new codes are only appended) and never reused.
+ */
+#define RTW_ERRNO_MAP(XX)                                                                  \
+  XX(INVALID_ARGUMENT, -1, "invalid argument")                                             \
+  XX(NOMEM, -2, "out of memory")                                                           \
+  XX(PAUSE, -3, "paused by a callback")                                                    \
+  XX(CALLBACK_FAILURE, -4, "a callback returned an error")                                 \
+  XX(BUFFER_TOO_SMALL, -5, "output buffer too small")                                      \
+  XX(INVALID_STATE, -6, "operation not allowed in the current state")                      \
+  XX(INVALID_UTF8, -7, "invalid UTF-8")                                                    \
+  XX(UNSUPPORTED, -8, "feature not compiled in or not supported")                          \
+  XX(SSE_LINE_TOO_LONG, -100, "SSE line longer than max_line_length")                      \
+  XX(SSE_EVENT_TOO_LARGE, -101, "SSE event data larger than max_event_size")               \
+  XX(SSE_ID_TOO_LONG, -102, "SSE id longer than max_id_length")                            \
+  XX(SSE_INVALID_FIELD, -103, "SSE field value not allowed (CR, LF or NUL)")               \
+  XX(SSE_HISTORY_GAP, -104, "SSE history does not reach back to that event")               \
+  XX(SSE_HISTORY_END, -105, "SSE history has no event at that position yet")
+
+/** @brief Error codes returned by rtweb functions (0 is success). */
+enum rtw_error {
+  RTW_OK = 0,
+#define RTW__ERR_ENUM(name, value, msg) RTW_ERR_##name = (value),
+  RTW_ERRNO_MAP(RTW__ERR_ENUM)
+#undef RTW__ERR_ENUM
+  RTW__ERR_LAST_ = -10000
+};
+
+/**
+ * @brief A human-readable description of an error code.
+ * @param err a value returned by an rtweb function.
+ * @return a static string; never NULL ("unknown error" for unknown codes, "success" for 0).
+ */
+RTW_EXPORT const char *rtw_strerror(int err);
+
+/**
+ * @brief The symbolic name of an error code, e.g. "RTW_ERR_NOMEM".
+ * @return a static string; never NULL ("RTW_OK" for 0, "RTW_ERR_UNKNOWN" for unknown codes).
+ */
+RTW_EXPORT const char *rtw_err_name(int err);
+
+/**
+ * @brief Allocator hooks, given per object.
+ *
+ * Pass NULL wherever an `rtw_mem` is accepted to use the C library. When given, all four
+ * functions must be set; the struct is copied, so it need not outlive the call. `free_fn`
+ * receives NULL never; `realloc_fn` is never called with a NULL pointer or a zero size.
+ * The member names avoid `malloc`/`free` so that allocator macros in a host cannot expand
+ * them.
+ */
+typedef struct rtw_mem {
+  void *(*malloc_fn)(size_t size, void *user_data);
+  void *(*calloc_fn)(size_t nmemb, size_t size, void *user_data);
+  void *(*realloc_fn)(void *ptr, size_t size, void *user_data);
+  void (*free_fn)(void *ptr, void *user_data);
+  void *user_data; /**< passed to every hook */
+} rtw_mem;
+
+/** @brief Compile-time version of the headers. */
+#define RTW_VERSION_MAJOR 0
+#define RTW_VERSION_MINOR 1
+#define RTW_VERSION_PATCH 0
+#define RTW_VERSION_STRING "0.1.0"
+/** @brief (major << 16) | (minor << 8) | patch, comparable with rtw_version_number(). */
+#define RTW_VERSION_NUMBER ((RTW_VERSION_MAJOR << 16) | (RTW_VERSION_MINOR << 8) | RTW_VERSION_PATCH)
+
+/** @brief Version string of the library linked at run time, e.g. "0.1.0". Never NULL. */
+RTW_EXPORT const char *rtw_version_string(void);
+/** @brief Version number of the library linked at run time, as #RTW_VERSION_NUMBER. */
+RTW_EXPORT uint32_t rtw_version_number(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTWEB_COMMON_H */

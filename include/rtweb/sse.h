@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file sse.h
+ * @brief Server-Sent Events: event-stream parser, writer and replay history.
+ *
+ * Implements WHATWG HTML, section 9.2 "Server-sent events": 9.2.5 (parsing an event stream)
+ * and 9.2.6 (interpreting an event stream) on the client side, and the matching serializer
+ * and a bounded replay history for `Last-Event-ID` on the server side. No I/O, no clock, no
+ * threads: bytes in, callbacks out. See docs/sse.md for a guide.
+ *
+ * Compiles as C89, C99 and C++.
+ */
+#ifndef RTWEB_SSE_H
+#define RTWEB_SSE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ====================================================================== parser */
+
+/** @brief An event-stream parser (client side). Opaque; one per stream. */
+typedef struct rtw_sse_parser rtw_sse_parser;
+
+/** @brief Default for rtw_sse_settings::max_line_length: 64 KiB. */
+#define RTW_SSE_DEFAULT_MAX_LINE_LENGTH (64u * 1024u)
+/** @brief Default for rtw_sse_settings::max_event_size: 16 MiB. */
+#define RTW_SSE_DEFAULT_MAX_EVENT_SIZE (16u * 1024u * 1024u)
+/** @brief Default for rtw_sse_settings::max_id_length: 1 KiB. */
+#define RTW_SSE_DEFAULT_MAX_ID_LENGTH 1024u
+
+/**
+ * @brief Flag for rtw_sse_settings::flags: deliver event data in pieces (on_data) instead of
+ * buffering the whole event. on_event then reports the total length and a NULL data pointer.
+ * max_event_size does not apply in this mode (nothing is buffered).
+ */
+#define RTW_SSE_FLAG_STREAM_DATA 0x1u
+/**
+ * @brief Flag for rtw_sse_settings::flags: pass bytes through without UTF-8 decoding.
+ * Not spec behaviour (the spec replaces invalid UTF-8 with U+FFFD); for hosts that decode
+ * themselves. The leading BOM is still stripped.
+ */
+#define RTW_SSE_FLAG_RAW_BYTES 0x2u
+
+/** @brief The rtw_sse_settings layout this header declares. */
+#define RTW_SSE_SETTINGS_VERSION 1u
+
+/**
+ * @brief Parser limits and options. Zero in any limit means its default.
+ *
+ * Initialise with `rtw_sse_settings s = {RTW_SSE_SETTINGS_VERSION};` (all other members zero)
+ * and set what you need. The library reads only the members that existed in `version`, so
+ * a program built against an older header keeps working with a newer library.
+ */
+typedef struct rtw_sse_settings {
+  uint32_t version; /**< must be #RTW_SSE_SETTINGS_VERSION (or an older version) */
+  uint32_t flags;   /**< RTW_SSE_FLAG_* */
+  /**
+   * Longest line other than a `data` line, in bytes as received, line terminator excluded.
+   * Covers comments, `event`, `id`, `retry` and unknown fields, whether kept or skipped.
+   * Exceeding it fails with #RTW_ERR_SSE_LINE_TOO_LONG. Default
+   * #RTW_SSE_DEFAULT_MAX_LINE_LENGTH.
+   */
+  size_t max_line_length;
+  /**
+   * Largest data of one event (after UTF-8 decoding, trailing LF removed, joined lines),
+   * checked before memory is taken. Exceeding it fails with #RTW_ERR_SSE_EVENT_TOO_LARGE.
+   * Ignored with #RTW_SSE_FLAG_STREAM_DATA. Default #RTW_SSE_DEFAULT_MAX_EVENT_SIZE.
+   */
+  size_t max_event_size;
+  /**
+   * Longest `id` value (after decoding). Exceeding it fails with #RTW_ERR_SSE_ID_TOO_LONG.
+   * Default #RTW_SSE_DEFAULT_MAX_ID_LENGTH.
+   */
+  size_t max_id_length;
+} rtw_sse_settings;
+
+/** @brief The rtw_sse_callbacks layout this header declares. */
+#define RTW_SSE_CALLBACKS_VERSION 1u
+
+/**
+ * @brief Parser callbacks. Any member may be NULL.
+ *
+ * Every pointer passed to a callback is valid only during that call. Strings carry explicit
+ * lengths and may contain NUL bytes; they are not NUL-terminated. Text is valid UTF-8 (the
+ * parser replaces invalid sequences with U+FFFD) unless #RTW_SSE_FLAG_RAW_BYTES is set.
+ *
+ * Return 0 to continue, #RTW_ERR_PAUSE to make rtw_sse_parser_recv() return after the line
+ * being processed (the host feeds the rest later), or any other negative value to fail the
+ * parser with #RTW_ERR_CALLBACK_FAILURE (sticky). Callbacks must not call
+ * rtw_sse_parser_recv(), rtw_sse_parser_end(), rtw_sse_parser_reset() or
+ * rtw_sse_parser_free() on the same parser.
+ *
+ * Initialise with `rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};`.
+ */
+typedef struct rtw_sse_callbacks {
+  uint32_t version; /**< must be #RTW_SSE_CALLBACKS_VERSION (or older) */
+  /**
+   * An event is dispatched (a blank line ended a block that had at least one `data` field).
+   * @param type event type; "message" when the block set none or an empty one.
+   * @param data the data with the trailing LF removed; NULL (with the total length) under
+   *             #RTW_SSE_FLAG_STREAM_DATA, where the bytes came through on_data.
+   * @param id the last event ID (persists across events; "" when none was ever set).
+   */
+  int (*on_event)(rtw_sse_parser *parser, const char *type, size_t type_len,
+                  const char *data, size_t data_len, const char *id, size_t id_len,
+                  void *user_data);
+  /**
+   * The last event ID changed: called at the blank line ending a block that contained an
+   * accepted `id` field (also when the block has no data and so dispatches nothing), before
+   * on_event. Store it to send as `Last-Event-ID` when reconnecting.
+   */
+  int (*on_id)(rtw_sse_parser *parser, const char *id, size_t id_len, void *user_data);
+  /**
+   * A valid `retry` field (ASCII digits only) set the reconnection time, in milliseconds;
+   * values above UINT32_MAX saturate to UINT32_MAX.
+   */
+  int (*on_retry)(rtw_sse_parser *parser, uint32_t ms, void *user_data);
+  /**
+   * A comment line (starting with ':'). text is what follows the colon, with one leading
+   * space removed if present (the same rule as field values). Heartbeats arrive here.
+   */
+  int (*on_comment)(rtw_sse_parser *parser, const char *text, size_t len, void *user_data);
+  /**
+   * Only with #RTW_SSE_FLAG_STREAM_DATA: the next piece of the current event's data, in
+   * order. Line breaks between `data` lines arrive as LF; the final LF is never delivered.
+   * Pieces may be empty-free and of any size.
+   */
+  int (*on_data)(rtw_sse_parser *parser, const char *piece, size_t len, void *user_data);
+  /**
+   * Only with #RTW_SSE_FLAG_STREAM_DATA: the data delivered through on_data since the last
+   * on_event belongs to an event that will never be dispatched (end of stream or reset
+   * before its blank line). Discard it.
+   */
+  int (*on_discard)(rtw_sse_parser *parser, void *user_data);
+} rtw_sse_callbacks;
+
+/**
+ * @brief Create a parser.
+ * @param[out] parser receives the new parser; set to NULL on failure.
+ * @param callbacks copied; NULL for none.
+ * @param settings copied; NULL for defaults.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @param user_data passed to every callback.
+ * @return 0, #RTW_ERR_INVALID_ARGUMENT (NULL parser, unknown struct version, bad flags),
+ *         #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_parser_new(rtw_sse_parser **parser, const rtw_sse_callbacks *callbacks,
+                                  const rtw_sse_settings *settings, const rtw_mem *mem,
+                                  void *user_data);
+
+/** @brief Free a parser and everything it holds. Accepts NULL. */
+RTW_EXPORT void rtw_sse_parser_free(rtw_sse_parser *parser);
+
+/**
+ * @brief Feed bytes of the event stream.
+ *
+ * Input may be split anywhere, down to single bytes; the events are the same for every
+ * split. Lines are processed as soon as their terminator arrives (a CR is acted on at once;
+ * an LF right after it, even in the next call, is not a second line end).
+ *
+ * @param in the bytes; only read during the call (the parser copies what it must keep).
+ * @param[out] nread always set: bytes consumed. Equals len unless paused or failed.
+ * @return 0 when all input was consumed; #RTW_ERR_PAUSE when a callback paused (call again
+ *         with the remaining bytes); #RTW_ERR_SSE_LINE_TOO_LONG, #RTW_ERR_SSE_EVENT_TOO_LARGE,
+ *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_NOMEM, #RTW_ERR_CALLBACK_FAILURE: fatal and
+ *         sticky (every later call returns the same code until rtw_sse_parser_reset());
+ *         #RTW_ERR_INVALID_ARGUMENT for NULL parser/nread or NULL in with len > 0.
+ */
+RTW_EXPORT int rtw_sse_parser_recv(rtw_sse_parser *parser, const void *in, size_t len,
+                                   size_t *nread);
+
+/**
+ * @brief End of stream (the connection closed or the body ended).
+ *
+ * Per WHATWG 9.2.6 pending data is discarded: an event without its blank line is never
+ * dispatched, an incomplete last line is dropped, and an `id` in that unfinished block does
+ * not change the last event ID. Under #RTW_SSE_FLAG_STREAM_DATA, on_discard fires if data of
+ * the unfinished event was delivered. The parser is then ready for the next stream (a new
+ * BOM is accepted) and keeps the last event ID.
+ * @return 0, a sticky error from earlier, or the callback's result (#RTW_ERR_CALLBACK_FAILURE).
+ */
+RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
+
+/**
+ * @brief Reset for a new stream, clearing any sticky error, and set the last event ID.
+ *
+ * Use when reconnecting: pass the ID sent as `Last-Event-ID` (or NULL/0 to keep the current
+ * one), so events of the new stream without an `id` field report it, as browsers do. Pending
+ * data is dropped without calling on_discard.
+ * @param id the seed; NULL with id_len 0 keeps the current last event ID.
+ * @return 0, #RTW_ERR_INVALID_ARGUMENT (id contains NUL, CR or LF, or NULL with id_len > 0),
+ *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_parser_reset(rtw_sse_parser *parser, const char *id, size_t id_len);
+
+/**
+ * @brief The last event ID (what a reconnect sends as `Last-Event-ID`).
+ * @param[out] id points into the parser, valid until the next call on it; never NULL.
+ * @param[out] id_len its length (0 when none).
+ * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_parser_last_event_id(const rtw_sse_parser *parser, const char **id,
+                                            size_t *id_len);
+
+/** @brief The user_data given at creation. */
+RTW_EXPORT void *rtw_sse_parser_user_data(const rtw_sse_parser *parser);
+
+/* ====================================================================== writer */
+
+/** @brief Writer flag: end lines with CRLF instead of LF. */
+#define RTW_SSE_WRITE_CRLF 0x1u
+
+/**
+ * @brief Serialise one event.
+ *
+ * Writes `event: <type>` (when type_len > 0), `id: <id>` (when id is not NULL; an empty id
+ * writes `id:` and resets the client's last event ID), one `data: ` line per line of data
+ * (data is split at CR, LF and CRLF; empty data writes `data:`, which still dispatches), and
+ * the blank line. The parser turns the result back into the same type, id and data, with
+ * every line break in data as LF.
+ *
+ * Size query: with buf NULL, sets *out_len to the exact size and returns 0.
+ *
+ * @param buf destination, or NULL for a size query.
+ * @param cap bytes available at buf.
+ * @param[out] out_len bytes written, or needed.
+ * @param type event type (NULL with type_len 0 for the default "message").
+ * @param id event id, or NULL for no id line.
+ * @param data the data (NULL allowed with data_len 0).
+ * @param flags 0 or #RTW_SSE_WRITE_CRLF.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
+ *         #RTW_ERR_SSE_INVALID_FIELD (type or id contains CR or LF, id contains NUL);
+ *         #RTW_ERR_INVALID_UTF8 (type, id or data is not valid UTF-8);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL out_len, NULL pointer with non-zero length,
+ *         unknown flags).
+ */
+RTW_EXPORT int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const char *type,
+                                   size_t type_len, const char *id, size_t id_len,
+                                   const char *data, size_t data_len, uint32_t flags);
+
+/**
+ * @brief Serialise a `retry: <ms>` line (sets the client's reconnection time). Same buffer
+ * rules as rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL,
+ * #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_write_retry(char *buf, size_t cap, size_t *out_len, uint32_t ms,
+                                   uint32_t flags);
+
+/**
+ * @brief Serialise a comment: `: <text>` per line of text (split like data; empty text
+ * writes `:`). Comments keep idle connections alive (heartbeats). Same buffer rules as
+ * rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL, #RTW_ERR_INVALID_UTF8,
+ * #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_write_comment(char *buf, size_t cap, size_t *out_len, const char *text,
+                                     size_t len, uint32_t flags);
+
+/* ====================================================================== history */
+
+/** @brief A bounded replay history of serialised events (server side). Opaque. */
+typedef struct rtw_sse_history rtw_sse_history;
+
+/** @brief Default for rtw_sse_history_new()'s max_events: 1024. */
+#define RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS 1024u
+/** @brief Default for rtw_sse_history_new()'s max_bytes: 1 MiB. */
+#define RTW_SSE_HISTORY_DEFAULT_MAX_BYTES (1024u * 1024u)
+
+/**
+ * @brief Create a history keeping at most max_events events and max_bytes bytes (ids plus
+ * serialised bytes). Both bounds are allocated up front; appending never allocates.
+ * @param max_events 0 for #RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS.
+ * @param max_bytes 0 for #RTW_SSE_HISTORY_DEFAULT_MAX_BYTES.
+ * @return 0, #RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_history_new(rtw_sse_history **history, size_t max_events,
+                                   size_t max_bytes, const rtw_mem *mem);
+
+/** @brief Free a history. Accepts NULL. */
+RTW_EXPORT void rtw_sse_history_free(rtw_sse_history *history);
+
+/**
+ * @brief Append a serialised event (as made by rtw_sse_write_event()) under its id, in O(1),
+ * evicting the oldest events as needed to stay within both bounds. Bytes are copied.
+ * @param id the event's id (the key a reconnecting client sends); may be empty, but an empty
+ *           id can never be looked up.
+ * @param[out] seq if not NULL, the event's sequence number (first event is 0, then +1).
+ * @return 0, #RTW_ERR_SSE_EVENT_TOO_LARGE (id_len + len exceeds max_bytes; nothing changed),
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_history_push(rtw_sse_history *history, const char *id, size_t id_len,
+                                    const void *bytes, size_t len, uint64_t *seq);
+
+/**
+ * @brief Find where to resume for a client that sent `Last-Event-ID: id`.
+ * @param[out] seq the sequence number of the first event after the one with that id (equal
+ *                 to rtw_sse_history_next_seq() when the client is up to date).
+ * @return 0 when found; #RTW_ERR_SSE_HISTORY_GAP when no retained event has that id (it was
+ *         evicted, never existed, or is empty): the client missed events the history cannot
+ *         give, so the host should send a reset (e.g. a full snapshot);
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_history_find(const rtw_sse_history *history, const char *id,
+                                    size_t id_len, uint64_t *seq);
+
+/**
+ * @brief Read the retained event with sequence number seq.
+ * @param[out] bytes points into the history; valid until the next push or free.
+ * @return 0; #RTW_ERR_SSE_HISTORY_GAP when seq was evicted; #RTW_ERR_SSE_HISTORY_END when
+ *         seq >= rtw_sse_history_next_seq(); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_history_get(const rtw_sse_history *history, uint64_t seq,
+                                   const void **bytes, size_t *len);
+
+/** @brief The sequence number the next pushed event will get. */
+RTW_EXPORT uint64_t rtw_sse_history_next_seq(const rtw_sse_history *history);
+
+/** @brief The oldest retained sequence number (== next_seq when empty). */
+RTW_EXPORT uint64_t rtw_sse_history_first_seq(const rtw_sse_history *history);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTWEB_SSE_H */

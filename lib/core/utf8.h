@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Incremental UTF-8 validation and decoding with U+FFFD replacement.
+ *
+ * Implements the WHATWG Encoding Standard "UTF-8 decoder" (section 8.1.1): a byte sequence is
+ * well formed per RFC 3629 / Unicode table 3-7 (no overlongs, no surrogates, nothing above
+ * U+10FFFF); each maximal subpart of an ill-formed sequence becomes one U+FFFD. The state is
+ * kept across calls, so input may be split anywhere.
+ *
+ *   byte 1   | byte 2  | byte 3 | byte 4
+ *   00..7F   |         |        |
+ *   C2..DF   | 80..BF  |        |
+ *   E0       | A0..BF  | 80..BF |
+ *   E1..EC   | 80..BF  | 80..BF |
+ *   ED       | 80..9F  | 80..BF |
+ *   EE..EF   | 80..BF  | 80..BF |
+ *   F0       | 90..BF  | 80..BF | 80..BF
+ *   F1..F3   | 80..BF  | 80..BF | 80..BF
+ *   F4       | 80..8F  | 80..BF | 80..BF
+ */
+#ifndef RTW_CORE_UTF8_H
+#define RTW_CORE_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rtw__utf8 {
+  uint32_t cp;  /* code point bits collected so far */
+  uint8_t need; /* continuation bytes still needed (0: at a boundary) */
+  uint8_t lo;   /* accepted range for the next continuation byte */
+  uint8_t hi;
+} rtw__utf8;
+
+void rtw__utf8_init(rtw__utf8 *st);
+
+/* True when the state is at a sequence boundary. */
+static inline int rtw__utf8_at_boundary(const rtw__utf8 *st)
+{
+  return st->need == 0;
+}
+
+/* Validate n bytes continuing from *st. Returns the number of bytes that are part of valid
+ * (complete or still pending) sequences: n when nothing is wrong, otherwise the offset of the
+ * first byte that makes the input invalid (fail fast). *st is updated for the bytes accepted. */
+size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n);
+
+/* Length of the longest prefix of p made of complete, valid sequences, starting at a boundary.
+ * Returns n for valid input that ends at a boundary. */
+size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n);
+
+/* Decode n bytes with replacement, continuing from *st, writing valid UTF-8 to out (when out
+ * is NULL, only count). Returns the bytes written (or that would be). An incomplete sequence
+ * at the end stays pending in *st. out needs room for n * 3 + 3 bytes at most. */
+size_t rtw__utf8_decode(rtw__utf8 *st, const uint8_t *p, size_t n, uint8_t *out);
+
+/* End of input: a pending incomplete sequence becomes one U+FFFD. Returns bytes written
+ * (0 or 3); out may be NULL to count. Resets *st. */
+size_t rtw__utf8_flush(rtw__utf8 *st, uint8_t *out);
+
+#endif /* RTW_CORE_UTF8_H */
