@@ -40,4 +40,19 @@ int rtw__buf_reserve(rtw__buf *b, const rtw_mem *mem, size_t extra);
 int rtw__buf_append(rtw__buf *b, const rtw_mem *mem, const void *p, size_t n);
 void rtw__buf_free(rtw__buf *b, const rtw_mem *mem);
 
+/* Count trailing zero bits of a non-zero 64-bit value. */
+static inline unsigned rtw__ctz64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1u)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
 #endif /* RTW_CORE_INTERNAL_H */

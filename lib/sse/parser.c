@@ -1,3 +1,850 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder being replaced in this session */
+/* Event-stream parser: WHATWG HTML 9.2.5 "Parsing an event stream" and 9.2.6 "Interpreting
+ * an event stream", incremental, zero-copy where the input allows.
+ *
+ * Wire format (9.2.5, ABNF):
+ *
+ *   stream      = [ bom ] *event
+ *   event       = *( comment / field ) end-of-line
+ *   comment     = colon *any-char end-of-line
+ *   field       = 1*name-char [ colon [ space ] *any-char ] end-of-line
+ *   end-of-line = ( cr lf / cr / lf )
+ *
+ * How a call is processed. A block scanner (scan.h) marks CR and LF 64 bytes at a time. A line
+ * that lies whole in the input is handled in one step by process_line() straight from the
+ * caller's bytes (the fast path). A line that is cut by the end of the input goes through a
+ * small state machine that keeps just enough of it:
+ *
+ *   L_START --':'--> L_SPACE (comment)           L_NAME: field name bytes, up to the colon
+ *   L_START --else-> L_NAME --':'--> L_SPACE     L_SPACE: one optional U+0020 may follow
+ *   L_SPACE --byte--> L_VALUE                    L_VALUE: value bytes until the line end
+ *   any --line end--> end_partial() --> L_START
+ *
+ * Data values stream into the data buffer (or to on_data), so they are bounded by
+ * max_event_size and not by max_line_length; other values that matter (event, id, retry,
+ * comments when on_comment is set) are kept in `line`, bounded by max_line_length.
+ *
+ * Invariants:
+ * - A CR ends a line at once (9.2.5: no waiting for a possible LF); `cr` then swallows one LF
+ *   at the start of the next input, so CR|LF split across calls is one line end.
+ * - UTF-8 is decoded per line with U+FFFD replacement (9.2.6 "decoded using the UTF-8 decode
+ *   algorithm"). Since CR and LF are ASCII, no sequence can span a line end, so a line is an
+ *   independent decoding unit; `utf8` carries a sequence cut inside a partial data value.
+ * - data_ref/type_ref point into the caller's input only during recv(); materialize() copies
+ *   them before recv() returns.
+ * - A block has data iff data_lines > 0: each `data` field appends value + LF, so the buffer
+ *   is non-empty exactly when a data field was seen (9.2.6 dispatch, step 2).
+ */
+#include <string.h>
+
+#include "internal.h"
 #include "rtweb/sse.h"
+#include "scan.h"
+#include "utf8.h"
+
+enum { L_START, L_NAME, L_SPACE, L_VALUE };
+enum { F_UNKNOWN, F_DATA, F_EVENT, F_ID, F_RETRY, F_COMMENT };
+
+#define BOM_DONE 3u
+#define NAME_MAX_KEEP 6u /* longest known name is 5 bytes; 6 tells "longer" */
+#define DECODE_BLOCK 1024u
+
+struct rtw_sse_parser {
+  rtw_mem mem;
+  rtw_sse_callbacks cb;
+  void *user_data;
+  uint32_t flags;
+  size_t max_line;
+  size_t max_event;
+  size_t max_id;
+  int error;  /* sticky fatal error, 0 when healthy */
+  int paused; /* a callback returned RTW_ERR_PAUSE during this recv() */
+
+  /* Line state. */
+  uint8_t bom;   /* BOM bytes matched at stream start; BOM_DONE once decided */
+  uint8_t cr;    /* the previous line ended with CR at the end of the input */
+  uint8_t mode;  /* L_*, for a line cut by the end of the input */
+  uint8_t field; /* F_*, once known */
+  uint8_t name_len;
+  char name[NAME_MAX_KEEP];
+  size_t line_len; /* bytes of the partial line so far */
+  rtw__utf8 utf8;  /* decoder state inside a partial data value */
+  rtw__buf line;   /* kept value of a partial non-data line */
+
+  /* Block state (9.2.6: data buffer, event type buffer, last event ID buffer). */
+  size_t data_lines;
+  size_t data_len;      /* decoded data bytes so far, LFs between lines included */
+  const char *data_ref; /* zero-copy data (one line, in the caller's input) */
+  rtw__buf data;
+  const char *type_ref; /* zero-copy event type */
+  size_t type_ref_len;
+  rtw__buf type;
+  int id_set;      /* an id field was accepted in this block */
+  rtw__buf id_new; /* the last event ID buffer while id_set */
+  rtw__buf id;     /* the last event ID string (committed at each block end) */
+  rtw__buf scratch;
+};
+
+static const uint8_t bom_bytes[3] = {0xEF, 0xBB, 0xBF};
+
+/* ------------------------------------------------------------------ helpers */
+
+static int fail(rtw_sse_parser *p, int err)
+{
+  p->error = err;
+  return err;
+}
+
+/* Map a callback's return value: 0 continues, RTW_ERR_PAUSE pauses after this line, anything
+ * else is a sticky RTW_ERR_CALLBACK_FAILURE. */
+static int check_cb(rtw_sse_parser *p, int rv)
+{
+  if (rv == 0)
+    return 0;
+  if (rv == RTW_ERR_PAUSE) {
+    p->paused = 1;
+    return 0;
+  }
+  return fail(p, RTW_ERR_CALLBACK_FAILURE);
+}
+
+static int is_raw(const rtw_sse_parser *p)
+{
+  return (p->flags & RTW_SSE_FLAG_RAW_BYTES) != 0;
+}
+
+static int is_valid(const rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+{
+  return ascii || is_raw(p) || rtw__utf8_valid_prefix(s, n) == n;
+}
+
+/* Set b to the decoded form of a complete value (9.2.6: UTF-8 decode with replacement),
+ * failing with `err` before taking memory when the result would exceed `limit`. */
+static int decode_value(rtw_sse_parser *p, rtw__buf *b, const uint8_t *s, size_t n, int ascii,
+                        size_t limit, int err)
+{
+  rtw__utf8 st;
+  size_t need;
+  int rv;
+
+  b->len = 0;
+  if (is_valid(p, s, n, ascii)) {
+    if (n > limit)
+      return fail(p, err);
+    return rtw__buf_append(b, &p->mem, s, n) ? fail(p, RTW_ERR_NOMEM) : 0;
+  }
+  rtw__utf8_init(&st);
+  need = rtw__utf8_decode(&st, s, n, NULL);
+  need += rtw__utf8_flush(&st, NULL);
+  if (need > limit)
+    return fail(p, err);
+  rv = rtw__buf_reserve(b, &p->mem, need);
+  if (rv != 0)
+    return fail(p, rv);
+  rtw__utf8_init(&st);
+  b->len = rtw__utf8_decode(&st, s, n, (uint8_t *)b->data);
+  b->len += rtw__utf8_flush(&st, (uint8_t *)b->data + b->len);
+  return 0;
+}
+
+/* Copy zero-copy references into the parser's buffers: the input is about to go away. */
+static int materialize(rtw_sse_parser *p)
+{
+  if (p->data_ref != NULL) {
+    p->data.len = 0;
+    if (rtw__buf_append(&p->data, &p->mem, p->data_ref, p->data_len))
+      return fail(p, RTW_ERR_NOMEM);
+    p->data_ref = NULL;
+  }
+  if (p->type_ref != NULL) {
+    p->type.len = 0;
+    if (rtw__buf_append(&p->type, &p->mem, p->type_ref, p->type_ref_len))
+      return fail(p, RTW_ERR_NOMEM);
+    p->type_ref = NULL;
+  }
+  return 0;
+}
+
+static void clear_block(rtw_sse_parser *p)
+{
+  p->data_lines = 0;
+  p->data_len = 0;
+  p->data_ref = NULL;
+  p->data.len = 0;
+  p->type_ref = NULL;
+  p->type.len = 0;
+}
+
+/* ------------------------------------------------------------------ data */
+
+static int emit_data(rtw_sse_parser *p, const char *s, size_t n)
+{
+  p->data_len += n;
+  if (n == 0 || p->cb.on_data == NULL)
+    return 0;
+  return check_cb(p, p->cb.on_data(p, s, n, p->user_data));
+}
+
+/* Streaming mode: deliver a piece of a data value, decoding as needed. `last` ends the value
+ * (a pending incomplete sequence becomes U+FFFD). */
+static int stream_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+{
+  size_t k = 0, out;
+  int rv;
+
+  if (is_raw(p))
+    return emit_data(p, (const char *)s, n);
+  if (rtw__utf8_at_boundary(&p->utf8))
+    k = rtw__utf8_valid_prefix(s, n);
+  rv = emit_data(p, (const char *)s, k);
+  if (k == n && (!last || rtw__utf8_at_boundary(&p->utf8)))
+    return rv;
+  while (rv == 0) {
+    size_t m = n - k < DECODE_BLOCK ? n - k : DECODE_BLOCK;
+    int end = last && k + m == n;
+    if (m == 0 && !end)
+      break;
+    if (rtw__buf_reserve(&p->scratch, &p->mem, 3 * DECODE_BLOCK + 3))
+      return fail(p, RTW_ERR_NOMEM);
+    out = rtw__utf8_decode(&p->utf8, s + k, m, (uint8_t *)p->scratch.data);
+    if (end)
+      out += rtw__utf8_flush(&p->utf8, (uint8_t *)p->scratch.data + out);
+    rv = emit_data(p, p->scratch.data, out);
+    k += m;
+    if (end)
+      break;
+  }
+  return rv;
+}
+
+/* Buffered mode: append a piece of a data value, decoded, within max_event_size. */
+static int buffer_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+{
+  rtw__utf8 st = p->utf8;
+  size_t k = 0, need;
+  int rv;
+
+  if (is_raw(p))
+    k = n;
+  else if (rtw__utf8_at_boundary(&st))
+    k = rtw__utf8_valid_prefix(s, n);
+  need = k + rtw__utf8_decode(&st, s + k, n - k, NULL);
+  if (last)
+    need += rtw__utf8_flush(&st, NULL);
+  if (need > p->max_event - p->data_len)
+    return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
+  rv = rtw__buf_reserve(&p->data, &p->mem, need);
+  if (rv != 0)
+    return fail(p, rv);
+  if (k > 0)
+    memcpy(p->data.data + p->data.len, s, k);
+  p->data.len += k;
+  p->data.len += rtw__utf8_decode(&p->utf8, s + k, n - k, (uint8_t *)p->data.data + p->data.len);
+  if (last)
+    p->data.len += rtw__utf8_flush(&p->utf8, (uint8_t *)p->data.data + p->data.len);
+  p->data_len = p->data.len;
+  return 0;
+}
+
+static int data_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+{
+  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
+    return stream_piece(p, s, n, last);
+  return buffer_piece(p, s, n, last);
+}
+
+/* 9.2.6 "data": append the value and a LF to the data buffer. The LF is added lazily, before
+ * the next data line, so the buffer never holds the trailing LF that dispatch removes. */
+static int begin_data_line(rtw_sse_parser *p)
+{
+  rtw__utf8_init(&p->utf8);
+  if (p->data_lines++ == 0)
+    return 0;
+  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
+    return emit_data(p, "\n", 1);
+  if (materialize(p))
+    return p->error;
+  if (p->data_len >= p->max_event)
+    return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
+  if (rtw__buf_append(&p->data, &p->mem, "\n", 1))
+    return fail(p, RTW_ERR_NOMEM);
+  p->data_len = p->data.len;
+  return 0;
+}
+
+/* A data line lying whole in the input. The first line of a block whose bytes are valid is
+ * referenced in place: no copy, no allocation (the common one-line event). */
+static int data_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+{
+  int rv;
+
+  if (p->data_lines == 0 && !(p->flags & RTW_SSE_FLAG_STREAM_DATA) && is_valid(p, s, n, ascii)) {
+    if (n > p->max_event)
+      return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
+    p->data_lines = 1;
+    p->data_ref = (const char *)s;
+    p->data_len = n;
+    return 0;
+  }
+  rv = begin_data_line(p);
+  if (rv != 0)
+    return rv;
+  return data_piece(p, s, n, 1);
+}
+
+/* ------------------------------------------------------------------ other fields */
+
+/* 9.2.6 "If the field name is 'retry'": only ASCII digits (at least one) set the
+ * reconnection time; anything else is ignored. Values above UINT32_MAX saturate. */
+static int retry_field(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
+  uint64_t v = 0;
+  size_t i;
+
+  if (n == 0)
+    return 0;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+    if (v > UINT32_MAX)
+      v = UINT32_MAX;
+  }
+  if (p->cb.on_retry == NULL)
+    return 0;
+  return check_cb(p, p->cb.on_retry(p, (uint32_t)v, p->user_data));
+}
+
+/* 9.2.6 "If the field name is 'id'": a value containing U+0000 is ignored entirely;
+ * otherwise it becomes the last event ID buffer (committed at the block's end). */
+static int id_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+{
+  if (memchr(s, 0, n) != NULL)
+    return 0;
+  if (decode_value(p, &p->id_new, s, n, ascii, p->max_id, RTW_ERR_SSE_ID_TOO_LONG))
+    return p->error;
+  p->id_set = 1;
+  return 0;
+}
+
+/* 9.2.6 "If the field name is 'event'": set the event type buffer. */
+static int event_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int stable)
+{
+  if (stable && is_valid(p, s, n, ascii)) {
+    p->type_ref = (const char *)s;
+    p->type_ref_len = n;
+    return 0;
+  }
+  p->type_ref = NULL;
+  /* The raw line is within max_line_length; decoding at most triples it. */
+  return decode_value(p, &p->type, s, n, ascii, SIZE_MAX, 0);
+}
+
+static int comment_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+{
+  if (p->cb.on_comment == NULL)
+    return 0;
+  if (!is_valid(p, s, n, ascii)) {
+    if (decode_value(p, &p->scratch, s, n, 0, SIZE_MAX, 0))
+      return p->error;
+    s = (const uint8_t *)p->scratch.data;
+    n = p->scratch.len;
+  }
+  return check_cb(p, p->cb.on_comment(p, (const char *)s, n, p->user_data));
+}
+
+/* Process a complete value of a field other than data. */
+static int apply_field(rtw_sse_parser *p, unsigned field, const uint8_t *s, size_t n, int ascii,
+                       int stable)
+{
+  switch (field) {
+  case F_EVENT:
+    return event_field(p, s, n, ascii, stable);
+  case F_ID:
+    return id_field(p, s, n, ascii);
+  case F_RETRY:
+    return retry_field(p, s, n);
+  case F_COMMENT:
+    return comment_line(p, s, n, ascii);
+  default:
+    return 0; /* 9.2.6: "Otherwise: The field is ignored." */
+  }
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+/* 9.2.6 "dispatch the event", on a blank line. */
+static int dispatch(rtw_sse_parser *p)
+{
+  const char *type, *data;
+  size_t type_len;
+  int rv;
+
+  /* Step 1: the last event ID string takes the buffer's value, even with no data. */
+  if (p->id_set) {
+    rtw__buf t = p->id;
+    p->id = p->id_new;
+    p->id_new = t;
+    p->id_set = 0;
+    if (p->cb.on_id != NULL &&
+        check_cb(p, p->cb.on_id(p, p->id.data ? p->id.data : "", p->id.len, p->user_data)))
+      return p->error;
+  }
+  /* Step 2: an empty data buffer resets the buffers and dispatches nothing. */
+  if (p->data_lines == 0) {
+    clear_block(p);
+    return 0;
+  }
+  /* Steps 3-6: the trailing LF was never stored; the type defaults to "message". */
+  type = p->type_ref ? p->type_ref : p->type.data;
+  type_len = p->type_ref ? p->type_ref_len : p->type.len;
+  if (type_len == 0) {
+    type = "message";
+    type_len = 7;
+  }
+  data = p->data_ref ? p->data_ref : (p->data.data ? p->data.data : "");
+  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
+    data = NULL;
+  rv = 0;
+  if (p->cb.on_event != NULL)
+    rv = p->cb.on_event(p, type, type_len, data, p->data_len, p->id.data ? p->id.data : "",
+                        p->id.len, p->user_data);
+  clear_block(p); /* step 7 */
+  return check_cb(p, rv);
+}
+
+/* ------------------------------------------------------------------ lines */
+
+/* Classify a whole line: the field, and in *v the offset of its value (after the first colon
+ * and one optional U+0020; n when the line has no colon). 9.2.6: a line starting with a colon
+ * is a comment; field names compare exactly, so "Data" or "data " are unknown fields. */
+static unsigned classify(const uint8_t *s, size_t n, size_t *v)
+{
+  unsigned f;
+  size_t k;
+
+  if (s[0] == ':') {
+    f = F_COMMENT;
+    k = 0;
+  } else if (n >= 4 && memcmp(s, "data", 4) == 0) {
+    f = F_DATA;
+    k = 4;
+  } else if (n >= 2 && s[0] == 'i' && s[1] == 'd') {
+    f = F_ID;
+    k = 2;
+  } else if (n >= 5 && memcmp(s, "event", 5) == 0) {
+    f = F_EVENT;
+    k = 5;
+  } else if (n >= 5 && memcmp(s, "retry", 5) == 0) {
+    f = F_RETRY;
+    k = 5;
+  } else {
+    return F_UNKNOWN;
+  }
+  if (k == n) { /* no colon: the whole line is the name, the value is empty */
+    *v = n;
+    return f;
+  }
+  if (s[k] != ':')
+    return F_UNKNOWN;
+  k++;
+  if (k < n && s[k] == ' ')
+    k++;
+  *v = k;
+  return f;
+}
+
+/* Fast path: a line lying whole in the caller's input (terminator excluded). */
+static int process_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+{
+  unsigned field;
+  size_t v = 0;
+
+  if (n == 0)
+    return dispatch(p);
+  field = classify(s, n, &v);
+  if (field == F_DATA)
+    return data_line(p, s + v, n - v, ascii);
+  if (n > p->max_line)
+    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
+  return apply_field(p, field, s + v, n - v, ascii, 1);
+}
+
+static unsigned name_field(const rtw_sse_parser *p)
+{
+  static const struct {
+    const char *name;
+    uint8_t len;
+    uint8_t field;
+  } names[] = {{"data", 4, F_DATA}, {"event", 5, F_EVENT}, {"id", 2, F_ID}, {"retry", 5, F_RETRY}};
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (p->name_len == names[i].len && memcmp(p->name, names[i].name, names[i].len) == 0)
+      return names[i].field;
+  return F_UNKNOWN;
+}
+
+static int count_line(rtw_sse_parser *p, size_t n)
+{
+  p->line_len += n;
+  if (p->field != F_DATA && p->line_len > p->max_line)
+    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
+  return 0;
+}
+
+/* The field name is complete (a colon follows): classify it. */
+static int name_done(rtw_sse_parser *p)
+{
+  p->field = (uint8_t)name_field(p);
+  p->mode = L_SPACE;
+  p->line.len = 0;
+  return p->field == F_DATA ? begin_data_line(p) : 0;
+}
+
+static size_t take_name(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
+  const uint8_t *colon = memchr(s, ':', n);
+  size_t k = colon ? (size_t)(colon - s) : n;
+  size_t room = NAME_MAX_KEEP - p->name_len;
+  size_t keep = k < room ? k : room;
+
+  memcpy(p->name + p->name_len, s, keep);
+  p->name_len = (uint8_t)(p->name_len + keep);
+  return k;
+}
+
+/* Slow path: a piece of a line that continues beyond it (no terminator inside). */
+static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
+  while (n > 0) {
+    switch (p->mode) {
+    case L_START:
+      p->line_len = 0;
+      p->name_len = 0;
+      p->line.len = 0;
+      p->field = F_UNKNOWN;
+      if (s[0] == ':') { /* 9.2.6: a comment; its text is handled like a value */
+        p->field = F_COMMENT;
+        p->mode = L_SPACE;
+        s++, n--;
+        if (count_line(p, 1))
+          return p->error;
+      } else {
+        p->mode = L_NAME;
+      }
+      break;
+    case L_NAME: {
+      size_t k = take_name(p, s, n);
+      if (count_line(p, k))
+        return p->error;
+      if (k == n)
+        return 0;
+      s += k + 1, n -= k + 1;
+      if (count_line(p, 1) || name_done(p))
+        return p->error;
+      break;
+    }
+    case L_SPACE: /* 9.2.6: remove one leading U+0020 from the value, if present */
+      p->mode = L_VALUE;
+      if (s[0] == ' ') {
+        s++, n--;
+        if (count_line(p, 1))
+          return p->error;
+      }
+      break;
+    default: /* L_VALUE */
+      if (count_line(p, n))
+        return p->error;
+      if (p->field == F_DATA)
+        return data_piece(p, s, n, 0);
+      if (p->field == F_UNKNOWN || (p->field == F_COMMENT && p->cb.on_comment == NULL))
+        return 0;
+      return rtw__buf_append(&p->line, &p->mem, s, n) ? fail(p, RTW_ERR_NOMEM) : 0;
+    }
+  }
+  return 0;
+}
+
+/* The terminator of a partial line arrived. */
+static int end_partial(rtw_sse_parser *p)
+{
+  static const uint8_t empty[1] = {0};
+  unsigned field = p->field;
+  uint8_t mode = p->mode;
+
+  p->mode = L_START;
+  if (mode == L_NAME) { /* no colon: the whole line is the name, the value is empty */
+    field = name_field(p);
+    if (field == F_DATA) {
+      p->field = F_DATA;
+      if (begin_data_line(p))
+        return p->error;
+      return data_piece(p, empty, 0, 1);
+    }
+    return apply_field(p, field, empty, 0, 1, 0);
+  }
+  if (field == F_DATA)
+    return data_piece(p, empty, 0, 1);
+  return apply_field(p, field, (const uint8_t *)(p->line.data ? p->line.data : ""), p->line.len,
+                     0, 0);
+}
+
+/* ------------------------------------------------------------------ scanning */
+
+typedef struct cursor {
+  const uint8_t *end;
+  const uint8_t *blk; /* start of the block the masks describe */
+  uint64_t eol;
+  uint64_t high;
+} cursor;
+
+static void load_block(cursor *c, const uint8_t *blk)
+{
+  c->blk = blk;
+  if ((size_t)(c->end - blk) >= RTW__SCAN_BLOCK) {
+    rtw__scan_block(blk, &c->eol, &c->high);
+  } else {
+    uint8_t tail[RTW__SCAN_BLOCK] = {0}; /* zero padding is neither CR, LF nor high */
+    memcpy(tail, blk, (size_t)(c->end - blk));
+    rtw__scan_block(tail, &c->eol, &c->high);
+  }
+}
+
+/* The first CR or LF at or after s (s < end), or end. *ascii: no byte >= 0x80 before it. */
+static const uint8_t *find_eol(cursor *c, const uint8_t *s, int *ascii)
+{
+  size_t off = (size_t)(s - c->blk);
+  uint64_t m, h, seen = 0;
+  unsigned bit;
+
+  if (off >= RTW__SCAN_BLOCK) {
+    load_block(c, c->blk + off / RTW__SCAN_BLOCK * RTW__SCAN_BLOCK);
+    off %= RTW__SCAN_BLOCK;
+  }
+  m = c->eol >> off << off;
+  h = c->high >> off << off;
+  while (m == 0) {
+    seen |= h;
+    if ((size_t)(c->end - c->blk) <= RTW__SCAN_BLOCK) {
+      *ascii = seen == 0;
+      return c->end;
+    }
+    load_block(c, c->blk + RTW__SCAN_BLOCK);
+    m = c->eol;
+    h = c->high;
+  }
+  bit = rtw__ctz64(m);
+  seen |= h & ((UINT64_C(1) << bit) - 1);
+  *ascii = seen == 0;
+  return c->blk + bit;
+}
+
+/* 9.2.5 / Encoding: one leading BOM (EF BB BF) is stripped at the start of a stream only.
+ * Bytes of a BOM prefix that turns out not to be one are content. */
+static const uint8_t *skip_bom(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
+{
+  while (p->bom < BOM_DONE && s < end) {
+    if (*s != bom_bytes[p->bom]) {
+      size_t k = p->bom;
+      p->bom = BOM_DONE;
+      if (k > 0)
+        feed_partial(p, bom_bytes, k);
+      return s;
+    }
+    p->bom++;
+    s++;
+  }
+  return s;
+}
+
+/* ------------------------------------------------------------------ public API */
+
+int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *nread)
+{
+  const uint8_t *s = in, *end, *e;
+  cursor c;
+  int rv = 0, ascii;
+
+  if (nread != NULL)
+    *nread = 0;
+  if (p == NULL || nread == NULL || (in == NULL && len > 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (p->error)
+    return p->error;
+  if (len == 0)
+    return 0;
+  end = s + len;
+  p->paused = 0;
+  c.end = end;
+  load_block(&c, s);
+  if (p->bom < BOM_DONE)
+    s = skip_bom(p, s, end);
+  while (s < end && !p->paused && !p->error) {
+    if (p->cr) { /* CR|LF split across calls: the LF belongs to the CR's line end */
+      p->cr = 0;
+      if (*s == '\n') {
+        s++;
+        continue;
+      }
+    }
+    e = find_eol(&c, s, &ascii);
+    if (e == end) {
+      rv = feed_partial(p, s, (size_t)(end - s));
+      s = end;
+      break;
+    }
+    if (p->mode == L_START) {
+      rv = process_line(p, s, (size_t)(e - s), ascii);
+    } else {
+      rv = feed_partial(p, s, (size_t)(e - s));
+      if (rv == 0)
+        rv = end_partial(p);
+    }
+    s = e + 1;
+    if (*e == '\r') {
+      if (s == end)
+        p->cr = 1;
+      else if (*s == '\n')
+        s++;
+    }
+    if (rv != 0)
+      break;
+  }
+  if (!p->error)
+    materialize(p);
+  *nread = (size_t)(s - (const uint8_t *)in);
+  if (p->error)
+    return p->error;
+  return p->paused ? RTW_ERR_PAUSE : 0;
+}
+
+static void reset_stream(rtw_sse_parser *p)
+{
+  p->bom = 0;
+  p->cr = 0;
+  p->mode = L_START;
+  p->field = F_UNKNOWN;
+  p->line.len = 0;
+  p->line_len = 0;
+  p->name_len = 0;
+  rtw__utf8_init(&p->utf8);
+  p->id_set = 0;
+  clear_block(p);
+}
+
+int rtw_sse_parser_end(rtw_sse_parser *p)
+{
+  int rv = 0;
+
+  if (p == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (p->error)
+    return p->error;
+  /* 9.2.6: "Once the end of the file is reached, any pending data must be discarded." */
+  if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) && p->data_lines > 0 && p->cb.on_discard != NULL)
+    rv = p->cb.on_discard(p, p->user_data);
+  reset_stream(p);
+  if (rv != 0 && rv != RTW_ERR_PAUSE)
+    return fail(p, RTW_ERR_CALLBACK_FAILURE);
+  return 0;
+}
+
+int rtw_sse_parser_reset(rtw_sse_parser *p, const char *id, size_t id_len)
+{
+  if (p == NULL || (id == NULL && id_len > 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (id != NULL && (memchr(id, 0, id_len) || memchr(id, '\r', id_len) || memchr(id, '\n', id_len)))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (id_len > p->max_id)
+    return RTW_ERR_SSE_ID_TOO_LONG;
+  reset_stream(p);
+  p->error = 0;
+  if (id != NULL) {
+    p->id.len = 0;
+    if (rtw__buf_append(&p->id, &p->mem, id, id_len))
+      return fail(p, RTW_ERR_NOMEM);
+  }
+  return 0;
+}
+
+int rtw_sse_parser_last_event_id(const rtw_sse_parser *p, const char **id, size_t *id_len)
+{
+  if (p == NULL || id == NULL || id_len == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  *id = p->id.data ? p->id.data : "";
+  *id_len = p->id.len;
+  return 0;
+}
+
+void *rtw_sse_parser_user_data(const rtw_sse_parser *p)
+{
+  return p ? p->user_data : NULL;
+}
+
+/* Copy the known prefix of a versioned struct; members it lacks stay zero. */
+static int copy_settings(rtw_sse_parser *p, const rtw_sse_settings *s)
+{
+  if (s != NULL) {
+    if (s->version == 0 || s->version > RTW_SSE_SETTINGS_VERSION)
+      return RTW_ERR_INVALID_ARGUMENT;
+    if (s->flags & ~(RTW_SSE_FLAG_STREAM_DATA | RTW_SSE_FLAG_RAW_BYTES))
+      return RTW_ERR_INVALID_ARGUMENT;
+    p->flags = s->flags;
+    p->max_line = s->max_line_length;
+    p->max_event = s->max_event_size;
+    p->max_id = s->max_id_length;
+  }
+  if (p->max_line == 0)
+    p->max_line = RTW_SSE_DEFAULT_MAX_LINE_LENGTH;
+  if (p->max_event == 0)
+    p->max_event = RTW_SSE_DEFAULT_MAX_EVENT_SIZE;
+  if (p->max_id == 0)
+    p->max_id = RTW_SSE_DEFAULT_MAX_ID_LENGTH;
+  return 0;
+}
+
+int rtw_sse_parser_new(rtw_sse_parser **out, const rtw_sse_callbacks *cb,
+                       const rtw_sse_settings *settings, const rtw_mem *mem, void *user_data)
+{
+  rtw_sse_parser *p;
+  rtw_mem m;
+  int rv;
+
+  if (out == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if (cb != NULL && (cb->version == 0 || cb->version > RTW_SSE_CALLBACKS_VERSION))
+    return RTW_ERR_INVALID_ARGUMENT;
+  rv = rtw__mem_init(&m, mem);
+  if (rv != 0)
+    return rv;
+  p = rtw__mem_calloc(&m, 1, sizeof *p);
+  if (p == NULL)
+    return RTW_ERR_NOMEM;
+  p->mem = m;
+  rv = copy_settings(p, settings);
+  if (rv != 0) {
+    rtw__mem_free(&m, p);
+    return rv;
+  }
+  if (cb != NULL)
+    p->cb = *cb; /* version 1 is the only layout so far */
+  p->user_data = user_data;
+  reset_stream(p);
+  *out = p;
+  return 0;
+}
+
+void rtw_sse_parser_free(rtw_sse_parser *p)
+{
+  if (p == NULL)
+    return;
+  rtw__buf_free(&p->line, &p->mem);
+  rtw__buf_free(&p->data, &p->mem);
+  rtw__buf_free(&p->type, &p->mem);
+  rtw__buf_free(&p->id_new, &p->mem);
+  rtw__buf_free(&p->id, &p->mem);
+  rtw__buf_free(&p->scratch, &p->mem);
+  rtw__mem_free(&p->mem, p);
+}
