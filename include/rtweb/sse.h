@@ -222,36 +222,39 @@ RTW_EXPORT void *rtw_sse_parser_user_data(const rtw_sse_parser *parser);
  * the blank line. The parser turns the result back into the same type, id and data, with
  * every line break in data as LF.
  *
- * Size query: with buf NULL, sets *out_len to the exact size and returns 0.
+ * Size query: with buf NULL, sets *out_len to the exact size and returns 0. The input is
+ * checked first, so a size query fails exactly when the write would.
  *
- * @param buf destination, or NULL for a size query.
+ * @param buf destination, or NULL for a size query. Never NUL-terminated.
  * @param cap bytes available at buf.
- * @param[out] out_len bytes written, or needed.
- * @param type event type (NULL with type_len 0 for the default "message").
+ * @param[out] out_len bytes written, or needed; 0 after any other error.
+ * @param type event type (NULL with type_len 0 for the default "message"); may contain NUL.
  * @param id event id, or NULL for no id line.
- * @param data the data (NULL allowed with data_len 0).
+ * @param data the data (NULL allowed with data_len 0); may contain NUL.
  * @param flags 0 or #RTW_SSE_WRITE_CRLF.
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
  *         #RTW_ERR_SSE_INVALID_FIELD (type or id contains CR or LF, id contains NUL);
  *         #RTW_ERR_INVALID_UTF8 (type, id or data is not valid UTF-8);
  *         #RTW_ERR_INVALID_ARGUMENT (NULL out_len, NULL pointer with non-zero length,
- *         unknown flags).
+ *         unknown flags, or an output larger than SIZE_MAX bytes).
  */
 RTW_EXPORT int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const char *type,
                                    size_t type_len, const char *id, size_t id_len,
                                    const char *data, size_t data_len, uint32_t flags);
 
 /**
- * @brief Serialise a `retry: <ms>` line (sets the client's reconnection time). Same buffer
- * rules as rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL,
+ * @brief Serialise a `retry: <ms>` line (sets the client's reconnection time). Only the line:
+ * the client applies it when it reads the line, no blank line is needed. Same buffer rules
+ * as rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL,
  * #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_sse_write_retry(char *buf, size_t cap, size_t *out_len, uint32_t ms,
                                    uint32_t flags);
 
 /**
- * @brief Serialise a comment: `: <text>` per line of text (split like data; empty text
- * writes `:`). Comments keep idle connections alive (heartbeats). Same buffer rules as
+ * @brief Serialise a comment: `: <text>` per line of text (split like data; an empty line
+ * writes `:`). No blank line follows, so a comment may sit between events or inside one.
+ * Comments keep idle connections alive (heartbeats). Same buffer rules as
  * rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL, #RTW_ERR_INVALID_UTF8,
  * #RTW_ERR_INVALID_ARGUMENT.
  */
@@ -271,9 +274,19 @@ typedef struct rtw_sse_history rtw_sse_history;
 /**
  * @brief Create a history keeping at most max_events events and max_bytes bytes (ids plus
  * serialised bytes). Both bounds are allocated up front; appending never allocates.
+ *
+ * Each event is stored in one piece: one that does not fit in the space left at the end of
+ * the byte buffer goes to its start, and the space it skipped stays unused until the
+ * buffer wraps again, so eviction may start a little before max_bytes bytes are retained
+ * (the space skipped is smaller than the event that skipped it). Memory: max_bytes, plus
+ * 24 bytes per event slot on 64-bit platforms (16 on 32-bit), plus a small header.
+ *
+ * @param[out] history receives the history; set to NULL on failure.
  * @param max_events 0 for #RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS.
  * @param max_bytes 0 for #RTW_SSE_HISTORY_DEFAULT_MAX_BYTES.
- * @return 0, #RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_NOMEM.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0, #RTW_ERR_INVALID_ARGUMENT (NULL history, incomplete mem, max_events too large
+ *         to allocate its index), #RTW_ERR_NOMEM.
  */
 RTW_EXPORT int rtw_sse_history_new(rtw_sse_history **history, size_t max_events,
                                    size_t max_bytes, const rtw_mem *mem);
@@ -284,17 +297,21 @@ RTW_EXPORT void rtw_sse_history_free(rtw_sse_history *history);
 /**
  * @brief Append a serialised event (as made by rtw_sse_write_event()) under its id, in O(1),
  * evicting the oldest events as needed to stay within both bounds. Bytes are copied.
- * @param id the event's id (the key a reconnecting client sends); may be empty, but an empty
- *           id can never be looked up.
+ * Pointers from earlier rtw_sse_history_get() calls become invalid.
+ * @param id the event's id (the key a reconnecting client sends); may be empty (or NULL
+ *           with id_len 0), but an empty id can never be looked up.
  * @param[out] seq if not NULL, the event's sequence number (first event is 0, then +1).
  * @return 0, #RTW_ERR_SSE_EVENT_TOO_LARGE (id_len + len exceeds max_bytes; nothing changed),
- *         #RTW_ERR_INVALID_ARGUMENT.
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL history, NULL pointer with non-zero length).
  */
 RTW_EXPORT int rtw_sse_history_push(rtw_sse_history *history, const char *id, size_t id_len,
                                     const void *bytes, size_t len, uint64_t *seq);
 
 /**
  * @brief Find where to resume for a client that sent `Last-Event-ID: id`.
+ *
+ * Ids are compared byte for byte; when several retained events share the id, the newest
+ * wins. O(number of retained events).
  * @param[out] seq the sequence number of the first event after the one with that id (equal
  *                 to rtw_sse_history_next_seq() when the client is up to date).
  * @return 0 when found; #RTW_ERR_SSE_HISTORY_GAP when no retained event has that id (it was
@@ -314,10 +331,10 @@ RTW_EXPORT int rtw_sse_history_find(const rtw_sse_history *history, const char *
 RTW_EXPORT int rtw_sse_history_get(const rtw_sse_history *history, uint64_t seq,
                                    const void **bytes, size_t *len);
 
-/** @brief The sequence number the next pushed event will get. */
+/** @brief The sequence number the next pushed event will get (0 for NULL). */
 RTW_EXPORT uint64_t rtw_sse_history_next_seq(const rtw_sse_history *history);
 
-/** @brief The oldest retained sequence number (== next_seq when empty). */
+/** @brief The oldest retained sequence number (== next_seq when empty; 0 for NULL). */
 RTW_EXPORT uint64_t rtw_sse_history_first_seq(const rtw_sse_history *history);
 
 #ifdef __cplusplus
