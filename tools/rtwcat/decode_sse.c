@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* rtwcat decode sse: run stdin through rtw_sse_parser and print what it reports as JSON lines.
+ *
+ * Output, one object per line, in the order the parser reports things:
+ *   {"event":"<type>","data":"<data>","id":"<last event id>"}   a dispatched event
+ *   {"retry":<ms>}                                               a valid retry field
+ *   {"comment":"<text>"}                                         a comment (--comments only)
+ *   {"error":"<RTW_ERR_NAME>"}                                   the parser failed (exit 1)
+ * Strings are escaped by json.c. The parser runs with default settings, so its limits
+ * (line, event and id sizes) are the documented defaults of include/rtweb/sse.h.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rtweb/sse.h"
+
+#include "json.h"
+#include "rtwcat.h"
+
+/* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
+#define MAX_CHUNK 65536u
+
+typedef struct sse_options {
+  size_t chunk;        /* 0: feed each read(2) result as it comes */
+  int comments;        /* print comments */
+  const char *last_id; /* seed for the last event ID, or NULL */
+} sse_options;
+
+/* ------------------------------------------------------------------ callbacks */
+
+static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
+                    const char *data, size_t data_len, const char *id, size_t id_len,
+                    void *user_data)
+{
+  FILE *out = user_data;
+
+  (void)parser;
+  fputs("{\"event\":", out);
+  rtwcat_json_string(out, type, type_len);
+  fputs(",\"data\":", out);
+  rtwcat_json_string(out, data, data_len);
+  fputs(",\"id\":", out);
+  rtwcat_json_string(out, id, id_len);
+  fputs("}\n", out);
+  return 0;
+}
+
+static int on_retry(rtw_sse_parser *parser, uint32_t ms, void *user_data)
+{
+  (void)parser;
+  fprintf((FILE *)user_data, "{\"retry\":%" PRIu32 "}\n", ms);
+  return 0;
+}
+
+static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void *user_data)
+{
+  FILE *out = user_data;
+
+  (void)parser;
+  fputs("{\"comment\":", out);
+  rtwcat_json_string(out, text, len);
+  fputs("}\n", out);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ command line */
+
+/* A --chunk value: decimal digits only, 1..MAX_CHUNK. */
+static int parse_chunk(const char *s, size_t *out)
+{
+  size_t v = 0;
+
+  if (*s == '\0')
+    return -1;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    v = v * 10 + (size_t)(*s - '0');
+    if (v > MAX_CHUNK)
+      return -1;
+  }
+  if (v == 0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
+static int parse_options(const rtwcat_command *cmd, int argc, char **argv, sse_options *o)
+{
+  int i, m;
+  const char *value;
+
+  for (i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      rtwcat_command_help(cmd, stdout);
+      return RTWCAT_EXIT_OK;
+    }
+    if (strcmp(arg, "--comments") == 0) {
+      o->comments = 1;
+      continue;
+    }
+    if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
+      if (m < 0)
+        return rtwcat_usage_error(cmd, "--chunk needs a value");
+      if (parse_chunk(value, &o->chunk) != 0)
+        return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
+                                  MAX_CHUNK);
+      continue;
+    }
+    if ((m = rtwcat_option_value(argc, argv, &i, "--last-event-id", &value)) != 0) {
+      if (m < 0)
+        return rtwcat_usage_error(cmd, "--last-event-id needs a value");
+      o->last_id = value;
+      continue;
+    }
+    if (arg[0] == '-')
+      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
+    return rtwcat_usage_error(cmd, "unexpected argument '%s' (input is read from stdin)", arg);
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------ feeding */
+
+/* Feed len bytes in pieces of at most chunk bytes (0: all at once). */
+static int feed(rtw_sse_parser *parser, const unsigned char *p, size_t len, size_t chunk)
+{
+  while (len > 0) {
+    size_t n = (chunk != 0 && chunk < len) ? chunk : len;
+    size_t nread;
+    /* Our callbacks never pause, so anything but 0 is a fatal error. */
+    int rc = rtw_sse_parser_recv(parser, p, n, &nread);
+
+    if (rc != 0)
+      return rc;
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
+
+/*
+ * Read stdin to its end and feed it. With a chunk size, every piece has exactly that size
+ * (except the last), whatever read(2) returns: bytes are held back until a piece is whole.
+ * Returns 0, a parser error, or 1 after reporting a read error on stderr.
+ */
+static int pump(rtw_sse_parser *parser, size_t chunk)
+{
+  static unsigned char buf[MAX_CHUNK];
+  size_t have = 0;
+  int rc;
+
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf + have, sizeof buf - have);
+    size_t whole;
+
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      fprintf(stderr, "rtwcat: decode sse: reading standard input: %s\n", strerror(errno));
+      return 1;
+    }
+    if (r == 0)
+      break;
+    have += (size_t)r;
+    whole = chunk != 0 ? have - have % chunk : have;
+    if ((rc = feed(parser, buf, whole, chunk)) != 0)
+      return rc;
+    memmove(buf, buf + whole, have - whole);
+    have -= whole;
+  }
+  return feed(parser, buf, have, chunk);
+}
+
+/* ------------------------------------------------------------------ command */
+
+static int print_error(int rc)
+{
+  fputs("{\"error\":", stdout);
+  rtwcat_json_string(stdout, rtw_err_name(rc), strlen(rtw_err_name(rc)));
+  fputs("}\n", stdout);
+  return RTWCAT_EXIT_FAILURE;
+}
+
+int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv)
+{
+  sse_options o = {0, 0, NULL};
+  rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_parser *parser = NULL;
+  int rc;
+
+  if ((rc = parse_options(cmd, argc, argv, &o)) >= 0)
+    return rc;
+  cb.on_event = on_event;
+  cb.on_retry = on_retry;
+  if (o.comments)
+    cb.on_comment = on_comment;
+  if ((rc = rtw_sse_parser_new(&parser, &cb, NULL, NULL, stdout)) != 0)
+    return print_error(rc);
+  if (o.last_id != NULL &&
+      (rc = rtw_sse_parser_reset(parser, o.last_id, strlen(o.last_id))) != 0) {
+    rtw_sse_parser_free(parser);
+    if (rc == RTW_ERR_INVALID_ARGUMENT)
+      return rtwcat_usage_error(cmd, "--last-event-id: must not contain CR or LF");
+    if (rc == RTW_ERR_SSE_ID_TOO_LONG)
+      return rtwcat_usage_error(cmd, "--last-event-id: longer than %u bytes",
+                                RTW_SSE_DEFAULT_MAX_ID_LENGTH);
+    return print_error(rc);
+  }
+  rc = pump(parser, o.chunk);
+  if (rc == 0)
+    rc = rtw_sse_parser_end(parser);
+  rtw_sse_parser_free(parser);
+  if (rc == 1)
+    return RTWCAT_EXIT_FAILURE;
+  return rc != 0 ? print_error(rc) : RTWCAT_EXIT_OK;
+}

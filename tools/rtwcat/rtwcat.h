@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* rtwcat internals: the subcommand table entry and helpers shared by the subcommands. */
+#ifndef RTWCAT_H
+#define RTWCAT_H
+
+#include <stdio.h>
+
+/* Exit statuses, the same for every subcommand (docs/rtwcat.md, EXIT STATUS). */
+#define RTWCAT_EXIT_OK 0
+#define RTWCAT_EXIT_FAILURE 1 /* a protocol or I/O error; already reported */
+#define RTWCAT_EXIT_USAGE 2   /* bad command line; message on stderr */
+
+typedef struct rtwcat_command rtwcat_command;
+
+/*
+ * One subcommand: a row of the table in main.c. The command is selected by its words
+ * ("decode" then "sse"); run() receives the arguments that follow them (argv[0] is the first
+ * option, not a program name) and returns an RTWCAT_EXIT_* status.
+ */
+struct rtwcat_command {
+  const char *word1;    /* first word, e.g. "decode" */
+  const char *word2;    /* second word, e.g. "sse", or NULL for a one-word command */
+  const char *synopsis; /* the options after the words, for the usage line */
+  const char *summary;  /* one line for `rtwcat --help` */
+  const char *options;  /* one line per option, already indented, for `... --help` */
+  int (*run)(const rtwcat_command *cmd, int argc, char **argv);
+};
+
+/* Print the command's usage and option list to out. */
+void rtwcat_command_help(const rtwcat_command *cmd, FILE *out);
+
+/* Report a command-line error for cmd on stderr, with its usage line; returns
+ * RTWCAT_EXIT_USAGE so callers can `return rtwcat_usage_error(...)`. */
+int rtwcat_usage_error(const rtwcat_command *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/*
+ * Match argv[*i] against the long option `name` (e.g. "--chunk") taking a value, given either
+ * as the next argument or after '='. Returns 1 and sets *value (advancing *i past a separate
+ * value) when it matches, 0 when argv[*i] is another argument, -1 when the value is missing.
+ */
+int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* The subcommands. */
+int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv);
+
+#endif /* RTWCAT_H */
