@@ -11,7 +11,7 @@
  *   -r REPS     timed repetitions per parser and stream; the median is reported (default 9)
  *   -t SECONDS  minimum duration of one repetition; a repetition repeats whole passes over
  *               the stream until it lasts that long (default 0.3)
- *   -m MIB      size of each stream in MiB (default 48)
+ *   -m MIB      size of each stream in MiB (default 1: cache-resident, like a socket buffer)
  *   -c CHUNK    bytes handed to the parser per call (default 16384)
  *
  * Output (stdout) is tab-separated, one record per line, first column the record kind:
@@ -440,7 +440,7 @@ static void parse_args(int argc, char **argv, options *o)
   o->dir = NULL;
   o->reps = 9;
   o->min_time = 0.3;
-  o->mib = 48;
+  o->mib = 1;
   o->chunk = 16384;
   while ((ch = getopt(argc, argv, "d:r:t:m:c:")) != -1) {
     switch (ch) {

@@ -11,7 +11,10 @@
 #if defined(__GNUC__) || defined(__clang__)
 #  define RTW_LIKELY(x) __builtin_expect(!!(x), 1)
 #  define RTW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the few helpers of a hot loop that must fold into each SIMD variant of it. */
+#  define RTW_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
+#  define RTW_ALWAYS_INLINE inline
 #  define RTW_LIKELY(x) (x)
 #  define RTW_UNLIKELY(x) (x)
 #endif
@@ -49,6 +52,21 @@ static inline unsigned rtw__ctz64(uint64_t x)
   unsigned n = 0;
   while (!(x & 1u)) {
     x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+/* Count leading zero bits of a non-zero 64-bit value. */
+static inline unsigned rtw__clz64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_clzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & (UINT64_C(1) << 63))) {
+    x <<= 1;
     n++;
   }
   return n;

@@ -58,6 +58,7 @@ struct rtw_sse_parser {
   size_t max_event;
   size_t max_id;
   int error;  /* sticky fatal error, 0 when healthy */
+  int simd;   /* which scan_lines_* runs: RTW__SCAN_* (0 = SSE2 or portable) */
   int paused; /* a callback returned RTW_ERR_PAUSE during this recv() */
 
   /* Line state. */
@@ -73,15 +74,20 @@ struct rtw_sse_parser {
 
   /* Block state (9.2.6: data buffer, event type buffer, last event ID buffer). */
   size_t data_lines;
-  size_t data_len;      /* decoded data bytes so far, LFs between lines included */
+  size_t data_len;      /* streaming mode: data bytes delivered so far */
   const char *data_ref; /* zero-copy data (one line, in the caller's input) */
-  rtw__buf data;
+  size_t data_ref_len;
+  rtw__buf data;        /* buffered mode: value + LF per data line (9.2.6) */
   const char *type_ref; /* zero-copy event type */
   size_t type_ref_len;
   rtw__buf type;
   int id_set;      /* an id field was accepted in this block */
   rtw__buf id_new; /* the last event ID buffer while id_set */
   rtw__buf id;     /* the last event ID string (committed at each block end) */
+  const char *id_new_ref; /* zero-copy forms of the two, while they lie in the input */
+  size_t id_new_ref_len;
+  const char *id_ref;
+  size_t id_ref_len;
   rtw__buf scratch;
 };
 
@@ -147,20 +153,43 @@ static int decode_value(rtw_sse_parser *p, rtw__buf *b, const uint8_t *s, size_t
   return 0;
 }
 
+/* Copy a zero-copy data line into the data buffer, with its LF. */
+static int materialize_data(rtw_sse_parser *p)
+{
+  if (p->data_ref == NULL)
+    return 0;
+  p->data.len = 0;
+  if (rtw__buf_reserve(&p->data, &p->mem, p->data_ref_len + 1))
+    return fail(p, RTW_ERR_NOMEM);
+  memcpy(p->data.data, p->data_ref, p->data_ref_len);
+  p->data.data[p->data_ref_len] = '\n';
+  p->data.len = p->data_ref_len + 1;
+  p->data_ref = NULL;
+  return 0;
+}
+
 /* Copy zero-copy references into the parser's buffers: the input is about to go away. */
 static int materialize(rtw_sse_parser *p)
 {
-  if (p->data_ref != NULL) {
-    p->data.len = 0;
-    if (rtw__buf_append(&p->data, &p->mem, p->data_ref, p->data_len))
-      return fail(p, RTW_ERR_NOMEM);
-    p->data_ref = NULL;
-  }
+  if (materialize_data(p))
+    return p->error;
   if (p->type_ref != NULL) {
     p->type.len = 0;
     if (rtw__buf_append(&p->type, &p->mem, p->type_ref, p->type_ref_len))
       return fail(p, RTW_ERR_NOMEM);
     p->type_ref = NULL;
+  }
+  if (p->id_new_ref != NULL) {
+    p->id_new.len = 0;
+    if (rtw__buf_append(&p->id_new, &p->mem, p->id_new_ref, p->id_new_ref_len))
+      return fail(p, RTW_ERR_NOMEM);
+    p->id_new_ref = NULL;
+  }
+  if (p->id_ref != NULL) {
+    p->id.len = 0;
+    if (rtw__buf_append(&p->id, &p->mem, p->id_ref, p->id_ref_len))
+      return fail(p, RTW_ERR_NOMEM);
+    p->id_ref = NULL;
   }
   return 0;
 }
@@ -177,6 +206,12 @@ static void clear_block(rtw_sse_parser *p)
 
 /* ------------------------------------------------------------------ data */
 
+/* Data handling follows 9.2.6 literally in buffered mode: each data line appends its value and
+ * a LF to `data`, and dispatch drops the final LF. A block's first line lying whole and valid
+ * in the input is only referenced (data_ref), standing for data_ref + LF. In streaming mode
+ * the LF between lines is delivered before the next line instead, so the final LF is never
+ * sent, and data_len counts what was delivered. */
+
 static int emit_data(rtw_sse_parser *p, const char *s, size_t n)
 {
   p->data_len += n;
@@ -187,12 +222,12 @@ static int emit_data(rtw_sse_parser *p, const char *s, size_t n)
 
 /* Streaming mode: deliver a piece of a data value, decoding as needed. `last` ends the value
  * (a pending incomplete sequence becomes U+FFFD). */
-static int stream_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+static int stream_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int last)
 {
   size_t k = 0, out;
   int rv;
 
-  if (is_raw(p))
+  if (is_raw(p) || (ascii && rtw__utf8_at_boundary(&p->utf8)))
     return emit_data(p, (const char *)s, n);
   if (rtw__utf8_at_boundary(&p->utf8))
     k = rtw__utf8_valid_prefix(s, n);
@@ -217,44 +252,57 @@ static int stream_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
   return rv;
 }
 
-/* Buffered mode: append a piece of a data value, decoded, within max_event_size. */
-static int buffer_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+/* Buffered mode: check that `add` more bytes of the current line fit. What dispatch would
+ * deliver is everything buffered (earlier lines with their LFs) plus this line's value. */
+static inline int data_fits(rtw_sse_parser *p, size_t add)
 {
-  rtw__utf8 st = p->utf8;
-  size_t k = 0, need;
-  int rv;
-
-  if (is_raw(p))
-    k = n;
-  else if (rtw__utf8_at_boundary(&st))
-    k = rtw__utf8_valid_prefix(s, n);
-  need = k + rtw__utf8_decode(&st, s + k, n - k, NULL);
-  if (last)
-    need += rtw__utf8_flush(&st, NULL);
-  if (need > p->max_event - p->data_len)
+  if (p->data.len > p->max_event || add > p->max_event - p->data.len)
     return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
-  rv = rtw__buf_reserve(&p->data, &p->mem, need);
-  if (rv != 0)
-    return fail(p, rv);
-  if (k > 0)
-    memcpy(p->data.data + p->data.len, s, k);
-  p->data.len += k;
-  p->data.len += rtw__utf8_decode(&p->utf8, s + k, n - k, (uint8_t *)p->data.data + p->data.len);
-  if (last)
-    p->data.len += rtw__utf8_flush(&p->utf8, (uint8_t *)p->data.data + p->data.len);
-  p->data_len = p->data.len;
   return 0;
 }
 
-static int data_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int last)
+/* Buffered mode: append a piece of a data value, decoded; `last` ends the line (LF). */
+static int buffer_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int last)
 {
-  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
-    return stream_piece(p, s, n, last);
-  return buffer_piece(p, s, n, last);
+  rtw__utf8 st = p->utf8;
+  size_t k = 0, need;
+  char *d;
+
+  if (is_raw(p) || (ascii && rtw__utf8_at_boundary(&st)))
+    k = n;
+  else if (rtw__utf8_at_boundary(&st))
+    k = rtw__utf8_valid_prefix(s, n);
+  need = k;
+  if (k < n)
+    need += rtw__utf8_decode(&st, s + k, n - k, NULL);
+  if (last)
+    need += rtw__utf8_flush(&st, NULL);
+  if (data_fits(p, need))
+    return p->error;
+  if (rtw__buf_reserve(&p->data, &p->mem, need + 1))
+    return fail(p, RTW_ERR_NOMEM);
+  d = p->data.data + p->data.len;
+  if (k > 0)
+    memcpy(d, s, k);
+  d += k;
+  if (k < n)
+    d += rtw__utf8_decode(&p->utf8, s + k, n - k, (uint8_t *)d);
+  if (last) {
+    d += rtw__utf8_flush(&p->utf8, (uint8_t *)d);
+    *d++ = '\n';
+  }
+  p->data.len = (size_t)(d - p->data.data);
+  return 0;
 }
 
-/* 9.2.6 "data": append the value and a LF to the data buffer. The LF is added lazily, before
- * the next data line, so the buffer never holds the trailing LF that dispatch removes. */
+static int data_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int last)
+{
+  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
+    return stream_piece(p, s, n, ascii, last);
+  return buffer_piece(p, s, n, ascii, last);
+}
+
+/* 9.2.6 "If the field name is 'data'": a data line starts. */
 static int begin_data_line(rtw_sse_parser *p)
 {
   rtw__utf8_init(&p->utf8);
@@ -262,34 +310,34 @@ static int begin_data_line(rtw_sse_parser *p)
     return 0;
   if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
     return emit_data(p, "\n", 1);
-  if (materialize(p))
-    return p->error;
-  if (p->data_len >= p->max_event)
-    return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
-  if (rtw__buf_append(&p->data, &p->mem, "\n", 1))
-    return fail(p, RTW_ERR_NOMEM);
-  p->data_len = p->data.len;
-  return 0;
+  return materialize_data(p);
 }
 
 /* A data line lying whole in the input. The first line of a block whose bytes are valid is
- * referenced in place: no copy, no allocation (the common one-line event). */
-static int data_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+ * referenced in place: no copy, no allocation (the common one-line event). Later valid lines
+ * are appended with their LF in one step. */
+RTW_ALWAYS_INLINE static int data_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
 {
-  int rv;
-
-  if (p->data_lines == 0 && !(p->flags & RTW_SSE_FLAG_STREAM_DATA) && is_valid(p, s, n, ascii)) {
-    if (n > p->max_event)
-      return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
-    p->data_lines = 1;
-    p->data_ref = (const char *)s;
-    p->data_len = n;
+  if (!(p->flags & RTW_SSE_FLAG_STREAM_DATA) && is_valid(p, s, n, ascii)) {
+    if (p->data_lines++ == 0) {
+      if (n > p->max_event)
+        return fail(p, RTW_ERR_SSE_EVENT_TOO_LARGE);
+      p->data_ref = (const char *)s;
+      p->data_ref_len = n;
+      return 0;
+    }
+    if ((p->data_ref != NULL && materialize_data(p)) || data_fits(p, n))
+      return p->error;
+    if (n + 1 > p->data.cap - p->data.len && rtw__buf_reserve(&p->data, &p->mem, n + 1))
+      return fail(p, RTW_ERR_NOMEM);
+    memcpy(p->data.data + p->data.len, s, n);
+    p->data.data[p->data.len + n] = '\n';
+    p->data.len += n + 1;
     return 0;
   }
-  rv = begin_data_line(p);
-  if (rv != 0)
-    return rv;
-  return data_piece(p, s, n, 1);
+  if (begin_data_line(p))
+    return p->error;
+  return data_piece(p, s, n, ascii, 1);
 }
 
 /* ------------------------------------------------------------------ other fields */
@@ -315,15 +363,35 @@ static int retry_field(rtw_sse_parser *p, const uint8_t *s, size_t n)
   return check_cb(p, p->cb.on_retry(p, (uint32_t)v, p->user_data));
 }
 
+static int has_nul(const uint8_t *s, size_t n)
+{
+  size_t i;
+
+  if (n > 32)
+    return memchr(s, 0, n) != NULL;
+  for (i = 0; i < n; i++)
+    if (s[i] == 0)
+      return 1;
+  return 0;
+}
+
 /* 9.2.6 "If the field name is 'id'": a value containing U+0000 is ignored entirely;
  * otherwise it becomes the last event ID buffer (committed at the block's end). */
-static int id_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+RTW_ALWAYS_INLINE static int id_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int stable)
 {
-  if (memchr(s, 0, n) != NULL)
+  if (has_nul(s, n))
     return 0;
+  p->id_set = 1;
+  if (stable && is_valid(p, s, n, ascii)) {
+    if (n > p->max_id)
+      return fail(p, RTW_ERR_SSE_ID_TOO_LONG);
+    p->id_new_ref = (const char *)s;
+    p->id_new_ref_len = n;
+    return 0;
+  }
+  p->id_new_ref = NULL;
   if (decode_value(p, &p->id_new, s, n, ascii, p->max_id, RTW_ERR_SSE_ID_TOO_LONG))
     return p->error;
-  p->id_set = 1;
   return 0;
 }
 
@@ -340,7 +408,7 @@ static int event_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii,
   return decode_value(p, &p->type, s, n, ascii, SIZE_MAX, 0);
 }
 
-static int comment_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+RTW_ALWAYS_INLINE static int comment_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
 {
   if (p->cb.on_comment == NULL)
     return 0;
@@ -354,14 +422,14 @@ static int comment_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii
 }
 
 /* Process a complete value of a field other than data. */
-static int apply_field(rtw_sse_parser *p, unsigned field, const uint8_t *s, size_t n, int ascii,
+RTW_ALWAYS_INLINE static int apply_field(rtw_sse_parser *p, unsigned field, const uint8_t *s, size_t n, int ascii,
                        int stable)
 {
   switch (field) {
   case F_EVENT:
     return event_field(p, s, n, ascii, stable);
   case F_ID:
-    return id_field(p, s, n, ascii);
+    return id_field(p, s, n, ascii, stable);
   case F_RETRY:
     return retry_field(p, s, n);
   case F_COMMENT:
@@ -373,42 +441,70 @@ static int apply_field(rtw_sse_parser *p, unsigned field, const uint8_t *s, size
 
 /* ------------------------------------------------------------------ dispatch */
 
-/* 9.2.6 "dispatch the event", on a blank line. */
-static int dispatch(rtw_sse_parser *p)
+/* The last event ID string, wherever it lies. */
+static const char *last_id(const rtw_sse_parser *p, size_t *len)
 {
-  const char *type, *data;
-  size_t type_len;
+  if (p->id_ref != NULL) {
+    *len = p->id_ref_len;
+    return p->id_ref;
+  }
+  *len = p->id.len;
+  return p->id.data ? p->id.data : "";
+}
+
+/* 9.2.6 "dispatch the event", on a blank line. */
+RTW_ALWAYS_INLINE static int dispatch(rtw_sse_parser *p)
+{
+  const char *type, *data, *id;
+  size_t type_len, data_len, id_len;
   int rv;
 
   /* Step 1: the last event ID string takes the buffer's value, even with no data. */
   if (p->id_set) {
-    rtw__buf t = p->id;
-    p->id = p->id_new;
-    p->id_new = t;
     p->id_set = 0;
-    if (p->cb.on_id != NULL &&
-        check_cb(p, p->cb.on_id(p, p->id.data ? p->id.data : "", p->id.len, p->user_data)))
-      return p->error;
+    if (p->id_new_ref != NULL) {
+      p->id_ref = p->id_new_ref;
+      p->id_ref_len = p->id_new_ref_len;
+      p->id_new_ref = NULL;
+    } else {
+      rtw__buf t = p->id;
+      p->id = p->id_new;
+      p->id_new = t;
+      p->id_ref = NULL;
+    }
+    if (p->cb.on_id != NULL) {
+      id = last_id(p, &id_len);
+      if (check_cb(p, p->cb.on_id(p, id, id_len, p->user_data)))
+        return p->error;
+    }
   }
   /* Step 2: an empty data buffer resets the buffers and dispatches nothing. */
   if (p->data_lines == 0) {
     clear_block(p);
     return 0;
   }
-  /* Steps 3-6: the trailing LF was never stored; the type defaults to "message". */
+  /* Step 3: remove the trailing LF. Steps 4-6: the type defaults to "message". */
+  if (p->flags & RTW_SSE_FLAG_STREAM_DATA) {
+    data = NULL;
+    data_len = p->data_len;
+  } else if (p->data_ref != NULL) {
+    data = p->data_ref;
+    data_len = p->data_ref_len;
+  } else {
+    data = p->data.data;
+    data_len = p->data.len - 1;
+  }
   type = p->type_ref ? p->type_ref : p->type.data;
   type_len = p->type_ref ? p->type_ref_len : p->type.len;
   if (type_len == 0) {
     type = "message";
     type_len = 7;
   }
-  data = p->data_ref ? p->data_ref : (p->data.data ? p->data.data : "");
-  if (p->flags & RTW_SSE_FLAG_STREAM_DATA)
-    data = NULL;
   rv = 0;
-  if (p->cb.on_event != NULL)
-    rv = p->cb.on_event(p, type, type_len, data, p->data_len, p->id.data ? p->id.data : "",
-                        p->id.len, p->user_data);
+  if (p->cb.on_event != NULL) {
+    id = last_id(p, &id_len);
+    rv = p->cb.on_event(p, type, type_len, data, data_len, id, id_len, p->user_data);
+  }
   clear_block(p); /* step 7 */
   return check_cb(p, rv);
 }
@@ -455,13 +551,23 @@ static unsigned classify(const uint8_t *s, size_t n, size_t *v)
 }
 
 /* Fast path: a line lying whole in the caller's input (terminator excluded). */
-static int process_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+RTW_ALWAYS_INLINE static int process_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
 {
   unsigned field;
   size_t v = 0;
 
-  if (n == 0)
+  if (n == 0) {
+    if (p->data_lines == 0 && !p->id_set) { /* 9.2.6 dispatch step 2, the common case */
+      p->type_ref = NULL;
+      p->type.len = 0;
+      return 0;
+    }
     return dispatch(p);
+  }
+  if (n >= 5 && memcmp(s, "data:", 5) == 0) { /* the most common line first */
+    v = n > 5 && s[5] == ' ' ? 6 : 5;
+    return data_line(p, s + v, n - v, ascii);
+  }
   field = classify(s, n, &v);
   if (field == F_DATA)
     return data_line(p, s + v, n - v, ascii);
@@ -485,12 +591,24 @@ static unsigned name_field(const rtw_sse_parser *p)
   return F_UNKNOWN;
 }
 
+/* While the name is still a prefix of "data" (with its colon), the line may yet be a data
+ * line, which max_line_length does not cover; the check then waits for the name to end. */
+static int may_be_data(const rtw_sse_parser *p)
+{
+  return p->mode == L_NAME && p->name_len <= 4 && memcmp(p->name, "data", p->name_len) == 0;
+}
+
+static int check_line(rtw_sse_parser *p)
+{
+  if (p->field != F_DATA && p->line_len > p->max_line && !may_be_data(p))
+    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
+  return 0;
+}
+
 static int count_line(rtw_sse_parser *p, size_t n)
 {
   p->line_len += n;
-  if (p->field != F_DATA && p->line_len > p->max_line)
-    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
-  return 0;
+  return check_line(p);
 }
 
 /* The field name is complete (a colon follows): classify it. */
@@ -499,6 +617,8 @@ static int name_done(rtw_sse_parser *p)
   p->field = (uint8_t)name_field(p);
   p->mode = L_SPACE;
   p->line.len = 0;
+  if (check_line(p))
+    return p->error;
   return p->field == F_DATA ? begin_data_line(p) : 0;
 }
 
@@ -557,7 +677,7 @@ static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n)
       if (count_line(p, n))
         return p->error;
       if (p->field == F_DATA)
-        return data_piece(p, s, n, 0);
+        return data_piece(p, s, n, 0, 0);
       if (p->field == F_UNKNOWN || (p->field == F_COMMENT && p->cb.on_comment == NULL))
         return 0;
       return rtw__buf_append(&p->line, &p->mem, s, n) ? fail(p, RTW_ERR_NOMEM) : 0;
@@ -580,64 +700,99 @@ static int end_partial(rtw_sse_parser *p)
       p->field = F_DATA;
       if (begin_data_line(p))
         return p->error;
-      return data_piece(p, empty, 0, 1);
+      return data_piece(p, empty, 0, 1, 1);
     }
+    if (check_line(p))
+      return p->error;
     return apply_field(p, field, empty, 0, 1, 0);
   }
   if (field == F_DATA)
-    return data_piece(p, empty, 0, 1);
+    return data_piece(p, empty, 0, 1, 1);
   return apply_field(p, field, (const uint8_t *)(p->line.data ? p->line.data : ""), p->line.len,
                      0, 0);
 }
 
 /* ------------------------------------------------------------------ scanning */
 
-typedef struct cursor {
-  const uint8_t *end;
-  const uint8_t *blk; /* start of the block the masks describe */
-  uint64_t eol;
-  uint64_t high;
-} cursor;
-
-static void load_block(cursor *c, const uint8_t *blk)
+/* Masks for the 64 bytes at blk; a short last block is padded with zeros, which are neither
+ * CR, LF nor non-ASCII. */
+static inline void scan_at(const uint8_t *blk, const uint8_t *end, uint64_t *eol, uint64_t *high)
 {
-  c->blk = blk;
-  if ((size_t)(c->end - blk) >= RTW__SCAN_BLOCK) {
-    rtw__scan_block(blk, &c->eol, &c->high);
+  if ((size_t)(end - blk) >= RTW__SCAN_BLOCK) {
+    rtw__scan_block(blk, eol, high);
   } else {
-    uint8_t tail[RTW__SCAN_BLOCK] = {0}; /* zero padding is neither CR, LF nor high */
-    memcpy(tail, blk, (size_t)(c->end - blk));
-    rtw__scan_block(tail, &c->eol, &c->high);
+    uint8_t tail[RTW__SCAN_BLOCK] = {0};
+    memcpy(tail, blk, (size_t)(end - blk));
+    rtw__scan_block(tail, eol, high);
   }
 }
 
-/* The first CR or LF at or after s (s < end), or end. *ascii: no byte >= 0x80 before it. */
-static const uint8_t *find_eol(cursor *c, const uint8_t *s, int *ascii)
+/* The first CR or LF in [s, end), or end. */
+static const uint8_t *first_eol(const uint8_t *s, const uint8_t *end)
 {
-  size_t off = (size_t)(s - c->blk);
-  uint64_t m, h, seen = 0;
-  unsigned bit;
+  uint64_t eol, high;
 
-  if (off >= RTW__SCAN_BLOCK) {
-    load_block(c, c->blk + off / RTW__SCAN_BLOCK * RTW__SCAN_BLOCK);
-    off %= RTW__SCAN_BLOCK;
+  for (; s < end; s += RTW__SCAN_BLOCK) {
+    scan_at(s, end, &eol, &high);
+    if (eol != 0)
+      return s + rtw__ctz64(eol);
   }
-  m = c->eol >> off << off;
-  h = c->high >> off << off;
-  while (m == 0) {
-    seen |= h;
-    if ((size_t)(c->end - c->blk) <= RTW__SCAN_BLOCK) {
-      *ascii = seen == 0;
-      return c->end;
-    }
-    load_block(c, c->blk + RTW__SCAN_BLOCK);
-    m = c->eol;
-    h = c->high;
+  return end;
+}
+
+/* After a line ending at e: the start of the next line. A CR followed by LF is one line end;
+ * a CR at the end of the input may be followed by an LF in the next call (9.2.5). */
+static inline const uint8_t *after_eol(rtw_sse_parser *p, const uint8_t *e, const uint8_t *end)
+{
+  const uint8_t *s = e + 1;
+
+  if (*e == '\r') {
+    if (s == end)
+      p->cr = 1;
+    else if (*s == '\n')
+      s++;
   }
-  bit = rtw__ctz64(m);
-  seen |= h & ((UINT64_C(1) << bit) - 1);
-  *ascii = seen == 0;
-  return c->blk + bit;
+  return s;
+}
+
+/* Finish a line cut by the end of the previous input. Returns where the next line starts. */
+static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
+{
+  const uint8_t *e = first_eol(s, end);
+
+  if (feed_partial(p, s, (size_t)(e - s)) || e == end)
+    return end;
+  end_partial(p);
+  return after_eol(p, e, end);
+}
+
+/* The fast path, one copy per instruction set (scan_lines.inc): every complete line of
+ * [s, end) is processed straight from the input with line ends found 64 bytes at a time. */
+#define SCAN_NAME scan_lines_base
+#define SCAN_ATTR
+#define SCAN_BLOCK rtw__scan_block
+#include "scan_lines.inc"
+
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+#  define SCAN_NAME scan_lines_avx2
+#  define SCAN_ATTR RTW__TARGET_AVX2
+#  define SCAN_BLOCK rtw__scan_block_avx2
+#  include "scan_lines.inc"
+#  define SCAN_NAME scan_lines_avx512
+#  define SCAN_ATTR RTW__TARGET_AVX512
+#  define SCAN_BLOCK rtw__scan_block_avx512
+#  include "scan_lines.inc"
+#endif
+
+static const uint8_t *scan_lines(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
+{
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+  if (p->simd == RTW__SCAN_AVX512)
+    return scan_lines_avx512(p, s, end);
+  if (p->simd == RTW__SCAN_AVX2)
+    return scan_lines_avx2(p, s, end);
+#endif
+  return scan_lines_base(p, s, end);
 }
 
 /* 9.2.5 / Encoding: one leading BOM (EF BB BF) is stripped at the start of a stream only.
@@ -662,9 +817,7 @@ static const uint8_t *skip_bom(rtw_sse_parser *p, const uint8_t *s, const uint8_
 
 int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *nread)
 {
-  const uint8_t *s = in, *end, *e;
-  cursor c;
-  int rv = 0, ascii;
+  const uint8_t *s = in, *end;
 
   if (nread != NULL)
     *nread = 0;
@@ -676,41 +829,17 @@ int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *n
     return 0;
   end = s + len;
   p->paused = 0;
-  c.end = end;
-  load_block(&c, s);
   if (p->bom < BOM_DONE)
     s = skip_bom(p, s, end);
-  while (s < end && !p->paused && !p->error) {
-    if (p->cr) { /* CR|LF split across calls: the LF belongs to the CR's line end */
-      p->cr = 0;
-      if (*s == '\n') {
-        s++;
-        continue;
-      }
-    }
-    e = find_eol(&c, s, &ascii);
-    if (e == end) {
-      rv = feed_partial(p, s, (size_t)(end - s));
-      s = end;
-      break;
-    }
-    if (p->mode == L_START) {
-      rv = process_line(p, s, (size_t)(e - s), ascii);
-    } else {
-      rv = feed_partial(p, s, (size_t)(e - s));
-      if (rv == 0)
-        rv = end_partial(p);
-    }
-    s = e + 1;
-    if (*e == '\r') {
-      if (s == end)
-        p->cr = 1;
-      else if (*s == '\n')
-        s++;
-    }
-    if (rv != 0)
-      break;
+  if (p->cr && s < end) { /* CR|LF split across calls: the LF belongs to the CR's line end */
+    p->cr = 0;
+    if (*s == '\n')
+      s++;
   }
+  if (p->mode != L_START && s < end && !p->error)
+    s = finish_partial(p, s, end);
+  if (s < end && !p->error && !p->paused)
+    s = scan_lines(p, s, end);
   if (!p->error)
     materialize(p);
   *nread = (size_t)(s - (const uint8_t *)in);
@@ -730,6 +859,7 @@ static void reset_stream(rtw_sse_parser *p)
   p->name_len = 0;
   rtw__utf8_init(&p->utf8);
   p->id_set = 0;
+  p->id_new_ref = NULL;
   clear_block(p);
 }
 
@@ -762,6 +892,7 @@ int rtw_sse_parser_reset(rtw_sse_parser *p, const char *id, size_t id_len)
   p->error = 0;
   if (id != NULL) {
     p->id.len = 0;
+    p->id_ref = NULL;
     if (rtw__buf_append(&p->id, &p->mem, id, id_len))
       return fail(p, RTW_ERR_NOMEM);
   }
@@ -772,8 +903,7 @@ int rtw_sse_parser_last_event_id(const rtw_sse_parser *p, const char **id, size_
 {
   if (p == NULL || id == NULL || id_len == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
-  *id = p->id.data ? p->id.data : "";
-  *id_len = p->id.len;
+  *id = last_id(p, id_len);
   return 0;
 }
 
@@ -831,6 +961,9 @@ int rtw_sse_parser_new(rtw_sse_parser **out, const rtw_sse_callbacks *cb,
   if (cb != NULL)
     p->cb = *cb; /* version 1 is the only layout so far */
   p->user_data = user_data;
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+  p->simd = rtw__scan_best();
+#endif
   reset_stream(p);
   *out = p;
   return 0;

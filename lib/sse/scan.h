@@ -3,23 +3,126 @@
  * mask of line terminators (CR or LF, WHATWG HTML 9.2.5) and a bit mask of non-ASCII bytes
  * (which need UTF-8 decoding, 9.2.6). Bit i stands for byte i of the block.
  *
- * A portable SWAR version is always built (and tested against the SIMD one); SSE2 is used on
- * x86-64, where it is part of the base instruction set. */
+ * Header-only so the parser's loop inlines it. A portable SWAR version is always compiled (and
+ * tested against the SIMD one); SSE2, part of the x86-64 base instruction set, is used there. */
 #ifndef RTW_SSE_SCAN_H
 #define RTW_SSE_SCAN_H
 
 #include <stdint.h>
 
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#  define RTW__SCAN_HAVE_SSE2 1
+#endif
+
 #define RTW__SCAN_BLOCK 64u
 
-/* Classify the 64 bytes at p (all readable). */
-void rtw__scan_block_portable(const uint8_t *p, uint64_t *eol, uint64_t *high);
-#if defined(__SSE2__)
-#  define RTW__SCAN_HAVE_SSE2 1
-void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_t *high);
+static inline uint64_t rtw__scan_zero_bytes(uint64_t x)
+{
+  /* 0x80 in each byte of x that is zero, exactly (no borrow false positives) */
+  const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+  uint64_t t = (x & low7) + low7;
+  return ~(t | x | low7);
+}
+
+static inline uint64_t rtw__scan_gather(uint64_t m)
+{
+  /* the top bit of each byte, little-endian byte order, into 8 bits */
+  return (((m & 0x8080808080808080ull) >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+static inline void rtw__scan_block_portable(const uint8_t *p, uint64_t *eol, uint64_t *high)
+{
+  const uint64_t ones = 0x0101010101010101ull;
+  uint64_t e = 0, h = 0;
+  unsigned i, j;
+
+  for (i = 0; i < 8; i++) {
+    uint64_t w = 0, m;
+    for (j = 8; j-- > 0;)
+      w = (w << 8) | p[8 * i + j];
+    m = rtw__scan_zero_bytes(w ^ (ones * '\n')) | rtw__scan_zero_bytes(w ^ (ones * '\r'));
+    e |= rtw__scan_gather(m) << (8 * i);
+    h |= rtw__scan_gather(w) << (8 * i);
+  }
+  *eol = e;
+  *high = h;
+}
+
+#if defined(RTW__SCAN_HAVE_SSE2)
+static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_t *high)
+{
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+  __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+  __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+  __m128i ea = _mm_or_si128(_mm_cmpeq_epi8(a, lf), _mm_cmpeq_epi8(a, cr));
+  __m128i eb = _mm_or_si128(_mm_cmpeq_epi8(b, lf), _mm_cmpeq_epi8(b, cr));
+  __m128i ec = _mm_or_si128(_mm_cmpeq_epi8(c, lf), _mm_cmpeq_epi8(c, cr));
+  __m128i ed = _mm_or_si128(_mm_cmpeq_epi8(d, lf), _mm_cmpeq_epi8(d, cr));
+
+  *eol = (uint64_t)(unsigned)_mm_movemask_epi8(ea) |
+         (uint64_t)(unsigned)_mm_movemask_epi8(eb) << 16 |
+         (uint64_t)(unsigned)_mm_movemask_epi8(ec) << 32 |
+         (uint64_t)(unsigned)_mm_movemask_epi8(ed) << 48;
+  *high = (uint64_t)(unsigned)_mm_movemask_epi8(a) |
+          (uint64_t)(unsigned)_mm_movemask_epi8(b) << 16 |
+          (uint64_t)(unsigned)_mm_movemask_epi8(c) << 32 |
+          (uint64_t)(unsigned)_mm_movemask_epi8(d) << 48;
+}
 #  define rtw__scan_block rtw__scan_block_sse2
 #else
 #  define rtw__scan_block rtw__scan_block_portable
+#endif
+
+/* AVX2 and AVX-512BW versions, compiled with target attributes and chosen at run time (see
+ * rtw__scan_best()), so the library still runs on any x86-64. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  include <immintrin.h>
+#  define RTW__SCAN_HAVE_X86_DISPATCH 1
+#  define RTW__TARGET_AVX2 __attribute__((target("avx2")))
+#  define RTW__TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+RTW__TARGET_AVX2 static inline void rtw__scan_block_avx2(const uint8_t *p, uint64_t *eol,
+                                                         uint64_t *high)
+{
+  const __m256i lf = _mm256_set1_epi8('\n');
+  const __m256i cr = _mm256_set1_epi8('\r');
+  __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+  __m256i ea = _mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr));
+  __m256i eb = _mm256_or_si256(_mm256_cmpeq_epi8(b, lf), _mm256_cmpeq_epi8(b, cr));
+
+  *eol = (uint64_t)(uint32_t)_mm256_movemask_epi8(ea) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(eb) << 32;
+  *high = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
+          (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+}
+
+RTW__TARGET_AVX512 static inline void rtw__scan_block_avx512(const uint8_t *p, uint64_t *eol,
+                                                             uint64_t *high)
+{
+  __m512i v = _mm512_loadu_si512((const void *)p);
+
+  *eol = (uint64_t)(_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')) |
+                    _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')));
+  *high = (uint64_t)_mm512_movepi8_mask(v);
+}
+
+enum { RTW__SCAN_BASE, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };
+
+/* The widest scanner this CPU runs. */
+static inline int rtw__scan_best(void)
+{
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f"))
+    return RTW__SCAN_AVX512;
+  if (__builtin_cpu_supports("avx2"))
+    return RTW__SCAN_AVX2;
+  return RTW__SCAN_BASE;
+}
 #endif
 
 #endif /* RTW_SSE_SCAN_H */

@@ -614,6 +614,13 @@ static void test_line_too_long(void **state)
   check(&o, "foo:1234\nfoo:12345\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
   /* data lines are bounded by max_event_size instead */
   check(&o, "data:0123456789\n\n", "event(message,0123456789,)\n" END);
+  /* ... also when the limit is shorter than "data:" and the line arrives in pieces
+   * (regression: fuzz/corpus/fuzz_sse_parser/crash-data-name-vs-max-line) */
+  o.max_line = 2;
+  check(&o, "data:xyz\ndata\n\n", "event(message,xyz\\n,)\n" END);
+  check(&o, "dat\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
+  check(&o, "id:\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
+  check(&o, "id\n\n", "id()\n" END);
 }
 
 /* max_event_size bounds the decoded, joined data of one event. */
