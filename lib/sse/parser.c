@@ -40,6 +40,7 @@
 #include "internal.h"
 #include "rtweb/sse.h"
 #include "scan.h"
+#include "sse_internal.h"
 #include "utf8.h"
 
 enum { L_START, L_NAME, L_SPACE, L_VALUE };
@@ -905,6 +906,25 @@ int rtw_sse_parser_last_event_id(const rtw_sse_parser *p, const char **id, size_
     return RTW_ERR_INVALID_ARGUMENT;
   *id = last_id(p, id_len);
   return 0;
+}
+
+int rtw__sse_parser_set_simd(rtw_sse_parser *p, int level)
+{
+  if (level == RTW__SSE_SIMD_BASE) {
+    p->simd = RTW__SCAN_BASE_LEVEL;
+    return 0;
+  }
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+  if (level == RTW__SSE_SIMD_AVX2 && rtw__scan_best() >= RTW__SCAN_AVX2) {
+    p->simd = RTW__SCAN_AVX2;
+    return 0;
+  }
+  if (level == RTW__SSE_SIMD_AVX512 && rtw__scan_best() >= RTW__SCAN_AVX512) {
+    p->simd = RTW__SCAN_AVX512;
+    return 0;
+  }
+#endif
+  return RTW_ERR_UNSUPPORTED;
 }
 
 void *rtw_sse_parser_user_data(const rtw_sse_parser *p)

@@ -16,6 +16,7 @@
 #endif
 
 #define RTW__SCAN_BLOCK 64u
+#define RTW__SCAN_BASE_LEVEL 0
 
 static inline uint64_t rtw__scan_zero_bytes(uint64_t x)
 {
@@ -111,7 +112,7 @@ RTW__TARGET_AVX512 static inline void rtw__scan_block_avx512(const uint8_t *p, u
   *high = (uint64_t)_mm512_movepi8_mask(v);
 }
 
-enum { RTW__SCAN_BASE, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };
+enum { RTW__SCAN_BASE = RTW__SCAN_BASE_LEVEL, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };
 
 /* The widest scanner this CPU runs. */
 static inline int rtw__scan_best(void)

@@ -341,7 +341,7 @@ static uint64_t xorshift(uint64_t *s)
   return *s;
 }
 
-/* The portable scanner matches a byte loop, and the SIMD one matches the portable one. */
+/* Every scanner (portable, SSE2, AVX2, AVX-512 where the CPU has them) matches a byte loop. */
 static void test_scan_block(void **state)
 {
   static const uint8_t alphabet[] = {'\n', '\r', 'a', 0x80, 0xFF, 0x00, 0x0D ^ 0x80, 0x7F};
@@ -368,6 +368,18 @@ static void test_scan_block(void **state)
     rtw__scan_block_sse2(buf + off, &e1, &h1);
     assert_true(e1 == eol);
     assert_true(h1 == high);
+#endif
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+    if (rtw__scan_best() >= RTW__SCAN_AVX2) {
+      rtw__scan_block_avx2(buf + off, &e1, &h1);
+      assert_true(e1 == eol);
+      assert_true(h1 == high);
+    }
+    if (rtw__scan_best() >= RTW__SCAN_AVX512) {
+      rtw__scan_block_avx512(buf + off, &e1, &h1);
+      assert_true(e1 == eol);
+      assert_true(h1 == high);
+    }
 #endif
   }
 }

@@ -7,6 +7,7 @@
 
 #include "rtwt.h"
 #include "rtweb/sse.h"
+#include "sse_internal.h"
 
 /* ------------------------------------------------------------------ harness */
 
@@ -18,6 +19,7 @@ typedef struct opts {
   int fail_on_event; /* on_event returns -1 */
   const char *seed;  /* rtw_sse_parser_reset() seed */
   int no_end;        /* do not call rtw_sse_parser_end() */
+  int simd;          /* scanner variant, RTW__SSE_SIMD_* (set by check_n) */
 } opts;
 
 typedef struct run {
@@ -178,6 +180,7 @@ static void feed(void *arg, const uint8_t *in, size_t len, const size_t *pieces,
   rtwt_log_init(&r.streamed);
   p = make_parser(o, &r, NULL, &rv);
   assert_int_equal(rv, 0);
+  assert_int_equal(rtw__sse_parser_set_simd(p, o->simd), 0);
   if (o->seed)
     assert_int_equal(rtw_sse_parser_reset(p, o->seed, strlen(o->seed)), 0);
   feed_all(p, &r, in, pieces, npieces);
@@ -186,17 +189,32 @@ static void feed(void *arg, const uint8_t *in, size_t len, const size_t *pieces,
 }
 
 static const opts defaults = {0};
-static const opts with_comments = {0, 0, 0, 0, 1, 0, 0, NULL, 0};
-static const opts streaming = {RTW_SSE_FLAG_STREAM_DATA, 0, 0, 0, 0, 0, 0, NULL, 0};
+static const opts with_comments = {0, 0, 0, 0, 1, 0, 0, NULL, 0, 0};
+static const opts streaming = {RTW_SSE_FLAG_STREAM_DATA, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
 
 static void check(const opts *o, const char *in, const char *expected)
 {
   rtwt_check_splits_str(feed, (void *)o, in, expected);
 }
 
+/* Every input runs through each scanner variant this machine has (SSE2/portable, AVX2,
+ * AVX-512), each whole, byte by byte and split at every offset. */
 static void check_n(const opts *o, const char *in, size_t n, const char *expected)
 {
-  rtwt_check_splits(feed, (void *)o, in, n, expected);
+  opts v = *o;
+  int level;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    rtw_sse_parser *p;
+    int supported;
+    assert_int_equal(rtw_sse_parser_new(&p, NULL, NULL, NULL, NULL), 0);
+    supported = rtw__sse_parser_set_simd(p, level) == 0;
+    rtw_sse_parser_free(p);
+    if (!supported)
+      continue;
+    v.simd = level;
+    rtwt_check_splits(feed, &v, in, n, expected);
+  }
 }
 
 #define END "end(RTW_OK)\n"
