@@ -51,7 +51,24 @@ extern "C" {
   XX(SSE_ID_TOO_LONG, -102, "SSE id longer than max_id_length")                            \
   XX(SSE_INVALID_FIELD, -103, "SSE field value not allowed (CR, LF or NUL)")               \
   XX(SSE_HISTORY_GAP, -104, "SSE history does not reach back to that event")               \
-  XX(SSE_HISTORY_END, -105, "SSE history has no event at that position yet")
+  XX(SSE_HISTORY_END, -105, "SSE history has no event at that position yet")              \
+  XX(WS_BAD_LENGTH, -200, "WebSocket frame length not minimally encoded or too large")      \
+  XX(WS_RESERVED_BITS, -201, "WebSocket RSV bit set without a negotiated extension")        \
+  XX(WS_RESERVED_OPCODE, -202, "WebSocket reserved opcode")                                 \
+  XX(WS_MASK_REQUIRED, -203, "WebSocket frame from a client is not masked")                 \
+  XX(WS_MASK_FORBIDDEN, -204, "WebSocket frame from a server is masked")                    \
+  XX(WS_CONTROL_TOO_LONG, -205, "WebSocket control frame payload over 125 bytes")           \
+  XX(WS_CONTROL_FRAGMENTED, -206, "WebSocket control frame without FIN")                    \
+  XX(WS_UNEXPECTED_CONTINUATION, -207, "WebSocket continuation frame without a message")    \
+  XX(WS_EXPECTED_CONTINUATION, -208, "WebSocket new message inside a fragmented one")       \
+  XX(WS_BAD_CLOSE_PAYLOAD, -209, "WebSocket close frame with a 1-byte payload")             \
+  XX(WS_BAD_CLOSE_CODE, -210, "WebSocket close code not allowed")                           \
+  XX(WS_FRAME_TOO_LARGE, -211, "WebSocket frame larger than max_frame_size")                \
+  XX(WS_MESSAGE_TOO_LARGE, -212, "WebSocket message larger than max_message_size")          \
+  XX(WS_CLOSED, -213, "WebSocket session is closing or closed")                             \
+  XX(WS_OUTBOUND_FULL, -214, "WebSocket outbound queue over max_outbound")                  \
+  XX(WS_PONG_TIMEOUT, -215, "WebSocket pong not received in time")                          \
+  XX(WS_CLOSE_TIMEOUT, -216, "WebSocket closing handshake not completed in time")
 
 /** @brief Error codes returned by rtweb functions (0 is success). */
 enum rtw_error {

@@ -8,5 +8,6 @@
 
 #include "common.h"
 #include "sse.h"
+#include "ws.h"
 
 #endif /* RTWEB_RTWEB_H */

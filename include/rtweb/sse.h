@@ -126,7 +126,7 @@ typedef struct rtw_sse_callbacks {
   /**
    * Only with #RTW_SSE_FLAG_STREAM_DATA: the next piece of the current event's data, in
    * order. Line breaks between `data` lines arrive as LF; the final LF is never delivered.
-   * Pieces may be empty-free and of any size.
+   * Pieces are never empty and may be of any size.
    */
   int (*on_data)(rtw_sse_parser *parser, const char *piece, size_t len, void *user_data);
   /**

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ws.h
+ * @brief WebSocket (RFC 6455): a stateless frame codec and a session engine, client and
+ * server roles.
+ *
+ * The frame codec (section 5.2) parses and builds frame headers and masks payloads; it keeps
+ * no state and allocates nothing. The session engine (`rtw_ws`) runs one connection after the
+ * opening handshake: it takes bytes in (rtw_ws_recv()), reports messages and control frames
+ * through callbacks, queues what the application sends, and hands the bytes to write to the
+ * host (rtw_ws_send_pending()). No I/O, no clock, no threads. See docs/websocket.md.
+ *
+ * Compiles as C89, C99 and C++.
+ */
+#ifndef RTWEB_WS_H
+#define RTWEB_WS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ====================================================================== constants */
+
+/** @name Opcodes (RFC 6455 5.2) */
+/**@{*/
+#define RTW_WS_OP_CONTINUATION 0x0
+#define RTW_WS_OP_TEXT 0x1
+#define RTW_WS_OP_BINARY 0x2
+#define RTW_WS_OP_CLOSE 0x8
+#define RTW_WS_OP_PING 0x9
+#define RTW_WS_OP_PONG 0xA
+/**@}*/
+
+/** @name Close codes (RFC 6455 7.4.1) */
+/**@{*/
+#define RTW_WS_CLOSE_NORMAL 1000
+#define RTW_WS_CLOSE_GOING_AWAY 1001
+#define RTW_WS_CLOSE_PROTOCOL_ERROR 1002
+#define RTW_WS_CLOSE_UNSUPPORTED_DATA 1003
+#define RTW_WS_CLOSE_NO_STATUS 1005 /**< reported when a close frame had no code; never sent */
+#define RTW_WS_CLOSE_ABNORMAL 1006  /**< reserved for "closed without a close frame"; never sent */
+#define RTW_WS_CLOSE_INVALID_PAYLOAD 1007
+#define RTW_WS_CLOSE_POLICY 1008
+#define RTW_WS_CLOSE_TOO_BIG 1009
+#define RTW_WS_CLOSE_MANDATORY_EXTENSION 1010
+#define RTW_WS_CLOSE_INTERNAL_ERROR 1011
+/**@}*/
+
+/** @brief Longest frame header: 2 + 8 (64-bit length) + 4 (masking key). */
+#define RTW_WS_MAX_HEADER 14u
+/** @brief Longest control frame payload (RFC 6455 5.5). */
+#define RTW_WS_MAX_CONTROL_PAYLOAD 125u
+
+/* ====================================================================== frame codec */
+
+/** @brief RSV bits as they appear in rtw_ws_frame::rsv. */
+#define RTW_WS_RSV1 0x4u
+#define RTW_WS_RSV2 0x2u
+#define RTW_WS_RSV3 0x1u
+
+/**
+ * @brief One frame header (RFC 6455 5.2). A plain value type: its layout is fixed by the wire
+ * format and will not grow.
+ */
+typedef struct rtw_ws_frame {
+  uint8_t fin;          /**< 1 when this is the final fragment */
+  uint8_t rsv;          /**< RSV1..RSV3 as RTW_WS_RSV1 | RTW_WS_RSV2 | RTW_WS_RSV3 */
+  uint8_t opcode;       /**< 0..15 */
+  uint8_t masked;       /**< 1 when a masking key follows */
+  uint8_t mask[4];      /**< the masking key when masked */
+  uint64_t payload_len; /**< at most 2^63 - 1 */
+} rtw_ws_frame;
+
+/**
+ * @brief Parse a frame header from the start of `in`.
+ *
+ * Checks only what the header itself can break: the 16- and 64-bit length forms must be
+ * minimal (RFC 6455 5.2: "the minimal number of bytes MUST be used") and the 64-bit length
+ * must have its most significant bit clear. Opcode, RSV and mask rules depend on the
+ * connection and are the session's business.
+ *
+ * @param[out] header_len bytes the header takes (2..14), or 0 when `len` bytes do not yet
+ *             hold the whole header (feed more and call again).
+ * @return 0; #RTW_ERR_WS_BAD_LENGTH; #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_frame_parse(const void *in, size_t len, rtw_ws_frame *frame,
+                                  size_t *header_len);
+
+/**
+ * @brief Write the header for `frame` (minimal length encoding) into `out`, which must have
+ * room for #RTW_WS_MAX_HEADER bytes.
+ * @param[out] header_len bytes written (2..14).
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (opcode > 15, rsv > 7, payload_len >= 2^63, NULL).
+ */
+RTW_EXPORT int rtw_ws_frame_build(void *out, const rtw_ws_frame *frame, size_t *header_len);
+
+/**
+ * @brief Mask or unmask (the same operation, RFC 6455 5.3) `len` bytes from `src` into `dst`.
+ *
+ * `offset` is the position of `src[0]` within the frame payload, so a payload can be
+ * processed in any number of pieces: pass the running total. `dst` may equal `src` (in
+ * place); otherwise the two must not overlap. Uses AVX-512 or AVX2 when the CPU has them.
+ */
+RTW_EXPORT void rtw_ws_mask(void *dst, const void *src, size_t len, const uint8_t key[4],
+                            uint64_t offset);
+
+/* ====================================================================== session */
+
+/** @brief A WebSocket connection after its opening handshake. Opaque. */
+typedef struct rtw_ws rtw_ws;
+
+/** @brief Roles for rtw_ws_new(). */
+#define RTW_WS_ROLE_SERVER 0
+#define RTW_WS_ROLE_CLIENT 1
+
+/** @brief Default max_frame_size: 16 MiB. */
+#define RTW_WS_DEFAULT_MAX_FRAME_SIZE (16u * 1024u * 1024u)
+/** @brief Default max_message_size: 64 MiB. */
+#define RTW_WS_DEFAULT_MAX_MESSAGE_SIZE (64u * 1024u * 1024u)
+/** @brief Default fragment_size for outgoing messages: 64 KiB. */
+#define RTW_WS_DEFAULT_FRAGMENT_SIZE (64u * 1024u)
+/** @brief Default max_outbound: 16 MiB. */
+#define RTW_WS_DEFAULT_MAX_OUTBOUND (16u * 1024u * 1024u)
+/** @brief Default close_timeout_ms: 5000. */
+#define RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS 5000u
+/** @brief Default pong_timeout_ms when keepalive is on: 30000. */
+#define RTW_WS_DEFAULT_PONG_TIMEOUT_MS 30000u
+
+/** @brief Flag: deliver each message whole through on_message (buffered, under the limits)
+ * instead of on_message_begin/data/end. */
+#define RTW_WS_FLAG_WHOLE_MESSAGES 0x1u
+/** @brief Flag: do not answer pings automatically (call rtw_ws_queue_pong() yourself). */
+#define RTW_WS_FLAG_NO_AUTO_PONG 0x2u
+
+/** @brief The rtw_ws_settings layout this header declares. */
+#define RTW_WS_SETTINGS_VERSION 1u
+
+/**
+ * @brief Session limits and options. Zero in any member means its default.
+ * Initialise with `rtw_ws_settings s = {RTW_WS_SETTINGS_VERSION};`.
+ */
+typedef struct rtw_ws_settings {
+  uint32_t version; /**< #RTW_WS_SETTINGS_VERSION (or older) */
+  uint32_t flags;   /**< RTW_WS_FLAG_* */
+  /** Largest payload of one received frame, checked at its header; exceeding it fails with
+   * #RTW_ERR_WS_FRAME_TOO_LARGE and close code 1009. Default 16 MiB. */
+  uint64_t max_frame_size;
+  /** Largest received message across its fragments, checked at each header; exceeding it
+   * fails with #RTW_ERR_WS_MESSAGE_TOO_LARGE and close code 1009. Default 64 MiB. */
+  uint64_t max_message_size;
+  /** Outgoing messages larger than this go out as several frames, so control frames can be
+   * sent between them. Default 64 KiB. */
+  size_t fragment_size;
+  /** Most bytes the outbound queue may hold; a queue call that would exceed it fails with
+   * #RTW_ERR_WS_OUTBOUND_FULL and queues nothing (control frames get 256 bytes of headroom,
+   * so a pong or close still fits). Default 16 MiB. */
+  size_t max_outbound;
+  /** Send a ping after this long without receiving anything (as seen by rtw_ws_tick(): input
+   * counts as activity at the next tick); 0 = off (the default). */
+  uint32_t keepalive_ms;
+  /** With keepalive: fail with #RTW_ERR_WS_PONG_TIMEOUT when no pong arrives within this
+   * time after our ping. Default 30000. */
+  uint32_t pong_timeout_ms;
+  /** After our close frame is written, fail with #RTW_ERR_WS_CLOSE_TIMEOUT when the peer's
+   * close does not arrive within this time. Default 5000. */
+  uint32_t close_timeout_ms;
+  /** RSV bits an extension negotiated (RTW_WS_RSV*): only these may be set in received
+   * frames. Default 0: any RSV bit fails with close code 1002. */
+  uint32_t rsv_allowed;
+} rtw_ws_settings;
+
+/** @brief The rtw_ws_callbacks layout this header declares. */
+#define RTW_WS_CALLBACKS_VERSION 1u
+
+/**
+ * @brief Session callbacks. Any member may be NULL.
+ *
+ * Pointers passed to callbacks are valid only during the call. Return 0 to continue,
+ * #RTW_ERR_PAUSE to make rtw_ws_recv() return after the current frame piece, or another
+ * negative value to fail the session with #RTW_ERR_CALLBACK_FAILURE (it then queues a close
+ * with code 1011). Callbacks may queue sends (rtw_ws_queue_*, rtw_ws_close()), but must not
+ * call rtw_ws_recv() or rtw_ws_free().
+ *
+ * Initialise with `rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};`.
+ */
+typedef struct rtw_ws_callbacks {
+  uint32_t version; /**< #RTW_WS_CALLBACKS_VERSION (or older) */
+  /** A text or binary message starts (streamed mode). */
+  int (*on_message_begin)(rtw_ws *ws, int opcode, void *user_data);
+  /** The next piece of the current message, unmasked (streamed mode). Pieces follow frame and
+   * input boundaries, are never empty, and for text may end inside a UTF-8 sequence; the message as a whole is validated (a text message that turns out invalid
+   * fails with 1007 at the first bad byte, before on_message_end). */
+  int (*on_message_data)(rtw_ws *ws, const void *data, size_t len, void *user_data);
+  /** The current message is complete (streamed mode). */
+  int (*on_message_end)(rtw_ws *ws, void *user_data);
+  /** A whole message (with #RTW_WS_FLAG_WHOLE_MESSAGES). Text is valid UTF-8. */
+  int (*on_message)(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data);
+  /** A ping arrived (already answered unless #RTW_WS_FLAG_NO_AUTO_PONG). */
+  int (*on_ping)(rtw_ws *ws, const void *data, size_t len, void *user_data);
+  /** A pong arrived. */
+  int (*on_pong)(rtw_ws *ws, const void *data, size_t len, void *user_data);
+  /** The peer's close frame arrived. code is #RTW_WS_CLOSE_NO_STATUS when it had no payload;
+   * reason is valid UTF-8. The session answers it (if we had not sent a close yet). */
+  int (*on_close)(rtw_ws *ws, int code, const char *reason, size_t reason_len,
+                  void *user_data);
+  /** A payload queued with #RTW_WS_QUEUE_NOCOPY has been fully taken by
+   * rtw_ws_send_consumed() (or dropped by rtw_ws_free()); its memory is the caller's again. */
+  void (*on_payload_released)(rtw_ws *ws, const void *data, size_t len, void *user_data);
+  /** Fill `len` random bytes (client role: masking keys). Return 0, or a negative value on
+   * failure. When NULL, the library's crypto seam provides them. */
+  int (*random)(rtw_ws *ws, void *buf, size_t len, void *user_data);
+} rtw_ws_callbacks;
+
+/**
+ * @brief Create a session.
+ * @param role #RTW_WS_ROLE_SERVER (expects masked frames, sends unmasked) or
+ *             #RTW_WS_ROLE_CLIENT (the reverse).
+ * @param callbacks, settings copied; NULL for none / defaults.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0, #RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_ws_new(rtw_ws **ws, int role, const rtw_ws_callbacks *callbacks,
+                          const rtw_ws_settings *settings, const rtw_mem *mem, void *user_data);
+
+/** @brief Free a session, releasing NOCOPY payloads (on_payload_released). Accepts NULL. */
+RTW_EXPORT void rtw_ws_free(rtw_ws *ws);
+
+/** @brief The user_data given at creation. */
+RTW_EXPORT void *rtw_ws_user_data(const rtw_ws *ws);
+
+/**
+ * @brief Feed received bytes. Input may be split anywhere; results are the same for every
+ * split. `in` is only read, never modified.
+ * @param[out] nread always set: bytes consumed (len unless paused or failed).
+ * @return 0; #RTW_ERR_PAUSE (call again with the rest); a protocol error (RTW_ERR_WS_*,
+ *         #RTW_ERR_INVALID_UTF8) after which the session has queued the matching close frame
+ *         (see rtw_ws_close_sent()) and accepts no more input; #RTW_ERR_CALLBACK_FAILURE;
+ *         #RTW_ERR_NOMEM. Errors are sticky. After the peer's close frame, further input
+ *         is ignored (consumed).
+ */
+RTW_EXPORT int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread);
+
+/** @brief 1 while the session expects more input (the peer's close not yet received and no
+ * fatal error). */
+RTW_EXPORT int rtw_ws_want_read(const rtw_ws *ws);
+
+/** @brief 1 while there are bytes to write. When want_read and want_write are both 0, the
+ * session is over: close the transport. */
+RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
+
+/**
+ * @brief The next contiguous bytes to write.
+ * @param[out] data points into the session or at a queued payload; valid until the next
+ *             call that changes the queue.
+ * @param[out] len 0 when nothing is pending.
+ * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len);
+
+/** @brief A gather element, laid out like POSIX `struct iovec`. */
+typedef struct rtw_iovec {
+  const void *base;
+  size_t len;
+} rtw_iovec;
+
+/**
+ * @brief The pending bytes as up to `max` gather elements, in order: frame headers from the
+ * session's buffer and payloads in place (NOCOPY payloads are the caller's own memory).
+ * Suits writev()/sendmsg().
+ * @param[out] count elements filled (0 when nothing is pending).
+ * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count);
+
+/**
+ * @brief Report that the first `n` pending bytes were written (partial writes are normal).
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT when n exceeds what is pending.
+ */
+RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
+
+/** @brief Flag for rtw_ws_queue_message(): reference the payload instead of copying it. It
+ * must stay unchanged until on_payload_released. In the client role the payload is still
+ * copied (masking must not modify the caller's bytes) and released at once. */
+#define RTW_WS_QUEUE_NOCOPY 0x1u
+
+/**
+ * @brief Queue a text (#RTW_WS_OP_TEXT) or binary (#RTW_WS_OP_BINARY) message, fragmented at
+ * fragment_size.
+ * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8; nothing queued);
+ *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued); #RTW_ERR_WS_CLOSED (a close was sent
+ *         or the session failed); #RTW_ERR_INVALID_STATE (a streamed message is in
+ *         progress); #RTW_ERR_NOMEM; #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len,
+                                    uint32_t flags);
+
+/** @brief rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, data, len, 0). */
+RTW_EXPORT int rtw_ws_queue_text(rtw_ws *ws, const char *data, size_t len);
+
+/** @brief rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, data, len, 0). */
+RTW_EXPORT int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len);
+
+/**
+ * @brief Queue a message in pieces (streamed send). The first call gives the opcode
+ * (#RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY) and starts the message; later calls pass the same
+ * opcode; `fin` = 1 ends it. Each call sends at least one frame (an empty one when len is 0
+ * and fin is 1). Text is validated across pieces; a piece may end inside a UTF-8 sequence,
+ * the final one may not.
+ * @return as rtw_ws_queue_message(); #RTW_ERR_INVALID_STATE for an opcode that does not
+ *         match the message in progress.
+ */
+RTW_EXPORT int rtw_ws_queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len,
+                                     int fin);
+
+/** @brief Queue a ping (payload at most 125 bytes). @return as rtw_ws_queue_message(), or
+ * #RTW_ERR_WS_CONTROL_TOO_LONG. */
+RTW_EXPORT int rtw_ws_queue_ping(rtw_ws *ws, const void *data, size_t len);
+
+/** @brief Queue an unsolicited pong (payload at most 125 bytes). */
+RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
+
+/**
+ * @brief Start the closing handshake (RFC 6455 7.1.2): queue a close frame. Afterwards
+ * nothing else can be queued; input is still read until the peer's close arrives (or
+ * close_timeout_ms passes, measured by rtw_ws_tick()).
+ * @param code 1000-1003, 1007-1014 or 3000-4999; 0 for a close frame without payload.
+ * @param reason UTF-8, at most 123 bytes (may be NULL with reason_len 0).
+ * @return 0; #RTW_ERR_WS_BAD_CLOSE_CODE; #RTW_ERR_INVALID_UTF8; #RTW_ERR_WS_CONTROL_TOO_LONG;
+ *         #RTW_ERR_WS_CLOSED (already sent); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len);
+
+/** @brief The close code we sent (0 when none; also set when a protocol error made the
+ * session send one). */
+RTW_EXPORT int rtw_ws_close_sent(const rtw_ws *ws);
+
+/** @brief The close code the peer sent (0 when none yet, #RTW_WS_CLOSE_NO_STATUS for an
+ * empty close frame). */
+RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
+
+/**
+ * @brief Advance the session's timers to `now_ms` (any monotonic clock, in milliseconds):
+ * sends a keepalive ping when due, and fails the session on a pong or close timeout.
+ * @return 0; #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT (then want_read and
+ *         want_write turn 0: close the transport).
+ */
+RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
+
+/** @brief When rtw_ws_tick() next needs to run, in the clock passed to it; UINT64_MAX when no
+ * timer is armed. Timers arm from the first tick. */
+RTW_EXPORT uint64_t rtw_ws_next_deadline(const rtw_ws *ws);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTWEB_WS_H */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* placeholder being replaced in this session */
+#include "rtweb/ws.h"
