@@ -12,4 +12,9 @@
 /* SHA-1 of n bytes into out. Returns 0 or RTW_ERR_UNSUPPORTED when the backend fails. */
 int rtw__sha1(const void *p, size_t n, uint8_t out[RTW__SHA1_LEN]);
 
+/* Fill n bytes from the operating system's CSPRNG (getrandom, else /dev/urandom). Returns 0 or
+ * RTW_ERR_UNSUPPORTED. Used for WebSocket masking keys (RFC 6455 10.3: "unpredictable") and
+ * Sec-WebSocket-Key when the host gives no RNG callback. */
+int rtw__random(void *buf, size_t n);
+
 #endif /* RTW_CORE_CRYPTO_H */
