@@ -38,6 +38,7 @@ enum { R_HEADER, R_PAYLOAD, R_CLOSED, R_FAILED };
 
 #define UNMASK_CHUNK 8192u
 #define CONTROL_HEADROOM 256u
+#define MSG_KEEP 4096u /* whole-message buffer kept between messages up to this size */
 
 typedef struct seg {
   const uint8_t *ptr; /* NULL: owned bytes at obuf + off */
@@ -201,9 +202,17 @@ static seg *seg_last(rtw_ws *ws)
  * part of the output with owned_commit(). */
 static uint8_t *owned_reserve(rtw_ws *ws, size_t n)
 {
-  if (ws->ohead > 0 && ws->ohead == ws->obuf.len) { /* everything consumed: start over */
+  if (ws->ohead > 0 && n > ws->obuf.cap - ws->obuf.len) {
+    /* drop the written prefix before growing, so obuf stays within the budget */
+    size_t k = ws->ohead, i;
+    memmove(ws->obuf.data, ws->obuf.data + k, ws->obuf.len - k);
+    ws->obuf.len -= k;
     ws->ohead = 0;
-    ws->obuf.len = 0;
+    for (i = 0; i < ws->seg_count; i++) {
+      seg *s = &ws->segs[ws->seg_head + i];
+      if (s->ptr == NULL)
+        s->off -= k;
+    }
   }
   if (rtw__buf_reserve(&ws->obuf, &ws->mem, n))
     return NULL;
@@ -642,7 +651,12 @@ int rtw_ws_send_consumed(rtw_ws *ws, size_t n)
   if (ws->seg_count == 0) {
     ws->seg_head = 0;
     if (ws->mq == NULL) {
-      ws->ohead = ws->obuf.len = 0;
+      /* all written: an idle session keeps no output memory */
+      rtw__buf_free(&ws->obuf, &ws->mem);
+      rtw__mem_free(&ws->mem, ws->segs);
+      ws->segs = NULL;
+      ws->seg_cap = 0;
+      ws->ohead = 0;
       if (ws->close_sent)
         ws->close_written = 1;
     }
@@ -749,10 +763,13 @@ static int message_end(rtw_ws *ws)
     return RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
   ws->msg_op = 0;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
-    if (ws->cb.on_message == NULL)
-      return 0;
-    return check_cb(ws, ws->cb.on_message(ws, (int)op, ws->msg.data ? ws->msg.data : "",
-                                          ws->msg.len, ws->user_data));
+    int rv = 0;
+    if (ws->cb.on_message != NULL)
+      rv = ws->cb.on_message(ws, (int)op, ws->msg.data ? ws->msg.data : "", ws->msg.len,
+                             ws->user_data);
+    if (ws->msg.cap > MSG_KEEP)
+      rtw__buf_free(&ws->msg, &ws->mem); /* do not hold a large message's memory idle */
+    return check_cb(ws, rv);
   }
   if (ws->cb.on_message_end == NULL)
     return 0;
