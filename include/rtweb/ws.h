@@ -255,7 +255,9 @@ RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
  * @param[out] data points into the session or at a queued payload; valid until the next
  *             call that changes the queue.
  * @param[out] len 0 when nothing is pending.
- * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ * @return 0; #RTW_ERR_NOMEM when the next fragment of a large message could not be prepared
+ *         (the session has then failed: want_read and want_write are 0, close the
+ *         transport); #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len);
 
@@ -270,7 +272,7 @@ typedef struct rtw_iovec {
  * session's buffer and payloads in place (NOCOPY payloads are the caller's own memory).
  * Suits writev()/sendmsg().
  * @param[out] count elements filled (0 when nothing is pending).
- * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ * @return as rtw_ws_send_pending().
  */
 RTW_EXPORT int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count);
 
@@ -322,9 +324,10 @@ RTW_EXPORT int rtw_ws_queue_ping(rtw_ws *ws, const void *data, size_t len);
 RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
 
 /**
- * @brief Start the closing handshake (RFC 6455 7.1.2): queue a close frame. Afterwards
- * nothing else can be queued; input is still read until the peer's close arrives (or
- * close_timeout_ms passes, measured by rtw_ws_tick()).
+ * @brief Start the closing handshake (RFC 6455 7.1.2): queue a close frame. It goes out after
+ * the messages already queued (control frames queued earlier may go first); afterwards
+ * nothing else can be queued. Input is still read until the peer's close arrives (or
+ * close_timeout_ms passes after the close frame was written, measured by rtw_ws_tick()).
  * @param code 1000-1003, 1007-1014 or 3000-4999; 0 for a close frame without payload.
  * @param reason UTF-8, at most 123 bytes (may be NULL with reason_len 0).
  * @return 0; #RTW_ERR_WS_BAD_CLOSE_CODE; #RTW_ERR_INVALID_UTF8; #RTW_ERR_WS_CONTROL_TOO_LONG;

@@ -297,7 +297,7 @@ static int next_fragment(rtw_ws *ws)
   int last, ref, rv;
   unsigned op;
 
-  if (n > ws->frag_size)
+  if (n > ws->frag_size && !is_control(m->opcode))
     n = ws->frag_size;
   last = m->off + n == m->len;
   op = m->started ? RTW_WS_OP_CONTINUATION : m->opcode;
@@ -330,6 +330,8 @@ static int next_fragment(rtw_ws *ws)
   return 0;
 }
 
+static void drop_output(rtw_ws *ws);
+
 /* Make sure something is pending when anything is queued. */
 static int refill(rtw_ws *ws)
 {
@@ -338,8 +340,11 @@ static int refill(rtw_ws *ws)
   if (ws->seg_count > 0 || ws->mq == NULL)
     return 0;
   rv = next_fragment(ws);
-  if (rv != 0 && ws->error == 0)
+  if (rv != 0) { /* cannot even serialise: the session is unusable */
     ws->error = rv;
+    ws->rstate = R_FAILED;
+    drop_output(ws);
+  }
   return rv;
 }
 
@@ -353,7 +358,30 @@ static void release_seg(rtw_ws *ws, seg *s)
   s->node = NULL;
 }
 
-/* Drop all output (a fatal timeout: the peer is gone). */
+/* Drop the messages waiting in mq. With keep_started, a message whose first fragments are
+ * already out (pending segments may point into it) stays and is finished. */
+static void drop_queued(rtw_ws *ws, int keep_started)
+{
+  out_msg *keep = keep_started && ws->mq && ws->mq->started ? ws->mq : NULL;
+  out_msg *m = keep ? keep->next : ws->mq;
+
+  while (m != NULL) {
+    out_msg *next = m->next;
+    ws->mq_bytes -= m->len - m->off;
+    if (m->nocopy && ws->cb.on_payload_released)
+      ws->cb.on_payload_released(ws, m->data, m->len, ws->user_data);
+    rtw__mem_free(&ws->mem, m);
+    m = next;
+  }
+  if (keep) {
+    keep->next = NULL;
+    ws->mq = ws->mq_tail = keep;
+  } else {
+    ws->mq = ws->mq_tail = NULL;
+  }
+}
+
+/* Drop all output (a fatal timeout or failure: nothing more can be written). */
 static void drop_output(rtw_ws *ws)
 {
   while (ws->seg_count > 0) {
@@ -361,16 +389,9 @@ static void drop_output(rtw_ws *ws)
     ws->seg_head++;
     ws->seg_count--;
   }
-  while (ws->mq != NULL) {
-    out_msg *m = ws->mq;
-    ws->mq = m->next;
-    if (m->nocopy && ws->cb.on_payload_released)
-      ws->cb.on_payload_released(ws, m->data, m->len, ws->user_data);
-    rtw__mem_free(&ws->mem, m);
-  }
-  ws->mq_tail = NULL;
+  drop_queued(ws, 0);
   ws->seg_head = 0;
-  ws->seg_bytes = ws->mq_bytes = 0;
+  ws->seg_bytes = 0;
   ws->ohead = ws->obuf.len = 0;
 }
 
@@ -542,8 +563,11 @@ int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len)
   return queue_ctrl_checked(ws, RTW_WS_OP_PONG, data, len);
 }
 
-/* Queue a close frame with `code` (0: no payload) and mark the session closing. */
-static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_len)
+/* Queue a close frame with `code` (0: no payload) and mark the session closing. It goes out
+ * after the messages already queued (RFC 6455 5.5.1 lets an endpoint finish sending a
+ * message first), unless `urgent` (a failure): then queued messages not yet started are
+ * dropped. Either way nothing is queued after it. */
+static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_len, int urgent)
 {
   uint8_t payload[RTW_WS_MAX_CONTROL_PAYLOAD];
   size_t n = 0;
@@ -556,7 +580,12 @@ static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_le
       memcpy(payload + 2, reason, reason_len);
     n = 2 + reason_len;
   }
-  rv = queue_control(ws, RTW_WS_OP_CLOSE, payload, n);
+  if (urgent)
+    drop_queued(ws, 1);
+  if (ws->mq != NULL)
+    rv = queue_node(ws, RTW_WS_OP_CLOSE, payload, n, 1, 0);
+  else
+    rv = queue_control(ws, RTW_WS_OP_CLOSE, payload, n);
   ws->close_sent = code != 0 ? code : RTW_WS_CLOSE_NO_STATUS;
   ws->close_written = 0;
   return rv;
@@ -577,7 +606,7 @@ int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len)
     return RTW_ERR_WS_CONTROL_TOO_LONG;
   if (reason_len > 0 && rtw__utf8_valid_prefix((const uint8_t *)reason, reason_len) != reason_len)
     return RTW_ERR_INVALID_UTF8; /* RFC 6455 5.5.1: the reason is UTF-8 */
-  return send_close(ws, code, reason, reason_len);
+  return send_close(ws, code, reason, reason_len, 0);
 }
 
 /* ------------------------------------------------------------------ output API */
@@ -600,7 +629,9 @@ int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len)
     return RTW_ERR_INVALID_ARGUMENT;
   *data = NULL;
   *len = 0;
-  if (refill(ws) != 0 || ws->seg_count == 0)
+  if (refill(ws) != 0)
+    return ws->error;
+  if (ws->seg_count == 0)
     return 0;
   s = &ws->segs[ws->seg_head];
   *data = s->ptr ? s->ptr : (const uint8_t *)ws->obuf.data + s->off;
@@ -616,7 +647,7 @@ int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *coun
     return RTW_ERR_INVALID_ARGUMENT;
   *count = 0;
   if (refill(ws) != 0)
-    return 0;
+    return ws->error;
   for (i = 0; i < ws->seg_count && i < max; i++) {
     const seg *s = &ws->segs[ws->seg_head + i];
     iov[i].base = s->ptr ? s->ptr : (const uint8_t *)ws->obuf.data + s->off;
@@ -671,7 +702,7 @@ int rtw_ws_send_consumed(rtw_ws *ws, size_t n)
 static int fail(rtw_ws *ws, int err)
 {
   if (!ws->close_sent && err != RTW_ERR_WS_PONG_TIMEOUT && err != RTW_ERR_WS_CLOSE_TIMEOUT)
-    (void)send_close(ws, close_code_for(err), NULL, 0);
+    (void)send_close(ws, close_code_for(err), NULL, 0, 1);
   ws->error = err;
   ws->rstate = R_FAILED;
   return err;
@@ -798,7 +829,7 @@ static int peer_close(rtw_ws *ws)
   if (ws->cb.on_close != NULL)
     rv = check_cb(ws, ws->cb.on_close(ws, (int)code, reason, rlen, ws->user_data));
   if (!ws->close_sent && !ws->error) /* 5.5.1: respond with a close frame */
-    (void)send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0);
+    (void)send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0, 0);
   return rv;
 }
 
@@ -936,7 +967,7 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
         rv = frame_done(ws);
     }
   }
-  if (ws->rstate == R_CLOSED)
+  if (ws->rstate == R_CLOSED && !ws->paused)
     p = end; /* 5.5.1: bytes after the close frame are not looked at */
   *nread = (size_t)(p - (const uint8_t *)in);
   if (rv != 0)
@@ -1003,7 +1034,7 @@ uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
   if (ws->keepalive_ms == 0 || ws->close_sent || ws->rstate > R_PAYLOAD)
     return UINT64_MAX;
   if (!ws->ticked)
-    return 0;
+    return UINT64_MAX; /* timers arm at the first tick */
   return ws->ping_out ? ws->pong_deadline : ws->last_rx + ws->keepalive_ms;
 }
 
