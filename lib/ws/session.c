@@ -31,6 +31,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "mask.h"
 #include "rtweb/ws.h"
 #include "utf8.h"
 
@@ -84,6 +85,7 @@ struct rtw_ws {
   uint8_t ctrl_len;
   uint8_t hdr[RTW_WS_MAX_HEADER];
   rtw_ws_frame f;
+  uint32_t key;       /* f.mask as a word (mask.h) */
   uint64_t remaining; /* payload bytes left in the current frame */
   uint64_t frame_off; /* payload bytes of the current frame seen */
   uint64_t msg_len;   /* payload bytes of the current message seen */
@@ -282,7 +284,7 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
     return rv;
   if (!payload_ref && len > 0) {
     if (f.masked)
-      rtw_ws_mask(d + hlen, data, len, f.mask, 0);
+      rtw__ws_mask(d + hlen, data, len, rtw__ws_mask_key(f.mask), 0);
     else
       memcpy(d + hlen, data, len);
   }
@@ -766,7 +768,7 @@ static int data_payload(rtw_ws *ws, const uint8_t *in, size_t n)
     return deliver_piece(ws, in, n);
   while (n > 0 && rv == 0) {
     size_t k = n < sizeof buf ? n : sizeof buf;
-    rtw_ws_mask(buf, in, k, ws->f.mask, ws->frame_off);
+    rtw__ws_mask(buf, in, k, ws->key, ws->frame_off);
     ws->frame_off += k;
     rv = deliver_piece(ws, buf, k);
     in += k;
@@ -870,6 +872,7 @@ static int header_done(rtw_ws *ws)
     return rv;
   ws->remaining = ws->f.payload_len;
   ws->frame_off = 0;
+  ws->key = rtw__ws_mask_key(ws->f.mask);
   ws->rstate = R_PAYLOAD;
   if (is_control(ws->f.opcode))
     ws->ctrl_len = 0;
@@ -916,7 +919,7 @@ static int take_payload(rtw_ws *ws, const uint8_t *p, size_t n)
 {
   if (is_control(ws->f.opcode)) {
     if (ws->f.masked)
-      rtw_ws_mask(ws->ctrl + ws->ctrl_len, p, n, ws->f.mask, ws->frame_off);
+      rtw__ws_mask(ws->ctrl + ws->ctrl_len, p, n, ws->key, ws->frame_off);
     else
       memcpy(ws->ctrl + ws->ctrl_len, p, n);
     ws->ctrl_len = (uint8_t)(ws->ctrl_len + n);
