@@ -335,8 +335,10 @@ RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
  */
 RTW_EXPORT int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len);
 
-/** @brief The close code we sent (0 when none; also set when a protocol error made the
- * session send one). */
+/** @brief The close code we sent: 0 when none, #RTW_WS_CLOSE_NO_STATUS when our close frame
+ * had no payload (the answer to an empty close, or rtw_ws_close() with code 0). Also set
+ * when a protocol error made the session send one. An answer to the peer's close echoes its
+ * code without the reason (RFC 6455 5.5.1). */
 RTW_EXPORT int rtw_ws_close_sent(const rtw_ws *ws);
 
 /** @brief The close code the peer sent (0 when none yet, #RTW_WS_CLOSE_NO_STATUS for an
