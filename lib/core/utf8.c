@@ -6,14 +6,6 @@
 
 #define ASCII_MASK 0x8080808080808080ull
 
-void rtw__utf8_init(rtw__utf8 *st)
-{
-  st->cp = 0;
-  st->need = 0;
-  st->lo = 0x80;
-  st->hi = 0xBF;
-}
-
 /* Start a sequence with lead byte b. Returns 0 when b is not a valid lead byte. */
 static int lead(rtw__utf8 *st, uint8_t b)
 {

@@ -30,7 +30,13 @@ typedef struct rtw__utf8 {
   uint8_t hi;
 } rtw__utf8;
 
-void rtw__utf8_init(rtw__utf8 *st);
+static inline void rtw__utf8_init(rtw__utf8 *st)
+{
+  st->cp = 0;
+  st->need = 0;
+  st->lo = 0x80;
+  st->hi = 0xBF;
+}
 
 /* True when the state is at a sequence boundary. */
 static inline int rtw__utf8_at_boundary(const rtw__utf8 *st)

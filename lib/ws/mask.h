@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Payloads shorter than this take the word loop without asking the CPU. */
 #define RTW__WS_MASK_SIMD_MIN 64u
@@ -80,6 +81,22 @@ void rtw__ws_mask_simd(uint8_t *dst, const uint8_t *src, size_t len, uint32_t ke
 static inline void rtw__ws_mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key_le,
                                 uint64_t offset)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (len <= 16) { /* small payloads (the common chat message) inline, no call */
+    uint32_t k = rtw__ws_mask_rotate(key_le, offset);
+    uint64_t k64 = (uint64_t)k << 32 | k, w;
+    size_t i = 0;
+    if (len >= 8) {
+      memcpy(&w, src, 8);
+      w ^= k64;
+      memcpy(dst, &w, 8);
+      i = 8;
+    }
+    for (; i < len; i++)
+      dst[i] = (uint8_t)(src[i] ^ (uint8_t)(k >> (8u * (i & 3u))));
+    return;
+  }
+#endif
   if (len < RTW__WS_MASK_SIMD_MIN)
     rtw__ws_mask_portable(dst, src, len, key_le, offset);
   else
