@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "codec.h"
 #include "mask.h"
 #include "rtweb/ws.h"
 
@@ -147,37 +148,13 @@ int rtw_ws_frame_parse(const void *in, size_t len, rtw_ws_frame *frame, size_t *
 int rtw_ws_frame_build(void *out, const rtw_ws_frame *frame, size_t *header_len)
 {
   uint8_t *p = out;
-  uint64_t n;
-  size_t pos = 2;
 
   if (header_len != NULL)
     *header_len = 0;
   if (p == NULL || frame == NULL || header_len == NULL || frame->opcode > 0x0Fu ||
       frame->rsv > 7u || frame->payload_len >> 63)
     return RTW_ERR_INVALID_ARGUMENT;
-  n = frame->payload_len;
-  p[0] = (uint8_t)((frame->fin ? B0_FIN : 0u) | (unsigned)frame->rsv << 4 | frame->opcode);
-  p[1] = (uint8_t)(frame->masked ? B1_MASK : 0u);
-  /* RFC 6455 5.2: the minimal number of bytes for the length, network byte order. */
-  if (n < LEN7_16BIT) {
-    p[1] = (uint8_t)(p[1] | n);
-  } else if (n <= 0xFFFFu) {
-    p[1] = (uint8_t)(p[1] | LEN7_16BIT);
-    p[2] = (uint8_t)(n >> 8);
-    p[3] = (uint8_t)n;
-    pos = 4;
-  } else {
-    unsigned i;
-    p[1] = (uint8_t)(p[1] | LEN7_64BIT);
-    for (i = 0; i < 8; i++)
-      p[2 + i] = (uint8_t)(n >> (56 - 8 * i));
-    pos = 10;
-  }
-  if (frame->masked) {
-    memcpy(p + pos, frame->mask, 4);
-    pos += 4;
-  }
-  *header_len = pos;
+  *header_len = rtw__ws_put_header(p, frame);
   return 0;
 }
 

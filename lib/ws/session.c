@@ -29,6 +29,7 @@
  */
 #include <string.h>
 
+#include "codec.h"
 #include "crypto.h"
 #include "internal.h"
 #include "mask.h"
@@ -202,9 +203,11 @@ static seg *seg_last(rtw_ws *ws)
 
 /* Room for n more owned bytes at the end of obuf, returned as a pointer; the bytes become
  * part of the output with owned_commit(). */
-static uint8_t *owned_reserve(rtw_ws *ws, size_t n)
+static inline uint8_t *owned_reserve(rtw_ws *ws, size_t n)
 {
-  if (ws->ohead > 0 && n > ws->obuf.cap - ws->obuf.len) {
+  if (n <= ws->obuf.cap - ws->obuf.len) /* the common case: room at the end */
+    return (uint8_t *)ws->obuf.data + ws->obuf.len;
+  if (ws->ohead > 0) {
     /* drop the written prefix before growing, so obuf stays within the budget */
     size_t k = ws->ohead, i;
     memmove(ws->obuf.data, ws->obuf.data + k, ws->obuf.len - k);
@@ -279,9 +282,7 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
   d = owned_reserve(ws, total);
   if (d == NULL)
     return RTW_ERR_NOMEM;
-  rv = rtw_ws_frame_build(d, &f, &hlen);
-  if (rv != 0)
-    return rv;
+  hlen = rtw__ws_put_header(d, &f);
   if (!payload_ref && len > 0) {
     if (f.masked)
       rtw__ws_mask(d + hlen, data, len, rtw__ws_mask_key(f.mask), 0);
