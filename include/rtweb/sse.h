@@ -177,8 +177,8 @@ RTW_EXPORT int rtw_sse_parser_recv(rtw_sse_parser *parser, const void *in, size_
  *
  * Per WHATWG 9.2.6 pending data is discarded: an event without its blank line is never
  * dispatched, an incomplete last line is dropped, and an `id` in that unfinished block does
- * not change the last event ID. Under #RTW_SSE_FLAG_STREAM_DATA, on_discard fires if data of
- * the unfinished event was delivered. The parser is then ready for the next stream (a new
+ * not change the last event ID. Under #RTW_SSE_FLAG_STREAM_DATA, on_discard fires if the
+ * unfinished event had a `data` field (whatever on_data delivered of it, possibly nothing). The parser is then ready for the next stream (a new
  * BOM is accepted) and keeps the last event ID.
  * @return 0, a sticky error from earlier, or the callback's result (#RTW_ERR_CALLBACK_FAILURE).
  */
@@ -192,7 +192,8 @@ RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
  * data is dropped without calling on_discard.
  * @param id the seed; NULL with id_len 0 keeps the current last event ID.
  * @return 0, #RTW_ERR_INVALID_ARGUMENT (id contains NUL, CR or LF, or NULL with id_len > 0),
- *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_NOMEM.
+ *         #RTW_ERR_SSE_ID_TOO_LONG (both leave the parser unchanged), #RTW_ERR_NOMEM (the
+ *         parser is then failed with that sticky error; reset again to retry).
  */
 RTW_EXPORT int rtw_sse_parser_reset(rtw_sse_parser *parser, const char *id, size_t id_len);
 
