@@ -763,19 +763,13 @@ static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
 static int data_payload(rtw_ws *ws, const uint8_t *in, size_t n)
 {
   uint8_t buf[UNMASK_CHUNK];
-  int rv = 0;
 
   if (!ws->f.masked)
     return deliver_piece(ws, in, n);
-  while (n > 0 && rv == 0) {
-    size_t k = n < sizeof buf ? n : sizeof buf;
-    rtw__ws_mask(buf, in, k, ws->key, ws->frame_off);
-    ws->frame_off += k;
-    rv = deliver_piece(ws, buf, k);
-    in += k;
-    n -= k;
-  }
-  return rv;
+  /* n <= UNMASK_CHUNK (rtw_ws_recv() cuts masked payload so a pause lands between pieces) */
+  rtw__ws_mask(buf, in, n, ws->key, ws->frame_off);
+  ws->frame_off += n;
+  return deliver_piece(ws, buf, n);
 }
 
 static int message_begin(rtw_ws *ws, unsigned op)
@@ -964,6 +958,8 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
       size_t n = (size_t)(end - p);
       if ((uint64_t)n > ws->remaining)
         n = (size_t)ws->remaining;
+      if (n > UNMASK_CHUNK && ws->f.masked)
+        n = UNMASK_CHUNK;
       rv = take_payload(ws, p, n);
       p += n;
       ws->remaining -= n;

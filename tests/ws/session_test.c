@@ -661,6 +661,60 @@ static void pause_on_data(void **state)
   free(p);
 }
 
+/* A pause during a large masked frame takes effect after the piece just delivered: nothing
+ * is lost or delivered twice (ws.h: "RTW_ERR_PAUSE to make rtw_ws_recv() return after the
+ * current frame piece"). Regression: the session once kept unmasking the rest of the input. */
+typedef struct pause_big {
+  size_t got, calls;
+  uint8_t sum;
+} pause_big;
+
+static int pause_big_data(rtw_ws *ws, const void *data, size_t len, void *ud)
+{
+  pause_big *pb = ud;
+  const uint8_t *d = data;
+  size_t i;
+  (void)ws;
+  for (i = 0; i < len; i++)
+    assert_int_equal(d[i], (uint8_t)((pb->got + i) * 7));
+  pb->got += len;
+  pb->calls++;
+  return RTW_ERR_PAUSE;
+}
+
+static void pause_inside_large_masked_frame(void **state)
+{
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  pause_big pb = {0, 0, 0};
+  uint8_t *payload = malloc(50000);
+  wst_buf in;
+  rtw_ws *ws;
+  size_t off = 0, nread, i, rounds = 0;
+  int rv;
+
+  (void)state;
+  assert_non_null(payload);
+  for (i = 0; i < 50000; i++)
+    payload[i] = (uint8_t)(i * 7);
+  wst_buf_init(&in);
+  wst_frame(&in, 1, 1, RTW_WS_OP_BINARY, payload, 50000);
+  cb.on_message_data = pause_big_data;
+  assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, &cb, NULL, NULL, &pb), 0);
+  do {
+    rv = rtw_ws_recv(ws, in.p + off, in.len - off, &nread);
+    assert_true(rv == 0 || rv == RTW_ERR_PAUSE);
+    off += nread;
+    rounds++;
+  } while (off < in.len && rounds < 1000);
+  assert_int_equal(off, in.len);
+  assert_int_equal(pb.got, 50000);
+  assert_true(pb.calls >= 2); /* paused at least once inside the frame */
+  assert_int_equal(pb.calls, rounds);
+  rtw_ws_free(ws);
+  wst_buf_free(&in);
+  free(payload);
+}
+
 /* Pausing on a ping (already answered: ws.h on_ping) and on the peer's close (already
  * answered, RFC 6455 5.5.1); input after the close is then consumed and ignored. */
 static void pause_on_ping_and_close(void **state)
@@ -1671,6 +1725,7 @@ int main(void)
     cmocka_unit_test(pause_on_message),
     cmocka_unit_test(pause_on_data),
     cmocka_unit_test(pause_on_ping_and_close),
+    cmocka_unit_test(pause_inside_large_masked_frame),
     cmocka_unit_test(pause_split_invariant),
     cmocka_unit_test(sticky_errors),
     cmocka_unit_test(callback_failure),
