@@ -21,6 +21,12 @@ static const rtwcat_command commands[] = {
    "  --comments           also print comment lines as {\"comment\":...}\n"
    "  --last-event-id ID   start with ID as the last event ID, as after a reconnect\n",
    rtwcat_decode_sse},
+  {"decode", "ws", "[--role server|client] [--chunk N]",
+   "Decode raw WebSocket frames on stdin; print one JSON object per line.",
+   "  --role ROLE          the receiving endpoint: server (default; expects masked frames)\n"
+   "                       or client (expects unmasked frames)\n"
+   "  --chunk N            feed the session N bytes at a time (1..65536; default: as read)\n",
+   rtwcat_decode_ws},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -46,5 +46,6 @@ int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const c
 
 /* The subcommands. */
 int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv);
+int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv);
 
 #endif /* RTWCAT_H */

@@ -1,0 +1,1037 @@
+/* SPDX-License-Identifier: MIT */
+/* WebSocket benchmark driver: times rtweb's session against wslay (frame and event APIs) and
+ * memcpy on masked client frames, and the send path, and prints one table. */
+
+/*
+ * Run it through bench/run_ws.sh; docs/performance.md ("WebSocket") describes the method.
+ * Alone:
+ *
+ *   bench_ws [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
+ *
+ *   -r REPS     timed repetitions per implementation and stream; the median is reported
+ *               (default 9, at least 7)
+ *   -t SECONDS  minimum duration of one repetition; a repetition repeats whole passes over
+ *               the stream until it lasts that long (default 0.3)
+ *   -m MIB      size of each stream in MiB (default 4: cache-resident, replayed every pass)
+ *   -c CHUNK    bytes handed to rtw_ws_recv() per call, and to memcpy (default 16384)
+ *
+ * Receive: for each message size (16 B, 125 B, 1 KiB, 64 KiB, 1 MiB) and type (binary, UTF-8
+ * text) one in-memory stream of masked client frames, one frame per message, each with its
+ * own masking key. The same bytes go to
+ *   rtweb streamed      rtw_ws server role, on_message_begin/data/end counting
+ *   rtweb whole         the same with RTW_WS_FLAG_WHOLE_MESSAGES (on_message)
+ *   rtweb after copy    rtweb streamed, each chunk first copied into a host buffer as
+ *                       read(2) would (wslay's recv callback does that copy)
+ *   wslay frame         wslay_frame_recv(); its recv callback copies from the stream
+ *   wslay event         wslay_event_recv(); on_msg_recv_callback counting
+ *   memcpy              each chunk copied into a host buffer: the ceiling
+ * Send: 16 B binary messages, unmasked (server role), queued in batches and drained into a
+ * memory buffer: rtw_ws_queue_binary + rtw_ws_send_pending/consumed vs wslay_event_queue_msg
+ * + wslay_event_send.
+ *
+ * Every pass counts messages and payload bytes; the warm-up pass also hashes every payload
+ * byte (received) or output byte (sent) and compares with what the generator made. Exit
+ * status 1 when an implementation failed or disagreed.
+ */
+
+#include <rtweb/rtweb.h>
+#include <wslay/wslay.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BENCH_BUILDTYPE
+#define BENCH_BUILDTYPE "unknown"
+#endif
+#ifndef BENCH_OPTIMIZATION
+#define BENCH_OPTIMIZATION "unknown"
+#endif
+
+#if defined(__clang__)
+#define BENCH_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define BENCH_COMPILER "gcc " __VERSION__
+#else
+#define BENCH_COMPILER "unknown"
+#endif
+
+#define MAX_REPS 101
+#define MAX_CHUNK (1u << 20)
+#define SEND_SIZE 16u     /* payload of each sent message */
+#define SEND_BATCH 256u   /* messages queued before each drain */
+#define OUT_BUF 65536u    /* where drained bytes are written, reused */
+
+static const size_t sizes[] = {16, 125, 1024, 65536, 1048576};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+#define NSTREAMS (2 * NSIZES)
+
+/* ---------------------------------------------------------------- basics */
+
+static void die(const char *what)
+{
+  fprintf(stderr, "bench_ws: %s\n", what);
+  exit(1);
+}
+
+static void *xmalloc(size_t n)
+{
+  void *p = malloc(n);
+
+  if (p == NULL)
+    die("out of memory");
+  return p;
+}
+
+static uint32_t lcg_next(uint32_t *state)
+{
+  *state = *state * 1664525u + 1013904223u;
+  return *state;
+}
+
+/* FNV-1a, 64-bit: a running hash of every payload byte, split-independent. */
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+  const unsigned char *p = data;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+#define FNV_INIT 14695981039346656037ull
+
+static double now(void)
+{
+  struct timespec ts;
+
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    die("clock_gettime(CLOCK_MONOTONIC) failed");
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a;
+  double y = *(const double *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* ---------------------------------------------------------------- streams */
+
+typedef struct counts {
+  unsigned long long messages;
+  unsigned long long bytes; /* payload bytes (receive) or output bytes (send) */
+  uint64_t hash;            /* FNV-1a of those bytes; only in a verifying pass */
+} counts;
+
+typedef struct stream {
+  const char *type; /* "binary", "text" or "send" */
+  int opcode;
+  size_t msg_size;
+  unsigned char *buf; /* the wire bytes (receive only) */
+  size_t len;         /* wire bytes per pass */
+  counts expect;      /* what the generator put in */
+  size_t non_ascii;   /* text: payload bytes >= 0x80 */
+} stream;
+
+/*
+ * Text for the text streams: mostly ASCII with 2-byte (é ü ñ ç ï ß) and 3-byte (€ — “ ” ✓)
+ * sequences. Messages are cut from it at character boundaries and padded with ASCII to
+ * their exact size, so every message is valid UTF-8 on its own.
+ */
+static const char text_source[] =
+    "The caf\xc3\xa9 on the corner sells cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e for 4 \xe2\x82\xac; "
+    "a na\xc3\xafve visitor asked for the men\xc3\xbc \xe2\x80\x94 \xe2\x80\x9c" "do you have "
+    "jalape\xc3\xb1os?\xe2\x80\x9d The fa\xc3\xa7" "ade was painted in 2019 and the Stra\xc3\x9f" "e "
+    "outside is quiet at night. Order #4471 shipped \xe2\x9c\x93 status=ok, retries=0, "
+    "latency 12 ms, region eu-west, user alice. ";
+
+/* Length of the UTF-8 sequence that starts with byte c (the source is valid UTF-8). */
+static size_t seq_len(unsigned char c)
+{
+  return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/* Fill out[0..n) with valid UTF-8 cut from text_source starting at *pos (a character
+ * boundary), padding with spaces when the next character does not fit. */
+static size_t fill_text(unsigned char *out, size_t n, size_t *pos)
+{
+  size_t i = 0, non_ascii = 0;
+
+  while (i < n) {
+    unsigned char c = (unsigned char)text_source[*pos];
+    size_t k = seq_len(c);
+
+    if (i + k > n) {
+      out[i++] = ' ';
+      continue;
+    }
+    memcpy(out + i, text_source + *pos, k);
+    if (k > 1)
+      non_ascii += k;
+    i += k;
+    *pos += k;
+    if (*pos >= sizeof text_source - 1)
+      *pos = 0;
+  }
+  return non_ascii;
+}
+
+static size_t header_len(size_t payload)
+{
+  return payload <= 125 ? 2 : payload <= 0xffff ? 4 : 10;
+}
+
+/* Append one masked frame (FIN set) carrying payload[0..n) to s->buf. */
+static void put_frame(stream *s, const unsigned char *payload, size_t n, uint32_t key32)
+{
+  unsigned char *p = s->buf + s->len;
+  unsigned char key[4];
+  size_t i, h = 0;
+
+  key[0] = (unsigned char)(key32 >> 24);
+  key[1] = (unsigned char)(key32 >> 16);
+  key[2] = (unsigned char)(key32 >> 8);
+  key[3] = (unsigned char)key32;
+  p[h++] = (unsigned char)(0x80 | s->opcode);
+  if (n <= 125) {
+    p[h++] = (unsigned char)(0x80 | n);
+  } else if (n <= 0xffff) {
+    p[h++] = 0x80 | 126;
+    p[h++] = (unsigned char)(n >> 8);
+    p[h++] = (unsigned char)n;
+  } else {
+    p[h++] = 0x80 | 127;
+    for (i = 0; i < 8; i++)
+      p[h++] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+  }
+  memcpy(p + h, key, 4);
+  h += 4;
+  /* RFC 6455 5.3: byte i XOR key[i mod 4] */
+  for (i = 0; i < n; i++)
+    p[h + i] = (unsigned char)(payload[i] ^ key[i & 3]);
+  s->len += h + n;
+}
+
+/* A stream of about target bytes (at least 2 messages) of masked frames of msg_size bytes. */
+static void make_stream(stream *s, int opcode, size_t msg_size, size_t target)
+{
+  size_t frame = header_len(msg_size) + 4 + msg_size;
+  size_t count = target / frame < 2 ? 2 : target / frame;
+  unsigned char *payload = xmalloc(msg_size);
+  uint32_t lcg = (uint32_t)(msg_size * 2654435761u) ^ (uint32_t)opcode;
+  size_t m, i, pos = 0;
+
+  memset(s, 0, sizeof *s);
+  s->type = opcode == RTW_WS_OP_TEXT ? "text" : "binary";
+  s->opcode = opcode;
+  s->msg_size = msg_size;
+  s->buf = xmalloc(count * frame);
+  s->expect.hash = FNV_INIT;
+  for (m = 0; m < count; m++) {
+    if (opcode == RTW_WS_OP_TEXT) {
+      s->non_ascii += fill_text(payload, msg_size, &pos);
+    } else {
+      for (i = 0; i < msg_size; i++)
+        payload[i] = (unsigned char)(lcg_next(&lcg) >> 24);
+    }
+    put_frame(s, payload, msg_size, lcg_next(&lcg));
+    s->expect.messages++;
+    s->expect.bytes += msg_size;
+    s->expect.hash = fnv(s->expect.hash, payload, msg_size);
+  }
+  free(payload);
+}
+
+/* The send workload: messages of SEND_SIZE bytes, about target bytes on the wire. */
+static const unsigned char send_payload[SEND_SIZE] = "0123456789abcdef";
+
+static void make_send(stream *s, size_t target)
+{
+  static const unsigned char head[2] = {0x82, SEND_SIZE}; /* FIN, binary, unmasked */
+  size_t frame = sizeof head + SEND_SIZE;
+  unsigned long long m;
+
+  memset(s, 0, sizeof *s);
+  s->type = "send";
+  s->opcode = RTW_WS_OP_BINARY;
+  s->msg_size = SEND_SIZE;
+  s->expect.messages = (target / frame / SEND_BATCH) * SEND_BATCH;
+  s->expect.bytes = s->expect.messages * frame;
+  s->len = (size_t)s->expect.bytes;
+  s->expect.hash = FNV_INIT;
+  for (m = 0; m < s->expect.messages; m++) {
+    s->expect.hash = fnv(s->expect.hash, head, sizeof head);
+    s->expect.hash = fnv(s->expect.hash, send_payload, SEND_SIZE);
+  }
+}
+
+/* ---------------------------------------------------------------- implementations */
+
+typedef struct options {
+  unsigned reps;
+  double min_time;
+  size_t mib;
+  size_t chunk;
+} options;
+
+/* One pass over a stream; fills c; returns 0, or nonzero with *err set. */
+typedef int (*pass_fn)(const stream *s, const options *o, counts *c, int verify,
+                       const char **err);
+
+typedef struct tally {
+  counts c;
+  int verify;
+} tally;
+
+/* Host buffer: where read(2) would put the bytes (rtweb after copy, memcpy). */
+static unsigned char host_buf[MAX_CHUNK];
+static volatile unsigned char sink;
+
+/* ---- rtweb */
+
+static int rtw_begin(rtw_ws *ws, int opcode, void *user_data)
+{
+  (void)ws;
+  (void)opcode;
+  (void)user_data;
+  return 0;
+}
+
+static int rtw_data(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  tally *t = user_data;
+
+  (void)ws;
+  t->c.bytes += len;
+  if (t->verify)
+    t->c.hash = fnv(t->c.hash, data, len);
+  return 0;
+}
+
+static int rtw_end(rtw_ws *ws, void *user_data)
+{
+  (void)ws;
+  ((tally *)user_data)->c.messages++;
+  return 0;
+}
+
+static int rtw_whole(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
+{
+  tally *t = user_data;
+
+  (void)ws;
+  (void)opcode;
+  t->c.messages++;
+  t->c.bytes += len;
+  if (t->verify)
+    t->c.hash = fnv(t->c.hash, data, len);
+  return 0;
+}
+
+/* Feed s to a server session in chunks, copying each chunk first when copy is set. */
+static int rtw_pass(const stream *s, const options *o, counts *c, int verify, uint32_t flags,
+                    int copy, const char **err)
+{
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
+  tally t = {{0, 0, FNV_INIT}, 0};
+  rtw_ws *ws = NULL;
+  size_t off;
+  int rc;
+
+  t.verify = verify;
+  set.flags = flags;
+  if (flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
+    cb.on_message = rtw_whole;
+  } else {
+    cb.on_message_begin = rtw_begin;
+    cb.on_message_data = rtw_data;
+    cb.on_message_end = rtw_end;
+  }
+  if ((rc = rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, &cb, &set, NULL, &t)) != 0) {
+    *err = rtw_err_name(rc);
+    return rc;
+  }
+  for (off = 0; off < s->len && rc == 0; off += o->chunk) {
+    size_t n = s->len - off < o->chunk ? s->len - off : o->chunk;
+    const unsigned char *in = s->buf + off;
+    size_t nread = 0;
+
+    if (copy) {
+      memcpy(host_buf, in, n);
+      in = host_buf;
+    }
+    rc = rtw_ws_recv(ws, in, n, &nread);
+    if (rc == 0 && nread != n)
+      rc = RTW_ERR_INVALID_STATE; /* nothing pauses, so all input must be consumed */
+  }
+  rtw_ws_free(ws);
+  *c = t.c;
+  if (rc != 0)
+    *err = rtw_err_name(rc);
+  return rc;
+}
+
+static int pass_rtw_streamed(const stream *s, const options *o, counts *c, int verify,
+                             const char **err)
+{
+  return rtw_pass(s, o, c, verify, 0, 0, err);
+}
+
+static int pass_rtw_whole(const stream *s, const options *o, counts *c, int verify,
+                          const char **err)
+{
+  return rtw_pass(s, o, c, verify, RTW_WS_FLAG_WHOLE_MESSAGES, 0, err);
+}
+
+static int pass_rtw_copy(const stream *s, const options *o, counts *c, int verify,
+                         const char **err)
+{
+  return rtw_pass(s, o, c, verify, 0, 1, err);
+}
+
+/* ---- wslay: the in-memory "socket" its recv callbacks read */
+
+typedef struct reader {
+  const unsigned char *p;
+  size_t left;
+} reader;
+
+static size_t read_stream(reader *r, uint8_t *buf, size_t len)
+{
+  size_t n = len < r->left ? len : r->left;
+
+  memcpy(buf, r->p, n);
+  r->p += n;
+  r->left -= n;
+  return n;
+}
+
+/* ---- wslay frame API */
+
+static ssize_t wf_recv(uint8_t *buf, size_t len, int flags, void *user_data)
+{
+  (void)flags;
+  return (ssize_t)read_stream(user_data, buf, len); /* 0 at the end: WSLAY_ERR_WANT_READ */
+}
+
+static ssize_t wf_send(const uint8_t *data, size_t len, int flags, void *user_data)
+{
+  (void)data;
+  (void)flags;
+  (void)user_data;
+  return (ssize_t)len;
+}
+
+static int wf_genmask(uint8_t *buf, size_t len, void *user_data)
+{
+  (void)user_data;
+  memset(buf, 0, len);
+  return 0;
+}
+
+static int pass_wslay_frame(const stream *s, const options *o, counts *c, int verify,
+                            const char **err)
+{
+  struct wslay_frame_callbacks cb = {wf_send, wf_recv, wf_genmask};
+  wslay_frame_context_ptr ctx;
+  reader r = {s->buf, s->len};
+  uint64_t frame_off = 0;
+
+  (void)o;
+  c->hash = FNV_INIT;
+  if (wslay_frame_context_init(&ctx, &cb, &r) != 0) {
+    *err = "wslay_frame_context_init failed";
+    return -1;
+  }
+  for (;;) {
+    struct wslay_frame_iocb iocb;
+    ssize_t n;
+
+    memset(&iocb, 0, sizeof iocb);
+    n = wslay_frame_recv(ctx, &iocb);
+    if (n == WSLAY_ERR_WANT_READ)
+      break; /* the stream is exhausted */
+    if (n < 0) {
+      wslay_frame_context_free(ctx);
+      *err = "wslay_frame_recv failed";
+      return -1;
+    }
+    c->bytes += iocb.data_length;
+    if (verify)
+      c->hash = fnv(c->hash, iocb.data, iocb.data_length);
+    frame_off += iocb.data_length;
+    if (frame_off == iocb.payload_length) { /* the frame is complete */
+      frame_off = 0;
+      if (iocb.fin && !wslay_is_ctrl_frame(iocb.opcode))
+        c->messages++;
+    }
+  }
+  wslay_frame_context_free(ctx);
+  return 0;
+}
+
+/* ---- wslay event API */
+
+typedef struct we_state {
+  reader r;
+  tally t;
+} we_state;
+
+static ssize_t we_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                       void *user_data)
+{
+  we_state *st = user_data;
+  size_t n = read_stream(&st->r, buf, len);
+
+  (void)flags;
+  if (n == 0) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  return (ssize_t)n;
+}
+
+static ssize_t we_discard(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+                          int flags, void *user_data)
+{
+  (void)ctx;
+  (void)data;
+  (void)flags;
+  (void)user_data;
+  return (ssize_t)len;
+}
+
+static void we_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                   void *user_data)
+{
+  we_state *st = user_data;
+
+  (void)ctx;
+  if (wslay_is_ctrl_frame(arg->opcode))
+    return;
+  st->t.c.messages++;
+  st->t.c.bytes += arg->msg_length;
+  if (st->t.verify)
+    st->t.c.hash = fnv(st->t.c.hash, arg->msg, arg->msg_length);
+}
+
+static int pass_wslay_event(const stream *s, const options *o, counts *c, int verify,
+                            const char **err)
+{
+  struct wslay_event_callbacks cb;
+  wslay_event_context_ptr ctx;
+  we_state st;
+  int rc;
+
+  (void)o;
+  memset(&cb, 0, sizeof cb);
+  cb.recv_callback = we_recv;
+  cb.send_callback = we_discard;
+  cb.on_msg_recv_callback = we_msg;
+  memset(&st, 0, sizeof st);
+  st.r.p = s->buf;
+  st.r.left = s->len;
+  st.t.c.hash = FNV_INIT;
+  st.t.verify = verify;
+  if (wslay_event_context_server_init(&ctx, &cb, &st) != 0) {
+    *err = "wslay_event_context_server_init failed";
+    return -1;
+  }
+  rc = wslay_event_recv(ctx);
+  if (rc == 0 && wslay_event_get_close_sent(ctx) + wslay_event_want_write(ctx) != 0)
+    rc = -1; /* it queued a close: it found a protocol error */
+  wslay_event_context_free(ctx);
+  *c = st.t.c;
+  if (rc != 0)
+    *err = "wslay_event_recv failed or closed the connection";
+  return rc;
+}
+
+/* ---- memcpy: the ceiling */
+
+static int pass_memcpy(const stream *s, const options *o, counts *c, int verify,
+                       const char **err)
+{
+  size_t off;
+
+  (void)verify;
+  (void)err;
+  for (off = 0; off < s->len; off += o->chunk) {
+    size_t n = s->len - off < o->chunk ? s->len - off : o->chunk;
+
+    memcpy(host_buf, s->buf + off, n);
+    sink = host_buf[n - 1];
+  }
+  /* No parsing: report what the stream holds so the counts check passes. */
+  *c = s->expect;
+  return 0;
+}
+
+/* ---- send */
+
+typedef struct out_buf {
+  unsigned char *p;
+  size_t used;
+  unsigned long long total;
+  uint64_t hash;
+  int verify;
+} out_buf;
+
+/* "Write" data: copy it into the output buffer, wrapping around at its end. */
+static void out_write(out_buf *ob, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+
+  ob->total += len;
+  if (ob->verify)
+    ob->hash = fnv(ob->hash, data, len);
+  while (len > 0) {
+    size_t n = OUT_BUF - ob->used < len ? OUT_BUF - ob->used : len;
+
+    memcpy(ob->p + ob->used, p, n);
+    ob->used = (ob->used + n) % OUT_BUF;
+    p += n;
+    len -= n;
+  }
+}
+
+static unsigned char out_mem[OUT_BUF];
+
+static int pass_send_rtw(const stream *s, const options *o, counts *c, int verify,
+                         const char **err)
+{
+  out_buf ob = {out_mem, 0, 0, FNV_INIT, 0};
+  rtw_ws *ws = NULL;
+  unsigned long long m = 0;
+  int rc;
+
+  (void)o;
+  ob.verify = verify;
+  if ((rc = rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, NULL, NULL, NULL)) != 0) {
+    *err = rtw_err_name(rc);
+    return rc;
+  }
+  while (m < s->expect.messages && rc == 0) {
+    const void *data;
+    size_t len, i;
+
+    for (i = 0; i < SEND_BATCH && rc == 0; i++, m++)
+      rc = rtw_ws_queue_binary(ws, send_payload, SEND_SIZE);
+    while (rc == 0 && (rc = rtw_ws_send_pending(ws, &data, &len)) == 0 && len > 0) {
+      out_write(&ob, data, len);
+      rc = rtw_ws_send_consumed(ws, len);
+    }
+  }
+  rtw_ws_free(ws);
+  c->messages = m;
+  c->bytes = ob.total;
+  c->hash = ob.hash;
+  if (rc != 0)
+    *err = rtw_err_name(rc);
+  return rc;
+}
+
+static ssize_t ws_norecv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                         void *user_data)
+{
+  (void)buf;
+  (void)len;
+  (void)flags;
+  (void)user_data;
+  wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+  return -1;
+}
+
+static ssize_t ws_out(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                      void *user_data)
+{
+  (void)ctx;
+  (void)flags;
+  out_write(user_data, data, len);
+  return (ssize_t)len;
+}
+
+static int pass_send_wslay(const stream *s, const options *o, counts *c, int verify,
+                           const char **err)
+{
+  struct wslay_event_callbacks cb;
+  struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, send_payload, SEND_SIZE};
+  out_buf ob = {out_mem, 0, 0, FNV_INIT, 0};
+  wslay_event_context_ptr ctx;
+  unsigned long long m = 0;
+  int rc = 0;
+
+  (void)o;
+  ob.verify = verify;
+  memset(&cb, 0, sizeof cb);
+  cb.recv_callback = ws_norecv;
+  cb.send_callback = ws_out;
+  if (wslay_event_context_server_init(&ctx, &cb, &ob) != 0) {
+    *err = "wslay_event_context_server_init failed";
+    return -1;
+  }
+  while (m < s->expect.messages && rc == 0) {
+    size_t i;
+
+    for (i = 0; i < SEND_BATCH && rc == 0; i++, m++)
+      rc = wslay_event_queue_msg(ctx, &msg);
+    if (rc == 0)
+      rc = wslay_event_send(ctx);
+  }
+  wslay_event_context_free(ctx);
+  c->messages = m;
+  c->bytes = ob.total;
+  c->hash = ob.hash;
+  if (rc != 0)
+    *err = "wslay_event_queue_msg or wslay_event_send failed";
+  return rc;
+}
+
+/* ---------------------------------------------------------------- timing */
+
+typedef struct impl {
+  const char *name;
+  pass_fn pass;
+} impl;
+
+enum { I_RTW, I_RTW_WHOLE, I_RTW_COPY, I_WF, I_WE, I_MEMCPY, NIMPLS };
+
+static const impl recv_impls[NIMPLS] = {
+  {"rtweb streamed", pass_rtw_streamed},
+  {"rtweb whole messages", pass_rtw_whole},
+  {"rtweb streamed, after copy", pass_rtw_copy},
+  {"wslay frame API", pass_wslay_frame},
+  {"wslay event API", pass_wslay_event},
+  {"memcpy (ceiling)", pass_memcpy},
+};
+
+static const impl send_impls[2] = {
+  {"rtweb queue_binary+send_pending", pass_send_rtw},
+  {"wslay event queue_msg+send", pass_send_wslay},
+};
+
+typedef struct result {
+  int ok;        /* 1 when measured and the counts matched */
+  double median; /* seconds per pass */
+  double min;
+  double max;
+  unsigned long passes; /* timed passes in all repetitions */
+  const char *err;
+} result;
+
+static int same_counts(const counts *a, const counts *b, int with_hash)
+{
+  return a->messages == b->messages && a->bytes == b->bytes &&
+         (!with_hash || a->hash == b->hash);
+}
+
+/* One verifying warm-up pass, then reps repetitions, each of as many whole passes as fit in
+ * min_time (the clock is read after every pass: the warm-up is slower, as it hashes, so it
+ * cannot calibrate). Every pass must report the stream's messages and bytes. */
+static result measure(const options *o, const stream *s, const impl *im)
+{
+  double t[MAX_REPS], t0, elapsed;
+  result res = {0, 0, 0, 0, 0, ""};
+  counts c;
+  unsigned r;
+
+  fprintf(stderr, "bench_ws: %-6s %7zu B  %-32s ...", s->type, s->msg_size, im->name);
+  memset(&c, 0, sizeof c);
+  if (im->pass(s, o, &c, 1, &res.err) != 0 || !same_counts(&c, &s->expect, 1)) {
+    if (res.err[0] == '\0')
+      res.err = "counts or content differ from the generator's";
+    fprintf(stderr, " FAILED: %s\n", res.err);
+    return res;
+  }
+  for (r = 0; r < o->reps; r++) {
+    unsigned long i = 0;
+
+    t0 = now();
+    do {
+      memset(&c, 0, sizeof c);
+      if (im->pass(s, o, &c, 0, &res.err) != 0 || !same_counts(&c, &s->expect, 0)) {
+        res.err = "result changed between passes";
+        fprintf(stderr, " FAILED on repetition %u\n", r);
+        return res;
+      }
+      i++;
+      elapsed = now() - t0;
+    } while (elapsed < o->min_time);
+    t[r] = elapsed / (double)i;
+    res.passes += i;
+  }
+  qsort(t, o->reps, sizeof t[0], cmp_double);
+  res.median = o->reps % 2 ? t[o->reps / 2] : (t[o->reps / 2 - 1] + t[o->reps / 2]) / 2.0;
+  res.min = t[0];
+  res.max = t[o->reps - 1];
+  res.ok = 1;
+  fprintf(stderr, " %.3f GB/s (%lu passes)\n", (double)s->len / res.median / 1e9, res.passes);
+  return res;
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void print_size(char *buf, size_t cap, size_t n)
+{
+  if (n >= 1048576 && n % 1048576 == 0)
+    snprintf(buf, cap, "%zu MiB", n / 1048576);
+  else if (n >= 1024 && n % 1024 == 0)
+    snprintf(buf, cap, "%zu KiB", n / 1024);
+  else
+    snprintf(buf, cap, "%zu B", n);
+}
+
+/* "12.34 M", "567.8 k" */
+static void print_rate(char *buf, size_t cap, double v)
+{
+  if (v >= 1e6)
+    snprintf(buf, cap, "%.2f M", v / 1e6);
+  else if (v >= 1e3)
+    snprintf(buf, cap, "%.2f k", v / 1e3);
+  else
+    snprintf(buf, cap, "%.2f  ", v);
+}
+
+static void print_row(const stream *s, const char *name, const result *r)
+{
+  char rate[32];
+
+  if (!r->ok) {
+    printf("  %-34s FAILED: %s\n", name, r->err);
+    return;
+  }
+  print_rate(rate, sizeof rate, (double)s->expect.messages / r->median);
+  printf("  %-34s %10s %9.3f   %6.2f..%-6.2f%s\n", name, rate,
+         (double)s->len / r->median / 1e9, (double)s->len / r->max / 1e9,
+         (double)s->len / r->min / 1e9, r->max > 1.25 * r->min ? "  (noisy)" : "");
+}
+
+/* The speed target for rtweb streamed on a stream, as text; *met set when reached. */
+static const char *target_of(const stream *s, const result *r, int *met)
+{
+  double msgs = r->ok ? (double)s->expect.messages / r->median : 0.0;
+  double gbs = r->ok ? (double)s->len / r->median / 1e9 : 0.0;
+  int text = s->opcode == RTW_WS_OP_TEXT;
+
+  *met = -1;
+  if (s->msg_size == 16) {
+    *met = msgs >= (text ? 40e6 : 60e6);
+    return text ? ">=40 M msg/s" : ">=60 M msg/s";
+  }
+  if (s->msg_size >= 65536) {
+    *met = gbs >= (text ? 12.0 : 20.0);
+    return text ? ">=12 GB/s" : ">=20 GB/s";
+  }
+  return "";
+}
+
+static double ratio(const result *a, const result *b)
+{
+  return a->ok && b->ok ? b->median / a->median : 0.0;
+}
+
+static void print_header(const options *o, const stream *st)
+{
+  struct utsname u;
+  char cpu[256] = "unknown";
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  size_t i, non_ascii = 0, text_bytes = 0;
+
+  if (f != NULL) {
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+      char *colon = strchr(line, ':');
+      if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+        snprintf(cpu, sizeof cpu, "%s", colon + 2);
+        cpu[strcspn(cpu, "\n")] = '\0';
+        break;
+      }
+    }
+    fclose(f);
+  }
+  for (i = 0; i < NSTREAMS; i++) {
+    if (st[i].opcode == RTW_WS_OP_TEXT) {
+      non_ascii += st[i].non_ascii;
+      text_bytes += (size_t)st[i].expect.bytes;
+    }
+  }
+  printf("rtweb %s WebSocket benchmark\n", rtw_version_string());
+  if (uname(&u) == 0)
+    printf("  machine: %s, %s %s\n", cpu, u.sysname, u.release);
+  printf("  C: %s, buildtype %s, optimization -O%s\n", BENCH_COMPILER, BENCH_BUILDTYPE,
+         BENCH_OPTIMIZATION);
+  printf("  wslay: headers say %s\n", WSLAY_VERSION);
+  printf("  receive: masked client frames, one frame per message, a fresh masking key per "
+         "frame;\n  streams of about %zu MiB replayed from memory; rtweb and memcpy get "
+         "%zu-byte chunks,\n  wslay reads through its recv callback (it asks for up to 4096 "
+         "bytes at a time)\n",
+         o->mib, o->chunk);
+  printf("  text: valid UTF-8, %.1f%% of payload bytes in 2- and 3-byte sequences\n",
+         text_bytes ? 100.0 * (double)non_ascii / (double)text_bytes : 0.0);
+  printf("  median of %u repetitions, each >= %g s; GB/s = 1e9 wire bytes/s (headers "
+         "included)\n\n",
+         o->reps, o->min_time);
+}
+
+static void print_stream_block(const stream *s, const result *res)
+{
+  char size[32];
+  int met;
+  const char *target = target_of(s, &res[I_RTW], &met);
+  size_t i;
+
+  print_size(size, sizeof size, s->msg_size);
+  printf("%s %s: %.1f MiB, %llu messages\n", s->type, size, (double)s->len / 1048576.0,
+         s->expect.messages);
+  printf("  %-34s %10s %9s   %-14s\n", "implementation", "msg/s", "GB/s", "min..max GB/s");
+  for (i = 0; i < NIMPLS; i++)
+    print_row(s, recv_impls[i].name, &res[i]);
+  printf("  rtweb/wslay-frame %.2fx   rtweb/wslay-event %.2fx   rtweb/memcpy %.2fx",
+         ratio(&res[I_RTW], &res[I_WF]), ratio(&res[I_RTW], &res[I_WE]),
+         ratio(&res[I_RTW], &res[I_MEMCPY]));
+  if (target[0] != '\0')
+    printf("   target %s: %s", target, met ? "met" : "MISSED");
+  printf("\n\n");
+}
+
+static void print_summary(const stream *st, result (*res)[NIMPLS])
+{
+  size_t i;
+
+  printf("Summary, receive (rtweb streamed; ratios of median throughput)\n");
+  printf("%-7s %-8s %10s %8s %12s %12s %9s  %s\n", "type", "size", "msg/s", "GB/s",
+         "/wslay-frame", "/wslay-event", "/memcpy", "target");
+  for (i = 0; i < NSTREAMS; i++) {
+    const stream *s = &st[i];
+    const result *r = res[i];
+    char size[32], rate[32], tgt[64] = "";
+    int met;
+    const char *target = target_of(s, &r[I_RTW], &met);
+
+    print_size(size, sizeof size, s->msg_size);
+    print_rate(rate, sizeof rate, r[I_RTW].ok ? (double)s->expect.messages / r[I_RTW].median : 0.0);
+    if (target[0] != '\0')
+      snprintf(tgt, sizeof tgt, "%s %s", target, met ? "met" : "MISSED");
+    printf("%-7s %-8s %10s %8.3f %11.2fx %11.2fx %8.2fx  %s\n", s->type, size, rate,
+           r[I_RTW].ok ? (double)s->len / r[I_RTW].median / 1e9 : 0.0,
+           ratio(&r[I_RTW], &r[I_WF]), ratio(&r[I_RTW], &r[I_WE]),
+           ratio(&r[I_RTW], &r[I_MEMCPY]), tgt);
+  }
+  printf("\n");
+}
+
+static void print_send(const stream *s, const result *res)
+{
+  double msgs = res[0].ok ? (double)s->expect.messages / res[0].median : 0.0;
+
+  printf("send: %u B binary messages, unmasked (server role), %u queued per drain, "
+         "%llu messages per pass\n",
+         SEND_SIZE, SEND_BATCH, s->expect.messages);
+  printf("  %-34s %10s %9s   %-14s\n", "implementation", "msg/s", "GB/s", "min..max GB/s");
+  print_row(s, send_impls[0].name, &res[0]);
+  print_row(s, send_impls[1].name, &res[1]);
+  printf("  rtweb/wslay %.2fx   target >=80 M msg/s: %s\n\n", ratio(&res[0], &res[1]),
+         msgs >= 80e6 ? "met" : "MISSED");
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+  fprintf(stderr, "usage: bench_ws [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
+  exit(2);
+}
+
+static unsigned long num(const char *arg, unsigned long lo, unsigned long hi)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul(arg, &end, 10);
+  if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi)
+    usage();
+  return v;
+}
+
+static void parse_args(int argc, char **argv, options *o)
+{
+  int ch;
+  char *end;
+
+  o->reps = 9;
+  o->min_time = 0.3;
+  o->mib = 4;
+  o->chunk = 16384;
+  while ((ch = getopt(argc, argv, "r:t:m:c:")) != -1) {
+    switch (ch) {
+    case 'r': o->reps = (unsigned)num(optarg, 7, MAX_REPS); break;
+    case 'm': o->mib = (size_t)num(optarg, 1, 1024); break;
+    case 'c': o->chunk = (size_t)num(optarg, 1, MAX_CHUNK); break;
+    case 't':
+      o->min_time = strtod(optarg, &end);
+      if (end == optarg || *end != '\0' || !(o->min_time >= 0.0 && o->min_time <= 60.0))
+        usage();
+      break;
+    default: usage();
+    }
+  }
+  if (optind != argc)
+    usage();
+}
+
+int main(int argc, char **argv)
+{
+  options o;
+  stream st[NSTREAMS], snd;
+  static result res[NSTREAMS][NIMPLS];
+  result sres[2];
+  size_t i, j, target;
+  int failed = 0;
+
+  parse_args(argc, argv, &o);
+  target = o.mib * 1024u * 1024u;
+  for (i = 0; i < NSIZES; i++) {
+    make_stream(&st[i], RTW_WS_OP_BINARY, sizes[i], target);
+    make_stream(&st[NSIZES + i], RTW_WS_OP_TEXT, sizes[i], target);
+  }
+  make_send(&snd, target);
+
+  for (i = 0; i < NSTREAMS; i++)
+    for (j = 0; j < NIMPLS; j++)
+      res[i][j] = measure(&o, &st[i], &recv_impls[j]);
+  for (j = 0; j < 2; j++)
+    sres[j] = measure(&o, &snd, &send_impls[j]);
+
+  print_header(&o, st);
+  for (i = 0; i < NSTREAMS; i++)
+    print_stream_block(&st[i], res[i]);
+  print_send(&snd, sres);
+  print_summary(st, res);
+
+  for (i = 0; i < NSTREAMS; i++)
+    for (j = 0; j < NIMPLS; j++)
+      failed |= !res[i][j].ok;
+  failed |= !sres[0].ok || !sres[1].ok;
+  if (failed)
+    printf("Counts: MISMATCH or FAILURE (see the FAILED rows): every implementation must "
+           "report the generator's messages, bytes and payload hash.\n");
+  else
+    printf("Counts: OK. Every implementation reported the messages and payload bytes the "
+           "generator put in, and the same payload hash (checked on the warm-up pass).\n");
+  for (i = 0; i < NSTREAMS; i++)
+    free(st[i].buf);
+  return failed ? 1 : 0;
+}

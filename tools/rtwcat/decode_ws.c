@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* rtwcat decode ws: run raw WebSocket frames from stdin through an rtw_ws session and print
+ * each message and control frame it reports as a JSON line.
+ *
+ * Input is what one endpoint receives after the opening handshake: with --role server (the
+ * default) masked client frames, with --role client unmasked server frames. The session runs
+ * with RTW_WS_FLAG_WHOLE_MESSAGES and default limits (include/rtweb/ws.h). Output, one
+ * object per line, in the order the session reports things:
+ *   {"type":"text","data":"<text>"}                      a whole text message
+ *   {"type":"binary","base64":"<payload>"}               a whole binary message
+ *   {"type":"ping","base64":"<payload>"}                 a ping (its pong is discarded)
+ *   {"type":"pong","base64":"<payload>"}                 a pong
+ *   {"type":"close","code":<code>,"reason":"<text>"}     the peer's close ("code" left out
+ *                                                        when the frame had no payload)
+ *   {"type":"error","error":"<RTW_ERR_NAME>","close_code":<code>}   the session failed
+ *                                                        (exit 1); close_code is the code
+ *                                                        of the close frame it queued
+ * Strings are escaped by json.c, payloads encoded by base64.c. Whatever the session queues
+ * to send (pongs, its answer to a close) is taken from it and dropped: there is no peer.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rtweb/ws.h"
+
+#include "base64.h"
+#include "json.h"
+#include "rtwcat.h"
+
+/* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
+#define MAX_CHUNK 65536u
+
+typedef struct ws_options {
+  int role;     /* RTW_WS_ROLE_SERVER or RTW_WS_ROLE_CLIENT */
+  size_t chunk; /* 0: feed each read(2) result as it comes */
+} ws_options;
+
+/* ------------------------------------------------------------------ callbacks */
+
+static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
+{
+  FILE *out = user_data;
+
+  (void)ws;
+  if (opcode == RTW_WS_OP_TEXT) {
+    fputs("{\"type\":\"text\",\"data\":", out);
+    rtwcat_json_string(out, data, len);
+  } else {
+    fputs("{\"type\":\"binary\",\"base64\":", out);
+    rtwcat_base64(out, data, len);
+  }
+  fputs("}\n", out);
+  return 0;
+}
+
+static void print_control(FILE *out, const char *type, const void *data, size_t len)
+{
+  fprintf(out, "{\"type\":\"%s\",\"base64\":", type);
+  rtwcat_base64(out, data, len);
+  fputs("}\n", out);
+}
+
+static int on_ping(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  (void)ws;
+  print_control(user_data, "ping", data, len);
+  return 0;
+}
+
+static int on_pong(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  (void)ws;
+  print_control(user_data, "pong", data, len);
+  return 0;
+}
+
+static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
+                    void *user_data)
+{
+  FILE *out = user_data;
+
+  (void)ws;
+  fputs("{\"type\":\"close\",", out);
+  /* RFC 6455 7.1.5: a close frame without a status code; the session reports 1005. */
+  if (code != RTW_WS_CLOSE_NO_STATUS)
+    fprintf(out, "\"code\":%d,", code);
+  fputs("\"reason\":", out);
+  rtwcat_json_string(out, reason, reason_len);
+  fputs("}\n", out);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ command line */
+
+/* A --chunk value: decimal digits only, 1..MAX_CHUNK. */
+static int parse_chunk(const char *s, size_t *out)
+{
+  size_t v = 0;
+
+  if (*s == '\0')
+    return -1;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    v = v * 10 + (size_t)(*s - '0');
+    if (v > MAX_CHUNK)
+      return -1;
+  }
+  if (v == 0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_role(const char *s, int *role)
+{
+  if (strcmp(s, "server") == 0)
+    *role = RTW_WS_ROLE_SERVER;
+  else if (strcmp(s, "client") == 0)
+    *role = RTW_WS_ROLE_CLIENT;
+  else
+    return -1;
+  return 0;
+}
+
+/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
+static int parse_options(const rtwcat_command *cmd, int argc, char **argv, ws_options *o)
+{
+  int i, m;
+  const char *value;
+
+  for (i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      rtwcat_command_help(cmd, stdout);
+      return RTWCAT_EXIT_OK;
+    }
+    if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
+      if (m < 0)
+        return rtwcat_usage_error(cmd, "--chunk needs a value");
+      if (parse_chunk(value, &o->chunk) != 0)
+        return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
+                                  MAX_CHUNK);
+      continue;
+    }
+    if ((m = rtwcat_option_value(argc, argv, &i, "--role", &value)) != 0) {
+      if (m < 0)
+        return rtwcat_usage_error(cmd, "--role needs a value");
+      if (parse_role(value, &o->role) != 0)
+        return rtwcat_usage_error(cmd, "--role: '%s' is neither server nor client", value);
+      continue;
+    }
+    if (arg[0] == '-')
+      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
+    return rtwcat_usage_error(cmd, "unexpected argument '%s' (input is read from stdin)", arg);
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------ feeding */
+
+/* Take everything the session wants to write and drop it: there is no peer to send it to.
+ * Draining keeps the outbound queue from filling up on a stream of many pings. */
+static void discard_output(rtw_ws *ws)
+{
+  const void *data;
+  size_t len;
+
+  while (rtw_ws_send_pending(ws, &data, &len) == 0 && len > 0)
+    if (rtw_ws_send_consumed(ws, len) != 0)
+      break;
+}
+
+/* Feed len bytes in pieces of at most chunk bytes (0: all at once). */
+static int feed(rtw_ws *ws, const unsigned char *p, size_t len, size_t chunk)
+{
+  while (len > 0) {
+    size_t n = (chunk != 0 && chunk < len) ? chunk : len;
+    size_t nread;
+    /* Our callbacks never pause, so anything but 0 is a fatal error. After the peer's close
+     * the session consumes and ignores the rest. */
+    int rc = rtw_ws_recv(ws, p, n, &nread);
+
+    discard_output(ws);
+    if (rc != 0)
+      return rc;
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
+
+/*
+ * Read stdin to its end and feed it. With a chunk size, every piece has exactly that size
+ * (except the last), whatever read(2) returns: bytes are held back until a piece is whole.
+ * Returns 0, a session error, or 1 after reporting a read error on stderr.
+ */
+static int pump(rtw_ws *ws, size_t chunk)
+{
+  static unsigned char buf[MAX_CHUNK];
+  size_t have = 0;
+  int rc;
+
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf + have, sizeof buf - have);
+    size_t whole;
+
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      fprintf(stderr, "rtwcat: decode ws: reading standard input: %s\n", strerror(errno));
+      return 1;
+    }
+    if (r == 0)
+      break;
+    have += (size_t)r;
+    whole = chunk != 0 ? have - have % chunk : have;
+    if ((rc = feed(ws, buf, whole, chunk)) != 0)
+      return rc;
+    memmove(buf, buf + whole, have - whole);
+    have -= whole;
+  }
+  return feed(ws, buf, have, chunk);
+}
+
+/* ------------------------------------------------------------------ command */
+
+static int print_error(int rc, int close_code)
+{
+  fputs("{\"type\":\"error\",\"error\":", stdout);
+  rtwcat_json_string(stdout, rtw_err_name(rc), strlen(rtw_err_name(rc)));
+  fprintf(stdout, ",\"close_code\":%d}\n", close_code);
+  return RTWCAT_EXIT_FAILURE;
+}
+
+int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv)
+{
+  ws_options o = {RTW_WS_ROLE_SERVER, 0};
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings settings = {.version = RTW_WS_SETTINGS_VERSION};
+  rtw_ws *ws = NULL;
+  int rc, close_code;
+
+  if ((rc = parse_options(cmd, argc, argv, &o)) >= 0)
+    return rc;
+  cb.on_message = on_message;
+  cb.on_ping = on_ping;
+  cb.on_pong = on_pong;
+  cb.on_close = on_close;
+  settings.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
+  if ((rc = rtw_ws_new(&ws, o.role, &cb, &settings, NULL, stdout)) != 0)
+    return print_error(rc, 0);
+  rc = pump(ws, o.chunk);
+  close_code = rtw_ws_close_sent(ws);
+  rtw_ws_free(ws);
+  if (rc == 1)
+    return RTWCAT_EXIT_FAILURE;
+  return rc != 0 ? print_error(rc, close_code) : RTWCAT_EXIT_OK;
+}
