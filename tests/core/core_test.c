@@ -331,8 +331,6 @@ static void test_utf8_validate_fail_fast(void **state)
   assert_int_equal(rtw__utf8_validate(&st, (const uint8_t *)"\x8F", 1), 0); /* F0 needs 90+ */
 }
 
-/* ------------------------------------------------------------------ block scanner */
-
 static uint64_t xorshift(uint64_t *s)
 {
   *s ^= *s << 13;
@@ -340,6 +338,71 @@ static uint64_t xorshift(uint64_t *s)
   *s ^= *s << 17;
   return *s;
 }
+
+/* The AVX2 bulk check (used for inputs of 64 bytes or more) agrees with the scalar validator:
+ * the same first-error offset from rtw__utf8_validate(), and valid_prefix() == n exactly when
+ * the reference decoder leaves the input unchanged. Inputs mix ASCII runs, valid 2-4 byte
+ * sequences, truncated ones and stray bytes at every position relative to the 32-byte blocks.
+ * The scalar result comes from feeding the validator pieces shorter than 64 bytes. */
+static size_t build_mixed(uint8_t *s, size_t target, uint64_t *seed, int bad_rate)
+{
+  static const char *const valid[] = {"\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF",
+                                      "\xEE\x80\x80", "\xEF\xBF\xBF", "\xF0\x90\x80\x80",
+                                      "\xF4\x8F\xBF\xBF", "\xE2\x82\xAC", "\xC3\xA9"};
+  static const char *const bad[] = {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                    "\xF5", "\xFF", "\x80", "\xBF", "\xC2", "\xE2\x82", "\xF0\x90\x80",
+                                    "\xC2\xC2", "\xF0\x8F\xBF\xBF", "\xC1\xBF", "\xED\xBF\xBF",
+                                    "\xE0\x9F\xBF", "\xF0\x80\x80\x80", "\xF4\xBF\xBF\xBF",
+                                    "\xF8\x88\x80\x80", "\xE1\xC0\x80", "\xF1\x80\x41"};
+  size_t n = 0;
+  while (n + 4 < target) {
+    uint64_t r = xorshift(seed) % 100;
+    const char *piece;
+    if (r < 50) {
+      s[n++] = (uint8_t)('a' + r % 26);
+      continue;
+    }
+    piece = (int)r < 50 + bad_rate ? bad[xorshift(seed) % (sizeof bad / sizeof bad[0])] : valid[xorshift(seed) % (sizeof valid / sizeof valid[0])];
+    memcpy(s + n, piece, strlen(piece));
+    n += strlen(piece);
+  }
+  return n;
+}
+
+static void test_utf8_bulk_matches_scalar(void **state)
+{
+  uint64_t seed = 0x243F6A8885A308D3ull;
+  uint8_t s[512], ref[2048];
+  int round;
+  (void)state;
+  for (round = 0; round < 40000; round++) {
+    size_t n = build_mixed(s, 64 + (size_t)(xorshift(&seed) % 400), &seed,
+                           round % 4 == 0 ? 0 : (round % 4 == 1 ? 1 : 5));
+    rtw__utf8 a, b;
+    size_t whole, pieces = 0, off, rlen;
+    int ok;
+    rtw__utf8_init(&a);
+    whole = rtw__utf8_validate(&a, s, n);
+    rtw__utf8_init(&b);
+    for (off = 0; off < n; off += 63) {
+      size_t k = n - off < 63 ? n - off : 63, got = rtw__utf8_validate(&b, s + off, k);
+      if (got != k) {
+        pieces = off + got;
+        break;
+      }
+      pieces = off + k;
+    }
+    assert_int_equal(whole, pieces);
+    if (whole == n)
+      assert_int_equal(a.need, b.need);
+    rlen = ref_decode(s, n, ref);
+    ok = rlen == n && memcmp(ref, s, n) == 0;
+    assert_int_equal(rtw__utf8_valid_prefix(s, n) == n, ok);
+    assert_int_equal(ok, whole == n && a.need == 0);
+  }
+}
+
+/* ------------------------------------------------------------------ block scanner */
 
 /* Every scanner (portable, SSE2, AVX2, AVX-512 where the CPU has them) matches a byte loop. */
 static void test_scan_block(void **state)
@@ -395,6 +458,7 @@ int main(void)
       cmocka_unit_test(test_utf8_exhaustive_short),
       cmocka_unit_test(test_utf8_kuhn_cases),
       cmocka_unit_test(test_utf8_validate_fail_fast),
+      cmocka_unit_test(test_utf8_bulk_matches_scalar),
       cmocka_unit_test(test_scan_block),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
