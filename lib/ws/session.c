@@ -744,11 +744,29 @@ static int check_header(rtw_ws *ws, const rtw_ws_frame *f)
   return 0;
 }
 
+/* True when the n <= 16 bytes at d are ASCII: small text messages skip the validator call. */
+static inline int short_ascii(const uint8_t *d, size_t n)
+{
+  uint64_t a = 0, b = 0;
+
+  if (n >= 8) {
+    memcpy(&a, d, 8);
+    memcpy(&b, d + n - 8, 8);
+  } else {
+    size_t i;
+    for (i = 0; i < n; i++)
+      a |= d[i];
+  }
+  return ((a | b) & 0x8080808080808080ull) == 0;
+}
+
 static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
 {
   if (n == 0)
     return 0;
-  if (ws->msg_op == RTW_WS_OP_TEXT && rtw__utf8_validate(&ws->utf8, d, n) != n)
+  if (ws->msg_op == RTW_WS_OP_TEXT && !(n <= 16 && rtw__utf8_at_boundary(&ws->utf8) &&
+                                       short_ascii(d, n)) &&
+      rtw__utf8_validate(&ws->utf8, d, n) != n)
     return RTW_ERR_INVALID_UTF8; /* 8.1: fail fast at the first invalid byte */
   ws->msg_len += n;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
