@@ -1,15 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Run the SSE conformance corpus through `rtwcat decode sse`, then check rtwcat's command
-# line; print TAP: a plan, then one `ok N - name` / `not ok N - name` line per case.
+# Run a decode corpus through `rtwcat decode FORMAT` (sse: tests/sse/conformance, ws:
+# tests/tools/ws), then check that command's command line; print TAP: a plan, then one
+# `ok N - name` / `not ok N - name` line per case.
 #
-# usage: run_conformance.sh RTWCAT CONFORMANCE_DIR
+# usage: run_conformance.sh RTWCAT sse|ws CORPUS_DIR
 #
 # A case NAME is NAME.input (raw bytes fed on stdin), NAME.expected (the exact stdout) and,
 # optionally, NAME.args (extra arguments, one per line). Each case runs three ways: input
 # whole, --chunk 1 and --chunk 7. It passes when every run prints exactly NAME.expected and
-# exits 1 when the last expected line is an {"error":...} line, 0 otherwise. Failures are
-# explained on `#` lines (which run, the exit status, a diff, stderr).
+# exits 1 when the last expected line is an error line ({"error":...} for sse,
+# {"type":"error",...} for ws), 0 otherwise. Failures are explained on `#` lines (which run,
+# the exit status, a diff, stderr).
 #
 # Environment: RTW_CONFORMANCE_WAYS overrides the runs (default "whole 1 7"; a number is a
 # --chunk size); RTW_CONFORMANCE_FILTER, a shell pattern, runs only the matching cases (and
@@ -19,12 +21,21 @@ set -u
 LC_ALL=C
 export LC_ALL
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 RTWCAT CONFORMANCE_DIR" >&2
+if [ $# -ne 3 ]; then
+  echo "usage: $0 RTWCAT sse|ws CORPUS_DIR" >&2
   exit 2
 fi
 rtwcat=$1
-dir=$2
+format=$2
+dir=$3
+case $format in
+  sse) error_line='^{"error":' ;;
+  ws) error_line='^{"type":"error",' ;;
+  *)
+    echo "usage: $0 RTWCAT sse|ws CORPUS_DIR" >&2
+    exit 2
+    ;;
+esac
 ways=${RTW_CONFORMANCE_WAYS:-whole 1 7}
 filter=${RTW_CONFORMANCE_FILTER:-*}
 
@@ -33,7 +44,7 @@ if [ ! -x "$rtwcat" ]; then
   exit 1
 fi
 if [ ! -d "$dir" ]; then
-  echo "Bail out! conformance directory not found: $dir"
+  echo "Bail out! corpus directory not found: $dir"
   exit 1
 fi
 
@@ -74,9 +85,9 @@ run_way() {
     done <"$base.args"
   fi
   if [ "$way" = whole ]; then
-    "$rtwcat" decode sse "$@" <"$base.input" >"$tmp/out" 2>"$tmp/err"
+    "$rtwcat" decode "$format" "$@" <"$base.input" >"$tmp/out" 2>"$tmp/err"
   else
-    "$rtwcat" decode sse --chunk "$way" "$@" <"$base.input" >"$tmp/out" 2>"$tmp/err"
+    "$rtwcat" decode "$format" --chunk "$way" "$@" <"$base.input" >"$tmp/out" 2>"$tmp/err"
   fi
   status=$?
 }
@@ -91,7 +102,7 @@ check_case() {
     return
   fi
   want_status=0
-  if tail -n 1 "$base.expected" | grep -q '^{"error":'; then
+  if tail -n 1 "$base.expected" | grep -q "$error_line"; then
     want_status=1
   fi
   : >"$tmp/diag"
@@ -158,7 +169,24 @@ cli() {
   fi
 }
 
-run_cli_checks() {
+# check_write_error INPUT: a failed write of the output (a full disk) exits 1 with a message.
+check_write_error() {
+  if [ -w /dev/full ]; then
+    "$rtwcat" decode "$format" <"$1" >/dev/full 2>"$tmp/err"
+    status=$?
+    if [ "$status" -eq 1 ] && [ -s "$tmp/err" ]; then
+      report ok "cli: write error exits 1"
+    else
+      report not_ok "cli: write error exits 1"
+      echo "# exit status $status, expected 1 with a message on stderr"
+    fi
+  else
+    report not_ok "cli: write error exits 1"
+    echo "# no /dev/full on this machine: the check could not run"
+  fi
+}
+
+run_cli_checks_sse() {
   null=/dev/null
   printf 'data:a\n\n' >"$tmp/event.in"
   event='^{"event":"message","data":"a","id":""}$'
@@ -186,20 +214,41 @@ run_cli_checks() {
   cli "--last-event-id with CR is refused" 2 '' "$tmp/event.in" decode sse \
     --last-event-id "$(printf 'a\rb')"
   cli "empty input prints nothing" 0 '' "$null" decode sse
-  if [ -w /dev/full ]; then
-    "$rtwcat" decode sse <"$tmp/event.in" >/dev/full 2>"$tmp/err"
-    status=$?
-    if [ "$status" -eq 1 ] && [ -s "$tmp/err" ]; then
-      report ok "cli: write error exits 1"
-    else
-      report not_ok "cli: write error exits 1"
-      echo "# exit status $status, expected 1 with a message on stderr"
-    fi
-  else
-    report ok "cli: write error exits 1 # SKIP no /dev/full"
-  fi
+  check_write_error "$tmp/event.in"
 }
-cli_checks=24 # the number of report calls in run_cli_checks
+
+run_cli_checks_ws() {
+  null=/dev/null
+  # A masked text frame "a" (key 01 02 03 04), as a client sends it.
+  printf '\201\201\001\002\003\004\140' >"$tmp/frame.in"
+  # The same message unmasked, as a server sends it.
+  printf '\201\001a' >"$tmp/server-frame.in"
+  text='^{"type":"text","data":"a"}$'
+  cli "--help lists decode ws" 0 'decode ws' "$null" --help
+  cli "help decode ws lists its options" 0 '--role' "$null" help decode ws
+  cli "decode ws --help lists its options" 0 '--chunk' "$null" decode ws --help
+  cli "decode ws -h" 0 '--role' "$null" decode ws -h
+  cli "decode without a format" 2 '' "$null" decode
+  cli "unknown option" 2 '' "$tmp/frame.in" decode ws --bogus
+  cli "unexpected argument" 2 '' "$tmp/frame.in" decode ws frames.bin
+  cli "--role without a value" 2 '' "$tmp/frame.in" decode ws --role
+  cli "--role with an unknown role" 2 '' "$tmp/frame.in" decode ws --role peer
+  cli "--role=server form" 0 "$text" "$tmp/frame.in" decode ws --role=server
+  cli "--role client" 0 "$text" "$tmp/server-frame.in" decode ws --role client
+  cli "--role=client form" 0 "$text" "$tmp/server-frame.in" decode ws --role=client
+  cli "server role is the default" 0 "$text" "$tmp/frame.in" decode ws
+  cli "--chunk without a value" 2 '' "$tmp/frame.in" decode ws --chunk
+  cli "--chunk 0" 2 '' "$tmp/frame.in" decode ws --chunk 0
+  cli "--chunk not a number" 2 '' "$tmp/frame.in" decode ws --chunk 7x
+  cli "--chunk above 65536" 2 '' "$tmp/frame.in" decode ws --chunk 65537
+  cli "--chunk=N form" 0 "$text" "$tmp/frame.in" decode ws --chunk=3
+  cli "--chunk 65536" 0 "$text" "$tmp/frame.in" decode ws --chunk 65536
+  cli "empty input prints nothing" 0 '' "$null" decode ws
+  check_write_error "$tmp/frame.in"
+}
+
+# the number of report calls in run_cli_checks_$format
+if [ "$format" = sse ]; then cli_checks=24; else cli_checks=21; fi
 
 # ------------------------------------------------------------------ main
 
@@ -223,7 +272,7 @@ for name in $cases; do
   check_case "$name"
 done
 if [ "$filter" = "*" ]; then
-  run_cli_checks
+  run_cli_checks_"$format"
 fi
 echo "# $((n - failed))/$n passed"
 [ "$failed" -eq 0 ]
