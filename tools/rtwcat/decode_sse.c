@@ -22,7 +22,6 @@
 #include "rtwcat.h"
 
 /* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
-#define MAX_CHUNK 65536u
 
 typedef struct sse_options {
   size_t chunk;        /* 0: feed each read(2) result as it comes */
@@ -69,26 +68,6 @@ static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void
 
 /* ------------------------------------------------------------------ command line */
 
-/* A --chunk value: decimal digits only, 1..MAX_CHUNK. */
-static int parse_chunk(const char *s, size_t *out)
-{
-  size_t v = 0;
-
-  if (*s == '\0')
-    return -1;
-  for (; *s != '\0'; s++) {
-    if (*s < '0' || *s > '9')
-      return -1;
-    v = v * 10 + (size_t)(*s - '0');
-    if (v > MAX_CHUNK)
-      return -1;
-  }
-  if (v == 0)
-    return -1;
-  *out = v;
-  return 0;
-}
-
 /* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
 static int parse_options(const rtwcat_command *cmd, int argc, char **argv, sse_options *o)
 {
@@ -109,9 +88,9 @@ static int parse_options(const rtwcat_command *cmd, int argc, char **argv, sse_o
     if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
       if (m < 0)
         return rtwcat_usage_error(cmd, "--chunk needs a value");
-      if (parse_chunk(value, &o->chunk) != 0)
+      if (rtwcat_parse_chunk(value, &o->chunk) != 0)
         return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
-                                  MAX_CHUNK);
+                                  RTWCAT_MAX_CHUNK);
       continue;
     }
     if ((m = rtwcat_option_value(argc, argv, &i, "--last-event-id", &value)) != 0) {
@@ -129,54 +108,12 @@ static int parse_options(const rtwcat_command *cmd, int argc, char **argv, sse_o
 
 /* ------------------------------------------------------------------ feeding */
 
-/* Feed len bytes in pieces of at most chunk bytes (0: all at once). */
-static int feed(rtw_sse_parser *parser, const unsigned char *p, size_t len, size_t chunk)
+/* Feed one piece. Our callbacks never pause, so anything but 0 is a fatal error. */
+static int feed(void *arg, const unsigned char *p, size_t n)
 {
-  while (len > 0) {
-    size_t n = (chunk != 0 && chunk < len) ? chunk : len;
-    size_t nread;
-    /* Our callbacks never pause, so anything but 0 is a fatal error. */
-    int rc = rtw_sse_parser_recv(parser, p, n, &nread);
+  size_t nread;
 
-    if (rc != 0)
-      return rc;
-    p += n;
-    len -= n;
-  }
-  return 0;
-}
-
-/*
- * Read stdin to its end and feed it. With a chunk size, every piece has exactly that size
- * (except the last), whatever read(2) returns: bytes are held back until a piece is whole.
- * Returns 0, a parser error, or 1 after reporting a read error on stderr.
- */
-static int pump(rtw_sse_parser *parser, size_t chunk)
-{
-  static unsigned char buf[MAX_CHUNK];
-  size_t have = 0;
-  int rc;
-
-  for (;;) {
-    ssize_t r = read(STDIN_FILENO, buf + have, sizeof buf - have);
-    size_t whole;
-
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      fprintf(stderr, "rtwcat: decode sse: reading standard input: %s\n", strerror(errno));
-      return 1;
-    }
-    if (r == 0)
-      break;
-    have += (size_t)r;
-    whole = chunk != 0 ? have - have % chunk : have;
-    if ((rc = feed(parser, buf, whole, chunk)) != 0)
-      return rc;
-    memmove(buf, buf + whole, have - whole);
-    have -= whole;
-  }
-  return feed(parser, buf, have, chunk);
+  return rtw_sse_parser_recv(arg, p, n, &nread);
 }
 
 /* ------------------------------------------------------------------ command */
@@ -214,7 +151,7 @@ int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv)
                                 RTW_SSE_DEFAULT_MAX_ID_LENGTH);
     return print_error(rc);
   }
-  rc = pump(parser, o.chunk);
+  rc = rtwcat_read_stdin("decode sse", o.chunk, feed, parser);
   if (rc == 0)
     rc = rtw_sse_parser_end(parser);
   rtw_sse_parser_free(parser);

@@ -31,7 +31,6 @@
 #include "rtwcat.h"
 
 /* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
-#define MAX_CHUNK 65536u
 
 typedef struct ws_options {
   int role;     /* RTW_WS_ROLE_SERVER or RTW_WS_ROLE_CLIENT */
@@ -95,26 +94,6 @@ static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
 
 /* ------------------------------------------------------------------ command line */
 
-/* A --chunk value: decimal digits only, 1..MAX_CHUNK. */
-static int parse_chunk(const char *s, size_t *out)
-{
-  size_t v = 0;
-
-  if (*s == '\0')
-    return -1;
-  for (; *s != '\0'; s++) {
-    if (*s < '0' || *s > '9')
-      return -1;
-    v = v * 10 + (size_t)(*s - '0');
-    if (v > MAX_CHUNK)
-      return -1;
-  }
-  if (v == 0)
-    return -1;
-  *out = v;
-  return 0;
-}
-
 static int parse_role(const char *s, int *role)
 {
   if (strcmp(s, "server") == 0)
@@ -142,9 +121,9 @@ static int parse_options(const rtwcat_command *cmd, int argc, char **argv, ws_op
     if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
       if (m < 0)
         return rtwcat_usage_error(cmd, "--chunk needs a value");
-      if (parse_chunk(value, &o->chunk) != 0)
+      if (rtwcat_parse_chunk(value, &o->chunk) != 0)
         return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
-                                  MAX_CHUNK);
+                                  RTWCAT_MAX_CHUNK);
       continue;
     }
     if ((m = rtwcat_option_value(argc, argv, &i, "--role", &value)) != 0) {
@@ -175,56 +154,15 @@ static void discard_output(rtw_ws *ws)
       break;
 }
 
-/* Feed len bytes in pieces of at most chunk bytes (0: all at once). */
-static int feed(rtw_ws *ws, const unsigned char *p, size_t len, size_t chunk)
+/* Feed one piece. Our callbacks never pause, so anything but 0 is a fatal error. After the
+ * peer's close the session consumes and ignores the rest. */
+static int feed(void *arg, const unsigned char *p, size_t n)
 {
-  while (len > 0) {
-    size_t n = (chunk != 0 && chunk < len) ? chunk : len;
-    size_t nread;
-    /* Our callbacks never pause, so anything but 0 is a fatal error. After the peer's close
-     * the session consumes and ignores the rest. */
-    int rc = rtw_ws_recv(ws, p, n, &nread);
+  size_t nread;
+  int rc = rtw_ws_recv(arg, p, n, &nread);
 
-    discard_output(ws);
-    if (rc != 0)
-      return rc;
-    p += n;
-    len -= n;
-  }
-  return 0;
-}
-
-/*
- * Read stdin to its end and feed it. With a chunk size, every piece has exactly that size
- * (except the last), whatever read(2) returns: bytes are held back until a piece is whole.
- * Returns 0, a session error, or 1 after reporting a read error on stderr.
- */
-static int pump(rtw_ws *ws, size_t chunk)
-{
-  static unsigned char buf[MAX_CHUNK];
-  size_t have = 0;
-  int rc;
-
-  for (;;) {
-    ssize_t r = read(STDIN_FILENO, buf + have, sizeof buf - have);
-    size_t whole;
-
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      fprintf(stderr, "rtwcat: decode ws: reading standard input: %s\n", strerror(errno));
-      return 1;
-    }
-    if (r == 0)
-      break;
-    have += (size_t)r;
-    whole = chunk != 0 ? have - have % chunk : have;
-    if ((rc = feed(ws, buf, whole, chunk)) != 0)
-      return rc;
-    memmove(buf, buf + whole, have - whole);
-    have -= whole;
-  }
-  return feed(ws, buf, have, chunk);
+  discard_output(arg);
+  return rc;
 }
 
 /* ------------------------------------------------------------------ command */
@@ -254,7 +192,7 @@ int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv)
   settings.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
   if ((rc = rtw_ws_new(&ws, o.role, &cb, &settings, NULL, stdout)) != 0)
     return print_error(rc, 0);
-  rc = pump(ws, o.chunk);
+  rc = rtwcat_read_stdin("decode ws", o.chunk, feed, ws);
   close_code = rtw_ws_close_sent(ws);
   rtw_ws_free(ws);
   if (rc == 1)

@@ -44,6 +44,23 @@ int rtwcat_usage_error(const rtwcat_command *cmd, const char *fmt, ...)
  */
 int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* Largest --chunk value, and the stdin buffer size. */
+#define RTWCAT_MAX_CHUNK 65536u
+
+/* Parse a --chunk value: decimal digits only, 1..RTWCAT_MAX_CHUNK. Returns 0 or -1. */
+int rtwcat_parse_chunk(const char *s, size_t *out);
+
+/* Feed one piece of input; returns 0 or an error that stops the pump. */
+typedef int (*rtwcat_feed_fn)(void *arg, const unsigned char *p, size_t n);
+
+/*
+ * Read stdin to its end and feed it. With a chunk size, every piece has exactly that size
+ * (except the last), whatever read(2) returns; 0 feeds what each read returns. Returns 0,
+ * feed's first non-zero result, or 1 after reporting a read error on stderr (`what` names
+ * the command in the message).
+ */
+int rtwcat_read_stdin(const char *what, size_t chunk, rtwcat_feed_fn feed, void *arg);
+
 /* The subcommands. */
 int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv);
 int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv);
