@@ -34,6 +34,18 @@ static int lead(rtw__utf8 *st, uint8_t b)
   return 1;
 }
 
+/* Take continuation byte b of the pending sequence. Returns 0 when b cannot continue it. */
+static int cont(rtw__utf8 *st, uint8_t b)
+{
+  if (b < st->lo || b > st->hi)
+    return 0;
+  st->lo = 0x80;
+  st->hi = 0xBF;
+  st->cp = (st->cp << 6) | (b & 0x3Fu);
+  st->need--;
+  return 1;
+}
+
 static size_t ascii_run(const uint8_t *p, size_t n)
 {
   size_t i = 0;
@@ -182,16 +194,9 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
 {
   size_t i = 0;
 
-  while (i < n && st->need != 0) { /* finish a sequence left from the previous call */
-    uint8_t b = p[i];
-    if (b < st->lo || b > st->hi)
+  for (; i < n && st->need != 0; i++) /* finish a sequence left from the previous call */
+    if (!cont(st, p[i]))
       return i;
-    st->lo = 0x80;
-    st->hi = 0xBF;
-    st->cp = (st->cp << 6) | (b & 0x3Fu);
-    st->need--;
-    i++;
-  }
   i += bulk_prefix(p + i, n - i);
 
   while (i < n) {
@@ -203,13 +208,8 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
       }
       if (!lead(st, b))
         return i;
-    } else {
-      if (b < st->lo || b > st->hi)
-        return i;
-      st->lo = 0x80;
-      st->hi = 0xBF;
-      st->cp = (st->cp << 6) | (b & 0x3Fu);
-      st->need--;
+    } else if (!cont(st, b)) {
+      return i;
     }
     i++;
   }
@@ -233,12 +233,8 @@ size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n)
       }
       if (!lead(&st, b))
         return last;
-    } else {
-      if (b < st.lo || b > st.hi)
-        return last;
-      st.lo = 0x80;
-      st.hi = 0xBF;
-      st.need--;
+    } else if (!cont(&st, b)) {
+      return last;
     }
     i++;
   }
@@ -298,17 +294,14 @@ size_t rtw__utf8_decode(rtw__utf8 *st, const uint8_t *p, size_t n, uint8_t *out)
       i++;
       continue;
     }
-    if (b < st->lo || b > st->hi) {
+    if (!cont(st, b)) {
       /* WHATWG: the pending sequence becomes U+FFFD and the byte is processed again
        * ("restore byte to ioQueue"), so it is not consumed here. */
       rtw__utf8_init(st);
       o += put_cp(out ? out + o : NULL, FFFD);
       continue;
     }
-    st->lo = 0x80;
-    st->hi = 0xBF;
-    st->cp = (st->cp << 6) | (b & 0x3Fu);
-    if (--st->need == 0) {
+    if (st->need == 0) {
       o += put_cp(out ? out + o : NULL, st->cp);
       st->cp = 0;
     }
