@@ -68,7 +68,24 @@ extern "C" {
   XX(WS_CLOSED, -213, "WebSocket session is closing or closed")                             \
   XX(WS_OUTBOUND_FULL, -214, "WebSocket outbound queue over max_outbound")                  \
   XX(WS_PONG_TIMEOUT, -215, "WebSocket pong not received in time")                          \
-  XX(WS_CLOSE_TIMEOUT, -216, "WebSocket closing handshake not completed in time")
+  XX(WS_CLOSE_TIMEOUT, -216, "WebSocket closing handshake not completed in time")           \
+  XX(HTTP_MALFORMED, -300, "malformed HTTP/1 message")                                      \
+  XX(HTTP_HEAD_TOO_LARGE, -301, "HTTP head larger than max_head_size")                      \
+  XX(HTTP_TOO_MANY_HEADERS, -302, "HTTP head with more than max_headers field lines")       \
+  XX(HTTP_BAD_METHOD, -303, "WebSocket upgrade request method is not GET")                  \
+  XX(HTTP_BAD_VERSION, -304, "HTTP version older than 1.1")                                 \
+  XX(HTTP_NO_HOST, -305, "HTTP/1.1 request without exactly one Host")                       \
+  XX(HTTP_WS_NO_UPGRADE, -306, "Upgrade header lacks the websocket token")                  \
+  XX(HTTP_WS_NO_CONNECTION_UPGRADE, -307, "Connection header lacks the Upgrade token")      \
+  XX(HTTP_WS_BAD_VERSION, -308, "Sec-WebSocket-Version missing or not 13")                  \
+  XX(HTTP_WS_BAD_KEY, -309, "Sec-WebSocket-Key missing or not base64 of 16 bytes")          \
+  XX(HTTP_REJECTED, -310, "WebSocket upgrade rejected by the application")                  \
+  XX(HTTP_WS_SUBPROTOCOL_NOT_OFFERED, -311, "WebSocket subprotocol not among those offered") \
+  XX(HTTP_UNEXPECTED_BODY, -312, "WebSocket handshake message with a body")                 \
+  XX(HTTP_INVALID_HEADER, -313, "HTTP header name or value not allowed")                    \
+  XX(HTTP_WS_BAD_STATUS, -314, "WebSocket handshake response status is not 101")            \
+  XX(HTTP_WS_BAD_ACCEPT, -315, "Sec-WebSocket-Accept missing or wrong")                     \
+  XX(HTTP_WS_EXTENSION_NOT_OFFERED, -316, "WebSocket extension not among those offered")
 
 /** @brief Error codes returned by rtweb functions (0 is success). */
 enum rtw_error {

@@ -9,5 +9,6 @@
 #include "common.h"
 #include "sse.h"
 #include "ws.h"
+#include "http.h"
 
 #endif /* RTWEB_RTWEB_H */

@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: MIT */
+/* WebSocket opening handshake, server side (RFC 6455 section 4.2), and the helpers both sides
+ * share.
+ *
+ * Flow of one rtw_ws_handshake_server:
+ *
+ *   HEAD  --bytes-->  rtw__http1 parses the request head (limits: 431)
+ *     | head complete
+ *     v
+ *   not an upgrade (no Upgrade: websocket, no Sec-WebSocket-*)  -> PLAIN_REQUEST (host answers)
+ *   an upgrade: validate (RFC 6455 4.2.1) -> error response (400/426) and RTW_ERR_HTTP_*
+ *     | valid
+ *     v
+ *   on_upgrade(hs): 0 -> 101 response, DONE; 300..599 -> that response, RTW_ERR_HTTP_REJECTED
+ *
+ * Every outcome is sticky until rtw_ws_handshake_server_reset(). The bytes after the head are
+ * never consumed: they belong to the WebSocket session (or the next request).
+ */
+#include <string.h>
+
+#include "base64.h"
+#include "crypto.h"
+#include "fields.h"
+#include "handshake.h"
+
+/* RFC 6455 1.3 and 4.2.2 step 5.4: the GUID appended to the key before hashing. */
+static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/* ====================================================================== shared helpers */
+
+int rtw_ws_handshake_accept_value(const char *key, size_t key_len, char out[RTW_WS_ACCEPT_LEN])
+{
+  char tmp[128];
+  uint8_t digest[RTW__SHA1_LEN];
+  int rv;
+
+  if (key == NULL || out == NULL || key_len > sizeof tmp - (sizeof ws_guid - 1))
+    return RTW_ERR_INVALID_ARGUMENT;
+  memcpy(tmp, key, key_len);
+  memcpy(tmp + key_len, ws_guid, sizeof ws_guid - 1);
+  rv = rtw__sha1(tmp, key_len + sizeof ws_guid - 1, digest);
+  if (rv != 0)
+    return rv;
+  rtw__base64_encode(digest, sizeof digest, out);
+  return 0;
+}
+
+int rtw__hs_puts(rtw__buf *b, const rtw_mem *mem, const char *s)
+{
+  return rtw__buf_append(b, mem, s, strlen(s));
+}
+
+int rtw__hs_uint(rtw__buf *b, const rtw_mem *mem, unsigned long v)
+{
+  char tmp[24];
+  size_t i = sizeof tmp;
+
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  return rtw__buf_append(b, mem, tmp + i, sizeof tmp - i);
+}
+
+int rtw__hs_field(rtw__buf *b, const rtw_mem *mem, const char *name, const char *value,
+                  size_t value_len)
+{
+  int rv = rtw__hs_puts(b, mem, name);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, ": ");
+  if (rv == 0)
+    rv = rtw__buf_append(b, mem, value, value_len);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, "\r\n");
+  return rv;
+}
+
+int rtw__hs_reserved(const char *name, size_t len, int request)
+{
+  static const char prefix[] = "sec-websocket-";
+  static const char *const always[] = {"connection", "upgrade"};
+  static const char *const response[] = {"content-length", "content-type",
+                                         "transfer-encoding"};
+  size_t i;
+
+  if (len >= sizeof prefix - 1 && rtw__http_ieq(name, sizeof prefix - 1, prefix, sizeof prefix - 1))
+    return 1;
+  for (i = 0; i < sizeof always / sizeof always[0]; i++)
+    if (rtw__http_ieq(name, len, always[i], strlen(always[i])))
+      return 1;
+  if (request)
+    return rtw__http_ieq(name, len, "host", 4);
+  for (i = 0; i < sizeof response / sizeof response[0]; i++)
+    if (rtw__http_ieq(name, len, response[i], strlen(response[i])))
+      return 1;
+  return 0;
+}
+
+int rtw__hs_user_field(rtw__buf *b, const rtw_mem *mem, const char *name, size_t name_len,
+                       const char *value, size_t value_len, int request)
+{
+  int rv;
+
+  /* RFC 9110 5.1: a field name is a token; 5.5: a value holds no CR, LF, NUL or other CTL
+   * (that is what keeps a value from injecting field lines, RFC 9112 11.1) */
+  if (!rtw__http_is_token(name, name_len) || (value == NULL && value_len != 0) ||
+      !rtw__http_value_ok(value, value_len) || rtw__hs_reserved(name, name_len, request))
+    return RTW_ERR_HTTP_INVALID_HEADER;
+  rv = rtw__buf_append(b, mem, name, name_len);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, ": ");
+  if (rv == 0)
+    rv = rtw__buf_append(b, mem, value, value_len);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, "\r\n");
+  return rv;
+}
+
+int rtw__hs_ext_offered(const char *name, size_t name_len, const char *offers,
+                        size_t offers_len)
+{
+  const char *pos = offers, *elem, *n;
+  size_t elen, nlen;
+
+  while (rtw__http_list_next(&pos, offers + offers_len, &elem, &elen)) {
+    rtw__http_ext_name(elem, elen, &n, &nlen);
+    if (rtw__http_ieq(n, nlen, name, name_len))
+      return 1;
+  }
+  return 0;
+}
+
+int rtw__hs_list_at(const rtw__http1 *h, const char *name, size_t index, const char **elem,
+                    size_t *len)
+{
+  const char *v, *pos;
+  size_t vlen, line;
+
+  for (line = 0; rtw__http1_header(h, name, strlen(name), line, &v, &vlen); line++) {
+    pos = v;
+    while (rtw__http_list_next(&pos, v + vlen, elem, len))
+      if (index-- == 0)
+        return 1;
+  }
+  *elem = "";
+  *len = 0;
+  return 0;
+}
+
+size_t rtw__hs_list_count(const rtw__http1 *h, const char *name)
+{
+  const char *e;
+  size_t n = 0, len;
+  while (rtw__hs_list_at(h, name, n, &e, &len))
+    n++;
+  return n;
+}
+
+/* ====================================================================== server object */
+
+struct rtw_ws_handshake_server {
+  rtw_mem mem;
+  rtw_ws_handshake_server_callbacks cb;
+  void *user_data;
+  rtw__http1 *head;
+  size_t max_head;
+  uint32_t max_headers;
+  int outcome;     /* sticky return value of recv; 0 while incomplete */
+  int head_done;   /* the request head is complete: accessors work */
+  int in_callback; /* inside on_upgrade: decisions allowed */
+  int status;      /* status of the response built, 0 when none */
+  rtw__buf response;
+  rtw__buf subprotocol; /* chosen by on_upgrade */
+  rtw__buf extensions;  /* Sec-WebSocket-Extensions value set by on_upgrade */
+  rtw__buf extra;       /* extra field lines, formatted */
+  const char *key;      /* Sec-WebSocket-Key, trimmed (points into head) */
+  size_t key_len;
+};
+
+static int copy_settings(rtw_ws_handshake_server *hs,
+                         const rtw_ws_handshake_server_settings *s)
+{
+  hs->max_head = RTW_HTTP_DEFAULT_MAX_HEAD_SIZE;
+  hs->max_headers = RTW_HTTP_DEFAULT_MAX_HEADERS;
+  if (s == NULL)
+    return 0;
+  if (s->version == 0 || s->version > RTW_WS_HANDSHAKE_SERVER_SETTINGS_VERSION)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (s->max_head_size != 0)
+    hs->max_head = s->max_head_size;
+  if (s->max_headers != 0)
+    hs->max_headers = s->max_headers;
+  return 0;
+}
+
+int rtw_ws_handshake_server_new(rtw_ws_handshake_server **out,
+                                const rtw_ws_handshake_server_callbacks *callbacks,
+                                const rtw_ws_handshake_server_settings *settings,
+                                const rtw_mem *mem, void *user_data)
+{
+  rtw_ws_handshake_server tmp, *hs;
+  int rv;
+
+  if (out == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  memset(&tmp, 0, sizeof tmp);
+  if (callbacks != NULL && (callbacks->version == 0 ||
+                            callbacks->version > RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if ((rv = rtw__mem_init(&tmp.mem, mem)) != 0 || (rv = copy_settings(&tmp, settings)) != 0)
+    return rv;
+  if (callbacks != NULL)
+    tmp.cb = *callbacks; /* version 1 is the only layout so far */
+  tmp.user_data = user_data;
+  hs = rtw__mem_malloc(&tmp.mem, sizeof *hs);
+  if (hs == NULL)
+    return RTW_ERR_NOMEM;
+  *hs = tmp;
+  rv = rtw__http1_new(&hs->head, RTW__HTTP1_REQUEST, hs->max_head, hs->max_headers, &hs->mem);
+  if (rv != 0) {
+    rtw__mem_free(&hs->mem, hs);
+    return rv;
+  }
+  *out = hs;
+  return 0;
+}
+
+void rtw_ws_handshake_server_free(rtw_ws_handshake_server *hs)
+{
+  if (hs == NULL)
+    return;
+  rtw__http1_free(hs->head);
+  rtw__buf_free(&hs->response, &hs->mem);
+  rtw__buf_free(&hs->subprotocol, &hs->mem);
+  rtw__buf_free(&hs->extensions, &hs->mem);
+  rtw__buf_free(&hs->extra, &hs->mem);
+  rtw__mem_free(&hs->mem, hs);
+}
+
+void *rtw_ws_handshake_server_user_data(const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL ? hs->user_data : NULL;
+}
+
+int rtw_ws_handshake_server_reset(rtw_ws_handshake_server *hs)
+{
+  if (hs == NULL || hs->in_callback)
+    return RTW_ERR_INVALID_ARGUMENT;
+  rtw__http1_reset(hs->head);
+  hs->outcome = hs->head_done = hs->status = 0;
+  hs->response.len = hs->subprotocol.len = hs->extensions.len = hs->extra.len = 0;
+  hs->key = NULL;
+  hs->key_len = 0;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- responses */
+
+static const char *reason_phrase(int status)
+{
+  switch (status) {
+  case 101: return "Switching Protocols";
+  case 300: return "Multiple Choices";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 303: return "See Other";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 410: return "Gone";
+  case 426: return "Upgrade Required";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 503: return "Service Unavailable";
+  default: return ""; /* RFC 9112 4: the reason-phrase may be empty */
+  }
+}
+
+static int status_line(rtw__buf *b, const rtw_mem *mem, int status)
+{
+  int rv = rtw__hs_puts(b, mem, "HTTP/1.1 ");
+  if (rv == 0)
+    rv = rtw__hs_uint(b, mem, (unsigned long)status);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, " ");
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, reason_phrase(status));
+  if (rv == 0)
+    rv = rtw__hs_puts(b, mem, "\r\n");
+  return rv;
+}
+
+/* The status an error answers with. */
+static int error_status(int err)
+{
+  switch (err) {
+  case RTW_ERR_HTTP_HEAD_TOO_LARGE:
+  case RTW_ERR_HTTP_TOO_MANY_HEADERS:
+    return 431; /* RFC 6585 5 */
+  case RTW_ERR_HTTP_WS_BAD_VERSION:
+    return 426; /* RFC 6455 4.4 */
+  case RTW_ERR_CALLBACK_FAILURE:
+    return 500;
+  default:
+    return 400; /* RFC 6455 4.2.1: "an HTTP response with an appropriate error code" */
+  }
+}
+
+/* Headers of an error response, before the extra ones. */
+static int error_fields(rtw_ws_handshake_server *hs, int status, size_t body_len)
+{
+  rtw__buf *b = &hs->response;
+  int rv = status_line(b, &hs->mem, status);
+
+  if (rv == 0)
+    rv = rtw__hs_puts(b, &hs->mem, "Content-Type: text/plain; charset=utf-8\r\n"
+                                   "Content-Length: ");
+  if (rv == 0)
+    rv = rtw__hs_uint(b, &hs->mem, (unsigned long)body_len);
+  if (rv == 0 && status == 426)
+    /* RFC 6455 4.4: tell the client the versions we support; RFC 9110 15.5.22: a 426 carries
+     * Upgrade, and RFC 9110 7.8 then lists "upgrade" in Connection */
+    rv = rtw__hs_puts(b, &hs->mem, "\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+                                   "Sec-WebSocket-Version: 13\r\n");
+  else if (rv == 0)
+    rv = rtw__hs_puts(b, &hs->mem, "\r\nConnection: close\r\n");
+  return rv;
+}
+
+/* Build a complete error response: status line, headers, a one-line text body. `err` is the
+ * cause (its message goes in the body) and becomes the outcome. */
+static int respond_error(rtw_ws_handshake_server *hs, int status, int err)
+{
+  const char *why = err == RTW_ERR_HTTP_REJECTED ? "" : rtw_strerror(err);
+  const char *phrase = reason_phrase(status);
+  size_t body = 3 + (*phrase ? 1 + strlen(phrase) : 0) + (*why ? 2 + strlen(why) : 0) + 1;
+  int rv;
+
+  hs->response.len = 0;
+  rv = error_fields(hs, status, body);
+  if (rv == 0)
+    rv = rtw__buf_append(&hs->response, &hs->mem, hs->extra.data, hs->extra.len);
+  if (rv == 0)
+    rv = rtw__hs_puts(&hs->response, &hs->mem, "\r\n");
+  if (rv == 0)
+    rv = rtw__hs_uint(&hs->response, &hs->mem, (unsigned long)status);
+  if (rv == 0 && *phrase) {
+    rv = rtw__hs_puts(&hs->response, &hs->mem, " ");
+    if (rv == 0)
+      rv = rtw__hs_puts(&hs->response, &hs->mem, phrase);
+  }
+  if (rv == 0 && *why) {
+    rv = rtw__hs_puts(&hs->response, &hs->mem, ": ");
+    if (rv == 0)
+      rv = rtw__hs_puts(&hs->response, &hs->mem, why);
+  }
+  if (rv == 0)
+    rv = rtw__hs_puts(&hs->response, &hs->mem, "\n");
+  if (rv != 0) {
+    hs->response.len = 0;
+    return RTW_ERR_NOMEM;
+  }
+  hs->status = status;
+  return err;
+}
+
+/* RFC 6455 4.2.2 step 5: the 101 response completing the handshake. */
+static int respond_101(rtw_ws_handshake_server *hs)
+{
+  char accept[RTW_WS_ACCEPT_LEN];
+  rtw__buf *b = &hs->response;
+  int rv = rtw_ws_handshake_accept_value(hs->key, hs->key_len, accept);
+
+  if (rv != 0)
+    return respond_error(hs, 500, rv);
+  b->len = 0;
+  rv = status_line(b, &hs->mem, 101);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, &hs->mem, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+  if (rv == 0)
+    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Accept", accept, sizeof accept);
+  if (rv == 0 && hs->subprotocol.len > 0)
+    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Protocol", hs->subprotocol.data,
+                       hs->subprotocol.len);
+  if (rv == 0 && hs->extensions.len > 0)
+    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Extensions", hs->extensions.data,
+                       hs->extensions.len);
+  if (rv == 0)
+    rv = rtw__buf_append(b, &hs->mem, hs->extra.data, hs->extra.len);
+  if (rv == 0)
+    rv = rtw__hs_puts(b, &hs->mem, "\r\n");
+  if (rv != 0) {
+    b->len = 0;
+    return RTW_ERR_NOMEM;
+  }
+  hs->status = 101;
+  return RTW_WS_HANDSHAKE_DONE;
+}
+
+/* ---------------------------------------------------------------------- validation */
+
+/* A request is an attempt to open a WebSocket when it asks to upgrade to websocket or carries
+ * any of the handshake's own fields; anything else is an ordinary request for the host. */
+static int is_upgrade_attempt(const rtw__http1 *h)
+{
+  const char *v;
+  size_t n;
+  return rtw__http_has_token(h, "Upgrade", "websocket") ||
+         rtw__http1_header(h, "Sec-WebSocket-Key", 17, 0, &v, &n) ||
+         rtw__http1_header(h, "Sec-WebSocket-Version", 21, 0, &v, &n);
+}
+
+/* RFC 6455 4.2.1 item 5 and 4.1 item 7: one key, the base64 of 16 bytes. */
+static int check_key(rtw_ws_handshake_server *hs)
+{
+  uint8_t raw[18];
+  size_t n;
+
+  if (rtw__http1_header_lines(hs->head, "Sec-WebSocket-Key", 17) != 1)
+    return RTW_ERR_HTTP_WS_BAD_KEY;
+  rtw__http1_header(hs->head, "Sec-WebSocket-Key", 17, 0, &hs->key, &hs->key_len);
+  if (hs->key_len != RTW_WS_KEY_LEN ||
+      rtw__base64_decode(hs->key, hs->key_len, raw, sizeof raw, &n) != 0 || n != 16)
+    return RTW_ERR_HTTP_WS_BAD_KEY;
+  return 0;
+}
+
+/* RFC 6455 4.2.1 item 6: version 13, the only one this server speaks (4.4 otherwise). */
+static int check_version(const rtw__http1 *h)
+{
+  const char *v;
+  size_t n;
+  if (rtw__http1_header_lines(h, "Sec-WebSocket-Version", 21) != 1)
+    return RTW_ERR_HTTP_WS_BAD_VERSION;
+  rtw__http1_header(h, "Sec-WebSocket-Version", 21, 0, &v, &n);
+  return n == 2 && v[0] == '1' && v[1] == '3' ? 0 : RTW_ERR_HTTP_WS_BAD_VERSION;
+}
+
+/* Every server requirement of RFC 6455 4.2.1, in its order, except that the version goes
+ * before the key: a client speaking another version must learn that (426), whatever its key
+ * looks like. */
+static int validate(rtw_ws_handshake_server *hs)
+{
+  const rtw__http1 *h = hs->head;
+  const char *v;
+  size_t n;
+  uint64_t clen;
+  int body, rv;
+
+  if (!rtw__http1_is_get(h)) /* item 1: "an HTTP/1.1 or higher GET request" */
+    return RTW_ERR_HTTP_BAD_METHOD;
+  if (rtw__http1_version(h) < 11)
+    return RTW_ERR_HTTP_BAD_VERSION;
+  /* item 2 and RFC 9112 3.2: exactly one Host field line, else 400 */
+  if (rtw__http1_header_lines(h, "Host", 4) != 1 || !rtw__http1_header(h, "Host", 4, 0, &v, &n) ||
+      n == 0)
+    return RTW_ERR_HTTP_NO_HOST;
+  if (!rtw__http_has_token(h, "Upgrade", "websocket")) /* item 3 */
+    return RTW_ERR_HTTP_WS_NO_UPGRADE;
+  if (!rtw__http_has_token(h, "Connection", "Upgrade")) /* item 4 */
+    return RTW_ERR_HTTP_WS_NO_CONNECTION_UPGRADE;
+  if ((rv = check_version(h)) != 0)
+    return rv;
+  if ((rv = check_key(hs)) != 0)
+    return rv;
+  /* a body would sit where the WebSocket frames start */
+  body = rtw__http1_body(h, &clen);
+  if (body == RTW__HTTP1_BODY_CHUNKED || clen > 0)
+    return RTW_ERR_HTTP_UNEXPECTED_BODY;
+  return 0;
+}
+
+static int run_callback(rtw_ws_handshake_server *hs)
+{
+  int r;
+
+  if (hs->cb.on_upgrade == NULL)
+    return respond_101(hs);
+  hs->in_callback = 1;
+  r = hs->cb.on_upgrade(hs, hs->user_data);
+  hs->in_callback = 0;
+  if (r == 0)
+    return respond_101(hs);
+  if (r >= 300 && r <= 599)
+    return respond_error(hs, r, RTW_ERR_HTTP_REJECTED);
+  if (r == RTW_ERR_NOMEM)
+    return r; /* a decision call ran out of memory: pass it on */
+  hs->extra.len = 0; /* a failing callback's half-made decisions are not sent */
+  return respond_error(hs, 500, RTW_ERR_CALLBACK_FAILURE);
+}
+
+static int handle_request(rtw_ws_handshake_server *hs)
+{
+  int rv;
+
+  hs->head_done = 1;
+  if (!is_upgrade_attempt(hs->head))
+    return RTW_WS_HANDSHAKE_PLAIN_REQUEST;
+  rv = validate(hs);
+  if (rv != 0)
+    return respond_error(hs, error_status(rv), rv);
+  return run_callback(hs);
+}
+
+int rtw_ws_handshake_server_recv(rtw_ws_handshake_server *hs, const void *in, size_t len,
+                                 size_t *nread)
+{
+  int rv;
+
+  if (nread != NULL)
+    *nread = 0;
+  if (hs == NULL || nread == NULL || (in == NULL && len != 0) || hs->in_callback)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (hs->outcome != 0)
+    return hs->outcome;
+  rv = rtw__http1_feed(hs->head, in, len, nread);
+  if (rv == 0)
+    return RTW_WS_HANDSHAKE_INCOMPLETE;
+  if (rv == 1)
+    rv = handle_request(hs);
+  else if (rv != RTW_ERR_NOMEM)
+    rv = respond_error(hs, error_status(rv), rv);
+  hs->outcome = rv;
+  return rv;
+}
+
+int rtw_ws_handshake_server_response(const rtw_ws_handshake_server *hs, const void **data,
+                                     size_t *len)
+{
+  if (hs == NULL || data == NULL || len == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  *data = hs->response.data;
+  *len = hs->status != 0 ? hs->response.len : 0;
+  return hs->status != 0 ? 0 : RTW_ERR_INVALID_STATE;
+}
+
+int rtw_ws_handshake_server_status(const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL ? hs->status : 0;
+}
+
+/* ---------------------------------------------------------------------- accessors */
+
+static int empty(const char **p, size_t *len)
+{
+  *p = "";
+  *len = 0;
+  return 0;
+}
+
+static int found(const char **p, size_t *len, const char *v, size_t n)
+{
+  *p = v;
+  *len = n;
+  return 1;
+}
+
+#define CHECK_OUT(hs, p, len)                                                               \
+  do {                                                                                      \
+    if ((hs) == NULL || (p) == NULL || (len) == NULL)                                       \
+      return RTW_ERR_INVALID_ARGUMENT;                                                      \
+    if (!(hs)->head_done)                                                                   \
+      return empty(p, len);                                                                 \
+  } while (0)
+
+int rtw_ws_handshake_server_method(const rtw_ws_handshake_server *hs, const char **method,
+                                   size_t *len)
+{
+  const char *m;
+  CHECK_OUT(hs, method, len);
+  m = rtw__http1_method(hs->head);
+  return found(method, len, m, strlen(m));
+}
+
+/* RFC 9112 3.2: origin-form "/path?query", or absolute-form "ws://host/path?query" whose
+ * path starts at the first '/' after the authority. */
+static void split_target(const rtw__http1 *h, const char **path, size_t *plen, const char **q,
+                         size_t *qlen)
+{
+  const char *t, *end, *s, *mark;
+  size_t n;
+
+  rtw__http1_target(h, &t, &n);
+  end = t + n;
+  s = t;
+  if (n > 0 && t[0] != '/') {
+    const char *scheme = memchr(t, ':', n);
+    if (scheme != NULL && end - scheme >= 3 && scheme[1] == '/' && scheme[2] == '/') {
+      s = memchr(scheme + 3, '/', (size_t)(end - scheme - 3));
+      s = s != NULL ? s : end;
+    }
+  }
+  mark = memchr(s, '?', (size_t)(end - s));
+  *path = s;
+  *plen = (size_t)((mark != NULL ? mark : end) - s);
+  *q = mark != NULL ? mark + 1 : end;
+  *qlen = mark != NULL ? (size_t)(end - mark - 1) : 0;
+}
+
+int rtw_ws_handshake_server_path(const rtw_ws_handshake_server *hs, const char **path,
+                                 size_t *len)
+{
+  const char *q;
+  size_t qlen;
+  CHECK_OUT(hs, path, len);
+  split_target(hs->head, path, len, &q, &qlen);
+  return 1;
+}
+
+int rtw_ws_handshake_server_query(const rtw_ws_handshake_server *hs, const char **query,
+                                  size_t *len)
+{
+  const char *p, *t;
+  size_t plen, tlen;
+  CHECK_OUT(hs, query, len);
+  split_target(hs->head, &p, &plen, query, len);
+  rtw__http1_target(hs->head, &t, &tlen);
+  return memchr(t, '?', tlen) != NULL;
+}
+
+int rtw_ws_handshake_server_header(const rtw_ws_handshake_server *hs, const char *name,
+                                   size_t name_len, size_t index, const char **value,
+                                   size_t *value_len)
+{
+  if (name == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  CHECK_OUT(hs, value, value_len);
+  if (rtw__http1_header(hs->head, name, name_len, index, value, value_len))
+    return 1;
+  return empty(value, value_len);
+}
+
+int rtw_ws_handshake_server_origin(const rtw_ws_handshake_server *hs, const char **origin,
+                                   size_t *len)
+{
+  return rtw_ws_handshake_server_header(hs, "Origin", 6, 0, origin, len);
+}
+
+size_t rtw_ws_handshake_server_header_count(const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL && hs->head_done ? rtw__http1_header_count(hs->head) : 0;
+}
+
+int rtw_ws_handshake_server_header_at(const rtw_ws_handshake_server *hs, size_t index,
+                                      const char **name, size_t *name_len, const char **value,
+                                      size_t *value_len)
+{
+  if (name == NULL || name_len == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  CHECK_OUT(hs, value, value_len);
+  if (index >= rtw__http1_header_count(hs->head)) {
+    empty(name, name_len);
+    return empty(value, value_len);
+  }
+  rtw__http1_header_at(hs->head, index, name, name_len, value, value_len);
+  return 1;
+}
+
+size_t rtw_ws_handshake_server_subprotocol_count(const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL && hs->head_done ? rtw__hs_list_count(hs->head, "Sec-WebSocket-Protocol")
+                                     : 0;
+}
+
+int rtw_ws_handshake_server_subprotocol(const rtw_ws_handshake_server *hs, size_t index,
+                                        const char **name, size_t *len)
+{
+  CHECK_OUT(hs, name, len);
+  return rtw__hs_list_at(hs->head, "Sec-WebSocket-Protocol", index, name, len);
+}
+
+size_t rtw_ws_handshake_server_extension_count(const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL && hs->head_done
+             ? rtw__hs_list_count(hs->head, "Sec-WebSocket-Extensions")
+             : 0;
+}
+
+int rtw_ws_handshake_server_extension(const rtw_ws_handshake_server *hs, size_t index,
+                                      const char **offer, size_t *len)
+{
+  CHECK_OUT(hs, offer, len);
+  return rtw__hs_list_at(hs->head, "Sec-WebSocket-Extensions", index, offer, len);
+}
+
+/* ---------------------------------------------------------------------- decisions */
+
+int rtw_ws_handshake_server_select_subprotocol(rtw_ws_handshake_server *hs, const char *name,
+                                               size_t len)
+{
+  const char *e;
+  size_t i, elen;
+
+  if (hs == NULL || (name == NULL && len != 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!hs->in_callback)
+    return RTW_ERR_INVALID_STATE;
+  hs->subprotocol.len = 0;
+  if (len == 0)
+    return 0;
+  /* RFC 6455 4.2.2 step 5.5 item 4: "one of the values ... the client sent" (exact match) */
+  for (i = 0; rtw__hs_list_at(hs->head, "Sec-WebSocket-Protocol", i, &e, &elen); i++)
+    if (elen == len && memcmp(e, name, len) == 0)
+      return rtw__buf_append(&hs->subprotocol, &hs->mem, name, len);
+  return RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED;
+}
+
+/* Every extension the response names must be one the client offered (RFC 6455 9.1). */
+static int all_offered(const rtw__http1 *h, const char *value, size_t len)
+{
+  const char *pos = value, *elem, *name, *v;
+  size_t elen, nlen, vlen, line;
+  int ok;
+
+  while (rtw__http_list_next(&pos, value + len, &elem, &elen)) {
+    rtw__http_ext_name(elem, elen, &name, &nlen);
+    if (!rtw__http_is_token(name, nlen))
+      return 0;
+    ok = 0;
+    for (line = 0; !ok && rtw__http1_header(h, "Sec-WebSocket-Extensions", 24, line, &v, &vlen);
+         line++)
+      ok = rtw__hs_ext_offered(name, nlen, v, vlen);
+    if (!ok)
+      return 0;
+  }
+  return 1;
+}
+
+int rtw_ws_handshake_server_set_extensions(rtw_ws_handshake_server *hs, const char *value,
+                                           size_t len)
+{
+  if (hs == NULL || (value == NULL && len != 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!hs->in_callback)
+    return RTW_ERR_INVALID_STATE;
+  hs->extensions.len = 0;
+  if (len == 0)
+    return 0;
+  if (!rtw__http_value_ok(value, len))
+    return RTW_ERR_HTTP_INVALID_HEADER;
+  if (!all_offered(hs->head, value, len))
+    return RTW_ERR_HTTP_WS_EXTENSION_NOT_OFFERED;
+  return rtw__buf_append(&hs->extensions, &hs->mem, value, len);
+}
+
+int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs, const char *name,
+                                       size_t name_len, const char *value, size_t value_len)
+{
+  size_t before;
+  int rv;
+
+  if (hs == NULL || name == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!hs->in_callback)
+    return RTW_ERR_INVALID_STATE;
+  before = hs->extra.len;
+  rv = rtw__hs_user_field(&hs->extra, &hs->mem, name, name_len, value, value_len, 0);
+  if (rv != 0)
+    hs->extra.len = before; /* nothing half-written */
+  return rv;
+}

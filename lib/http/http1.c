@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP/1 head parser: the one file in rtweb that includes llhttp.h. See http1.h. */
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "http1.h"
+
+/* One field line: offsets into rtw__http1.text (the buffer may move while it grows). */
+typedef struct field {
+  size_t name_off, name_len;
+  size_t value_off, value_len;
+} field;
+
+#define STATE_HEAD 0
+#define STATE_DONE 1
+#define STATE_FAILED 2
+
+struct rtw__http1 {
+  llhttp_t parser;
+  llhttp_settings_t settings; /* llhttp keeps a pointer to it: it lives as long as parser */
+  const rtw_mem *mem;
+  size_t max_head;
+  uint32_t max_headers;
+  int type;
+  int state;
+  int err;         /* sticky error once FAILED; set by callbacks before that */
+  int in_field;    /* inside a field name (llhttp may deliver it in pieces) */
+  size_t used;     /* head bytes consumed so far */
+  rtw__buf text;   /* target, reason phrase, field names and values */
+  rtw__buf fields; /* array of `field` */
+  size_t nfields;
+  size_t target_off, target_len;
+  size_t reason_off, reason_len;
+};
+
+static rtw__http1 *from(llhttp_t *p)
+{
+  return (rtw__http1 *)p->data;
+}
+
+static field *field_ptr(const rtw__http1 *h, size_t i)
+{
+  return (field *)(void *)(h->fields.data + i * sizeof(field));
+}
+
+/* Append a piece of the current span; failures are kept in h->err. */
+static int store(rtw__http1 *h, const char *at, size_t n)
+{
+  int rv = rtw__buf_append(&h->text, h->mem, at, n);
+  if (rv != 0) {
+    h->err = rv;
+    return HPE_USER;
+  }
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+  rtw__http1 *h = from(p);
+  if (h->target_len == 0)
+    h->target_off = h->text.len;
+  h->target_len += n;
+  return store(h, at, n);
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n)
+{
+  rtw__http1 *h = from(p);
+  if (h->reason_len == 0)
+    h->reason_off = h->text.len;
+  h->reason_len += n;
+  return store(h, at, n);
+}
+
+/* A new field line starts: enforce max_headers before storing anything of it. */
+static int begin_field(rtw__http1 *h)
+{
+  field f;
+  int rv;
+
+  if (h->nfields >= h->max_headers) {
+    h->err = RTW_ERR_HTTP_TOO_MANY_HEADERS;
+    return HPE_USER;
+  }
+  memset(&f, 0, sizeof f);
+  f.name_off = h->text.len;
+  rv = rtw__buf_append(&h->fields, h->mem, &f, sizeof f);
+  if (rv != 0) {
+    h->err = rv;
+    return HPE_USER;
+  }
+  h->nfields++;
+  h->in_field = 1;
+  return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+  rtw__http1 *h = from(p);
+  int rv;
+
+  if (!h->in_field && (rv = begin_field(h)) != 0)
+    return rv;
+  return store(h, at, n);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+  rtw__http1 *h = from(p);
+  field *f;
+
+  if (!h->in_field && begin_field(h) != 0) /* an empty name never reaches here; be safe */
+    return -1;
+  f = field_ptr(h, h->nfields - 1);
+  f->name_len = h->text.len - f->name_off;
+  f->value_off = h->text.len;
+  h->in_field = 0;
+  return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+  return store(from(p), at, n);
+}
+
+static int is_ows(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+/* RFC 9110 5.5: a field value excludes leading and trailing whitespace (OWS). */
+static int on_header_value_complete(llhttp_t *p)
+{
+  rtw__http1 *h = from(p);
+  field *f = field_ptr(h, h->nfields - 1);
+  const char *v = h->text.data ? h->text.data + f->value_off : "";
+  size_t n = h->text.len - f->value_off;
+
+  while (n > 0 && is_ows(v[0])) {
+    v++;
+    n--;
+    f->value_off++;
+  }
+  while (n > 0 && is_ows(v[n - 1]))
+    n--;
+  f->value_len = n;
+  return 0;
+}
+
+/* Stop at the end of the head: 2 tells llhttp "no body, return HPE_PAUSED_UPGRADE", which
+ * leaves whatever follows unconsumed for the caller. */
+static int on_headers_complete(llhttp_t *p)
+{
+  from(p)->state = STATE_DONE;
+  return 2;
+}
+
+/* Members are assigned by name: their order differs between llhttp releases. */
+static void init_settings(llhttp_settings_t *s)
+{
+  llhttp_settings_init(s);
+  s->on_url = on_url;
+  s->on_status = on_status;
+  s->on_header_field = on_header_field;
+  s->on_header_value = on_header_value;
+  s->on_header_field_complete = on_header_field_complete;
+  s->on_header_value_complete = on_header_value_complete;
+  s->on_headers_complete = on_headers_complete;
+}
+
+int rtw__http1_new(rtw__http1 **out, int type, size_t max_head_size, uint32_t max_headers,
+                   const rtw_mem *mem)
+{
+  rtw__http1 *h = rtw__mem_calloc(mem, 1, sizeof *h);
+
+  *out = NULL;
+  if (h == NULL)
+    return RTW_ERR_NOMEM;
+  h->mem = mem;
+  h->type = type;
+  h->max_head = max_head_size;
+  h->max_headers = max_headers;
+  init_settings(&h->settings);
+  rtw__http1_reset(h);
+  *out = h;
+  return 0;
+}
+
+void rtw__http1_free(rtw__http1 *h)
+{
+  if (h == NULL)
+    return;
+  rtw__buf_free(&h->text, h->mem);
+  rtw__buf_free(&h->fields, h->mem);
+  rtw__mem_free(h->mem, h);
+}
+
+void rtw__http1_reset(rtw__http1 *h)
+{
+  llhttp_init(&h->parser, h->type == RTW__HTTP1_RESPONSE ? HTTP_RESPONSE : HTTP_REQUEST,
+              &h->settings);
+  h->parser.data = h;
+  h->state = STATE_HEAD;
+  h->err = 0;
+  h->in_field = 0;
+  h->used = 0;
+  h->text.len = 0;
+  h->fields.len = 0;
+  h->nfields = 0;
+  h->target_off = h->target_len = 0;
+  h->reason_off = h->reason_len = 0;
+}
+
+static int fail(rtw__http1 *h, int err)
+{
+  h->state = STATE_FAILED;
+  h->err = err;
+  return err;
+}
+
+int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
+{
+  size_t room = h->max_head - h->used, n = len < room ? len : room;
+  const char *pos;
+  llhttp_errno_t rc;
+
+  *nread = 0;
+  if (h->state == STATE_DONE)
+    return 1;
+  if (h->state == STATE_FAILED)
+    return h->err;
+  rc = llhttp_execute(&h->parser, (const char *)in, n);
+  pos = llhttp_get_error_pos(&h->parser);
+  if (rc == HPE_OK) {
+    *nread = n;
+    h->used += n;
+    /* RFC 9110 15.5.20 / RFC 6585 5: the head cannot grow past the limit */
+    return h->used >= h->max_head ? fail(h, RTW_ERR_HTTP_HEAD_TOO_LARGE) : 0;
+  }
+  *nread = pos != NULL && pos >= (const char *)in ? (size_t)(pos - (const char *)in) : n;
+  h->used += *nread;
+  if (rc == HPE_PAUSED_UPGRADE && h->state == STATE_DONE && h->err == 0)
+    return 1;
+  return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
+}
+
+size_t rtw__http1_head_len(const rtw__http1 *h)
+{
+  return h->used;
+}
+
+const char *rtw__http1_method(const rtw__http1 *h)
+{
+  return llhttp_method_name((llhttp_method_t)h->parser.method);
+}
+
+int rtw__http1_is_get(const rtw__http1 *h)
+{
+  return h->parser.method == HTTP_GET;
+}
+
+static const char *text_at(const rtw__http1 *h, size_t off)
+{
+  return h->text.data != NULL ? h->text.data + off : "";
+}
+
+void rtw__http1_target(const rtw__http1 *h, const char **p, size_t *len)
+{
+  *p = text_at(h, h->target_off);
+  *len = h->target_len;
+}
+
+void rtw__http1_reason(const rtw__http1 *h, const char **p, size_t *len)
+{
+  *p = text_at(h, h->reason_off);
+  *len = h->reason_len;
+}
+
+unsigned rtw__http1_status(const rtw__http1 *h)
+{
+  return h->parser.status_code;
+}
+
+unsigned rtw__http1_version(const rtw__http1 *h)
+{
+  return (unsigned)h->parser.http_major * 10u + h->parser.http_minor;
+}
+
+int rtw__http1_body(const rtw__http1 *h, uint64_t *content_length)
+{
+  *content_length = 0;
+  if (h->parser.flags & F_CHUNKED)
+    return RTW__HTTP1_BODY_CHUNKED;
+  if (h->parser.flags & F_CONTENT_LENGTH) {
+    *content_length = h->parser.content_length;
+    return RTW__HTTP1_BODY_LENGTH;
+  }
+  return RTW__HTTP1_BODY_NONE;
+}
+
+size_t rtw__http1_header_count(const rtw__http1 *h)
+{
+  return h->nfields;
+}
+
+void rtw__http1_header_at(const rtw__http1 *h, size_t i, const char **name, size_t *name_len,
+                          const char **value, size_t *value_len)
+{
+  const field *f = field_ptr(h, i);
+  *name = text_at(h, f->name_off);
+  *name_len = f->name_len;
+  *value = text_at(h, f->value_off);
+  *value_len = f->value_len;
+}
+
+static int lower(int c)
+{
+  return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* RFC 9110 5.1: field names are case-insensitive. */
+static int name_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+  size_t i;
+  if (alen != blen)
+    return 0;
+  for (i = 0; i < alen; i++)
+    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+      return 0;
+  return 1;
+}
+
+int rtw__http1_header(const rtw__http1 *h, const char *name, size_t name_len, size_t index,
+                      const char **value, size_t *value_len)
+{
+  size_t i;
+  for (i = 0; i < h->nfields; i++) {
+    const field *f = field_ptr(h, i);
+    if (!name_eq(text_at(h, f->name_off), f->name_len, name, name_len))
+      continue;
+    if (index-- == 0) {
+      *value = text_at(h, f->value_off);
+      *value_len = f->value_len;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+size_t rtw__http1_header_lines(const rtw__http1 *h, const char *name, size_t name_len)
+{
+  size_t i, n = 0;
+  for (i = 0; i < h->nfields; i++) {
+    const field *f = field_ptr(h, i);
+    n += (size_t)name_eq(text_at(h, f->name_off), f->name_len, name, name_len);
+  }
+  return n;
+}
