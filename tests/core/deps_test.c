@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The third-party dependencies are found and linked: mbedTLS through the crypto seam, llhttp
- * directly (the HTTP module arrives later; this proves the build wiring now). */
+/* The third-party dependencies are found and linked: mbedTLS through the crypto seam, and
+ * llhttp directly (the library reaches it only through lib/http/http1.c). */
 #include <string.h>
 
 #include <llhttp.h>
