@@ -255,9 +255,10 @@ RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
  * @param[out] data points into the session or at a queued payload; valid until the next
  *             call that changes the queue.
  * @param[out] len 0 when nothing is pending.
- * @return 0; #RTW_ERR_NOMEM when the next fragment of a large message could not be prepared
- *         (the session has then failed: want_read and want_write are 0, close the
- *         transport); #RTW_ERR_INVALID_ARGUMENT.
+ * @return 0; #RTW_ERR_NOMEM, or #RTW_ERR_CALLBACK_FAILURE when the random callback failed
+ *         (client role), if the next fragment of a large message could not be prepared: the
+ *         session has then failed (want_read and want_write are 0: close the transport; later
+ *         calls report the session's first error); #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len);
 

@@ -168,23 +168,38 @@ static int check_cb(rtw_ws *ws, int rv)
 
 /* ------------------------------------------------------------------ output queue */
 
+/* Room for k more segments, so that a frame's header and payload segments are added
+ * together or not at all. */
+static int seg_reserve(rtw_ws *ws, size_t k)
+{
+  size_t cap;
+  seg *n;
+
+  if (ws->seg_head + ws->seg_count + k <= ws->seg_cap)
+    return 0;
+  if (ws->seg_head > 0) { /* slide down before growing */
+    memmove(ws->segs, ws->segs + ws->seg_head, ws->seg_count * sizeof *ws->segs);
+    ws->seg_head = 0;
+    if (ws->seg_count + k <= ws->seg_cap)
+      return 0;
+  }
+  cap = ws->seg_cap ? ws->seg_cap * 2 : 8;
+  while (cap < ws->seg_count + k)
+    cap *= 2;
+  n = rtw__mem_realloc(&ws->mem, ws->segs, cap * sizeof *n);
+  if (n == NULL)
+    return RTW_ERR_NOMEM;
+  ws->segs = n;
+  ws->seg_cap = cap;
+  return 0;
+}
+
 static int seg_push(rtw_ws *ws, const uint8_t *ptr, size_t off, size_t len)
 {
   seg *s;
 
-  if (ws->seg_head + ws->seg_count == ws->seg_cap) {
-    if (ws->seg_head > 0) { /* slide down before growing */
-      memmove(ws->segs, ws->segs + ws->seg_head, ws->seg_count * sizeof *ws->segs);
-      ws->seg_head = 0;
-    } else {
-      size_t cap = ws->seg_cap ? ws->seg_cap * 2 : 8;
-      seg *n = rtw__mem_realloc(&ws->mem, ws->segs, cap * sizeof *n);
-      if (n == NULL)
-        return RTW_ERR_NOMEM;
-      ws->segs = n;
-      ws->seg_cap = cap;
-    }
-  }
+  if (seg_reserve(ws, 1))
+    return RTW_ERR_NOMEM;
   s = &ws->segs[ws->seg_head + ws->seg_count++];
   s->ptr = ptr;
   s->off = off;
@@ -280,7 +295,7 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
   }
   total = RTW_WS_MAX_HEADER + (payload_ref ? 0 : len);
   d = owned_reserve(ws, total);
-  if (d == NULL)
+  if (d == NULL || seg_reserve(ws, 2)) /* header and payload segments cannot fail below */
     return RTW_ERR_NOMEM;
   hlen = rtw__ws_put_header(d, &f);
   if (!payload_ref && len > 0) {
@@ -344,7 +359,8 @@ static int refill(rtw_ws *ws)
     return 0;
   rv = next_fragment(ws);
   if (rv != 0) { /* cannot even serialise: the session is unusable */
-    ws->error = rv;
+    if (ws->error == 0)
+      ws->error = rv; /* errors are sticky: keep the first */
     ws->rstate = R_FAILED;
     drop_output(ws);
   }
@@ -454,6 +470,8 @@ static int queue_data(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
         seg_last(ws)->release = data;
         seg_last(ws)->release_len = len;
       }
+    } else if (rv == 0 && nocopy && ws->cb.on_payload_released) {
+      ws->cb.on_payload_released(ws, data, len, ws->user_data); /* nothing to reference */
     }
     return rv;
   }
@@ -627,13 +645,15 @@ int rtw_ws_want_write(const rtw_ws *ws)
 int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len)
 {
   seg *s;
+  int rv;
 
   if (ws == NULL || data == NULL || len == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
   *data = NULL;
   *len = 0;
-  if (refill(ws) != 0)
-    return ws->error;
+  rv = refill(ws);
+  if (rv != 0)
+    return rv;
   if (ws->seg_count == 0)
     return 0;
   s = &ws->segs[ws->seg_head];
@@ -645,12 +665,14 @@ int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len)
 int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count)
 {
   size_t i;
+  int rv;
 
   if (ws == NULL || count == NULL || (iov == NULL && max > 0))
     return RTW_ERR_INVALID_ARGUMENT;
   *count = 0;
-  if (refill(ws) != 0)
-    return ws->error;
+  rv = refill(ws);
+  if (rv != 0)
+    return rv;
   for (i = 0; i < ws->seg_count && i < max; i++) {
     const seg *s = &ws->segs[ws->seg_head + i];
     iov[i].base = s->ptr ? s->ptr : (const uint8_t *)ws->obuf.data + s->off;
@@ -843,7 +865,7 @@ static int peer_close(rtw_ws *ws)
   ws->rstate = R_CLOSED;
   if (ws->cb.on_close != NULL)
     rv = check_cb(ws, ws->cb.on_close(ws, (int)code, reason, rlen, ws->user_data));
-  if (!ws->close_sent && !ws->error) /* 5.5.1: respond with a close frame */
+  if (rv == 0 && !ws->close_sent && !ws->error) /* 5.5.1: respond with a close frame */
     (void)send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0, 0);
   return rv;
 }
@@ -856,8 +878,9 @@ static int control_done(rtw_ws *ws)
   switch (ws->f.opcode) {
   case RTW_WS_OP_PING: /* 5.5.2: answer with a pong carrying the same payload */
     if (!(ws->flags & RTW_WS_FLAG_NO_AUTO_PONG) && !ws->close_sent) {
-      if (queue_control(ws, RTW_WS_OP_PONG, d, n))
-        return RTW_ERR_NOMEM;
+      int rv = queue_control(ws, RTW_WS_OP_PONG, d, n);
+      if (rv != 0)
+        return rv; /* RTW_ERR_NOMEM, or the RNG callback failed (client role) */
     }
     return ws->cb.on_ping ? check_cb(ws, ws->cb.on_ping(ws, d, n, ws->user_data)) : 0;
   case RTW_WS_OP_PONG: /* 5.5.3: a pong may be unsolicited; it ends our wait either way */
@@ -953,6 +976,8 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
     return RTW_ERR_INVALID_ARGUMENT;
   if (ws->error)
     return ws->error;
+  if (len == 0)
+    return 0;
   if (ws->rstate == R_CLOSED) { /* 5.5.1: nothing after the close frame is data */
     *nread = len;
     return 0;
@@ -1032,8 +1057,9 @@ int rtw_ws_tick(rtw_ws *ws, uint64_t now)
     if (now >= ws->pong_deadline)
       return time_out(ws, RTW_ERR_WS_PONG_TIMEOUT);
   } else if (now - ws->last_rx >= ws->keepalive_ms) {
-    if (queue_control(ws, RTW_WS_OP_PING, ping_payload, sizeof ping_payload - 1))
-      return time_out(ws, RTW_ERR_NOMEM);
+    int rv = queue_control(ws, RTW_WS_OP_PING, ping_payload, sizeof ping_payload - 1);
+    if (rv != 0) /* RTW_ERR_NOMEM, or the RNG callback failed (client role) */
+      return time_out(ws, rv);
     ws->ping_out = 1;
     ws->pong_deadline = now + ws->pong_timeout_ms;
   }
