@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal frame header writer shared by rtw_ws_frame_build() and the session's send path,
- * inline so that sending a small frame costs no call. RFC 6455 5.2. */
+/* Internal frame header reader and writer shared by the public codec (frame.c) and the
+ * session, inline so that a small frame costs no call. RFC 6455 5.2. */
 #ifndef RTW_WS_CODEC_H
 #define RTW_WS_CODEC_H
 
@@ -38,6 +38,36 @@ static inline size_t rtw__ws_put_header(uint8_t *p, const rtw_ws_frame *f)
     pos += 4;
   }
   return pos;
+}
+
+/* The first two header bytes into f (all but the length and the key). */
+static inline void rtw__ws_first_two(rtw_ws_frame *f, unsigned b0, unsigned b1)
+{
+  f->fin = (uint8_t)(b0 >> 7);
+  f->rsv = (uint8_t)((b0 >> 4) & 7u); /* RSV1 is 0x40 of byte 0, RTW_WS_RSV1 is 0x4 */
+  f->opcode = (uint8_t)(b0 & 0x0Fu);
+  f->masked = (uint8_t)(b1 >> 7);
+}
+
+/* The common header: a 7-bit length with at least 6 bytes of input. Returns its length
+ * (2 or 6) after filling f, or 0 when the header needs the general parser. A 7-bit length
+ * is always minimal, so nothing can be wrong with it. */
+static inline size_t rtw__ws_parse_short(const uint8_t *p, size_t len, rtw_ws_frame *f)
+{
+  unsigned b1;
+  uint32_t key;
+
+  if (len < 6 || (p[1] & 0x7Fu) >= 126u)
+    return 0;
+  b1 = p[1];
+  rtw__ws_first_two(f, p[0], b1);
+  f->payload_len = b1 & 0x7Fu;
+  /* RFC 6455 5.2: the masking key follows the 7-bit length when MASK is 1; read it, or
+   * zero, without a branch */
+  memcpy(&key, p + 2, 4);
+  key &= 0u - (uint32_t)(b1 >> 7);
+  memcpy(f->mask, &key, 4);
+  return 2u + 4u * (b1 >> 7);
 }
 
 #endif /* RTW_WS_CODEC_H */

@@ -53,14 +53,6 @@
 
 /* ------------------------------------------------------------------ parse */
 
-static inline void set_first_two(rtw_ws_frame *frame, unsigned b0, unsigned b1)
-{
-  frame->fin = (uint8_t)(b0 >> 7);
-  frame->rsv = (uint8_t)((b0 >> 4) & 7u); /* RSV1 is 0x40 of byte 0, RTW_WS_RSV1 is 0x4 */
-  frame->opcode = (uint8_t)(b0 & 0x0Fu);
-  frame->masked = (uint8_t)(b1 >> 7);
-}
-
 static inline uint64_t load_be(const uint8_t *p, unsigned n)
 {
   uint64_t v = 0;
@@ -98,7 +90,7 @@ static NOINLINE int parse_slow(const uint8_t *p, size_t len, rtw_ws_frame *frame
    * most significant bit MUST be 0" for the 64-bit form. */
   if ((ext == 2 && n < LEN7_16BIT) || (ext == 8 && (n <= 0xFFFFu || n >> 63)))
     return RTW_ERR_WS_BAD_LENGTH;
-  set_first_two(frame, p[0], p[1]);
+  rtw__ws_first_two(frame, p[0], p[1]);
   frame->payload_len = n;
   if (masked)
     memcpy(frame->mask, p + 2 + ext, 4);
@@ -107,9 +99,6 @@ static NOINLINE int parse_slow(const uint8_t *p, size_t len, rtw_ws_frame *frame
   *header_len = 2u + ext + 4u * masked;
   return 0;
 }
-
-/* Stands in for byte 1 of an input shorter than 6 bytes: a 16-bit length, the slow path. */
-static const uint8_t short_input = LEN7_16BIT;
 
 static NOINLINE int parse_invalid(size_t *header_len)
 {
@@ -121,26 +110,13 @@ static NOINLINE int parse_invalid(size_t *header_len)
 int rtw_ws_frame_parse(const void *in, size_t len, rtw_ws_frame *frame, size_t *header_len)
 {
   const uint8_t *p = in;
-  unsigned b1, masked;
-  uint32_t key;
 
   if (RTW_UNLIKELY((frame == NULL) | (header_len == NULL) | ((p == NULL) & (len != 0))))
     return parse_invalid(header_len);
-  /* The common case on one test: a 7-bit length and room for a masking key, whether or not
-   * the frame has one (an input under 6 bytes reads `short_input` instead of byte 1). The key
-   * is then read, or zeroed, without branching, and no stack frame is needed. */
-  b1 = *(len >= 6 ? p + 1 : &short_input);
-  if (RTW_UNLIKELY((b1 & LEN7_MASK) >= LEN7_16BIT))
-    return parse_slow(p, len, frame, header_len);
-  /* RFC 6455 5.2: the masking key follows the 7-bit length when MASK is 1 */
-  masked = b1 >> 7;
-  memcpy(&key, p + 2, 4);
-  key &= 0u - (uint32_t)masked;
-  set_first_two(frame, p[0], b1);
-  frame->payload_len = b1 & LEN7_MASK;
-  memcpy(frame->mask, &key, 4);
-  *header_len = 2u + 4u * masked;
-  return 0;
+  *header_len = rtw__ws_parse_short(p, len, frame); /* the common case, inline */
+  if (RTW_LIKELY(*header_len != 0))
+    return 0;
+  return parse_slow(p, len, frame, header_len);
 }
 
 /* ------------------------------------------------------------------ build */

@@ -378,11 +378,18 @@ static void release_seg(rtw_ws *ws, seg *s)
 }
 
 /* Drop the messages waiting in mq. With keep_started, a message whose first fragments are
- * already out (pending segments may point into it) stays and is finished. */
+ * already out (pending segments may point into it) stays, with the pieces queued after it
+ * up to its final one, so it is finished rather than cut. */
 static void drop_queued(rtw_ws *ws, int keep_started)
 {
-  out_msg *keep = keep_started && ws->mq && ws->mq->started ? ws->mq : NULL;
-  out_msg *m = keep ? keep->next : ws->mq;
+  out_msg *keep = NULL, *m = ws->mq;
+
+  if (keep_started && m != NULL && m->started) {
+    keep = m;
+    while (!keep->fin && keep->next != NULL)
+      keep = keep->next; /* later pieces of the same message (rtw_ws_queue_fragment) */
+    m = keep->next;
+  }
 
   while (m != NULL) {
     out_msg *next = m->next;
@@ -394,7 +401,7 @@ static void drop_queued(rtw_ws *ws, int keep_started)
   }
   if (keep) {
     keep->next = NULL;
-    ws->mq = ws->mq_tail = keep;
+    ws->mq_tail = keep;
   } else {
     ws->mq = ws->mq_tail = NULL;
   }
@@ -925,6 +932,10 @@ static long take_header(rtw_ws *ws, const uint8_t *p, size_t n, int *done)
   int rv;
 
   *done = 0;
+  if (ws->hdr_len == 0 && (hlen = rtw__ws_parse_short(p, n, &ws->f)) != 0) {
+    *done = 1; /* the common short header, parsed inline */
+    return (long)hlen;
+  }
   if (ws->hdr_len == 0) {
     rv = rtw_ws_frame_parse(p, n, &ws->f, &hlen);
     if (rv != 0)
