@@ -85,7 +85,11 @@ extern "C" {
   XX(HTTP_INVALID_HEADER, -313, "HTTP header name or value not allowed")                    \
   XX(HTTP_WS_BAD_STATUS, -314, "WebSocket handshake response status is not 101")            \
   XX(HTTP_WS_BAD_ACCEPT, -315, "Sec-WebSocket-Accept missing or wrong")                     \
-  XX(HTTP_WS_EXTENSION_NOT_OFFERED, -316, "WebSocket extension not among those offered")
+  XX(HTTP_WS_EXTENSION_NOT_OFFERED, -316, "WebSocket extension not among those offered") \
+  XX(HTTP_SSE_BAD_STATUS, -317, "SSE response status is not 200")                          \
+  XX(HTTP_SSE_BAD_CONTENT_TYPE, -318, "SSE response Content-Type is not text/event-stream") \
+  XX(HTTP_TRUNCATED_BODY, -319, "HTTP body cut short (length or last chunk missing)")       \
+  XX(HTTP_SSE_BAD_LAST_EVENT_ID, -320, "Last-Event-ID repeated or with CR, LF or NUL")
 
 /** @brief Error codes returned by rtweb functions (0 is success). */
 enum rtw_error {

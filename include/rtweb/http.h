@@ -28,6 +28,7 @@
 #define RTWEB_HTTP_H
 
 #include "common.h"
+#include "sse.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -412,6 +413,385 @@ RTW_EXPORT int rtw_ws_handshake_client_header(const rtw_ws_handshake_client *hs,
                                               const char *name, size_t name_len, size_t index,
                                               const char **value, size_t *value_len);
 /**@}*/
+
+/* ====================================================================== SSE over HTTP/1.1 */
+/*
+ * Server-Sent Events over HTTP/1.1 (WHATWG HTML 9.2; RFC 9110, RFC 9112), sans-I/O. See
+ * docs/sse-http.md for the server flow (replay, heartbeats) and the client reconnection loop.
+ *
+ * - Server: rtw_sse_http_request parses the GET request (path, `Accept`, `Last-Event-ID`),
+ *   rtw_sse_http_request_resume() finds where an #rtw_sse_history resumes, and
+ *   rtw_sse_http_response() / rtw_sse_http_chunk() build the bytes to write.
+ * - Client: rtw_sse_http_client builds the request and processes the response as WHATWG
+ *   9.2.2 "processResponse" says, feeding the decoded body to the host's #rtw_sse_parser.
+ * - rtw_sse_reconnect: when to reconnect (server `retry`, exponential backoff with full
+ *   jitter, a cap, reset after a stable connection). No clock inside: the host passes `now`.
+ */
+
+/** @name Outcomes of rtw_sse_http_request_recv() and rtw_sse_http_client_recv() */
+/**@{*/
+/** All input was consumed; feed more (or, for a client with an open stream, keep reading). */
+#define RTW_SSE_HTTP_INCOMPLETE 0
+/** Server: the request head is complete and valid. Client: the response opened the stream
+ * (200 and `text/event-stream`); call rtw_sse_http_client_recv() again with the bytes after
+ * `nread`, which are body. */
+#define RTW_SSE_HTTP_DONE 1
+/** Client: the body ended (last chunk, Content-Length reached, or rtw_sse_http_client_end()
+ * on a close-delimited body). WHATWG 9.2.2: reestablish the connection. */
+#define RTW_SSE_HTTP_END 2
+/** Client: status 204. WHATWG 9.2.2: fail the connection; the server asks the client to stop
+ * reconnecting. */
+#define RTW_SSE_HTTP_NO_CONTENT 3
+/** Client: a redirect (301, 302, 303, 307, 308) with a `Location`
+ * (rtw_sse_http_client_location()). Fetch follows it: the host makes a new request there. */
+#define RTW_SSE_HTTP_REDIRECT 4
+/**@}*/
+
+/* ---------------------------------------------------------------------- server */
+
+/** @brief A parsed SSE request on the server side (one per connection). Opaque. */
+typedef struct rtw_sse_http_request rtw_sse_http_request;
+
+/** @brief The rtw_sse_http_request_settings layout this header declares. */
+#define RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION 1u
+
+/** @brief Request limits; zero means the default. Initialise with
+ * `rtw_sse_http_request_settings s = {RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION};`. */
+typedef struct rtw_sse_http_request_settings {
+  uint32_t version; /**< #RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION (or older) */
+  /** Most field lines in the request. Default #RTW_HTTP_DEFAULT_MAX_HEADERS. */
+  uint32_t max_headers;
+  /** Most bytes of the request head. Default #RTW_HTTP_DEFAULT_MAX_HEAD_SIZE. */
+  size_t max_head_size;
+} rtw_sse_http_request_settings;
+
+/**
+ * @brief Create a request parser.
+ * @param[out] req the new object (NULL on failure).
+ * @param settings copied; NULL for defaults.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL req, unknown version, incomplete mem);
+ *         #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_http_request_new(rtw_sse_http_request **req,
+                                        const rtw_sse_http_request_settings *settings,
+                                        const rtw_mem *mem);
+
+/** @brief Free the object. Accepts NULL. */
+RTW_EXPORT void rtw_sse_http_request_free(rtw_sse_http_request *req);
+
+/**
+ * @brief Feed request bytes, in any pieces (the outcome is the same for every split).
+ * @param[out] nread always set: bytes of this call that belong to the request head.
+ * @return #RTW_SSE_HTTP_INCOMPLETE; #RTW_SSE_HTTP_DONE (accessors valid); or a sticky error:
+ *         #RTW_ERR_HTTP_MALFORMED, #RTW_ERR_HTTP_HEAD_TOO_LARGE (answer 431),
+ *         #RTW_ERR_HTTP_TOO_MANY_HEADERS (431), #RTW_ERR_HTTP_BAD_METHOD (not GET: answer
+ *         405), #RTW_ERR_HTTP_NO_HOST (HTTP/1.1 without exactly one Host, RFC 9112 3.2: 400),
+ *         #RTW_ERR_HTTP_UNEXPECTED_BODY (a GET with a body: 400),
+ *         #RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID (repeated, or with CR, LF or NUL, WHATWG
+ *         9.2.4: 400), #RTW_ERR_NOMEM, #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *in,
+                                         size_t len, size_t *nread);
+
+/**
+ * @name Request accessors
+ * Valid after #RTW_SSE_HTTP_DONE; spans point into the object, valid until free. Return 1
+ * when the item exists, 0 when not (an empty span), #RTW_ERR_INVALID_ARGUMENT (NULL, or
+ * the head is not complete).
+ */
+/**@{*/
+/** @brief The request-target's path (before any '?'). */
+RTW_EXPORT int rtw_sse_http_request_path(const rtw_sse_http_request *req, const char **path,
+                                         size_t *len);
+/** @brief The query (after '?', without it), if any. */
+RTW_EXPORT int rtw_sse_http_request_query(const rtw_sse_http_request *req, const char **query,
+                                          size_t *len);
+/** @brief The `Last-Event-ID` value (OWS trimmed), if present and non-empty. */
+RTW_EXPORT int rtw_sse_http_request_last_event_id(const rtw_sse_http_request *req,
+                                                  const char **id, size_t *len);
+/** @brief The `index`-th field line named `name` (case-insensitive). */
+RTW_EXPORT int rtw_sse_http_request_header(const rtw_sse_http_request *req, const char *name,
+                                           size_t name_len, size_t index, const char **value,
+                                           size_t *value_len);
+/**@}*/
+
+/**
+ * @brief Whether the request accepts `text/event-stream` (RFC 9110 12.5.1): 1 when `Accept`
+ * is absent or lists `text/event-stream`, any `text` subtype or any type (the wildcards),
+ * with a non-zero q; 0 otherwise (the host may answer 406 or serve anyway: browsers always send it);
+ * #RTW_ERR_INVALID_ARGUMENT (NULL or not complete).
+ */
+RTW_EXPORT int rtw_sse_http_request_accepts(const rtw_sse_http_request *req);
+
+/**
+ * @brief Whether the response should be chunked: 1 for HTTP/1.1 or later (RFC 9112 7.1),
+ * 0 for HTTP/1.0 (close-delimited, RFC 9112 6.3 item 8), #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_request_chunked(const rtw_sse_http_request *req);
+
+/**
+ * @brief Where to resume a stream from the replay history, given the request's
+ * `Last-Event-ID` (WHATWG 9.2.4).
+ * @param history the server's history; only read during the call.
+ * @param[out] seq the first sequence number to send (rtw_sse_history_get() from it up to
+ *             rtw_sse_history_next_seq(), then live events). After a gap: the next sequence
+ *             number (send a reset, e.g. a snapshot, then live events).
+ * @return 0 resumed after the client's last event (no loss, no duplicate); 1 no
+ *         `Last-Event-ID` (a new client: live events only); #RTW_ERR_SSE_HISTORY_GAP (the
+ *         id is no longer, or never was, in the history); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_request_resume(const rtw_sse_http_request *req,
+                                           const rtw_sse_history *history, uint64_t *seq);
+
+/** @brief rtw_sse_http_response() flag: `Transfer-Encoding: chunked` (HTTP/1.1); without it
+ * the body is close-delimited and `Connection: close` is sent. */
+#define RTW_SSE_HTTP_RESPONSE_CHUNKED 0x1u
+
+/**
+ * @brief Build the response head of an event stream:
+ * `HTTP/1.1 200 OK`, `Content-Type: text/event-stream`, `Cache-Control: no-store`,
+ * `X-Accel-Buffering: no` (stops nginx buffering the stream), then `Transfer-Encoding:
+ * chunked` or `Connection: close`, the extra fields and the blank line.
+ *
+ * Size query: with buf NULL, sets *out_len to the exact size and returns 0.
+ * @param buf destination or NULL; not NUL-terminated. @param cap bytes at buf.
+ * @param[out] out_len bytes written or needed (0 after an error other than too small).
+ * @param flags 0 or #RTW_SSE_HTTP_RESPONSE_CHUNKED.
+ * @param headers extra field lines (e.g. `Access-Control-Allow-Origin`); read during the
+ *        call. Body framing fields, Content-Type and Cache-Control are refused.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written); #RTW_ERR_HTTP_INVALID_HEADER;
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_response(char *buf, size_t cap, size_t *out_len, uint32_t flags,
+                                     const rtw_http_header *headers, size_t num_headers);
+
+/** @brief Most bytes rtw_sse_http_chunk() adds around the data: 16 hex digits and 2 CRLFs. */
+#define RTW_SSE_HTTP_CHUNK_OVERHEAD 20u
+/** @brief The last chunk that ends a chunked stream (RFC 9112 7.1), 5 bytes. */
+#define RTW_SSE_HTTP_LAST_CHUNK "0\r\n\r\n"
+
+/**
+ * @brief Frame one write as a chunk (RFC 9112 7.1): `<hex length>\r\n<data>\r\n`. Call it for
+ * each write of a chunked stream (e.g. around rtw_sse_write_event() output); end the stream
+ * with #RTW_SSE_HTTP_LAST_CHUNK. Empty data writes nothing (*out_len 0): a zero-length
+ * chunk would end the stream.
+ * @param buf destination or NULL (size query); `buf` and `data` must not overlap.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_chunk(char *buf, size_t cap, size_t *out_len, const void *data,
+                                  size_t len);
+
+/* ---------------------------------------------------------------------- client */
+
+/** @brief The client side of one SSE connection attempt. Opaque. */
+typedef struct rtw_sse_http_client rtw_sse_http_client;
+
+/** @brief The rtw_sse_http_client_settings layout this header declares. */
+#define RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION 1u
+
+/**
+ * @brief The request and limits. Zero (NULL, 0) means the default. Strings are copied by
+ * rtw_sse_http_client_new(). Initialise with
+ * `rtw_sse_http_client_settings s = {RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION};`.
+ */
+typedef struct rtw_sse_http_client_settings {
+  uint32_t version; /**< #RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION (or older) */
+  /** Most field lines in the response. Default #RTW_HTTP_DEFAULT_MAX_HEADERS. */
+  uint32_t max_headers;
+  /** Most bytes of the response head. Default #RTW_HTTP_DEFAULT_MAX_HEAD_SIZE. */
+  size_t max_head_size;
+  /** `Host` value (RFC 9112 3.2). Required. */
+  const char *host;
+  size_t host_len;
+  /** Request-target in origin form, starting with '/'. Default "/". */
+  const char *path;
+  size_t path_len;
+  /** The last event ID (rtw_sse_parser_last_event_id()), sent as `Last-Event-ID` when not
+   * empty (WHATWG 9.2.3). No CR, LF or NUL. */
+  const char *last_event_id;
+  size_t last_event_id_len;
+  /** Extra field lines (`Authorization`, `Cookie`, ...). Host, Accept, Cache-Control,
+   * Last-Event-ID, Connection, Upgrade and Sec-WebSocket-* are refused. */
+  const rtw_http_header *headers;
+  size_t num_headers;
+} rtw_sse_http_client_settings;
+
+/**
+ * @brief Create a client for one connection attempt and build its request:
+ * `GET <path> HTTP/1.1`, `Host`, `Accept: text/event-stream`, `Cache-Control: no-store`
+ * (WHATWG 9.2.2: cache mode "no-store"), `Last-Event-ID` when non-empty, the extra fields.
+ * @param parser the host's event-stream parser, which receives the decoded body. Not owned:
+ *        it must outlive the client. Its callbacks' #RTW_ERR_PAUSE is not passed on (the
+ *        client feeds the rest at once).
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL, unknown version, no host, host or path with
+ *         spaces or controls, path not starting with '/'); #RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID
+ *         (CR, LF or NUL in it); #RTW_ERR_HTTP_INVALID_HEADER (an extra header refused);
+ *         #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_http_client_new(rtw_sse_http_client **client,
+                                       const rtw_sse_http_client_settings *settings,
+                                       rtw_sse_parser *parser, const rtw_mem *mem);
+
+/** @brief Free the object (not the parser). Accepts NULL. */
+RTW_EXPORT void rtw_sse_http_client_free(rtw_sse_http_client *client);
+
+/**
+ * @brief The request to write.
+ * @param[out] data points into the object, valid until free.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
+                                           const void **data, size_t *len);
+
+/**
+ * @brief Feed bytes received on the connection, in any pieces.
+ *
+ * First the response head, processed as WHATWG 9.2.2 processResponse: status 200 with a
+ * `Content-Type` whose MIME type essence is `text/event-stream` (parameters ignored, Fetch
+ * "extract a MIME type") opens the stream; 204 returns #RTW_SSE_HTTP_NO_CONTENT; a redirect
+ * with `Location` returns #RTW_SSE_HTTP_REDIRECT; any other status or type fails. Then the
+ * body (chunked, Content-Length or close-delimited; RFC 9112 6.3) goes to the parser.
+ *
+ * @param[out] nread always set: bytes used by this call. After #RTW_SSE_HTTP_DONE the rest
+ *             (`in + nread`) is body: feed it again.
+ * @return #RTW_SSE_HTTP_INCOMPLETE (all consumed); #RTW_SSE_HTTP_DONE (opened, once);
+ *         #RTW_SSE_HTTP_END (body over: reconnect); #RTW_SSE_HTTP_NO_CONTENT (stop);
+ *         #RTW_SSE_HTTP_REDIRECT; errors (fail the connection, do not reconnect):
+ *         #RTW_ERR_HTTP_SSE_BAD_STATUS (see rtw_sse_http_client_status()),
+ *         #RTW_ERR_HTTP_SSE_BAD_CONTENT_TYPE; errors of the connection (reconnect):
+ *         #RTW_ERR_HTTP_MALFORMED, #RTW_ERR_HTTP_HEAD_TOO_LARGE,
+ *         #RTW_ERR_HTTP_TOO_MANY_HEADERS; the parser's errors (#RTW_ERR_SSE_LINE_TOO_LONG,
+ *         ...); #RTW_ERR_NOMEM; #RTW_ERR_INVALID_ARGUMENT. Outcomes other than INCOMPLETE
+ *         and DONE are sticky (later calls return them with nread 0).
+ */
+RTW_EXPORT int rtw_sse_http_client_recv(rtw_sse_http_client *client, const void *in,
+                                        size_t len, size_t *nread);
+
+/**
+ * @brief The connection closed. Ends the parser's stream (rtw_sse_parser_end(): an
+ * unfinished event is dropped).
+ * @return #RTW_SSE_HTTP_END (a close-delimited body ended, or the body had ended);
+ *         #RTW_ERR_HTTP_TRUNCATED_BODY (the stream was open but its chunked or
+ *         Content-Length body was cut short: still a reconnect, WHATWG 9.2.2);
+ *         the sticky outcome if recv already returned one other than DONE;
+ *         #RTW_ERR_HTTP_MALFORMED (the head never completed); the parser's error;
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_http_client_end(rtw_sse_http_client *client);
+
+/** @brief The response status code (0 until the head is complete). */
+RTW_EXPORT int rtw_sse_http_client_status(const rtw_sse_http_client *client);
+
+/** @brief The `Location` of a redirect (a span into the object, valid until free): 1, or 0
+ * with an empty span; #RTW_ERR_INVALID_ARGUMENT. */
+RTW_EXPORT int rtw_sse_http_client_location(const rtw_sse_http_client *client,
+                                            const char **value, size_t *len);
+
+/** @brief The `index`-th response field line named `name`: 1, 0 (empty span) or
+ * #RTW_ERR_INVALID_ARGUMENT. Valid once the head is complete, until free. */
+RTW_EXPORT int rtw_sse_http_client_header(const rtw_sse_http_client *client, const char *name,
+                                          size_t name_len, size_t index, const char **value,
+                                          size_t *value_len);
+
+/**
+ * @brief 1 when `value` is a Content-Type whose MIME type essence is `text/event-stream`
+ * (MIME Sniffing "parse a MIME type": HTTP whitespace trimmed, type and subtype tokens
+ * compared case-insensitively, parameters ignored), else 0. For a single field value.
+ */
+RTW_EXPORT int rtw_sse_http_is_event_stream(const char *value, size_t len);
+
+/* ---------------------------------------------------------------------- reconnection */
+
+/** @brief A reconnection policy (WHATWG 9.2.3 "reestablish the connection"). Opaque. */
+typedef struct rtw_sse_reconnect rtw_sse_reconnect;
+
+/** @brief Default reconnection time before any `retry` field: 3000 ms (WHATWG 9.2.2 leaves
+ * it to the user agent, "probably in the region of a few seconds"). */
+#define RTW_SSE_RECONNECT_DEFAULT_RETRY_MS 3000u
+/** @brief Default first backoff window after a failed attempt: 1000 ms. */
+#define RTW_SSE_RECONNECT_DEFAULT_BACKOFF_MS 1000u
+/** @brief Default cap of the backoff window: 60000 ms. */
+#define RTW_SSE_RECONNECT_DEFAULT_MAX_BACKOFF_MS 60000u
+/** @brief Default uptime after which a connection counts as stable: 10000 ms. */
+#define RTW_SSE_RECONNECT_DEFAULT_STABLE_MS 10000u
+
+/** @brief The rtw_sse_reconnect_settings layout this header declares. */
+#define RTW_SSE_RECONNECT_SETTINGS_VERSION 1u
+
+/**
+ * @brief Policy settings; zero means the default. Initialise with
+ * `rtw_sse_reconnect_settings s = {RTW_SSE_RECONNECT_SETTINGS_VERSION};`.
+ *
+ * The delay before attempt n+1 after n consecutive failed attempts (an attempt fails when it
+ * does not open, or its connection stays up less than stable_ms) is
+ * `retry + random[0, min(max_backoff_ms, backoff_ms * 2^(n-1))]` for n >= 1 ("full
+ * jitter"), and exactly `retry` for n = 0 (WHATWG: wait the reconnection time, then
+ * "optionally, wait some more", e.g. exponential backoff).
+ */
+typedef struct rtw_sse_reconnect_settings {
+  uint32_t version; /**< #RTW_SSE_RECONNECT_SETTINGS_VERSION (or older) */
+  /** Reconnection time until the server sends `retry`. Default
+   * #RTW_SSE_RECONNECT_DEFAULT_RETRY_MS. */
+  uint32_t retry_ms;
+  /** Backoff window after the first failure. Default #RTW_SSE_RECONNECT_DEFAULT_BACKOFF_MS. */
+  uint32_t backoff_ms;
+  /** Cap of the backoff window. Default #RTW_SSE_RECONNECT_DEFAULT_MAX_BACKOFF_MS. */
+  uint32_t max_backoff_ms;
+  /** Uptime that resets the failure count. Default #RTW_SSE_RECONNECT_DEFAULT_STABLE_MS. */
+  uint32_t stable_ms;
+  /** Fill `len` random bytes; return 0 or negative. NULL: the library's CSPRNG. */
+  int (*random)(void *buf, size_t len, void *user_data);
+  /** Passed to random. */
+  void *user_data;
+} rtw_sse_reconnect_settings;
+
+/**
+ * @brief Create a policy. Initially idle: no attempt is due until rtw_sse_reconnect_closed().
+ * @param settings copied; NULL for defaults. @param mem copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT; #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_reconnect_new(rtw_sse_reconnect **rc,
+                                     const rtw_sse_reconnect_settings *settings,
+                                     const rtw_mem *mem);
+
+/** @brief Free the policy. Accepts NULL. */
+RTW_EXPORT void rtw_sse_reconnect_free(rtw_sse_reconnect *rc);
+
+/** @brief The server's `retry` (call from rtw_sse_callbacks::on_retry): the new
+ * reconnection time. @return 0; #RTW_ERR_INVALID_ARGUMENT. */
+RTW_EXPORT int rtw_sse_reconnect_set_retry(rtw_sse_reconnect *rc, uint32_t ms);
+
+/** @brief The stream opened (#RTW_SSE_HTTP_DONE) at `now_ms` (any monotonic clock in ms).
+ * @return 0; #RTW_ERR_INVALID_STATE (stopped); #RTW_ERR_INVALID_ARGUMENT. */
+RTW_EXPORT int rtw_sse_reconnect_opened(rtw_sse_reconnect *rc, uint64_t now_ms);
+
+/**
+ * @brief The attempt or connection ended at `now_ms` and the client should reconnect (a
+ * network error, #RTW_SSE_HTTP_END, #RTW_ERR_HTTP_TRUNCATED_BODY): schedules the next
+ * attempt. A connection opened at least stable_ms before resets the failure count;
+ * anything else adds one failure.
+ * @return 0; #RTW_ERR_INVALID_STATE (stopped); #RTW_ERR_CALLBACK_FAILURE (random failed);
+ *         #RTW_ERR_UNSUPPORTED (the default RNG failed); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_reconnect_closed(rtw_sse_reconnect *rc, uint64_t now_ms);
+
+/** @brief Fail the connection for good (WHATWG 9.2.2: 204, another status, a wrong type):
+ * no attempt is scheduled any more. @return 0; #RTW_ERR_INVALID_ARGUMENT. */
+RTW_EXPORT int rtw_sse_reconnect_stop(rtw_sse_reconnect *rc);
+
+/**
+ * @brief Milliseconds from `now_ms` until the next attempt is due (0: now).
+ * @return 0 with *wait_ms set; #RTW_ERR_INVALID_STATE when no attempt is scheduled (idle,
+ *         open, or stopped); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_sse_reconnect_next_attempt_ms(const rtw_sse_reconnect *rc, uint64_t now_ms,
+                                                 uint64_t *wait_ms);
+
+/** @brief Consecutive failed attempts so far (0 for NULL). */
+RTW_EXPORT uint32_t rtw_sse_reconnect_failures(const rtw_sse_reconnect *rc);
 
 #ifdef __cplusplus
 }

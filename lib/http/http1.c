@@ -15,6 +15,7 @@ typedef struct field {
 #define STATE_HEAD 0
 #define STATE_DONE 1
 #define STATE_FAILED 2
+#define STATE_BODY_DONE 3 /* the body decoder saw the end of the message */
 
 struct rtw__http1 {
   llhttp_t parser;
@@ -32,6 +33,8 @@ struct rtw__http1 {
   size_t nfields;
   size_t target_off, target_len;
   size_t reason_off, reason_len;
+  rtw__http1_body_fn body_fn; /* NULL: stop at the head (handshakes); else decode the body */
+  void *body_ud;
 };
 
 static rtw__http1 *from(llhttp_t *p)
@@ -95,11 +98,20 @@ static int begin_field(rtw__http1 *h)
   return 0;
 }
 
+/* RFC 9112 7.1.2: trailer fields of a chunked body arrive through the same callbacks after
+ * the head; they are discarded (nothing is stored, so they cannot grow memory). */
+static int in_trailer(const rtw__http1 *h)
+{
+  return h->state != STATE_HEAD;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
   rtw__http1 *h = from(p);
   int rv;
 
+  if (in_trailer(h))
+    return 0;
   if (!h->in_field && (rv = begin_field(h)) != 0)
     return rv;
   return store(h, at, n);
@@ -110,6 +122,8 @@ static int on_header_field_complete(llhttp_t *p)
   rtw__http1 *h = from(p);
   field *f;
 
+  if (in_trailer(h))
+    return 0;
   if (!h->in_field && begin_field(h) != 0) /* an empty name never reaches here; be safe */
     return -1;
   f = field_ptr(h, h->nfields - 1);
@@ -121,7 +135,7 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
-  return store(from(p), at, n);
+  return in_trailer(from(p)) ? 0 : store(from(p), at, n);
 }
 
 static int is_ows(char c)
@@ -133,9 +147,15 @@ static int is_ows(char c)
 static int on_header_value_complete(llhttp_t *p)
 {
   rtw__http1 *h = from(p);
-  field *f = field_ptr(h, h->nfields - 1);
-  const char *v = h->text.data ? h->text.data + f->value_off : "";
-  size_t n = h->text.len - f->value_off;
+  field *f;
+  const char *v;
+  size_t n;
+
+  if (in_trailer(h))
+    return 0;
+  f = field_ptr(h, h->nfields - 1);
+  v = h->text.data ? h->text.data + f->value_off : "";
+  n = h->text.len - f->value_off;
 
   while (n > 0 && is_ows(v[0])) {
     v++;
@@ -152,8 +172,33 @@ static int on_header_value_complete(llhttp_t *p)
  * leaves whatever follows unconsumed for the caller. */
 static int on_headers_complete(llhttp_t *p)
 {
-  from(p)->state = STATE_DONE;
-  return 2;
+  rtw__http1 *h = from(p);
+  h->state = STATE_DONE;
+  /* With a body decoder, pause instead (HPE_PAUSED): llhttp keeps the body framing state and
+   * rtw__http1_body_feed() resumes it. */
+  return h->body_fn != NULL ? HPE_PAUSED : 2;
+}
+
+/* RFC 9112 7.1: llhttp strips the chunk framing and hands over the decoded bytes. */
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+  rtw__http1 *h = from(p);
+  int rv = h->body_fn(h->body_ud, at, n);
+  if (rv != 0) {
+    h->err = rv;
+    return HPE_USER;
+  }
+  return 0;
+}
+
+/* Pause at the end of the message so that bytes after it stay unconsumed. */
+static int on_message_complete(llhttp_t *p)
+{
+  rtw__http1 *h = from(p);
+  if (h->body_fn == NULL)
+    return 0;
+  h->state = STATE_BODY_DONE;
+  return HPE_PAUSED;
 }
 
 /* Members are assigned by name: their order differs between llhttp releases. */
@@ -167,6 +212,8 @@ static void init_settings(llhttp_settings_t *s)
   s->on_header_field_complete = on_header_field_complete;
   s->on_header_value_complete = on_header_value_complete;
   s->on_headers_complete = on_headers_complete;
+  s->on_body = on_body;
+  s->on_message_complete = on_message_complete;
 }
 
 int rtw__http1_new(rtw__http1 **out, int type, size_t max_head_size, uint32_t max_headers,
@@ -240,9 +287,55 @@ int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
   }
   *nread = pos != NULL && pos >= (const char *)in ? (size_t)(pos - (const char *)in) : n;
   h->used += *nread;
-  if (rc == HPE_PAUSED_UPGRADE && h->state == STATE_DONE && h->err == 0)
+  if ((rc == HPE_PAUSED_UPGRADE || rc == HPE_PAUSED) && h->state == STATE_DONE && h->err == 0)
     return 1;
   return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
+}
+
+void rtw__http1_decode_body(rtw__http1 *h, rtw__http1_body_fn fn, void *user_data)
+{
+  h->body_fn = fn;
+  h->body_ud = user_data;
+}
+
+int rtw__http1_body_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
+{
+  const char *pos;
+  llhttp_errno_t rc;
+
+  *nread = 0;
+  if (h->state == STATE_BODY_DONE)
+    return 1;
+  if (h->state != STATE_DONE || h->body_fn == NULL)
+    return h->state == STATE_FAILED ? h->err : RTW_ERR_INVALID_STATE;
+  llhttp_resume(&h->parser); /* after the head's pause or a previous call's */
+  rc = llhttp_execute(&h->parser, (const char *)in, len);
+  if (rc == HPE_OK) {
+    *nread = len;
+    return 0;
+  }
+  pos = llhttp_get_error_pos(&h->parser);
+  *nread = pos != NULL && pos >= (const char *)in ? (size_t)(pos - (const char *)in) : len;
+  if (rc == HPE_PAUSED && h->state == STATE_BODY_DONE)
+    return 1;
+  return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
+}
+
+int rtw__http1_body_finish(rtw__http1 *h)
+{
+  llhttp_errno_t rc;
+
+  if (h->state == STATE_BODY_DONE)
+    return 1;
+  if (h->state != STATE_DONE || h->body_fn == NULL)
+    return h->state == STATE_FAILED ? h->err : RTW_ERR_INVALID_STATE;
+  llhttp_resume(&h->parser);
+  /* RFC 9112 6.3 item 8: a body without Content-Length or chunked ends when the connection
+   * closes; llhttp_finish() completes it, and reports any other framing as cut short. */
+  rc = llhttp_finish(&h->parser);
+  if ((rc == HPE_OK || rc == HPE_PAUSED) && h->state == STATE_BODY_DONE)
+    return 1;
+  return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_TRUNCATED_BODY);
 }
 
 size_t rtw__http1_head_len(const rtw__http1 *h)

@@ -58,6 +58,28 @@ void rtw__http1_reset(rtw__http1 *h);
  * RTW_ERR_NOMEM (sticky: later calls return the same). After 1, returns 1 with *nread 0. */
 int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread);
 
+/* --- body decoding (RFC 9112 6-7) ------------------------------------------------------
+ * Called with each piece of decoded body (chunk framing removed). Returns 0 or a negative
+ * error, which fails the parser with that error. */
+typedef int (*rtw__http1_body_fn)(void *user_data, const char *p, size_t n);
+
+/* Ask for body decoding; call before feeding the head (and again after a reset if needed:
+ * reset keeps it). The head then completes as usual (feed returns 1), after which the body
+ * goes to rtw__http1_body_feed(). Without it, the parser stops at the head (handshakes). */
+void rtw__http1_decode_body(rtw__http1 *h, rtw__http1_body_fn fn, void *user_data);
+
+/* Feed body bytes (after feed returned 1). Always sets *nread. Returns 0 when every byte was
+ * taken and the body goes on, 1 when the message ended (*nread = bytes of this call that
+ * belong to it; later calls return 1 with *nread 0), RTW_ERR_HTTP_MALFORMED (bad chunk
+ * framing), the body callback's error, or RTW_ERR_INVALID_STATE (head not complete or no
+ * decoder). Errors are sticky. */
+int rtw__http1_body_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread);
+
+/* The connection closed. Returns 1 when the message is complete (a close-delimited body ends
+ * here, RFC 9112 6.3 item 8), else RTW_ERR_HTTP_TRUNCATED_BODY (Content-Length not reached,
+ * last chunk missing), sticky. */
+int rtw__http1_body_finish(rtw__http1 *h);
+
 /* Bytes of head consumed so far over all feed calls. */
 size_t rtw__http1_head_len(const rtw__http1 *h);
 
