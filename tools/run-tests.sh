@@ -78,7 +78,7 @@ run_config() {
   if [ "$name" = valgrind ]; then
     # the unit tests under valgrind (the corpus runs are covered by the sanitizer build)
     suites=(core deps sse_parser sse_writer sse_history ws_frame ws_session ws_autobahn
-      http_base64 http_handshake)
+      http_base64 http_handshake http_sse)
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$dir" --print-errorlogs --logbase "testlog-$name" "${wrap[@]}" "${suites[@]}" \
