@@ -194,6 +194,9 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
 {
   size_t i = 0;
 
+  if (n == 0)
+    return 0; /* p may be NULL */
+
   for (; i < n && st->need != 0; i++) /* finish a sequence left from the previous call */
     if (!cont(st, p[i]))
       return i;
@@ -219,7 +222,12 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
 size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n)
 {
   rtw__utf8 st;
-  size_t i = bulk_prefix(p, n), last = i;
+  size_t i, last;
+
+  if (n == 0)
+    return 0; /* p may be NULL */
+  i = bulk_prefix(p, n);
+  last = i;
 
   rtw__utf8_init(&st);
   while (i < n) {
