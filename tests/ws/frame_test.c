@@ -713,10 +713,7 @@ static void run_variant(const char *name, size_t astep)
   unsigned off;
 
   assert_non_null(v);
-  if (rtw__ws_mask_level() < v->level) {
-    print_message("# %s: not supported by this CPU, skipped\n", name);
-    skip();
-  }
+  assert_true(rtw__ws_mask_level() >= v->level); /* main() registers only what the CPU runs */
   fill_random(data, GRID_LEN);
   for (off = 0; off < 8; off++)
     mask_reference(expected[off], data, GRID_LEN, off);
@@ -735,25 +732,19 @@ static void test_mask_portable(void **state)
   run_variant("portable", 1);
 }
 
+#if defined(RTW__WS_MASK_HAVE_X86)
 static void test_mask_avx2(void **state)
 {
   (void)state;
-#if defined(RTW__WS_MASK_HAVE_X86)
   run_variant("avx2", 1);
-#else
-  skip();
-#endif
 }
 
 static void test_mask_avx512(void **state)
 {
   (void)state;
-#if defined(RTW__WS_MASK_HAVE_X86)
   run_variant("avx512", 1);
-#else
-  skip();
-#endif
 }
+#endif
 
 static void test_mask_dispatch(void **state)
 {
@@ -768,7 +759,9 @@ static void test_mask_dispatch(void **state)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {
+  struct CMUnitTest tests[16];
+  size_t n = 0;
+  const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_length_boundaries_round_trip),
     cmocka_unit_test(test_parse_truncated_prefixes),
     cmocka_unit_test(test_parse_every_first_byte),
@@ -780,10 +773,22 @@ int main(void)
     cmocka_unit_test(test_rfc6455_examples),
     cmocka_unit_test(test_mask_rfc_hello),
     cmocka_unit_test(test_mask_portable),
-    cmocka_unit_test(test_mask_avx2),
-    cmocka_unit_test(test_mask_avx512),
     cmocka_unit_test(test_mask_dispatch),
   };
 
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  for (n = 0; n < sizeof fixed / sizeof fixed[0]; n++)
+    tests[n] = fixed[n];
+  /* A kernel the CPU (or valgrind, which hides AVX-512) cannot run is not registered: it is
+   * neither passed nor skipped-as-passed, and the line below says so. */
+#if defined(RTW__WS_MASK_HAVE_X86)
+  if (rtw__ws_mask_level() >= RTW__WS_MASK_AVX2)
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mask_avx2);
+  else
+    print_message("# AVX2 masking not tested: this CPU does not run it\n");
+  if (rtw__ws_mask_level() >= RTW__WS_MASK_AVX512)
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mask_avx512);
+  else
+    print_message("# AVX-512 masking not tested: this CPU does not run it\n");
+#endif
+  return _cmocka_run_group_tests("ws_frame", tests, n, NULL, NULL);
 }
