@@ -294,7 +294,8 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
  * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8; nothing queued);
  *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued); #RTW_ERR_WS_CLOSED (a close was sent
  *         or the session failed); #RTW_ERR_INVALID_STATE (a streamed message is in
- *         progress); #RTW_ERR_NOMEM; #RTW_ERR_INVALID_ARGUMENT.
+ *         progress); #RTW_ERR_NOMEM; #RTW_ERR_CALLBACK_FAILURE (client role: the random
+ *         callback failed, nothing queued); #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len,
                                     uint32_t flags);
@@ -332,7 +333,9 @@ RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
  * @param code 1000-1003, 1007-1014 or 3000-4999; 0 for a close frame without payload.
  * @param reason UTF-8, at most 123 bytes (may be NULL with reason_len 0).
  * @return 0; #RTW_ERR_WS_BAD_CLOSE_CODE; #RTW_ERR_INVALID_UTF8; #RTW_ERR_WS_CONTROL_TOO_LONG;
- *         #RTW_ERR_WS_CLOSED (already sent); #RTW_ERR_INVALID_ARGUMENT.
+ *         #RTW_ERR_WS_CLOSED (already sent); #RTW_ERR_NOMEM or #RTW_ERR_CALLBACK_FAILURE
+ *         (client role: the random callback failed): nothing was queued and the call may be
+ *         repeated; #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len);
 
@@ -349,7 +352,8 @@ RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
 /**
  * @brief Advance the session's timers to `now_ms` (any monotonic clock, in milliseconds):
  * sends a keepalive ping when due, and fails the session on a pong or close timeout.
- * @return 0; #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT (then want_read and
+ * @return 0; #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT; #RTW_ERR_NOMEM or
+ *         #RTW_ERR_CALLBACK_FAILURE when the keepalive ping could not be queued (then want_read and
  *         want_write turn 0: close the transport).
  */
 RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);

@@ -614,8 +614,10 @@ static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_le
     rv = queue_node(ws, RTW_WS_OP_CLOSE, payload, n, 1, 0);
   else
     rv = queue_control(ws, RTW_WS_OP_CLOSE, payload, n);
-  ws->close_sent = code != 0 ? code : RTW_WS_CLOSE_NO_STATUS;
-  ws->close_written = 0;
+  if (rv == 0) { /* only a close frame that is really queued counts as sent */
+    ws->close_sent = code != 0 ? code : RTW_WS_CLOSE_NO_STATUS;
+    ws->close_written = 0;
+  }
   return rv;
 }
 
@@ -873,7 +875,7 @@ static int peer_close(rtw_ws *ws)
   if (ws->cb.on_close != NULL)
     rv = check_cb(ws, ws->cb.on_close(ws, (int)code, reason, rlen, ws->user_data));
   if (rv == 0 && !ws->close_sent && !ws->error) /* 5.5.1: respond with a close frame */
-    (void)send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0, 0);
+    rv = send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0, 0);
   return rv;
 }
 
