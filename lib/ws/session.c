@@ -307,6 +307,24 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
   return owned_commit(ws, hlen + (payload_ref ? 0 : len));
 }
 
+/* Server role, payload under 126 bytes, copied: a 2-byte header and the payload in one step
+ * (RFC 6455 5.2: 7-bit length, no mask). The hot path of a chat or ticker server. */
+static inline int put_small(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size_t len)
+{
+  uint8_t *d = owned_reserve(ws, 2 + len);
+  rtw_ws_frame f = {0, 0, 0, 0, {0, 0, 0, 0}, 0};
+
+  if (d == NULL || seg_reserve(ws, 1))
+    return RTW_ERR_NOMEM;
+  f.fin = (uint8_t)(fin != 0);
+  f.opcode = (uint8_t)op;
+  f.payload_len = len;
+  (void)rtw__ws_put_header(d, &f); /* inlined: folds to the two header bytes */
+  if (len > 0)
+    memcpy(d + 2, data, len);
+  return owned_commit(ws, 2 + len);
+}
+
 /* Serialise the next fragment of the first waiting message. */
 static int next_fragment(rtw_ws *ws)
 {
@@ -468,6 +486,8 @@ static int queue_data(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
 {
   if (ws->role == RTW_WS_ROLE_CLIENT)
     nocopy = 0; /* masking needs our own copy; released below */
+  else if (!nocopy && ws->mq == NULL && len < 126 && len <= ws->frag_size)
+    return put_small(ws, op, fin, data, len); /* the common small server frame */
   if (ws->mq == NULL && len <= ws->frag_size) {
     int ref = nocopy && len > 0;
     int rv = put_frame(ws, op, fin, data, len, ref);
