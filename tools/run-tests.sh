@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 PY=/usr/bin/python3 # Debian's python (meson needs it anyway); not a pyenv shim on PATH
 
-packages=(meson ninja-build pkg-config gcc clang libcmocka-dev libmbedtls-dev node-llhttp
+packages=(meson ninja-build pkg-config gcc g++ clang libcmocka-dev libmbedtls-dev node-llhttp
   zlib1g-dev valgrind python3)
 
 install_deps() {
