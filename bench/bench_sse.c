@@ -37,22 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef BENCH_BUILDTYPE
-#define BENCH_BUILDTYPE "unknown"
-#endif
-#ifndef BENCH_OPTIMIZATION
-#define BENCH_OPTIMIZATION "unknown"
-#endif
-
-#if defined(__clang__)
-#define BENCH_COMPILER "clang " __clang_version__
-#elif defined(__GNUC__)
-#define BENCH_COMPILER "gcc " __VERSION__
-#else
-#define BENCH_COMPILER "unknown"
-#endif
-
-#define MAX_REPS 101
+#include "bench_common.h"
 
 /* ---------------------------------------------------------------- streams */
 
@@ -336,24 +321,6 @@ static int pass_memchr(const stream *s, size_t chunk, counts *c, const char **er
 
 /* ---------------------------------------------------------------- timing */
 
-static double now(void)
-{
-  struct timespec ts;
-
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-    die("clock_gettime(CLOCK_MONOTONIC) failed");
-  }
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a;
-  double y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
-
 typedef struct options {
   const char *dir;
   unsigned reps;
@@ -372,6 +339,7 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
   double t[MAX_REPS];
   double t0;
   double warm;
+  double median;
   counts first;
   counts c;
   const char *err = "";
@@ -380,17 +348,17 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
 
   fprintf(stderr, "bench_sse: %-9s %-6s ...", s->name, parser);
   memset(&first, 0, sizeof first);
-  t0 = now();
+  t0 = bench_now();
   if (pass(s, o->chunk, &first, &err) != 0) {
     fprintf(stderr, " failed: %s\n", err);
     printf("error\t%s\t%s\t%s\n", s->name, parser, err);
     return;
   }
-  warm = now() - t0;
+  warm = bench_now() - t0;
   passes = warm >= o->min_time ? 1ul : (unsigned long)(o->min_time / (warm > 1e-6 ? warm : 1e-6)) + 1ul;
   for (r = 0; r < o->reps; r++) {
     unsigned long i;
-    t0 = now();
+    t0 = bench_now();
     for (i = 0; i < passes; i++) {
       memset(&c, 0, sizeof c);
       if (pass(s, o->chunk, &c, &err) != 0 || memcmp(&c, &first, sizeof c) != 0) {
@@ -399,15 +367,13 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
         return;
       }
     }
-    t[r] = (now() - t0) / (double)passes;
+    t[r] = (bench_now() - t0) / (double)passes;
   }
-  qsort(t, o->reps, sizeof t[0], cmp_double);
-  fprintf(stderr, " %.3f GB/s\n", (double)s->len / t[o->reps / 2] / 1e9);
+  median = bench_median(t, o->reps);
+  fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
   printf("result\t%s\t%s\t%llu\t%llu\t%llu\t%llu\t%zu\t%lu\t%u\t%.9f\t%.9f\t%.9f\n", s->name,
          parser, first.events, first.comments, first.data_bytes, first.comment_bytes, s->len,
-         passes, o->reps,
-         o->reps % 2 ? t[o->reps / 2] : (t[o->reps / 2 - 1] + t[o->reps / 2]) / 2.0, t[0],
-         t[o->reps - 1]);
+         passes, o->reps, median, t[0], t[o->reps - 1]);
   fflush(stdout);
 }
 

@@ -46,22 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef BENCH_BUILDTYPE
-#define BENCH_BUILDTYPE "unknown"
-#endif
-#ifndef BENCH_OPTIMIZATION
-#define BENCH_OPTIMIZATION "unknown"
-#endif
-
-#if defined(__clang__)
-#define BENCH_COMPILER "clang " __clang_version__
-#elif defined(__GNUC__)
-#define BENCH_COMPILER "gcc " __VERSION__
-#else
-#define BENCH_COMPILER "unknown"
-#endif
-
-#define MAX_REPS 101
+#include "bench_common.h"
 #define MAX_CHUNK (1u << 20)
 #define SEND_SIZE 16u     /* payload of each sent message */
 #define SEND_BATCH 256u   /* messages queued before each drain */
@@ -108,23 +93,6 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
 }
 
 #define FNV_INIT 14695981039346656037ull
-
-static double now(void)
-{
-  struct timespec ts;
-
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-    die("clock_gettime(CLOCK_MONOTONIC) failed");
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a;
-  double y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
 
 /* ---------------------------------------------------------------- streams */
 
@@ -758,7 +726,7 @@ static result measure(const options *o, const stream *s, const impl *im)
   for (r = 0; r < o->reps; r++) {
     unsigned long i = 0;
 
-    t0 = now();
+    t0 = bench_now();
     do {
       memset(&c, 0, sizeof c);
       if (im->pass(s, o, &c, 0, &res.err) != 0 || !same_counts(&c, &s->expect, 0)) {
@@ -767,13 +735,12 @@ static result measure(const options *o, const stream *s, const impl *im)
         return res;
       }
       i++;
-      elapsed = now() - t0;
+      elapsed = bench_now() - t0;
     } while (elapsed < o->min_time);
     t[r] = elapsed / (double)i;
     res.passes += i;
   }
-  qsort(t, o->reps, sizeof t[0], cmp_double);
-  res.median = o->reps % 2 ? t[o->reps / 2] : (t[o->reps / 2 - 1] + t[o->reps / 2]) / 2.0;
+  res.median = bench_median(t, o->reps);
   res.min = t[0];
   res.max = t[o->reps - 1];
   res.ok = 1;
