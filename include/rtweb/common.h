@@ -93,11 +93,11 @@ extern "C" {
 
 /** @brief Error codes returned by rtweb functions (0 is success). */
 enum rtw_error {
-  RTW_OK = 0,
+  RTW_OK = 0, /**< success */
 #define RTW__ERR_ENUM(name, value, msg) RTW_ERR_##name = (value),
   RTW_ERRNO_MAP(RTW__ERR_ENUM)
 #undef RTW__ERR_ENUM
-  RTW__ERR_LAST_ = -10000
+  RTW__ERR_LAST_ = -10000 /**< internal sentinel, not an error code; never returned */
 };
 
 /**
@@ -109,6 +109,7 @@ RTW_EXPORT const char *rtw_strerror(int err);
 
 /**
  * @brief The symbolic name of an error code, e.g. "RTW_ERR_NOMEM".
+ * @param err a value returned by an rtweb function.
  * @return a static string; never NULL ("RTW_OK" for 0, "RTW_ERR_UNKNOWN" for unknown codes).
  */
 RTW_EXPORT const char *rtw_err_name(int err);
@@ -123,24 +124,39 @@ RTW_EXPORT const char *rtw_err_name(int err);
  * them.
  */
 typedef struct rtw_mem {
+  /** Like malloc(): `size` bytes, suitably aligned for any type, or NULL on failure. */
   void *(*malloc_fn)(size_t size, void *user_data);
+  /** Like calloc(): `nmemb * size` zeroed bytes (the hook checks the multiplication), or
+   * NULL on failure. */
   void *(*calloc_fn)(size_t nmemb, size_t size, void *user_data);
+  /** Like realloc() on a block from these hooks; NULL on failure (the block is then left
+   * intact, as rtweb still frees it). */
   void *(*realloc_fn)(void *ptr, size_t size, void *user_data);
+  /** Like free() on a block from these hooks. */
   void (*free_fn)(void *ptr, void *user_data);
   void *user_data; /**< passed to every hook */
 } rtw_mem;
 
-/** @brief Compile-time version of the headers. */
-#define RTW_VERSION_MAJOR 0
-#define RTW_VERSION_MINOR 1
-#define RTW_VERSION_PATCH 0
-#define RTW_VERSION_STRING "0.1.0"
+/** @name Compile-time version of the headers */
+/**@{*/
+#define RTW_VERSION_MAJOR 0        /**< major version: 0 while the API may still change */
+#define RTW_VERSION_MINOR 1        /**< minor version: new functions, compatible */
+#define RTW_VERSION_PATCH 0        /**< patch version: fixes only */
+#define RTW_VERSION_STRING "0.1.0" /**< "major.minor.patch" */
+/**@}*/
 /** @brief (major << 16) | (minor << 8) | patch, comparable with rtw_version_number(). */
 #define RTW_VERSION_NUMBER ((RTW_VERSION_MAJOR << 16) | (RTW_VERSION_MINOR << 8) | RTW_VERSION_PATCH)
 
-/** @brief Version string of the library linked at run time, e.g. "0.1.0". Never NULL. */
+/**
+ * @brief Version of the library linked at run time (may differ from #RTW_VERSION_STRING
+ * when a program runs against a newer shared library).
+ * @return a static string such as "0.1.0"; never NULL.
+ */
 RTW_EXPORT const char *rtw_version_string(void);
-/** @brief Version number of the library linked at run time, as #RTW_VERSION_NUMBER. */
+/**
+ * @brief Version number of the library linked at run time.
+ * @return (major << 16) | (minor << 8) | patch, comparable with #RTW_VERSION_NUMBER.
+ */
 RTW_EXPORT uint32_t rtw_version_number(void);
 
 #ifdef __cplusplus

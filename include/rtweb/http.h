@@ -62,18 +62,20 @@ extern "C" {
 /** @brief One field line to send: a name (a token, RFC 9110 5.6.2) and a value (no control
  * characters other than HTAB: no CR, LF or NUL). */
 typedef struct rtw_http_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
+  const char *name;  /**< the field name, not NUL-terminated; only read during the call */
+  size_t name_len;   /**< bytes at name */
+  const char *value; /**< the field value, not NUL-terminated; only read during the call */
+  size_t value_len;  /**< bytes at value */
 } rtw_http_header;
 
 /**
  * @brief Compute `Sec-WebSocket-Accept` for a key (RFC 6455 4.2.2 step 5.4): base64 of the
  * SHA-1 of the key followed by "258EAFA5-E914-47DA-95CA-C5AB0DC85B11".
- * @param key the key exactly as sent (after trimming surrounding whitespace).
+ * @param key the key exactly as sent (after trimming surrounding whitespace); only read.
+ * @param key_len bytes at key (at most 92).
  * @param[out] out #RTW_WS_ACCEPT_LEN characters, not NUL-terminated.
- * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL); #RTW_ERR_UNSUPPORTED (SHA-1 backend failed).
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL key or out, key_len over 92);
+ *         #RTW_ERR_UNSUPPORTED (SHA-1 backend failed).
  */
 RTW_EXPORT int rtw_ws_handshake_accept_value(const char *key, size_t key_len,
                                              char out[RTW_WS_ACCEPT_LEN]);
@@ -140,15 +142,26 @@ RTW_EXPORT int rtw_ws_handshake_server_new(rtw_ws_handshake_server **hs,
                                            const rtw_ws_handshake_server_settings *settings,
                                            const rtw_mem *mem, void *user_data);
 
-/** @brief Free the object. Accepts NULL. */
+/**
+ * @brief Free the object, its request, response and every span the accessors returned. No
+ * callback fires.
+ * @param hs the object, or NULL (then nothing happens).
+ */
 RTW_EXPORT void rtw_ws_handshake_server_free(rtw_ws_handshake_server *hs);
 
-/** @brief The user_data given at creation. */
+/**
+ * @brief The user_data given at creation.
+ * @param hs the object, or NULL.
+ * @return the pointer passed to rtw_ws_handshake_server_new() (not owned); NULL for NULL.
+ */
 RTW_EXPORT void *rtw_ws_handshake_server_user_data(const rtw_ws_handshake_server *hs);
 
 /**
  * @brief Feed request bytes, in any pieces (the outcome is the same for every split). `in`
- * is only read.
+ * is only read. on_upgrade fires once, when a complete request passed every check.
+ * @param hs the object.
+ * @param in the bytes received (NULL allowed with len 0).
+ * @param len bytes at in.
  * @param[out] nread always set: bytes of this call that belong to the request head (after an
  *             error: the bytes examined, which depends on how the input was split). After
  *             #RTW_WS_HANDSHAKE_DONE, `in + nread` starts the client's first WebSocket frames
@@ -176,22 +189,30 @@ RTW_EXPORT int rtw_ws_handshake_server_recv(rtw_ws_handshake_server *hs, const v
 
 /**
  * @brief Forget the request and response and expect a new request on the same connection
- * (HTTP/1.1 persistent connections: after answering a plain request yourself).
- * @return 0; #RTW_ERR_INVALID_ARGUMENT.
+ * (HTTP/1.1 persistent connections: after answering a plain request yourself). Spans from
+ * the accessors and the response become invalid.
+ * @param hs the object.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL hs, or called from on_upgrade).
  */
 RTW_EXPORT int rtw_ws_handshake_server_reset(rtw_ws_handshake_server *hs);
 
 /**
  * @brief The response to write, once rtw_ws_handshake_server_recv() returned
  * #RTW_WS_HANDSHAKE_DONE or an error with a response.
+ * @param hs the object.
  * @param[out] data points into the object, valid until reset or free.
+ * @param[out] len bytes at *data (0 when there is no response).
  * @return 0; #RTW_ERR_INVALID_STATE (no response: incomplete, plain request, or out of
- *         memory while building it); #RTW_ERR_INVALID_ARGUMENT.
+ *         memory while building it); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_ws_handshake_server_response(const rtw_ws_handshake_server *hs,
                                                 const void **data, size_t *len);
 
-/** @brief The status code of the response built (101, 400, 426, ...), 0 when none. */
+/**
+ * @brief The status code of the response built.
+ * @param hs the object, or NULL.
+ * @return 101, 400, 426, ...; 0 when no response was built (and for NULL).
+ */
 RTW_EXPORT int rtw_ws_handshake_server_status(const rtw_ws_handshake_server *hs);
 
 /**
@@ -204,42 +225,112 @@ RTW_EXPORT int rtw_ws_handshake_server_status(const rtw_ws_handshake_server *hs)
  * outputs are then an empty span), #RTW_ERR_INVALID_ARGUMENT for NULL arguments.
  */
 /**@{*/
-/** @brief The method, e.g. "GET". */
+/**
+ * @brief The method, e.g. "GET".
+ * @param hs the object.
+ * @param[out] method the method token.
+ * @param[out] len bytes at *method.
+ * @return 1; 0 before the head is complete; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_method(const rtw_ws_handshake_server *hs,
                                               const char **method, size_t *len);
-/** @brief The path: the request-target up to '?' (as sent, not percent-decoded). */
+/**
+ * @brief The path: the request-target up to '?' (as sent, not percent-decoded). For an
+ * absolute-form target (`ws://host/p`), the part from the first '/' after the authority.
+ * @param hs the object.
+ * @param[out] path the path.
+ * @param[out] len bytes at *path.
+ * @return 1; 0 before the head is complete; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_path(const rtw_ws_handshake_server *hs,
                                             const char **path, size_t *len);
-/** @brief The query: what follows the first '?' of the request-target (0 when no '?'). */
+/**
+ * @brief The query: what follows the first '?' of the request-target.
+ * @param hs the object.
+ * @param[out] query the query, without the '?'.
+ * @param[out] len bytes at *query.
+ * @return 1 when the target has a '?' (the query may be empty); 0 when not;
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_query(const rtw_ws_handshake_server *hs,
                                              const char **query, size_t *len);
-/** @brief The `Origin` value (RFC 6455 10.2: check it to refuse foreign pages). */
+/**
+ * @brief The `Origin` value (RFC 6455 10.2: check it to refuse foreign pages).
+ * @param hs the object.
+ * @param[out] origin the first `Origin` field's value, trimmed.
+ * @param[out] len bytes at *origin.
+ * @return 1 when present; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_origin(const rtw_ws_handshake_server *hs,
                                               const char **origin, size_t *len);
 /**
  * @brief The `index`-th (0-based) field line whose name equals `name` case-insensitively,
  * its value trimmed of surrounding whitespace. Repeated fields are separate lines.
+ * @param hs the object.
+ * @param name the field name to look for; only read.
+ * @param name_len bytes at name.
+ * @param index which of the lines with that name (0 for the first).
+ * @param[out] value the value.
+ * @param[out] value_len bytes at *value.
+ * @return 1 when found; 0 when not; #RTW_ERR_INVALID_ARGUMENT (NULL hs, name, value or
+ *         value_len).
  */
 RTW_EXPORT int rtw_ws_handshake_server_header(const rtw_ws_handshake_server *hs,
                                               const char *name, size_t name_len, size_t index,
                                               const char **value, size_t *value_len);
-/** @brief Number of field lines in the request (0 before the head is complete). */
+/**
+ * @brief Number of field lines in the request.
+ * @param hs the object, or NULL.
+ * @return the count; 0 before the head is complete (and for NULL).
+ */
 RTW_EXPORT size_t rtw_ws_handshake_server_header_count(const rtw_ws_handshake_server *hs);
-/** @brief The `index`-th field line in order of arrival, name as sent. */
+/**
+ * @brief The `index`-th field line in order of arrival, name as sent.
+ * @param hs the object.
+ * @param index 0 to rtw_ws_handshake_server_header_count() - 1.
+ * @param[out] name the field name.
+ * @param[out] name_len bytes at *name.
+ * @param[out] value the value, trimmed.
+ * @param[out] value_len bytes at *value.
+ * @return 1; 0 when index is out of range or the head is not complete (empty spans);
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_header_at(const rtw_ws_handshake_server *hs,
                                                  size_t index, const char **name,
                                                  size_t *name_len, const char **value,
                                                  size_t *value_len);
-/** @brief Number of subprotocols offered: elements of every `Sec-WebSocket-Protocol` line. */
+/**
+ * @brief Number of subprotocols offered: elements of every `Sec-WebSocket-Protocol` line.
+ * @param hs the object, or NULL.
+ * @return the count; 0 before the head is complete (and for NULL).
+ */
 RTW_EXPORT size_t rtw_ws_handshake_server_subprotocol_count(const rtw_ws_handshake_server *hs);
-/** @brief The `index`-th subprotocol offered, in the client's order of preference. */
+/**
+ * @brief The `index`-th subprotocol offered, in the client's order of preference.
+ * @param hs the object.
+ * @param index 0 to rtw_ws_handshake_server_subprotocol_count() - 1.
+ * @param[out] name the subprotocol token.
+ * @param[out] len bytes at *name.
+ * @return 1; 0 when index is out of range; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_subprotocol(const rtw_ws_handshake_server *hs,
                                                    size_t index, const char **name,
                                                    size_t *len);
-/** @brief Number of extension offers: elements of every `Sec-WebSocket-Extensions` line. */
+/**
+ * @brief Number of extension offers: elements of every `Sec-WebSocket-Extensions` line.
+ * @param hs the object, or NULL.
+ * @return the count; 0 before the head is complete (and for NULL).
+ */
 RTW_EXPORT size_t rtw_ws_handshake_server_extension_count(const rtw_ws_handshake_server *hs);
-/** @brief The `index`-th extension offer with its parameters, e.g.
- * "permessage-deflate; client_max_window_bits". */
+/**
+ * @brief The `index`-th extension offer with its parameters, e.g.
+ * "permessage-deflate; client_max_window_bits".
+ * @param hs the object.
+ * @param index 0 to rtw_ws_handshake_server_extension_count() - 1.
+ * @param[out] offer the offer.
+ * @param[out] len bytes at *offer.
+ * @return 1; 0 when index is out of range; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_server_extension(const rtw_ws_handshake_server *hs,
                                                  size_t index, const char **offer,
                                                  size_t *len);
@@ -254,7 +345,11 @@ RTW_EXPORT int rtw_ws_handshake_server_extension(const rtw_ws_handshake_server *
 /**
  * @brief Choose the subprotocol for `Sec-WebSocket-Protocol` in the 101 response (RFC 6455
  * 4.2.2: at most one, from those offered). A later call replaces the choice; len 0 clears it.
- * @return also #RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED (nothing chosen).
+ * @param hs the object (the one on_upgrade received).
+ * @param name the subprotocol, compared exactly with the offered ones; copied.
+ * @param len bytes at name; 0 clears the choice.
+ * @return 0; #RTW_ERR_INVALID_STATE; #RTW_ERR_INVALID_ARGUMENT; #RTW_ERR_NOMEM; also
+ *         #RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED (nothing chosen).
  */
 RTW_EXPORT int rtw_ws_handshake_server_select_subprotocol(rtw_ws_handshake_server *hs,
                                                           const char *name, size_t len);
@@ -262,7 +357,12 @@ RTW_EXPORT int rtw_ws_handshake_server_select_subprotocol(rtw_ws_handshake_serve
  * @brief Set the `Sec-WebSocket-Extensions` value of the 101 response (the extensions the
  * server accepts, with their parameters). Every extension named must have been offered.
  * A later call replaces it; len 0 clears it.
- * @return also #RTW_ERR_HTTP_WS_EXTENSION_NOT_OFFERED; #RTW_ERR_HTTP_INVALID_HEADER.
+ * @param hs the object (the one on_upgrade received).
+ * @param value the header value; copied.
+ * @param len bytes at value; 0 clears it.
+ * @return 0; #RTW_ERR_INVALID_STATE; #RTW_ERR_INVALID_ARGUMENT; #RTW_ERR_NOMEM; also
+ *         #RTW_ERR_HTTP_WS_EXTENSION_NOT_OFFERED; #RTW_ERR_HTTP_INVALID_HEADER (a control
+ *         character in value). On error the previous value is cleared.
  */
 RTW_EXPORT int rtw_ws_handshake_server_set_extensions(rtw_ws_handshake_server *hs,
                                                       const char *value, size_t len);
@@ -270,8 +370,14 @@ RTW_EXPORT int rtw_ws_handshake_server_set_extensions(rtw_ws_handshake_server *h
  * @brief Add a field line to the response, accepted or rejected (e.g. `Set-Cookie`,
  * `WWW-Authenticate`, `Location`). Fields the handshake writes itself (Connection, Upgrade,
  * Content-Length, Content-Type, Transfer-Encoding, Sec-WebSocket-*) are refused.
- * @return also #RTW_ERR_HTTP_INVALID_HEADER (name not a token, value with CR, LF, NUL or
- *         another control character, or a reserved name).
+ * @param hs the object (the one on_upgrade received).
+ * @param name the field name; copied.
+ * @param name_len bytes at name.
+ * @param value the field value; copied.
+ * @param value_len bytes at value.
+ * @return 0; #RTW_ERR_INVALID_STATE; #RTW_ERR_INVALID_ARGUMENT; #RTW_ERR_NOMEM; also
+ *         #RTW_ERR_HTTP_INVALID_HEADER (name not a token, value with CR, LF, NUL or another
+ *         control character, or a reserved name).
  */
 RTW_EXPORT int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs,
                                                   const char *name, size_t name_len,
@@ -301,31 +407,34 @@ typedef struct rtw_ws_handshake_client_settings {
   size_t max_head_size;
   /** `Host` value, e.g. "example.com:8080" (RFC 9112 3.2). Required. */
   const char *host;
-  size_t host_len;
+  size_t host_len; /**< bytes at host */
   /** Request-target in origin form, starting with '/', query included. Default "/". */
   const char *path;
-  size_t path_len;
+  size_t path_len; /**< bytes at path */
   /** `Origin` value (browsers send one; RFC 6455 4.1 item 8). Default: none. */
   const char *origin;
-  size_t origin_len;
+  size_t origin_len; /**< bytes at origin */
   /** Subprotocols offered, a comma-separated list of tokens in order of preference
    * ("chat, superchat"), sent as `Sec-WebSocket-Protocol`. Default: none. */
   const char *subprotocols;
-  size_t subprotocols_len;
+  size_t subprotocols_len; /**< bytes at subprotocols */
   /** Extension offers, the `Sec-WebSocket-Extensions` value ("permessage-deflate;
    * client_max_window_bits"). Default: none. */
   const char *extensions;
-  size_t extensions_len;
+  size_t extensions_len; /**< bytes at extensions */
   /** Extra field lines (e.g. `Authorization`, `Cookie`, `User-Agent`). Names the handshake
    * writes itself (Host, Connection, Upgrade, Sec-WebSocket-*) are refused. */
   const rtw_http_header *headers;
-  size_t num_headers;
+  size_t num_headers; /**< elements at headers */
 } rtw_ws_handshake_client_settings;
 
 /** @brief The rtw_ws_handshake_client_callbacks layout this header declares. */
 #define RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION 1u
 
-/** @brief Client callbacks. Any member may be NULL. */
+/**
+ * @brief Client callbacks. Any member may be NULL. Initialise with
+ * `rtw_ws_handshake_client_callbacks cb = {RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION};`.
+ */
 typedef struct rtw_ws_handshake_client_callbacks {
   uint32_t version; /**< #RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION (or older) */
   /** Fill `len` random bytes (the 16-byte nonce of `Sec-WebSocket-Key`, RFC 6455 4.1 item
@@ -340,8 +449,10 @@ typedef struct rtw_ws_handshake_client_callbacks {
  * @brief Create a client handshake and build its request (see
  * rtw_ws_handshake_client_request()).
  * @param[out] hs the new object (NULL on failure).
+ * The random callback fires once, during this call.
  * @param callbacks, settings copied; settings is required (it carries the host).
  * @param mem allocator hooks, copied; NULL for the C library.
+ * @param user_data passed to callbacks, see rtw_ws_handshake_client_user_data().
  * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL, unknown struct version, no host, a host or
  *         origin with control characters or spaces, a path not starting with '/' or with
  *         spaces or control characters, a subprotocol that is not a token or is listed
@@ -354,22 +465,35 @@ RTW_EXPORT int rtw_ws_handshake_client_new(rtw_ws_handshake_client **hs,
                                            const rtw_ws_handshake_client_settings *settings,
                                            const rtw_mem *mem, void *user_data);
 
-/** @brief Free the object. Accepts NULL. */
+/**
+ * @brief Free the object, its request and every span the accessors returned.
+ * @param hs the object, or NULL (then nothing happens).
+ */
 RTW_EXPORT void rtw_ws_handshake_client_free(rtw_ws_handshake_client *hs);
 
-/** @brief The user_data given at creation. */
+/**
+ * @brief The user_data given at creation.
+ * @param hs the object, or NULL.
+ * @return the pointer passed to rtw_ws_handshake_client_new() (not owned); NULL for NULL.
+ */
 RTW_EXPORT void *rtw_ws_handshake_client_user_data(const rtw_ws_handshake_client *hs);
 
 /**
  * @brief The request to write: the whole HTTP head, ready for the transport.
+ * @param hs the object.
  * @param[out] data points into the object, valid until free.
- * @return 0; #RTW_ERR_INVALID_ARGUMENT.
+ * @param[out] len bytes at *data.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_ws_handshake_client_request(const rtw_ws_handshake_client *hs,
                                                const void **data, size_t *len);
 
 /**
- * @brief Feed response bytes, in any pieces (the outcome is the same for every split).
+ * @brief Feed response bytes, in any pieces (the outcome is the same for every split). No
+ * callback fires.
+ * @param hs the object.
+ * @param in the bytes received, only read (NULL allowed with len 0).
+ * @param len bytes at in.
  * @param[out] nread always set: bytes of this call that belong to the response head (after
  *             an error: the bytes examined, which depends on how the input was split). After
  *             #RTW_WS_HANDSHAKE_DONE, `in + nread` starts the server's first WebSocket frames.
@@ -388,7 +512,11 @@ RTW_EXPORT int rtw_ws_handshake_client_request(const rtw_ws_handshake_client *hs
 RTW_EXPORT int rtw_ws_handshake_client_recv(rtw_ws_handshake_client *hs, const void *in,
                                             size_t len, size_t *nread);
 
-/** @brief The response status code (0 until the head is complete). */
+/**
+ * @brief The response status code.
+ * @param hs the object, or NULL.
+ * @return the status; 0 until the head is complete (and for NULL).
+ */
 RTW_EXPORT int rtw_ws_handshake_client_status(const rtw_ws_handshake_client *hs);
 
 /**
@@ -399,16 +527,43 @@ RTW_EXPORT int rtw_ws_handshake_client_status(const rtw_ws_handshake_client *hs)
  * empty span), #RTW_ERR_INVALID_ARGUMENT.
  */
 /**@{*/
-/** @brief The subprotocol the server chose (`Sec-WebSocket-Protocol`), if any. */
+/**
+ * @brief The subprotocol the server chose (`Sec-WebSocket-Protocol`), if any.
+ * @param hs the object.
+ * @param[out] name the subprotocol.
+ * @param[out] len bytes at *name.
+ * @return 1 when the server chose one; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_client_subprotocol(const rtw_ws_handshake_client *hs,
                                                    const char **name, size_t *len);
-/** @brief Number of extensions the server accepted (`Sec-WebSocket-Extensions` elements). */
+/**
+ * @brief Number of extensions the server accepted (`Sec-WebSocket-Extensions` elements).
+ * @param hs the object, or NULL.
+ * @return the count; 0 before the head is complete (and for NULL).
+ */
 RTW_EXPORT size_t rtw_ws_handshake_client_extension_count(const rtw_ws_handshake_client *hs);
-/** @brief The `index`-th extension the server accepted, with its parameters. */
+/**
+ * @brief The `index`-th extension the server accepted, with its parameters.
+ * @param hs the object.
+ * @param index 0 to rtw_ws_handshake_client_extension_count() - 1.
+ * @param[out] ext the extension.
+ * @param[out] len bytes at *ext.
+ * @return 1; 0 when index is out of range or the head is not complete;
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs,
                                                  size_t index, const char **ext,
                                                  size_t *len);
-/** @brief The `index`-th response field line named `name` (case-insensitive). */
+/**
+ * @brief The `index`-th response field line named `name` (case-insensitive).
+ * @param hs the object.
+ * @param name the field name; only read.
+ * @param name_len bytes at name.
+ * @param index which of the lines with that name (0 for the first).
+ * @param[out] value the value, trimmed.
+ * @param[out] value_len bytes at *value.
+ * @return 1 when found; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_ws_handshake_client_header(const rtw_ws_handshake_client *hs,
                                               const char *name, size_t name_len, size_t index,
                                               const char **value, size_t *value_len);
@@ -477,11 +632,17 @@ RTW_EXPORT int rtw_sse_http_request_new(rtw_sse_http_request **req,
                                         const rtw_sse_http_request_settings *settings,
                                         const rtw_mem *mem);
 
-/** @brief Free the object. Accepts NULL. */
+/**
+ * @brief Free the object and every span the accessors returned.
+ * @param req the object, or NULL (then nothing happens).
+ */
 RTW_EXPORT void rtw_sse_http_request_free(rtw_sse_http_request *req);
 
 /**
  * @brief Feed request bytes, in any pieces (the outcome is the same for every split).
+ * @param req the object.
+ * @param in the bytes received, only read (NULL allowed with len 0).
+ * @param len bytes at in.
  * @param[out] nread always set: bytes of this call that belong to the request head.
  * @return #RTW_SSE_HTTP_INCOMPLETE; #RTW_SSE_HTTP_DONE (accessors valid); or a sticky error:
  *         #RTW_ERR_HTTP_MALFORMED, #RTW_ERR_HTTP_HEAD_TOO_LARGE (answer 431),
@@ -501,16 +662,43 @@ RTW_EXPORT int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *
  * the head is not complete).
  */
 /**@{*/
-/** @brief The request-target's path (before any '?'). */
+/**
+ * @brief The request-target's path (before any '?').
+ * @param req the object.
+ * @param[out] path the path, as sent.
+ * @param[out] len bytes at *path.
+ * @return 1; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_request_path(const rtw_sse_http_request *req, const char **path,
                                          size_t *len);
-/** @brief The query (after '?', without it), if any. */
+/**
+ * @brief The query (after '?', without it), if any.
+ * @param req the object.
+ * @param[out] query the query.
+ * @param[out] len bytes at *query.
+ * @return 1 when the target has a '?'; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_request_query(const rtw_sse_http_request *req, const char **query,
                                           size_t *len);
-/** @brief The `Last-Event-ID` value (OWS trimmed), if present and non-empty. */
+/**
+ * @brief The `Last-Event-ID` value (OWS trimmed), if present and non-empty.
+ * @param req the object.
+ * @param[out] id the value.
+ * @param[out] len bytes at *id.
+ * @return 1 when present and non-empty; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_request_last_event_id(const rtw_sse_http_request *req,
                                                   const char **id, size_t *len);
-/** @brief The `index`-th field line named `name` (case-insensitive). */
+/**
+ * @brief The `index`-th field line named `name` (case-insensitive).
+ * @param req the object.
+ * @param name the field name; only read.
+ * @param name_len bytes at name.
+ * @param index which of the lines with that name (0 for the first).
+ * @param[out] value the value, trimmed.
+ * @param[out] value_len bytes at *value.
+ * @return 1 when found; 0 when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_request_header(const rtw_sse_http_request *req, const char *name,
                                            size_t name_len, size_t index, const char **value,
                                            size_t *value_len);
@@ -519,20 +707,25 @@ RTW_EXPORT int rtw_sse_http_request_header(const rtw_sse_http_request *req, cons
 /**
  * @brief Whether the request accepts `text/event-stream` (RFC 9110 12.5.1): 1 when `Accept`
  * is absent or lists `text/event-stream`, any `text` subtype or any type (the wildcards),
- * with a non-zero q; 0 otherwise (the host may answer 406 or serve anyway: browsers always send it);
- * #RTW_ERR_INVALID_ARGUMENT (NULL or not complete).
+ * with a non-zero q; 0 otherwise (the host may answer 406 or serve anyway: browsers always
+ * send it).
+ * @param req the object, after #RTW_SSE_HTTP_DONE.
+ * @return 1, 0 as above; #RTW_ERR_INVALID_ARGUMENT (NULL or not complete).
  */
 RTW_EXPORT int rtw_sse_http_request_accepts(const rtw_sse_http_request *req);
 
 /**
- * @brief Whether the response should be chunked: 1 for HTTP/1.1 or later (RFC 9112 7.1),
- * 0 for HTTP/1.0 (close-delimited, RFC 9112 6.3 item 8), #RTW_ERR_INVALID_ARGUMENT.
+ * @brief Whether the response should be chunked (#RTW_SSE_HTTP_RESPONSE_CHUNKED).
+ * @param req the object, after #RTW_SSE_HTTP_DONE.
+ * @return 1 for HTTP/1.1 or later (RFC 9112 7.1); 0 for HTTP/1.0 (close-delimited, RFC 9112
+ *         6.3 item 8); #RTW_ERR_INVALID_ARGUMENT (NULL or not complete).
  */
 RTW_EXPORT int rtw_sse_http_request_chunked(const rtw_sse_http_request *req);
 
 /**
  * @brief Where to resume a stream from the replay history, given the request's
  * `Last-Event-ID` (WHATWG 9.2.4).
+ * @param req the object, after #RTW_SSE_HTTP_DONE.
  * @param history the server's history; only read during the call.
  * @param[out] seq the first sequence number to send (rtw_sse_history_get() from it up to
  *             rtw_sse_history_next_seq(), then live events). After a gap: the next sequence
@@ -555,11 +748,13 @@ RTW_EXPORT int rtw_sse_http_request_resume(const rtw_sse_http_request *req,
  * chunked` or `Connection: close`, the extra fields and the blank line.
  *
  * Size query: with buf NULL, sets *out_len to the exact size and returns 0.
- * @param buf destination or NULL; not NUL-terminated. @param cap bytes at buf.
+ * @param buf destination or NULL; not NUL-terminated.
+ * @param cap bytes at buf.
  * @param[out] out_len bytes written or needed (0 after an error other than too small).
  * @param flags 0 or #RTW_SSE_HTTP_RESPONSE_CHUNKED.
  * @param headers extra field lines (e.g. `Access-Control-Allow-Origin`); read during the
  *        call. Body framing fields, Content-Type and Cache-Control are refused.
+ * @param num_headers elements at headers (headers may be NULL when 0).
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written); #RTW_ERR_HTTP_INVALID_HEADER;
  *         #RTW_ERR_INVALID_ARGUMENT.
  */
@@ -577,6 +772,11 @@ RTW_EXPORT int rtw_sse_http_response(char *buf, size_t cap, size_t *out_len, uin
  * with #RTW_SSE_HTTP_LAST_CHUNK. Empty data writes nothing (*out_len 0): a zero-length
  * chunk would end the stream.
  * @param buf destination or NULL (size query); `buf` and `data` must not overlap.
+ * @param cap bytes at buf.
+ * @param[out] out_len bytes written or needed (0 for empty data and after an error other
+ *             than too small).
+ * @param data the bytes to frame; only read.
+ * @param len bytes at data.
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
  *         #RTW_ERR_INVALID_ARGUMENT.
  */
@@ -604,24 +804,27 @@ typedef struct rtw_sse_http_client_settings {
   size_t max_head_size;
   /** `Host` value (RFC 9112 3.2). Required. */
   const char *host;
-  size_t host_len;
+  size_t host_len; /**< bytes at host */
   /** Request-target in origin form, starting with '/'. Default "/". */
   const char *path;
-  size_t path_len;
+  size_t path_len; /**< bytes at path */
   /** The last event ID (rtw_sse_parser_last_event_id()), sent as `Last-Event-ID` when not
    * empty (WHATWG 9.2.3). No CR, LF or NUL. */
   const char *last_event_id;
-  size_t last_event_id_len;
+  size_t last_event_id_len; /**< bytes at last_event_id */
   /** Extra field lines (`Authorization`, `Cookie`, ...). Host, Accept, Cache-Control,
    * Last-Event-ID, Connection, Upgrade and Sec-WebSocket-* are refused. */
   const rtw_http_header *headers;
-  size_t num_headers;
+  size_t num_headers; /**< elements at headers */
 } rtw_sse_http_client_settings;
 
 /**
  * @brief Create a client for one connection attempt and build its request:
  * `GET <path> HTTP/1.1`, `Host`, `Accept: text/event-stream`, `Cache-Control: no-store`
  * (WHATWG 9.2.2: cache mode "no-store"), `Last-Event-ID` when non-empty, the extra fields.
+ * No callback fires.
+ * @param[out] client the new object (NULL on failure).
+ * @param settings the request and limits, required; copied (strings included).
  * @param parser the host's event-stream parser, which receives the decoded body. Not owned:
  *        it must outlive the client. Its callbacks' #RTW_ERR_PAUSE is not passed on (the
  *        client feeds the rest at once).
@@ -635,13 +838,18 @@ RTW_EXPORT int rtw_sse_http_client_new(rtw_sse_http_client **client,
                                        const rtw_sse_http_client_settings *settings,
                                        rtw_sse_parser *parser, const rtw_mem *mem);
 
-/** @brief Free the object (not the parser). Accepts NULL. */
+/**
+ * @brief Free the object (not the parser, which the host owns) and every span it returned.
+ * @param client the object, or NULL (then nothing happens).
+ */
 RTW_EXPORT void rtw_sse_http_client_free(rtw_sse_http_client *client);
 
 /**
  * @brief The request to write.
+ * @param client the object.
  * @param[out] data points into the object, valid until free.
- * @return 0; #RTW_ERR_INVALID_ARGUMENT.
+ * @param[out] len bytes at *data.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
                                            const void **data, size_t *len);
@@ -654,7 +862,11 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
  * "extract a MIME type") opens the stream; 204 returns #RTW_SSE_HTTP_NO_CONTENT; a redirect
  * with `Location` returns #RTW_SSE_HTTP_REDIRECT; any other status or type fails. Then the
  * body (chunked, Content-Length or close-delimited; RFC 9112 6.3) goes to the parser.
+ * The parser's callbacks fire (rtw_sse_callbacks) as the body is decoded.
  *
+ * @param client the object.
+ * @param in the bytes received, only read (NULL allowed with len 0).
+ * @param len bytes at in.
  * @param[out] nread always set: bytes used by this call. After #RTW_SSE_HTTP_DONE the rest
  *             (`in + nread`) is body: feed it again.
  * @return #RTW_SSE_HTTP_INCOMPLETE (all consumed); #RTW_SSE_HTTP_DONE (opened, once);
@@ -672,7 +884,8 @@ RTW_EXPORT int rtw_sse_http_client_recv(rtw_sse_http_client *client, const void 
 
 /**
  * @brief The connection closed. Ends the parser's stream (rtw_sse_parser_end(): an
- * unfinished event is dropped).
+ * unfinished event is dropped; on_discard may fire).
+ * @param client the object.
  * @return #RTW_SSE_HTTP_END (a close-delimited body ended, or the body had ended);
  *         #RTW_ERR_HTTP_TRUNCATED_BODY (the stream was open but its chunked or
  *         Content-Length body was cut short: still a reconnect, WHATWG 9.2.2);
@@ -682,24 +895,45 @@ RTW_EXPORT int rtw_sse_http_client_recv(rtw_sse_http_client *client, const void 
  */
 RTW_EXPORT int rtw_sse_http_client_end(rtw_sse_http_client *client);
 
-/** @brief The response status code (0 until the head is complete). */
+/**
+ * @brief The response status code.
+ * @param client the object, or NULL.
+ * @return the status; 0 until the head is complete (and for NULL).
+ */
 RTW_EXPORT int rtw_sse_http_client_status(const rtw_sse_http_client *client);
 
-/** @brief The `Location` of a redirect (a span into the object, valid until free): 1, or 0
- * with an empty span; #RTW_ERR_INVALID_ARGUMENT. */
+/**
+ * @brief The `Location` of a redirect.
+ * @param client the object.
+ * @param[out] value a span into the object, valid until free.
+ * @param[out] len bytes at *value.
+ * @return 1 when present; 0 with an empty span when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_client_location(const rtw_sse_http_client *client,
                                             const char **value, size_t *len);
 
-/** @brief The `index`-th response field line named `name`: 1, 0 (empty span) or
- * #RTW_ERR_INVALID_ARGUMENT. Valid once the head is complete, until free. */
+/**
+ * @brief The `index`-th response field line named `name` (case-insensitive). Valid once the
+ * head is complete; the span stays valid until free.
+ * @param client the object.
+ * @param name the field name; only read.
+ * @param name_len bytes at name.
+ * @param index which of the lines with that name (0 for the first).
+ * @param[out] value the value, trimmed.
+ * @param[out] value_len bytes at *value.
+ * @return 1 when found; 0 (empty span) when not; #RTW_ERR_INVALID_ARGUMENT.
+ */
 RTW_EXPORT int rtw_sse_http_client_header(const rtw_sse_http_client *client, const char *name,
                                           size_t name_len, size_t index, const char **value,
                                           size_t *value_len);
 
 /**
- * @brief 1 when `value` is a Content-Type whose MIME type essence is `text/event-stream`
+ * @brief Whether `value` is a Content-Type whose MIME type essence is `text/event-stream`
  * (MIME Sniffing "parse a MIME type": HTTP whitespace trimmed, type and subtype tokens
- * compared case-insensitively, parameters ignored), else 0. For a single field value.
+ * compared case-insensitively, parameters ignored). For a single field value.
+ * @param value the field value; only read (NULL gives 0).
+ * @param len bytes at value.
+ * @return 1 when it is; 0 otherwise.
  */
 RTW_EXPORT int rtw_sse_http_is_event_stream(const char *value, size_t len);
 
@@ -750,47 +984,76 @@ typedef struct rtw_sse_reconnect_settings {
 
 /**
  * @brief Create a policy. Initially idle: no attempt is due until rtw_sse_reconnect_closed().
- * @param settings copied; NULL for defaults. @param mem copied; NULL for the C library.
- * @return 0; #RTW_ERR_INVALID_ARGUMENT; #RTW_ERR_NOMEM.
+ * @param[out] rc the new policy (NULL on failure).
+ * @param settings copied; NULL for defaults. The random callback may fire in
+ *        rtw_sse_reconnect_closed().
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL rc, unknown or zero version, incomplete mem);
+ *         #RTW_ERR_NOMEM.
  */
 RTW_EXPORT int rtw_sse_reconnect_new(rtw_sse_reconnect **rc,
                                      const rtw_sse_reconnect_settings *settings,
                                      const rtw_mem *mem);
 
-/** @brief Free the policy. Accepts NULL. */
+/**
+ * @brief Free the policy.
+ * @param rc the policy, or NULL (then nothing happens).
+ */
 RTW_EXPORT void rtw_sse_reconnect_free(rtw_sse_reconnect *rc);
 
-/** @brief The server's `retry` (call from rtw_sse_callbacks::on_retry): the new
- * reconnection time. @return 0; #RTW_ERR_INVALID_ARGUMENT. */
+/**
+ * @brief The server's `retry` (call from rtw_sse_callbacks::on_retry): the new
+ * reconnection time.
+ * @param rc the policy.
+ * @param ms the reconnection time in milliseconds (0 is allowed).
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL rc).
+ */
 RTW_EXPORT int rtw_sse_reconnect_set_retry(rtw_sse_reconnect *rc, uint32_t ms);
 
-/** @brief The stream opened (#RTW_SSE_HTTP_DONE) at `now_ms` (any monotonic clock in ms).
- * @return 0; #RTW_ERR_INVALID_STATE (stopped); #RTW_ERR_INVALID_ARGUMENT. */
+/**
+ * @brief The stream opened (#RTW_SSE_HTTP_DONE) at `now_ms`.
+ * @param rc the policy.
+ * @param now_ms any monotonic clock in milliseconds (the same in every call).
+ * @return 0; #RTW_ERR_INVALID_STATE (stopped); #RTW_ERR_INVALID_ARGUMENT (NULL rc).
+ */
 RTW_EXPORT int rtw_sse_reconnect_opened(rtw_sse_reconnect *rc, uint64_t now_ms);
 
 /**
  * @brief The attempt or connection ended at `now_ms` and the client should reconnect (a
  * network error, #RTW_SSE_HTTP_END, #RTW_ERR_HTTP_TRUNCATED_BODY): schedules the next
  * attempt. A connection opened at least stable_ms before resets the failure count;
- * anything else adds one failure.
+ * anything else adds one failure. The random callback fires when the count is not zero.
+ * @param rc the policy.
+ * @param now_ms the same clock as rtw_sse_reconnect_opened().
  * @return 0; #RTW_ERR_INVALID_STATE (stopped); #RTW_ERR_CALLBACK_FAILURE (random failed);
  *         #RTW_ERR_UNSUPPORTED (the default RNG failed); #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_sse_reconnect_closed(rtw_sse_reconnect *rc, uint64_t now_ms);
 
-/** @brief Fail the connection for good (WHATWG 9.2.2: 204, another status, a wrong type):
- * no attempt is scheduled any more. @return 0; #RTW_ERR_INVALID_ARGUMENT. */
+/**
+ * @brief Fail the connection for good (WHATWG 9.2.2: 204, another status, a wrong type):
+ * no attempt is scheduled any more.
+ * @param rc the policy.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL rc).
+ */
 RTW_EXPORT int rtw_sse_reconnect_stop(rtw_sse_reconnect *rc);
 
 /**
  * @brief Milliseconds from `now_ms` until the next attempt is due (0: now).
+ * @param rc the policy.
+ * @param now_ms the same clock as rtw_sse_reconnect_closed().
+ * @param[out] wait_ms the wait; 0 on error.
  * @return 0 with *wait_ms set; #RTW_ERR_INVALID_STATE when no attempt is scheduled (idle,
- *         open, or stopped); #RTW_ERR_INVALID_ARGUMENT.
+ *         open, or stopped); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_sse_reconnect_next_attempt_ms(const rtw_sse_reconnect *rc, uint64_t now_ms,
                                                  uint64_t *wait_ms);
 
-/** @brief Consecutive failed attempts so far (0 for NULL). */
+/**
+ * @brief Consecutive failed attempts so far.
+ * @param rc the policy, or NULL.
+ * @return the count; 0 for NULL.
+ */
 RTW_EXPORT uint32_t rtw_sse_reconnect_failures(const rtw_sse_reconnect *rc);
 
 #ifdef __cplusplus

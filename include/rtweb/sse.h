@@ -151,7 +151,12 @@ RTW_EXPORT int rtw_sse_parser_new(rtw_sse_parser **parser, const rtw_sse_callbac
                                   const rtw_sse_settings *settings, const rtw_mem *mem,
                                   void *user_data);
 
-/** @brief Free a parser and everything it holds. Accepts NULL. */
+/**
+ * @brief Free a parser and everything it holds. No callback fires (pending data is dropped
+ * without on_discard).
+ * @param parser the parser, or NULL (then nothing happens). Pointers obtained from it
+ *        (rtw_sse_parser_last_event_id()) become invalid.
+ */
 RTW_EXPORT void rtw_sse_parser_free(rtw_sse_parser *parser);
 
 /**
@@ -161,7 +166,12 @@ RTW_EXPORT void rtw_sse_parser_free(rtw_sse_parser *parser);
  * split. Lines are processed as soon as their terminator arrives (a CR is acted on at once;
  * an LF right after it, even in the next call, is not a second line end).
  *
+ * Callbacks that may fire, in stream order: on_comment, on_retry, on_data (streaming mode),
+ * on_id then on_event at a blank line. None fires after a fatal error.
+ *
+ * @param parser the parser.
  * @param in the bytes; only read during the call (the parser copies what it must keep).
+ * @param len bytes at in (0 is allowed and does nothing).
  * @param[out] nread always set: bytes consumed. Equals len unless paused or failed.
  * @return 0 when all input was consumed; #RTW_ERR_PAUSE when a callback paused (call again
  *         with the remaining bytes); #RTW_ERR_SSE_LINE_TOO_LONG, #RTW_ERR_SSE_EVENT_TOO_LARGE,
@@ -178,9 +188,14 @@ RTW_EXPORT int rtw_sse_parser_recv(rtw_sse_parser *parser, const void *in, size_
  * Per WHATWG 9.2.6 pending data is discarded: an event without its blank line is never
  * dispatched, an incomplete last line is dropped, and an `id` in that unfinished block does
  * not change the last event ID. Under #RTW_SSE_FLAG_STREAM_DATA, on_discard fires if the
- * unfinished event had a `data` field (whatever on_data delivered of it, possibly nothing). The parser is then ready for the next stream (a new
- * BOM is accepted) and keeps the last event ID.
- * @return 0, a sticky error from earlier, or the callback's result (#RTW_ERR_CALLBACK_FAILURE).
+ * unfinished event had a `data` field (whatever on_data delivered of it, possibly
+ * nothing). The parser is then ready for the next stream (a new BOM is accepted) and keeps
+ * the last event ID.
+ * @param parser the parser.
+ * @return 0 (also when on_discard returned #RTW_ERR_PAUSE); a sticky error from earlier
+ *         (returned again, nothing else done); #RTW_ERR_CALLBACK_FAILURE when on_discard
+ *         returned another negative value (the parser is then failed with it, sticky);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL parser).
  */
 RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
 
@@ -190,7 +205,10 @@ RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
  * Use when reconnecting: pass the ID sent as `Last-Event-ID` (or NULL/0 to keep the current
  * one), so events of the new stream without an `id` field report it, as browsers do. Pending
  * data is dropped without calling on_discard.
- * @param id the seed; NULL with id_len 0 keeps the current last event ID.
+ * No callback fires.
+ * @param parser the parser.
+ * @param id the seed, copied; NULL with id_len 0 keeps the current last event ID.
+ * @param id_len bytes at id.
  * @return 0, #RTW_ERR_INVALID_ARGUMENT (id contains NUL, CR or LF, or NULL with id_len > 0),
  *         #RTW_ERR_SSE_ID_TOO_LONG (both leave the parser unchanged), #RTW_ERR_NOMEM (the
  *         parser is then failed with that sticky error; reset again to retry).
@@ -199,14 +217,20 @@ RTW_EXPORT int rtw_sse_parser_reset(rtw_sse_parser *parser, const char *id, size
 
 /**
  * @brief The last event ID (what a reconnect sends as `Last-Event-ID`).
+ * @param parser the parser.
  * @param[out] id points into the parser, valid until the next call on it; never NULL.
  * @param[out] id_len its length (0 when none).
- * @return 0 or #RTW_ERR_INVALID_ARGUMENT.
+ * @return 0 or #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_sse_parser_last_event_id(const rtw_sse_parser *parser, const char **id,
                                             size_t *id_len);
 
-/** @brief The user_data given at creation. */
+/**
+ * @brief The user_data given at creation.
+ * @param parser the parser, or NULL.
+ * @return the pointer passed to rtw_sse_parser_new() (not owned by the parser); NULL for a
+ *         NULL parser.
+ */
 RTW_EXPORT void *rtw_sse_parser_user_data(const rtw_sse_parser *parser);
 
 /* ====================================================================== writer */
@@ -230,8 +254,12 @@ RTW_EXPORT void *rtw_sse_parser_user_data(const rtw_sse_parser *parser);
  * @param cap bytes available at buf.
  * @param[out] out_len bytes written, or needed; 0 after any other error.
  * @param type event type (NULL with type_len 0 for the default "message"); may contain NUL.
+ *        Only read during the call, as are id and data.
+ * @param type_len bytes at type; 0 writes no `event` line.
  * @param id event id, or NULL for no id line.
+ * @param id_len bytes at id.
  * @param data the data (NULL allowed with data_len 0); may contain NUL.
+ * @param data_len bytes at data.
  * @param flags 0 or #RTW_SSE_WRITE_CRLF.
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
  *         #RTW_ERR_SSE_INVALID_FIELD (type or id contains CR or LF, id contains NUL);
@@ -246,8 +274,14 @@ RTW_EXPORT int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const
 /**
  * @brief Serialise a `retry: <ms>` line (sets the client's reconnection time). Only the line:
  * the client applies it when it reads the line, no blank line is needed. Same buffer rules
- * as rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL,
- * #RTW_ERR_INVALID_ARGUMENT.
+ * as rtw_sse_write_event().
+ * @param buf destination, or NULL for a size query. Never NUL-terminated.
+ * @param cap bytes available at buf.
+ * @param[out] out_len bytes written, or needed; 0 after any other error.
+ * @param ms the reconnection time in milliseconds, written in decimal.
+ * @param flags 0 or #RTW_SSE_WRITE_CRLF.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL out_len, unknown flags).
  */
 RTW_EXPORT int rtw_sse_write_retry(char *buf, size_t cap, size_t *out_len, uint32_t ms,
                                    uint32_t flags);
@@ -256,8 +290,16 @@ RTW_EXPORT int rtw_sse_write_retry(char *buf, size_t cap, size_t *out_len, uint3
  * @brief Serialise a comment: `: <text>` per line of text (split like data; an empty line
  * writes `:`). No blank line follows, so a comment may sit between events or inside one.
  * Comments keep idle connections alive (heartbeats). Same buffer rules as
- * rtw_sse_write_event(). @return 0, #RTW_ERR_BUFFER_TOO_SMALL, #RTW_ERR_INVALID_UTF8,
- * #RTW_ERR_INVALID_ARGUMENT.
+ * rtw_sse_write_event().
+ * @param buf destination, or NULL for a size query. Never NUL-terminated.
+ * @param cap bytes available at buf.
+ * @param[out] out_len bytes written, or needed; 0 after any other error.
+ * @param text the comment, only read during the call (NULL allowed with len 0).
+ * @param len bytes at text.
+ * @param flags 0 or #RTW_SSE_WRITE_CRLF.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
+ *         #RTW_ERR_INVALID_UTF8 (text is not valid UTF-8); #RTW_ERR_INVALID_ARGUMENT (NULL
+ *         out_len, NULL text with len > 0, unknown flags, an output larger than SIZE_MAX).
  */
 RTW_EXPORT int rtw_sse_write_comment(char *buf, size_t cap, size_t *out_len, const char *text,
                                      size_t len, uint32_t flags);
@@ -292,15 +334,23 @@ typedef struct rtw_sse_history rtw_sse_history;
 RTW_EXPORT int rtw_sse_history_new(rtw_sse_history **history, size_t max_events,
                                    size_t max_bytes, const rtw_mem *mem);
 
-/** @brief Free a history. Accepts NULL. */
+/**
+ * @brief Free a history and the bytes it retains.
+ * @param history the history, or NULL (then nothing happens). Pointers from
+ *        rtw_sse_history_get() become invalid.
+ */
 RTW_EXPORT void rtw_sse_history_free(rtw_sse_history *history);
 
 /**
  * @brief Append a serialised event (as made by rtw_sse_write_event()) under its id, in O(1),
  * evicting the oldest events as needed to stay within both bounds. Bytes are copied.
  * Pointers from earlier rtw_sse_history_get() calls become invalid.
- * @param id the event's id (the key a reconnecting client sends); may be empty (or NULL
- *           with id_len 0), but an empty id can never be looked up.
+ * @param history the history.
+ * @param id the event's id (the key a reconnecting client sends), copied; may be empty (or
+ *           NULL with id_len 0), but an empty id can never be looked up.
+ * @param id_len bytes at id.
+ * @param bytes the serialised event, copied.
+ * @param len bytes at bytes (NULL allowed with len 0).
  * @param[out] seq if not NULL, the event's sequence number (first event is 0, then +1).
  * @return 0, #RTW_ERR_SSE_EVENT_TOO_LARGE (id_len + len exceeds max_bytes; nothing changed),
  *         #RTW_ERR_INVALID_ARGUMENT (NULL history, NULL pointer with non-zero length).
@@ -313,29 +363,44 @@ RTW_EXPORT int rtw_sse_history_push(rtw_sse_history *history, const char *id, si
  *
  * Ids are compared byte for byte; when several retained events share the id, the newest
  * wins. O(number of retained events).
+ * @param history the history.
+ * @param id the id the client sent, only read during the call (NULL allowed with id_len 0).
+ * @param id_len bytes at id.
  * @param[out] seq the sequence number of the first event after the one with that id (equal
  *                 to rtw_sse_history_next_seq() when the client is up to date).
  * @return 0 when found; #RTW_ERR_SSE_HISTORY_GAP when no retained event has that id (it was
  *         evicted, never existed, or is empty): the client missed events the history cannot
  *         give, so the host should send a reset (e.g. a full snapshot);
- *         #RTW_ERR_INVALID_ARGUMENT.
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL history or seq, NULL id with id_len > 0).
  */
 RTW_EXPORT int rtw_sse_history_find(const rtw_sse_history *history, const char *id,
                                     size_t id_len, uint64_t *seq);
 
 /**
  * @brief Read the retained event with sequence number seq.
+ * @param history the history.
+ * @param seq the sequence number.
  * @param[out] bytes points into the history; valid until the next push or free.
+ * @param[out] len bytes at *bytes.
  * @return 0; #RTW_ERR_SSE_HISTORY_GAP when seq was evicted; #RTW_ERR_SSE_HISTORY_END when
- *         seq >= rtw_sse_history_next_seq(); #RTW_ERR_INVALID_ARGUMENT.
+ *         seq >= rtw_sse_history_next_seq(); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_sse_history_get(const rtw_sse_history *history, uint64_t seq,
                                    const void **bytes, size_t *len);
 
-/** @brief The sequence number the next pushed event will get (0 for NULL). */
+/**
+ * @brief The sequence number the next pushed event will get.
+ * @param history the history, or NULL.
+ * @return the next sequence number; 0 for NULL.
+ */
 RTW_EXPORT uint64_t rtw_sse_history_next_seq(const rtw_sse_history *history);
 
-/** @brief The oldest retained sequence number (== next_seq when empty; 0 for NULL). */
+/**
+ * @brief The oldest retained sequence number.
+ * @param history the history, or NULL.
+ * @return the oldest retained sequence number (equal to rtw_sse_history_next_seq() when the
+ *         history is empty); 0 for NULL.
+ */
 RTW_EXPORT uint64_t rtw_sse_history_first_seq(const rtw_sse_history *history);
 
 #ifdef __cplusplus

@@ -25,26 +25,37 @@ extern "C" {
 
 /** @name Opcodes (RFC 6455 5.2) */
 /**@{*/
-#define RTW_WS_OP_CONTINUATION 0x0
-#define RTW_WS_OP_TEXT 0x1
-#define RTW_WS_OP_BINARY 0x2
-#define RTW_WS_OP_CLOSE 0x8
-#define RTW_WS_OP_PING 0x9
-#define RTW_WS_OP_PONG 0xA
+#define RTW_WS_OP_CONTINUATION 0x0 /**< a later fragment of a text or binary message */
+#define RTW_WS_OP_TEXT 0x1         /**< a text message (UTF-8), or its first fragment */
+#define RTW_WS_OP_BINARY 0x2       /**< a binary message, or its first fragment */
+#define RTW_WS_OP_CLOSE 0x8        /**< close frame (RFC 6455 5.5.1) */
+#define RTW_WS_OP_PING 0x9         /**< ping frame (RFC 6455 5.5.2) */
+#define RTW_WS_OP_PONG 0xA         /**< pong frame (RFC 6455 5.5.3) */
 /**@}*/
 
 /** @name Close codes (RFC 6455 7.4.1) */
 /**@{*/
+/** normal closure */
 #define RTW_WS_CLOSE_NORMAL 1000
+/** an endpoint is going away (server shutdown, page left) */
 #define RTW_WS_CLOSE_GOING_AWAY 1001
+/** protocol error; the session sends it on most RTW_ERR_WS_* errors */
 #define RTW_WS_CLOSE_PROTOCOL_ERROR 1002
+/** a data type the endpoint cannot accept */
 #define RTW_WS_CLOSE_UNSUPPORTED_DATA 1003
 #define RTW_WS_CLOSE_NO_STATUS 1005 /**< reported when a close frame had no code; never sent */
 #define RTW_WS_CLOSE_ABNORMAL 1006  /**< reserved for "closed without a close frame"; never sent */
+/** data inconsistent with the message type, e.g. invalid UTF-8 in text (sent on
+ * #RTW_ERR_INVALID_UTF8) */
 #define RTW_WS_CLOSE_INVALID_PAYLOAD 1007
+/** a message violates the endpoint's policy */
 #define RTW_WS_CLOSE_POLICY 1008
+/** a frame or message over the limits (sent on #RTW_ERR_WS_FRAME_TOO_LARGE and
+ * #RTW_ERR_WS_MESSAGE_TOO_LARGE) */
 #define RTW_WS_CLOSE_TOO_BIG 1009
+/** client: the server did not negotiate an extension the client requires */
 #define RTW_WS_CLOSE_MANDATORY_EXTENSION 1010
+/** an unexpected condition (sent on #RTW_ERR_CALLBACK_FAILURE and #RTW_ERR_NOMEM) */
 #define RTW_WS_CLOSE_INTERNAL_ERROR 1011
 /**@}*/
 
@@ -55,10 +66,12 @@ extern "C" {
 
 /* ====================================================================== frame codec */
 
-/** @brief RSV bits as they appear in rtw_ws_frame::rsv. */
-#define RTW_WS_RSV1 0x4u
-#define RTW_WS_RSV2 0x2u
-#define RTW_WS_RSV3 0x1u
+/** @name RSV bits as they appear in rtw_ws_frame::rsv */
+/**@{*/
+#define RTW_WS_RSV1 0x4u /**< RSV1 (permessage-deflate's "compressed" bit, RFC 7692) */
+#define RTW_WS_RSV2 0x2u /**< RSV2 */
+#define RTW_WS_RSV3 0x1u /**< RSV3 */
+/**@}*/
 
 /**
  * @brief One frame header (RFC 6455 5.2). A plain value type: its layout is fixed by the wire
@@ -81,9 +94,14 @@ typedef struct rtw_ws_frame {
  * must have its most significant bit clear. Opcode, RSV and mask rules depend on the
  * connection and are the session's business.
  *
+ * @param in the received bytes, only read during the call (NULL allowed with len 0).
+ * @param len bytes at in.
+ * @param[out] frame the parsed header, filled when the header is complete.
  * @param[out] header_len bytes the header takes (2..14), or 0 when `len` bytes do not yet
  *             hold the whole header (feed more and call again).
- * @return 0; #RTW_ERR_WS_BAD_LENGTH; #RTW_ERR_INVALID_ARGUMENT.
+ * @return 0 (also when the header is incomplete: check header_len); #RTW_ERR_WS_BAD_LENGTH
+ *         (a non-minimal length, or the 64-bit length's most significant bit set);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL frame or header_len, NULL in with len > 0).
  */
 RTW_EXPORT int rtw_ws_frame_parse(const void *in, size_t len, rtw_ws_frame *frame,
                                   size_t *header_len);
@@ -91,7 +109,9 @@ RTW_EXPORT int rtw_ws_frame_parse(const void *in, size_t len, rtw_ws_frame *fram
 /**
  * @brief Write the header for `frame` (minimal length encoding) into `out`, which must have
  * room for #RTW_WS_MAX_HEADER bytes.
- * @param[out] header_len bytes written (2..14).
+ * @param[out] out the destination, at least #RTW_WS_MAX_HEADER bytes.
+ * @param frame the header to write, only read; the masking key is written when masked is 1.
+ * @param[out] header_len bytes written (2..14); 0 on error.
  * @return 0; #RTW_ERR_INVALID_ARGUMENT (opcode > 15, rsv > 7, payload_len >= 2^63, NULL).
  */
 RTW_EXPORT int rtw_ws_frame_build(void *out, const rtw_ws_frame *frame, size_t *header_len);
@@ -102,6 +122,12 @@ RTW_EXPORT int rtw_ws_frame_build(void *out, const rtw_ws_frame *frame, size_t *
  * `offset` is the position of `src[0]` within the frame payload, so a payload can be
  * processed in any number of pieces: pass the running total. `dst` may equal `src` (in
  * place); otherwise the two must not overlap. Uses AVX-512 or AVX2 when the CPU has them.
+ * Does nothing when dst, src or key is NULL.
+ * @param[out] dst where the result goes, len bytes.
+ * @param src the bytes to mask or unmask, len bytes; only read.
+ * @param len bytes to process.
+ * @param key the frame's 4-byte masking key.
+ * @param offset position of src[0] within the payload (0 for the start).
  */
 RTW_EXPORT void rtw_ws_mask(void *dst, const void *src, size_t len, const uint8_t key[4],
                             uint64_t offset);
@@ -111,9 +137,11 @@ RTW_EXPORT void rtw_ws_mask(void *dst, const void *src, size_t len, const uint8_
 /** @brief A WebSocket connection after its opening handshake. Opaque. */
 typedef struct rtw_ws rtw_ws;
 
-/** @brief Roles for rtw_ws_new(). */
-#define RTW_WS_ROLE_SERVER 0
-#define RTW_WS_ROLE_CLIENT 1
+/** @name Roles for rtw_ws_new() */
+/**@{*/
+#define RTW_WS_ROLE_SERVER 0 /**< server: expects masked frames, sends unmasked ones */
+#define RTW_WS_ROLE_CLIENT 1 /**< client: sends masked frames, expects unmasked ones */
+/**@}*/
 
 /** @brief Default max_frame_size: 16 MiB. */
 #define RTW_WS_DEFAULT_MAX_FRAME_SIZE (16u * 1024u * 1024u)
@@ -187,11 +215,13 @@ typedef struct rtw_ws_settings {
  */
 typedef struct rtw_ws_callbacks {
   uint32_t version; /**< #RTW_WS_CALLBACKS_VERSION (or older) */
-  /** A text or binary message starts (streamed mode). */
+  /** A text or binary message starts (streamed mode). opcode is #RTW_WS_OP_TEXT or
+   * #RTW_WS_OP_BINARY. */
   int (*on_message_begin)(rtw_ws *ws, int opcode, void *user_data);
   /** The next piece of the current message, unmasked (streamed mode). Pieces follow frame and
-   * input boundaries, are never empty, and for text may end inside a UTF-8 sequence; the message as a whole is validated (a text message that turns out invalid
-   * fails with 1007 at the first bad byte, before on_message_end). */
+   * input boundaries, are never empty, and for text may end inside a UTF-8 sequence; the
+   * message as a whole is validated (a text message that turns out invalid fails with 1007
+   * at the first bad byte, before on_message_end). */
   int (*on_message_data)(rtw_ws *ws, const void *data, size_t len, void *user_data);
   /** The current message is complete (streamed mode). */
   int (*on_message_end)(rtw_ws *ws, void *user_data);
@@ -214,64 +244,103 @@ typedef struct rtw_ws_callbacks {
 } rtw_ws_callbacks;
 
 /**
- * @brief Create a session.
+ * @brief Create a session. No callback fires.
+ * @param[out] ws receives the new session; set to NULL on failure.
  * @param role #RTW_WS_ROLE_SERVER (expects masked frames, sends unmasked) or
  *             #RTW_WS_ROLE_CLIENT (the reverse).
  * @param callbacks, settings copied; NULL for none / defaults.
  * @param mem allocator hooks, copied; NULL for the C library.
- * @return 0, #RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_NOMEM.
+ * @param user_data passed to every callback; see rtw_ws_user_data().
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL ws, an unknown role, an unknown or zero struct
+ *         version, unknown flags or rsv_allowed bits, incomplete mem); #RTW_ERR_NOMEM.
  */
 RTW_EXPORT int rtw_ws_new(rtw_ws **ws, int role, const rtw_ws_callbacks *callbacks,
                           const rtw_ws_settings *settings, const rtw_mem *mem, void *user_data);
 
-/** @brief Free a session, releasing NOCOPY payloads (on_payload_released). Accepts NULL. */
+/**
+ * @brief Free a session and everything it holds. on_payload_released fires for every
+ * #RTW_WS_QUEUE_NOCOPY payload still queued; no other callback fires. No close frame is
+ * sent: call rtw_ws_close() and flush first for a clean close.
+ * @param ws the session, or NULL (then nothing happens). Pointers from
+ *        rtw_ws_send_pending() become invalid.
+ */
 RTW_EXPORT void rtw_ws_free(rtw_ws *ws);
 
-/** @brief The user_data given at creation. */
+/**
+ * @brief The user_data given at creation.
+ * @param ws the session, or NULL.
+ * @return the pointer passed to rtw_ws_new() (not owned by the session); NULL for NULL.
+ */
 RTW_EXPORT void *rtw_ws_user_data(const rtw_ws *ws);
 
 /**
  * @brief Feed received bytes. Input may be split anywhere; results are the same for every
  * split. `in` is only read, never modified.
+ *
+ * Callbacks that may fire: on_message_begin, on_message_data, on_message_end (streamed) or
+ * on_message (#RTW_WS_FLAG_WHOLE_MESSAGES), on_ping, on_pong, on_close, and random (client
+ * role, to mask the automatic pong or close answer). The automatic pong is queued before
+ * on_ping runs; the answer to the peer's close is queued after on_close returns (unless
+ * on_close called rtw_ws_close() itself).
+ * @param ws the session.
+ * @param in the bytes (NULL allowed with len 0).
+ * @param len bytes at in.
  * @param[out] nread always set: bytes consumed (len unless paused or failed).
  * @return 0; #RTW_ERR_PAUSE (call again with the rest); a protocol error (RTW_ERR_WS_*,
  *         #RTW_ERR_INVALID_UTF8) after which the session has queued the matching close frame
  *         (see rtw_ws_close_sent()) and accepts no more input; #RTW_ERR_CALLBACK_FAILURE;
- *         #RTW_ERR_NOMEM. Errors are sticky. After the peer's close frame, further input
- *         is ignored (consumed).
+ *         #RTW_ERR_NOMEM; #RTW_ERR_UNSUPPORTED (client role: the default RNG failed while
+ *         masking an answer); #RTW_ERR_INVALID_ARGUMENT (NULL ws or nread, NULL in with
+ *         len > 0; not sticky). Errors are sticky. After the peer's close frame, further
+ *         input is ignored (consumed).
  */
 RTW_EXPORT int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread);
 
-/** @brief 1 while the session expects more input (the peer's close not yet received and no
- * fatal error). */
+/**
+ * @brief Whether the session expects more input.
+ * @param ws the session, or NULL.
+ * @return 1 while the peer's close has not been received and no fatal error occurred; 0
+ *         otherwise (and for NULL).
+ */
 RTW_EXPORT int rtw_ws_want_read(const rtw_ws *ws);
 
-/** @brief 1 while there are bytes to write. When want_read and want_write are both 0, the
- * session is over: close the transport. */
+/**
+ * @brief Whether there are bytes to write. When want_read and want_write are both 0, the
+ * session is over: close the transport.
+ * @param ws the session, or NULL.
+ * @return 1 while bytes are queued; 0 otherwise (and for NULL).
+ */
 RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
 
 /**
- * @brief The next contiguous bytes to write.
+ * @brief The next contiguous bytes to write. The random callback may fire (client role,
+ * masking the next fragment of a large message).
+ * @param ws the session.
  * @param[out] data points into the session or at a queued payload; valid until the next
  *             call that changes the queue.
  * @param[out] len 0 when nothing is pending.
  * @return 0; #RTW_ERR_NOMEM, or #RTW_ERR_CALLBACK_FAILURE when the random callback failed
- *         (client role), if the next fragment of a large message could not be prepared: the
- *         session has then failed (want_read and want_write are 0: close the transport; later
- *         calls report the session's first error); #RTW_ERR_INVALID_ARGUMENT.
+ *         (client role), or #RTW_ERR_UNSUPPORTED when the default RNG failed, if the next
+ *         fragment of a large message could not be prepared: the session has then failed
+ *         (want_read and want_write are 0: close the transport; later calls report the
+ *         session's first error); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len);
 
 /** @brief A gather element, laid out like POSIX `struct iovec`. */
 typedef struct rtw_iovec {
-  const void *base;
-  size_t len;
+  const void *base; /**< start of the bytes (points into the session or a NOCOPY payload) */
+  size_t len;       /**< number of bytes at base */
 } rtw_iovec;
 
 /**
  * @brief The pending bytes as up to `max` gather elements, in order: frame headers from the
  * session's buffer and payloads in place (NOCOPY payloads are the caller's own memory).
- * Suits writev()/sendmsg().
+ * Suits writev()/sendmsg(). The pointers are valid until the next call that changes the
+ * queue (rtw_ws_send_consumed(), a queue call, rtw_ws_recv(), rtw_ws_tick(), rtw_ws_free()).
+ * @param ws the session.
+ * @param[out] iov the array to fill.
+ * @param max elements available at iov.
  * @param[out] count elements filled (0 when nothing is pending).
  * @return as rtw_ws_send_pending().
  */
@@ -279,7 +348,10 @@ RTW_EXPORT int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, s
 
 /**
  * @brief Report that the first `n` pending bytes were written (partial writes are normal).
- * @return 0; #RTW_ERR_INVALID_ARGUMENT when n exceeds what is pending.
+ * on_payload_released fires for each #RTW_WS_QUEUE_NOCOPY payload now fully written.
+ * @param ws the session.
+ * @param n bytes written by the host.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL ws, or n exceeds what is pending).
  */
 RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
 
@@ -290,20 +362,40 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
 
 /**
  * @brief Queue a text (#RTW_WS_OP_TEXT) or binary (#RTW_WS_OP_BINARY) message, fragmented at
- * fragment_size.
+ * fragment_size. The random callback may fire (client role: masking keys).
+ * @param ws the session.
+ * @param opcode #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY.
+ * @param data the payload (NULL allowed with len 0): copied, or referenced with
+ *        #RTW_WS_QUEUE_NOCOPY until on_payload_released.
+ * @param len bytes at data.
+ * @param flags 0 or #RTW_WS_QUEUE_NOCOPY.
  * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8; nothing queued);
  *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued); #RTW_ERR_WS_CLOSED (a close was sent
  *         or the session failed); #RTW_ERR_INVALID_STATE (a streamed message is in
  *         progress); #RTW_ERR_NOMEM; #RTW_ERR_CALLBACK_FAILURE (client role: the random
- *         callback failed, nothing queued); #RTW_ERR_INVALID_ARGUMENT.
+ *         callback failed, nothing queued); #RTW_ERR_UNSUPPORTED (client role: the default
+ *         RNG failed); #RTW_ERR_INVALID_ARGUMENT (NULL ws, NULL data with len > 0, another
+ *         opcode, unknown flags).
  */
 RTW_EXPORT int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len,
                                     uint32_t flags);
 
-/** @brief rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, data, len, 0). */
+/**
+ * @brief Queue a text message: rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, data, len, 0).
+ * @param ws the session.
+ * @param data UTF-8 text, copied (NULL allowed with len 0).
+ * @param len bytes at data.
+ * @return as rtw_ws_queue_message().
+ */
 RTW_EXPORT int rtw_ws_queue_text(rtw_ws *ws, const char *data, size_t len);
 
-/** @brief rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, data, len, 0). */
+/**
+ * @brief Queue a binary message: rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, data, len, 0).
+ * @param ws the session.
+ * @param data the payload, copied (NULL allowed with len 0).
+ * @param len bytes at data.
+ * @return as rtw_ws_queue_message().
+ */
 RTW_EXPORT int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len);
 
 /**
@@ -311,18 +403,40 @@ RTW_EXPORT int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len);
  * (#RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY) and starts the message; later calls pass the same
  * opcode; `fin` = 1 ends it. Each call sends at least one frame (an empty one when len is 0
  * and fin is 1). Text is validated across pieces; a piece may end inside a UTF-8 sequence,
- * the final one may not.
+ * the final one may not. The random callback may fire (client role).
+ * @param ws the session.
+ * @param opcode #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY, the same for every piece.
+ * @param data this piece, copied (NULL allowed with len 0).
+ * @param len bytes at data.
+ * @param fin 1 for the last piece, 0 otherwise.
  * @return as rtw_ws_queue_message(); #RTW_ERR_INVALID_STATE for an opcode that does not
  *         match the message in progress.
  */
 RTW_EXPORT int rtw_ws_queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len,
                                      int fin);
 
-/** @brief Queue a ping (payload at most 125 bytes). @return as rtw_ws_queue_message(), or
- * #RTW_ERR_WS_CONTROL_TOO_LONG. */
+/**
+ * @brief Queue a ping (payload at most 125 bytes). Control frames go out before queued
+ * message fragments that are not yet serialised. The random callback may fire (client role).
+ * @param ws the session.
+ * @param data the payload, copied (NULL allowed with len 0).
+ * @param len bytes at data, at most #RTW_WS_MAX_CONTROL_PAYLOAD.
+ * @return 0; #RTW_ERR_WS_CONTROL_TOO_LONG (len > 125); #RTW_ERR_WS_CLOSED (a close was sent
+ *         or the session failed); #RTW_ERR_WS_OUTBOUND_FULL; #RTW_ERR_NOMEM;
+ *         #RTW_ERR_CALLBACK_FAILURE or #RTW_ERR_UNSUPPORTED (client role: the random
+ *         callback or the default RNG failed); #RTW_ERR_INVALID_ARGUMENT (NULL ws, NULL data
+ *         with len > 0). Nothing is queued on error.
+ */
 RTW_EXPORT int rtw_ws_queue_ping(rtw_ws *ws, const void *data, size_t len);
 
-/** @brief Queue an unsolicited pong (payload at most 125 bytes). */
+/**
+ * @brief Queue an unsolicited pong (payload at most 125 bytes), or answer a ping yourself
+ * under #RTW_WS_FLAG_NO_AUTO_PONG.
+ * @param ws the session.
+ * @param data the payload, copied (NULL allowed with len 0).
+ * @param len bytes at data, at most #RTW_WS_MAX_CONTROL_PAYLOAD.
+ * @return as rtw_ws_queue_ping().
+ */
 RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
 
 /**
@@ -330,36 +444,58 @@ RTW_EXPORT int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len);
  * the messages already queued (control frames queued earlier may go first); afterwards
  * nothing else can be queued. Input is still read until the peer's close arrives (or
  * close_timeout_ms passes after the close frame was written, measured by rtw_ws_tick()).
+ * The random callback may fire (client role).
+ * @param ws the session.
  * @param code 1000-1003, 1007-1014 or 3000-4999; 0 for a close frame without payload.
- * @param reason UTF-8, at most 123 bytes (may be NULL with reason_len 0).
+ * @param reason UTF-8, at most 123 bytes (may be NULL with reason_len 0); copied.
+ * @param reason_len bytes at reason.
  * @return 0; #RTW_ERR_WS_BAD_CLOSE_CODE; #RTW_ERR_INVALID_UTF8; #RTW_ERR_WS_CONTROL_TOO_LONG;
  *         #RTW_ERR_WS_CLOSED (already sent); #RTW_ERR_NOMEM or #RTW_ERR_CALLBACK_FAILURE
- *         (client role: the random callback failed): nothing was queued and the call may be
- *         repeated; #RTW_ERR_INVALID_ARGUMENT.
+ *         (client role: the random callback failed) or #RTW_ERR_UNSUPPORTED (client role: the
+ *         default RNG failed): nothing was queued and the call may be repeated;
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL ws, NULL reason with reason_len > 0).
  */
 RTW_EXPORT int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len);
 
-/** @brief The close code we sent: 0 when none, #RTW_WS_CLOSE_NO_STATUS when our close frame
- * had no payload (the answer to an empty close, or rtw_ws_close() with code 0). Also set
- * when a protocol error made the session send one. An answer to the peer's close echoes its
- * code without the reason (RFC 6455 5.5.1). */
+/**
+ * @brief The close code we sent (queued). Also set when a protocol error made the session
+ * queue one. An answer to the peer's close echoes its code without the reason (RFC 6455
+ * 5.5.1).
+ * @param ws the session, or NULL.
+ * @return the code; 0 when none (and for NULL); #RTW_WS_CLOSE_NO_STATUS when our close frame
+ *         had no payload (the answer to an empty close, or rtw_ws_close() with code 0).
+ */
 RTW_EXPORT int rtw_ws_close_sent(const rtw_ws *ws);
 
-/** @brief The close code the peer sent (0 when none yet, #RTW_WS_CLOSE_NO_STATUS for an
- * empty close frame). */
+/**
+ * @brief The close code the peer sent.
+ * @param ws the session, or NULL.
+ * @return the code; 0 when none yet (and for NULL); #RTW_WS_CLOSE_NO_STATUS for an empty
+ *         close frame.
+ */
 RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
 
 /**
  * @brief Advance the session's timers to `now_ms` (any monotonic clock, in milliseconds):
- * sends a keepalive ping when due, and fails the session on a pong or close timeout.
- * @return 0; #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT; #RTW_ERR_NOMEM or
- *         #RTW_ERR_CALLBACK_FAILURE when the keepalive ping could not be queued (then want_read and
- *         want_write turn 0: close the transport).
+ * sends a keepalive ping when due, and fails the session on a pong or close timeout. The
+ * random callback may fire (client role: masking the ping).
+ * @param ws the session.
+ * @param now_ms the current time; never smaller than in an earlier call.
+ * @return 0 (also after the session already failed: the error was reported then);
+ *         #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT; #RTW_ERR_NOMEM,
+ *         #RTW_ERR_CALLBACK_FAILURE or #RTW_ERR_UNSUPPORTED when the keepalive ping could not
+ *         be queued (then want_read and want_write turn 0: close the transport);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL ws).
  */
 RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
 
-/** @brief When rtw_ws_tick() next needs to run, in the clock passed to it; UINT64_MAX when no
- * timer is armed. Timers arm from the first tick. */
+/**
+ * @brief When rtw_ws_tick() next needs to run, in the clock passed to it. Timers arm from
+ * the first tick.
+ * @param ws the session, or NULL.
+ * @return the deadline in milliseconds; UINT64_MAX when no timer is armed (also after a
+ *         fatal error, and for NULL).
+ */
 RTW_EXPORT uint64_t rtw_ws_next_deadline(const rtw_ws *ws);
 
 #ifdef __cplusplus
