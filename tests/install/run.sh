@@ -1,0 +1,148 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install test, as TAP (meson test --suite install):
+#   1. configure this source tree into a temporary directory with --prefix there, build and
+#      `meson install` it; the expected files are in place, the shared library has soname
+#      librtweb.so.0 and versioned symbols (RTWEB_0);
+#   2. build tests/install/consumer.c against the installed headers with
+#      `pkg-config --cflags --libs rtweb` and run it (shared library);
+#   3. build it with `pkg-config --static --libs rtweb`, linking librtweb.a (and only it)
+#      statically, check the binary does not need librtweb.so, and run it;
+#   4. build tests/install/parent, a meson project using rtweb as a subproject, and run its
+#      program.
+# usage: run.sh SOURCE_ROOT THIS_DIR      (CC, if set, is the compiler to use)
+set -u
+
+src=$1
+here=$2
+cc=${CC:-cc}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtweb-install.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM  # runs the EXIT trap
+prefix=$tmp/prefix
+opts="-Dtests=disabled -Dbench=false -Dexamples=false -Dfuzzing=none -Dbuildtype=release"
+
+n=0
+failed=0
+echo "1..9"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+  if [ -n "${2:-}" ] && [ -f "$2" ]; then tail -n 30 "$2" | sed 's/^/#   /'; fi
+}
+skip_rest() { # $1 = reason; marks the remaining checks as failed, since they cannot run
+  while [ "$n" -lt 9 ]; do not_ok "(not run: $1)"; done
+  exit 1
+}
+
+# ------------------------------------------------------------------ 1. install
+if meson setup "$tmp/build" "$src" --prefix="$prefix" --libdir=lib $opts \
+     > "$tmp/setup.log" 2>&1 &&
+   ninja -C "$tmp/build" > "$tmp/build.log" 2>&1 &&
+   meson install -C "$tmp/build" --no-rebuild > "$tmp/install.log" 2>&1; then
+  ok "meson setup, build and install to a temporary prefix"
+else
+  cat "$tmp/build.log" >> "$tmp/setup.log" 2>/dev/null
+  cat "$tmp/install.log" >> "$tmp/setup.log" 2>/dev/null
+  not_ok "meson setup, build and install to a temporary prefix" "$tmp/setup.log"
+  skip_rest "install failed"
+fi
+
+missing=""
+for f in include/rtweb/rtweb.h include/rtweb/common.h include/rtweb/sse.h include/rtweb/ws.h \
+         include/rtweb/http.h lib/librtweb.a lib/librtweb.so lib/librtweb.so.0 \
+         lib/pkgconfig/rtweb.pc; do
+  [ -e "$prefix/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then
+  ok "installed: the five headers, librtweb.so, librtweb.so.0, librtweb.a, rtweb.pc"
+else
+  echo "# missing:$missing"
+  not_ok "installed: the five headers, librtweb.so, librtweb.so.0, librtweb.a, rtweb.pc"
+fi
+
+soname=$(readelf -d "$prefix/lib/librtweb.so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+versioned=$(readelf --dyn-syms -W "$prefix/lib/librtweb.so" 2>/dev/null |
+            grep -c ' rtw_[a-z_0-9]*@@RTWEB_0$')
+unversioned=$(readelf --dyn-syms -W "$prefix/lib/librtweb.so" 2>/dev/null |
+              awk '$5 == "GLOBAL" && $7 != "UND" && $8 !~ /@@?RTWEB_0$/ && $8 != "RTWEB_0"' |
+              wc -l)
+if [ "$soname" = "librtweb.so.0" ] && [ "$versioned" -gt 0 ] && [ "$unversioned" -eq 0 ]; then
+  ok "soname librtweb.so.0; all $versioned exported symbols versioned RTWEB_0"
+else
+  echo "# soname '$soname', $versioned symbols @@RTWEB_0, $unversioned other global symbols"
+  not_ok "soname librtweb.so.0; exported symbols versioned RTWEB_0"
+fi
+
+# ------------------------------------------------------------------ 2. shared, pkg-config
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+export PKG_CONFIG_PATH
+unset PKG_CONFIG_LIBDIR 2>/dev/null || true
+cflags=$(pkg-config --cflags rtweb 2>"$tmp/pc.log")
+libs=$(pkg-config --libs rtweb 2>>"$tmp/pc.log")
+if [ $? -ne 0 ] || [ -z "$libs" ]; then
+  not_ok "pkg-config finds rtweb" "$tmp/pc.log"
+  skip_rest "no pkg-config data"
+fi
+# -Wno-missing-field-initializers: `rtw_x_settings s = {RTW_X_SETTINGS_VERSION};` is the
+# documented idiom, and -Wextra warns about it.
+warn="-std=c99 -Wall -Wextra -Wno-missing-field-initializers -pedantic -Werror"
+# shellcheck disable=SC2086
+if "$cc" $warn $cflags "$here/consumer.c" -o "$tmp/consumer_shared" $libs \
+     > "$tmp/cc_shared.log" 2>&1; then
+  ok "consumer.c builds with pkg-config --cflags --libs rtweb ($cflags $libs)"
+else
+  not_ok "consumer.c builds with pkg-config --cflags --libs rtweb" "$tmp/cc_shared.log"
+fi
+if LD_LIBRARY_PATH=$prefix/lib "$tmp/consumer_shared" > "$tmp/run_shared.log" 2>&1 &&
+   LD_LIBRARY_PATH=$prefix/lib ldd "$tmp/consumer_shared" | grep -q "$prefix/lib/librtweb.so.0"
+then
+  ok "shared consumer runs against the installed librtweb.so.0"
+else
+  ldd "$tmp/consumer_shared" >> "$tmp/run_shared.log" 2>&1
+  not_ok "shared consumer runs against the installed librtweb.so.0" "$tmp/run_shared.log"
+fi
+
+# ------------------------------------------------------------------ 3. static, pkg-config
+# `pkg-config --static --libs` gives -lrtweb plus Libs.private. Link librtweb.a itself
+# (-l:librtweb.a) so the linker cannot pick the .so; the C library stays dynamic.
+slibs=$(pkg-config --static --libs rtweb | sed 's/-lrtweb\( \|$\)/-l:librtweb.a\1/')
+# shellcheck disable=SC2086
+if "$cc" $warn $cflags "$here/consumer.c" -o "$tmp/consumer_static" $slibs \
+     > "$tmp/cc_static.log" 2>&1; then
+  ok "consumer.c builds with pkg-config --static --libs rtweb ($slibs)"
+else
+  not_ok "consumer.c builds with pkg-config --static --libs rtweb" "$tmp/cc_static.log"
+fi
+if [ -x "$tmp/consumer_static" ] &&
+   ! readelf -d "$tmp/consumer_static" | grep -q 'librtweb' &&
+   env -u LD_LIBRARY_PATH "$tmp/consumer_static" > "$tmp/run_static.log" 2>&1; then
+  ok "static consumer runs and does not need librtweb.so"
+else
+  readelf -d "$tmp/consumer_static" >> "$tmp/run_static.log" 2>&1
+  not_ok "static consumer runs and does not need librtweb.so" "$tmp/run_static.log"
+fi
+
+# ------------------------------------------------------------------ 4. meson subproject
+parent=$tmp/parent
+mkdir -p "$parent/subprojects/rtweb"
+cp "$here/parent/meson.build" "$here/consumer.c" "$parent/"
+# A copy of the tree as a vendoring project would have it: no build directories, no VCS.
+(cd "$src" && tar --exclude='./build*' --exclude=./.git --exclude='*/node_modules' \
+   --exclude=./fuzz/out -cf - .) | (cd "$parent/subprojects/rtweb" && tar -xf -)
+unset PKG_CONFIG_PATH
+if meson setup "$tmp/parent-build" "$parent" --force-fallback-for=rtweb \
+     -Dbuildtype=release > "$tmp/parent.log" 2>&1 &&
+   ninja -C "$tmp/parent-build" consumer >> "$tmp/parent.log" 2>&1; then
+  ok "a parent meson project builds with rtweb as a subproject"
+else
+  not_ok "a parent meson project builds with rtweb as a subproject" "$tmp/parent.log"
+fi
+if [ -x "$tmp/parent-build/consumer" ] &&
+   "$tmp/parent-build/consumer" > "$tmp/run_parent.log" 2>&1; then
+  ok "the parent project's program runs"
+else
+  not_ok "the parent project's program runs" "$tmp/run_parent.log"
+fi
+
+[ "$failed" -eq 0 ]
