@@ -90,7 +90,7 @@ typedef struct rtw_ws_handshake_server rtw_ws_handshake_server;
 
 /**
  * @brief Server limits. Zero in any member means its default. Initialise with
- * `rtw_ws_handshake_server_settings s = {RTW_WS_HANDSHAKE_SERVER_SETTINGS_VERSION};`.
+ * `rtw_ws_handshake_server_settings s = {.version = RTW_WS_HANDSHAKE_SERVER_SETTINGS_VERSION};`.
  */
 typedef struct rtw_ws_handshake_server_settings {
   uint32_t version; /**< #RTW_WS_HANDSHAKE_SERVER_SETTINGS_VERSION (or older) */
@@ -108,7 +108,7 @@ typedef struct rtw_ws_handshake_server_settings {
 
 /**
  * @brief Server callbacks. Any member may be NULL. Initialise with
- * `rtw_ws_handshake_server_callbacks cb = {RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};`.
+ * `rtw_ws_handshake_server_callbacks cb = {.version = RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};`.
  */
 typedef struct rtw_ws_handshake_server_callbacks {
   uint32_t version; /**< #RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION (or older) */
@@ -395,7 +395,7 @@ typedef struct rtw_ws_handshake_client rtw_ws_handshake_client;
 /**
  * @brief What the client asks for, and its limits. Zero (NULL, 0) in any member means its
  * default. Initialise with
- * `rtw_ws_handshake_client_settings s = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};`.
+ * `rtw_ws_handshake_client_settings s = {.version = RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};`.
  * Every string is copied into the request by rtw_ws_handshake_client_new(); none needs to
  * outlive that call.
  */
@@ -433,7 +433,7 @@ typedef struct rtw_ws_handshake_client_settings {
 
 /**
  * @brief Client callbacks. Any member may be NULL. Initialise with
- * `rtw_ws_handshake_client_callbacks cb = {RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION};`.
+ * `rtw_ws_handshake_client_callbacks cb = {.version = RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION};`.
  */
 typedef struct rtw_ws_handshake_client_callbacks {
   uint32_t version; /**< #RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION (or older) */
@@ -611,7 +611,7 @@ typedef struct rtw_sse_http_request rtw_sse_http_request;
 #define RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION 1u
 
 /** @brief Request limits; zero means the default. Initialise with
- * `rtw_sse_http_request_settings s = {RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION};`. */
+ * `rtw_sse_http_request_settings s = {.version = RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION};`. */
 typedef struct rtw_sse_http_request_settings {
   uint32_t version; /**< #RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION (or older) */
   /** Most field lines in the request. Default #RTW_HTTP_DEFAULT_MAX_HEADERS. */
@@ -794,7 +794,7 @@ typedef struct rtw_sse_http_client rtw_sse_http_client;
 /**
  * @brief The request and limits. Zero (NULL, 0) means the default. Strings are copied by
  * rtw_sse_http_client_new(). Initialise with
- * `rtw_sse_http_client_settings s = {RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION};`.
+ * `rtw_sse_http_client_settings s = {.version = RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION};`.
  */
 typedef struct rtw_sse_http_client_settings {
   uint32_t version; /**< #RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION (or older) */
@@ -957,7 +957,7 @@ typedef struct rtw_sse_reconnect rtw_sse_reconnect;
 
 /**
  * @brief Policy settings; zero means the default. Initialise with
- * `rtw_sse_reconnect_settings s = {RTW_SSE_RECONNECT_SETTINGS_VERSION};`.
+ * `rtw_sse_reconnect_settings s = {.version = RTW_SSE_RECONNECT_SETTINGS_VERSION};`.
  *
  * The delay before attempt n+1 after n consecutive failed attempts (an attempt fails when it
  * does not open, or its connection stays up less than stable_ms) is

@@ -50,7 +50,7 @@ typedef struct rtw_sse_parser rtw_sse_parser;
 /**
  * @brief Parser limits and options. Zero in any limit means its default.
  *
- * Initialise with `rtw_sse_settings s = {RTW_SSE_SETTINGS_VERSION};` (all other members zero)
+ * Initialise with `rtw_sse_settings s = {.version = RTW_SSE_SETTINGS_VERSION};` (all other members zero)
  * and set what you need. The library reads only the members that existed in `version`, so
  * a program built against an older header keeps working with a newer library.
  */
@@ -93,7 +93,7 @@ typedef struct rtw_sse_settings {
  * rtw_sse_parser_recv(), rtw_sse_parser_end(), rtw_sse_parser_reset() or
  * rtw_sse_parser_free() on the same parser.
  *
- * Initialise with `rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};`.
+ * Initialise with `rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};`.
  */
 typedef struct rtw_sse_callbacks {
   uint32_t version; /**< must be #RTW_SSE_CALLBACKS_VERSION (or older) */

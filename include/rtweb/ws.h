@@ -167,7 +167,7 @@ typedef struct rtw_ws rtw_ws;
 
 /**
  * @brief Session limits and options. Zero in any member means its default.
- * Initialise with `rtw_ws_settings s = {RTW_WS_SETTINGS_VERSION};`.
+ * Initialise with `rtw_ws_settings s = {.version = RTW_WS_SETTINGS_VERSION};`.
  */
 typedef struct rtw_ws_settings {
   uint32_t version; /**< #RTW_WS_SETTINGS_VERSION (or older) */
@@ -211,7 +211,7 @@ typedef struct rtw_ws_settings {
  * with code 1011). Callbacks may queue sends (rtw_ws_queue_*, rtw_ws_close()), but must not
  * call rtw_ws_recv() or rtw_ws_free().
  *
- * Initialise with `rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};`.
+ * Initialise with `rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};`.
  */
 typedef struct rtw_ws_callbacks {
   uint32_t version; /**< #RTW_WS_CALLBACKS_VERSION (or older) */

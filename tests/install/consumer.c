@@ -34,7 +34,7 @@ static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const 
 
 static void check_sse(void)
 {
-  rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};
   rtw_sse_parser *p = NULL;
   char buf[128];
   size_t len = 0, used = 0;
@@ -97,8 +97,8 @@ static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void
 
 static void check_session(void)
 {
-  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
-  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
   rtw_ws *client = NULL, *server = NULL;
   const void *p;
   size_t len = 0, used = 0;

@@ -84,9 +84,9 @@ if [ $? -ne 0 ] || [ -z "$libs" ]; then
   not_ok "pkg-config finds rtweb" "$tmp/pc.log"
   skip_rest "no pkg-config data"
 fi
-# -Wno-missing-field-initializers: `rtw_x_settings s = {RTW_X_SETTINGS_VERSION};` is the
-# documented idiom, and -Wextra warns about it.
-warn="-std=c99 -Wall -Wextra -Wno-missing-field-initializers -pedantic -Werror"
+# The consumer uses the documented initialiser `{.version = RTW_X_SETTINGS_VERSION}`, which
+# -Wextra accepts, so the strictest usual warnings apply.
+warn="-std=c99 -Wall -Wextra -pedantic -Werror"
 # shellcheck disable=SC2086
 if "$cc" $warn $cflags "$here/consumer.c" -o "$tmp/consumer_shared" $libs \
      > "$tmp/cc_shared.log" 2>&1; then
