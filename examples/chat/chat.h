@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* rtweb-chat: what the demo's files share (byte buffers, the chat JSON, the feed, the page). */
+#ifndef RTWEB_CHAT_H
+#define RTWEB_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rtweb/rtweb.h>
+
+/** Largest chat message a client may send (the whole WebSocket message): bigger ones are
+ * refused by the session with close code 1009 (RFC 6455 7.4.1). */
+#define CHAT_MAX_MESSAGE 4096u
+/** Longest name, in bytes. */
+#define CHAT_MAX_NAME 40u
+
+/* ---------------------------------------------------------------------- byte buffer */
+
+/** A growable byte queue: bytes live in data[off, len). */
+typedef struct chat_buf {
+  char *data;
+  size_t off, len, cap;
+} chat_buf;
+
+/** Room for n more bytes, never holding more than limit in all; NULL when over the limit or
+ * out of memory. Commit what was written with chat_buf_commit(). */
+char *chat_buf_reserve(chat_buf *b, size_t n, size_t limit);
+void chat_buf_commit(chat_buf *b, size_t n);
+/** Append n bytes; 0, or -1 when over the limit or out of memory (nothing appended). */
+int chat_buf_append(chat_buf *b, const void *p, size_t n, size_t limit);
+/** Append a NUL-terminated string (no limit: for small, bounded text). */
+int chat_buf_puts(chat_buf *b, const char *s);
+/** Bytes waiting. */
+size_t chat_buf_size(const chat_buf *b);
+/** Drop the first n waiting bytes. */
+void chat_buf_consume(chat_buf *b, size_t n);
+void chat_buf_free(chat_buf *b);
+
+/* ---------------------------------------------------------------------- JSON */
+
+/**
+ * Parse a chat message `{"name":"...","text":"..."}` (RFC 8259; other members are skipped).
+ * Both members must be strings; their unescaped UTF-8 goes to name/text (caps in bytes).
+ * @return 0, or -1 when the input is not such an object or a string does not fit.
+ */
+int chat_json_parse_message(const char *in, size_t len, char *name, size_t name_cap,
+                            size_t *name_len, char *text, size_t text_cap, size_t *text_len);
+/** Append s as a JSON string literal (RFC 8259 section 7), quotes included. */
+int chat_json_string(chat_buf *b, const char *s, size_t len);
+
+/* ---------------------------------------------------------------------- feed */
+
+/** The activity feed: ids, the bounded replay history and the feed file. */
+typedef struct chat_feed {
+  rtw_sse_history *history;
+  uint64_t next_id; /**< the id the next event gets (1 for the first ever) */
+  int fd;           /**< the feed file open for appending, -1 without one */
+  int write_failed; /**< a write to the feed file failed (logged once) */
+  chat_buf scratch;
+} chat_feed;
+
+/** Create the history (max_events events) and, with a path, reload the feed file: the
+ * newest events go back into the history and ids continue after the last one.
+ * @return 0, or -1 with a message on stderr. */
+int chat_feed_open(chat_feed *f, size_t max_events, const char *path);
+/** Publish an event: serialise it with the next id, keep it in the history, append it to the
+ * feed file. @return 0, or -1 (not published). */
+int chat_feed_publish(chat_feed *f, const char *type, const char *data, size_t len);
+void chat_feed_close(chat_feed *f);
+
+/* ---------------------------------------------------------------------- page */
+
+/** page.html, embedded at build time by embed.py. */
+extern const unsigned char chat_page[];
+extern const size_t chat_page_len;
+
+#endif /* RTWEB_CHAT_H */

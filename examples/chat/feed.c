@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtweb-chat: the activity feed. Every event gets the next integer id (1, 2, 3, ...), is
+ * serialised once as an event-stream block (WHATWG HTML 9.2.6: `event`, `id`, `data`), kept
+ * in a bounded rtw_sse_history for Last-Event-ID replay, and appended to the feed file.
+ *
+ * Feed file: one event per line, `<id> TAB <type> TAB <data>` LF, data being single-line
+ * JSON. At start the file is read back: ids continue after the last one, the newest events
+ * refill the history (so a page that reconnects after a restart gets what it missed), a
+ * line cut short by a crash is cut off, and a file much longer than the history is
+ * rewritten with only what the history keeps.
+ */
+#include "chat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Largest serialised event: a message whose text is all control characters (6 bytes of
+ * JSON each), plus room for the name and the field names. */
+#define MAX_EVENT (CHAT_MAX_MESSAGE * 6u + 1024u)
+
+static int valid_type(const char *t, size_t n)
+{
+  return (n == 4 && memcmp(t, "join", 4) == 0) || (n == 5 && memcmp(t, "leave", 5) == 0) ||
+         (n == 7 && memcmp(t, "message", 7) == 0);
+}
+
+/* Serialise and keep one event under `id` (not written to the file). */
+static int remember(chat_feed *f, uint64_t id, const char *type, size_t type_len,
+                    const char *data, size_t len)
+{
+  char ids[24], *dst;
+  size_t n;
+  int idn = snprintf(ids, sizeof ids, "%" PRIu64, id);
+
+  if (rtw_sse_write_event(NULL, 0, &n, type, type_len, ids, (size_t)idn, data, len, 0) != 0)
+    return -1;
+  f->scratch.off = f->scratch.len = 0;
+  dst = chat_buf_reserve(&f->scratch, n, MAX_EVENT);
+  if (dst == NULL ||
+      rtw_sse_write_event(dst, n, &n, type, type_len, ids, (size_t)idn, data, len, 0) != 0)
+    return -1;
+  return rtw_sse_history_push(f->history, ids, (size_t)idn, dst, n, NULL) == 0 ? 0 : -1;
+}
+
+/* One line of the feed file: `id TAB type TAB data` (without its LF). */
+static int parse_line(const char *line, size_t len, uint64_t *id, const char **type,
+                      size_t *type_len, const char **data, size_t *data_len)
+{
+  const char *t1 = memchr(line, '\t', len), *t2;
+  char *end;
+
+  if (t1 == NULL || t1 == line || line[0] < '0' || line[0] > '9')
+    return -1;
+  t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - line));
+  if (t2 == NULL)
+    return -1;
+  errno = 0;
+  *id = strtoull(line, &end, 10);
+  if (errno != 0 || end != t1 || *id == 0)
+    return -1;
+  *type = t1 + 1;
+  *type_len = (size_t)(t2 - *type);
+  *data = t2 + 1;
+  *data_len = len - (size_t)(*data - line);
+  return valid_type(*type, *type_len) ? 0 : -1;
+}
+
+/* Rewrite the file with its last `keep` valid lines (write a copy, then rename it over). */
+static void compact(const char *path, size_t total, size_t keep)
+{
+  char tmp[4096];
+  FILE *in, *out;
+  char *line = NULL;
+  size_t cap = 0, seen = 0;
+  ssize_t n;
+
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return;
+  in = fopen(path, "r");
+  out = in != NULL ? fopen(tmp, "w") : NULL;
+  if (out == NULL) {
+    if (in != NULL)
+      fclose(in);
+    return;
+  }
+  while ((n = getline(&line, &cap, in)) > 0) {
+    uint64_t id;
+    const char *t, *d;
+    size_t tl, dl;
+    if (line[n - 1] != '\n' || parse_line(line, (size_t)n - 1, &id, &t, &tl, &d, &dl) != 0)
+      continue;
+    if (seen++ >= total - keep)
+      fwrite(line, 1, (size_t)n, out);
+  }
+  free(line);
+  fclose(in);
+  if (fflush(out) == 0 && fsync(fileno(out)) == 0 && fclose(out) == 0)
+    rename(tmp, path);
+  else
+    remove(tmp);
+}
+
+/* Read the feed file back. Returns the byte offset where its last complete line ends. */
+static long reload(chat_feed *f, FILE *in, size_t *lines)
+{
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  long good = 0, pos = 0;
+
+  *lines = 0;
+  while ((n = getline(&line, &cap, in)) > 0) {
+    uint64_t id;
+    const char *type, *data;
+    size_t type_len, data_len;
+    pos += (long)n;
+    if (line[n - 1] != '\n')
+      break; /* cut short: the process died mid-write */
+    good = pos;
+    if (parse_line(line, (size_t)n - 1, &id, &type, &type_len, &data, &data_len) != 0 ||
+        id < f->next_id) /* ids only grow; anything else is not ours */
+      continue;
+    if (remember(f, id, type, type_len, data, data_len) != 0)
+      continue;
+    f->next_id = id + 1;
+    (*lines)++;
+  }
+  free(line);
+  return good;
+}
+
+int chat_feed_open(chat_feed *f, size_t max_events, const char *path)
+{
+  size_t max_bytes = max_events * 1024u, lines = 0;
+  long good = 0;
+  FILE *in;
+
+  memset(f, 0, sizeof *f);
+  f->fd = -1;
+  f->next_id = 1;
+  /* room for max_events ordinary events; a burst of long messages evicts sooner */
+  if (max_bytes < RTW_SSE_HISTORY_DEFAULT_MAX_BYTES)
+    max_bytes = RTW_SSE_HISTORY_DEFAULT_MAX_BYTES;
+  if (rtw_sse_history_new(&f->history, max_events, max_bytes, NULL) != 0) {
+    fprintf(stderr, "rtweb-chat: cannot allocate a history of %zu events\n", max_events);
+    return -1;
+  }
+  if (path == NULL)
+    return 0;
+  in = fopen(path, "r");
+  if (in != NULL) {
+    good = reload(f, in, &lines);
+    fclose(in);
+    if (lines > 2 * max_events && lines > 1000) {
+      compact(path, lines, max_events);
+      good = -1; /* the copy holds only complete lines */
+    }
+  }
+  f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (f->fd < 0) {
+    fprintf(stderr, "rtweb-chat: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  if (good >= 0 && lseek(f->fd, 0, SEEK_END) > (off_t)good &&
+      ftruncate(f->fd, (off_t)good) != 0) /* drop a half-written last line */
+    fprintf(stderr, "rtweb-chat: %s: %s\n", path, strerror(errno));
+  if (lines > 0)
+    fprintf(stderr, "rtweb-chat: %s: %zu events reloaded, next id %" PRIu64 "\n", path,
+            lines, f->next_id);
+  return 0;
+}
+
+static void append_line(chat_feed *f, uint64_t id, const char *type, const char *data,
+                        size_t len)
+{
+  char head[48];
+  chat_buf line = {0};
+  size_t off = 0, total;
+
+  snprintf(head, sizeof head, "%" PRIu64 "\t%s\t", id, type);
+  if (chat_buf_puts(&line, head) != 0 || chat_buf_append(&line, data, len, (size_t)-1) != 0 ||
+      chat_buf_puts(&line, "\n") != 0) {
+    chat_buf_free(&line);
+    return;
+  }
+  total = chat_buf_size(&line);
+  while (off < total) { /* one write(2) per line with O_APPEND; loop on a short write */
+    ssize_t w = write(f->fd, line.data + off, total - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      if (!f->write_failed)
+        fprintf(stderr, "rtweb-chat: feed file: %s\n", strerror(errno));
+      f->write_failed = 1;
+      break;
+    }
+    off += (size_t)w;
+  }
+  chat_buf_free(&line);
+}
+
+int chat_feed_publish(chat_feed *f, const char *type, const char *data, size_t len)
+{
+  uint64_t id = f->next_id;
+
+  if (memchr(data, '\n', len) != NULL || memchr(data, '\r', len) != NULL)
+    return -1; /* data is single-line JSON, one line of the feed file */
+  if (remember(f, id, type, strlen(type), data, len) != 0)
+    return -1;
+  f->next_id++;
+  if (f->fd >= 0)
+    append_line(f, id, type, data, len);
+  return 0;
+}
+
+void chat_feed_close(chat_feed *f)
+{
+  if (f->fd >= 0)
+    close(f->fd);
+  f->fd = -1;
+  rtw_sse_history_free(f->history);
+  f->history = NULL;
+  chat_buf_free(&f->scratch);
+}
