@@ -5,7 +5,9 @@
  *   rtwcat --help | -h | help [<command>]     usage, on stdout, exit 0
  *
  * A new subcommand is one row in `commands` plus its own file. Exit statuses are shared:
- * 0 success, 1 protocol or I/O error, 2 usage error (rtwcat.h).
+ * 0 success, 1 protocol or I/O error, 2 usage error, 3 WebSocket peer closed abnormally
+ * (rtwcat.h). Rows whose first word is a URL scheme ("ws://") take the URL itself as the
+ * command word: `rtwcat ws://host:port/path [options]`.
  */
 
 #include <stdarg.h>
@@ -27,15 +29,82 @@ static const rtwcat_command commands[] = {
    "                       or client (expects unmasked frames)\n"
    "  --chunk N            feed the session N bytes at a time (1..65536; default: as read)\n",
    rtwcat_decode_ws},
+  {"ws://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
+   "WebSocket client: stdin lines are sent as messages, messages received are printed.",
+   "  --binary             send each line as a binary message (default: text)\n"
+   "  --json               print JSON lines as 'decode ws' does, with an \"open\" line\n"
+   "                       first and pings, pongs and the peer's close\n"
+   "  --close CODE[:REASON]  the close sent at stdin EOF (default 1000)\n"
+   "  --subprotocol P      offer subprotocol P (repeatable, in order of preference)\n"
+   "  --header 'N: V'      add a request header (repeatable)\n"
+   "  --origin O           send Origin: O\n"
+   "  --ping-interval SEC  send a ping every SEC seconds (decimals allowed)\n"
+   "  --max-message N      largest message accepted, in bytes (default 64 MiB)\n"
+   "  --fragment-size N    send messages in frames of at most N bytes (default 64 KiB)\n"
+   "exit: 0 closed with 1000/1001, 1 error or lost connection, 2 usage,\n"
+   "      3 the peer closed with another code\n",
+   rtwcat_client_ws},
+  {"http://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
+   "Server-Sent Events client with reconnection; prints events as 'decode sse' does.",
+   "  --max-events N       exit 0 after N events\n"
+   "  --max-reconnects N   give up (exit 1) after N reconnects (default: never; 0: no\n"
+   "                       reconnect at all)\n"
+   "  --last-event-id ID   send Last-Event-ID: ID on the first request\n"
+   "  --header 'N: V'      add a request header (repeatable)\n"
+   "  --comments           also print comment lines as {\"comment\":...}\n"
+   "  --retry MS           reconnection time until the server sends retry: (default 3000)\n"
+   "exit: 0 on 204 No Content or after --max-events, 1 on a bad status or Content-Type or\n"
+   "      when reconnects are exhausted, 2 usage\n",
+   rtwcat_client_sse},
+  {"serve", NULL, "[--host H] [--port P] [options]",
+   "Serve WebSocket echo (any path) and an SSE stream of stdin lines at /events.",
+   "  --host H             address to listen on (default 127.0.0.1)\n"
+   "  --port P             port (default 8080; 0 picks a free port)\n"
+   "  --subprotocol P      a subprotocol we speak (repeatable): the first one the client\n"
+   "                       offers that is listed is selected\n"
+   "  --max-message N      largest WebSocket message, in bytes (default 64 MiB)\n"
+   "  --history N          events kept for Last-Event-ID replay (default 1024)\n"
+   "  --heartbeat SEC      ': heartbeat' comment on every SSE stream each SEC seconds\n"
+   "                       (default 15; 0 turns it off)\n"
+   "prints 'listening on http://HOST:PORT/' first; SIGINT/SIGTERM stop it (exit 0)\n",
+   rtwcat_serve},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* True for a row named by a URL scheme ("ws://"). */
+static int is_scheme_row(const rtwcat_command *cmd)
+{
+  size_t n = strlen(cmd->word1);
+
+  return n > 3 && strcmp(cmd->word1 + n - 3, "://") == 0;
+}
+
+/* The words, and the space that separates them from the synopsis (none after a scheme:
+ * "ws://HOST:PORT"). */
 static void print_words(const rtwcat_command *cmd, FILE *out)
 {
   fputs(cmd->word1, out);
   if (cmd->word2 != NULL)
     fprintf(out, " %s", cmd->word2);
+}
+
+static const char *synopsis_sep(const rtwcat_command *cmd)
+{
+  return is_scheme_row(cmd) ? "" : " ";
+}
+
+/* Case-insensitive prefix test, for URL schemes (RFC 3986 3.1). */
+static int has_prefix_ci(const char *s, const char *prefix)
+{
+  for (; *prefix != '\0'; s++, prefix++) {
+    char c = *s;
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    if (c != *prefix)
+      return 0;
+  }
+  return 1;
 }
 
 static void usage(FILE *out)
@@ -46,7 +115,8 @@ static void usage(FILE *out)
   for (i = 0; i < NCOMMANDS; i++) {
     fputs("  ", out);
     print_words(&commands[i], out);
-    fprintf(out, " %s\n        %s\n", commands[i].synopsis, commands[i].summary);
+    fprintf(out, "%s%s\n        %s\n", synopsis_sep(&commands[i]), commands[i].synopsis,
+            commands[i].summary);
   }
   fputs("  help [command]\n        Show this help, or the options of one command.\n\n"
         "Run 'rtwcat <command> --help' for its options. See docs/rtwcat.md.\n",
@@ -57,7 +127,8 @@ void rtwcat_command_help(const rtwcat_command *cmd, FILE *out)
 {
   fputs("usage: rtwcat ", out);
   print_words(cmd, out);
-  fprintf(out, " %s\n\n%s\n\noptions:\n%s", cmd->synopsis, cmd->summary, cmd->options);
+  fprintf(out, "%s%s\n\n%s\n\noptions:\n%s", synopsis_sep(cmd), cmd->synopsis, cmd->summary,
+          cmd->options);
   fputs("  -h, --help           show this help\n", out);
 }
 
@@ -76,7 +147,7 @@ int rtwcat_usage_error(const rtwcat_command *cmd, const char *fmt, ...)
   if (cmd != NULL) {
     fputs("\nusage: rtwcat ", stderr);
     print_words(cmd, stderr);
-    fprintf(stderr, " %s\n", cmd->synopsis);
+    fprintf(stderr, "%s%s\n", synopsis_sep(cmd), cmd->synopsis);
   } else {
     fputs("\nRun 'rtwcat --help' for usage.\n", stderr);
   }
@@ -112,6 +183,20 @@ static const rtwcat_command *find_command(int argc, char **argv, int *nwords)
   for (i = 0; i < NCOMMANDS; i++) {
     const rtwcat_command *cmd = &commands[i];
 
+    if (is_scheme_row(cmd)) {
+      /* the URL is the command word and stays in argv for the command; `help ws` and
+       * `help ws://` name the row too */
+      size_t n = strlen(cmd->word1) - 3;
+      if (has_prefix_ci(argv[0], cmd->word1)) {
+        *nwords = 0;
+        return cmd;
+      }
+      if (strncmp(argv[0], cmd->word1, n) == 0 && argv[0][n] == '\0') {
+        *nwords = 1;
+        return cmd;
+      }
+      continue;
+    }
     if (strcmp(argv[0], cmd->word1) != 0)
       continue;
     if (cmd->word2 == NULL) {
@@ -174,6 +259,8 @@ static int help(int argc, char **argv)
     return RTWCAT_EXIT_OK;
   }
   cmd = find_command(argc, argv, &nwords);
+  if (cmd != NULL && nwords == 0)
+    nwords = 1; /* `help ws://...` */
   if (cmd == NULL || nwords != argc)
     return rtwcat_usage_error(NULL, "help: unknown command '%s'", argv[0]);
   rtwcat_command_help(cmd, stdout);
@@ -200,8 +287,17 @@ int main(int argc, char **argv)
   }
   if (is_help(argv[1]))
     return finish(help(argc - 2, argv + 2));
+  if (has_prefix_ci(argv[1], "wss://") || has_prefix_ci(argv[1], "https://"))
+    return rtwcat_usage_error(NULL, "'%s': TLS is not supported; rtwcat speaks only ws:// and "
+                              "http:// (put a TLS proxy such as stunnel or socat in front)",
+                              argv[1]);
   cmd = find_command(argc - 1, argv + 1, &nwords);
+  if (cmd != NULL && nwords == 1 && is_scheme_row(cmd))
+    cmd = NULL; /* a bare "ws" is not a URL */
   if (cmd == NULL) {
+    if (strstr(argv[1], "://") != NULL)
+      return rtwcat_usage_error(NULL, "'%s': unsupported URL scheme (only ws:// and http://)",
+                                argv[1]);
     if (is_first_word(argv[1]) && argc > 2)
       return rtwcat_usage_error(NULL, "unknown command '%s %s' (%s takes: %s)", argv[1],
                                 argv[2], argv[1], second_words(argv[1]));

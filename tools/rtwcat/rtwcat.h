@@ -18,7 +18,8 @@ typedef struct rtwcat_command rtwcat_command;
  * option, not a program name) and returns an RTWCAT_EXIT_* status.
  */
 struct rtwcat_command {
-  const char *word1;    /* first word, e.g. "decode" */
+  const char *word1;    /* first word, e.g. "decode"; a URL scheme such as "ws://" matches
+                           every argument that starts with it (the URL stays in argv) */
   const char *word2;    /* second word, e.g. "sse", or NULL for a one-word command */
   const char *synopsis; /* the options after the words, for the usage line */
   const char *summary;  /* one line for `rtwcat --help` */
@@ -64,5 +65,11 @@ int rtwcat_read_stdin(const char *what, size_t chunk, rtwcat_feed_fn feed, void 
 /* The subcommands. */
 int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv);
 int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv);
+int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv);
+int rtwcat_client_sse(const rtwcat_command *cmd, int argc, char **argv);
+int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv);
+
+/* Exit status of a WebSocket client whose peer closed with a code other than 1000/1001. */
+#define RTWCAT_EXIT_PEER_CLOSE 3
 
 #endif /* RTWCAT_H */

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/* rtwcat http://HOST[:PORT]/PATH: a Server-Sent Events client that behaves like EventSource
+ * (WHATWG HTML 9.2) and prints what its parser reports as `rtwcat decode sse` does.
+ *
+ * One attempt: connect (net.c), write the request of rtw_sse_http_client (Accept:
+ * text/event-stream, Cache-Control: no-store, Last-Event-ID when known: 9.2.2, 9.2.3), feed
+ * every read to rtw_sse_http_client_recv(), which judges the response (9.2.2
+ * processResponse) and feeds the body to our rtw_sse_parser.
+ *
+ * Between attempts (9.2.3 "reestablish the connection"): the stream ended or the network
+ * failed -> wait rtw_sse_reconnect_next_attempt_ms() (the server's retry, plus exponential
+ * backoff with full jitter after failures) and try again with the parser's last event ID;
+ * 204 -> stop, exit 0; another status or a wrong Content-Type -> fail, exit 1; a redirect
+ * with an http:// Location (or a path) is followed, at most 10 times in a row.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rtweb/http.h"
+#include "rtweb/sse.h"
+
+#include "json.h"
+#include "net.h"
+#include "rtwcat.h"
+
+#define MAX_HEADERS 32
+#define IO_BUF (64u * 1024u)
+#define CONNECT_TIMEOUT_MS 10000
+#define MAX_REDIRECTS 10
+
+typedef struct ssec_options {
+  const char *url;
+  uint64_t max_events;     /* 0: unlimited */
+  uint64_t max_reconnects; /* UINT64_MAX: unlimited */
+  const char *last_id;
+  rtw_http_header headers[MAX_HEADERS];
+  size_t nheaders;
+  int comments;
+  uint64_t retry_ms; /* 0: the library's default */
+} ssec_options;
+
+/* How one attempt ended. */
+enum { OUT_RECONNECT, OUT_STOP, OUT_FAIL, OUT_REDIRECT, OUT_SIGNAL };
+
+typedef struct ssec {
+  ssec_options o;
+  int sigfd;
+  rtw_sse_parser *parser;
+  rtw_sse_reconnect *reconnect;
+  uint64_t events;
+  int done; /* --max-events reached */
+  rtwcat_url url;
+  char location[2048];
+  unsigned char buf[IO_BUF];
+} ssec;
+
+/* ------------------------------------------------------------------ parser callbacks */
+
+static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
+                    const char *data, size_t data_len, const char *id, size_t id_len,
+                    void *user_data)
+{
+  ssec *c = user_data;
+
+  (void)parser;
+  if (c->done)
+    return 0; /* already printed --max-events events */
+  fputs("{\"event\":", stdout);
+  rtwcat_json_string(stdout, type, type_len);
+  fputs(",\"data\":", stdout);
+  rtwcat_json_string(stdout, data, data_len);
+  fputs(",\"id\":", stdout);
+  rtwcat_json_string(stdout, id, id_len);
+  fputs("}\n", stdout);
+  if (c->o.max_events != 0 && ++c->events >= c->o.max_events)
+    c->done = 1;
+  return 0;
+}
+
+/* WHATWG 9.2.6: a retry field sets the reconnection time. */
+static int on_retry(rtw_sse_parser *parser, uint32_t ms, void *user_data)
+{
+  ssec *c = user_data;
+
+  (void)parser;
+  if (!c->done)
+    printf("{\"retry\":%" PRIu32 "}\n", ms);
+  return rtw_sse_reconnect_set_retry(c->reconnect, ms);
+}
+
+static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void *user_data)
+{
+  ssec *c = user_data;
+
+  (void)parser;
+  if (c->done)
+    return 0;
+  fputs("{\"comment\":", stdout);
+  rtwcat_json_string(stdout, text, len);
+  fputs("}\n", stdout);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ command line */
+
+static int value_option(const rtwcat_command *cmd, int argc, char **argv, int *i,
+                        ssec_options *o)
+{
+  const char *v;
+  int m;
+
+  if ((m = rtwcat_option_value(argc, argv, i, "--max-events", &v)) != 0) {
+    if (m < 0)
+      return rtwcat_usage_error(cmd, "--max-events needs a value");
+    if (rtwcat_parse_u64(v, UINT64_MAX - 1, &o->max_events) != 0 || o->max_events == 0)
+      return rtwcat_usage_error(cmd, "--max-events: '%s' is not a positive number", v);
+  } else if ((m = rtwcat_option_value(argc, argv, i, "--max-reconnects", &v)) != 0) {
+    if (m < 0)
+      return rtwcat_usage_error(cmd, "--max-reconnects needs a value");
+    if (rtwcat_parse_u64(v, UINT64_MAX - 1, &o->max_reconnects) != 0)
+      return rtwcat_usage_error(cmd, "--max-reconnects: '%s' is not a number", v);
+  } else if ((m = rtwcat_option_value(argc, argv, i, "--last-event-id", &v)) != 0) {
+    if (m < 0)
+      return rtwcat_usage_error(cmd, "--last-event-id needs a value");
+    o->last_id = v;
+  } else if ((m = rtwcat_option_value(argc, argv, i, "--retry", &v)) != 0) {
+    if (m < 0)
+      return rtwcat_usage_error(cmd, "--retry needs a value");
+    if (rtwcat_parse_u64(v, UINT32_MAX, &o->retry_ms) != 0 || o->retry_ms == 0)
+      return rtwcat_usage_error(cmd, "--retry: '%s' is not a number of milliseconds", v);
+  } else if ((m = rtwcat_option_value(argc, argv, i, "--header", &v)) != 0) {
+    const char *colon, *val;
+    rtw_http_header *h;
+    if (m < 0)
+      return rtwcat_usage_error(cmd, "--header needs a value");
+    colon = strchr(v, ':');
+    if (colon == NULL || colon == v)
+      return rtwcat_usage_error(cmd, "--header: '%s' is not 'Name: value'", v);
+    if (o->nheaders == MAX_HEADERS)
+      return rtwcat_usage_error(cmd, "at most %d --header options", MAX_HEADERS);
+    for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+      ;
+    h = &o->headers[o->nheaders++];
+    h->name = v;
+    h->name_len = (size_t)(colon - v);
+    h->value = val;
+    h->value_len = strlen(val);
+  } else {
+    return -2;
+  }
+  return -1;
+}
+
+static int parse_options(const rtwcat_command *cmd, int argc, char **argv, ssec_options *o)
+{
+  int i, rc;
+
+  for (i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      rtwcat_command_help(cmd, stdout);
+      return RTWCAT_EXIT_OK;
+    }
+    if (strcmp(arg, "--comments") == 0) {
+      o->comments = 1;
+      continue;
+    }
+    if ((rc = value_option(cmd, argc, argv, &i, o)) != -2) {
+      if (rc >= 0)
+        return rc;
+      continue;
+    }
+    if (arg[0] == '-')
+      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
+    if (o->url != NULL)
+      return rtwcat_usage_error(cmd, "unexpected argument '%s' (one URL only)", arg);
+    o->url = arg;
+  }
+  if (o->url == NULL)
+    return rtwcat_usage_error(cmd, "no URL given");
+  return -1;
+}
+
+/* ------------------------------------------------------------------ one attempt */
+
+/* Wait for fd (events) or a signal. 1 ready, -2 signal, -1 error. */
+static int wait_fd(ssec *c, int fd, short events)
+{
+  for (;;) {
+    struct pollfd p[2] = {{fd, events, 0}, {c->sigfd, POLLIN, 0}};
+    int r = poll(p, 2, -1);
+
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -1;
+    if (p[1].revents & POLLIN)
+      return -2;
+    if (p[0].revents != 0)
+      return 1;
+  }
+}
+
+static int send_request(ssec *c, int fd, rtw_sse_http_client *client)
+{
+  const void *req;
+  const unsigned char *p;
+  size_t len;
+
+  (void)rtw_sse_http_client_request(client, &req, &len);
+  p = req;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int r = wait_fd(c, fd, POLLOUT);
+      if (r == -2)
+        return OUT_SIGNAL;
+      if (r < 0)
+        return OUT_RECONNECT;
+      continue;
+    }
+    if (w < 0) {
+      fprintf(stderr, "rtwcat: sending the request: %s\n", strerror(errno));
+      return OUT_RECONNECT;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  return -1;
+}
+
+/* Map a response outcome to what happens next (WHATWG 9.2.2; docs/sse-http.md table). */
+static int outcome(ssec *c, rtw_sse_http_client *client, int rv)
+{
+  const char *v;
+  size_t n;
+
+  switch (rv) {
+  case RTW_SSE_HTTP_END:
+    fprintf(stderr, "rtwcat: the server ended the stream\n");
+    return OUT_RECONNECT;
+  case RTW_SSE_HTTP_NO_CONTENT:
+    fprintf(stderr, "rtwcat: the server answered 204 No Content: not reconnecting\n");
+    return OUT_STOP;
+  case RTW_SSE_HTTP_REDIRECT:
+    (void)rtw_sse_http_client_location(client, &v, &n);
+    if (n >= sizeof c->location) {
+      fprintf(stderr, "rtwcat: redirect Location too long\n");
+      return OUT_FAIL;
+    }
+    memcpy(c->location, v, n);
+    c->location[n] = '\0';
+    return OUT_REDIRECT;
+  case RTW_ERR_HTTP_SSE_BAD_STATUS:
+    fprintf(stderr, "rtwcat: the server answered HTTP %d, not 200: not reconnecting\n",
+            rtw_sse_http_client_status(client));
+    return OUT_FAIL;
+  case RTW_ERR_HTTP_SSE_BAD_CONTENT_TYPE:
+    if (rtw_sse_http_client_header(client, "Content-Type", 12, 0, &v, &n) != 1)
+      v = "", n = 0;
+    fprintf(stderr, "rtwcat: the response's Content-Type is '%.*s', not text/event-stream: "
+                    "not reconnecting\n",
+            (int)n, v);
+    return OUT_FAIL;
+  case RTW_ERR_SSE_LINE_TOO_LONG:
+  case RTW_ERR_SSE_EVENT_TOO_LARGE:
+  case RTW_ERR_SSE_ID_TOO_LONG:
+  case RTW_ERR_NOMEM:
+  case RTW_ERR_INVALID_ARGUMENT:
+  case RTW_ERR_CALLBACK_FAILURE:
+    fprintf(stderr, "rtwcat: %s (%s)\n", rtw_strerror(rv), rtw_err_name(rv));
+    return OUT_FAIL;
+  default:
+    /* malformed head, truncated body: a network-level failure, reconnect */
+    fprintf(stderr, "rtwcat: connection failed: %s (%s)\n", rtw_strerror(rv), rtw_err_name(rv));
+    return OUT_RECONNECT;
+  }
+}
+
+/* Feed one read; returns -1 to keep reading, or an OUT_*. */
+static int feed(ssec *c, rtw_sse_http_client *client, const unsigned char *in, size_t len)
+{
+  for (;;) {
+    size_t nread;
+    int rv = rtw_sse_http_client_recv(client, in, len, &nread);
+
+    in += nread;
+    len -= nread;
+    if (c->done)
+      return OUT_STOP;
+    if (rv == RTW_SSE_HTTP_INCOMPLETE)
+      return -1;
+    if (rv != RTW_SSE_HTTP_DONE)
+      return outcome(c, client, rv);
+    (void)rtw_sse_reconnect_opened(c->reconnect, rtwcat_now_ms());
+    if (len == 0)
+      return -1;
+  }
+}
+
+static int read_response(ssec *c, int fd, rtw_sse_http_client *client)
+{
+  for (;;) {
+    ssize_t n = read(fd, c->buf, sizeof c->buf);
+    int r;
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      r = wait_fd(c, fd, POLLIN);
+      if (r == -2)
+        return OUT_SIGNAL;
+      if (r < 0)
+        return OUT_RECONNECT;
+      continue;
+    }
+    if (n < 0) {
+      fprintf(stderr, "rtwcat: reading: %s\n", strerror(errno));
+      (void)rtw_sse_http_client_end(client);
+      return OUT_RECONNECT;
+    }
+    if (n == 0)
+      return outcome(c, client, rtw_sse_http_client_end(client)); /* 9.2.2: end of body */
+    r = feed(c, client, c->buf, (size_t)n);
+    fflush(stdout);
+    if (r >= 0)
+      return r;
+  }
+}
+
+/* A client for the next attempt. WHATWG 9.2.3: the request carries the last event ID, which
+ * the parser keeps across connections. */
+static int new_client(ssec *c, rtw_sse_http_client **client)
+{
+  rtw_sse_http_client_settings s = {RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION};
+  const char *last;
+  size_t last_len;
+
+  (void)rtw_sse_parser_last_event_id(c->parser, &last, &last_len);
+  s.host = c->url.host_header;
+  s.host_len = strlen(c->url.host_header);
+  s.path = c->url.target;
+  s.path_len = strlen(c->url.target);
+  s.last_event_id = last;
+  s.last_event_id_len = last_len;
+  s.headers = c->o.headers;
+  s.num_headers = c->o.nheaders;
+  return rtw_sse_http_client_new(client, &s, c->parser, NULL);
+}
+
+static int attempt(ssec *c)
+{
+  rtw_sse_http_client *client = NULL;
+  int fd, rc;
+
+  fd = rtwcat_connect(c->url.host, c->url.port, CONNECT_TIMEOUT_MS, c->sigfd);
+  if (fd == -2)
+    return OUT_SIGNAL;
+  if (fd < 0)
+    return OUT_RECONNECT;
+  (void)rtw_sse_parser_reset(c->parser, NULL, 0);
+  if ((rc = new_client(c, &client)) != 0) {
+    fprintf(stderr, "rtwcat: cannot build the request: %s%s\n", rtw_strerror(rc),
+            rc == RTW_ERR_HTTP_INVALID_HEADER ? " (check --header)" : "");
+    close(fd);
+    return OUT_FAIL;
+  }
+  rc = send_request(c, fd, client);
+  if (rc < 0)
+    rc = read_response(c, fd, client);
+  rtw_sse_http_client_free(client);
+  close(fd);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ reconnection loop */
+
+/* Follow a redirect: an absolute http:// URL or an absolute path on the same server. */
+static int follow(ssec *c)
+{
+  char err[512], tmp[4096];
+  const char *target = c->location;
+
+  if (c->location[0] == '/') {
+    snprintf(tmp, sizeof tmp, "http://%s%s", c->url.host_header, c->location);
+    target = tmp;
+  }
+  if (rtwcat_url_parse(target, &c->url, err, sizeof err) != 0 || c->url.websocket) {
+    fprintf(stderr, "rtwcat: cannot follow the redirect to '%s'%s%s\n", c->location,
+            c->url.websocket ? "" : ": ", c->url.websocket ? "" : err);
+    return -1;
+  }
+  fprintf(stderr, "rtwcat: redirected to %s\n", target);
+  return 0;
+}
+
+/* Sleep until the next attempt; returns 0, or -2 when a signal arrived. */
+static int wait_retry(ssec *c, uint64_t ms)
+{
+  uint64_t end = rtwcat_now_ms() + ms;
+
+  for (;;) {
+    struct pollfd p = {c->sigfd, POLLIN, 0};
+    uint64_t now = rtwcat_now_ms();
+    int r;
+
+    if (now >= end)
+      return 0;
+    r = poll(&p, 1, (int)(end - now > 60000 ? 60000 : end - now));
+    if (r > 0)
+      return -2;
+  }
+}
+
+static int run(ssec *c)
+{
+  uint64_t reconnects = 0;
+  int redirects = 0;
+
+  for (;;) {
+    uint64_t wait_ms = 0, now;
+    int out = attempt(c);
+
+    fflush(stdout);
+    switch (out) {
+    case OUT_STOP:
+    case OUT_SIGNAL:
+      return RTWCAT_EXIT_OK;
+    case OUT_FAIL:
+      return RTWCAT_EXIT_FAILURE;
+    case OUT_REDIRECT:
+      if (++redirects > MAX_REDIRECTS) {
+        fprintf(stderr, "rtwcat: too many redirects\n");
+        return RTWCAT_EXIT_FAILURE;
+      }
+      if (follow(c) != 0)
+        return RTWCAT_EXIT_FAILURE;
+      continue;
+    default:
+      break;
+    }
+    redirects = 0;
+    if (reconnects >= c->o.max_reconnects) {
+      fprintf(stderr, "rtwcat: giving up after %" PRIu64 " reconnect%s (--max-reconnects)\n",
+              reconnects, reconnects == 1 ? "" : "s");
+      return RTWCAT_EXIT_FAILURE;
+    }
+    now = rtwcat_now_ms();
+    if (rtw_sse_reconnect_closed(c->reconnect, now) != 0 ||
+        rtw_sse_reconnect_next_attempt_ms(c->reconnect, now, &wait_ms) != 0) {
+      fprintf(stderr, "rtwcat: cannot schedule a reconnect\n");
+      return RTWCAT_EXIT_FAILURE;
+    }
+    fprintf(stderr, "rtwcat: reconnecting in %" PRIu64 " ms\n", wait_ms);
+    if (wait_retry(c, wait_ms) != 0)
+      return RTWCAT_EXIT_OK;
+    reconnects++;
+  }
+}
+
+int rtwcat_client_sse(const rtwcat_command *cmd, int argc, char **argv)
+{
+  rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_reconnect_settings rs = {RTW_SSE_RECONNECT_SETTINGS_VERSION};
+  char err[512];
+  ssec *c = calloc(1, sizeof *c);
+  int rc;
+
+  if (c == NULL) {
+    fprintf(stderr, "rtwcat: out of memory\n");
+    return RTWCAT_EXIT_FAILURE;
+  }
+  c->sigfd = -1;
+  c->o.max_reconnects = UINT64_MAX;
+  if ((rc = parse_options(cmd, argc, argv, &c->o)) >= 0)
+    goto done;
+  if (rtwcat_url_parse(c->o.url, &c->url, err, sizeof err) != 0) {
+    rc = rtwcat_usage_error(cmd, "%s", err);
+    goto done;
+  }
+  if (c->url.websocket) {
+    rc = rtwcat_usage_error(cmd, "the URL must start with http://");
+    goto done;
+  }
+  cb.on_event = on_event;
+  cb.on_retry = on_retry;
+  if (c->o.comments)
+    cb.on_comment = on_comment;
+  rs.retry_ms = (uint32_t)c->o.retry_ms;
+  rc = RTWCAT_EXIT_FAILURE;
+  if (rtw_sse_parser_new(&c->parser, &cb, NULL, NULL, c) != 0 ||
+      rtw_sse_reconnect_new(&c->reconnect, &rs, NULL) != 0) {
+    fprintf(stderr, "rtwcat: out of memory\n");
+    goto done;
+  }
+  if (c->o.last_id != NULL &&
+      (rc = rtw_sse_parser_reset(c->parser, c->o.last_id, strlen(c->o.last_id))) != 0) {
+    rc = rtwcat_usage_error(cmd, "--last-event-id: %s",
+                            rc == RTW_ERR_SSE_ID_TOO_LONG ? "longer than 1024 bytes"
+                                                          : "must not contain CR, LF or NUL");
+    goto done;
+  }
+  {
+    /* check the request (headers, URL) once before connecting: a usage error */
+    rtw_sse_http_client *probe = NULL;
+    if ((rc = new_client(c, &probe)) != 0) {
+      rc = rtwcat_usage_error(cmd, "cannot build the request: %s%s", rtw_strerror(rc),
+                              rc == RTW_ERR_HTTP_INVALID_HEADER ? " (check --header)" : "");
+      goto done;
+    }
+    rtw_sse_http_client_free(probe);
+  }
+  rc = RTWCAT_EXIT_FAILURE;
+  if ((c->sigfd = rtwcat_signals_open()) < 0)
+    goto done;
+  rc = run(c);
+done:
+  fflush(stdout);
+  if (c->sigfd >= 0)
+    close(c->sigfd);
+  rtw_sse_parser_free(c->parser);
+  rtw_sse_reconnect_free(c->reconnect);
+  free(c);
+  return rc;
+}

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: MIT */
+/* rtwcat ws://HOST[:PORT]/PATH: a WebSocket client. stdin lines become messages, received
+ * messages go to stdout (raw, or JSON lines as `rtwcat decode ws` prints them).
+ *
+ * Connection life: getaddrinfo + connect (net.c); the opening handshake
+ * (rtw_ws_handshake_client, RFC 6455 4.1) written and read with poll(); then a client-role
+ * rtw_ws session driven by one poll() loop over the socket, stdin and a signalfd. Output is
+ * written with writev() of rtw_ws_send_pending_iov(); stdin is read only while nothing is
+ * pending, so a fast producer cannot outrun the socket. At stdin EOF (or SIGINT/SIGTERM) the
+ * close handshake starts (RFC 6455 7.1.2); the session's close timer (rtw_ws_tick, 5 s) bounds
+ * the wait for the peer's close.
+ *
+ * Exit: 0 after a close with 1000, 1001 or no code (1005); 3 after another code ("rtwcat:
+ * peer closed: CODE REASON" on stderr); 1 on a failed handshake, a protocol or I/O error, a
+ * timeout, or a connection lost without a close frame; 2 for usage errors.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rtweb/http.h"
+#include "rtweb/ws.h"
+
+#include "base64.h"
+#include "json.h"
+#include "net.h"
+#include "rtwcat.h"
+
+#define MAX_LIST 32
+#define IO_BUF (64u * 1024u)
+#define CONNECT_TIMEOUT_MS 10000
+#define HANDSHAKE_TIMEOUT_MS 10000
+/* Longest stdin line sent as one message. */
+#define MAX_LINE (64u * 1024u * 1024u)
+
+typedef struct wsc_options {
+  const char *url;
+  int binary;
+  int json;
+  int close_code;
+  const char *close_reason;
+  const char *subprotocols[MAX_LIST];
+  size_t nsubprotocols;
+  rtw_http_header headers[MAX_LIST];
+  size_t nheaders;
+  uint64_t ping_ms; /* 0: no pings */
+  uint64_t max_message;
+  uint64_t fragment_size; /* 0: the engine's default */
+  const char *origin;
+} wsc_options;
+
+typedef struct wsc {
+  wsc_options o;
+  const rtwcat_command *cmd;
+  int fd, sigfd;
+  rtw_ws_handshake_client *hs; /* until the handshake is over */
+  rtw_ws *ws;
+  int stdin_eof;
+  int closing;    /* our close frame is queued */
+  int bad_input;  /* a stdin line could not be sent */
+  int peer_code;  /* the peer's close code, 0 before it arrives */
+  char peer_reason[128];
+  rtwcat_buf line;
+  uint64_t next_ping;
+  unsigned char buf[IO_BUF];
+} wsc;
+
+/* ------------------------------------------------------------------ callbacks */
+
+static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
+{
+  wsc *c = user_data;
+
+  (void)ws;
+  if (!c->o.json) {
+    fwrite(data, 1, len, stdout);
+    putchar('\n');
+  } else if (opcode == RTW_WS_OP_TEXT) {
+    fputs("{\"type\":\"text\",\"data\":", stdout);
+    rtwcat_json_string(stdout, data, len);
+    fputs("}\n", stdout);
+  } else {
+    fputs("{\"type\":\"binary\",\"base64\":", stdout);
+    rtwcat_base64(stdout, data, len);
+    fputs("}\n", stdout);
+  }
+  return 0;
+}
+
+static void print_control(const wsc *c, const char *type, const void *data, size_t len)
+{
+  if (!c->o.json)
+    return;
+  printf("{\"type\":\"%s\",\"base64\":", type);
+  rtwcat_base64(stdout, data, len);
+  fputs("}\n", stdout);
+}
+
+static int on_ping(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  (void)ws;
+  print_control(user_data, "ping", data, len); /* the engine has queued the pong (5.5.2) */
+  return 0;
+}
+
+static int on_pong(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  (void)ws;
+  print_control(user_data, "pong", data, len);
+  return 0;
+}
+
+static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
+                    void *user_data)
+{
+  wsc *c = user_data;
+  size_t n = reason_len < sizeof c->peer_reason - 1 ? reason_len : sizeof c->peer_reason - 1;
+
+  (void)ws;
+  c->peer_code = code;
+  memcpy(c->peer_reason, reason, n);
+  c->peer_reason[n] = '\0';
+  if (c->o.json) {
+    fputs("{\"type\":\"close\",", stdout);
+    if (code != RTW_WS_CLOSE_NO_STATUS) /* 7.1.5: no status code in the frame */
+      printf("\"code\":%d,", code);
+    fputs("\"reason\":", stdout);
+    rtwcat_json_string(stdout, reason, reason_len);
+    fputs("}\n", stdout);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ command line */
+
+static int parse_header(const rtwcat_command *cmd, const char *v, rtw_http_header *h)
+{
+  const char *colon = strchr(v, ':'), *val;
+
+  if (colon == NULL || colon == v)
+    return rtwcat_usage_error(cmd, "--header: '%s' is not 'Name: value'", v);
+  val = colon + 1;
+  while (*val == ' ' || *val == '\t')
+    val++;
+  h->name = v;
+  h->name_len = (size_t)(colon - v);
+  h->value = val;
+  h->value_len = strlen(val);
+  return -1;
+}
+
+static int parse_close(const rtwcat_command *cmd, const char *v, wsc_options *o)
+{
+  const char *colon = strchr(v, ':');
+  char digits[8];
+  size_t n = colon != NULL ? (size_t)(colon - v) : strlen(v);
+  uint64_t code;
+
+  if (n == 0 || n >= sizeof digits)
+    return rtwcat_usage_error(cmd, "--close: '%s' is not CODE[:REASON]", v);
+  memcpy(digits, v, n);
+  digits[n] = '\0';
+  /* RFC 6455 7.4: codes an endpoint may send */
+  if (rtwcat_parse_u64(digits, 4999, &code) != 0 || code < 1000 ||
+      (code > 1003 && code < 1007) || (code > 1014 && code < 3000))
+    return rtwcat_usage_error(cmd, "--close: %s is not a close code that may be sent "
+                                   "(1000-1003, 1007-1014, 3000-4999)", digits);
+  o->close_code = (int)code;
+  o->close_reason = colon != NULL ? colon + 1 : "";
+  if (strlen(o->close_reason) > 123)
+    return rtwcat_usage_error(cmd, "--close: the reason may be at most 123 bytes");
+  return -1;
+}
+
+static int value_option(const rtwcat_command *cmd, int argc, char **argv, int *i,
+                        wsc_options *o)
+{
+  const char *v;
+  int m;
+
+#define OPT(name) ((m = rtwcat_option_value(argc, argv, i, name, &v)) != 0)
+#define NEED(name)                                                                          \
+  do {                                                                                      \
+    if (m < 0)                                                                              \
+      return rtwcat_usage_error(cmd, "%s needs a value", name);                            \
+  } while (0)
+  if (OPT("--close")) {
+    NEED("--close");
+    return parse_close(cmd, v, o);
+  }
+  if (OPT("--subprotocol")) {
+    NEED("--subprotocol");
+    if (o->nsubprotocols == MAX_LIST)
+      return rtwcat_usage_error(cmd, "at most %d --subprotocol options", MAX_LIST);
+    o->subprotocols[o->nsubprotocols++] = v;
+    return -1;
+  }
+  if (OPT("--header")) {
+    NEED("--header");
+    if (o->nheaders == MAX_LIST)
+      return rtwcat_usage_error(cmd, "at most %d --header options", MAX_LIST);
+    return parse_header(cmd, v, &o->headers[o->nheaders++]);
+  }
+  if (OPT("--ping-interval")) {
+    NEED("--ping-interval");
+    if (rtwcat_parse_seconds(v, &o->ping_ms) != 0)
+      return rtwcat_usage_error(cmd, "--ping-interval: '%s' is not a number of seconds", v);
+    return -1;
+  }
+  if (OPT("--max-message")) {
+    NEED("--max-message");
+    if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->max_message) != 0 || o->max_message == 0)
+      return rtwcat_usage_error(cmd, "--max-message: '%s' is not a size in bytes", v);
+    return -1;
+  }
+  if (OPT("--fragment-size")) {
+    NEED("--fragment-size");
+    if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->fragment_size) != 0 || o->fragment_size == 0)
+      return rtwcat_usage_error(cmd, "--fragment-size: '%s' is not a size in bytes", v);
+    return -1;
+  }
+  if (OPT("--origin")) {
+    NEED("--origin");
+    o->origin = v;
+    return -1;
+  }
+#undef OPT
+#undef NEED
+  return -2;
+}
+
+/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
+static int parse_options(const rtwcat_command *cmd, int argc, char **argv, wsc_options *o)
+{
+  int i, rc;
+
+  for (i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      rtwcat_command_help(cmd, stdout);
+      return RTWCAT_EXIT_OK;
+    }
+    if (strcmp(arg, "--binary") == 0) {
+      o->binary = 1;
+      continue;
+    }
+    if (strcmp(arg, "--json") == 0) {
+      o->json = 1;
+      continue;
+    }
+    if ((rc = value_option(cmd, argc, argv, &i, o)) != -2) {
+      if (rc >= 0)
+        return rc;
+      continue;
+    }
+    if (arg[0] == '-')
+      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
+    if (o->url != NULL)
+      return rtwcat_usage_error(cmd, "unexpected argument '%s' (one URL only)", arg);
+    o->url = arg;
+  }
+  if (o->url == NULL)
+    return rtwcat_usage_error(cmd, "no URL given");
+  return -1;
+}
+
+static int session_error(wsc *c, int rc);
+
+/* ------------------------------------------------------------------ handshake */
+
+/* Block (poll) until fd is ready for `events`, a signal, or the deadline. 1 ready, 0
+ * timeout, -2 signal, -1 error. */
+static int wait_fd(int fd, short events, int sigfd, uint64_t deadline)
+{
+  for (;;) {
+    struct pollfd p[2] = {{fd, events, 0}, {sigfd, POLLIN, 0}};
+    uint64_t now = rtwcat_now_ms();
+    int r;
+
+    if (now >= deadline)
+      return 0;
+    r = poll(p, 2, (int)(deadline - now));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -1;
+    if (p[1].revents & POLLIN)
+      return -2;
+    if (p[0].revents != 0)
+      return 1;
+  }
+}
+
+static int handshake_failed(rtw_ws_handshake_client *hs, int rc)
+{
+  int status = rtw_ws_handshake_client_status(hs);
+  const char *loc;
+  size_t loc_len;
+
+  if (rc == RTW_ERR_HTTP_WS_BAD_STATUS) {
+    fprintf(stderr, "rtwcat: handshake failed: the server answered HTTP %d, not 101 "
+                    "Switching Protocols",
+            status);
+    if (rtw_ws_handshake_client_header(hs, "Location", 8, 0, &loc, &loc_len) == 1)
+      fprintf(stderr, " (Location: %.*s)", (int)loc_len, loc);
+    fputs("\n", stderr);
+  } else {
+    fprintf(stderr, "rtwcat: handshake failed: %s (%s)\n", rtw_strerror(rc), rtw_err_name(rc));
+  }
+  return RTWCAT_EXIT_FAILURE;
+}
+
+/* Build the subprotocol offer "a, b, c" (RFC 6455 4.1 item 10). */
+static int join_subprotocols(const wsc_options *o, char *out, size_t cap)
+{
+  size_t i, len = 0;
+
+  out[0] = '\0';
+  for (i = 0; i < o->nsubprotocols; i++) {
+    int n = snprintf(out + len, cap - len, "%s%s", i > 0 ? ", " : "", o->subprotocols[i]);
+    if (n < 0 || (size_t)n >= cap - len)
+      return -1;
+    len += (size_t)n;
+  }
+  return 0;
+}
+
+static int write_all(wsc *c, const void *p, size_t n, uint64_t deadline)
+{
+  const unsigned char *b = p;
+
+  while (n > 0) {
+    ssize_t w = write(c->fd, b, n);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int r = wait_fd(c->fd, POLLOUT, c->sigfd, deadline);
+      if (r <= 0)
+        return r == -2 ? -2 : -1;
+      continue;
+    }
+    if (w < 0)
+      return -1;
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Create the handshake object: the request of RFC 6455 4.1 for the URL and options.
+ * Returns -1 to go on, or an exit status. */
+static int build_request(wsc *c, const rtwcat_url *url, rtw_ws_handshake_client **hs)
+{
+  rtw_ws_handshake_client_settings set = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
+  char protos[2048];
+  int rc;
+
+  if (join_subprotocols(&c->o, protos, sizeof protos) != 0)
+    return rtwcat_usage_error(c->cmd, "too many subprotocols");
+  set.host = url->host_header;
+  set.host_len = strlen(url->host_header);
+  set.path = url->target;
+  set.path_len = strlen(url->target);
+  set.origin = c->o.origin;
+  set.origin_len = c->o.origin != NULL ? strlen(c->o.origin) : 0;
+  set.subprotocols = protos;
+  set.subprotocols_len = strlen(protos);
+  set.headers = c->o.headers;
+  set.num_headers = c->o.nheaders;
+  if ((rc = rtw_ws_handshake_client_new(hs, NULL, &set, NULL, NULL)) != 0) {
+    return rtwcat_usage_error(c->cmd, "cannot build the request: %s (%s)", rtw_strerror(rc),
+                              rc == RTW_ERR_HTTP_INVALID_HEADER
+                                  ? "check --header"
+                                  : "check the URL, --origin and --subprotocol");
+  }
+  return -1;
+}
+
+/* Read until the response head is complete. On success c->buf[*used, *n) holds the first
+ * frames. Returns -1 to go on, or an exit status (reported). */
+static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline, size_t *used,
+                         size_t *n)
+{
+  int rc = RTW_WS_HANDSHAKE_INCOMPLETE;
+
+  while (rc == RTW_WS_HANDSHAKE_INCOMPLETE) {
+    ssize_t r = read(c->fd, c->buf, sizeof c->buf);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int w = wait_fd(c->fd, POLLIN, c->sigfd, deadline);
+      if (w == 0)
+        fprintf(stderr, "rtwcat: handshake failed: no response within %d s\n",
+                HANDSHAKE_TIMEOUT_MS / 1000);
+      else if (w == -1)
+        fprintf(stderr, "rtwcat: poll: %s\n", strerror(errno));
+      else if (w == -2)
+        fprintf(stderr, "rtwcat: interrupted during the handshake\n");
+      if (w <= 0)
+        return RTWCAT_EXIT_FAILURE;
+      continue;
+    }
+    if (r <= 0) {
+      fprintf(stderr, "rtwcat: handshake failed: %s\n",
+              r == 0 ? "the server closed the connection before answering" : strerror(errno));
+      return RTWCAT_EXIT_FAILURE;
+    }
+    *n = (size_t)r;
+    rc = rtw_ws_handshake_client_recv(hs, c->buf, *n, used);
+  }
+  if (rc != RTW_WS_HANDSHAKE_DONE)
+    return handshake_failed(hs, rc);
+  return -1;
+}
+
+static void print_open(const wsc *c, const rtw_ws_handshake_client *hs)
+{
+  const char *proto;
+  size_t len;
+
+  if (!c->o.json)
+    return;
+  fputs("{\"type\":\"open\",\"subprotocol\":", stdout);
+  if (rtw_ws_handshake_client_subprotocol(hs, &proto, &len) == 1)
+    rtwcat_json_string(stdout, proto, len);
+  else
+    fputs("null", stdout);
+  fputs("}\n", stdout);
+}
+
+/* The client session (RFC 6455 5): whole messages, our limits. */
+static int new_session(wsc *c)
+{
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
+  int rc;
+
+  cb.on_message = on_message;
+  cb.on_ping = on_ping;
+  cb.on_pong = on_pong;
+  cb.on_close = on_close;
+  set.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
+  set.max_message_size = c->o.max_message;
+  set.max_frame_size = c->o.max_message;
+  set.fragment_size = (size_t)c->o.fragment_size;
+  set.max_outbound = (size_t)MAX_LINE + 1024u * 1024u;
+  if ((rc = rtw_ws_new(&c->ws, RTW_WS_ROLE_CLIENT, &cb, &set, NULL, c)) != 0) {
+    fprintf(stderr, "rtwcat: %s\n", rtw_strerror(rc));
+    return RTWCAT_EXIT_FAILURE;
+  }
+  return -1;
+}
+
+/* Run the opening handshake; on success create the session and feed it what followed the
+ * 101. Returns -1 to go on, or an exit status. */
+static int handshake(wsc *c)
+{
+  rtw_ws_handshake_client *hs = c->hs;
+  uint64_t deadline = rtwcat_now_ms() + HANDSHAKE_TIMEOUT_MS;
+  const void *req;
+  size_t req_len, used = 0, n = 0, nread;
+  int rc;
+
+  (void)rtw_ws_handshake_client_request(hs, &req, &req_len);
+  if ((rc = write_all(c, req, req_len, deadline)) != 0) {
+    if (rc != -2)
+      fprintf(stderr, "rtwcat: sending the handshake: %s\n", strerror(errno));
+    rc = RTWCAT_EXIT_FAILURE;
+  } else if ((rc = read_response(c, hs, deadline, &used, &n)) < 0) {
+    print_open(c, hs);
+  }
+  rtw_ws_handshake_client_free(hs);
+  c->hs = NULL;
+  if (rc >= 0 || (rc = new_session(c)) >= 0)
+    return rc;
+  /* RFC 6455 4.1: frames may follow the 101 in the same read */
+  if ((rc = rtw_ws_recv(c->ws, c->buf + used, n - used, &nread)) != 0)
+    return session_error(c, rc);
+  return -1;
+}
+
+/* ------------------------------------------------------------------ session loop */
+
+static void send_line(wsc *c, const void *p, size_t n)
+{
+  int rc;
+
+  if (c->closing)
+    return;
+  rc = rtw_ws_queue_message(c->ws, c->o.binary ? RTW_WS_OP_BINARY : RTW_WS_OP_TEXT, p, n, 0);
+  if (rc == RTW_ERR_INVALID_UTF8) {
+    fprintf(stderr, "rtwcat: a line is not valid UTF-8 and was not sent (use --binary)\n");
+    c->bad_input = 1;
+  } else if (rc != 0 && rc != RTW_ERR_WS_CLOSED) {
+    fprintf(stderr, "rtwcat: cannot send a line: %s\n", rtw_strerror(rc));
+    c->bad_input = 1;
+  }
+}
+
+static void start_close(wsc *c)
+{
+  if (c->closing)
+    return;
+  c->closing = 1;
+  (void)rtw_ws_close(c->ws, c->o.close_code, c->o.close_reason, strlen(c->o.close_reason));
+}
+
+/* Split what stdin gave into lines; each whole line is one message. */
+static void stdin_input(wsc *c, const unsigned char *p, size_t n, int eof)
+{
+  while (n > 0) {
+    const unsigned char *nl = memchr(p, '\n', n);
+    size_t take = nl != NULL ? (size_t)(nl - p) : n;
+
+    if (nl != NULL && c->line.len == 0) {
+      send_line(c, p, take); /* the whole line is in this read: no copy */
+    } else {
+      if (c->line.len + take > MAX_LINE || rtwcat_buf_append(&c->line, p, take) != 0) {
+        fprintf(stderr, "rtwcat: a line longer than %u bytes was not sent\n", MAX_LINE);
+        c->bad_input = 1;
+        rtwcat_buf_free(&c->line);
+      }
+      if (nl != NULL) {
+        send_line(c, c->line.data + c->line.off, c->line.len);
+        rtwcat_buf_consume(&c->line, c->line.len);
+      }
+    }
+    if (nl == NULL)
+      break;
+    p += take + 1;
+    n -= take + 1;
+  }
+  if (eof) {
+    if (c->line.len > 0)
+      send_line(c, c->line.data + c->line.off, c->line.len); /* a last line without LF */
+    rtwcat_buf_free(&c->line);
+    c->stdin_eof = 1;
+    start_close(c);
+  }
+}
+
+/* The exit status once the session is over. */
+static int final_status(wsc *c, int failed)
+{
+  int code = c->peer_code;
+
+  if (failed)
+    return RTWCAT_EXIT_FAILURE;
+  if (code == 0) {
+    fprintf(stderr, "rtwcat: the connection closed without a close frame\n");
+    return RTWCAT_EXIT_FAILURE;
+  }
+  /* RFC 6455 7.4.1: 1000 normal closure, 1001 going away; 1005: a close without a code */
+  if (code != RTW_WS_CLOSE_NORMAL && code != RTW_WS_CLOSE_GOING_AWAY &&
+      code != RTW_WS_CLOSE_NO_STATUS) {
+    fprintf(stderr, "rtwcat: peer closed: %d %s\n", code, c->peer_reason);
+    return RTWCAT_EXIT_PEER_CLOSE;
+  }
+  return c->bad_input ? RTWCAT_EXIT_FAILURE : RTWCAT_EXIT_OK;
+}
+
+static int session_error(wsc *c, int rc)
+{
+  fprintf(stderr, "rtwcat: %s (%s)", rtw_strerror(rc), rtw_err_name(rc));
+  if (rtw_ws_close_sent(c->ws) != 0 && rc != RTW_ERR_WS_CLOSE_TIMEOUT)
+    fprintf(stderr, "; sent close %d", rtw_ws_close_sent(c->ws));
+  fputs("\n", stderr);
+  (void)rtwcat_ws_flush(c->fd, c->ws); /* one attempt to deliver our close frame */
+  return RTWCAT_EXIT_FAILURE;
+}
+
+/* Read the socket once. Returns -1 to go on, or an exit status. */
+static int socket_input(wsc *c)
+{
+  ssize_t n = read(c->fd, c->buf, sizeof c->buf);
+  size_t nread;
+  int rc;
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return -1;
+  if (n == 0 || (n < 0 && c->peer_code != 0))
+    return final_status(c, 0); /* after the peer's close, a reset is just the end */
+  if (n < 0) {
+    fprintf(stderr, "rtwcat: reading from the server: %s\n", strerror(errno));
+    return RTWCAT_EXIT_FAILURE;
+  }
+  rc = rtw_ws_recv(c->ws, c->buf, (size_t)n, &nread);
+  if (rc != 0)
+    return session_error(c, rc);
+  return -1;
+}
+
+/* Milliseconds until the next timer (ping or the session's), -1 for none. */
+static int next_timeout(const wsc *c, uint64_t now)
+{
+  uint64_t d = rtw_ws_next_deadline(c->ws);
+
+  if (c->o.ping_ms > 0 && !c->closing && c->next_ping < d)
+    d = c->next_ping;
+  if (d == UINT64_MAX)
+    return -1;
+  return d <= now ? 0 : (d - now > 60000 ? 60000 : (int)(d - now));
+}
+
+/* Run the timers (the session's close timeout, our pings), write what is pending and flush
+ * stdout. *w gets rtwcat_ws_flush()'s result. Returns -1 to go on, or an exit status. */
+static int service(wsc *c, uint64_t now, int *w)
+{
+  int rc;
+
+  if ((rc = rtw_ws_tick(c->ws, now)) != 0)
+    return session_error(c, rc);
+  if (c->o.ping_ms > 0 && !c->closing && now >= c->next_ping) {
+    (void)rtw_ws_queue_ping(c->ws, NULL, 0);
+    c->next_ping = now + c->o.ping_ms;
+  }
+  *w = rtwcat_ws_flush(c->fd, c->ws);
+  if (*w == -1 && c->peer_code != 0)
+    return final_status(c, 0); /* the peer closed its side after its close frame */
+  if (*w == -1) {
+    fprintf(stderr, "rtwcat: writing to the server: %s\n", strerror(errno));
+    return RTWCAT_EXIT_FAILURE;
+  }
+  if (*w < -1)
+    return session_error(c, *w);
+  if (fflush(stdout) != 0) {
+    fprintf(stderr, "rtwcat: writing to standard output: %s\n", strerror(errno));
+    return RTWCAT_EXIT_FAILURE;
+  }
+  if (!rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws))
+    return final_status(c, 0); /* the closing handshake is complete */
+  return -1;
+}
+
+/* Read stdin once; a read error counts as its end. */
+static void read_stdin(wsc *c)
+{
+  ssize_t n = read(STDIN_FILENO, c->buf, sizeof c->buf);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n < 0)
+    fprintf(stderr, "rtwcat: reading standard input: %s\n", strerror(errno));
+  stdin_input(c, c->buf, n > 0 ? (size_t)n : 0, n <= 0);
+}
+
+static int run_session(wsc *c)
+{
+  c->next_ping = rtwcat_now_ms() + c->o.ping_ms;
+  for (;;) {
+    struct pollfd p[3];
+    uint64_t now = rtwcat_now_ms();
+    int rc, nfds, w = 0;
+
+    if ((rc = service(c, now, &w)) >= 0)
+      return rc;
+    p[0].fd = c->fd;
+    p[0].events = (short)((rtw_ws_want_read(c->ws) ? POLLIN : 0) | (w == 1 ? POLLOUT : 0));
+    p[1].fd = c->sigfd;
+    p[1].events = POLLIN;
+    p[2].fd = STDIN_FILENO;
+    p[2].events = POLLIN;
+    /* stdin is read only when everything queued has been written (backpressure) */
+    nfds = (!c->stdin_eof && !c->closing && w == 0) ? 3 : 2;
+    rc = poll(p, (nfds_t)nfds, next_timeout(c, now));
+    if (rc < 0 && errno != EINTR) {
+      fprintf(stderr, "rtwcat: poll: %s\n", strerror(errno));
+      return RTWCAT_EXIT_FAILURE;
+    }
+    if (rc <= 0)
+      continue;
+    if (p[1].revents & POLLIN) {
+      (void)rtwcat_signals_read(c->sigfd);
+      if (c->closing)
+        return RTWCAT_EXIT_FAILURE; /* a second signal: stop waiting */
+      start_close(c);
+    }
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (rc = socket_input(c)) >= 0)
+      return rc;
+    if (nfds == 3 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+      read_stdin(c);
+  }
+}
+
+int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
+{
+  wsc *c;
+  rtwcat_url url;
+  char err[512];
+  int rc;
+
+  c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    fprintf(stderr, "rtwcat: out of memory\n");
+    return RTWCAT_EXIT_FAILURE;
+  }
+  c->fd = c->sigfd = -1;
+  c->cmd = cmd;
+  c->o.close_code = RTW_WS_CLOSE_NORMAL;
+  c->o.close_reason = "";
+  c->o.max_message = RTW_WS_DEFAULT_MAX_MESSAGE_SIZE;
+  if ((rc = parse_options(cmd, argc, argv, &c->o)) >= 0)
+    goto done;
+  if (rtwcat_url_parse(c->o.url, &url, err, sizeof err) != 0) {
+    rc = rtwcat_usage_error(cmd, "%s", err);
+    goto done;
+  }
+  if (!url.websocket) {
+    rc = rtwcat_usage_error(cmd, "the URL must start with ws://");
+    goto done;
+  }
+  /* the request is built before connecting, so a bad --header is a usage error */
+  if ((rc = build_request(c, &url, &c->hs)) >= 0)
+    goto done;
+  rc = RTWCAT_EXIT_FAILURE;
+  if ((c->sigfd = rtwcat_signals_open()) < 0)
+    goto done;
+  if ((c->fd = rtwcat_connect(url.host, url.port, CONNECT_TIMEOUT_MS, c->sigfd)) < 0)
+    goto done;
+  if ((rc = handshake(c)) >= 0)
+    goto done;
+  rc = run_session(c);
+done:
+  fflush(stdout);
+  if (c->fd >= 0)
+    close(c->fd);
+  if (c->sigfd >= 0)
+    close(c->sigfd);
+  rtw_ws_handshake_client_free(c->hs);
+  rtw_ws_free(c->ws);
+  rtwcat_buf_free(&c->line);
+  free(c);
+  return rc;
+}
