@@ -581,7 +581,8 @@ int rtw_ws_handshake_server_method(const rtw_ws_handshake_server *hs, const char
 }
 
 /* RFC 9112 3.2: origin-form "/path?query", or absolute-form "ws://host/path?query" whose
- * path starts at the first '/' after the authority. */
+ * path starts where the authority ends: at the first '/' or '?' after "//" (RFC 3986 3.2;
+ * "ws://host?x=1" has an empty path and the query "x=1"). */
 static void split_target(const rtw__http1 *h, const char **path, size_t *plen, const char **q,
                          size_t *qlen)
 {
@@ -594,8 +595,9 @@ static void split_target(const rtw__http1 *h, const char **path, size_t *plen, c
   if (n > 0 && t[0] != '/') {
     const char *scheme = memchr(t, ':', n);
     if (scheme != NULL && end - scheme >= 3 && scheme[1] == '/' && scheme[2] == '/') {
-      s = memchr(scheme + 3, '/', (size_t)(end - scheme - 3));
-      s = s != NULL ? s : end;
+      s = scheme + 3;
+      while (s < end && *s != '/' && *s != '?')
+        s++;
     }
   }
   mark = memchr(s, '?', (size_t)(end - s));

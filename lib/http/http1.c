@@ -76,16 +76,17 @@ static int on_status(llhttp_t *p, const char *at, size_t n)
   return store(h, at, n);
 }
 
-/* A new field line starts: enforce max_headers before storing anything of it. */
+/* A new field line starts. max_headers is enforced when its name is complete
+ * (on_header_field_complete), not here: llhttp hands over a partial name at the end of each
+ * input piece, so checking here would make the outcome depend on the split (a malformed
+ * name past the limit: RTW_ERR_HTTP_TOO_MANY_HEADERS when cut, RTW_ERR_HTTP_MALFORMED when
+ * whole). The name stored meanwhile is bounded by max_head_size like everything else, and
+ * the field array by one entry past max_headers. */
 static int begin_field(rtw__http1 *h)
 {
   field f;
   int rv;
 
-  if (h->nfields >= h->max_headers) {
-    h->err = RTW_ERR_HTTP_TOO_MANY_HEADERS;
-    return HPE_USER;
-  }
   memset(&f, 0, sizeof f);
   f.name_off = h->text.len;
   rv = rtw__buf_append(&h->fields, h->mem, &f, sizeof f);
@@ -126,6 +127,10 @@ static int on_header_field_complete(llhttp_t *p)
     return 0;
   if (!h->in_field && begin_field(h) != 0) /* an empty name never reaches here; be safe */
     return -1;
+  if (h->nfields > h->max_headers) {
+    h->err = RTW_ERR_HTTP_TOO_MANY_HEADERS;
+    return HPE_USER;
+  }
   f = field_ptr(h, h->nfields - 1);
   f->name_len = h->text.len - f->name_off;
   f->value_off = h->text.len;
@@ -287,7 +292,11 @@ int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
   }
   *nread = pos != NULL && pos >= (const char *)in ? (size_t)(pos - (const char *)in) : n;
   h->used += *nread;
-  if ((rc == HPE_PAUSED_UPGRADE || rc == HPE_PAUSED) && h->state == STATE_DONE && h->err == 0)
+  /* RFC 9112 2.2: a bare CR is invalid. llhttp takes "CR LF CR" plus any byte as the end of
+   * the head (the byte is eaten: the first WebSocket frame byte, or the body's), so the head
+   * must end with the LF itself. The final byte always arrives in this call (*nread >= 1). */
+  if ((rc == HPE_PAUSED_UPGRADE || rc == HPE_PAUSED) && h->state == STATE_DONE && h->err == 0 &&
+      *nread > 0 && in[*nread - 1] == '\n')
     return 1;
   return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
 }
