@@ -445,7 +445,9 @@ static int budget_ok(const rtw_ws *ws, size_t len, int control)
 {
   size_t limit = ws->max_out + (control ? CONTROL_HEADROOM : 0);
   size_t used = ws->seg_bytes + ws->mq_bytes;
-  return used <= limit && len + RTW_WS_MAX_HEADER <= limit - used;
+  /* written so that no sum can wrap: len may be anything up to SIZE_MAX */
+  return used <= limit && limit - used >= RTW_WS_MAX_HEADER &&
+         len <= limit - used - RTW_WS_MAX_HEADER;
 }
 
 static int queue_node(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, int fin,
