@@ -83,12 +83,20 @@ size_t fuzz_rng_below(fuzz_rng *r, size_t n)
 
 static int refuse(fuzz_mem *fm)
 {
+  int no;
+
   fm->count++;
-  if (fm->fail_at != 0 && fm->count == fm->fail_at) {
-    fm->failed++;
-    return 1;
+  if (fm->mask_mode)
+    no = fm->count <= 15 && (fm->mask >> (fm->count - 1)) & 1u;
+  else
+    no = fm->fail_at != 0 && fm->count == fm->fail_at;
+  if (fm->scheduled) {
+    fuzz_sweep.count++;
+    fuzz_sweep.failed += (unsigned long)no;
   }
-  return 0;
+  if (no)
+    fm->failed++;
+  return no;
 }
 
 static void *fm_malloc(size_t size, void *ud)
@@ -147,6 +155,45 @@ void fuzz_mem_init(fuzz_mem *fm, unsigned long fail_at)
   fm->mem.realloc_fn = fm_realloc;
   fm->mem.free_fn = fm_free;
   fm->mem.user_data = fm;
+}
+
+int fuzz_sweep_active;
+unsigned long fuzz_sweep_fail_at;
+fuzz_sweep_stats fuzz_sweep;
+
+unsigned long fuzz_mem_scheduled(unsigned long from_input)
+{
+  return fuzz_sweep_active ? fuzz_sweep_fail_at : from_input;
+}
+
+void fuzz_mem_mark_scheduled(fuzz_mem *fm)
+{
+  fm->scheduled = 1;
+}
+
+void fuzz_mem_init_schedule(fuzz_mem *fm, fuzz_in *in)
+{
+  uint16_t s = fuzz_u16(in);
+
+  if (fuzz_sweep_active) {
+    fuzz_mem_init(fm, fuzz_sweep_fail_at);
+  } else if (s & 0x8000u) {
+    fuzz_mem_init(fm, 0);
+    fm->mask_mode = 1;
+    fm->mask = (uint16_t)(s & 0x7FFFu);
+  } else {
+    fuzz_mem_init(fm, s);
+  }
+  fm->scheduled = 1;
+}
+
+int fuzz_mem_saw(int rv)
+{
+  if (rv == RTW_ERR_NOMEM)
+    fuzz_sweep.nomem++;
+  else if (rv < 0 && rv != RTW_ERR_PAUSE)
+    fuzz_sweep.errors++;
+  return rv;
 }
 
 void fuzz_mem_check_clean(const fuzz_mem *fm)

@@ -55,7 +55,7 @@ size_t fuzz_rng_below(fuzz_rng *r, size_t n);
 /* ------------------------------------------------------------------ failing allocator */
 
 /* rtw_mem hooks that refuse the fail_at-th allocation (malloc, calloc or realloc, 1-based;
- * 0 = never), count live blocks and check the rtw_mem contract (free and realloc never get
+ * 0 = never) or, in mask mode, those the mask selects, count live blocks and check the rtw_mem contract (free and realloc never get
  * NULL, realloc never gets size 0). */
 typedef struct fuzz_mem {
   rtw_mem mem; /* pass &fm.mem to the library */
@@ -63,9 +63,56 @@ typedef struct fuzz_mem {
   unsigned long count;  /* allocations attempted */
   unsigned long failed; /* allocations refused */
   unsigned long live;   /* blocks currently allocated */
+  uint16_t mask;        /* with mask_mode: bit k = allocation k+1 fails */
+  int mask_mode;
+  int scheduled;        /* counted in fuzz_sweep */
 } fuzz_mem;
 
 void fuzz_mem_init(fuzz_mem *fm, unsigned long fail_at);
+
+/* ------------------------------------------------------------------ allocation schedules
+ *
+ * A schedule says which allocations of a run fail. Targets take it from the input: the
+ * HTTP targets (http_server_handshake, http_client_handshake, sse_http_client) read two
+ * bytes with fuzz_mem_init_schedule(); the older targets keep their one byte "fail the Nth"
+ * (sse_roundtrip: five bits) and pass it through fuzz_mem_scheduled(). Two-byte schedule,
+ * little endian:
+ *
+ *   bit 15 clear: fail the Nth allocation, N = bits 0..14 (0 = none fails);
+ *   bit 15 set:   bits 0..14 are a mask, bit k set = allocation k+1 fails (several may).
+ *
+ * The replay driver's --alloc-sweep mode overrides the input's choice (the bytes are still
+ * consumed, so the rest of the input means the same): each input runs once with nothing
+ * failing to count its failable allocations, then once with each of them failing in turn.
+ * A target reports through fuzz_mem_saw() every result of a call that may allocate; the
+ * sweep then checks that every refused allocation was followed by an error result:
+ * RTW_ERR_NOMEM, or the sticky error of an object that had already failed (the targets'
+ * own oracles check which one is right). */
+
+/* Set by the sweep driver; 0 = off (use the input's schedule). */
+extern int fuzz_sweep_active;
+extern unsigned long fuzz_sweep_fail_at; /* 0 = nothing fails (the counting run) */
+/* Totals over the scheduled allocators of the current input (reset by the driver). */
+typedef struct fuzz_sweep_stats {
+  unsigned long count;  /* scheduled allocations attempted */
+  unsigned long failed; /* refused */
+  unsigned long nomem;  /* RTW_ERR_NOMEM results reported through fuzz_mem_saw() */
+  unsigned long errors; /* other errors reported (an object that had already failed keeps
+                           its first error, sticky, when a later allocation is refused) */
+} fuzz_sweep_stats;
+extern fuzz_sweep_stats fuzz_sweep;
+
+/* A fail_at taken from the input for a run that may fail allocations: the sweep's choice
+ * when the sweep is on, else `from_input`. Marks nothing; use with fuzz_mem_init() and then
+ * fuzz_mem_mark_scheduled(). */
+unsigned long fuzz_mem_scheduled(unsigned long from_input);
+/* Count this allocator's attempts and refusals in fuzz_sweep (call after fuzz_mem_init for
+ * the allocator whose failures the input or the sweep chooses). */
+void fuzz_mem_mark_scheduled(fuzz_mem *fm);
+/* Read a two-byte schedule from the input and initialise a scheduled allocator with it. */
+void fuzz_mem_init_schedule(fuzz_mem *fm, fuzz_in *in);
+/* Report an API result; returns rv. Counts RTW_ERR_NOMEM for the sweep. */
+int fuzz_mem_saw(int rv);
 /* Abort unless every block was returned (call after freeing every object). */
 void fuzz_mem_check_clean(const fuzz_mem *fm);
 

@@ -236,7 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   m.max_events = b0 ? b0 : RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS;
   max_bytes = fuzz_u16(&in);
   m.max_bytes = max_bytes ? max_bytes : RTW_SSE_HISTORY_DEFAULT_MAX_BYTES;
-  fuzz_mem_init(&fm, fuzz_u8(&in));
+  fuzz_mem_init(&fm, fuzz_mem_scheduled(fuzz_u8(&in)));
+  fuzz_mem_mark_scheduled(&fm);
   if (b0 == 255) { /* an index too large to allocate: refused before any allocation */
     FUZZ_CHECK(rtw_sse_history_new(&h, SIZE_MAX, m.max_bytes, &fm.mem) ==
                RTW_ERR_INVALID_ARGUMENT);
@@ -244,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   rv = rtw_sse_history_new(&h, b0, max_bytes, &fm.mem);
   if (rv != 0) {
-    FUZZ_CHECK(rv == RTW_ERR_NOMEM && fm.failed == 1 && h == NULL);
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && fm.failed == 1 && h == NULL);
     fuzz_mem_check_clean(&fm);
     return 0;
   }

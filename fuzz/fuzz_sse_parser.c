@@ -225,7 +225,7 @@ static void check_result(run *r, const fuzz_mem *fm, unsigned long failed_before
                          int in_recv)
 {
   if (fm->failed != failed_before)
-    FUZZ_CHECK(rv == RTW_ERR_NOMEM);
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM);
   else if (r->cb_failed)
     FUZZ_CHECK(rv == RTW_ERR_CALLBACK_FAILURE);
   else
@@ -354,7 +354,7 @@ static int create(run *r, const config *cf, uint32_t flags, size_t max_event, in
   r->p = (rtw_sse_parser *)(void *)&poison; /* must become a parser or NULL */
   rv = rtw_sse_parser_new(&r->p, &cb, plain ? NULL : &st, &fm->mem, r);
   if (rv != 0) {
-    FUZZ_CHECK(rv == RTW_ERR_NOMEM && fm->failed == 1);
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && fm->failed == 1);
     FUZZ_CHECK(r->p == NULL);
     return rv;
   }
@@ -381,7 +381,9 @@ static void parse(run *r, const config *cf, uint32_t flags, size_t max_event, in
   r->pause_chance = chunked ? cf->h[5] : 0;
   r->fail_cb_at = cf->h[7];
   r->discard_fails = (cf->h[0] & H_DISCARD_FAILS) != 0;
-  fuzz_mem_init(&fm, chunked ? cf->h[6] : 0);
+  fuzz_mem_init(&fm, chunked ? fuzz_mem_scheduled(cf->h[6]) : 0);
+  if (chunked)
+    fuzz_mem_mark_scheduled(&fm);
   if (create(r, cf, flags, max_event, simd, &fm) != 0) {
     fuzz_log_str(&r->log, "new failed\n");
     fuzz_mem_check_clean(&fm);
@@ -395,7 +397,8 @@ static void parse(run *r, const config *cf, uint32_t flags, size_t max_event, in
       fuzz_log_raw(&r->id, seed_id, sizeof seed_id - 1);
     } else {
       /* Only a small max_id_length or a refused allocation can fail a valid seed. */
-      FUZZ_CHECK(rv == (fm.failed != failed_before ? RTW_ERR_NOMEM : RTW_ERR_SSE_ID_TOO_LONG));
+      FUZZ_CHECK(fuzz_mem_saw(rv) ==
+                 (fm.failed != failed_before ? RTW_ERR_NOMEM : RTW_ERR_SSE_ID_TOO_LONG));
       FUZZ_CHECK(rv == RTW_ERR_NOMEM || sizeof seed_id - 1 > r->max_id);
       FUZZ_CHECK(rtw_sse_parser_reset(r->p, NULL, 0) == 0);
       {

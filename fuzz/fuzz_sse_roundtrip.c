@@ -4,7 +4,10 @@
 /*
  * Input layout:
  *
- *   byte 0  parser flags: bit 0 STREAM_DATA, bit 1 RAW_BYTES, bit 2 feed in random pieces
+ *   byte 0  parser flags: bit 0 STREAM_DATA, bit 1 RAW_BYTES, bit 2 feed in random pieces;
+ *           bits 3-7: the parser's allocation N (1-31) that fails, 0 = none (then the
+ *           parser must answer RTW_ERR_NOMEM, what it delivered before must be a prefix of
+ *           the expected callbacks, and nothing may leak)
  *   byte 1  piece-size seed
  *   then records, until the input ends (at most MAX_RECORDS):
  *     byte  c: bits 0-1 kind (0, 1 event; 2 comment; 3 retry), bit 4 CRLF,
@@ -353,6 +356,8 @@ static void parse_back(state *st, uint8_t pflags, uint8_t seed)
   const char *id;
   size_t off = 0, id_len, nread;
   fuzz_rng rng;
+  fuzz_mem fm;
+  int rv = 0;
 
   cb.on_event = on_event;
   cb.on_id = on_id;
@@ -362,21 +367,42 @@ static void parse_back(state *st, uint8_t pflags, uint8_t seed)
   set.flags = ((pflags & R_STREAM) ? RTW_SSE_FLAG_STREAM_DATA : 0) |
               ((pflags & R_RAW) ? RTW_SSE_FLAG_RAW_BYTES : 0);
   st->flags = set.flags;
-  FUZZ_CHECK(rtw_sse_parser_new(&st->p, &cb, &set, NULL, st) == 0);
+  fuzz_mem_init(&fm, fuzz_mem_scheduled(pflags >> 3));
+  fuzz_mem_mark_scheduled(&fm);
+  rv = rtw_sse_parser_new(&st->p, &cb, &set, &fm.mem, st);
+  if (rv != 0) {
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && fm.failed == 1 && st->p == NULL);
+    fuzz_mem_check_clean(&fm);
+    return;
+  }
   fuzz_rng_seed(&rng, seed);
   while (off < st->stream.len) {
     size_t n = st->stream.len - off;
     if (pflags & R_PIECES)
       n = 1 + fuzz_rng_below(&rng, n < 64 ? n : 64);
-    FUZZ_CHECK(rtw_sse_parser_recv(st->p, st->stream.p + off, n, &nread) == 0);
+    rv = rtw_sse_parser_recv(st->p, st->stream.p + off, n, &nread);
+    if (rv != 0)
+      break;
     FUZZ_CHECK(nread == n);
     off += n;
   }
-  FUZZ_CHECK(rtw_sse_parser_end(st->p) == 0);
+  if (rv == 0)
+    rv = rtw_sse_parser_end(st->p);
+  if (fm.failed != 0) {
+    /* a refused allocation: RTW_ERR_NOMEM, and what came before it was right */
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM);
+    FUZZ_CHECK(st->actual.len <= st->expected.len);
+    FUZZ_CHECK(st->actual.len == 0 || memcmp(st->actual.p, st->expected.p, st->actual.len) == 0);
+    rtw_sse_parser_free(st->p);
+    fuzz_mem_check_clean(&fm);
+    return;
+  }
+  FUZZ_CHECK(rv == 0);
   fuzz_log_expect_equal("parse(write(events))", &st->expected, &st->actual);
   FUZZ_CHECK(rtw_sse_parser_last_event_id(st->p, &id, &id_len) == 0);
   FUZZ_CHECK(id_len == st->last_id.len && (id_len == 0 || memcmp(id, st->last_id.p, id_len) == 0));
   rtw_sse_parser_free(st->p);
+  fuzz_mem_check_clean(&fm);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

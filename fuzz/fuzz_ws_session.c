@@ -624,6 +624,7 @@ static void expect_queue(run *r, int rv, uint32_t applies, int had_pending,
   int alloc_failed = r->fm.failed != failed0;
   int rand_failed = r->rand_failures != rand0;
 
+  (void)fuzz_mem_saw(rv);
   if (applies != 0) {
     FUZZ_CHECK(rv != 0 && (ebit(rv) & applies) != 0);
     FUZZ_CHECK(!alloc_failed && !rand_failed); /* checks come before any allocation */
@@ -862,7 +863,7 @@ static void op_close(run *r, uint8_t o)
   if (rlen > 0 && !fuzz_utf8_valid(p, rlen))
     applies |= ebit(RTW_ERR_INVALID_UTF8);
   sent = rtw_ws_close_sent(r->ws);
-  rv = rtw_ws_close(r->ws, code, rlen ? (const char *)p : NULL, rlen);
+  rv = fuzz_mem_saw(rtw_ws_close(r->ws, code, rlen ? (const char *)p : NULL, rlen));
   if (rv == RTW_ERR_NOMEM || rv == RTW_ERR_CALLBACK_FAILURE) {
     /* not in ws.h's list: the close frame could not be queued */
     FUZZ_CHECK(applies == 0);
@@ -891,7 +892,7 @@ static void output_failed(run *r, int rv, unsigned long failed0, unsigned rand0)
   if (r->rand_failures != rand0)
     FUZZ_CHECK(rv == RTW_ERR_CALLBACK_FAILURE);
   else
-    FUZZ_CHECK(rv == RTW_ERR_NOMEM && r->fm.failed != failed0);
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && r->fm.failed != failed0);
   FUZZ_CHECK(!rtw_ws_want_read(r->ws) && !rtw_ws_want_write(r->ws));
   if (r->err == 0)
     r->err = rv;
@@ -1019,7 +1020,7 @@ static void op_tick(run *r, uint8_t o)
     if (r->rand_failures != rand0)
       FUZZ_CHECK(rv == RTW_ERR_CALLBACK_FAILURE);
     else
-      FUZZ_CHECK(rv == RTW_ERR_NOMEM && r->fm.failed != failed0);
+      FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && r->fm.failed != failed0);
     break;
   }
   FUZZ_CHECK(!rtw_ws_want_read(r->ws) && !rtw_ws_want_write(r->ws));
@@ -1176,7 +1177,7 @@ static int recv_checked(run *r, const uint8_t *p, size_t n, size_t *nread)
     FUZZ_CHECK(rv == RTW_ERR_CALLBACK_FAILURE);
   else if (rv == RTW_ERR_CALLBACK_FAILURE)
     FUZZ_CHECK(lib_rand > 0); /* the random callback, for an automatic pong */
-  if (rv == RTW_ERR_NOMEM)
+  if (fuzz_mem_saw(rv) == RTW_ERR_NOMEM)
     FUZZ_CHECK(lib_alloc > 0);
   if (rv == RTW_ERR_PAUSE)
     FUZZ_CHECK(r->cb_paused && *nread > 0);
@@ -1418,7 +1419,9 @@ static void session(run *r, const config *cf, int whole, int is_a)
     r->ops.p = cf->ops;
     r->ops.n = cf->ops_len;
   }
-  fuzz_mem_init(&r->fm, is_a ? cf->h[7] : 0);
+  fuzz_mem_init(&r->fm, is_a ? fuzz_mem_scheduled(cf->h[7]) : 0);
+  if (is_a)
+    fuzz_mem_mark_scheduled(&r->fm);
   cb.on_message_begin = on_begin;
   cb.on_message_data = on_data;
   cb.on_message_end = on_end;
@@ -1433,7 +1436,7 @@ static void session(run *r, const config *cf, int whole, int is_a)
   r->ws = (rtw_ws *)(void *)&poison; /* must become a session or NULL */
   rv = rtw_ws_new(&r->ws, FUZZ_WS_ROLE, &cb, &st, &r->fm.mem, r);
   if (rv != 0) {
-    FUZZ_CHECK(rv == RTW_ERR_NOMEM && r->fm.failed == 1 && r->ws == NULL);
+    FUZZ_CHECK(fuzz_mem_saw(rv) == RTW_ERR_NOMEM && r->fm.failed == 1 && r->ws == NULL);
     fuzz_mem_check_clean(&r->fm);
     r->disturbed = 1;
     return;

@@ -12,6 +12,14 @@
  * then prints `not ok K - PATH` and re-raises, so the harness sees both the crash and the
  * input to reproduce it with. An unreadable PATH is an error (exit 2).
  *
+ * --alloc-sweep=N (the fuzz_allocfail_* tests): each input is run once with nothing failing,
+ * counting the allocations its schedule could refuse (fuzz_common.h), then once with each of
+ * them refused in turn (at most N runs, spread evenly over them, the first and the last
+ * included). The target's own oracles check every result and fuzz_mem_check_clean() the
+ * leaks; the driver also asserts that each run refused exactly that allocation and that a
+ * call then answered with an error (RTW_ERR_NOMEM, or an object's earlier sticky error). `ok K - PATH (M allocation failures)`; an input that
+ * allocates nothing it may refuse is `ok K - PATH # SKIP ...`.
+ *
  * POSIX (dirent.h, sys/stat.h, unistd.h), like the rest of the tools.
  */
 #include <dirent.h>
@@ -132,14 +140,61 @@ static uint8_t *slurp(const char *path, size_t *len)
   return xrealloc(buf, n);
 }
 
+/* One input under the allocation-failure sweep. Returns 0 when every run was clean. */
+static int sweep_one(size_t k, const char *path, const uint8_t *buf, size_t len,
+                     unsigned long max_runs)
+{
+  unsigned long total, runs, j, at, nomem_runs = 0;
+
+  fuzz_sweep_active = 1;
+  fuzz_sweep_fail_at = 0;
+  memset(&fuzz_sweep, 0, sizeof fuzz_sweep);
+  LLVMFuzzerTestOneInput(buf, len);
+  total = fuzz_sweep.count;
+  if (fuzz_sweep.failed != 0) {
+    printf("not ok %zu - %s (an allocation was refused with none scheduled)\n", k, path);
+    return 1;
+  }
+  if (total == 0) {
+    printf("ok %zu - %s # SKIP no allocation this input lets fail\n", k, path);
+    return 0;
+  }
+  runs = total < max_runs ? total : max_runs;
+  for (j = 0; j < runs; j++) {
+    at = runs == 1 ? 1 : 1 + j * (total - 1) / (runs - 1);
+    fuzz_sweep_fail_at = at;
+    memset(&fuzz_sweep, 0, sizeof fuzz_sweep);
+    LLVMFuzzerTestOneInput(buf, len);
+    if (fuzz_sweep.failed != 1 || (fuzz_sweep.nomem == 0 && fuzz_sweep.errors == 0)) {
+      printf("not ok %zu - %s (allocation %lu of %lu: %lu refused, %lu RTW_ERR_NOMEM and %lu "
+             "other errors seen)\n", k, path, at, total, fuzz_sweep.failed, fuzz_sweep.nomem,
+             fuzz_sweep.errors);
+      return 1;
+    }
+    nomem_runs += fuzz_sweep.nomem != 0;
+  }
+  printf("ok %zu - %s (%lu of %lu allocations refused in turn: %lu gave RTW_ERR_NOMEM, the "
+         "others an earlier sticky error; no leak)\n", k, path, runs, total, nomem_runs);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   list files = {NULL, 0, 0};
   struct stat st;
   size_t i, len;
-  int a;
+  unsigned long sweep = 0;
+  int a, failures = 0;
 
   for (a = 1; a < argc; a++) {
+    if (strncmp(argv[a], "--alloc-sweep=", 14) == 0) {
+      sweep = strtoul(argv[a] + 14, NULL, 10);
+      if (sweep == 0) {
+        fprintf(stderr, "replay: --alloc-sweep needs a positive number of runs\n");
+        return 2;
+      }
+      continue;
+    }
     if (argv[a][0] == '-')
       continue;
     if (stat(argv[a], &st) != 0) {
@@ -168,12 +223,16 @@ int main(int argc, char **argv)
     k = snprintf(crash_line, sizeof crash_line, "not ok %zu - %s\n", i + 1, files.v[i]);
     crash_len = k > 0 && (size_t)k < sizeof crash_line ? (size_t)k : 0;
     fflush(stdout);
-    LLVMFuzzerTestOneInput(buf, len);
+    if (sweep != 0) {
+      failures += sweep_one(i + 1, files.v[i], buf, len, sweep);
+    } else {
+      LLVMFuzzerTestOneInput(buf, len);
+      printf("ok %zu - %s\n", i + 1, files.v[i]);
+    }
     crash_len = 0;
-    printf("ok %zu - %s\n", i + 1, files.v[i]);
     free(buf);
     free(files.v[i]);
   }
   free(files.v);
-  return 0;
+  return failures != 0;
 }
