@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Run the whole rtweb test suite: installs what it needs (Debian/Ubuntu, apt-get), then builds
-# and tests with gcc and clang (both --werror), again under ASan+UBSan, and the unit tests under
-# valgrind. Ends with one line "N passed, M failed" counting individual test cases.
+# Run the whole rtweb test suite: installs what it needs (Debian/Ubuntu, apt-get; npm ci for the
+# interop peers), then builds and tests with gcc and clang (both --werror), again under
+# ASan+UBSan, the unit tests under valgrind, and each libFuzzer target for a bounded time.
+# The gcc run includes the interop suite (node ws, python3-websockets, headless Chromium, curl),
+# the Python binding, the Doxygen completeness check and the install/subproject tests.
+# Ends with one line "N passed, M failed" counting individual test cases.
 #
 # Usage: tools/run-tests.sh            (as root, or with sudo available for apt-get)
-# Environment: RTW_SKIP_INSTALL=1 skips apt-get; RTW_CONFIGS="gcc clang asan valgrind" picks runs.
+# Environment: RTW_SKIP_INSTALL=1 skips apt-get and npm; RTW_CONFIGS picks runs (default
+# "gcc clang asan valgrind fuzz"); RTW_FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
 PY=/usr/bin/python3 # Debian's python (meson needs it anyway); not a pyenv shim on PATH
 
-packages=(meson ninja-build pkg-config gcc g++ clang libcmocka-dev libmbedtls-dev node-llhttp
-  zlib1g-dev valgrind python3)
+packages=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev libcmocka-dev
+  libmbedtls-dev node-llhttp zlib1g-dev valgrind python3 python3-websockets curl libuv1-dev
+  chromium fonts-dejavu-core doxygen)
+# Node.js and npm: the machine's own when present (it may come from elsewhere than Debian)
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 install_deps() {
   local missing=() p
@@ -29,11 +36,19 @@ install_deps() {
     "${missing[@]}" >/dev/null || return 1
 }
 
+# The interop peers (ws, playwright-core), pinned by tests/interop/package-lock.json.
+install_npm() {
+  [ -f tests/interop/package-lock.json ] || return 0
+  echo "== npm ci (tests/interop)"
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error) >/dev/null
+}
+
 if [ "${RTW_SKIP_INSTALL:-0}" != 1 ]; then
   install_deps || { echo "apt-get failed"; echo "0 passed, 1 failed"; exit 1; }
+  install_npm || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-configs=${RTW_CONFIGS:-"gcc clang asan valgrind"}
+configs=${RTW_CONFIGS:-"gcc clang asan valgrind fuzz"}
 passed=0
 failed=0
 summary=()
@@ -59,12 +74,40 @@ print(p, f)
 PYEOF
 }
 
+# Count TAP lines printed by a command that is not a meson test (the fuzz runs).
+count_tap() {
+  local ok bad
+  ok=$(grep -E '^ok [0-9]+' "$1" | grep -v -i -c -E '#[[:space:]]*SKIP')
+  bad=$(grep -c -E '^not ok [0-9]+' "$1")
+  echo "$ok $bad"
+}
+
+run_fuzz() {
+  echo "== fuzz"
+  local log=build-ci-fuzz.log rc c
+  tools/fuzz-ci.sh >"$log" 2>&1
+  rc=$?
+  grep -E '^(not )?ok |^1\.\.' "$log" | sed 's/^/  /'
+  c=$(count_tap "$log")
+  set -- $c
+  if [ "$rc" -ne 0 ] && [ "$2" -eq 0 ]; then
+    tail -40 "$log"
+    set -- "$1" 1
+  fi
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+  summary+=("fuzz: $1 passed, $2 failed")
+}
+
 run_config() {
   local name=$1 dir="build-ci-$1" cc=gcc opts=(--werror -Dbench=false) wrap=() suites=()
+  [ "$name" = fuzz ] && { run_fuzz; return; }
   case $name in
     gcc) ;;
-    clang) cc=clang ;;
-    asan) opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all) ;;
+    # the suites that do not depend on the compiler or sanitizers run once, in the gcc build
+    clang) cc=clang; suites=(--no-suite interop --no-suite python --no-suite docs --no-suite install) ;;
+    asan) opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all)
+      suites=(--no-suite python --no-suite docs --no-suite install) ;;
     valgrind) dir=build-ci-gcc; wrap=(--wrapper "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect -q") ;;
     *) echo "unknown config $name"; return 1 ;;
   esac
@@ -78,7 +121,7 @@ run_config() {
   if [ "$name" = valgrind ]; then
     # the unit tests under valgrind (the corpus runs are covered by the sanitizer build)
     suites=(core deps sse_parser sse_writer sse_history ws_frame ws_session ws_autobahn
-      http_base64 http_handshake http_sse)
+      http_base64 http_handshake http_sse limits)
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$dir" --print-errorlogs --logbase "testlog-$name" "${wrap[@]}" "${suites[@]}" \
