@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: MIT */
+/* Echo load generator on rtweb: N WebSocket (or raw TCP) connections to an echo server,
+ * closed loop, per-message round-trip latency. Run through bench/run_echo.sh. */
+
+/*
+ *   echo_load [--host 127.0.0.1] [--port 8080] [--path /] [--connections N] [--size BYTES]
+ *             [--pipeline DEPTH] [--duration SEC] [--warmup SEC] [--binary | --text] [--tcp]
+ *
+ * Each connection opens with rtweb's client handshake (rtw_ws_handshake_client_*; RFC 6455
+ * 4.1), then runs an rtw_ws session in the client role: every message it sends is masked
+ * (RFC 6455 5.3, a fresh key per frame from the OS CSPRNG) and is one frame. Each connection
+ * keeps DEPTH messages in flight: it sends DEPTH at the start, and one more each time an
+ * echo completes (closed loop). The server echoes in order, so the echo that completes is
+ * the oldest message in flight; its round trip is the time from queueing it (just before the
+ * write) to the end of its echo, on CLOCK_MONOTONIC.
+ *
+ * --tcp: the same over raw TCP (no handshake, no framing), against a plain TCP echo: a
+ * message is SIZE bytes of the stream. That is the ceiling the WebSocket numbers compare to.
+ *
+ * The first --warmup seconds are not counted (during them every echoed payload is compared
+ * with what was sent). Then, for --duration seconds, every completed round trip is recorded.
+ * At the end each WebSocket connection sends a close (1000) and waits up to 2 s for the
+ * server's. Output, on stdout, one JSON line:
+ *
+ *   {"mode":"ws","connections":1,"size":32,"pipeline":1,"duration_s":5.000,
+ *    "messages":NNN,"msgs_per_s":NNN,"p50_us":N,"p99_us":N,"p999_us":N,"max_us":N,
+ *    "mean_us":N,"load_cpu":0.70,"unclosed":0}
+ *
+ * messages: round trips completed in the measured window; msgs_per_s = messages / duration;
+ * p50/p99/p999 by nearest rank over every recorded round trip; load_cpu: this process's CPU
+ * time (user + system) over the window divided by its length (near 1.0: the load generator
+ * itself may be the limit); unclosed: connections whose closing handshake did not finish.
+ *
+ * One thread, level-triggered epoll, non-blocking sockets, TCP_NODELAY. Exit status: 0; 1 on
+ * an I/O or protocol error (a short echo, a wrong payload, the server closing); 2 on a usage
+ * error.
+ */
+
+#define _GNU_SOURCE /* getrandom, writev with struct iovec, getaddrinfo */
+
+#include <rtweb/rtweb.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUF (256u * 1024u)
+#define MAX_IOV 64
+#define MAX_EVENTS 512
+#define MAX_SIZE (16u * 1024u * 1024u)
+#define CLOSE_WAIT_NS 2000000000ull
+
+enum { PH_WARMUP, PH_MEASURE, PH_CLOSE };
+
+typedef struct conn {
+  int fd;
+  int want_out;   /* EPOLLOUT registered */
+  int open;       /* still counted in open_conns */
+  int closing;    /* start_close() done */
+  rtw_ws *ws;     /* NULL in --tcp mode */
+  uint64_t *ts;   /* send times of the messages in flight, a ring of `pipeline` */
+  unsigned head;  /* oldest in flight */
+  unsigned count; /* in flight */
+  size_t rx;      /* bytes of the current echo received so far */
+  /* --tcp: bytes queued to write: tx_msgs whole messages, the first from tx_off on */
+  size_t tx_off;
+  size_t tx_msgs;
+} conn;
+
+static struct {
+  /* options */
+  const char *host, *port, *path;
+  unsigned connections, pipeline;
+  size_t size;
+  double duration, warmup;
+  int text, tcp;
+  /* state */
+  int ep;
+  int phase;
+  unsigned open_conns;
+  uint64_t t_measure, t_end;
+  double cpu_measure, cpu_end; /* our CPU seconds (user + system) at the window's ends */
+  unsigned char *payload;
+  unsigned char rbuf[READ_BUF];
+  uint32_t *lat; /* round trips recorded in the measured window, ns */
+  size_t nlat, caplat;
+  unsigned char rnd[4096]; /* masking keys, refilled from getrandom */
+  size_t rnd_pos;
+} g;
+
+/* Print "echo_load: WHAT[: DETAIL]" and exit 1. */
+static void die(const char *what, const char *detail)
+{
+  fprintf(stderr, "echo_load: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+  exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU seconds this process has used, user + system. */
+static double cpu_seconds(void)
+{
+  struct rusage ru;
+
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return 0.0;
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* ---------------------------------------------------------------- latency record */
+
+static void record(uint64_t ns)
+{
+  if (g.nlat == g.caplat) {
+    size_t cap = g.caplat ? g.caplat * 2 : 1u << 20;
+    uint32_t *p = realloc(g.lat, cap * sizeof *p);
+
+    if (p == NULL)
+      die("out of memory", NULL);
+    g.lat = p;
+    g.caplat = cap;
+  }
+  g.lat[g.nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of the sorted record, nearest rank, in microseconds. */
+static double quantile_us(double q)
+{
+  size_t i;
+
+  if (g.nlat == 0)
+    return 0.0;
+  i = (size_t)(q * (double)g.nlat);
+  if (i >= g.nlat)
+    i = g.nlat - 1;
+  return (double)g.lat[i] / 1000.0;
+}
+
+/* ---------------------------------------------------------------- sending */
+
+/* Masking keys (RFC 6455 5.3: unpredictable, from a strong source of entropy): the OS
+ * CSPRNG, 1024 keys per getrandom call. */
+static int rnd_cb(rtw_ws *ws, void *buf, size_t len, void *user_data)
+{
+  (void)ws;
+  (void)user_data;
+  if (len > sizeof g.rnd)
+    return -1;
+  if (g.rnd_pos + len > sizeof g.rnd) {
+    size_t got = 0;
+
+    while (got < sizeof g.rnd) {
+      ssize_t n = getrandom(g.rnd + got, sizeof g.rnd - got, 0);
+
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return -1;
+      }
+      got += (size_t)n;
+    }
+    g.rnd_pos = 0;
+  }
+  memcpy(buf, g.rnd + g.rnd_pos, len);
+  g.rnd_pos += len;
+  return 0;
+}
+
+/* Queue one message and note its send time. */
+static void send_one(conn *c, uint64_t t)
+{
+  if (c->ws != NULL) {
+    int rc = rtw_ws_queue_message(c->ws, g.text ? RTW_WS_OP_TEXT : RTW_WS_OP_BINARY,
+                                  g.payload, g.size, 0);
+    if (rc != 0)
+      die("queue", rtw_err_name(rc));
+  } else {
+    c->tx_msgs++;
+  }
+  c->ts[(c->head + c->count) % g.pipeline] = t;
+  c->count++;
+}
+
+static void set_out(conn *c, int out)
+{
+  struct epoll_event ev;
+
+  if (c->want_out == out)
+    return;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+  ev.data.ptr = c;
+  if (epoll_ctl(g.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+    die("epoll_ctl", strerror(errno));
+  c->want_out = out;
+}
+
+/* writev; returns bytes written, or 0 when the socket is full. */
+static size_t write_iov(conn *c, struct iovec *iov, int n)
+{
+  for (;;) {
+    ssize_t w = writev(c->fd, iov, n);
+
+    if (w >= 0)
+      return (size_t)w;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 0;
+    die("write", strerror(errno));
+  }
+}
+
+/* Write what is pending; registers EPOLLOUT while the socket is full. */
+static void flush(conn *c)
+{
+  struct iovec iov[MAX_IOV];
+
+  for (;;) {
+    size_t want = 0, done;
+    int n = 0;
+
+    if (c->ws != NULL) {
+      rtw_iovec v[MAX_IOV];
+      size_t cnt, i;
+      int rc = rtw_ws_send_pending_iov(c->ws, v, MAX_IOV, &cnt);
+
+      if (rc != 0)
+        die("send_pending", rtw_err_name(rc));
+      for (i = 0; i < cnt; i++) {
+        iov[i].iov_base = (void *)(uintptr_t)v[i].base;
+        iov[i].iov_len = v[i].len;
+        want += v[i].len;
+      }
+      n = (int)cnt;
+    } else {
+      size_t m;
+
+      for (m = 0; m < c->tx_msgs && n < MAX_IOV; m++, n++) {
+        size_t off = m == 0 ? c->tx_off : 0;
+
+        iov[n].iov_base = g.payload + off;
+        iov[n].iov_len = g.size - off;
+        want += g.size - off;
+      }
+    }
+    if (n == 0) {
+      set_out(c, 0);
+      return;
+    }
+    done = write_iov(c, iov, n);
+    if (c->ws != NULL) {
+      int rc = rtw_ws_send_consumed(c->ws, done);
+
+      if (rc != 0)
+        die("send_consumed", rtw_err_name(rc));
+    } else {
+      size_t left = done;
+
+      while (left > 0) {
+        size_t rest = g.size - c->tx_off;
+
+        if (left < rest) {
+          c->tx_off += left;
+          left = 0;
+        } else {
+          left -= rest;
+          c->tx_off = 0;
+          c->tx_msgs--;
+        }
+      }
+    }
+    if (done < want) {
+      set_out(c, 1);
+      return;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+static void conn_done(conn *c);
+
+/* After the measured window: once nothing is in flight, close (WebSocket: send a close, 1000,
+ * and read until the server's close; TCP: just stop). */
+static void start_close(conn *c)
+{
+  if (c->closing || !c->open)
+    return;
+  c->closing = 1;
+  if (c->ws == NULL) {
+    conn_done(c);
+    return;
+  }
+  if (rtw_ws_close(c->ws, RTW_WS_CLOSE_NORMAL, NULL, 0) != 0)
+    conn_done(c);
+}
+
+/* An echo is complete: record its round trip and keep the pipeline full. */
+static void complete(conn *c)
+{
+  uint64_t t = now_ns();
+
+  if (c->count == 0)
+    die("an echo arrived that was never sent", NULL);
+  if (c->rx != g.size) {
+    char n[32];
+    snprintf(n, sizeof n, "%zu", c->rx);
+    die("an echo of the wrong size (bytes)", n);
+  }
+  if (g.phase == PH_WARMUP && t >= g.t_measure) {
+    g.phase = PH_MEASURE;
+    g.cpu_measure = cpu_seconds();
+  }
+  if (g.phase == PH_MEASURE && t >= g.t_end) {
+    g.phase = PH_CLOSE;
+    g.cpu_end = cpu_seconds();
+  }
+  if (g.phase == PH_MEASURE)
+    record(t - c->ts[c->head]);
+  c->head = (c->head + 1) % g.pipeline;
+  c->count--;
+  c->rx = 0;
+  if (g.phase != PH_CLOSE)
+    send_one(c, t);
+  else if (c->count == 0)
+    start_close(c);
+}
+
+/* During the warm-up every payload byte is compared with what was sent. */
+static void check(const conn *c, const void *data, size_t len)
+{
+  if (g.phase == PH_WARMUP && (c->rx + len > g.size || memcmp(g.payload + c->rx, data, len)))
+    die("the echo differs from the message sent", NULL);
+}
+
+static int on_begin(rtw_ws *ws, int opcode, void *user_data)
+{
+  (void)ws;
+  if (opcode != (g.text ? RTW_WS_OP_TEXT : RTW_WS_OP_BINARY))
+    die("the echo has the wrong message type", NULL);
+  ((conn *)user_data)->rx = 0;
+  return 0;
+}
+
+static int on_data(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  conn *c = user_data;
+
+  (void)ws;
+  check(c, data, len);
+  c->rx += len;
+  return 0;
+}
+
+static int on_end(rtw_ws *ws, void *user_data)
+{
+  (void)ws;
+  complete(user_data);
+  return 0;
+}
+
+static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
+                    void *user_data)
+{
+  (void)ws;
+  (void)reason;
+  (void)reason_len;
+  (void)user_data;
+  if (g.phase != PH_CLOSE) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", code);
+    die("the server closed the connection before the end; close code", n);
+  }
+  return 0;
+}
+
+static void tcp_input(conn *c, const unsigned char *p, size_t n)
+{
+  while (n > 0) {
+    size_t k = g.size - c->rx < n ? g.size - c->rx : n;
+
+    check(c, p, k);
+    c->rx += k;
+    p += k;
+    n -= k;
+    if (c->rx == g.size) {
+      complete(c);
+      if (!c->open)
+        return;
+    }
+  }
+}
+
+static void conn_done(conn *c)
+{
+  if (c->open) {
+    c->open = 0;
+    g.open_conns--;
+    epoll_ctl(g.ep, EPOLL_CTL_DEL, c->fd, NULL);
+  }
+}
+
+/* Read what is there (one read, more only if it filled the buffer), feed it, write. */
+static void on_readable(conn *c)
+{
+  for (;;) {
+    ssize_t n = read(c->fd, g.rbuf, sizeof g.rbuf);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      if (g.phase == PH_CLOSE) {
+        conn_done(c);
+        return;
+      }
+      die("read", strerror(errno));
+    }
+    if (n == 0) {
+      if (g.phase == PH_CLOSE) {
+        conn_done(c);
+        return;
+      }
+      die("the server closed the connection before the end", NULL);
+    }
+    if (c->ws != NULL) {
+      size_t used;
+      int rc = rtw_ws_recv(c->ws, g.rbuf, (size_t)n, &used);
+
+      if (rc != 0)
+        die("recv", rtw_err_name(rc));
+    } else {
+      tcp_input(c, g.rbuf, (size_t)n);
+      if (!c->open)
+        return;
+    }
+    if ((size_t)n < sizeof g.rbuf)
+      break;
+  }
+  if (!c->open)
+    return;
+  flush(c);
+  if (c->ws != NULL && c->closing && !rtw_ws_want_read(c->ws) &&
+      !rtw_ws_want_write(c->ws))
+    conn_done(c);
+}
+
+/* ---------------------------------------------------------------- connecting */
+
+static int connect_to(const struct addrinfo *ai)
+{
+  int one = 1;
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+    die("connect", strerror(errno));
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    die("TCP_NODELAY", strerror(errno));
+  return fd;
+}
+
+static void write_all(int fd, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      die("write", strerror(errno));
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+/* The opening handshake, blocking (before the clock starts); then the session. */
+static void ws_open(conn *c)
+{
+  rtw_ws_handshake_client_settings hset = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws_handshake_client *hs;
+  char host[300];
+  const void *req;
+  size_t req_len, used = 0;
+  ssize_t n = 0;
+  int rc;
+
+  snprintf(host, sizeof host, "%s:%s", g.host, g.port);
+  hset.host = host;
+  hset.host_len = strlen(host);
+  hset.path = g.path;
+  hset.path_len = strlen(g.path);
+  if ((rc = rtw_ws_handshake_client_new(&hs, NULL, &hset, NULL, NULL)) != 0)
+    die("handshake", rtw_err_name(rc));
+  rtw_ws_handshake_client_request(hs, &req, &req_len);
+  write_all(c->fd, req, req_len);
+  for (rc = RTW_WS_HANDSHAKE_INCOMPLETE; rc == RTW_WS_HANDSHAKE_INCOMPLETE;) {
+    n = read(c->fd, g.rbuf, sizeof g.rbuf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      die("the connection closed during the handshake", NULL);
+    }
+    rc = rtw_ws_handshake_client_recv(hs, g.rbuf, (size_t)n, &used);
+  }
+  if (rc != RTW_WS_HANDSHAKE_DONE) {
+    char status[16];
+    snprintf(status, sizeof status, "%d", rtw_ws_handshake_client_status(hs));
+    fprintf(stderr, "echo_load: handshake failed: %s (status %s)\n", rtw_err_name(rc), status);
+    exit(1);
+  }
+  rtw_ws_handshake_client_free(hs);
+
+  cb.on_message_begin = on_begin;
+  cb.on_message_data = on_data;
+  cb.on_message_end = on_end;
+  cb.on_close = on_close;
+  cb.random = rnd_cb;
+  set.max_frame_size = MAX_SIZE + 1u;
+  set.max_message_size = MAX_SIZE + 1u;
+  set.fragment_size = MAX_SIZE; /* one frame per message */
+  set.max_outbound = (size_t)g.pipeline * (g.size + RTW_WS_MAX_HEADER) + 4096u;
+  if ((rc = rtw_ws_new(&c->ws, RTW_WS_ROLE_CLIENT, &cb, &set, NULL, c)) != 0)
+    die("rtw_ws_new", rtw_err_name(rc));
+  if ((size_t)n > used) { /* frames right after the 101: none expected from an echo */
+    size_t k;
+    if ((rc = rtw_ws_recv(c->ws, g.rbuf + used, (size_t)n - used, &k)) != 0)
+      die("recv", rtw_err_name(rc));
+  }
+}
+
+/* ---------------------------------------------------------------- options */
+
+static void usage(void)
+{
+  fprintf(stderr,
+          "usage: echo_load [--host H] [--port P] [--path /] [--connections N] "
+          "[--size BYTES]\n"
+          "                 [--pipeline DEPTH] [--duration SEC] [--warmup SEC] "
+          "[--binary|--text] [--tcp]\n");
+  exit(2);
+}
+
+static unsigned long num(const char *s, unsigned long lo, unsigned long hi)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    usage();
+  return v;
+}
+
+static double seconds(const char *s, double lo)
+{
+  char *end;
+  double v = strtod(s, &end);
+
+  if (end == s || *end != '\0' || !(v >= lo && v <= 3600.0))
+    usage();
+  return v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+  int i;
+
+  g.host = "127.0.0.1";
+  g.port = "8080";
+  g.path = "/";
+  g.connections = 1;
+  g.pipeline = 1;
+  g.size = 32;
+  g.duration = 5.0;
+  g.warmup = 1.0;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+    if (strcmp(a, "--binary") == 0) {
+      g.text = 0;
+    } else if (strcmp(a, "--text") == 0) {
+      g.text = 1;
+    } else if (strcmp(a, "--tcp") == 0) {
+      g.tcp = 1;
+    } else if (v == NULL) {
+      usage();
+    } else {
+      i++;
+      if (strcmp(a, "--host") == 0)
+        g.host = v;
+      else if (strcmp(a, "--port") == 0)
+        g.port = v;
+      else if (strcmp(a, "--path") == 0)
+        g.path = v;
+      else if (strcmp(a, "--connections") == 0)
+        g.connections = (unsigned)num(v, 1, 10000);
+      else if (strcmp(a, "--size") == 0)
+        g.size = (size_t)num(v, 1, MAX_SIZE);
+      else if (strcmp(a, "--pipeline") == 0)
+        g.pipeline = (unsigned)num(v, 1, 4096);
+      else if (strcmp(a, "--duration") == 0)
+        g.duration = seconds(v, 0.01);
+      else if (strcmp(a, "--warmup") == 0)
+        g.warmup = seconds(v, 0.0);
+      else
+        usage();
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+  struct addrinfo hints, *ai;
+  struct epoll_event events[MAX_EVENTS];
+  conn *conns;
+  uint64_t t0, close_deadline = 0;
+  double sum = 0.0, window;
+  unsigned i;
+  size_t k;
+  int rc;
+
+  parse_args(argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  g.payload = malloc(g.size);
+  conns = calloc(g.connections, sizeof *conns);
+  if (g.payload == NULL || conns == NULL)
+    die("out of memory", NULL);
+  /* Printable ASCII: valid as text and as binary. */
+  for (k = 0; k < g.size; k++)
+    g.payload[k] = (unsigned char)('a' + k % 26);
+  g.rnd_pos = sizeof g.rnd;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if ((rc = getaddrinfo(g.host, g.port, &hints, &ai)) != 0)
+    die("getaddrinfo", gai_strerror(rc));
+  g.ep = epoll_create1(EPOLL_CLOEXEC);
+  if (g.ep < 0)
+    die("epoll_create1", strerror(errno));
+
+  for (i = 0; i < g.connections; i++) {
+    conn *c = &conns[i];
+    struct epoll_event ev;
+
+    c->fd = connect_to(ai);
+    c->ts = malloc(g.pipeline * sizeof *c->ts);
+    if (c->ts == NULL)
+      die("out of memory", NULL);
+    if (!g.tcp)
+      ws_open(c);
+    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0)
+      die("fcntl", strerror(errno));
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    if (epoll_ctl(g.ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+      die("epoll_ctl", strerror(errno));
+    c->open = 1;
+    g.open_conns++;
+  }
+  freeaddrinfo(ai);
+
+  t0 = now_ns();
+  g.t_measure = t0 + (uint64_t)(g.warmup * 1e9);
+  g.t_end = g.t_measure + (uint64_t)(g.duration * 1e9);
+  g.phase = g.warmup > 0.0 ? PH_WARMUP : PH_MEASURE;
+  g.cpu_measure = cpu_seconds();
+  for (i = 0; i < g.connections; i++) {
+    unsigned d;
+    uint64_t t = now_ns();
+
+    for (d = 0; d < g.pipeline; d++)
+      send_one(&conns[i], t);
+    flush(&conns[i]);
+  }
+
+  for (;;) {
+    uint64_t t = now_ns();
+    uint64_t until;
+    int n, j, timeout;
+
+    if (g.phase != PH_CLOSE && t >= g.t_end) {
+      g.phase = PH_CLOSE;
+      g.cpu_end = cpu_seconds();
+    }
+    if (g.phase == PH_CLOSE && close_deadline == 0) {
+      close_deadline = t + CLOSE_WAIT_NS;
+      for (i = 0; i < g.connections; i++) {
+        conn *c = &conns[i];
+
+        if (c->open && c->count == 0) {
+          start_close(c);
+          if (c->open)
+            flush(c);
+        }
+      }
+    }
+    if (g.phase == PH_CLOSE && (g.open_conns == 0 || t >= close_deadline))
+      break;
+    until = g.phase == PH_CLOSE ? close_deadline : g.t_end;
+    timeout = (int)((until - t) / 1000000u + 1u);
+    n = epoll_wait(g.ep, events, MAX_EVENTS, timeout);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      die("epoll_wait", strerror(errno));
+    }
+    for (j = 0; j < n; j++) {
+      conn *c = events[j].data.ptr;
+
+      if (!c->open)
+        continue;
+      if (events[j].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        on_readable(c);
+      else if (events[j].events & EPOLLOUT)
+        flush(c);
+    }
+  }
+
+  window = g.duration;
+  for (k = 0; k < g.nlat; k++)
+    sum += (double)g.lat[k];
+  qsort(g.lat, g.nlat, sizeof *g.lat, cmp_u32);
+  printf("{\"mode\":\"%s\",\"connections\":%u,\"size\":%zu,\"pipeline\":%u,"
+         "\"duration_s\":%.3f,\"messages\":%zu,\"msgs_per_s\":%.0f,\"p50_us\":%.2f,"
+         "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,\"mean_us\":%.2f,"
+         "\"load_cpu\":%.2f,\"unclosed\":%u}\n",
+         g.tcp ? "tcp" : "ws", g.connections, g.size, g.pipeline, window, g.nlat,
+         (double)g.nlat / window, quantile_us(0.50), quantile_us(0.99), quantile_us(0.999),
+         g.nlat ? (double)g.lat[g.nlat - 1] / 1000.0 : 0.0,
+         g.nlat ? sum / (double)g.nlat / 1000.0 : 0.0, (g.cpu_end - g.cpu_measure) / window,
+         g.open_conns);
+  fflush(stdout);
+  for (i = 0; i < g.connections; i++) {
+    close(conns[i].fd);
+    rtw_ws_free(conns[i].ws);
+    free(conns[i].ts);
+  }
+  free(conns);
+  free(g.payload);
+  free(g.lat);
+  return g.nlat > 0 ? 0 : 1;
+}
