@@ -71,13 +71,7 @@ static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
   (void)parser;
   if (c->done)
     return 0; /* already printed --max-events events */
-  fputs("{\"event\":", stdout);
-  rtwcat_json_string(stdout, type, type_len);
-  fputs(",\"data\":", stdout);
-  rtwcat_json_string(stdout, data, data_len);
-  fputs(",\"id\":", stdout);
-  rtwcat_json_string(stdout, id, id_len);
-  fputs("}\n", stdout);
+  rtwcat_json_sse_event(stdout, type, type_len, data, data_len, id, id_len);
   if (c->o.max_events != 0 && ++c->events >= c->o.max_events)
     c->done = 1;
   return 0;
@@ -90,7 +84,7 @@ static int on_retry(rtw_sse_parser *parser, uint32_t ms, void *user_data)
 
   (void)parser;
   if (!c->done)
-    printf("{\"retry\":%" PRIu32 "}\n", ms);
+    rtwcat_json_sse_retry(stdout, ms);
   return rtw_sse_reconnect_set_retry(c->reconnect, ms);
 }
 
@@ -99,141 +93,78 @@ static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void
   ssec *c = user_data;
 
   (void)parser;
-  if (c->done)
-    return 0;
-  fputs("{\"comment\":", stdout);
-  rtwcat_json_string(stdout, text, len);
-  fputs("}\n", stdout);
+  if (!c->done)
+    rtwcat_json_sse_comment(stdout, text, len);
   return 0;
 }
 
 /* ------------------------------------------------------------------ command line */
 
-static int value_option(const rtwcat_command *cmd, int argc, char **argv, int *i,
-                        ssec_options *o)
-{
-  const char *v;
-  int m;
+enum { OPT_COMMENTS, OPT_MAX_EVENTS, OPT_MAX_RECONNECTS, OPT_LAST_EVENT_ID, OPT_RETRY, OPT_HEADER };
 
-  if ((m = rtwcat_option_value(argc, argv, i, "--max-events", &v)) != 0) {
-    if (m < 0)
-      return rtwcat_usage_error(cmd, "--max-events needs a value");
+static const rtwcat_option options[] = {
+  [OPT_COMMENTS] = {"--comments", 0},
+  [OPT_MAX_EVENTS] = {"--max-events", 1},
+  [OPT_MAX_RECONNECTS] = {"--max-reconnects", 1},
+  [OPT_LAST_EVENT_ID] = {"--last-event-id", 1},
+  [OPT_RETRY] = {"--retry", 1},
+  [OPT_HEADER] = {"--header", 1},
+  {NULL, 0},
+};
+
+static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *v)
+{
+  ssec_options *o = opts;
+  rtw_http_header h;
+  int rc;
+
+  switch (which) {
+  case OPT_COMMENTS:
+    o->comments = 1;
+    break;
+  case OPT_MAX_EVENTS:
     if (rtwcat_parse_u64(v, UINT64_MAX - 1, &o->max_events) != 0 || o->max_events == 0)
       return rtwcat_usage_error(cmd, "--max-events: '%s' is not a positive number", v);
-  } else if ((m = rtwcat_option_value(argc, argv, i, "--max-reconnects", &v)) != 0) {
-    if (m < 0)
-      return rtwcat_usage_error(cmd, "--max-reconnects needs a value");
+    break;
+  case OPT_MAX_RECONNECTS:
     if (rtwcat_parse_u64(v, UINT64_MAX - 1, &o->max_reconnects) != 0)
       return rtwcat_usage_error(cmd, "--max-reconnects: '%s' is not a number", v);
-  } else if ((m = rtwcat_option_value(argc, argv, i, "--last-event-id", &v)) != 0) {
-    if (m < 0)
-      return rtwcat_usage_error(cmd, "--last-event-id needs a value");
+    break;
+  case OPT_LAST_EVENT_ID:
     o->last_id = v;
-  } else if ((m = rtwcat_option_value(argc, argv, i, "--retry", &v)) != 0) {
-    if (m < 0)
-      return rtwcat_usage_error(cmd, "--retry needs a value");
+    break;
+  case OPT_RETRY:
     if (rtwcat_parse_u64(v, UINT32_MAX, &o->retry_ms) != 0 || o->retry_ms == 0)
       return rtwcat_usage_error(cmd, "--retry: '%s' is not a number of milliseconds", v);
-  } else if ((m = rtwcat_option_value(argc, argv, i, "--header", &v)) != 0) {
-    const char *colon, *val;
-    rtw_http_header *h;
-    if (m < 0)
-      return rtwcat_usage_error(cmd, "--header needs a value");
-    colon = strchr(v, ':');
-    if (colon == NULL || colon == v)
-      return rtwcat_usage_error(cmd, "--header: '%s' is not 'Name: value'", v);
+    break;
+  default:
+    if ((rc = rtwcat_parse_header(cmd, v, &h)) >= 0)
+      return rc;
     if (o->nheaders == MAX_HEADERS)
       return rtwcat_usage_error(cmd, "at most %d --header options", MAX_HEADERS);
-    for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
-      ;
-    h = &o->headers[o->nheaders++];
-    h->name = v;
-    h->name_len = (size_t)(colon - v);
-    h->value = val;
-    h->value_len = strlen(val);
-  } else {
-    return -2;
+    o->headers[o->nheaders++] = h;
+    break;
   }
   return -1;
 }
 
-static int parse_options(const rtwcat_command *cmd, int argc, char **argv, ssec_options *o)
-{
-  int i, rc;
-
-  for (i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      rtwcat_command_help(cmd, stdout);
-      return RTWCAT_EXIT_OK;
-    }
-    if (strcmp(arg, "--comments") == 0) {
-      o->comments = 1;
-      continue;
-    }
-    if ((rc = value_option(cmd, argc, argv, &i, o)) != -2) {
-      if (rc >= 0)
-        return rc;
-      continue;
-    }
-    if (arg[0] == '-')
-      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
-    if (o->url != NULL)
-      return rtwcat_usage_error(cmd, "unexpected argument '%s' (one URL only)", arg);
-    o->url = arg;
-  }
-  if (o->url == NULL)
-    return rtwcat_usage_error(cmd, "no URL given");
-  return -1;
-}
+static const rtwcat_option_spec option_spec = {options, set_option, NULL};
 
 /* ------------------------------------------------------------------ one attempt */
-
-/* Wait for fd (events) or a signal. 1 ready, -2 signal, -1 error. */
-static int wait_fd(ssec *c, int fd, short events)
-{
-  for (;;) {
-    struct pollfd p[2] = {{fd, events, 0}, {c->sigfd, POLLIN, 0}};
-    int r = poll(p, 2, -1);
-
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return -1;
-    if (p[1].revents & POLLIN)
-      return -2;
-    if (p[0].revents != 0)
-      return 1;
-  }
-}
 
 static int send_request(ssec *c, int fd, rtw_sse_http_client *client)
 {
   const void *req;
-  const unsigned char *p;
   size_t len;
+  int rc;
 
   (void)rtw_sse_http_client_request(client, &req, &len);
-  p = req;
-  while (len > 0) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-      int r = wait_fd(c, fd, POLLOUT);
-      if (r == -2)
-        return OUT_SIGNAL;
-      if (r < 0)
-        return OUT_RECONNECT;
-      continue;
-    }
-    if (w < 0) {
-      fprintf(stderr, "rtwcat: sending the request: %s\n", strerror(errno));
-      return OUT_RECONNECT;
-    }
-    p += w;
-    len -= (size_t)w;
-  }
-  return -1;
+  rc = rtwcat_write_all(fd, req, len, c->sigfd, UINT64_MAX);
+  if (rc == -2)
+    return OUT_SIGNAL;
+  if (rc == -1)
+    fprintf(stderr, "rtwcat: sending the request: %s\n", strerror(errno));
+  return rc != 0 ? OUT_RECONNECT : -1;
 }
 
 /* Map a response outcome to what happens next (WHATWG 9.2.2; docs/sse-http.md table). */
@@ -312,7 +243,7 @@ static int read_response(ssec *c, int fd, rtw_sse_http_client *client)
     int r;
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      r = wait_fd(c, fd, POLLIN);
+      r = rtwcat_wait_fd(fd, POLLIN, c->sigfd, UINT64_MAX);
       if (r == -2)
         return OUT_SIGNAL;
       if (r < 0)
@@ -467,7 +398,6 @@ int rtwcat_client_sse(const rtwcat_command *cmd, int argc, char **argv)
 {
   rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
   rtw_sse_reconnect_settings rs = {RTW_SSE_RECONNECT_SETTINGS_VERSION};
-  char err[512];
   ssec *c = calloc(1, sizeof *c);
   int rc;
 
@@ -477,16 +407,9 @@ int rtwcat_client_sse(const rtwcat_command *cmd, int argc, char **argv)
   }
   c->sigfd = -1;
   c->o.max_reconnects = UINT64_MAX;
-  if ((rc = parse_options(cmd, argc, argv, &c->o)) >= 0)
+  if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &c->o, &c->o.url)) >= 0 ||
+      (rc = rtwcat_url_arg(cmd, c->o.url, 0, &c->url)) >= 0)
     goto done;
-  if (rtwcat_url_parse(c->o.url, &c->url, err, sizeof err) != 0) {
-    rc = rtwcat_usage_error(cmd, "%s", err);
-    goto done;
-  }
-  if (c->url.websocket) {
-    rc = rtwcat_usage_error(cmd, "the URL must start with http://");
-    goto done;
-  }
   cb.on_event = on_event;
   cb.on_retry = on_retry;
   if (c->o.comments)

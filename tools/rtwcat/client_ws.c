@@ -25,7 +25,6 @@
 #include "rtweb/http.h"
 #include "rtweb/ws.h"
 
-#include "base64.h"
 #include "json.h"
 #include "net.h"
 #include "rtwcat.h"
@@ -79,25 +78,16 @@ static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void
   if (!c->o.json) {
     fwrite(data, 1, len, stdout);
     putchar('\n');
-  } else if (opcode == RTW_WS_OP_TEXT) {
-    fputs("{\"type\":\"text\",\"data\":", stdout);
-    rtwcat_json_string(stdout, data, len);
-    fputs("}\n", stdout);
   } else {
-    fputs("{\"type\":\"binary\",\"base64\":", stdout);
-    rtwcat_base64(stdout, data, len);
-    fputs("}\n", stdout);
+    rtwcat_json_ws_message(stdout, opcode, data, len);
   }
   return 0;
 }
 
 static void print_control(const wsc *c, const char *type, const void *data, size_t len)
 {
-  if (!c->o.json)
-    return;
-  printf("{\"type\":\"%s\",\"base64\":", type);
-  rtwcat_base64(stdout, data, len);
-  fputs("}\n", stdout);
+  if (c->o.json)
+    rtwcat_json_ws_control(stdout, type, data, len);
 }
 
 static int on_ping(rtw_ws *ws, const void *data, size_t len, void *user_data)
@@ -124,34 +114,12 @@ static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
   c->peer_code = code;
   memcpy(c->peer_reason, reason, n);
   c->peer_reason[n] = '\0';
-  if (c->o.json) {
-    fputs("{\"type\":\"close\",", stdout);
-    if (code != RTW_WS_CLOSE_NO_STATUS) /* 7.1.5: no status code in the frame */
-      printf("\"code\":%d,", code);
-    fputs("\"reason\":", stdout);
-    rtwcat_json_string(stdout, reason, reason_len);
-    fputs("}\n", stdout);
-  }
+  if (c->o.json)
+    rtwcat_json_ws_close(stdout, code, reason, reason_len);
   return 0;
 }
 
 /* ------------------------------------------------------------------ command line */
-
-static int parse_header(const rtwcat_command *cmd, const char *v, rtw_http_header *h)
-{
-  const char *colon = strchr(v, ':'), *val;
-
-  if (colon == NULL || colon == v)
-    return rtwcat_usage_error(cmd, "--header: '%s' is not 'Name: value'", v);
-  val = colon + 1;
-  while (*val == ' ' || *val == '\t')
-    val++;
-  h->name = v;
-  h->name_len = (size_t)(colon - v);
-  h->value = val;
-  h->value_len = strlen(val);
-  return -1;
-}
 
 static int parse_close(const rtwcat_command *cmd, const char *v, wsc_options *o)
 {
@@ -176,125 +144,68 @@ static int parse_close(const rtwcat_command *cmd, const char *v, wsc_options *o)
   return -1;
 }
 
-static int value_option(const rtwcat_command *cmd, int argc, char **argv, int *i,
-                        wsc_options *o)
-{
-  const char *v;
-  int m;
+enum { OPT_BINARY, OPT_JSON, OPT_CLOSE, OPT_SUBPROTOCOL, OPT_HEADER, OPT_PING_INTERVAL,
+       OPT_MAX_MESSAGE, OPT_FRAGMENT_SIZE, OPT_ORIGIN };
 
-#define OPT(name) ((m = rtwcat_option_value(argc, argv, i, name, &v)) != 0)
-#define NEED(name)                                                                          \
-  do {                                                                                      \
-    if (m < 0)                                                                              \
-      return rtwcat_usage_error(cmd, "%s needs a value", name);                            \
-  } while (0)
-  if (OPT("--close")) {
-    NEED("--close");
+static const rtwcat_option options[] = {
+  [OPT_BINARY] = {"--binary", 0},
+  [OPT_JSON] = {"--json", 0},
+  [OPT_CLOSE] = {"--close", 1},
+  [OPT_SUBPROTOCOL] = {"--subprotocol", 1},
+  [OPT_HEADER] = {"--header", 1},
+  [OPT_PING_INTERVAL] = {"--ping-interval", 1},
+  [OPT_MAX_MESSAGE] = {"--max-message", 1},
+  [OPT_FRAGMENT_SIZE] = {"--fragment-size", 1},
+  [OPT_ORIGIN] = {"--origin", 1},
+  {NULL, 0},
+};
+
+static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *v)
+{
+  wsc_options *o = opts;
+
+  switch (which) {
+  case OPT_BINARY:
+    o->binary = 1;
+    break;
+  case OPT_JSON:
+    o->json = 1;
+    break;
+  case OPT_CLOSE:
     return parse_close(cmd, v, o);
-  }
-  if (OPT("--subprotocol")) {
-    NEED("--subprotocol");
+  case OPT_SUBPROTOCOL:
     if (o->nsubprotocols == MAX_LIST)
       return rtwcat_usage_error(cmd, "at most %d --subprotocol options", MAX_LIST);
     o->subprotocols[o->nsubprotocols++] = v;
-    return -1;
-  }
-  if (OPT("--header")) {
-    NEED("--header");
+    break;
+  case OPT_HEADER:
     if (o->nheaders == MAX_LIST)
       return rtwcat_usage_error(cmd, "at most %d --header options", MAX_LIST);
-    return parse_header(cmd, v, &o->headers[o->nheaders++]);
-  }
-  if (OPT("--ping-interval")) {
-    NEED("--ping-interval");
+    return rtwcat_parse_header(cmd, v, &o->headers[o->nheaders++]);
+  case OPT_PING_INTERVAL:
     if (rtwcat_parse_seconds(v, &o->ping_ms) != 0)
       return rtwcat_usage_error(cmd, "--ping-interval: '%s' is not a number of seconds", v);
-    return -1;
-  }
-  if (OPT("--max-message")) {
-    NEED("--max-message");
+    break;
+  case OPT_MAX_MESSAGE:
     if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->max_message) != 0 || o->max_message == 0)
       return rtwcat_usage_error(cmd, "--max-message: '%s' is not a size in bytes", v);
-    return -1;
-  }
-  if (OPT("--fragment-size")) {
-    NEED("--fragment-size");
+    break;
+  case OPT_FRAGMENT_SIZE:
     if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->fragment_size) != 0 || o->fragment_size == 0)
       return rtwcat_usage_error(cmd, "--fragment-size: '%s' is not a size in bytes", v);
-    return -1;
-  }
-  if (OPT("--origin")) {
-    NEED("--origin");
+    break;
+  default:
     o->origin = v;
-    return -1;
+    break;
   }
-#undef OPT
-#undef NEED
-  return -2;
-}
-
-/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
-static int parse_options(const rtwcat_command *cmd, int argc, char **argv, wsc_options *o)
-{
-  int i, rc;
-
-  for (i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      rtwcat_command_help(cmd, stdout);
-      return RTWCAT_EXIT_OK;
-    }
-    if (strcmp(arg, "--binary") == 0) {
-      o->binary = 1;
-      continue;
-    }
-    if (strcmp(arg, "--json") == 0) {
-      o->json = 1;
-      continue;
-    }
-    if ((rc = value_option(cmd, argc, argv, &i, o)) != -2) {
-      if (rc >= 0)
-        return rc;
-      continue;
-    }
-    if (arg[0] == '-')
-      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
-    if (o->url != NULL)
-      return rtwcat_usage_error(cmd, "unexpected argument '%s' (one URL only)", arg);
-    o->url = arg;
-  }
-  if (o->url == NULL)
-    return rtwcat_usage_error(cmd, "no URL given");
   return -1;
 }
+
+static const rtwcat_option_spec option_spec = {options, set_option, NULL};
 
 static int session_error(wsc *c, int rc);
 
 /* ------------------------------------------------------------------ handshake */
-
-/* Block (poll) until fd is ready for `events`, a signal, or the deadline. 1 ready, 0
- * timeout, -2 signal, -1 error. */
-static int wait_fd(int fd, short events, int sigfd, uint64_t deadline)
-{
-  for (;;) {
-    struct pollfd p[2] = {{fd, events, 0}, {sigfd, POLLIN, 0}};
-    uint64_t now = rtwcat_now_ms();
-    int r;
-
-    if (now >= deadline)
-      return 0;
-    r = poll(p, 2, (int)(deadline - now));
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return -1;
-    if (p[1].revents & POLLIN)
-      return -2;
-    if (p[0].revents != 0)
-      return 1;
-  }
-}
 
 static int handshake_failed(rtw_ws_handshake_client *hs, int rc)
 {
@@ -326,26 +237,6 @@ static int join_subprotocols(const wsc_options *o, char *out, size_t cap)
     if (n < 0 || (size_t)n >= cap - len)
       return -1;
     len += (size_t)n;
-  }
-  return 0;
-}
-
-static int write_all(wsc *c, const void *p, size_t n, uint64_t deadline)
-{
-  const unsigned char *b = p;
-
-  while (n > 0) {
-    ssize_t w = write(c->fd, b, n);
-    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-      int r = wait_fd(c->fd, POLLOUT, c->sigfd, deadline);
-      if (r <= 0)
-        return r == -2 ? -2 : -1;
-      continue;
-    }
-    if (w < 0)
-      return -1;
-    b += w;
-    n -= (size_t)w;
   }
   return 0;
 }
@@ -389,7 +280,7 @@ static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline,
   while (rc == RTW_WS_HANDSHAKE_INCOMPLETE) {
     ssize_t r = read(c->fd, c->buf, sizeof c->buf);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      int w = wait_fd(c->fd, POLLIN, c->sigfd, deadline);
+      int w = rtwcat_wait_fd(c->fd, POLLIN, c->sigfd, deadline);
       if (w == 0)
         fprintf(stderr, "rtwcat: handshake failed: no response within %d s\n",
                 HANDSHAKE_TIMEOUT_MS / 1000);
@@ -463,7 +354,7 @@ static int handshake(wsc *c)
   int rc;
 
   (void)rtw_ws_handshake_client_request(hs, &req, &req_len);
-  if ((rc = write_all(c, req, req_len, deadline)) != 0) {
+  if ((rc = rtwcat_write_all(c->fd, req, req_len, c->sigfd, deadline)) != 0) {
     if (rc != -2)
       fprintf(stderr, "rtwcat: sending the handshake: %s\n", strerror(errno));
     rc = RTWCAT_EXIT_FAILURE;
@@ -687,7 +578,6 @@ int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
 {
   wsc *c;
   rtwcat_url url;
-  char err[512];
   int rc;
 
   c = calloc(1, sizeof *c);
@@ -700,18 +590,10 @@ int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
   c->o.close_code = RTW_WS_CLOSE_NORMAL;
   c->o.close_reason = "";
   c->o.max_message = RTW_WS_DEFAULT_MAX_MESSAGE_SIZE;
-  if ((rc = parse_options(cmd, argc, argv, &c->o)) >= 0)
-    goto done;
-  if (rtwcat_url_parse(c->o.url, &url, err, sizeof err) != 0) {
-    rc = rtwcat_usage_error(cmd, "%s", err);
-    goto done;
-  }
-  if (!url.websocket) {
-    rc = rtwcat_usage_error(cmd, "the URL must start with ws://");
-    goto done;
-  }
   /* the request is built before connecting, so a bad --header is a usage error */
-  if ((rc = build_request(c, &url, &c->hs)) >= 0)
+  if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &c->o, &c->o.url)) >= 0 ||
+      (rc = rtwcat_url_arg(cmd, c->o.url, 1, &url)) >= 0 ||
+      (rc = build_request(c, &url, &c->hs)) >= 0)
     goto done;
   rc = RTWCAT_EXIT_FAILURE;
   if ((c->sigfd = rtwcat_signals_open()) < 0)

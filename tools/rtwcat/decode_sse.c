@@ -10,18 +10,13 @@
  * (line, event and id sizes) are the documented defaults of include/rtweb/sse.h.
  */
 
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rtweb/sse.h"
 
 #include "json.h"
 #include "rtwcat.h"
-
-/* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
 
 typedef struct sse_options {
   size_t chunk;        /* 0: feed each read(2) result as it comes */
@@ -35,76 +30,51 @@ static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
                     const char *data, size_t data_len, const char *id, size_t id_len,
                     void *user_data)
 {
-  FILE *out = user_data;
-
   (void)parser;
-  fputs("{\"event\":", out);
-  rtwcat_json_string(out, type, type_len);
-  fputs(",\"data\":", out);
-  rtwcat_json_string(out, data, data_len);
-  fputs(",\"id\":", out);
-  rtwcat_json_string(out, id, id_len);
-  fputs("}\n", out);
+  rtwcat_json_sse_event(user_data, type, type_len, data, data_len, id, id_len);
   return 0;
 }
 
 static int on_retry(rtw_sse_parser *parser, uint32_t ms, void *user_data)
 {
   (void)parser;
-  fprintf((FILE *)user_data, "{\"retry\":%" PRIu32 "}\n", ms);
+  rtwcat_json_sse_retry(user_data, ms);
   return 0;
 }
 
 static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void *user_data)
 {
-  FILE *out = user_data;
-
   (void)parser;
-  fputs("{\"comment\":", out);
-  rtwcat_json_string(out, text, len);
-  fputs("}\n", out);
+  rtwcat_json_sse_comment(user_data, text, len);
   return 0;
 }
 
 /* ------------------------------------------------------------------ command line */
 
-/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
-static int parse_options(const rtwcat_command *cmd, int argc, char **argv, sse_options *o)
+enum { OPT_COMMENTS, OPT_CHUNK, OPT_LAST_EVENT_ID };
+
+static const rtwcat_option options[] = {
+  [OPT_COMMENTS] = {"--comments", 0},
+  [OPT_CHUNK] = {"--chunk", 1},
+  [OPT_LAST_EVENT_ID] = {"--last-event-id", 1},
+  {NULL, 0},
+};
+
+static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *value)
 {
-  int i, m;
-  const char *value;
+  sse_options *o = opts;
 
-  for (i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      rtwcat_command_help(cmd, stdout);
-      return RTWCAT_EXIT_OK;
-    }
-    if (strcmp(arg, "--comments") == 0) {
-      o->comments = 1;
-      continue;
-    }
-    if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--chunk needs a value");
-      if (rtwcat_parse_chunk(value, &o->chunk) != 0)
-        return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
-                                  RTWCAT_MAX_CHUNK);
-      continue;
-    }
-    if ((m = rtwcat_option_value(argc, argv, &i, "--last-event-id", &value)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--last-event-id needs a value");
-      o->last_id = value;
-      continue;
-    }
-    if (arg[0] == '-')
-      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
-    return rtwcat_usage_error(cmd, "unexpected argument '%s' (input is read from stdin)", arg);
-  }
+  if (which == OPT_CHUNK)
+    return rtwcat_parse_chunk(cmd, value, &o->chunk);
+  if (which == OPT_COMMENTS)
+    o->comments = 1;
+  else
+    o->last_id = value;
   return -1;
 }
+
+static const rtwcat_option_spec option_spec = {options, set_option,
+                                               " (input is read from stdin)"};
 
 /* ------------------------------------------------------------------ feeding */
 
@@ -133,7 +103,7 @@ int rtwcat_decode_sse(const rtwcat_command *cmd, int argc, char **argv)
   rtw_sse_parser *parser = NULL;
   int rc;
 
-  if ((rc = parse_options(cmd, argc, argv, &o)) >= 0)
+  if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &o, NULL)) >= 0)
     return rc;
   cb.on_event = on_event;
   cb.on_retry = on_retry;

@@ -19,18 +19,13 @@
  * to send (pongs, its answer to a close) is taken from it and dropped: there is no peer.
  */
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rtweb/ws.h"
 
-#include "base64.h"
 #include "json.h"
 #include "rtwcat.h"
-
-/* Largest --chunk; also the read buffer size, so a whole chunk always fits. */
 
 typedef struct ws_options {
   int role;     /* RTW_WS_ROLE_SERVER or RTW_WS_ROLE_CLIENT */
@@ -41,104 +36,60 @@ typedef struct ws_options {
 
 static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
 {
-  FILE *out = user_data;
-
   (void)ws;
-  if (opcode == RTW_WS_OP_TEXT) {
-    fputs("{\"type\":\"text\",\"data\":", out);
-    rtwcat_json_string(out, data, len);
-  } else {
-    fputs("{\"type\":\"binary\",\"base64\":", out);
-    rtwcat_base64(out, data, len);
-  }
-  fputs("}\n", out);
+  rtwcat_json_ws_message(user_data, opcode, data, len);
   return 0;
-}
-
-static void print_control(FILE *out, const char *type, const void *data, size_t len)
-{
-  fprintf(out, "{\"type\":\"%s\",\"base64\":", type);
-  rtwcat_base64(out, data, len);
-  fputs("}\n", out);
 }
 
 static int on_ping(rtw_ws *ws, const void *data, size_t len, void *user_data)
 {
   (void)ws;
-  print_control(user_data, "ping", data, len);
+  rtwcat_json_ws_control(user_data, "ping", data, len);
   return 0;
 }
 
 static int on_pong(rtw_ws *ws, const void *data, size_t len, void *user_data)
 {
   (void)ws;
-  print_control(user_data, "pong", data, len);
+  rtwcat_json_ws_control(user_data, "pong", data, len);
   return 0;
 }
 
 static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
                     void *user_data)
 {
-  FILE *out = user_data;
-
   (void)ws;
-  fputs("{\"type\":\"close\",", out);
-  /* RFC 6455 7.1.5: a close frame without a status code; the session reports 1005. */
-  if (code != RTW_WS_CLOSE_NO_STATUS)
-    fprintf(out, "\"code\":%d,", code);
-  fputs("\"reason\":", out);
-  rtwcat_json_string(out, reason, reason_len);
-  fputs("}\n", out);
+  rtwcat_json_ws_close(user_data, code, reason, reason_len);
   return 0;
 }
 
 /* ------------------------------------------------------------------ command line */
 
-static int parse_role(const char *s, int *role)
+enum { OPT_CHUNK, OPT_ROLE };
+
+static const rtwcat_option options[] = {
+  [OPT_CHUNK] = {"--chunk", 1},
+  [OPT_ROLE] = {"--role", 1},
+  {NULL, 0},
+};
+
+static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *value)
 {
-  if (strcmp(s, "server") == 0)
-    *role = RTW_WS_ROLE_SERVER;
-  else if (strcmp(s, "client") == 0)
-    *role = RTW_WS_ROLE_CLIENT;
+  ws_options *o = opts;
+
+  if (which == OPT_CHUNK)
+    return rtwcat_parse_chunk(cmd, value, &o->chunk);
+  if (strcmp(value, "server") == 0)
+    o->role = RTW_WS_ROLE_SERVER;
+  else if (strcmp(value, "client") == 0)
+    o->role = RTW_WS_ROLE_CLIENT;
   else
-    return -1;
-  return 0;
-}
-
-/* Returns -1 to go on, or an exit status (help shown, or a usage error reported). */
-static int parse_options(const rtwcat_command *cmd, int argc, char **argv, ws_options *o)
-{
-  int i, m;
-  const char *value;
-
-  for (i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      rtwcat_command_help(cmd, stdout);
-      return RTWCAT_EXIT_OK;
-    }
-    if ((m = rtwcat_option_value(argc, argv, &i, "--chunk", &value)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--chunk needs a value");
-      if (rtwcat_parse_chunk(value, &o->chunk) != 0)
-        return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", value,
-                                  RTWCAT_MAX_CHUNK);
-      continue;
-    }
-    if ((m = rtwcat_option_value(argc, argv, &i, "--role", &value)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--role needs a value");
-      if (parse_role(value, &o->role) != 0)
-        return rtwcat_usage_error(cmd, "--role: '%s' is neither server nor client", value);
-      continue;
-    }
-    if (arg[0] == '-')
-      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
-    return rtwcat_usage_error(cmd, "unexpected argument '%s' (input is read from stdin)", arg);
-  }
+    return rtwcat_usage_error(cmd, "--role: '%s' is neither server nor client", value);
   return -1;
 }
+
+static const rtwcat_option_spec option_spec = {options, set_option,
+                                               " (input is read from stdin)"};
 
 /* ------------------------------------------------------------------ feeding */
 
@@ -183,7 +134,7 @@ int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv)
   rtw_ws *ws = NULL;
   int rc, close_code;
 
-  if ((rc = parse_options(cmd, argc, argv, &o)) >= 0)
+  if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &o, NULL)) >= 0)
     return rc;
   cb.on_message = on_message;
   cb.on_ping = on_ping;

@@ -5,25 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "rtwcat.h"
 
-int rtwcat_parse_chunk(const char *s, size_t *out)
+int rtwcat_parse_chunk(const rtwcat_command *cmd, const char *v, size_t *out)
 {
-  size_t v = 0;
+  uint64_t n;
 
-  if (*s == '\0')
-    return -1;
-  for (; *s != '\0'; s++) {
-    if (*s < '0' || *s > '9')
-      return -1;
-    v = v * 10 + (size_t)(*s - '0');
-    if (v > RTWCAT_MAX_CHUNK)
-      return -1;
-  }
-  if (v == 0)
-    return -1;
-  *out = v;
-  return 0;
+  if (rtwcat_parse_u64(v, RTWCAT_MAX_CHUNK, &n) != 0 || n == 0)
+    return rtwcat_usage_error(cmd, "--chunk: '%s' is not a number from 1 to %u", v,
+                              RTWCAT_MAX_CHUNK);
+  *out = (size_t)n;
+  return -1;
 }
 
 /* Hand len bytes to feed in pieces of at most chunk bytes (0: all at once). */

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON string literal writer: the one escaping rule every rtwcat output line uses. */
+/* JSON string literal writer: the one escaping rule every rtwcat output line uses; and the
+ * SSE and WebSocket JSON lines built on it. */
 
+#include <inttypes.h>
+
+#include "rtweb/ws.h"
+
+#include "base64.h"
 #include "json.h"
 
 /* The escape for byte c, or NULL when c is copied as it is. buf holds a \u00xx form. */
@@ -54,4 +60,62 @@ void rtwcat_json_string(FILE *out, const char *s, size_t n)
   if (n > run)
     fwrite(s + run, 1, n - run, out);
   putc('"', out);
+}
+
+/* ------------------------------------------------------------------ SSE lines */
+
+void rtwcat_json_sse_event(FILE *out, const char *type, size_t type_len, const char *data,
+                           size_t data_len, const char *id, size_t id_len)
+{
+  fputs("{\"event\":", out);
+  rtwcat_json_string(out, type, type_len);
+  fputs(",\"data\":", out);
+  rtwcat_json_string(out, data, data_len);
+  fputs(",\"id\":", out);
+  rtwcat_json_string(out, id, id_len);
+  fputs("}\n", out);
+}
+
+void rtwcat_json_sse_retry(FILE *out, uint32_t ms)
+{
+  fprintf(out, "{\"retry\":%" PRIu32 "}\n", ms);
+}
+
+void rtwcat_json_sse_comment(FILE *out, const char *text, size_t len)
+{
+  fputs("{\"comment\":", out);
+  rtwcat_json_string(out, text, len);
+  fputs("}\n", out);
+}
+
+/* ------------------------------------------------------------------ WebSocket lines */
+
+void rtwcat_json_ws_message(FILE *out, int opcode, const void *data, size_t len)
+{
+  if (opcode == RTW_WS_OP_TEXT) {
+    fputs("{\"type\":\"text\",\"data\":", out);
+    rtwcat_json_string(out, data, len);
+  } else {
+    fputs("{\"type\":\"binary\",\"base64\":", out);
+    rtwcat_base64(out, data, len);
+  }
+  fputs("}\n", out);
+}
+
+void rtwcat_json_ws_control(FILE *out, const char *type, const void *data, size_t len)
+{
+  fprintf(out, "{\"type\":\"%s\",\"base64\":", type);
+  rtwcat_base64(out, data, len);
+  fputs("}\n", out);
+}
+
+void rtwcat_json_ws_close(FILE *out, int code, const char *reason, size_t reason_len)
+{
+  fputs("{\"type\":\"close\",", out);
+  /* RFC 6455 7.1.5: a close frame without a status code; the session reports 1005. */
+  if (code != RTW_WS_CLOSE_NO_STATUS)
+    fprintf(out, "\"code\":%d,", code);
+  fputs("\"reason\":", out);
+  rtwcat_json_string(out, reason, reason_len);
+  fputs("}\n", out);
 }

@@ -154,7 +154,12 @@ int rtwcat_usage_error(const rtwcat_command *cmd, const char *fmt, ...)
   return RTWCAT_EXIT_USAGE;
 }
 
-int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const char **value)
+/*
+ * Match argv[*i] against the long option `name` (e.g. "--chunk") taking a value, given either
+ * as the next argument or after '='. Returns 1 and sets *value (advancing *i past a separate
+ * value) when it matches, 0 when argv[*i] is another argument, -1 when the value is missing.
+ */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
   const char *arg = argv[*i];
   size_t len = strlen(name);
@@ -172,6 +177,69 @@ int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const c
   *i += 1;
   *value = argv[*i];
   return 1;
+}
+
+/* Match argv[*i] against the table: the option's index (*value set, NULL for a flag), -1
+ * when it is none of them, -2 when its value is missing (*value: its name). */
+static int find_option(const rtwcat_option *options, int argc, char **argv, int *i,
+                       const char **value)
+{
+  int k;
+
+  for (k = 0; options[k].name != NULL; k++) {
+    const char *name = options[k].name;
+
+    if (!options[k].has_value) {
+      if (strcmp(argv[*i], name) != 0)
+        continue;
+      *value = NULL;
+      return k;
+    }
+    switch (option_value(argc, argv, i, name, value)) {
+    case 0:
+      continue;
+    case 1:
+      return k;
+    default:
+      *value = name;
+      return -2;
+    }
+  }
+  return -1;
+}
+
+int rtwcat_parse_options(const rtwcat_command *cmd, const rtwcat_option_spec *spec, int argc,
+                         char **argv, void *opts, const char **url)
+{
+  int i;
+
+  for (i = 0; i < argc; i++) {
+    const char *arg = argv[i], *value;
+    int k, rc;
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      rtwcat_command_help(cmd, stdout);
+      return RTWCAT_EXIT_OK;
+    }
+    k = find_option(spec->options, argc, argv, &i, &value);
+    if (k == -2)
+      return rtwcat_usage_error(cmd, "%s needs a value", value);
+    if (k >= 0) {
+      if ((rc = spec->set(cmd, opts, k, value)) >= 0)
+        return rc;
+      continue;
+    }
+    if (arg[0] == '-')
+      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
+    if (url == NULL)
+      return rtwcat_usage_error(cmd, "unexpected argument '%s'%s", arg, spec->stray);
+    if (*url != NULL)
+      return rtwcat_usage_error(cmd, "unexpected argument '%s' (one URL only)", arg);
+    *url = arg;
+  }
+  if (url != NULL && *url == NULL)
+    return rtwcat_usage_error(cmd, "no URL given");
+  return -1;
 }
 
 /* The command named by argv[0] (and argv[1] for two-word commands), or NULL. *nwords says

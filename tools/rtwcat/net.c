@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "rtwcat.h"
 
 /* ------------------------------------------------------------------ clock */
 
@@ -223,34 +224,118 @@ void rtwcat_set_nodelay(int fd)
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Wait for a non-blocking connect() to finish. Returns 0, -1 (errno set) or -2 (signal). */
-static int wait_connected(int fd, int timeout_ms, int sigfd)
+int rtwcat_wait_fd(int fd, short events, int sigfd, uint64_t deadline)
 {
-  struct pollfd p[2];
-  uint64_t deadline = rtwcat_now_ms() + (uint64_t)timeout_ms;
-  int err = 0;
-  socklen_t len = sizeof err;
-
   for (;;) {
+    struct pollfd p[2] = {{fd, events, 0}, {sigfd, POLLIN, 0}}; /* poll skips a sigfd of -1 */
     uint64_t now = rtwcat_now_ms();
     int r;
 
-    if (now >= deadline) {
-      errno = ETIMEDOUT;
+    if (now >= deadline)
+      return 0;
+    r = poll(p, 2, deadline == UINT64_MAX ? -1 : (int)(deadline - now));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
       return -1;
-    }
-    p[0].fd = fd;
-    p[0].events = POLLOUT;
-    p[1].fd = sigfd;
-    p[1].events = POLLIN;
-    r = poll(p, sigfd >= 0 ? 2 : 1, (int)(deadline - now));
-    if (r < 0 && errno != EINTR)
-      return -1;
-    if (r > 0 && sigfd >= 0 && (p[1].revents & POLLIN))
+    if (p[1].revents & POLLIN)
       return -2;
-    if (r > 0 && p[0].revents != 0)
+    if (p[0].revents != 0)
+      return 1;
+  }
+}
+
+int rtwcat_write_all(int fd, const void *p, size_t n, int sigfd, uint64_t deadline)
+{
+  const unsigned char *b = p;
+
+  while (n > 0) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int r = rtwcat_wait_fd(fd, POLLOUT, sigfd, deadline);
+      if (r <= 0)
+        return r == -2 ? -2 : -3;
+      continue;
+    }
+    if (w < 0)
+      return -1;
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* getaddrinfo() for a TCP socket on host:port (flags: AI_PASSIVE to listen). NULL after
+ * printing "rtwcat: <who>cannot resolve ...". */
+static struct addrinfo *resolve(const char *host, const char *port, int flags, const char *who)
+{
+  struct addrinfo hints, *res = NULL;
+  int rc;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = flags;
+  rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    fprintf(stderr, "rtwcat: %scannot resolve '%s': %s\n", who, host, gai_strerror(rc));
+    return NULL;
+  }
+  return res;
+}
+
+/* Give each address in turn a new socket and hand it to setup(), which returns 0 to keep
+ * it, -1 to try the next address (errno set) or -2 to give up. Frees res. Returns the socket
+ * kept, -2, or -1 with errno from the last failure. */
+static int first_socket(struct addrinfo *res,
+                        int (*setup)(int fd, const struct addrinfo *ai, void *arg), void *arg)
+{
+  struct addrinfo *ai;
+  int fd = -1, saved = 0;
+
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
+    int rc;
+
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) {
+      saved = errno;
+      continue;
+    }
+    if ((rc = setup(fd, ai, arg)) == 0)
+      break;
+    saved = errno;
+    close(fd);
+    fd = rc == -2 ? -2 : -1;
+    if (fd == -2)
       break;
   }
+  freeaddrinfo(res);
+  if (fd == -1)
+    errno = saved;
+  return fd;
+}
+
+typedef struct connect_wait {
+  int timeout_ms;
+  int sigfd;
+} connect_wait;
+
+/* Connect fd without blocking, waiting at most timeout_ms. 0, -1 (errno) or -2 (signal). */
+static int connect_fd(int fd, const struct addrinfo *ai, void *arg)
+{
+  const connect_wait *cw = arg;
+  int err = 0, r;
+  socklen_t len = sizeof err;
+
+  if (rtwcat_set_nonblock(fd) != 0)
+    return -1;
+  if ((r = connect(fd, ai->ai_addr, ai->ai_addrlen)) == 0 || errno != EINPROGRESS)
+    return r;
+  r = rtwcat_wait_fd(fd, POLLOUT, cw->sigfd, rtwcat_now_ms() + (uint64_t)cw->timeout_ms);
+  if (r == 0)
+    errno = ETIMEDOUT;
+  if (r <= 0)
+    return r == -2 ? -2 : -1;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     return -1;
   if (err != 0) {
@@ -262,80 +347,44 @@ static int wait_connected(int fd, int timeout_ms, int sigfd)
 
 int rtwcat_connect(const char *host, const char *port, int timeout_ms, int sigfd)
 {
-  struct addrinfo hints, *res = NULL, *ai;
-  int rc, fd = -1, saved = 0;
+  connect_wait cw = {timeout_ms, sigfd};
+  struct addrinfo *res = resolve(host, port, 0, "");
+  int fd;
 
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    fprintf(stderr, "rtwcat: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+  if (res == NULL)
     return -1;
-  }
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) {
-      saved = errno;
-      continue;
-    }
-    if (rtwcat_set_nonblock(fd) == 0) {
-      rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-      if (rc == 0 || (errno == EINPROGRESS && (rc = wait_connected(fd, timeout_ms, sigfd)) == 0))
-        break;
-      if (rc == -2) {
-        close(fd);
-        freeaddrinfo(res);
-        return -2;
-      }
-    }
-    saved = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    fprintf(stderr, "rtwcat: cannot connect to %s port %s: %s\n", host, port, strerror(saved));
-    return -1;
-  }
-  rtwcat_set_nodelay(fd);
+  fd = first_socket(res, connect_fd, &cw);
+  if (fd == -1)
+    fprintf(stderr, "rtwcat: cannot connect to %s port %s: %s\n", host, port, strerror(errno));
+  if (fd >= 0)
+    rtwcat_set_nodelay(fd);
   return fd;
+}
+
+static int listen_fd(int fd, const struct addrinfo *ai, void *arg)
+{
+  int one = 1;
+
+  (void)arg;
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0 &&
+      rtwcat_set_nonblock(fd) == 0)
+    return 0;
+  return -1;
 }
 
 int rtwcat_listen(const char *host, const char *port, unsigned *bound_port)
 {
-  struct addrinfo hints, *res = NULL, *ai;
+  struct addrinfo *res = resolve(host, port, AI_PASSIVE, "serve: ");
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
-  int rc, fd = -1, saved = 0, one = 1;
+  int fd;
 
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    fprintf(stderr, "rtwcat: serve: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+  if (res == NULL)
     return -1;
-  }
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) {
-      saved = errno;
-      continue;
-    }
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0 &&
-        rtwcat_set_nonblock(fd) == 0)
-      break;
-    saved = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
+  if ((fd = first_socket(res, listen_fd, NULL)) < 0) {
     fprintf(stderr, "rtwcat: serve: cannot listen on %s port %s: %s\n", host, port,
-            strerror(saved));
+            strerror(errno));
     return -1;
   }
   if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
@@ -382,6 +431,15 @@ int rtwcat_signals_read(int sigfd)
 
 #define FLUSH_IOV 64
 
+/* What a failed write(2) means to a flush: 0 try again (EINTR), 1 wait for POLLOUT, -1 an
+ * error (errno). */
+static int write_failed(void)
+{
+  if (errno == EINTR)
+    return 0;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+}
+
 int rtwcat_ws_flush(int fd, rtw_ws *ws)
 {
   for (;;) {
@@ -402,11 +460,9 @@ int rtwcat_ws_flush(int fd, rtw_ws *ws)
     }
     n = writev(fd, v, (int)count);
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return 1;
-      return -1;
+      if ((rc = write_failed()) != 0)
+        return rc;
+      continue;
     }
     (void)rtw_ws_send_consumed(ws, (size_t)n);
     if ((size_t)n < total)
@@ -418,13 +474,12 @@ int rtwcat_buf_flush(int fd, rtwcat_buf *b)
 {
   while (b->len > 0) {
     ssize_t n = write(fd, b->data + b->off, b->len);
+    int rc;
 
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return 1;
-      return -1;
+      if ((rc = write_failed()) != 0)
+        return rc;
+      continue;
     }
     rtwcat_buf_consume(b, (size_t)n);
   }
@@ -472,4 +527,33 @@ int rtwcat_parse_seconds(const char *s, uint64_t *ms)
     return -1;
   *ms = whole * 1000u + frac;
   return 0;
+}
+
+/* ------------------------------------------------------------------ command-line values */
+
+int rtwcat_url_arg(const rtwcat_command *cmd, const char *s, int websocket, rtwcat_url *u)
+{
+  char err[512];
+
+  if (rtwcat_url_parse(s, u, err, sizeof err) != 0)
+    return rtwcat_usage_error(cmd, "%s", err);
+  if (u->websocket != websocket)
+    return rtwcat_usage_error(cmd, "the URL must start with %s", websocket ? "ws://" : "http://");
+  return -1;
+}
+
+int rtwcat_parse_header(const rtwcat_command *cmd, const char *v, rtw_http_header *h)
+{
+  const char *colon = strchr(v, ':'), *val;
+
+  if (colon == NULL || colon == v)
+    return rtwcat_usage_error(cmd, "--header: '%s' is not 'Name: value'", v);
+  val = colon + 1;
+  while (*val == ' ' || *val == '\t')
+    val++;
+  h->name = v;
+  h->name_len = (size_t)(colon - v);
+  h->value = val;
+  h->value_len = strlen(val);
+  return -1;
 }

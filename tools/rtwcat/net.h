@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rtweb/http.h"
 #include "rtweb/ws.h"
+
+#include "rtwcat.h"
 
 /* ------------------------------------------------------------------ clock */
 
@@ -62,6 +65,16 @@ void rtwcat_set_nodelay(int fd);
  */
 int rtwcat_connect(const char *host, const char *port, int timeout_ms, int sigfd);
 
+/* Wait until fd is ready for `events` (POLLIN, POLLOUT), a signal arrives on sigfd (-1:
+ * none), or the deadline (rtwcat_now_ms(); UINT64_MAX: none) passes. Returns 1 ready,
+ * 0 timeout, -2 signal, -1 error (errno). */
+int rtwcat_wait_fd(int fd, short events, int sigfd, uint64_t deadline);
+
+/* Write all n bytes to the non-blocking fd, waiting with rtwcat_wait_fd() whenever it would
+ * block. Returns 0, -1 on a write error (errno), -2 on a signal, -3 when the wait failed or
+ * the deadline passed. */
+int rtwcat_write_all(int fd, const void *p, size_t n, int sigfd, uint64_t deadline);
+
 /* Bind and listen on host:port (port "0": any free port). Returns the socket (non-blocking)
  * and writes the real port to *bound_port, or -1 after printing a message. */
 int rtwcat_listen(const char *host, const char *port, unsigned *bound_port);
@@ -91,5 +104,15 @@ int rtwcat_buf_flush(int fd, rtwcat_buf *b);
 int rtwcat_parse_seconds(const char *s, uint64_t *ms);
 /* Parse a non-negative decimal integer not above max. Returns 0 or -1. */
 int rtwcat_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* ------------------------------------------------------------------ command-line values */
+
+/* Parse the command's URL argument s into u; its scheme must be ws:// (websocket 1) or
+ * http:// (0). Returns -1 to go on, or an exit status after reporting a usage error. */
+int rtwcat_url_arg(const rtwcat_command *cmd, const char *s, int websocket, rtwcat_url *u);
+
+/* Parse a --header value "Name: value" (blanks after the colon skipped) into h, which points
+ * into v. Returns -1 to go on, or an exit status after reporting a usage error. */
+int rtwcat_parse_header(const rtwcat_command *cmd, const char *v, rtw_http_header *h);
 
 #endif /* RTWCAT_NET_H */

@@ -38,18 +38,42 @@ int rtwcat_usage_error(const rtwcat_command *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* One option of a command: its name ("--chunk") and whether it takes a value, given either
+ * as the next argument or after '=' ("--chunk=4"); a flag ("--comments") takes none. */
+typedef struct rtwcat_option {
+  const char *name;
+  int has_value;
+} rtwcat_option;
+
+/* Apply option `which` (an index into the command's table) with its value (NULL for a flag)
+ * to the command's options `opts`. Returns -1 to go on, or an exit status after reporting a
+ * usage error. */
+typedef int (*rtwcat_option_fn)(const rtwcat_command *cmd, void *opts, int which,
+                                const char *value);
+
+/* How a command reads its arguments. */
+typedef struct rtwcat_option_spec {
+  const rtwcat_option *options; /* ended by a NULL name */
+  rtwcat_option_fn set;
+  const char *stray; /* without a URL argument: appended to "unexpected argument '...'" */
+} rtwcat_option_spec;
+
 /*
- * Match argv[*i] against the long option `name` (e.g. "--chunk") taking a value, given either
- * as the next argument or after '='. Returns 1 and sets *value (advancing *i past a separate
- * value) when it matches, 0 when argv[*i] is another argument, -1 when the value is missing.
+ * The option loop every command shares: -h or --help prints the command's help; an option
+ * of the table goes to spec->set() ("NAME needs a value" when its value is missing); another
+ * argument that starts with '-' is an unknown option. With url non-NULL the command takes
+ * one URL argument, stored in *url (NULL before the call); without, any other argument is a
+ * usage error. Returns -1 to go on, or an exit status (help shown, or a usage error reported).
  */
-int rtwcat_option_value(int argc, char **argv, int *i, const char *name, const char **value);
+int rtwcat_parse_options(const rtwcat_command *cmd, const rtwcat_option_spec *spec, int argc,
+                         char **argv, void *opts, const char **url);
 
 /* Largest --chunk value, and the stdin buffer size. */
 #define RTWCAT_MAX_CHUNK 65536u
 
-/* Parse a --chunk value: decimal digits only, 1..RTWCAT_MAX_CHUNK. Returns 0 or -1. */
-int rtwcat_parse_chunk(const char *s, size_t *out);
+/* Parse the --chunk value v: decimal digits only, 1..RTWCAT_MAX_CHUNK. Returns -1 to go on,
+ * or an exit status after reporting a usage error for cmd (a rtwcat_option_fn result). */
+int rtwcat_parse_chunk(const rtwcat_command *cmd, const char *v, size_t *out);
 
 /* Feed one piece of input; returns 0 or an error that stops the pump. */
 typedef int (*rtwcat_feed_fn)(void *arg, const unsigned char *p, size_t n);

@@ -611,59 +611,55 @@ static void tick_all(server *s, uint64_t now)
 
 /* ------------------------------------------------------------------ command line */
 
-static int parse_options(const rtwcat_command *cmd, int argc, char **argv, serve_options *o)
+enum { OPT_HOST, OPT_PORT, OPT_MAX_MESSAGE, OPT_SUBPROTOCOL, OPT_HISTORY, OPT_HEARTBEAT };
+
+static const rtwcat_option options[] = {
+  [OPT_HOST] = {"--host", 1},
+  [OPT_PORT] = {"--port", 1},
+  [OPT_MAX_MESSAGE] = {"--max-message", 1},
+  [OPT_SUBPROTOCOL] = {"--subprotocol", 1},
+  [OPT_HISTORY] = {"--history", 1},
+  [OPT_HEARTBEAT] = {"--heartbeat", 1},
+  {NULL, 0},
+};
+
+static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *v)
 {
-  int i, m;
-  const char *v;
+  serve_options *o = opts;
+  uint64_t port;
 
-  for (i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      rtwcat_command_help(cmd, stdout);
-      return RTWCAT_EXIT_OK;
-    }
-    if ((m = rtwcat_option_value(argc, argv, &i, "--host", &v)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--host needs a value");
-      o->host = v;
-    } else if ((m = rtwcat_option_value(argc, argv, &i, "--port", &v)) != 0) {
-      uint64_t port;
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--port needs a value");
-      if (rtwcat_parse_u64(v, 65535, &port) != 0)
-        return rtwcat_usage_error(cmd, "--port: '%s' is not a port number (0-65535)", v);
-      o->port = v;
-    } else if ((m = rtwcat_option_value(argc, argv, &i, "--max-message", &v)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--max-message needs a value");
-      if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->max_message) != 0 || o->max_message == 0)
-        return rtwcat_usage_error(cmd, "--max-message: '%s' is not a size in bytes", v);
-    } else if ((m = rtwcat_option_value(argc, argv, &i, "--subprotocol", &v)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--subprotocol needs a value");
-      if (o->nsubprotocols == MAX_SUBPROTOCOLS)
-        return rtwcat_usage_error(cmd, "at most %d --subprotocol options", MAX_SUBPROTOCOLS);
-      o->subprotocols[o->nsubprotocols++] = v;
-    } else if ((m = rtwcat_option_value(argc, argv, &i, "--history", &v)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--history needs a value");
-      if (rtwcat_parse_u64(v, 1u << 24, &o->history) != 0 || o->history == 0)
-        return rtwcat_usage_error(cmd, "--history: '%s' is not a number from 1 to %u", v,
-                                  1u << 24);
-    } else if ((m = rtwcat_option_value(argc, argv, &i, "--heartbeat", &v)) != 0) {
-      if (m < 0)
-        return rtwcat_usage_error(cmd, "--heartbeat needs a value");
-      if (rtwcat_parse_seconds(v, &o->heartbeat_ms) != 0)
-        return rtwcat_usage_error(cmd, "--heartbeat: '%s' is not a number of seconds", v);
-    } else if (arg[0] == '-') {
-      return rtwcat_usage_error(cmd, "unknown option '%s'", arg);
-    } else {
-      return rtwcat_usage_error(cmd, "unexpected argument '%s'", arg);
-    }
+  switch (which) {
+  case OPT_HOST:
+    o->host = v;
+    break;
+  case OPT_PORT:
+    if (rtwcat_parse_u64(v, 65535, &port) != 0)
+      return rtwcat_usage_error(cmd, "--port: '%s' is not a port number (0-65535)", v);
+    o->port = v;
+    break;
+  case OPT_MAX_MESSAGE:
+    if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->max_message) != 0 || o->max_message == 0)
+      return rtwcat_usage_error(cmd, "--max-message: '%s' is not a size in bytes", v);
+    break;
+  case OPT_SUBPROTOCOL:
+    if (o->nsubprotocols == MAX_SUBPROTOCOLS)
+      return rtwcat_usage_error(cmd, "at most %d --subprotocol options", MAX_SUBPROTOCOLS);
+    o->subprotocols[o->nsubprotocols++] = v;
+    break;
+  case OPT_HISTORY:
+    if (rtwcat_parse_u64(v, 1u << 24, &o->history) != 0 || o->history == 0)
+      return rtwcat_usage_error(cmd, "--history: '%s' is not a number from 1 to %u", v,
+                                1u << 24);
+    break;
+  default:
+    if (rtwcat_parse_seconds(v, &o->heartbeat_ms) != 0)
+      return rtwcat_usage_error(cmd, "--heartbeat: '%s' is not a number of seconds", v);
+    break;
   }
   return -1;
 }
+
+static const rtwcat_option_spec option_spec = {options, set_option, ""};
 
 /* ------------------------------------------------------------------ setup and loop */
 
@@ -821,7 +817,7 @@ int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
   server *s;
   int rc, stop = 0;
 
-  if ((rc = parse_options(cmd, argc, argv, &o)) >= 0)
+  if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &o, NULL)) >= 0)
     return rc;
   s = calloc(1, sizeof *s);
   if (s == NULL) {
