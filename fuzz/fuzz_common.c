@@ -87,7 +87,7 @@ static int refuse(fuzz_mem *fm)
 
   fm->count++;
   if (fm->mask_mode)
-    no = fm->count <= 15 && (fm->mask >> (fm->count - 1)) & 1u;
+    no = fm->count <= 15 && (((unsigned)fm->mask >> (fm->count - 1)) & 1u) != 0;
   else
     no = fm->fail_at != 0 && fm->count == fm->fail_at;
   if (fm->scheduled) {
