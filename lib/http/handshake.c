@@ -497,10 +497,13 @@ static int run_callback(rtw_ws_handshake_server *hs)
   return respond_error(hs, 500, RTW_ERR_CALLBACK_FAILURE);
 }
 
-static int handle_request(rtw_ws_handshake_server *hs)
+/* The head is complete (rv 1) or failed (an error): answer it. */
+static int on_head(void *obj, int rv)
 {
-  int rv;
+  rtw_ws_handshake_server *hs = obj;
 
+  if (rv != 1) /* no response can be built without memory */
+    return rv == RTW_ERR_NOMEM ? rv : respond_error(hs, error_status(rv), rv);
   hs->head_done = 1;
   if (!is_upgrade_attempt(hs->head))
     return RTW_WS_HANDSHAKE_PLAIN_REQUEST;
@@ -513,23 +516,11 @@ static int handle_request(rtw_ws_handshake_server *hs)
 int rtw_ws_handshake_server_recv(rtw_ws_handshake_server *hs, const void *in, size_t len,
                                  size_t *nread)
 {
-  int rv;
-
   if (nread != NULL)
     *nread = 0;
   if (hs == NULL || nread == NULL || (in == NULL && len != 0) || hs->in_callback)
     return RTW_ERR_INVALID_ARGUMENT;
-  if (hs->outcome != 0)
-    return hs->outcome;
-  rv = rtw__http1_feed(hs->head, in, len, nread);
-  if (rv == 0)
-    return RTW_WS_HANDSHAKE_INCOMPLETE;
-  if (rv == 1)
-    rv = handle_request(hs);
-  else if (rv != RTW_ERR_NOMEM)
-    rv = respond_error(hs, error_status(rv), rv);
-  hs->outcome = rv;
-  return rv;
+  return rtw__http1_recv(hs->head, &hs->outcome, in, len, nread, on_head, hs);
 }
 
 int rtw_ws_handshake_server_response(const rtw_ws_handshake_server *hs, const void **data,

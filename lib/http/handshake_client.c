@@ -288,24 +288,19 @@ static int validate(rtw_ws_handshake_client *hs)
   return RTW_WS_HANDSHAKE_DONE;
 }
 
+static int on_head(void *obj, int rv)
+{
+  return rv == 1 ? validate(obj) : rv;
+}
+
 int rtw_ws_handshake_client_recv(rtw_ws_handshake_client *hs, const void *in, size_t len,
                                  size_t *nread)
 {
-  int rv;
-
   if (nread != NULL)
     *nread = 0;
   if (hs == NULL || nread == NULL || (in == NULL && len != 0))
     return RTW_ERR_INVALID_ARGUMENT;
-  if (hs->outcome != 0)
-    return hs->outcome;
-  rv = rtw__http1_feed(hs->head, in, len, nread);
-  if (rv == 0)
-    return RTW_WS_HANDSHAKE_INCOMPLETE;
-  if (rv == 1)
-    rv = validate(hs);
-  hs->outcome = rv;
-  return rv;
+  return rtw__http1_recv(hs->head, &hs->outcome, in, len, nread, on_head, hs);
 }
 
 int rtw_ws_handshake_client_status(const rtw_ws_handshake_client *hs)

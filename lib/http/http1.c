@@ -301,6 +301,20 @@ int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
   return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
 }
 
+int rtw__http1_recv(rtw__http1 *h, int *outcome, const void *in, size_t len, size_t *nread,
+                    rtw__http1_head_fn on_head, void *obj)
+{
+  int rv;
+
+  if (*outcome != 0)
+    return *outcome;
+  rv = rtw__http1_feed(h, in, len, nread);
+  if (rv == 0)
+    return 0;
+  *outcome = on_head(obj, rv);
+  return *outcome;
+}
+
 void rtw__http1_decode_body(rtw__http1 *h, rtw__http1_body_fn fn, void *user_data)
 {
   h->body_fn = fn;

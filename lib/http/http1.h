@@ -58,6 +58,16 @@ void rtw__http1_reset(rtw__http1 *h);
  * RTW_ERR_NOMEM (sticky: later calls return the same). After 1, returns 1 with *nread 0. */
 int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread);
 
+/* The step every public head-reading entry point shares (the WebSocket handshakes, the SSE
+ * request): once *outcome is set it is returned again (sticky); otherwise the bytes are fed and,
+ * when the head completes (1) or fails (an error), on_head(obj, that result) gives the entry
+ * point's result, which is stored in *outcome. Returns 0 while the head is incomplete (the
+ * INCOMPLETE value of every such API), else that stored outcome. The caller checks its own
+ * arguments first. */
+typedef int (*rtw__http1_head_fn)(void *obj, int rv);
+int rtw__http1_recv(rtw__http1 *h, int *outcome, const void *in, size_t len, size_t *nread,
+                    rtw__http1_head_fn on_head, void *obj);
+
 /* --- body decoding (RFC 9112 6-7) ------------------------------------------------------
  * Called with each piece of decoded body (chunk framing removed). Returns 0 or a negative
  * error, which fails the parser with that error. */

@@ -175,24 +175,19 @@ static int validate_request(const rtw__http1 *h)
   }
 }
 
+static int on_request_head(void *obj, int rv)
+{
+  return rv == 1 ? validate_request(((rtw_sse_http_request *)obj)->head) : rv;
+}
+
 int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *in, size_t len,
                               size_t *nread)
 {
-  int rv;
-
   if (nread != NULL)
     *nread = 0;
   if (req == NULL || nread == NULL || (in == NULL && len != 0))
     return RTW_ERR_INVALID_ARGUMENT;
-  if (req->outcome != 0)
-    return req->outcome;
-  rv = rtw__http1_feed(req->head, in, len, nread);
-  if (rv == 0)
-    return RTW_SSE_HTTP_INCOMPLETE;
-  if (rv == 1)
-    rv = validate_request(req->head);
-  req->outcome = rv;
-  return rv;
+  return rtw__http1_recv(req->head, &req->outcome, in, len, nread, on_request_head, req);
 }
 
 static int complete(const rtw_sse_http_request *req)
