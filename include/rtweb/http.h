@@ -663,7 +663,9 @@ RTW_EXPORT int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *
  */
 /**@{*/
 /**
- * @brief The request-target's path (before any '?').
+ * @brief The request-target's path (before any '?'). For an absolute-form target
+ * (`http://host/p`, which a server must accept, RFC 9112 3.2.2), the part from the first '/'
+ * after the authority (empty for `http://host?q`).
  * @param req the object.
  * @param[out] path the path, as sent.
  * @param[out] len bytes at *path.

@@ -571,52 +571,23 @@ int rtw_ws_handshake_server_method(const rtw_ws_handshake_server *hs, const char
   return found(method, len, m, strlen(m));
 }
 
-/* RFC 9112 3.2: origin-form "/path?query", or absolute-form "ws://host/path?query" whose
- * path starts where the authority ends: at the first '/' or '?' after "//" (RFC 3986 3.2;
- * "ws://host?x=1" has an empty path and the query "x=1"). */
-static void split_target(const rtw__http1 *h, const char **path, size_t *plen, const char **q,
-                         size_t *qlen)
-{
-  const char *t, *end, *s, *mark;
-  size_t n;
-
-  rtw__http1_target(h, &t, &n);
-  end = t + n;
-  s = t;
-  if (n > 0 && t[0] != '/') {
-    const char *scheme = memchr(t, ':', n);
-    if (scheme != NULL && end - scheme >= 3 && scheme[1] == '/' && scheme[2] == '/') {
-      s = scheme + 3;
-      while (s < end && *s != '/' && *s != '?')
-        s++;
-    }
-  }
-  mark = memchr(s, '?', (size_t)(end - s));
-  *path = s;
-  *plen = (size_t)((mark != NULL ? mark : end) - s);
-  *q = mark != NULL ? mark + 1 : end;
-  *qlen = mark != NULL ? (size_t)(end - mark - 1) : 0;
-}
-
 int rtw_ws_handshake_server_path(const rtw_ws_handshake_server *hs, const char **path,
                                  size_t *len)
 {
   const char *q;
   size_t qlen;
   CHECK_OUT(hs, path, len);
-  split_target(hs->head, path, len, &q, &qlen);
+  rtw__http1_target_split(hs->head, path, len, &q, &qlen);
   return 1;
 }
 
 int rtw_ws_handshake_server_query(const rtw_ws_handshake_server *hs, const char **query,
                                   size_t *len)
 {
-  const char *p, *t;
-  size_t plen, tlen;
+  const char *p;
+  size_t plen;
   CHECK_OUT(hs, query, len);
-  split_target(hs->head, &p, &plen, query, len);
-  rtw__http1_target(hs->head, &t, &tlen);
-  return memchr(t, '?', tlen) != NULL;
+  return rtw__http1_target_split(hs->head, &p, &plen, query, len);
 }
 
 int rtw_ws_handshake_server_header(const rtw_ws_handshake_server *hs, const char *name,

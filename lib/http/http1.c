@@ -387,6 +387,31 @@ void rtw__http1_target(const rtw__http1 *h, const char **p, size_t *len)
   *len = h->target_len;
 }
 
+int rtw__http1_target_split(const rtw__http1 *h, const char **path, size_t *path_len,
+                            const char **query, size_t *query_len)
+{
+  const char *t, *end, *s, *mark;
+  size_t n;
+
+  rtw__http1_target(h, &t, &n);
+  end = t + n;
+  s = t;
+  if (n > 0 && t[0] != '/') { /* absolute-form: skip "scheme://authority" */
+    const char *colon = memchr(t, ':', n);
+    if (colon != NULL && end - colon >= 3 && colon[1] == '/' && colon[2] == '/') {
+      s = colon + 3;
+      while (s < end && *s != '/' && *s != '?')
+        s++;
+    }
+  }
+  mark = s < end ? memchr(s, '?', (size_t)(end - s)) : NULL;
+  *path = s;
+  *path_len = (size_t)((mark != NULL ? mark : end) - s);
+  *query = mark != NULL ? mark + 1 : end;
+  *query_len = mark != NULL ? (size_t)(end - mark - 1) : 0;
+  return mark != NULL;
+}
+
 void rtw__http1_reason(const rtw__http1 *h, const char **p, size_t *len)
 {
   *p = text_at(h, h->reason_off);

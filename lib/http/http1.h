@@ -98,6 +98,13 @@ size_t rtw__http1_head_len(const rtw__http1 *h);
 const char *rtw__http1_method(const rtw__http1 *h); /* "GET", ...; requests only */
 int rtw__http1_is_get(const rtw__http1 *h);
 void rtw__http1_target(const rtw__http1 *h, const char **p, size_t *len);
+/* The request-target's path and query (RFC 9112 3.2): origin-form "/path?query", or
+ * absolute-form "scheme://authority/path?query" whose path starts where the authority ends,
+ * at the first '/' or '?' after "//" (RFC 3986 3.2; "ws://host?x=1" has an empty path and
+ * the query "x=1"). Returns 1 when the target has a query ('?'), else 0 with an empty query
+ * span at the end of the path. */
+int rtw__http1_target_split(const rtw__http1 *h, const char **path, size_t *path_len,
+                            const char **query, size_t *query_len);
 void rtw__http1_reason(const rtw__http1 *h, const char **p, size_t *len);
 unsigned rtw__http1_status(const rtw__http1 *h);
 /* HTTP version as major * 10 + minor (11 for HTTP/1.1). */

@@ -197,32 +197,25 @@ static int complete(const rtw_sse_http_request *req)
 
 int rtw_sse_http_request_path(const rtw_sse_http_request *req, const char **path, size_t *len)
 {
-  const char *t, *q;
-  size_t n;
+  const char *q;
+  size_t qlen;
 
   if (!complete(req) || path == NULL || len == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
-  rtw__http1_target(req->head, &t, &n);
-  q = n ? memchr(t, '?', n) : NULL;
-  *path = t;
-  *len = q != NULL ? (size_t)(q - t) : n;
+  rtw__http1_target_split(req->head, path, len, &q, &qlen);
   return 1;
 }
 
 int rtw_sse_http_request_query(const rtw_sse_http_request *req, const char **query,
                                size_t *len)
 {
-  const char *t, *q;
-  size_t n;
+  const char *p;
+  size_t plen;
 
   if (!complete(req) || query == NULL || len == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
-  rtw__http1_target(req->head, &t, &n);
-  q = n ? memchr(t, '?', n) : NULL;
-  if (q == NULL)
+  if (!rtw__http1_target_split(req->head, &p, &plen, query, len))
     return empty(query, len);
-  *query = q + 1;
-  *len = n - (size_t)(q + 1 - t);
   return 1;
 }
 

@@ -448,6 +448,11 @@ static void test_server_request(void **state)
                 "Last-Event-ID:  42 \r\n\r\nNEXT",
                 "done used=83\npath=/feed query=x=1 last=42 accepts=1 chunked=1\n");
   check_request("GET / HTTP/1.0\r\n\r\n", "done used=18\npath=/ accepts=1 chunked=0\n");
+  /* RFC 9112 3.2.2: a server accepts the absolute-form; the path starts after the authority */
+  check_request("GET http://example.com:8080/feed?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+                "done used=73\npath=/feed query=x=1 accepts=1 chunked=1\n");
+  check_request("GET http://example.com?x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                "done used=56\npath= query=x accepts=1 chunked=1\n");
   check_request("GET / HTTP/1.1\r\nHost: h\r\nAccept: text/html, */*;q=0.1\r\n"
                 "Last-Event-ID:\r\n\r\n",
                 "done used=73\npath=/ accepts=1 chunked=1\n");
