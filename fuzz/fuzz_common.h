@@ -73,8 +73,9 @@ void fuzz_mem_init(fuzz_mem *fm, unsigned long fail_at);
 /* ------------------------------------------------------------------ allocation schedules
  *
  * A schedule says which allocations of a run fail. Targets take it from the input: the
- * HTTP targets (http_server_handshake, http_client_handshake, sse_http_client) read two
- * bytes with fuzz_mem_init_schedule(); the older targets keep their one byte "fail the Nth"
+ * HTTP targets (http_server_handshake, http_client_handshake, sse_http_client,
+ * sse_http_request) read two bytes with fuzz_mem_init_schedule(); the older targets keep
+ * their one byte "fail the Nth"
  * (sse_roundtrip: five bits) and pass it through fuzz_mem_scheduled(). Two-byte schedule,
  * little endian:
  *
