@@ -490,7 +490,8 @@ RTW_EXPORT int rtw_ws_handshake_client_request(const rtw_ws_handshake_client *hs
 
 /**
  * @brief Feed response bytes, in any pieces (the outcome is the same for every split). No
- * callback fires.
+ * callback fires. Interim responses (1xx other than 101, such as 100 or 103 Early Hints)
+ * before the final one are parsed and skipped (RFC 9110 15.2), each within the head limits.
  * @param hs the object.
  * @param in the bytes received, only read (NULL allowed with len 0).
  * @param len bytes at in.
@@ -859,7 +860,9 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
 /**
  * @brief Feed bytes received on the connection, in any pieces.
  *
- * First the response head, processed as WHATWG 9.2.2 processResponse: status 200 with a
+ * Interim responses (1xx other than 101, such as 103 Early Hints) are parsed and skipped
+ * (RFC 9110 15.2), each within the head limits. Then the final response head, processed as
+ * WHATWG 9.2.2 processResponse: status 200 with a
  * `Content-Type` whose MIME type essence is `text/event-stream` (parameters ignored, Fetch
  * "extract a MIME type") opens the stream; 204 returns #RTW_SSE_HTTP_NO_CONTENT; a redirect
  * with `Location` returns #RTW_SSE_HTTP_REDIRECT; any other status or type fails. Then the

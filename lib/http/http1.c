@@ -271,7 +271,7 @@ static int fail(rtw__http1 *h, int err)
   return err;
 }
 
-int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
+static int feed_head(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
 {
   size_t room = h->max_head - h->used, n = len < room ? len : room;
   const char *pos;
@@ -299,6 +299,36 @@ int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
       *nread > 0 && in[*nread - 1] == '\n')
     return 1;
   return fail(h, h->err != 0 ? h->err : RTW_ERR_HTTP_MALFORMED);
+}
+
+/* RFC 9110 15.2: a client must parse the 1xx (interim) responses that may come before the
+ * final response, and may ignore them. 101 Switching Protocols is final here: it is the
+ * answer a WebSocket client waits for, and an SSE client refuses it. */
+static int is_interim(const rtw__http1 *h)
+{
+  unsigned st = h->type == RTW__HTTP1_RESPONSE ? rtw__http1_status(h) : 0;
+  return st >= 100 && st < 200 && st != 101;
+}
+
+int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread)
+{
+  size_t n;
+  int rv;
+
+  *nread = 0;
+  for (;;) {
+    rv = feed_head(h, in, len, &n);
+    *nread += n;
+    if (rv != 1 || !is_interim(h))
+      return rv;
+    /* skip it: each head is held to the limits on its own, and nothing is kept. A complete
+     * head took at least one byte, so `in` is not NULL here. */
+    rtw__http1_reset(h);
+    in += n;
+    len -= n;
+    if (len == 0)
+      return 0;
+  }
 }
 
 int rtw__http1_recv(rtw__http1 *h, int *outcome, const void *in, size_t len, size_t *nread,

@@ -55,7 +55,10 @@ void rtw__http1_reset(rtw__http1 *h);
 /* Feed bytes. Always sets *nread. Returns 0 when every byte was taken and the head is not
  * complete yet, 1 when the head is complete (*nread = bytes of this call that belong to it),
  * or RTW_ERR_HTTP_MALFORMED, RTW_ERR_HTTP_HEAD_TOO_LARGE, RTW_ERR_HTTP_TOO_MANY_HEADERS,
- * RTW_ERR_NOMEM (sticky: later calls return the same). After 1, returns 1 with *nread 0. */
+ * RTW_ERR_NOMEM (sticky: later calls return the same). After 1, returns 1 with *nread 0.
+ * A response parser skips interim responses (1xx other than 101, RFC 9110 15.2): their
+ * bytes count in *nread, each head is held to the limits on its own, and the accessors
+ * describe the final response. */
 int rtw__http1_feed(rtw__http1 *h, const uint8_t *in, size_t len, size_t *nread);
 
 /* The step every public head-reading entry point shares (the WebSocket handshakes, the SSE

@@ -827,6 +827,14 @@ static void test_client_response(void **state)
        RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED, 101},
       {S101 UPG CON ACC "Sec-WebSocket-Protocol: CHAT\r\n\r\n",
        RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED, 101},
+      /* RFC 9110 15.2: interim (1xx) responses before the final one are parsed and skipped */
+      {"HTTP/1.1 100 Continue\r\n\r\n" S101 UPG CON ACC "\r\n", RTW_WS_HANDSHAKE_DONE, 101},
+      {"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+       "HTTP/1.1 102 Processing\r\n\r\n" S101 UPG CON ACC "\r\n",
+       RTW_WS_HANDSHAKE_DONE, 101},
+      {"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 403 Forbidden\r\n\r\n",
+       RTW_ERR_HTTP_WS_BAD_STATUS, 403},
+      {"HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n", RTW_ERR_HTTP_MALFORMED, 0},
       {"HTTP/1.1 1O1 Switching\r\n\r\n", RTW_ERR_HTTP_MALFORMED, 0},
       {"SSH-2.0-OpenSSH_9.2\r\n", RTW_ERR_HTTP_MALFORMED, 0},
   };
@@ -851,6 +859,17 @@ static void test_client_limits_and_frames(void **state)
   n = (size_t)sprintf(resp, S101 UPG CON ACC "X: ");
   memset(resp + n, 'a', 9000);
   sprintf(resp + n + 9000, "\r\n\r\n");
+  expect_client(resp, strlen(resp), RTW_ERR_HTTP_HEAD_TOO_LARGE, 0);
+  /* each interim response is held to the head limits on its own: many small ones pass,
+   * one too large does not */
+  for (n = 0, i = 0; i < 200; i++)
+    n += (size_t)sprintf(resp + n, "HTTP/1.1 103 Early Hints\r\nLink: </%zu>\r\n\r\n", i);
+  sprintf(resp + n, S101 UPG CON ACC "\r\n");
+  assert_true(strlen(resp) > RTW_HTTP_DEFAULT_MAX_HEAD_SIZE);
+  expect_client(resp, strlen(resp), RTW_WS_HANDSHAKE_DONE, 101);
+  n = (size_t)sprintf(resp, "HTTP/1.1 103 Early Hints\r\nLink: ");
+  memset(resp + n, 'a', 9000);
+  sprintf(resp + n + 9000, "\r\n\r\n" S101 UPG CON ACC "\r\n");
   expect_client(resp, strlen(resp), RTW_ERR_HTTP_HEAD_TOO_LARGE, 0);
   /* the server's first frame right behind the 101 is left for the session */
   hs = new_client(NULL);

@@ -254,6 +254,14 @@ static void test_client_status_table(void **state)
       {"HTTP/1.0 200 OK\r\n" CT_OK "\r\n" BODY1,
        "open 200\nevent type=message id= data=one\nend\n"},
       {"HTTP/1.1 200 OK\r\n" CT_OK "X: \x01\r\n\r\n", "RTW_ERR_HTTP_MALFORMED status=0\n"},
+      /* RFC 9110 15.2: interim (1xx) responses are parsed and skipped; 101 is not interim
+       * here (the request asked for no upgrade) */
+      {"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" CT_OK "Content-Length: 11\r\n\r\n" BODY1,
+       "open 200\nevent type=message id= data=one\nend\n"},
+      {"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", "no-content\n"},
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n",
+       "RTW_ERR_HTTP_SSE_BAD_STATUS status=101\n"},
   };
   size_t i;
   (void)state;
