@@ -238,6 +238,17 @@ size_t fuzz_utf8_seq(const uint8_t *s, size_t n)
   return len;
 }
 
+const uint8_t *fuzz_find(const void *hay, size_t hn, const char *needle)
+{
+  const uint8_t *h = hay;
+  size_t n = strlen(needle), i;
+
+  for (i = 0; n <= hn && i <= hn - n; i++)
+    if (memcmp(h + i, needle, n) == 0)
+      return h + i;
+  return NULL;
+}
+
 int fuzz_utf8_valid(const void *p, size_t n)
 {
   const uint8_t *s = p;

@@ -117,6 +117,11 @@ int fuzz_mem_saw(int rv);
 /* Abort unless every block was returned (call after freeing every object). */
 void fuzz_mem_check_clean(const fuzz_mem *fm);
 
+/* ------------------------------------------------------------------ bytes */
+
+/* The first occurrence of the NUL-terminated needle in hay[0..hn), or NULL. */
+const uint8_t *fuzz_find(const void *hay, size_t hn, const char *needle);
+
 /* ------------------------------------------------------------------ UTF-8 */
 
 /* Length (1-4) of the well-formed UTF-8 sequence at s[0..n), or 0 if none starts there.

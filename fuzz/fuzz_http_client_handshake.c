@@ -54,15 +54,6 @@ static int on_random(rtw_ws_handshake_client *hs, void *buf, size_t len, void *u
   return 0;
 }
 
-static const uint8_t *find(const uint8_t *h, size_t hn, const char *needle, size_t n)
-{
-  size_t i;
-  for (i = 0; n <= hn && i <= hn - n; i++)
-    if (memcmp(h + i, needle, n) == 0)
-      return h + i;
-  return NULL;
-}
-
 static int value_char(uint8_t c)
 {
   return c == '\t' || (c >= 0x20 && c != 0x7F);
@@ -213,8 +204,8 @@ static int run_one(const cfg *cf, fuzz_mem *fm, int split, const uint8_t *in, si
   FUZZ_CHECK(rtw_ws_handshake_client_request(hs, &req, &reqlen) == 0);
   memcpy(key_line, "\r\nSec-WebSocket-Key: ", 21);
   rtw__base64_encode(cf->nonce, 16, key_line + 21);
-  memcpy(key_line + 21 + RTW_WS_KEY_LEN, "\r\n", 2);
-  FUZZ_CHECK(find(req, reqlen, key_line, 21 + RTW_WS_KEY_LEN + 2) != NULL);
+  memcpy(key_line + 21 + RTW_WS_KEY_LEN, "\r\n", 3); /* with the NUL */
+  FUZZ_CHECK(fuzz_find(req, reqlen, key_line) != NULL);
   FUZZ_CHECK(reqlen >= 4 && memcmp((const char *)req + reqlen - 4, "\r\n\r\n", 4) == 0);
   FUZZ_CHECK(rtw_ws_handshake_client_status(hs) == 0);
   fuzz_rng_seed(&rng, cf->seed);

@@ -81,15 +81,6 @@ static int expected_status(const cfg *cf, int rv)
   }
 }
 
-static const uint8_t *find(const uint8_t *h, size_t hn, const char *needle)
-{
-  size_t n = strlen(needle), i;
-  for (i = 0; n <= hn && i <= hn - n; i++)
-    if (memcmp(h + i, needle, n) == 0)
-      return h + i;
-  return NULL;
-}
-
 static int on_upgrade(rtw_ws_handshake_server *hs, void *ud)
 {
   run *r = ud;
@@ -199,7 +190,7 @@ static void check_response(const rtw_ws_handshake_server *hs, const cfg *cf, int
     FUZZ_CHECK(status == expected_status(cf, rv));
     snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
     FUZZ_CHECK(len > strlen(line) && memcmp(resp, line, strlen(line)) == 0);
-    end = find(resp, len, "\r\n\r\n");
+    end = fuzz_find(resp, len, "\r\n\r\n");
     FUZZ_CHECK(end != NULL);
     if (rv == RTW_WS_HANDSHAKE_DONE) {
       const char *key, *sp;
@@ -212,13 +203,13 @@ static void check_response(const rtw_ws_handshake_server *hs, const cfg *cf, int
       memcpy(want, "\r\nSec-WebSocket-Accept: ", 24);
       memcpy(want + 24, acc, sizeof acc);
       memcpy(want + 24 + sizeof acc, "\r\n", 3);
-      FUZZ_CHECK(find(resp, len, want) != NULL);
-      sp = (const char *)find(resp, len, "\r\nSec-WebSocket-Protocol: ");
+      FUZZ_CHECK(fuzz_find(resp, len, want) != NULL);
+      sp = (const char *)fuzz_find(resp, len, "\r\nSec-WebSocket-Protocol: ");
       if (sp != NULL) {
         size_t i, n = rtw_ws_handshake_server_subprotocol_count(hs);
         int offered = 0;
         sp += 26;
-        spl = (size_t)((const char *)find((const uint8_t *)sp, len - (size_t)((const uint8_t *)sp - resp), "\r\n") - sp);
+        spl = (size_t)((const char *)fuzz_find((const uint8_t *)sp, len - (size_t)((const uint8_t *)sp - resp), "\r\n") - sp);
         for (i = 0; i < n; i++) {
           const char *o;
           size_t ol;
@@ -229,12 +220,12 @@ static void check_response(const rtw_ws_handshake_server *hs, const cfg *cf, int
       }
     } else {
       unsigned long body;
-      FUZZ_CHECK(find(resp, (size_t)(end - resp) + 2, "\r\nConnection: close\r\n") != NULL ||
+      FUZZ_CHECK(fuzz_find(resp, (size_t)(end - resp) + 2, "\r\nConnection: close\r\n") != NULL ||
                  (status == 426 &&
-                  find(resp, (size_t)(end - resp) + 2, "\r\nConnection: Upgrade, close\r\n")));
+                  fuzz_find(resp, (size_t)(end - resp) + 2, "\r\nConnection: Upgrade, close\r\n")));
       if (status == 426)
-        FUZZ_CHECK(find(resp, len, "\r\nSec-WebSocket-Version: 13\r\n") != NULL);
-      cl = find(resp, len, "\r\nContent-Length: ");
+        FUZZ_CHECK(fuzz_find(resp, len, "\r\nSec-WebSocket-Version: 13\r\n") != NULL);
+      cl = fuzz_find(resp, len, "\r\nContent-Length: ");
       FUZZ_CHECK(cl != NULL && cl < end);
       body = strtoul((const char *)cl + 18, NULL, 10);
       FUZZ_CHECK(body == len - (size_t)(end + 4 - resp));
@@ -361,7 +352,7 @@ static int run_one(run *r, const cfg *cf, fuzz_mem *fm, int split, const uint8_t
       const void *d2;
       size_t l2;
       rtw_ws_handshake_server_response(hs, &d2, &l2);
-      FUZZ_CHECK(find(d2, l2, "\r\nSec-WebSocket-Protocol: ") != NULL);
+      FUZZ_CHECK(fuzz_find(d2, l2, "\r\nSec-WebSocket-Protocol: ") != NULL);
     }
     if (rv == RTW_WS_HANDSHAKE_DONE || rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST ||
         (is_error_with_response(rv) && rv != RTW_ERR_HTTP_MALFORMED &&

@@ -45,15 +45,6 @@ typedef struct cfg {
   uint8_t flags, b3, b4, seed;
 } cfg;
 
-static const uint8_t *find(const uint8_t *h, size_t hn, const char *needle)
-{
-  size_t n = strlen(needle), i;
-  for (i = 0; n <= hn && i <= hn - n; i++)
-    if (memcmp(h + i, needle, n) == 0)
-      return h + i;
-  return NULL;
-}
-
 static int documented(int rv)
 {
   switch (rv) {
@@ -171,15 +162,15 @@ static void check_response(const rtw_sse_http_request *req, const cfg *cf, fuzz_
   FUZZ_CHECK(rtw_sse_http_response(buf, need, &got, flags, nh ? &extra : NULL, nh) == 0);
   FUZZ_CHECK(got == need);
   b = (const uint8_t *)buf;
-  end = find(b, got, "\r\n\r\n");
+  end = fuzz_find(b, got, "\r\n\r\n");
   FUZZ_CHECK(end != NULL && end + 4 == b + got); /* one head, no body */
   FUZZ_CHECK(got > 17 && memcmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
-  FUZZ_CHECK(find(b, got, "\r\nContent-Type: text/event-stream\r\n") != NULL);
-  FUZZ_CHECK(find(b, got, "\r\nCache-Control: no-store\r\n") != NULL);
-  FUZZ_CHECK((find(b, got, "\r\nTransfer-Encoding: chunked\r\n") != NULL) == (chunked == 1));
-  FUZZ_CHECK((find(b, got, "\r\nConnection: close\r\n") != NULL) == (chunked == 0));
+  FUZZ_CHECK(fuzz_find(b, got, "\r\nContent-Type: text/event-stream\r\n") != NULL);
+  FUZZ_CHECK(fuzz_find(b, got, "\r\nCache-Control: no-store\r\n") != NULL);
+  FUZZ_CHECK((fuzz_find(b, got, "\r\nTransfer-Encoding: chunked\r\n") != NULL) == (chunked == 1));
+  FUZZ_CHECK((fuzz_find(b, got, "\r\nConnection: close\r\n") != NULL) == (chunked == 0));
   if (nh) {
-    const uint8_t *f = find(b, got, "\r\nAccess-Control-Allow-Origin: ");
+    const uint8_t *f = fuzz_find(b, got, "\r\nAccess-Control-Allow-Origin: ");
     FUZZ_CHECK(f != NULL && (size_t)(b + got - (f + 31)) >= olen + 2);
     FUZZ_CHECK(memcmp(f + 31, origin, olen) == 0 && memcmp(f + 31 + olen, "\r\n", 2) == 0);
   }
