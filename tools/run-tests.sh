@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Run the whole rtweb test suite: installs what it needs (Debian/Ubuntu, apt-get; npm ci for the
 # interop peers), then builds and tests with gcc and clang (both --werror), again under
-# ASan+UBSan, the unit tests under valgrind, and each libFuzzer target for a bounded time.
+# ASan+UBSan, the unit tests and fuzz corpora under valgrind, and each libFuzzer target for a
+# bounded time.
 # The gcc run includes the interop suite (node ws, python3-websockets, headless Chromium, curl),
 # the Python binding, the Doxygen completeness check and the install/subproject tests.
 # Ends with one line "N passed, M failed" counting individual test cases.
@@ -119,9 +120,10 @@ run_config() {
   ninja -C "$dir" >"$dir.build.log" 2>&1 ||
     { tail -50 "$dir.build.log"; failed=$((failed + 1)); summary+=("$name: build failed"); return; }
   if [ "$name" = valgrind ]; then
-    # the unit tests under valgrind (the corpus runs are covered by the sanitizer build)
+    # the unit tests, and every fuzz corpus replayed (with the allocation-failure sweeps),
+    # under valgrind: about 15 s more
     suites=(core deps sse_parser sse_writer sse_history ws_frame ws_session ws_autobahn
-      http_base64 http_handshake http_sse limits)
+      http_base64 http_handshake http_sse limits fuzz)
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$dir" --print-errorlogs --logbase "testlog-$name" "${wrap[@]}" "${suites[@]}" \
