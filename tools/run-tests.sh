@@ -121,9 +121,11 @@ run_config() {
     { tail -50 "$dir.build.log"; failed=$((failed + 1)); summary+=("$name: build failed"); return; }
   if [ "$name" = valgrind ]; then
     # the unit tests, and every fuzz corpus replayed (with the allocation-failure sweeps),
-    # under valgrind: about 15 s more
+    # under valgrind (about 15 s more). meson takes test names here, so the fuzz suite's are
+    # listed.
     suites=(core deps sse_parser sse_writer sse_history ws_frame ws_session ws_autobahn
-      http_base64 http_handshake http_sse limits fuzz)
+      http_base64 http_handshake http_sse limits
+      $(meson test -C "$dir" --list 2>/dev/null | sed -n 's/^rtweb:fuzz \/ //p'))
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$dir" --print-errorlogs --logbase "testlog-$name" "${wrap[@]}" "${suites[@]}" \
