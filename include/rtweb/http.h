@@ -862,11 +862,11 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
  *
  * Interim responses (1xx other than 101, such as 103 Early Hints) are parsed and skipped
  * (RFC 9110 15.2), each within the head limits. Then the final response head, processed as
- * WHATWG 9.2.2 processResponse: status 200 with a
- * `Content-Type` whose MIME type essence is `text/event-stream` (parameters ignored, Fetch
- * "extract a MIME type") opens the stream; 204 returns #RTW_SSE_HTTP_NO_CONTENT; a redirect
- * with `Location` returns #RTW_SSE_HTTP_REDIRECT; any other status or type fails. Then the
- * body (chunked, Content-Length or close-delimited; RFC 9112 6.3) goes to the parser.
+ * WHATWG 9.2.2 processResponse: status 200 with a `Content-Type` whose MIME type essence is
+ * `text/event-stream` (parameters ignored, Fetch "extract a MIME type") opens the stream;
+ * 204 returns #RTW_SSE_HTTP_NO_CONTENT; a redirect with `Location` returns
+ * #RTW_SSE_HTTP_REDIRECT; any other status or type fails. Then the body (chunked,
+ * Content-Length or close-delimited; RFC 9112 6.3) goes to the parser.
  * The parser's callbacks fire (rtw_sse_callbacks) as the body is decoded.
  *
  * @param client the object.
