@@ -46,12 +46,16 @@ extern "C" {
   XX(INVALID_STATE, -6, "operation not allowed in the current state")                      \
   XX(INVALID_UTF8, -7, "invalid UTF-8")                                                    \
   XX(UNSUPPORTED, -8, "feature not compiled in or not supported")                          \
+  XX(SEND_TIMEOUT, -9, "queued output made no progress in time")                           \
+  XX(REENTRANT, -10, "called from inside one of the object's own callbacks")                \
   XX(SSE_LINE_TOO_LONG, -100, "SSE line longer than max_line_length")                      \
   XX(SSE_EVENT_TOO_LARGE, -101, "SSE event data larger than max_event_size")               \
   XX(SSE_ID_TOO_LONG, -102, "SSE id longer than max_id_length")                            \
   XX(SSE_INVALID_FIELD, -103, "SSE field value not allowed (CR, LF or NUL)")               \
   XX(SSE_HISTORY_GAP, -104, "SSE history does not reach back to that event")               \
   XX(SSE_HISTORY_END, -105, "SSE history has no event at that position yet")              \
+  XX(SSE_TYPE_TOO_LONG, -106, "SSE event type longer than max_type_length")                 \
+  XX(SSE_SLOW_CONSUMER, -107, "SSE subscriber fell behind the replay history")              \
   XX(WS_BAD_LENGTH, -200, "WebSocket frame length not minimally encoded or too large")      \
   XX(WS_RESERVED_BITS, -201, "WebSocket RSV bit set without a negotiated extension")        \
   XX(WS_RESERVED_OPCODE, -202, "WebSocket reserved opcode")                                 \
@@ -113,6 +117,25 @@ RTW_EXPORT const char *rtw_strerror(int err);
  * @return a static string; never NULL ("RTW_OK" for 0, "RTW_ERR_UNKNOWN" for unknown codes).
  */
 RTW_EXPORT const char *rtw_err_name(int err);
+
+/**
+ * @brief Whether an error ends the object that returned it (as nghttp2_is_fatal()).
+ *
+ * Fatal errors are sticky: the object accepts no more input and, for a WebSocket session,
+ * has queued its close frame; flush what is pending and close the transport. Errors that
+ * only refuse one call (a bad argument, a full queue, a session already closing, a buffer
+ * too small, #RTW_ERR_PAUSE, #RTW_ERR_REENTRANT) are not fatal: the object goes on.
+ *
+ * A session callback may return what a queue call returned: a non-fatal code that means
+ * "nothing to do" (#RTW_ERR_WS_CLOSED: the session is already closing) is ignored, so the
+ * obvious `return rtw_ws_queue_message(...)` in an echo callback is correct.
+ * @param err a value returned by an rtweb function.
+ * @return 1 for a fatal error; 0 for 0, #RTW_ERR_PAUSE and the non-fatal codes
+ *         (#RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_BUFFER_TOO_SMALL, #RTW_ERR_INVALID_STATE,
+ *         #RTW_ERR_REENTRANT, #RTW_ERR_WS_CLOSED, #RTW_ERR_WS_OUTBOUND_FULL,
+ *         #RTW_ERR_SSE_HISTORY_GAP, #RTW_ERR_SSE_HISTORY_END); 1 for unknown negative codes.
+ */
+RTW_EXPORT int rtw_is_fatal(int err);
 
 /**
  * @brief Allocator hooks, given per object.

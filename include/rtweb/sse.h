@@ -19,6 +19,32 @@
 extern "C" {
 #endif
 
+/* ====================================================================== events */
+
+/**
+ * @brief One event, as the parser reports it (on_event) and as the writer and the SSE stream
+ * take it (rtw_sse_write_event(), rtw_sse_stream_send()). A plain value type: its layout will
+ * not grow (new event attributes come through new functions).
+ *
+ * Strings carry explicit lengths, may contain NUL bytes and are not NUL-terminated.
+ * Initialise with `rtw_sse_event ev = {0};` and set what you need.
+ */
+typedef struct rtw_sse_event {
+  /** Event type. Parser: never NULL ("message" when the block set none or an empty one).
+   * Writer: NULL (with type_len 0) for no `event` line, i.e. the default "message". */
+  const char *type;
+  size_t type_len; /**< bytes at type */
+  /** Event id. Parser: the last event ID, never NULL ("" when none was ever set). Writer: NULL
+   * for no `id` line; an empty non-NULL id writes `id:`, which resets the client's last
+   * event ID. */
+  const char *id;
+  size_t id_len; /**< bytes at id */
+  /** The data, lines joined with LF. Parser: NULL (with the total length) under
+   * #RTW_SSE_FLAG_STREAM_DATA. Writer: NULL allowed with data_len 0. */
+  const char *data;
+  size_t data_len; /**< bytes at data */
+} rtw_sse_event;
+
 /* ====================================================================== parser */
 
 /** @brief An event-stream parser (client side). Opaque; one per stream. */

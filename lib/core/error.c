@@ -31,3 +31,24 @@ const char *rtw_err_name(int err)
     return "RTW_ERR_UNKNOWN";
   }
 }
+
+/* The codes that refuse one call but leave the object usable; every other negative code is
+ * sticky where it is returned (docs/errors.md). */
+int rtw_is_fatal(int err)
+{
+  switch (err) {
+  case RTW_OK:
+  case RTW_ERR_PAUSE:
+  case RTW_ERR_INVALID_ARGUMENT:
+  case RTW_ERR_BUFFER_TOO_SMALL:
+  case RTW_ERR_INVALID_STATE:
+  case RTW_ERR_REENTRANT:
+  case RTW_ERR_WS_CLOSED:
+  case RTW_ERR_WS_OUTBOUND_FULL:
+  case RTW_ERR_SSE_HISTORY_GAP:
+  case RTW_ERR_SSE_HISTORY_END:
+    return 0;
+  default:
+    return err < 0;
+  }
+}
