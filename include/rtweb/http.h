@@ -59,6 +59,11 @@ extern "C" {
 #define RTW_WS_HANDSHAKE_PLAIN_REQUEST 2
 /**@}*/
 
+/** @brief A parsed SSE request on the server side (one per connection), standalone
+ * (rtw_sse_http_request_new()) or a view of a handshake server's plain request
+ * (rtw_ws_handshake_server_plain_request()). Opaque. */
+typedef struct rtw_sse_http_request rtw_sse_http_request;
+
 /** @brief One field line to send: a name (a token, RFC 9110 5.6.2) and a value (no control
  * characters other than HTAB: no CR, LF or NUL). */
 typedef struct rtw_http_header {
@@ -216,6 +221,32 @@ RTW_EXPORT int rtw_ws_handshake_server_response(const rtw_ws_handshake_server *h
 RTW_EXPORT int rtw_ws_handshake_server_status(const rtw_ws_handshake_server *hs);
 
 /**
+ * @brief The plain request as an SSE request: a read-only view of the head the handshake
+ * server parsed, so that every rtw_sse_http_request_* accessor (rtw_sse_http_request_path(),
+ * _query(), _last_event_id(), _header(), _accepts(), _chunked(), _resume(), _version(),
+ * _outcome()) works on it without parsing the head again and without keeping a copy of it.
+ *
+ * The view behaves as a standalone rtw_sse_http_request that was fed the same bytes:
+ * rtw_sse_http_request_outcome() gives what rtw_sse_http_request_recv() would have returned
+ * (#RTW_SSE_HTTP_DONE for a valid SSE request; #RTW_ERR_HTTP_BAD_METHOD,
+ * #RTW_ERR_HTTP_NO_HOST, #RTW_ERR_HTTP_UNEXPECTED_BODY or
+ * #RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID otherwise, and the accessors then return
+ * #RTW_ERR_INVALID_ARGUMENT as they would). The method, path and fields of any plain request
+ * stay available through the rtw_ws_handshake_server_* accessors.
+ *
+ * Lifetime: the view belongs to `hs`. It is valid until rtw_ws_handshake_server_reset() or
+ * rtw_ws_handshake_server_free(); do not free it (rtw_sse_http_request_free() on it does
+ * nothing) and do not feed it (rtw_sse_http_request_recv() on it returns
+ * #RTW_ERR_INVALID_ARGUMENT).
+ * @param hs the object, or NULL.
+ * @return the view after rtw_ws_handshake_server_recv() returned
+ *         #RTW_WS_HANDSHAKE_PLAIN_REQUEST; NULL otherwise (no complete plain request: still
+ *         incomplete, an upgrade, an error, after a reset, or NULL hs).
+ */
+RTW_EXPORT const rtw_sse_http_request *rtw_ws_handshake_server_plain_request(
+    const rtw_ws_handshake_server *hs);
+
+/**
  * @name Request accessors
  * Valid inside on_upgrade and after rtw_ws_handshake_server_recv() returned
  * #RTW_WS_HANDSHAKE_DONE, #RTW_WS_HANDSHAKE_PLAIN_REQUEST or an error other than
@@ -263,6 +294,15 @@ RTW_EXPORT int rtw_ws_handshake_server_query(const rtw_ws_handshake_server *hs,
  */
 RTW_EXPORT int rtw_ws_handshake_server_origin(const rtw_ws_handshake_server *hs,
                                               const char **origin, size_t *len);
+/**
+ * @brief The request's HTTP version (RFC 9112 2.3), e.g. 1 and 1 for HTTP/1.1.
+ * @param hs the object.
+ * @param[out] major the major version (0 before the head is complete).
+ * @param[out] minor the minor version (0 before the head is complete).
+ * @return 1; 0 before the head is complete; #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
+ */
+RTW_EXPORT int rtw_ws_handshake_server_version(const rtw_ws_handshake_server *hs, int *major,
+                                               int *minor);
 /**
  * @brief The `index`-th (0-based) field line whose name equals `name` case-insensitively,
  * its value trimmed of surrounding whitespace. Repeated fields are separate lines.
@@ -605,9 +645,6 @@ RTW_EXPORT int rtw_ws_handshake_client_header(const rtw_ws_handshake_client *hs,
 
 /* ---------------------------------------------------------------------- server */
 
-/** @brief A parsed SSE request on the server side (one per connection). Opaque. */
-typedef struct rtw_sse_http_request rtw_sse_http_request;
-
 /** @brief The rtw_sse_http_request_settings layout this header declares. */
 #define RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION 1u
 
@@ -635,7 +672,9 @@ RTW_EXPORT int rtw_sse_http_request_new(rtw_sse_http_request **req,
 
 /**
  * @brief Free the object and every span the accessors returned.
- * @param req the object, or NULL (then nothing happens).
+ * @param req the object, or NULL (then nothing happens). A view from
+ *        rtw_ws_handshake_server_plain_request() is not freed here (nothing happens): it
+ *        belongs to its handshake server.
  */
 RTW_EXPORT void rtw_sse_http_request_free(rtw_sse_http_request *req);
 
@@ -657,8 +696,19 @@ RTW_EXPORT int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *
                                          size_t len, size_t *nread);
 
 /**
+ * @brief The outcome of the request so far: what rtw_sse_http_request_recv() last returned
+ * (sticky), or for a view (rtw_ws_handshake_server_plain_request()) what it would have
+ * returned for that head.
+ * @param req the object.
+ * @return #RTW_SSE_HTTP_INCOMPLETE; #RTW_SSE_HTTP_DONE (accessors valid); one of the errors
+ *         of rtw_sse_http_request_recv(); #RTW_ERR_INVALID_ARGUMENT (NULL req).
+ */
+RTW_EXPORT int rtw_sse_http_request_outcome(const rtw_sse_http_request *req);
+
+/**
  * @name Request accessors
- * Valid after #RTW_SSE_HTTP_DONE; spans point into the object, valid until free. Return 1
+ * Valid after #RTW_SSE_HTTP_DONE; spans point into the object (for a view: into its handshake
+ * server), valid until free (for a view: until the server's reset or free). Return 1
  * when the item exists, 0 when not (an empty span), #RTW_ERR_INVALID_ARGUMENT (NULL, or
  * the head is not complete).
  */
@@ -724,6 +774,17 @@ RTW_EXPORT int rtw_sse_http_request_accepts(const rtw_sse_http_request *req);
  *         6.3 item 8); #RTW_ERR_INVALID_ARGUMENT (NULL or not complete).
  */
 RTW_EXPORT int rtw_sse_http_request_chunked(const rtw_sse_http_request *req);
+
+/**
+ * @brief The request's HTTP version (RFC 9112 2.3), e.g. 1 and 0 for HTTP/1.0 (whose response
+ * is close-delimited, see rtw_sse_http_request_chunked()).
+ * @param req the object, after #RTW_SSE_HTTP_DONE.
+ * @param[out] major the major version.
+ * @param[out] minor the minor version.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (a NULL argument or not complete; outputs untouched).
+ */
+RTW_EXPORT int rtw_sse_http_request_version(const rtw_sse_http_request *req, int *major,
+                                            int *minor);
 
 /**
  * @brief Where to resume a stream from the replay history, given the request's

@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "fields.h"
 #include "handshake.h"
+#include "sse_http.h"
 
 /* RFC 6455 1.3 and 4.2.2 step 5.4: the GUID appended to the key before hashing. */
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -175,6 +176,7 @@ struct rtw_ws_handshake_server {
   rtw__buf extra;       /* extra field lines, formatted */
   const char *key;      /* Sec-WebSocket-Key, trimmed (points into head) */
   size_t key_len;
+  rtw_sse_http_request plain; /* view of head after PLAIN_REQUEST (plain_request()) */
 };
 
 static int copy_settings(rtw_ws_handshake_server *hs,
@@ -248,6 +250,7 @@ int rtw_ws_handshake_server_reset(rtw_ws_handshake_server *hs)
   if (hs == NULL || hs->in_callback)
     return RTW_ERR_INVALID_ARGUMENT;
   rtw__http1_reset(hs->head);
+  rtw__sse_http_request_unview(&hs->plain);
   hs->outcome = hs->head_done = hs->status = 0;
   hs->response.len = hs->subprotocol.len = hs->extensions.len = hs->extra.len = 0;
   hs->key = NULL;
@@ -505,8 +508,10 @@ static int on_head(void *obj, int rv)
   if (rv != 1) /* no response can be built without memory */
     return rv == RTW_ERR_NOMEM ? rv : respond_error(hs, error_status(rv), rv);
   hs->head_done = 1;
-  if (!is_upgrade_attempt(hs->head))
+  if (!is_upgrade_attempt(hs->head)) {
+    rtw__sse_http_request_view(&hs->plain, hs->head); /* shares the parse, no copy */
     return RTW_WS_HANDSHAKE_PLAIN_REQUEST;
+  }
   rv = validate(hs);
   if (rv != 0)
     return respond_error(hs, error_status(rv), rv);
@@ -536,6 +541,12 @@ int rtw_ws_handshake_server_response(const rtw_ws_handshake_server *hs, const vo
 int rtw_ws_handshake_server_status(const rtw_ws_handshake_server *hs)
 {
   return hs != NULL ? hs->status : 0;
+}
+
+const rtw_sse_http_request *rtw_ws_handshake_server_plain_request(
+    const rtw_ws_handshake_server *hs)
+{
+  return hs != NULL && hs->outcome == RTW_WS_HANDSHAKE_PLAIN_REQUEST ? &hs->plain : NULL;
 }
 
 /* ---------------------------------------------------------------------- accessors */
@@ -588,6 +599,19 @@ int rtw_ws_handshake_server_query(const rtw_ws_handshake_server *hs, const char 
   size_t plen;
   CHECK_OUT(hs, query, len);
   return rtw__http1_target_split(hs->head, &p, &plen, query, len);
+}
+
+int rtw_ws_handshake_server_version(const rtw_ws_handshake_server *hs, int *major,
+                                    int *minor)
+{
+  if (hs == NULL || major == NULL || minor == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!hs->head_done) {
+    *major = *minor = 0;
+    return 0;
+  }
+  rtw__http1_version_parts(hs->head, major, minor);
+  return 1;
 }
 
 int rtw_ws_handshake_server_header(const rtw_ws_handshake_server *hs, const char *name,

@@ -458,6 +458,12 @@ unsigned rtw__http1_version(const rtw__http1 *h)
   return (unsigned)h->parser.http_major * 10u + h->parser.http_minor;
 }
 
+void rtw__http1_version_parts(const rtw__http1 *h, int *major, int *minor)
+{
+  *major = h->parser.http_major;
+  *minor = h->parser.http_minor;
+}
+
 int rtw__http1_body(const rtw__http1 *h, uint64_t *content_length)
 {
   *content_length = 0;

@@ -112,6 +112,8 @@ void rtw__http1_reason(const rtw__http1 *h, const char **p, size_t *len);
 unsigned rtw__http1_status(const rtw__http1 *h);
 /* HTTP version as major * 10 + minor (11 for HTTP/1.1). */
 unsigned rtw__http1_version(const rtw__http1 *h);
+/* The same as two numbers (RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT). */
+void rtw__http1_version_parts(const rtw__http1 *h, int *major, int *minor);
 int rtw__http1_body(const rtw__http1 *h, uint64_t *content_length);
 
 size_t rtw__http1_header_count(const rtw__http1 *h);

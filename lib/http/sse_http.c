@@ -26,6 +26,7 @@
 #include "fields.h"
 #include "handshake.h"
 #include "rtweb/http.h"
+#include "sse_http.h"
 
 /* ====================================================================== shared */
 
@@ -104,12 +105,6 @@ int rtw_sse_http_is_event_stream(const char *value, size_t len)
 
 /* ====================================================================== server */
 
-struct rtw_sse_http_request {
-  rtw_mem mem;
-  rtw__http1 *head;
-  int outcome; /* sticky result once the head is complete or failed */
-};
-
 int rtw_sse_http_request_new(rtw_sse_http_request **out,
                              const rtw_sse_http_request_settings *s, const rtw_mem *mem)
 {
@@ -145,7 +140,7 @@ int rtw_sse_http_request_new(rtw_sse_http_request **out,
 
 void rtw_sse_http_request_free(rtw_sse_http_request *req)
 {
-  if (req == NULL)
+  if (req == NULL || req->view) /* a view belongs to its handshake server */
     return;
   rtw__http1_free(req->head);
   rtw__mem_free(&req->mem, req);
@@ -180,12 +175,26 @@ static int on_request_head(void *obj, int rv)
   return rv == 1 ? validate_request(((rtw_sse_http_request *)obj)->head) : rv;
 }
 
+void rtw__sse_http_request_view(rtw_sse_http_request *req, rtw__http1 *head)
+{
+  memset(req, 0, sizeof *req);
+  req->view = 1;
+  req->head = head;
+  req->outcome = validate_request(head);
+}
+
+void rtw__sse_http_request_unview(rtw_sse_http_request *req)
+{
+  req->head = NULL;
+  req->outcome = 0;
+}
+
 int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *in, size_t len,
                               size_t *nread)
 {
   if (nread != NULL)
     *nread = 0;
-  if (req == NULL || nread == NULL || (in == NULL && len != 0))
+  if (req == NULL || nread == NULL || (in == NULL && len != 0) || req->view)
     return RTW_ERR_INVALID_ARGUMENT;
   return rtw__http1_recv(req->head, &req->outcome, in, len, nread, on_request_head, req);
 }
@@ -193,6 +202,21 @@ int rtw_sse_http_request_recv(rtw_sse_http_request *req, const void *in, size_t 
 static int complete(const rtw_sse_http_request *req)
 {
   return req != NULL && req->outcome == RTW_SSE_HTTP_DONE;
+}
+
+int rtw_sse_http_request_outcome(const rtw_sse_http_request *req)
+{
+  if (req == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  return req->outcome;
+}
+
+int rtw_sse_http_request_version(const rtw_sse_http_request *req, int *major, int *minor)
+{
+  if (!complete(req) || major == NULL || minor == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  rtw__http1_version_parts(req->head, major, minor);
+  return 0;
 }
 
 int rtw_sse_http_request_path(const rtw_sse_http_request *req, const char **path, size_t *len)

@@ -55,6 +55,33 @@ static void log_request(rtw_ws_handshake_server *hs, rtwt_log *log)
   rtwt_log_printf(log, "headers=%zu\n", rtw_ws_handshake_server_header_count(hs));
 }
 
+/* What the SSE view of a plain request shows (rtw_ws_handshake_server_plain_request()). */
+static void log_sse_view(const rtw_sse_http_request *req, rtwt_log *log)
+{
+  const char *p;
+  size_t n;
+  int major = -1, minor = -1, rv;
+
+  assert_non_null(req);
+  rv = rtw_sse_http_request_outcome(req);
+  rtwt_log_printf(log, "sse=%s\n", rv == RTW_SSE_HTTP_DONE ? "DONE" : rtw_err_name(rv));
+  if (rv != RTW_SSE_HTTP_DONE) {
+    assert_int_equal(rtw_sse_http_request_path(req, &p, &n), RTW_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rtw_sse_http_request_version(req, &major, &minor),
+                     RTW_ERR_INVALID_ARGUMENT);
+    return;
+  }
+  assert_int_equal(rtw_sse_http_request_path(req, &p, &n), 1);
+  log_span(log, "sse.path", p, n);
+  if (rtw_sse_http_request_query(req, &p, &n) == 1)
+    log_span(log, "sse.query", p, n);
+  if (rtw_sse_http_request_last_event_id(req, &p, &n) == 1)
+    log_span(log, "sse.last_event_id", p, n);
+  assert_int_equal(rtw_sse_http_request_version(req, &major, &minor), 0);
+  rtwt_log_printf(log, "sse.version=%d.%d accepts=%d chunked=%d\n", major, minor,
+                  rtw_sse_http_request_accepts(req), rtw_sse_http_request_chunked(req));
+}
+
 static int on_upgrade(rtw_ws_handshake_server *hs, void *ud)
 {
   srv_ctx *ctx = ud;
@@ -136,8 +163,12 @@ static void server_feed(void *arg, const uint8_t *in, size_t len, const size_t *
   /* after an error, nread counts the bytes examined, which depends on the split */
   rtwt_log_printf(log, "rv=%d status=%d nread=%zu\n", rv, rtw_ws_handshake_server_status(hs),
                   rv < 0 ? (size_t)0 : total);
-  if (rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST)
+  if (rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST) {
     log_request(hs, log);
+    log_sse_view(rtw_ws_handshake_server_plain_request(hs), log);
+  } else {
+    assert_null(rtw_ws_handshake_server_plain_request(hs));
+  }
   if (rtw_ws_handshake_server_response(hs, &resp, &rlen) == 0)
     rtwt_log_bytes(log, resp, rlen);
   rtw_ws_handshake_server_free(hs);
@@ -540,19 +571,129 @@ static void test_server_plain_requests(void **state)
   static const char sse[] = "GET /events HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n"
                             "Last-Event-ID: 42\r\n\r\n";
   static const char post[] = "POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\na=b";
+  static const char old[] = "GET /e?q HTTP/1.0\r\n\r\n";
   rtwt_log log;
   (void)state;
   run_server(&o, page, strlen(page), &log);
   assert_string_equal(log.buf, "rv=2 status=0 nread=62\nmethod=GET\npath=/index.html\n"
-                               "query=x=1&y\nheaders=2\n");
+                               "query=x=1&y\nheaders=2\nsse=DONE\nsse.path=/index.html\n"
+                               "sse.query=x=1&y\nsse.version=1.1 accepts=0 chunked=1\n");
   rtwt_log_free(&log);
   run_server(&o, sse, strlen(sse), &log);
-  assert_non_null(strstr(log.buf, "rv=2 status=0 nread=79\nmethod=GET\npath=/events\n"));
+  assert_string_equal(log.buf, "rv=2 status=0 nread=79\nmethod=GET\npath=/events\n"
+                               "headers=3\nsse=DONE\nsse.path=/events\n"
+                               "sse.last_event_id=42\nsse.version=1.1 accepts=1 chunked=1\n");
   rtwt_log_free(&log);
-  /* the body is not consumed: it is the host's */
+  /* HTTP/1.0: no Host needed, close-delimited */
+  run_server(&o, old, strlen(old), &log);
+  assert_string_equal(log.buf, "rv=2 status=0 nread=21\nmethod=GET\npath=/e\nquery=q\n"
+                               "headers=0\nsse=DONE\nsse.path=/e\nsse.query=q\n"
+                               "sse.version=1.0 accepts=1 chunked=0\n");
+  rtwt_log_free(&log);
+  /* the body is not consumed: it is the host's; as an SSE request a POST is refused */
   run_server(&o, post, strlen(post), &log);
   assert_non_null(strstr(log.buf, "rv=2 status=0 nread=51\nmethod=POST\npath=/form\n"));
+  assert_non_null(strstr(log.buf, "sse=RTW_ERR_HTTP_BAD_METHOD\n"));
   rtwt_log_free(&log);
+}
+
+/* The view gives what a standalone rtw_sse_http_request fed the same bytes gives. */
+static void compare_view(const char *req, int outcome)
+{
+  rtw_ws_handshake_server *hs;
+  rtw_sse_http_request *alone;
+  const rtw_sse_http_request *view;
+  const char *p1, *p2;
+  size_t n1, n2, nread;
+  int a1, b1, a2, b2;
+
+  assert_int_equal(rtw_ws_handshake_server_new(&hs, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_http_request_new(&alone, NULL, NULL), 0);
+  assert_int_equal(rtw_ws_handshake_server_recv(hs, req, strlen(req), &nread),
+                   RTW_WS_HANDSHAKE_PLAIN_REQUEST);
+  assert_int_equal(rtw_sse_http_request_recv(alone, req, strlen(req), &nread), outcome);
+  view = rtw_ws_handshake_server_plain_request(hs);
+  assert_non_null(view);
+  assert_int_equal(rtw_sse_http_request_outcome(view), outcome);
+  assert_int_equal(rtw_sse_http_request_outcome(alone), outcome);
+  assert_int_equal(rtw_sse_http_request_path(view, &p1, &n1),
+                   rtw_sse_http_request_path(alone, &p2, &n2));
+  if (outcome == RTW_SSE_HTTP_DONE) {
+    assert_int_equal(n1, n2);
+    assert_memory_equal(p1, p2, n1);
+    assert_int_equal(rtw_sse_http_request_header(view, "x-a", 3, 1, &p1, &n1),
+                     rtw_sse_http_request_header(alone, "x-a", 3, 1, &p2, &n2));
+    assert_int_equal(n1, n2);
+    assert_memory_equal(p1, p2, n1);
+    assert_int_equal(rtw_sse_http_request_version(view, &a1, &b1), 0);
+    assert_int_equal(rtw_sse_http_request_version(alone, &a2, &b2), 0);
+    assert_int_equal(a1, a2);
+    assert_int_equal(b1, b2);
+    assert_int_equal(rtw_sse_http_request_accepts(view), rtw_sse_http_request_accepts(alone));
+  }
+  rtw_sse_http_request_free(alone);
+  rtw_ws_handshake_server_free(hs);
+}
+
+static void test_server_plain_request_view(void **state)
+{
+  static const char two[] = "GET /events HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 7\r\n\r\n"
+                            "GET /chat HTTP/1.1\r\n" HOST UPG CON KEY VER "\r\n";
+  rtw_ws_handshake_server *hs;
+  const rtw_sse_http_request *view;
+  rtw_sse_history *hist;
+  const char *p;
+  size_t n, nread, first;
+  uint64_t seq;
+  int major, minor;
+  (void)state;
+
+  compare_view("GET /a?b HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\n\r\n", RTW_SSE_HTTP_DONE);
+  compare_view("GET /a HTTP/1.0\r\nAccept: text/html\r\n\r\n", RTW_SSE_HTTP_DONE);
+  compare_view("GET /a HTTP/1.1\r\n\r\n", RTW_ERR_HTTP_NO_HOST);
+  compare_view("GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n",
+               RTW_ERR_HTTP_UNEXPECTED_BODY);
+  compare_view("GET /a HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 1\r\nLast-Event-ID: 2\r\n\r\n",
+               RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID);
+  compare_view("DELETE /a HTTP/1.1\r\nHost: h\r\n\r\n", RTW_ERR_HTTP_BAD_METHOD);
+
+  assert_null(rtw_ws_handshake_server_plain_request(NULL));
+  assert_int_equal(rtw_ws_handshake_server_new(&hs, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_ws_handshake_server_version(hs, &major, &minor), 0); /* not yet */
+  assert_int_equal(major, 0);
+  assert_int_equal(rtw_ws_handshake_server_recv(hs, two, 10, &nread), 0);
+  assert_null(rtw_ws_handshake_server_plain_request(hs)); /* incomplete */
+  assert_int_equal(rtw_ws_handshake_server_recv(hs, two + 10, strlen(two) - 10, &nread),
+                   RTW_WS_HANDSHAKE_PLAIN_REQUEST);
+  first = 10 + nread;
+  view = rtw_ws_handshake_server_plain_request(hs);
+  assert_non_null(view);
+  assert_ptr_equal(view, rtw_ws_handshake_server_plain_request(hs)); /* the same view */
+  assert_int_equal(rtw_ws_handshake_server_version(hs, &major, &minor), 1);
+  assert_int_equal(major * 10 + minor, 11);
+  assert_int_equal(rtw_sse_http_request_last_event_id(view, &p, &n), 1);
+  assert_memory_equal(p, "7", n);
+  assert_int_equal(rtw_sse_history_new(&hist, 0, 0, NULL), 0);
+  assert_int_equal(rtw_sse_http_request_resume(view, hist, &seq), RTW_ERR_SSE_HISTORY_GAP);
+  rtw_sse_history_free(hist);
+  /* not fed, not freed through the SSE API: it belongs to hs */
+  assert_int_equal(rtw_sse_http_request_recv((rtw_sse_http_request *)(uintptr_t)view, "x", 1,
+                                             &nread),
+                   RTW_ERR_INVALID_ARGUMENT);
+  rtw_sse_http_request_free((rtw_sse_http_request *)(uintptr_t)view); /* does nothing */
+  assert_int_equal(rtw_sse_http_request_chunked(view), 1);
+  /* reset: no plain request any more, and an upgrade has none */
+  assert_int_equal(rtw_ws_handshake_server_reset(hs), 0);
+  assert_null(rtw_ws_handshake_server_plain_request(hs));
+  assert_int_equal(rtw_sse_http_request_outcome(view), RTW_SSE_HTTP_INCOMPLETE);
+  assert_int_equal(rtw_ws_handshake_server_recv(hs, two + first, strlen(two) - first, &nread),
+                   RTW_WS_HANDSHAKE_DONE);
+  assert_null(rtw_ws_handshake_server_plain_request(hs));
+  assert_int_equal(rtw_ws_handshake_server_version(NULL, &major, &minor),
+                   RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_http_request_version(NULL, &major, &minor), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_http_request_outcome(NULL), RTW_ERR_INVALID_ARGUMENT);
+  rtw_ws_handshake_server_free(hs);
 }
 
 /* One connection: a page, then (after reset) an upgrade; absolute-form target. */
@@ -1001,6 +1142,7 @@ int main(void)
       cmocka_unit_test(test_server_extensions),
       cmocka_unit_test(test_server_decisions_outside),
       cmocka_unit_test(test_server_plain_requests),
+      cmocka_unit_test(test_server_plain_request_view),
       cmocka_unit_test(test_server_keepalive_reset),
       cmocka_unit_test(test_server_arguments),
       cmocka_unit_test(test_client_request),
