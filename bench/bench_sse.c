@@ -208,19 +208,14 @@ static int write_file(const char *dir, const char *name, const char *p, size_t n
 /* One full pass over a stream in chunks; fills c; returns 0 or a negative error. */
 typedef int (*pass_fn)(const stream *s, size_t chunk, counts *c, const char **err);
 
-static int rtw_event(rtw_sse_parser *parser, const char *type, size_t type_len,
-                     const char *data, size_t data_len, const char *id, size_t id_len,
-                     void *user_data)
+static int rtw_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
 {
   counts *c = user_data;
 
   (void)parser;
-  (void)type;
-  (void)data;
-  (void)id;
   c->events++;
-  c->data_bytes += data_len;
-  c->meta_bytes += type_len + id_len;
+  c->data_bytes += ev->data_len;
+  c->meta_bytes += ev->type_len + ev->id_len;
   return 0;
 }
 

@@ -119,7 +119,8 @@ static int start_sse(struct conn *c)
         sse_send(c, ev, ev_len);
   if (rv == RTW_ERR_SSE_HISTORY_GAP) { /* too old: tell the page to start over */
     char buf[64];
-    rtw_sse_write_event(buf, sizeof buf, &n, "reset", 5, NULL, 0, "", 0, 0);
+    rtw_sse_event reset = {.type = "reset", .type_len = 5};
+    rtw_sse_write_event(buf, sizeof buf, &n, &reset, 0);
     sse_send(c, buf, n);
   }
   return 0;
@@ -130,9 +131,10 @@ static void publish(const char *data)
   char buf[1024], id[24];
   size_t n;
   int i, id_len = sprintf(id, "%lu", next_id++);
+  rtw_sse_event ev = {.id = id, .id_len = (size_t)id_len, .data = data,
+                      .data_len = strlen(data)};
 
-  if (rtw_sse_write_event(buf, sizeof buf, &n, NULL, 0, id, (size_t)id_len, data,
-                          strlen(data), 0) != 0)
+  if (rtw_sse_write_event(buf, sizeof buf, &n, &ev, 0) != 0)
     return;
   rtw_sse_history_push(history, id, (size_t)id_len, buf, n, NULL);
   for (i = 0; i < MAX_CONNS; i++)

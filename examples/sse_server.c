@@ -191,14 +191,18 @@ static int conn_flush(struct conn *c)
 static void publish(void)
 {
   char id[24], data[32], ev[128];
+  rtw_sse_event e = {0};
   size_t n;
   int i, id_len, data_len;
 
   last_id++;
   id_len = snprintf(id, sizeof id, "%" PRIu64, last_id);
   data_len = snprintf(data, sizeof data, "tick %" PRIu64, last_id);
-  rtw_sse_write_event(ev, sizeof ev, &n, NULL, 0, id, (size_t)id_len, data, (size_t)data_len,
-                      0);
+  e.id = id;
+  e.id_len = (size_t)id_len;
+  e.data = data;
+  e.data_len = (size_t)data_len;
+  rtw_sse_write_event(ev, sizeof ev, &n, &e, 0);
   rtw_sse_history_push(history, id, (size_t)id_len, ev, n, NULL); /* evicts the oldest */
   for (i = 0; i < MAX_CONNS; i++)
     if (conns[i].fd >= 0 && conns[i].streaming && send_body(&conns[i], ev, n) != 0)

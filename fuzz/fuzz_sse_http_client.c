@@ -39,9 +39,10 @@ typedef struct cfg {
   uint8_t flags, seed;
 } cfg;
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   fuzz_log *l = ud;
   (void)p;
   fuzz_log_str(l, "event ");

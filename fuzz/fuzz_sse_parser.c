@@ -120,9 +120,10 @@ static int reply(run *r, int counted)
   return 0;
 }
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   run *r = ud;
 
   FUZZ_CHECK(p == r->p);

@@ -138,9 +138,15 @@ typedef struct event_args {
 static int write_event(char *buf, size_t cap, size_t *out_len, const void *arg)
 {
   const event_args *e = arg;
+  rtw_sse_event ev;
 
-  return rtw_sse_write_event(buf, cap, out_len, e->type, e->type_len, e->id, e->id_len,
-                             e->data, e->data_len, e->flags);
+  ev.type = e->type;
+  ev.type_len = e->type_len;
+  ev.id = e->id;
+  ev.id_len = e->id_len;
+  ev.data = e->data;
+  ev.data_len = e->data_len;
+  return rtw_sse_write_event(buf, cap, out_len, &ev, e->flags);
 }
 
 static void do_event(state *st, fuzz_in *in, uint8_t c)
@@ -286,9 +292,10 @@ static void do_retry(state *st, fuzz_in *in, uint8_t c)
 
 /* ------------------------------------------------------------------ parsing back */
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   state *st = ud;
 
   FUZZ_CHECK(p == st->p);

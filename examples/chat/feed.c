@@ -38,13 +38,15 @@ static int remember(chat_feed *f, uint64_t id, const char *type, size_t type_len
   char ids[24], *dst;
   size_t n;
   int idn = snprintf(ids, sizeof ids, "%" PRIu64, id);
+  rtw_sse_event ev = {.type = type, .type_len = type_len, .id = ids, .id_len = (size_t)idn,
+                      .data = data, .data_len = len};
 
-  if (rtw_sse_write_event(NULL, 0, &n, type, type_len, ids, (size_t)idn, data, len, 0) != 0)
+  if (rtw_sse_write_event(NULL, 0, &n, &ev, 0) != 0)
     return -1;
   f->scratch.off = f->scratch.len = 0;
   dst = chat_buf_reserve(&f->scratch, n, MAX_EVENT);
   if (dst == NULL ||
-      rtw_sse_write_event(dst, n, &n, type, type_len, ids, (size_t)idn, data, len, 0) != 0)
+      rtw_sse_write_event(dst, n, &n, &ev, 0) != 0)
     return -1;
   return rtw_sse_history_push(f->history, ids, (size_t)idn, dst, n, NULL) == 0 ? 0 : -1;
 }

@@ -312,13 +312,15 @@ static int issued_id(const server *s, const char *id, size_t len)
 static void resume_after_gap(conn *c, const char *id, size_t len)
 {
   char buf[96], data[48];
+  rtw_sse_event ev = {.type = "reset", .type_len = 5, .data = data};
   size_t n;
   int dn;
 
   sse_comment(c, "gap");
   if (!issued_id(c->srv, id, len)) {
     dn = snprintf(data, sizeof data, "{\"next\":%" PRIu64 "}", c->srv->feed.next_id);
-    if (rtw_sse_write_event(buf, sizeof buf, &n, "reset", 5, NULL, 0, data, (size_t)dn, 0) == 0)
+    ev.data_len = (size_t)dn;
+    if (rtw_sse_write_event(buf, sizeof buf, &n, &ev, 0) == 0)
       sse_write(c, buf, n);
   }
   c->sse_seq = rtw_sse_history_first_seq(c->srv->feed.history);

@@ -104,7 +104,7 @@ typedef struct rtw_sse_settings {
 } rtw_sse_settings;
 
 /** @brief The rtw_sse_callbacks layout this header declares. */
-#define RTW_SSE_CALLBACKS_VERSION 1u
+#define RTW_SSE_CALLBACKS_VERSION 2u
 
 /**
  * @brief Parser callbacks. Any member may be NULL.
@@ -122,17 +122,18 @@ typedef struct rtw_sse_settings {
  * Initialise with `rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};`.
  */
 typedef struct rtw_sse_callbacks {
-  uint32_t version; /**< must be #RTW_SSE_CALLBACKS_VERSION (or older) */
+  /** must be #RTW_SSE_CALLBACKS_VERSION (2; version 1, never released, passed on_event its
+   * strings as separate arguments and is refused) */
+  uint32_t version;
   /**
    * An event is dispatched (a blank line ended a block that had at least one `data` field).
-   * @param type event type; "message" when the block set none or an empty one.
-   * @param data the data with the trailing LF removed; NULL (with the total length) under
-   *             #RTW_SSE_FLAG_STREAM_DATA, where the bytes came through on_data.
-   * @param id the last event ID (persists across events; "" when none was ever set).
+   * @param ev the event, valid only during the call: ev->type is never NULL ("message" when
+   *           the block set none or an empty one); ev->id is the last event ID, never NULL
+   *           (it persists across events; "" when none was ever set); ev->data is the data
+   *           with the trailing LF removed, or NULL (with the total length in ev->data_len)
+   *           under #RTW_SSE_FLAG_STREAM_DATA, where the bytes came through on_data.
    */
-  int (*on_event)(rtw_sse_parser *parser, const char *type, size_t type_len,
-                  const char *data, size_t data_len, const char *id, size_t id_len,
-                  void *user_data);
+  int (*on_event)(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data);
   /**
    * The last event ID changed: called at the blank line ending a block that contained an
    * accepted `id` field (also when the block has no data and so dispatches nothing), before
@@ -279,23 +280,19 @@ RTW_EXPORT void *rtw_sse_parser_user_data(const rtw_sse_parser *parser);
  * @param buf destination, or NULL for a size query. Never NUL-terminated.
  * @param cap bytes available at buf.
  * @param[out] out_len bytes written, or needed; 0 after any other error.
- * @param type event type (NULL with type_len 0 for the default "message"); may contain NUL.
- *        Only read during the call, as are id and data.
- * @param type_len bytes at type; 0 writes no `event` line.
- * @param id event id, or NULL for no id line.
- * @param id_len bytes at id.
- * @param data the data (NULL allowed with data_len 0); may contain NUL.
- * @param data_len bytes at data.
+ * @param ev the event, only read during the call (as are the strings it points to).
+ *        ev->type: NULL (with type_len 0) or type_len 0 writes no `event` line (the default
+ *        "message"); may contain NUL. ev->id: NULL for no `id` line; an empty non-NULL id
+ *        writes `id:`. ev->data: NULL allowed with data_len 0; may contain NUL.
  * @param flags 0 or #RTW_SSE_WRITE_CRLF.
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written, *out_len = size needed);
  *         #RTW_ERR_SSE_INVALID_FIELD (type or id contains CR or LF, id contains NUL);
  *         #RTW_ERR_INVALID_UTF8 (type, id or data is not valid UTF-8);
- *         #RTW_ERR_INVALID_ARGUMENT (NULL out_len, NULL pointer with non-zero length,
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL out_len or ev, NULL pointer with non-zero length,
  *         unknown flags, or an output larger than SIZE_MAX bytes).
  */
-RTW_EXPORT int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const char *type,
-                                   size_t type_len, const char *id, size_t id_len,
-                                   const char *data, size_t data_len, uint32_t flags);
+RTW_EXPORT int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len,
+                                   const rtw_sse_event *ev, uint32_t flags);
 
 /**
  * @brief Serialise a `retry: <ms>` line (sets the client's reconnection time). Only the line:

@@ -474,8 +474,9 @@ static const char *last_id(const rtw_sse_parser *p, size_t *len)
 /* 9.2.6 "dispatch the event", on a blank line. */
 RTW_ALWAYS_INLINE static int dispatch(rtw_sse_parser *p)
 {
-  const char *type, *data, *id;
-  size_t type_len, data_len, id_len;
+  rtw_sse_event ev;
+  const char *id;
+  size_t id_len;
   int rv;
 
   /* Step 1: the last event ID string takes the buffer's value, even with no data. */
@@ -504,25 +505,25 @@ RTW_ALWAYS_INLINE static int dispatch(rtw_sse_parser *p)
   }
   /* Step 3: remove the trailing LF. Steps 4-6: the type defaults to "message". */
   if (p->flags & RTW_SSE_FLAG_STREAM_DATA) {
-    data = NULL;
-    data_len = p->data_len;
+    ev.data = NULL;
+    ev.data_len = p->data_len;
   } else if (p->data_ref != NULL) {
-    data = p->data_ref;
-    data_len = p->data_ref_len;
+    ev.data = p->data_ref;
+    ev.data_len = p->data_ref_len;
   } else {
-    data = p->data.data;
-    data_len = p->data.len - 1;
+    ev.data = p->data.data;
+    ev.data_len = p->data.len - 1;
   }
-  type = p->type_ref ? p->type_ref : p->type.data;
-  type_len = p->type_ref ? p->type_ref_len : p->type.len;
-  if (type_len == 0) {
-    type = "message";
-    type_len = 7;
+  ev.type = p->type_ref ? p->type_ref : p->type.data;
+  ev.type_len = p->type_ref ? p->type_ref_len : p->type.len;
+  if (ev.type_len == 0) {
+    ev.type = "message";
+    ev.type_len = 7;
   }
   rv = 0;
   if (p->cb.on_event != NULL) {
-    id = last_id(p, &id_len);
-    rv = p->cb.on_event(p, type, type_len, data, data_len, id, id_len, p->user_data);
+    ev.id = last_id(p, &ev.id_len);
+    rv = p->cb.on_event(p, &ev, p->user_data);
   }
   clear_block(p); /* step 7 */
   return check_cb(p, rv);
@@ -983,7 +984,8 @@ int rtw_sse_parser_new(rtw_sse_parser **out, const rtw_sse_callbacks *cb,
   if (out == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
   *out = NULL;
-  if (cb != NULL && (cb->version == 0 || cb->version > RTW_SSE_CALLBACKS_VERSION))
+  /* Version 1 (never released) declared on_event with separate arguments: refused. */
+  if (cb != NULL && (cb->version < 2 || cb->version > RTW_SSE_CALLBACKS_VERSION))
     return RTW_ERR_INVALID_ARGUMENT;
   rv = rtw__mem_init(&m, mem);
   if (rv != 0)
@@ -998,7 +1000,7 @@ int rtw_sse_parser_new(rtw_sse_parser **out, const rtw_sse_callbacks *cb,
     return rv;
   }
   if (cb != NULL)
-    p->cb = *cb; /* version 1 is the only layout so far */
+    p->cb = *cb; /* version 2 is the only accepted layout so far */
   p->user_data = user_data;
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
   p->simd = rtw__scan_best();

@@ -33,16 +33,6 @@ typedef struct sink {
 
 typedef void (*emit_fn)(sink *s, const void *arg);
 
-/* The arguments of rtw_sse_write_event(), for the emitter. */
-typedef struct event {
-  const char *type;
-  size_t type_len;
-  const char *id;
-  size_t id_len;
-  const char *data;
-  size_t data_len;
-} event;
-
 /* The arguments of rtw_sse_write_comment(). */
 typedef struct text {
   const char *p;
@@ -105,7 +95,7 @@ static void put_lines(sink *s, const char *name, const char *p, size_t n)
 
 static void emit_event(sink *s, const void *arg)
 {
-  const event *ev = arg;
+  const rtw_sse_event *ev = arg;
 
   /* 9.2.6: an empty `event` value means "message" anyway, so the line is left out. */
   if (ev->type_len > 0)
@@ -196,7 +186,7 @@ static int check_common(size_t *out_len, uint32_t flags)
   return 0;
 }
 
-static int check_event(const event *ev)
+static int check_event(const rtw_sse_event *ev)
 {
   if ((ev->type == NULL && ev->type_len > 0) || (ev->id == NULL && ev->id_len > 0) ||
       (ev->data == NULL && ev->data_len > 0))
@@ -215,26 +205,20 @@ static int check_event(const event *ev)
   return 0;
 }
 
-int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const char *type,
-                        size_t type_len, const char *id, size_t id_len, const char *data,
-                        size_t data_len, uint32_t flags)
+int rtw_sse_write_event(char *buf, size_t cap, size_t *out_len, const rtw_sse_event *ev,
+                        uint32_t flags)
 {
-  event ev;
   int rv;
 
   rv = check_common(out_len, flags);
   if (rv != 0)
     return rv;
-  ev.type = type;
-  ev.type_len = type_len;
-  ev.id = id;
-  ev.id_len = id_len;
-  ev.data = data;
-  ev.data_len = data_len;
-  rv = check_event(&ev);
+  if (ev == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  rv = check_event(ev);
   if (rv != 0)
     return rv;
-  return serialise(buf, cap, out_len, flags, emit_event, &ev);
+  return serialise(buf, cap, out_len, flags, emit_event, ev);
 }
 
 int rtw_sse_write_retry(char *buf, size_t cap, size_t *out_len, uint32_t ms, uint32_t flags)

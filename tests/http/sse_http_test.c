@@ -12,9 +12,10 @@
 
 /* ====================================================================== client harness */
 
-static int log_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                     size_t data_len, const char *id, size_t id_len, void *ud)
+static int log_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   rtwt_log *log = ud;
   (void)p;
   rtwt_log_printf(log, "event type=");
@@ -373,10 +374,9 @@ static void test_client_misc(void **state)
   rtw_sse_parser_free(parser);
 }
 
-static int pause_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                       size_t data_len, const char *id, size_t id_len, void *ud)
+static int pause_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
-  log_event(p, type, type_len, data, data_len, id, id_len, ud);
+  log_event(p, ev, ud);
   return RTW_ERR_PAUSE;
 }
 
@@ -709,12 +709,16 @@ typedef struct server {
 static void server_publish(server *srv, char *out, size_t *outlen, size_t cap)
 {
   char id[16], data[32], ev[128];
+  rtw_sse_event e = {0};
   size_t n, c;
   int k = srv->next_id++;
   snprintf(id, sizeof id, "%d", k);
   snprintf(data, sizeof data, "event %d", k);
-  assert_int_equal(rtw_sse_write_event(ev, sizeof ev, &n, NULL, 0, id, strlen(id), data,
-                                       strlen(data), 0), 0);
+  e.id = id;
+  e.id_len = strlen(id);
+  e.data = data;
+  e.data_len = strlen(data);
+  assert_int_equal(rtw_sse_write_event(ev, sizeof ev, &n, &e, 0), 0);
   assert_int_equal(rtw_sse_history_push(srv->history, id, strlen(id), ev, n, NULL), 0);
   if (out != NULL) {
     assert_int_equal(rtw_sse_http_chunk(out + *outlen, cap - *outlen, &c, ev, n), 0);

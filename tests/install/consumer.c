@@ -22,26 +22,27 @@ static void check(int ok, const char *what)
 
 static char got_event[64];
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *user_data)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *user_data)
 {
   (void)p;
   (void)user_data;
-  sprintf(got_event, "%.*s/%.*s/%.*s", (int)type_len, type, (int)id_len, id, (int)data_len,
-          data);
+  sprintf(got_event, "%.*s/%.*s/%.*s", (int)ev->type_len, ev->type, (int)ev->id_len, ev->id,
+          (int)ev->data_len, ev->data);
   return 0;
 }
 
 static void check_sse(void)
 {
   rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_event ev = {.type = "tick", .type_len = 4, .id = "7", .id_len = 1,
+                      .data = "he\nllo", .data_len = 6};
   rtw_sse_parser *p = NULL;
   char buf[128];
   size_t len = 0, used = 0;
   int rv;
 
   cb.on_event = on_event;
-  rv = rtw_sse_write_event(buf, sizeof buf, &len, "tick", 4, "7", 1, "he\nllo", 6, 0);
+  rv = rtw_sse_write_event(buf, sizeof buf, &len, &ev, 0);
   check(rv == 0, "rtw_sse_write_event");
   rv = rtw_sse_parser_new(&p, &cb, NULL, NULL, NULL);
   check(rv == 0 && p != NULL, "rtw_sse_parser_new");

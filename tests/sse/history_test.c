@@ -376,11 +376,14 @@ static void test_replay_flow(void **state)
   (void)state;
   for (i = 0; i < 5; i++) {
     char id[8], data[8];
+    rtw_sse_event ev = {0};
     snprintf(id, sizeof id, "%u", i);
     snprintf(data, sizeof data, "m%u", i);
-    assert_int_equal(rtw_sse_write_event(buf, sizeof buf, &n, NULL, 0, id, strlen(id), data,
-                                         strlen(data), 0),
-                     0);
+    ev.id = id;
+    ev.id_len = strlen(id);
+    ev.data = data;
+    ev.data_len = strlen(data);
+    assert_int_equal(rtw_sse_write_event(buf, sizeof buf, &n, &ev, 0), 0);
     assert_int_equal(rtw_sse_history_push(h, id, strlen(id), buf, n, NULL), 0);
   }
   assert_int_equal(rtw_sse_history_find(h, S("2"), &seq), 0);

@@ -29,9 +29,10 @@ typedef struct run {
   size_t pieces;
 } run;
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   run *r = ud;
   (void)p;
   rtwt_log_printf(r->log, "event(");
@@ -761,9 +762,10 @@ typedef struct zc {
   int inside;
 } zc;
 
-static int zc_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int zc_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   zc *z = ud;
   (void)p, (void)type, (void)type_len, (void)id, (void)id_len;
   z->inside += data >= z->lo && data + data_len <= z->hi;
@@ -856,10 +858,9 @@ typedef struct alloc_case {
   uint32_t flags;
 } alloc_case;
 
-static int noop_event(rtw_sse_parser *p, const char *t, size_t tl, const char *d, size_t dl,
-                      const char *i, size_t il, void *ud)
+static int noop_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
-  (void)p, (void)t, (void)tl, (void)d, (void)dl, (void)i, (void)il, (void)ud;
+  (void)p, (void)ev, (void)ud;
   return 0;
 }
 

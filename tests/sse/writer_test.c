@@ -28,12 +28,29 @@ typedef struct call {
   uint32_t flags;
 } call;
 
+/* A string as an event with only data. */
+static rtw_sse_event data_event(const char *data, size_t data_len)
+{
+  rtw_sse_event ev = {0};
+
+  ev.data = data;
+  ev.data_len = data_len;
+  return ev;
+}
+
 static int run(const call *c, char *buf, size_t cap, size_t *out_len)
 {
+  rtw_sse_event ev = {0};
+
   switch (c->kind) {
   case EVENT:
-    return rtw_sse_write_event(buf, cap, out_len, c->type, c->type_len, c->id, c->id_len,
-                               c->data, c->data_len, c->flags);
+    ev.type = c->type;
+    ev.type_len = c->type_len;
+    ev.id = c->id;
+    ev.id_len = c->id_len;
+    ev.data = c->data;
+    ev.data_len = c->data_len;
+    return rtw_sse_write_event(buf, cap, out_len, &ev, c->flags);
   case RETRY:
     return rtw_sse_write_retry(buf, cap, out_len, c->ms, c->flags);
   default:
@@ -370,11 +387,15 @@ static void test_reject_invalid_utf8(void **state)
 static void test_invalid_arguments(void **state)
 {
   char buf[64];
+  rtw_sse_event ev = data_event(S("x"));
+  size_t n = 5;
   call c;
 
   (void)state;
-  assert_int_equal(rtw_sse_write_event(buf, sizeof buf, NULL, NULL, 0, NULL, 0, S("x"), 0),
+  assert_int_equal(rtw_sse_write_event(buf, sizeof buf, NULL, &ev, 0),
                    RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_write_event(buf, sizeof buf, &n, NULL, 0), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(n, 0);
   assert_int_equal(rtw_sse_write_retry(buf, sizeof buf, NULL, 1, 0), RTW_ERR_INVALID_ARGUMENT);
   assert_int_equal(rtw_sse_write_comment(buf, sizeof buf, NULL, S("x"), 0),
                    RTW_ERR_INVALID_ARGUMENT);
@@ -398,18 +419,17 @@ static void test_invalid_arguments(void **state)
 static void test_buffer_too_small(void **state)
 {
   char buf[32];
+  rtw_sse_event ev = data_event(S("hello"));
   size_t n = 0;
 
   (void)state;
   memset(buf, SENTINEL, sizeof buf);
-  assert_int_equal(rtw_sse_write_event(buf, 9, &n, NULL, 0, NULL, 0, S("hello"), 0),
-                   RTW_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(rtw_sse_write_event(buf, 9, &n, &ev, 0), RTW_ERR_BUFFER_TOO_SMALL);
   assert_int_equal(n, 13); /* "data: hello\n\n" */
   assert_true(untouched(buf, sizeof buf));
-  assert_int_equal(rtw_sse_write_event(buf, 12, &n, NULL, 0, NULL, 0, S("hello"), 0),
-                   RTW_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(rtw_sse_write_event(buf, 12, &n, &ev, 0), RTW_ERR_BUFFER_TOO_SMALL);
   assert_true(untouched(buf, sizeof buf));
-  assert_int_equal(rtw_sse_write_event(buf, 13, &n, NULL, 0, NULL, 0, S("hello"), 0), 0);
+  assert_int_equal(rtw_sse_write_event(buf, 13, &n, &ev, 0), 0);
   assert_int_equal(n, 13);
   assert_memory_equal(buf, "data: hello\n\n", 13);
 }
@@ -484,9 +504,10 @@ static void log_text(rtwt_log *log, const char *what, const char *p, size_t n)
   rtwt_log_printf(log, "\"\n");
 }
 
-static int on_event(rtw_sse_parser *p, const char *type, size_t type_len, const char *data,
-                    size_t data_len, const char *id, size_t id_len, void *ud)
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
+  const char *type = ev->type, *data = ev->data, *id = ev->id;
+  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   parsed *ps = ud;
 
   (void)p;

@@ -62,16 +62,15 @@ typedef struct ssec {
 
 /* ------------------------------------------------------------------ parser callbacks */
 
-static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
-                    const char *data, size_t data_len, const char *id, size_t id_len,
-                    void *user_data)
+static int on_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
 {
   ssec *c = user_data;
 
   (void)parser;
   if (c->done)
     return 0; /* already printed --max-events events */
-  rtwcat_json_sse_event(stdout, type, type_len, data, data_len, id, id_len);
+  rtwcat_json_sse_event(stdout, ev->type, ev->type_len, ev->data, ev->data_len, ev->id,
+                        ev->id_len);
   if (c->o.max_events != 0 && ++c->events >= c->o.max_events)
     c->done = 1;
   return 0;

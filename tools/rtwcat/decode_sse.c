@@ -26,12 +26,11 @@ typedef struct sse_options {
 
 /* ------------------------------------------------------------------ callbacks */
 
-static int on_event(rtw_sse_parser *parser, const char *type, size_t type_len,
-                    const char *data, size_t data_len, const char *id, size_t id_len,
-                    void *user_data)
+static int on_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
 {
   (void)parser;
-  rtwcat_json_sse_event(user_data, type, type_len, data, data_len, id, id_len);
+  rtwcat_json_sse_event(user_data, ev->type, ev->type_len, ev->data, ev->data_len, ev->id,
+                        ev->id_len);
   return 0;
 }
 

@@ -254,7 +254,8 @@ static void publish(server *s, const char *line, size_t len)
   char id[24];
   int idn = snprintf(id, sizeof id, "%" PRIu64, s->next_id);
   size_t need;
-  int rc = rtw_sse_write_event(NULL, 0, &need, NULL, 0, id, (size_t)idn, line, len, 0);
+  rtw_sse_event ev = {.id = id, .id_len = (size_t)idn, .data = line, .data_len = len};
+  int rc = rtw_sse_write_event(NULL, 0, &need, &ev, 0);
 
   if (rc != 0) {
     fprintf(stderr, "rtwcat: serve: stdin line skipped: %s\n", rtw_strerror(rc));
@@ -269,7 +270,7 @@ static void publish(server *s, const char *line, size_t len)
     s->ev = p;
     s->ev_cap = need;
   }
-  (void)rtw_sse_write_event(s->ev, s->ev_cap, &need, NULL, 0, id, (size_t)idn, line, len, 0);
+  (void)rtw_sse_write_event(s->ev, s->ev_cap, &need, &ev, 0);
   s->next_id++;
   rc = rtw_sse_history_push(s->history, id, (size_t)idn, s->ev, need, NULL);
   if (rc != 0)

@@ -93,7 +93,7 @@ RTW_VERSION_MAJOR = 0
 RTW_SSE_FLAG_STREAM_DATA = 0x1
 RTW_SSE_FLAG_RAW_BYTES = 0x2
 RTW_SSE_SETTINGS_VERSION = 1
-RTW_SSE_CALLBACKS_VERSION = 1
+RTW_SSE_CALLBACKS_VERSION = 2
 RTW_SSE_WRITE_CRLF = 0x1
 
 # ws.h
@@ -133,8 +133,13 @@ UINT64_MAX = (1 << 64) - 1
 # Pointer parameters are c_void_p so Python receives an int (None for NULL) and copies the
 # bytes with string_at(); the last parameter is always the user_data.
 
-SSE_ON_EVENT = CF(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t,
-                  c_void_p)
+class rtw_sse_event(ctypes.Structure):
+    """sse.h's plain value type (not versioned: its layout never grows)."""
+    _fields_ = [("type", c_void_p), ("type_len", c_size_t), ("id", c_void_p),
+                ("id_len", c_size_t), ("data", c_void_p), ("data_len", c_size_t)]
+
+
+SSE_ON_EVENT = CF(c_int, c_void_p, ctypes.POINTER(rtw_sse_event), c_void_p)
 SSE_ON_ID = CF(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
 SSE_ON_RETRY = CF(c_int, c_void_p, c_uint32, c_void_p)
 SSE_ON_COMMENT = CF(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
@@ -255,8 +260,7 @@ _PROTOS = {
     "rtw_sse_parser_reset": (c_int, [vp, c_char_p, sz]),
     "rtw_sse_parser_last_event_id": (c_int, [vp, PVP, PSZ]),
     # sse.h: writer
-    "rtw_sse_write_event": (c_int, [vp, sz, PSZ, c_char_p, sz, c_char_p, sz, c_char_p, sz,
-                                    c_uint32]),
+    "rtw_sse_write_event": (c_int, [vp, sz, PSZ, P(rtw_sse_event), c_uint32]),
     "rtw_sse_write_retry": (c_int, [vp, sz, PSZ, c_uint32, c_uint32]),
     "rtw_sse_write_comment": (c_int, [vp, sz, PSZ, c_char_p, sz, c_uint32]),
     # sse.h: history

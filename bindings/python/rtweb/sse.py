@@ -70,9 +70,11 @@ class Parser(Handle):
         b = span(ptr, n)
         return b if self._raw else b.decode("utf-8")
 
-    def _cb_event(self, t, tlen, d, dlen, i, ilen):
-        data = None if self._on["data"] is not None else self._text(d, dlen)
-        self._events.append(Event(self._text(t, tlen), data, self._text(i, ilen)))
+    def _cb_event(self, evp):
+        ev = evp.contents
+        data = None if self._on["data"] is not None else self._text(ev.data, ev.data_len)
+        self._events.append(Event(self._text(ev.type, ev.type_len), data,
+                                  self._text(ev.id, ev.id_len)))
 
     def _cb_id(self, i, ilen):
         if self._on["id"] is not None:
@@ -170,8 +172,12 @@ def format_event(data="", event=None, id=None, crlf=False):
     d = as_bytes(data)
     t = b"" if event is None else as_bytes(event, "event")
     i = None if id is None else as_bytes(id, "id")
-    return _write(lib.rtw_sse_write_event, t or None, len(t), i, len(i or b""), d, len(d),
-                  _flags(crlf))
+    keep = [ctypes.create_string_buffer(b, len(b) + 1) for b in (t, i or b"", d)]
+    ev = _lib.rtw_sse_event()
+    ev.type, ev.type_len = ctypes.addressof(keep[0]), len(t)
+    ev.id, ev.id_len = (None, 0) if i is None else (ctypes.addressof(keep[1]), len(i))
+    ev.data, ev.data_len = ctypes.addressof(keep[2]), len(d)
+    return _write(lib.rtw_sse_write_event, byref(ev), _flags(crlf))
 
 
 def format_comment(text="", crlf=False):
