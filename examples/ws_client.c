@@ -113,7 +113,7 @@ static int flush(int fd, rtw_ws *ws)
 static int handshake(int fd, const char *host, const char *path, char *buf, size_t cap,
                      size_t *n, size_t *used)
 {
-  rtw_ws_handshake_client_settings set = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
+  rtw_ws_handshake_client_settings set = {.version = RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
   rtw_ws_handshake_client *hs;
   const void *req;
   size_t req_len, sent = 0;
@@ -185,8 +185,8 @@ static int run(int fd, rtw_ws *ws)
 
 int main(int argc, char **argv)
 {
-  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
-  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
   rtw_ws *ws = NULL;
   struct sockaddr_in sa;
   char host[64], buf[16384];

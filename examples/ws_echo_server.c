@@ -82,8 +82,8 @@ static int handshake_done(struct conn *c, int rv, const char *rest, size_t rest_
 {
   static const char not_ws[] = "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n"
                                "Connection: close\r\nContent-Length: 0\r\n\r\n";
-  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
-  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
   const void *resp;
   size_t resp_len, used;
 
