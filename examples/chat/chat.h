@@ -48,6 +48,31 @@ int chat_json_parse_message(const char *in, size_t len, char *name, size_t name_
 /** Append s as a JSON string literal (RFC 8259 section 7), quotes included. */
 int chat_json_string(chat_buf *b, const char *s, size_t len);
 
+/* ---------------------------------------------------------------------- policy */
+
+/**
+ * Check and trim a chat name in place (policy.c): ASCII spaces trimmed, then 1 to
+ * CHAT_MAX_NAME bytes of printable characters: no controls (C0, DEL, C1), no bidi or
+ * invisible format characters, no spaces but U+0020, no noncharacters or private use.
+ * @param name valid UTF-8 of *len bytes; on success the trimmed name starts at name[0].
+ * @param why  on failure, a NUL-terminated reason for the client (why_cap bytes).
+ * @return 0, or -1 (name and *len unchanged).
+ */
+int chat_name_check(char *name, size_t *len, char *why, size_t why_cap);
+
+/** A client may use this many milliseconds' worth of its rate at once (its burst). */
+#define CHAT_RATE_BURST_MS 10000u
+
+/** A rate budget (GCRA): per_second units per second on average, 0 for no limit. */
+typedef struct chat_rate {
+  uint64_t tat; /**< microseconds: when the budget is full again */
+  uint32_t per_second;
+} chat_rate;
+
+void chat_rate_init(chat_rate *r, uint32_t per_second);
+/** Spend `cost` units at `now` (ms). @return 0, or -1 when over the budget (not spent). */
+int chat_rate_take(chat_rate *r, uint64_t cost, uint64_t now);
+
 /* ---------------------------------------------------------------------- feed */
 
 /** The activity feed: ids, the bounded replay history and the feed file. */
@@ -56,9 +81,14 @@ typedef struct chat_feed {
   uint64_t next_id; /**< the id the next event gets (1 for the first ever) */
   int fd;           /**< the feed file open for appending, -1 without one */
   int write_failed; /**< a write to the feed file failed (logged once) */
+  const char *path; /**< the feed file (the caller's string, for the process lifetime) */
+  uint64_t file_bytes, file_lines;         /**< what the feed file holds */
+  uint64_t max_file_bytes, max_file_lines; /**< beyond either, it is rewritten */
   chat_buf scratch;
 } chat_feed;
 
+/** The history's byte budget for max_events events (max_events KiB, at least 1 MiB). */
+size_t chat_feed_history_bytes(size_t max_events);
 /** Create the history (max_events events) and, with a path, reload the feed file: the
  * newest events go back into the history and ids continue after the last one.
  * @return 0, or -1 with a message on stderr. */

@@ -6,9 +6,11 @@
  *
  * Feed file: one event per line, `<id> TAB <type> TAB <data>` LF, data being single-line
  * JSON. At start the file is read back: ids continue after the last one, the newest events
- * refill the history (so a page that reconnects after a restart gets what it missed), a
- * line cut short by a crash is cut off, and a file much longer than the history is
- * rewritten with only what the history keeps.
+ * refill the history (so a page that reconnects after a restart gets what it missed), and
+ * a line cut short by a crash is cut off. The file stays bounded: whenever it holds more
+ * than FEED_FILE_FACTOR times the history's byte budget, or that many times its events
+ * (plus FEED_FILE_MIN_LINES), at start or while running, it is rewritten with exactly the
+ * events the history keeps (the history is the source: nothing is read back).
  */
 #include "chat.h"
 
@@ -24,6 +26,11 @@
 /* Largest serialised event: a message whose text is all control characters (6 bytes of
  * JSON each), plus room for the name and the field names. */
 #define MAX_EVENT (CHAT_MAX_MESSAGE * 6u + 1024u)
+#define MAX_LINE MAX_EVENT
+/* The file is rewritten with what the history keeps when it holds more than this many
+ * times the history's bytes or events (each rewrite is paid for by as many appends). */
+#define FEED_FILE_FACTOR 4u
+#define FEED_FILE_MIN_LINES 1024u
 
 static int valid_type(const char *t, size_t n)
 {
@@ -74,39 +81,86 @@ static int parse_line(const char *line, size_t len, uint64_t *id, const char **t
   return valid_type(*type, *type_len) ? 0 : -1;
 }
 
-/* Rewrite the file with its last `keep` valid lines (write a copy, then rename it over). */
-static void compact(const char *path, size_t total, size_t keep)
+/* One line of the feed file from one event of the history, as remember() wrote it:
+ * `event: TYPE`, `id: ID` and one `data: DATA` line (the data is single-line JSON). */
+static int history_line(const char *ev, size_t len, chat_buf *line)
+{
+  const char *p = ev, *end = ev + len, *type = NULL, *id = NULL, *data = NULL;
+  size_t type_len = 0, id_len = 0, data_len = 0;
+
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+    if (n > 7 && memcmp(p, "event: ", 7) == 0)
+      type = p + 7, type_len = n - 7;
+    else if (n > 4 && memcmp(p, "id: ", 4) == 0)
+      id = p + 4, id_len = n - 4;
+    else if (n >= 6 && memcmp(p, "data: ", 6) == 0)
+      data = p + 6, data_len = n - 6;
+    p += n + 1;
+  }
+  line->off = line->len = 0;
+  if (type == NULL || id == NULL || data == NULL ||
+      chat_buf_append(line, id, id_len, MAX_LINE) != 0 ||
+      chat_buf_append(line, "\t", 1, MAX_LINE) != 0 ||
+      chat_buf_append(line, type, type_len, MAX_LINE) != 0 ||
+      chat_buf_append(line, "\t", 1, MAX_LINE) != 0 ||
+      chat_buf_append(line, data, data_len, MAX_LINE) != 0 ||
+      chat_buf_append(line, "\n", 1, MAX_LINE) != 0)
+    return -1;
+  return 0;
+}
+
+/* Rewrite the file with exactly what the history keeps (a copy renamed over the file),
+ * then append to the new file. The file then holds at most what the history holds. */
+static int rewrite(chat_feed *f)
 {
   char tmp[4096];
-  FILE *in, *out;
-  char *line = NULL;
-  size_t cap = 0, seen = 0;
-  ssize_t n;
+  chat_buf line = {0};
+  uint64_t seq, lines = 0;
+  size_t bytes = 0;
+  FILE *out;
+  int ok = 1, fd;
 
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-    return;
-  in = fopen(path, "r");
-  out = in != NULL ? fopen(tmp, "w") : NULL;
-  if (out == NULL) {
-    if (in != NULL)
-      fclose(in);
-    return;
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", f->path) >= (int)sizeof tmp ||
+      (out = fopen(tmp, "w")) == NULL)
+    return -1;
+  for (seq = rtw_sse_history_first_seq(f->history);
+       ok && seq < rtw_sse_history_next_seq(f->history); seq++) {
+    const void *ev;
+    size_t len;
+    ok = rtw_sse_history_get(f->history, seq, &ev, &len) == 0 &&
+         history_line(ev, len, &line) == 0 &&
+         fwrite(line.data, 1, chat_buf_size(&line), out) == chat_buf_size(&line);
+    bytes += chat_buf_size(&line);
+    lines++;
   }
-  while ((n = getline(&line, &cap, in)) > 0) {
-    uint64_t id;
-    const char *t, *d;
-    size_t tl, dl;
-    if (line[n - 1] != '\n' || parse_line(line, (size_t)n - 1, &id, &t, &tl, &d, &dl) != 0)
-      continue;
-    if (seen++ >= total - keep)
-      fwrite(line, 1, (size_t)n, out);
-  }
-  free(line);
-  fclose(in);
-  if (fflush(out) == 0 && fsync(fileno(out)) == 0 && fclose(out) == 0)
-    rename(tmp, path);
-  else
+  chat_buf_free(&line);
+  ok = ok && fflush(out) == 0 && fsync(fileno(out)) == 0;
+  if (fclose(out) != 0 || !ok || rename(tmp, f->path) != 0 ||
+      (fd = open(f->path, O_WRONLY | O_APPEND)) < 0) {
     remove(tmp);
+    return -1;
+  }
+  if (f->fd >= 0)
+    close(f->fd);
+  f->fd = fd;
+  f->file_bytes = bytes;
+  f->file_lines = lines;
+  return 0;
+}
+
+/* Keep the file within FEED_FILE_FACTOR times the history (in bytes and in events). */
+static void bound_file(chat_feed *f)
+{
+  if (f->fd < 0 || (f->file_bytes <= f->max_file_bytes && f->file_lines <= f->max_file_lines))
+    return;
+  if (rewrite(f) != 0) { /* rather no file than an unbounded one */
+    fprintf(stderr, "rtweb-chat: %s: cannot rewrite (%s); no longer appending to it\n",
+            f->path, strerror(errno));
+    close(f->fd);
+    f->fd = -1;
+  }
 }
 
 /* Read the feed file back. Returns the byte offset where its last complete line ends. */
@@ -138,18 +192,27 @@ static long reload(chat_feed *f, FILE *in, size_t *lines)
   return good;
 }
 
+size_t chat_feed_history_bytes(size_t max_events)
+{
+  /* room for max_events ordinary events; a burst of long messages evicts sooner */
+  size_t max_bytes = max_events * 1024u;
+  return max_bytes < RTW_SSE_HISTORY_DEFAULT_MAX_BYTES ? RTW_SSE_HISTORY_DEFAULT_MAX_BYTES
+                                                       : max_bytes;
+}
+
 int chat_feed_open(chat_feed *f, size_t max_events, const char *path)
 {
-  size_t max_bytes = max_events * 1024u, lines = 0;
+  size_t max_bytes = chat_feed_history_bytes(max_events), lines = 0;
   long good = 0;
+  off_t size;
   FILE *in;
 
   memset(f, 0, sizeof *f);
   f->fd = -1;
   f->next_id = 1;
-  /* room for max_events ordinary events; a burst of long messages evicts sooner */
-  if (max_bytes < RTW_SSE_HISTORY_DEFAULT_MAX_BYTES)
-    max_bytes = RTW_SSE_HISTORY_DEFAULT_MAX_BYTES;
+  f->path = path;
+  f->max_file_bytes = (uint64_t)FEED_FILE_FACTOR * max_bytes;
+  f->max_file_lines = (uint64_t)FEED_FILE_FACTOR * max_events + FEED_FILE_MIN_LINES;
   if (rtw_sse_history_new(&f->history, max_events, max_bytes, NULL) != 0) {
     fprintf(stderr, "rtweb-chat: cannot allocate a history of %zu events\n", max_events);
     return -1;
@@ -160,19 +223,21 @@ int chat_feed_open(chat_feed *f, size_t max_events, const char *path)
   if (in != NULL) {
     good = reload(f, in, &lines);
     fclose(in);
-    if (lines > 2 * max_events && lines > 1000) {
-      compact(path, lines, max_events);
-      good = -1; /* the copy holds only complete lines */
-    }
   }
   f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
   if (f->fd < 0) {
     fprintf(stderr, "rtweb-chat: %s: %s\n", path, strerror(errno));
     return -1;
   }
-  if (good >= 0 && lseek(f->fd, 0, SEEK_END) > (off_t)good &&
-      ftruncate(f->fd, (off_t)good) != 0) /* drop a half-written last line */
-    fprintf(stderr, "rtweb-chat: %s: %s\n", path, strerror(errno));
+  size = lseek(f->fd, 0, SEEK_END);
+  if (size > (off_t)good) { /* drop a half-written last line */
+    if (ftruncate(f->fd, (off_t)good) != 0)
+      fprintf(stderr, "rtweb-chat: %s: %s\n", path, strerror(errno));
+    size = (off_t)good;
+  }
+  f->file_bytes = size > 0 ? (uint64_t)size : 0;
+  f->file_lines = lines;
+  bound_file(f);
   if (lines > 0)
     fprintf(stderr, "rtweb-chat: %s: %zu events reloaded, next id %" PRIu64 "\n", path,
             lines, f->next_id);
@@ -205,6 +270,8 @@ static void append_line(chat_feed *f, uint64_t id, const char *type, const char 
     }
     off += (size_t)w;
   }
+  f->file_bytes += off;
+  f->file_lines++;
   chat_buf_free(&line);
 }
 
@@ -217,8 +284,10 @@ int chat_feed_publish(chat_feed *f, const char *type, const char *data, size_t l
   if (remember(f, id, type, strlen(type), data, len) != 0)
     return -1;
   f->next_id++;
-  if (f->fd >= 0)
+  if (f->fd >= 0) {
     append_line(f, id, type, data, len);
+    bound_file(f);
+  }
   return 0;
 }
 

@@ -20,12 +20,17 @@
  * LINGER: after the last response byte we shut down our side and read until the peer's EOF,
  * so that unread request bytes cannot turn our close into a reset that loses the response.
  *
- * Limits: CHAT_MAX_MESSAGE per chat message (bigger: close 1009), --max-conns connections
- * (more: 503), and bounded output per connection: a chat socket whose queue passes
- * WS_MAX_OUTBOUND, or any connection that makes no write progress for STALL_MS, is dropped;
- * a feed connection pulls events from the history only while its output is small, so a slow
- * reader costs no memory, and one that falls behind the whole history is dropped (its
- * browser reconnects with Last-Event-ID).
+ * Limits: CHAT_MAX_MESSAGE per chat message (bigger: close 1009); per chat socket a rate
+ * of messages (control frames included) and of bytes (--msg-rate, --byte-rate: beyond,
+ * close 1008 with the reason, policy.c); --max-conns connections (kept within
+ * RLIMIT_NOFILE; more: 503), of which at most --max-http-per-addr per client address may
+ * still be sending their request head (more: 503); and bounded output per connection: a
+ * chat socket whose queue passes WS_MAX_OUTBOUND is dropped, and any connection whose
+ * output has not been empty for --send-timeout seconds is dropped, however little it reads
+ * meanwhile; a feed connection pulls events from the history only while its output is
+ * small, so a slow reader costs no memory, and one that falls behind the whole history is
+ * dropped (its browser reconnects with Last-Event-ID). At EMFILE the listener leaves the
+ * poll set until a connection closes (or a second passes), so a full table costs no CPU.
  */
 #include "chat.h"
 
@@ -41,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,13 +60,21 @@
 #define KEEPALIVE_MS 30000u            /* WebSocket ping after this much silence */
 #define REQUEST_TIMEOUT_MS 10000u      /* to send a complete request head */
 #define LINGER_MS 3000u
-#define STALL_MS 60000u                /* output waiting without any progress */
+#define LISTEN_RETRY_MS 1000u          /* accept again after EMFILE, at the latest */
+#define FD_RESERVE 16u                 /* descriptors not for connections (stdio, feed, ...) */
 #define SHUTDOWN_GRACE_MS 1500u
 #define RETRY_MS 1000u                 /* the feed's `retry:` (WHATWG 9.2.6) */
 
 enum { CONN_HTTP, CONN_REPLY, CONN_SSE, CONN_WS, CONN_LINGER };
 
 typedef struct server server;
+
+/* Who a connection comes from, for the per-address limit: an IPv4 address, or the /64
+ * prefix of an IPv6 one (what one host usually has). */
+typedef struct addr_key {
+  int family;
+  unsigned char bytes[8];
+} addr_key;
 
 typedef struct conn {
   server *srv;
@@ -72,6 +86,9 @@ typedef struct conn {
   int ended;             /* feed: no more events (shutting down) */
   int close_after_flush; /* then LINGER */
   int read_eof;          /* REPLY: the client shut down its side; finish writing, then close */
+  int policy_closed;     /* WS: closed 1008 for a broken rule; nothing more is read */
+  addr_key addr;
+  chat_rate msg_rate, byte_rate; /* WS: what it may still send */
   chat_buf in;           /* HTTP: the request bytes so far */
   size_t fed;            /* bytes of `in` given to the handshake */
   chat_buf out;          /* written before anything the WebSocket session has */
@@ -79,16 +96,24 @@ typedef struct conn {
   rtw_ws *ws;
   uint64_t sse_seq;       /* feed: the next history sequence number to send */
   uint64_t deadline;      /* HTTP: request timeout; LINGER: give up waiting for EOF */
-  uint64_t last_progress; /* the last write that took bytes, or when output was empty */
+  uint64_t last_empty;    /* the last time its output was seen empty */
 } conn;
+
+typedef struct options {
+  const char *host, *port, *feed_file;
+  unsigned long history, max_conns, max_http_per_addr, msg_rate, byte_rate, send_timeout;
+} options;
 
 struct server {
   int lfd;
+  int listen_paused;  /* EMFILE: the listener is out of the poll set */
+  uint64_t listen_retry;
   conn **conns;
   size_t nconns, max_conns;
   size_t online; /* chat sockets */
   chat_feed feed;
   uint64_t now, next_heartbeat;
+  options o;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -145,7 +170,6 @@ static int send_bytes(conn *c, const char *p, size_t n, size_t *sent)
     if (w <= 0)
       return -1;
     *sent += (size_t)w;
-    c->last_progress = c->srv->now;
   }
   return 0;
 }
@@ -195,12 +219,16 @@ static void flush_conn(conn *c)
     if (rv > 0)
       return;
   }
-  if (!has_output(c))
-    c->last_progress = c->srv->now;
-  if (c->ws != NULL) {
+  if (c->ws != NULL)
     flush_session(c);
-    /* RFC 6455 7.1.1: the server closes the TCP connection once the closing handshake is done */
-    if (!c->dead && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws))
+  if (!c->dead && !has_output(c))
+    c->last_empty = c->srv->now;
+  if (c->ws != NULL) {
+    /* RFC 6455 7.1.1: the server closes the TCP connection once the closing handshake is
+     * done; after a policy close (7.1.7) it does not wait for the peer's close frame */
+    if (!c->dead && !rtw_ws_want_write(c->ws) && c->policy_closed && c->kind != CONN_LINGER)
+      start_linger(c);
+    else if (!c->dead && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws))
       c->dead = 1;
   } else if (c->close_after_flush && c->read_eof) {
     c->dead = 1; /* all written and the client has nothing more to say */
@@ -411,12 +439,26 @@ static void publish_count(server *s, const char *type)
           type[0] == 'j' ? "joined" : "left", s->online);
 }
 
-static void broadcast(server *s, const char *name, size_t name_len, const char *text,
+/* Queue a text message on a chat socket; a reader that lets its queue fill is dropped. */
+static void ws_send(conn *c, const char *msg, size_t len)
+{
+  int rv = rtw_ws_queue_text(c->ws, msg, len);
+  if (rv == RTW_ERR_WS_OUTBOUND_FULL)
+    kill_conn(c, "slow chat reader (send queue full)");
+  else if (rv != 0 && rv != RTW_ERR_WS_CLOSED)
+    kill_conn(c, rtw_strerror(rv));
+}
+
+/* Every chat socket gets {"name","text","ts"}; the author's copy also says "mine":true, so
+ * a page marks its own messages by what the server says, not by a name anyone can take. */
+static void broadcast(conn *from, const char *name, size_t name_len, const char *text,
                       size_t text_len)
 {
+  static const char mine[] = ",\"mine\":true}";
+  server *s = from->srv;
   chat_buf msg = {0};
   char ts[32];
-  size_t i, feed_len;
+  size_t i, feed_len, len;
   int rv = 0;
 
   rv |= chat_buf_puts(&msg, "{\"name\":");
@@ -426,64 +468,89 @@ static void broadcast(server *s, const char *name, size_t name_len, const char *
   feed_len = chat_buf_size(&msg);
   snprintf(ts, sizeof ts, ",\"ts\":%" PRIu64 "}", clock_ms(CLOCK_REALTIME));
   rv |= chat_buf_puts(&msg, ts);
+  len = chat_buf_size(&msg);
+  rv |= chat_buf_puts(&msg, mine); /* msg[0, len - 1) + mine: the author's copy */
   if (rv != 0) {
     chat_buf_free(&msg);
     return;
   }
   for (i = 0; i < s->nconns; i++) {
     conn *c = s->conns[i];
-    if (c->kind != CONN_WS || c->dead || !c->joined)
-      continue;
-    rv = rtw_ws_queue_text(c->ws, msg.data, chat_buf_size(&msg));
-    if (rv == RTW_ERR_WS_OUTBOUND_FULL)
-      kill_conn(c, "slow chat reader (send queue full)");
-    else if (rv != 0 && rv != RTW_ERR_WS_CLOSED)
-      kill_conn(c, rtw_strerror(rv));
+    if (c->kind == CONN_WS && !c->dead && c->joined && c != from)
+      ws_send(c, msg.data, len);
   }
+  memmove(msg.data + len - 1, mine, sizeof mine - 1);
+  ws_send(from, msg.data, len - 1 + sizeof mine - 1);
   /* the feed's message event: the same JSON without the timestamp */
   msg.data[feed_len] = '}';
   publish(s, "message", msg.data, feed_len + 1);
   chat_buf_free(&msg);
 }
 
-/* A name is 1..CHAT_MAX_NAME bytes without control characters, spaces trimmed. */
-static int clean_name(char *name, size_t *len)
+/* Tell the author why its message went nowhere: {"error":"..."} to that socket only. */
+static void reply_error(conn *c, const char *why)
 {
-  size_t i, start = 0, end = *len;
-  while (start < end && name[start] == ' ')
-    start++;
-  while (end > start && name[end - 1] == ' ')
-    end--;
-  if (end == start || end - start > CHAT_MAX_NAME)
-    return -1;
-  for (i = start; i < end; i++)
-    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-      return -1;
-  memmove(name, name + start, end - start);
-  *len = end - start;
+  chat_buf msg = {0};
+  if (chat_buf_puts(&msg, "{\"error\":") == 0 &&
+      chat_json_string(&msg, why, strlen(why)) == 0 && chat_buf_puts(&msg, "}") == 0)
+    ws_send(c, msg.data, chat_buf_size(&msg));
+  chat_buf_free(&msg);
+}
+
+/* RFC 6455 7.4.1: 1008, a message that violates the server's policy; the reason says which.
+ * Nothing more is read from this socket: once the close frame is out, the server closes. */
+static int policy_close(conn *c, const char *reason)
+{
+  if (!c->policy_closed) {
+    fprintf(stderr, "rtweb-chat: closing chat socket %d: %s\n", c->fd, reason);
+    c->policy_closed = 1;
+    rtw_ws_close(c->ws, RTW_WS_CLOSE_POLICY, reason, strlen(reason));
+  }
+  return RTW_ERR_PAUSE; /* stop parsing what it sent */
+}
+
+/* One message or control frame against the socket's message rate. */
+static int count_message(conn *c)
+{
+  if (c->policy_closed)
+    return RTW_ERR_PAUSE;
+  if (chat_rate_take(&c->msg_rate, 1, c->srv->now) != 0)
+    return policy_close(c, "rate limit: too many messages");
   return 0;
+}
+
+static int on_ws_control(rtw_ws *ws, const void *data, size_t len, void *user)
+{
+  (void)ws, (void)data, (void)len;
+  return count_message(user); /* pings and pongs count as messages */
 }
 
 static int on_ws_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user)
 {
   conn *c = user;
-  char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE];
+  char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE], why[96];
   size_t name_len, text_len, i;
+  int rv = count_message(c);
 
+  if (rv != 0)
+    return rv;
   if (opcode != RTW_WS_OP_TEXT) { /* RFC 6455 7.4.1: 1003, a type of data it cannot accept */
     rtw_ws_close(ws, RTW_WS_CLOSE_UNSUPPORTED_DATA, "text only", 9); /* unless closing already */
     return 0;
   }
   if (chat_json_parse_message(data, len, name, sizeof name, &name_len, text, sizeof text,
-                              &text_len) != 0 ||
-      clean_name(name, &name_len) != 0) {
-    fprintf(stderr, "rtweb-chat: ignoring a malformed chat message from %d\n", c->fd);
+                              &text_len) != 0) {
+    reply_error(c, "not a chat message: {\"name\":\"...\",\"text\":\"...\"}");
+    return 0;
+  }
+  if (chat_name_check(name, &name_len, why, sizeof why) != 0) {
+    reply_error(c, why);
     return 0;
   }
   for (i = 0; i < text_len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t'); i++)
     ;
   if (i < text_len)
-    broadcast(c->srv, name, name_len, text, text_len);
+    broadcast(c, name, name_len, text, text_len);
   return 0;
 }
 
@@ -519,17 +586,64 @@ static int on_upgrade(rtw_ws_handshake_server *hs, void *user)
   return same_origin(hs) ? 0 : 403;
 }
 
+/* Give the session bytes from the socket. Bytes it leaves unread while it pauses input
+ * (its send queue is over the high water mark) wait in c->in, and the socket is not read
+ * until they are consumed; after a policy close or a protocol error the rest is dropped. */
+static void ws_feed(conn *c, const char *p, size_t n)
+{
+  size_t nread = 0;
+  int rv = 0;
+
+  if (!c->policy_closed && rtw_ws_want_read(c->ws))
+    rv = rtw_ws_recv(c->ws, p, n, &nread); /* errors queue their close frame */
+  if (rv == RTW_ERR_PAUSE && !c->policy_closed && nread < n &&
+      chat_buf_append(&c->in, p + nread, n - nread, IN_LIMIT) != 0)
+    kill_conn(c, "out of memory");
+}
+
+/* Bytes from a chat socket: they count against its byte rate (RFC 6455 10.4: a server may
+ * limit what a client makes it spend), then go to the session. */
+static void ws_input(conn *c, const char *p, size_t n)
+{
+  if (c->policy_closed)
+    return;
+  if (chat_rate_take(&c->byte_rate, n, c->srv->now) != 0) {
+    policy_close(c, "rate limit: too many bytes");
+    return;
+  }
+  ws_feed(c, p, n);
+}
+
+/* Feed what waited in c->in once the session reads again. */
+static void ws_resume(conn *c)
+{
+  chat_buf held = c->in;
+
+  if (c->dead || chat_buf_size(&held) == 0 || !rtw_ws_want_read(c->ws))
+    return;
+  memset(&c->in, 0, sizeof c->in);
+  ws_feed(c, held.data + held.off, chat_buf_size(&held));
+  chat_buf_free(&held);
+}
+
+/* Poll a chat socket for input only while the session takes it and nothing waits. */
+static int ws_reading(const conn *c)
+{
+  return !c->policy_closed && chat_buf_size(&c->in) == 0 && rtw_ws_want_read(c->ws);
+}
+
 static void start_ws(conn *c, size_t head_len)
 {
   rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
   rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
   const void *resp;
-  size_t resp_len, nread, total = chat_buf_size(&c->in);
-  int rv;
+  size_t resp_len, total = chat_buf_size(&c->in);
 
   rtw_ws_handshake_server_response(c->hs, &resp, &resp_len);
   out_append(c, resp, resp_len, HTTP_OUT_LIMIT);
   cb.on_message = on_ws_message;
+  cb.on_ping = on_ws_control;
+  cb.on_pong = on_ws_control;
   st.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
   /* RFC 6455 10.4: limit what a peer can make us buffer; a bigger message is closed 1009 */
   st.max_frame_size = CHAT_MAX_MESSAGE;
@@ -544,14 +658,19 @@ static void start_ws(conn *c, size_t head_len)
   c->hs = NULL;
   c->kind = CONN_WS;
   c->joined = 1;
+  chat_rate_init(&c->msg_rate, (uint32_t)c->srv->o.msg_rate);
+  chat_rate_init(&c->byte_rate, (uint32_t)c->srv->o.byte_rate);
   c->srv->online++;
   publish_count(c->srv, "join");
   rtw_ws_tick(c->ws, c->srv->now); /* arms the keepalive timer */
   if (total > head_len) { /* frames that came with the request (docs/handshake.md) */
-    rv = rtw_ws_recv(c->ws, c->in.data + c->in.off + head_len, total - head_len, &nread);
-    (void)rv; /* a protocol error has queued its close frame; flush_conn() finishes */
+    chat_buf head = c->in;
+    memset(&c->in, 0, sizeof c->in);
+    ws_input(c, head.data + head.off + head_len, total - head_len);
+    chat_buf_free(&head);
+  } else {
+    chat_buf_free(&c->in);
   }
-  chat_buf_free(&c->in);
 }
 
 /* ====================================================================== HTTP requests */
@@ -614,8 +733,6 @@ static void http_input(conn *c)
 
 static void on_bytes(conn *c, const char *buf, size_t n)
 {
-  size_t nread;
-
   switch (c->kind) {
   case CONN_HTTP:
     if (chat_buf_append(&c->in, buf, n, IN_LIMIT) != 0) {
@@ -625,8 +742,7 @@ static void on_bytes(conn *c, const char *buf, size_t n)
     http_input(c);
     break;
   case CONN_WS:
-    if (rtw_ws_want_read(c->ws))
-      rtw_ws_recv(c->ws, buf, n, &nread); /* errors queue their close frame */
+    ws_input(c, buf, n);
     break;
   default: /* answered, feed and lingering connections: what the client sends is ignored */
     break;
@@ -639,7 +755,10 @@ static void read_conn(conn *c)
   int rounds;
 
   for (rounds = 0; rounds < 4 && !c->dead; rounds++) {
-    ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+    ssize_t n;
+    if (c->kind == CONN_WS && !ws_reading(c))
+      return; /* paused, or closed for its policy: its bytes stay in the socket */
+    n = recv(c->fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -685,6 +804,7 @@ static int reap(server *s)
     }
     free_conn(c);
     s->conns[i] = s->conns[--s->nconns];
+    s->listen_paused = 0; /* a descriptor is free again: accept more */
     any = 1;
   }
   return any;
@@ -700,27 +820,78 @@ static void settle(server *s)
       if (c->kind == CONN_SSE)
         sse_fill(c);
       flush_conn(c);
+      if (c->kind == CONN_WS)
+        ws_resume(c);
     }
   } while (reap(s));
 }
 
-static void accept_conns(server *s)
+static void pause_listening(server *s, int err)
+{
+  fprintf(stderr, "rtweb-chat: %s; not accepting until a connection closes\n", strerror(err));
+  s->listen_paused = 1;
+  s->listen_retry = s->now + LISTEN_RETRY_MS;
+}
+
+static addr_key key_of(const struct sockaddr_storage *ss)
+{
+  static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  addr_key k;
+
+  memset(&k, 0, sizeof k);
+  k.family = ss->ss_family;
+  if (ss->ss_family == AF_INET) {
+    memcpy(k.bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+  } else if (ss->ss_family == AF_INET6) {
+    const unsigned char *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+    if (memcmp(a, v4mapped, 12) == 0) { /* ::ffff:a.b.c.d is that IPv4 address */
+      k.family = AF_INET;
+      memcpy(k.bytes, a + 12, 4);
+    } else {
+      memcpy(k.bytes, a, 8);
+    }
+  }
+  return k;
+}
+
+/* Connections from this address still in the HTTP state (sending their request head). */
+static size_t heads_from(const server *s, const addr_key *k)
+{
+  size_t i, n = 0;
+  for (i = 0; i < s->nconns; i++)
+    n += s->conns[i]->kind == CONN_HTTP && memcmp(&s->conns[i]->addr, k, sizeof *k) == 0;
+  return n;
+}
+
+static void refuse(int fd)
 {
   static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                              "Retry-After: 5\r\nConnection: close\r\n\r\n";
+  ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)w;
+  close(fd);
+}
+
+static void accept_conns(server *s)
+{
   rtw_ws_handshake_server_callbacks cb = {RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};
   int one = 1;
 
   cb.on_upgrade = on_upgrade;
   for (;;) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    addr_key key;
     conn *c;
-    int fd = accept(s->lfd, NULL, NULL);
-    if (fd < 0)
+    int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) /* the listener would stay readable: pause */
+        pause_listening(s, errno);
       return; /* EAGAIN, or a connection that went away before we took it */
-    if (s->nconns >= s->max_conns) {
-      ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      (void)w;
-      close(fd);
+    }
+    key = key_of(&ss);
+    if (s->nconns >= s->max_conns || heads_from(s, &key) >= s->o.max_http_per_addr) {
+      refuse(fd); /* 503: full, or this address already has its share of pending heads */
       continue;
     }
     c = calloc(1, sizeof *c);
@@ -733,9 +904,10 @@ static void accept_conns(server *s)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* chat latency */
     c->srv = s;
     c->fd = fd;
+    c->addr = key;
     c->kind = CONN_HTTP;
     c->deadline = s->now + REQUEST_TIMEOUT_MS;
-    c->last_progress = s->now;
+    c->last_empty = s->now;
     s->conns[s->nconns++] = c;
   }
 }
@@ -749,10 +921,12 @@ static void run_timers(server *s)
     s->next_heartbeat = s->now + HEARTBEAT_MS;
   for (i = 0; i < s->nconns; i++) {
     conn *c = s->conns[i];
+    if (!has_output(c))
+      c->last_empty = s->now;
     if ((c->kind == CONN_HTTP || c->kind == CONN_LINGER) && s->now >= c->deadline)
       c->dead = 1;
-    else if (has_output(c) && s->now - c->last_progress > STALL_MS)
-      kill_conn(c, "no write progress");
+    else if (s->now - c->last_empty > s->o.send_timeout * 1000u)
+      kill_conn(c, "output not drained in time"); /* however little it reads meanwhile */
     else if (c->kind == CONN_WS && rtw_ws_tick(c->ws, s->now) != 0)
       kill_conn(c, "WebSocket timeout"); /* pong or closing handshake */
     else if (c->kind == CONN_SSE && beat && !c->ended &&
@@ -762,6 +936,13 @@ static void run_timers(server *s)
 }
 
 /* ====================================================================== the loop */
+
+static int wants_input(const conn *c)
+{
+  if (c->kind == CONN_WS)
+    return ws_reading(c);
+  return !c->read_eof;
+}
 
 static void begin_shutdown(server *s)
 {
@@ -791,6 +972,7 @@ static int run(server *s)
   struct pollfd *pfd = calloc(s->max_conns + 1, sizeof *pfd);
   uint64_t grace_end = 0;
   size_t i, n;
+  int listening;
 
   if (pfd == NULL)
     return -1;
@@ -804,26 +986,29 @@ static int run(server *s)
     }
     if (s->lfd < 0 && (s->nconns == 0 || s->now >= grace_end))
       break;
+    if (s->listen_paused && s->now >= s->listen_retry)
+      s->listen_paused = 0;
+    listening = s->lfd >= 0 && !s->listen_paused; /* at max-conns it answers 503 */
     n = 0;
-    if (s->lfd >= 0) {
+    if (listening) {
       pfd[n].fd = s->lfd;
-      pfd[n++].events = POLLIN; /* when full, accept_conns() answers 503 */
+      pfd[n++].events = POLLIN;
     }
     for (i = 0; i < s->nconns; i++) {
       pfd[n].fd = s->conns[i]->fd;
       pfd[n].revents = 0;
-      pfd[n++].events = (short)((s->conns[i]->read_eof ? 0 : POLLIN) |
+      pfd[n++].events = (short)((wants_input(s->conns[i]) ? POLLIN : 0) |
                                 (has_output(s->conns[i]) ? POLLOUT : 0));
     }
     if (poll(pfd, (nfds_t)n, s->lfd >= 0 ? 1000 : 50) < 0 && errno != EINTR)
       break;
     s->now = clock_ms(CLOCK_MONOTONIC);
     i = 0;
-    if (s->lfd >= 0 && (pfd[i++].revents & POLLIN))
+    if (listening && (pfd[i++].revents & POLLIN))
       accept_conns(s);
     /* conns[] only grew at its end since pfd was built: the first entries still match */
     for (; i < n; i++) {
-      conn *c = s->conns[i - (s->lfd >= 0 ? 1 : 0)];
+      conn *c = s->conns[i - (listening ? 1 : 0)];
       if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
         read_conn(c);
       if (pfd[i].revents & POLLOUT)
@@ -879,18 +1064,19 @@ static int listen_on(const char *host, const char *port, int *bound_port)
   return fd;
 }
 
-typedef struct options {
-  const char *host, *port, *feed_file;
-  unsigned long history, max_conns;
-} options;
-
 static void usage(FILE *f)
 {
   fprintf(f, "usage: rtweb-chat [--host 127.0.0.1] [--port 8080] [--feed-file PATH]\n"
-             "                  [--history 1000] [--max-conns 512]\n"
+             "                  [--history 1000] [--max-conns 512] [--max-http-per-addr 16]\n"
+             "                  [--msg-rate 5] [--byte-rate 16384] [--send-timeout 30]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
-             "across restarts; --history is how many events a reconnecting page can get.\n");
+             "across restarts; --history is how many events a reconnecting page can get.\n"
+             "Limits: --max-conns connections (within the descriptor limit), of which\n"
+             "--max-http-per-addr per client address still sending a request head; per chat\n"
+             "socket --msg-rate messages and --byte-rate bytes a second on average (bursts of\n"
+             "10 s worth; beyond: close 1008; 0: no limit); a connection whose output stays\n"
+             "undrained for --send-timeout seconds is dropped.\n");
 }
 
 static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -934,6 +1120,17 @@ static int parse_args(int argc, char **argv, options *o)
     else if (span_is(a, name_len, "--max-conns") &&
              parse_number(v, 1, 100000, &o->max_conns) == 0)
       ;
+    else if (span_is(a, name_len, "--max-http-per-addr") &&
+             parse_number(v, 1, 100000, &o->max_http_per_addr) == 0)
+      ;
+    else if (span_is(a, name_len, "--msg-rate") && parse_number(v, 0, 1000000, &o->msg_rate) == 0)
+      ;
+    else if (span_is(a, name_len, "--byte-rate") &&
+             parse_number(v, 0, 1000000000, &o->byte_rate) == 0)
+      ;
+    else if (span_is(a, name_len, "--send-timeout") &&
+             parse_number(v, 1, 3600, &o->send_timeout) == 0)
+      ;
     else {
       fprintf(stderr, "rtweb-chat: bad option or value: %.*s %s\n", (int)name_len, a, v);
       return -1;
@@ -942,9 +1139,32 @@ static int parse_args(int argc, char **argv, options *o)
   return 0;
 }
 
+/* Every connection is a descriptor: raise the soft limit toward the hard one if needed,
+ * and take no more connections than the limit leaves room for (else accept() fails with
+ * EMFILE while the table still has room, and clients wait instead of getting a 503). */
+static size_t fit_fd_limit(size_t want)
+{
+  struct rlimit rl;
+  rlim_t need = (rlim_t)want + FD_RESERVE, room;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return want;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+    return want;
+  room = rl.rlim_cur > FD_RESERVE + 1 ? rl.rlim_cur - FD_RESERVE : 1;
+  fprintf(stderr, "rtweb-chat: the descriptor limit is %lu: --max-conns %zu lowered to %lu\n",
+          (unsigned long)rl.rlim_cur, want, (unsigned long)room);
+  return (size_t)room;
+}
+
 int main(int argc, char **argv)
 {
-  options o = {"127.0.0.1", "8080", NULL, 1000, 512};
+  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 16, 5, 16384, 30};
   struct sigaction sa;
   server s;
   int port, rv;
@@ -963,7 +1183,8 @@ int main(int argc, char **argv)
 
   if (chat_feed_open(&s.feed, o.history, o.feed_file) != 0)
     return 1;
-  s.max_conns = o.max_conns;
+  s.o = o;
+  s.max_conns = fit_fd_limit(o.max_conns);
   s.conns = calloc(s.max_conns, sizeof *s.conns);
   s.lfd = s.conns != NULL ? listen_on(o.host, o.port, &port) : -1;
   if (s.lfd < 0) {

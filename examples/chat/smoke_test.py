@@ -5,7 +5,8 @@
 Starts rtweb-chat on a free port with a temporary feed file and checks, as a browser would
 see it: the page; two WebSocket clients on /chat that both receive a message one of them
 sent; the SSE feed at /events (retry, join/message/leave events with increasing ids); the
-limits (an oversized message is closed with 1009, a malformed one ignored); then a restart
+limits (an oversized message is closed with 1009, a malformed one answered with an error to
+its author), the author's copy tagged "mine"; then a restart
 with the same feed file: ids continue, and Last-Event-ID resumes with exactly the events
 missed, across the restart. Needs Debian's python3-websockets. Every process it starts is
 stopped before it exits (each step has a timeout).
@@ -153,17 +154,22 @@ async def chat_part(port):
 
     a = await websockets.connect(uri)
     b = await websockets.connect(uri)
-    await a.send("this is not JSON")  # ignored, the socket stays open
+    await a.send("this is not JSON")  # answered with an error to a alone; a stays open
     await a.send(json.dumps({"name": "alice", "text": "hi \u00e9\n\"quoted\""}))
     got = []
-    for ws in (a, b):
+    for ws in (a, a, b):
         try:
             got.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
         except Exception as e:  # noqa: BLE001 - reported as a failure
             got.append(repr(e))
+    check(isinstance(got[0], dict) and "not a chat message" in got[0].get("error", ""),
+          "a message that is not {name, text} gets an error, to its author only", got[0])
+    got = got[1:]
     check(all(isinstance(m, dict) and m.get("name") == "alice" and
               m.get("text") == "hi \u00e9\n\"quoted\"" and isinstance(m.get("ts"), int)
               for m in got), "both chat sockets receive the message, with ts", got)
+    check(got[0].get("mine") is True and "mine" not in got[1],
+          "only the author's copy says mine:true", got)
 
     big = await websockets.connect(uri)
     await big.send(json.dumps({"name": "mallory", "text": "x" * 5000}))
