@@ -5,9 +5,10 @@
  *
  * The reader accepts any JSON object (members in any order, other members of any type
  * skipped, nesting up to 16 levels) and requires "name" and "text" to be strings. Strings
- * are unescaped into the caller's buffers; \u escapes (four hex digits) become UTF-8, a surrogate pair one
- * code point, a lone surrogate an error (RFC 8259 section 8.2: such a string is not valid
- * Unicode). The WebSocket session has already checked that the message is UTF-8.
+ * are unescaped into the caller's buffers; \u escapes (four hex digits) become UTF-8, a
+ * surrogate pair one code point, a lone surrogate an error (RFC 8259 section 8.2: such a
+ * string is not valid Unicode). The WebSocket session has already checked that the message
+ * is UTF-8.
  */
 #include "chat.h"
 

@@ -51,7 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IN_LIMIT (16u * 1024u)         /* request head bytes kept (the head limit is 8 KiB) */
+#define IN_LIMIT (16u * 1024u)         /* WS input held while the session pauses (one read) */
 #define HTTP_OUT_LIMIT (256u * 1024u)  /* a response: the page and its head */
 #define SSE_LOW_WATER (32u * 1024u)    /* a feed connection takes more events below this */
 #define SSE_OUT_LIMIT (256u * 1024u)   /* ... and never holds more than this */
@@ -89,8 +89,7 @@ typedef struct conn {
   int policy_closed;     /* WS: closed 1008 for a broken rule; nothing more is read */
   addr_key addr;
   chat_rate msg_rate, byte_rate; /* WS: what it may still send */
-  chat_buf in;           /* HTTP: the request bytes so far */
-  size_t fed;            /* bytes of `in` given to the handshake */
+  chat_buf in;           /* WS: input the session left unread while it paused */
   chat_buf out;          /* written before anything the WebSocket session has */
   rtw_ws_handshake_server *hs;
   rtw_ws *ws;
@@ -357,7 +356,7 @@ static void resume_after_gap(conn *c, const char *id, size_t len)
 /* WHATWG 9.2.4: resume after `Last-Event-ID`. Without one, the `lastEventId` query parameter
  * (what the page sends when it has to make a new EventSource) stands in for it; without
  * either, a new page gets the retained feed. */
-static void sse_resume(conn *c, rtw_sse_http_request *req)
+static void sse_resume(conn *c, const rtw_sse_http_request *req)
 {
   const rtw_sse_history *h = c->srv->feed.history;
   const char *id = NULL, *q;
@@ -382,32 +381,27 @@ static void sse_resume(conn *c, rtw_sse_http_request *req)
     resume_after_gap(c, id, id_len);
 }
 
-static void start_sse(conn *c, size_t head_len)
+/* The handshake server already parsed the head: its SSE view of the request (no copy of
+ * the head, no second parse) says whether it is a valid feed request and where to resume. */
+static void start_sse(conn *c)
 {
-  rtw_sse_http_request *req;
+  const rtw_sse_http_request *req = rtw_ws_handshake_server_plain_request(c->hs);
   char head[256], retry[32];
-  size_t n, nread;
+  size_t n;
   uint32_t flags;
-  int rv;
+  int rv = rtw_sse_http_request_outcome(req);
 
-  if (rtw_sse_http_request_new(&req, NULL, NULL) != 0) {
-    kill_conn(c, "out of memory");
-    return;
-  }
-  rv = rtw_sse_http_request_recv(req, c->in.data + c->in.off, head_len, &nread);
   if (rv != RTW_SSE_HTTP_DONE) {
     if (rv == RTW_ERR_HTTP_BAD_METHOD)
       respond_text(c, "405 Method Not Allowed", "Allow: GET\r\n", "GET only\n");
     else
       respond_text(c, "400 Bad Request", NULL, "bad feed request\n");
-    rtw_sse_http_request_free(req);
     return;
   }
   c->chunked = rtw_sse_http_request_chunked(req) == 1;
   flags = c->chunked ? RTW_SSE_HTTP_RESPONSE_CHUNKED : 0;
   if (rtw_sse_http_response(head, sizeof head, &n, flags, NULL, 0) != 0) {
     kill_conn(c, "response head");
-    rtw_sse_http_request_free(req);
     return;
   }
   out_append(c, head, n, SSE_OUT_LIMIT);
@@ -417,8 +411,6 @@ static void start_sse(conn *c, size_t head_len)
   retry[n++] = '\n';
   sse_write(c, retry, n);
   sse_resume(c, req);
-  rtw_sse_http_request_free(req);
-  chat_buf_free(&c->in);
   sse_fill(c);
 }
 
@@ -632,12 +624,12 @@ static int ws_reading(const conn *c)
   return !c->policy_closed && chat_buf_size(&c->in) == 0 && rtw_ws_want_read(c->ws);
 }
 
-static void start_ws(conn *c, size_t head_len)
+static void start_ws(conn *c, const char *frames, size_t frames_len)
 {
-  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
-  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
   const void *resp;
-  size_t resp_len, total = chat_buf_size(&c->in);
+  size_t resp_len;
 
   rtw_ws_handshake_server_response(c->hs, &resp, &resp_len);
   out_append(c, resp, resp_len, HTTP_OUT_LIMIT);
@@ -663,19 +655,13 @@ static void start_ws(conn *c, size_t head_len)
   c->srv->online++;
   publish_count(c->srv, "join");
   rtw_ws_tick(c->ws, c->srv->now); /* arms the keepalive timer */
-  if (total > head_len) { /* frames that came with the request (docs/handshake.md) */
-    chat_buf head = c->in;
-    memset(&c->in, 0, sizeof c->in);
-    ws_input(c, head.data + head.off + head_len, total - head_len);
-    chat_buf_free(&head);
-  } else {
-    chat_buf_free(&c->in);
-  }
+  if (frames_len > 0) /* frames that came with the request (docs/handshake.md) */
+    ws_input(c, frames, frames_len);
 }
 
 /* ====================================================================== HTTP requests */
 
-static void route_plain(conn *c, size_t head_len)
+static void route_plain(conn *c)
 {
   const char *method, *path;
   size_t mlen, plen;
@@ -685,7 +671,7 @@ static void route_plain(conn *c, size_t head_len)
   rtw_ws_handshake_server_path(c->hs, &path, &plen);
   head_only = span_is(method, mlen, "HEAD");
   if (span_is(path, plen, "/events")) {
-    start_sse(c, head_len);
+    start_sse(c);
   } else if (span_is(path, plen, "/chat")) {
     respond_text(c, "426 Upgrade Required", "Upgrade: websocket\r\n",
                  "/chat is a WebSocket endpoint\n");
@@ -699,34 +685,31 @@ static void route_plain(conn *c, size_t head_len)
   }
 }
 
-static void http_input(conn *c)
+/* Request bytes go to the handshake server, which keeps the head (up to its 8 KiB limit):
+ * nothing is copied here. Bytes after the head of an upgrade are the first frames. */
+static void http_input(conn *c, const char *buf, size_t n)
 {
-  size_t total = chat_buf_size(&c->in), nread;
   const void *resp;
-  size_t resp_len;
+  size_t resp_len, nread;
   int rv;
 
-  rv = rtw_ws_handshake_server_recv(c->hs, c->in.data + c->in.off + c->fed, total - c->fed,
-                                    &nread);
-  c->fed += nread;
+  rv = rtw_ws_handshake_server_recv(c->hs, buf, n, &nread);
   if (rv == RTW_WS_HANDSHAKE_INCOMPLETE)
     return;
   if (rv == RTW_WS_HANDSHAKE_DONE) {
-    start_ws(c, c->fed);
+    start_ws(c, buf + nread, n - nread);
   } else if (rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST) {
-    route_plain(c, c->fed);
+    route_plain(c);
   } else if (rtw_ws_handshake_server_response(c->hs, &resp, &resp_len) == 0) {
     out_append(c, resp, resp_len, HTTP_OUT_LIMIT); /* 400, 403, 404, 426, 431, ... */
     c->close_after_flush = 1;
   } else {
     kill_conn(c, rtw_strerror(rv));
   }
-  if (c->kind == CONN_HTTP) { /* answered: what else the client sends is ignored */
-    rtw_ws_handshake_server_free(c->hs);
-    c->hs = NULL;
-    chat_buf_free(&c->in);
+  rtw_ws_handshake_server_free(c->hs); /* the head is no longer needed */
+  c->hs = NULL;
+  if (c->kind == CONN_HTTP) /* answered: what else the client sends is ignored */
     c->kind = CONN_REPLY;
-  }
 }
 
 /* ====================================================================== reading */
@@ -735,11 +718,7 @@ static void on_bytes(conn *c, const char *buf, size_t n)
 {
   switch (c->kind) {
   case CONN_HTTP:
-    if (chat_buf_append(&c->in, buf, n, IN_LIMIT) != 0) {
-      kill_conn(c, "request too large");
-      return;
-    }
-    http_input(c);
+    http_input(c, buf, n);
     break;
   case CONN_WS:
     ws_input(c, buf, n);
@@ -874,7 +853,8 @@ static void refuse(int fd)
 
 static void accept_conns(server *s)
 {
-  rtw_ws_handshake_server_callbacks cb = {RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};
+  rtw_ws_handshake_server_callbacks cb = {
+      .version = RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};
   int one = 1;
 
   cb.on_upgrade = on_upgrade;
