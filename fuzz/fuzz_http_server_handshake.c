@@ -131,6 +131,21 @@ static int on_upgrade(rtw_ws_handshake_server *hs, void *ud)
   }
 }
 
+/* RFC 9110 5.6.2: token = 1*tchar */
+static int is_token(const char *p, size_t n)
+{
+  size_t i;
+  if (n == 0)
+    return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL)))
+      return 0;
+  }
+  return 1;
+}
+
 static void check_accessors(const rtw_ws_handshake_server *hs, size_t max_headers)
 {
   size_t i, n = rtw_ws_handshake_server_header_count(hs), nl, vl, pl, ql;
@@ -140,6 +155,7 @@ static void check_accessors(const rtw_ws_handshake_server *hs, size_t max_header
   for (i = 0; i < n; i++) {
     size_t j, idx = 0;
     FUZZ_CHECK(rtw_ws_handshake_server_header_at(hs, i, &name, &nl, &val, &vl) == 1);
+    FUZZ_CHECK(is_token(name, nl)); /* RFC 9110 5.1; RFC 9112 5.1: no space before ':' */
     /* the same line is found by name, at its index among lines of that name */
     for (j = 0; j < i; j++) {
       const char *n2, *x;
@@ -173,6 +189,35 @@ static void check_accessors(const rtw_ws_handshake_server *hs, size_t max_header
     FUZZ_CHECK(q == p + pl + 1); /* path ? query, contiguous */
   else
     FUZZ_CHECK(ql == 0);
+}
+
+/* rtw_ws_handshake_server_plain_request(): a view exactly after PLAIN_REQUEST, sharing the
+ * server's parse (the same spans), with an outcome rtw_sse_http_request_recv() documents. */
+static void check_plain_view(const rtw_ws_handshake_server *hs, int rv)
+{
+  const rtw_sse_http_request *req = rtw_ws_handshake_server_plain_request(hs);
+  const char *p1, *p2;
+  size_t l1, l2;
+  int out, a1, b1, a2, b2;
+
+  FUZZ_CHECK((req != NULL) == (rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST));
+  if (req == NULL)
+    return;
+  out = rtw_sse_http_request_outcome(req);
+  FUZZ_CHECK(out == RTW_SSE_HTTP_DONE || out == RTW_ERR_HTTP_BAD_METHOD ||
+             out == RTW_ERR_HTTP_NO_HOST || out == RTW_ERR_HTTP_UNEXPECTED_BODY ||
+             out == RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID);
+  if (out != RTW_SSE_HTTP_DONE) {
+    FUZZ_CHECK(rtw_sse_http_request_path(req, &p1, &l1) == RTW_ERR_INVALID_ARGUMENT);
+    return;
+  }
+  FUZZ_CHECK(rtw_sse_http_request_path(req, &p1, &l1) == 1);
+  FUZZ_CHECK(rtw_ws_handshake_server_path(hs, &p2, &l2) == 1);
+  FUZZ_CHECK(p1 == p2 && l1 == l2);
+  FUZZ_CHECK(rtw_sse_http_request_version(req, &a1, &b1) == 0);
+  FUZZ_CHECK(rtw_ws_handshake_server_version(hs, &a2, &b2) == 1);
+  FUZZ_CHECK(a1 == a2 && b1 == b2);
+  FUZZ_CHECK(rtw_sse_http_request_chunked(req) == (a1 * 10 + b1 >= 11));
 }
 
 /* The response for outcome rv against http.h. */
@@ -358,6 +403,7 @@ static int run_one(run *r, const cfg *cf, fuzz_mem *fm, int split, const uint8_t
         (is_error_with_response(rv) && rv != RTW_ERR_HTTP_MALFORMED &&
          rv != RTW_ERR_HTTP_HEAD_TOO_LARGE && rv != RTW_ERR_HTTP_TOO_MANY_HEADERS))
       check_accessors(hs, max_headers);
+    check_plain_view(hs, rv);
     log_outcome(r, hs, rv, consumed);
     if (rv != RTW_WS_HANDSHAKE_DONE && rv != RTW_WS_HANDSHAKE_PLAIN_REQUEST)
       break;

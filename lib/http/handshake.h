@@ -30,11 +30,9 @@ int rtw__hs_user_field(rtw__buf *b, const rtw_mem *mem, const char *name, size_t
 int rtw__hs_ext_offered(const char *name, size_t name_len, const char *offers,
                         size_t offers_len);
 
-/* The index-th (0-based) element of the lists on every field line `name` (RFC 9110 5.3:
- * repeated lines form one list). Returns 1 when it exists, else 0 with an empty span. */
-int rtw__hs_list_at(const rtw__http1 *h, const char *name, size_t index, const char **elem,
-                    size_t *len);
-/* Number of elements of those lists. */
-size_t rtw__hs_list_count(const rtw__http1 *h, const char *name);
+/* List-walking steps spent on the current head (indexing the offers, accessor calls,
+ * comparisons in select_subprotocol / set_extensions): tests use it to show that walking
+ * every offer is linear without measuring time. */
+size_t rtw__ws_handshake_server_work(const rtw_ws_handshake_server *hs);
 
 #endif /* RTW_HTTP_HANDSHAKE_H */

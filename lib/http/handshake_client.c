@@ -33,6 +33,7 @@ struct rtw_ws_handshake_client {
   rtw__buf request;
   rtw__buf protocols;  /* subprotocols offered, as given */
   rtw__buf extensions; /* extension offers, as given */
+  rtw__http_list_index ext_idx; /* the response's extensions, indexed once */
   char accept[RTW_WS_ACCEPT_LEN];
 };
 
@@ -200,6 +201,7 @@ void rtw_ws_handshake_client_free(rtw_ws_handshake_client *hs)
   rtw__buf_free(&hs->request, &hs->mem);
   rtw__buf_free(&hs->protocols, &hs->mem);
   rtw__buf_free(&hs->extensions, &hs->mem);
+  rtw__http_list_index_free(&hs->ext_idx, &hs->mem);
   rtw__mem_free(&hs->mem, hs);
 }
 
@@ -239,7 +241,7 @@ static int check_extensions(const rtw_ws_handshake_client *hs)
   const char *e, *name;
   size_t i, elen, nlen;
 
-  for (i = 0; rtw__hs_list_at(hs->head, "Sec-WebSocket-Extensions", i, &e, &elen); i++) {
+  for (i = 0; rtw__http_list_index_at(&hs->ext_idx, i, &e, &elen); i++) {
     rtw__http_ext_name(e, elen, &name, &nlen);
     if (!rtw__hs_ext_offered(name, nlen, hs->extensions.data ? hs->extensions.data : "",
                              hs->extensions.len))
@@ -254,10 +256,13 @@ static int check_protocol(const rtw_ws_handshake_client *hs)
   const char *v, *pos, *end, *e;
   size_t n, elen;
   size_t lines = rtw__http1_header_lines(hs->head, "Sec-WebSocket-Protocol", 22);
+  rtw__http_list_iter it;
 
   if (lines == 0)
     return 0;
-  if (lines > 1 || rtw__hs_list_count(hs->head, "Sec-WebSocket-Protocol") != 1)
+  rtw__http_list_begin(&it, hs->head, "Sec-WebSocket-Protocol", 22);
+  if (lines > 1 || !rtw__http_list_iter_next(&it, &e, &elen) ||
+      rtw__http_list_iter_next(&it, &e, &elen)) /* not exactly one element */
     return RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED;
   rtw__http1_header(hs->head, "Sec-WebSocket-Protocol", 22, 0, &v, &n);
   pos = hs->protocols.data ? hs->protocols.data : "";
@@ -273,6 +278,9 @@ static int validate(rtw_ws_handshake_client *hs)
   const rtw__http1 *h = hs->head;
   int rv;
 
+  if ((rv = rtw__http_list_index_build(&hs->ext_idx, h, "Sec-WebSocket-Extensions", 24,
+                                       &hs->mem)) != 0)
+    return rv;
   hs->head_done = 1;
   if (rtw__http1_version(h) < 11)
     return RTW_ERR_HTTP_BAD_VERSION;
@@ -334,8 +342,7 @@ int rtw_ws_handshake_client_subprotocol(const rtw_ws_handshake_client *hs, const
 
 size_t rtw_ws_handshake_client_extension_count(const rtw_ws_handshake_client *hs)
 {
-  return hs != NULL && hs->head_done ? rtw__hs_list_count(hs->head, "Sec-WebSocket-Extensions")
-                                     : 0;
+  return hs != NULL && hs->head_done ? hs->ext_idx.count : 0;
 }
 
 int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs, size_t index,
@@ -345,5 +352,5 @@ int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs, size_t 
     return RTW_ERR_INVALID_ARGUMENT;
   if (!hs->head_done)
     return empty(ext, len);
-  return rtw__hs_list_at(hs->head, "Sec-WebSocket-Extensions", index, ext, len);
+  return rtw__http_list_index_at(&hs->ext_idx, index, ext, len);
 }

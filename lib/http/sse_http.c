@@ -306,14 +306,16 @@ static int range_matches(const char *e, size_t n)
 
 int rtw_sse_http_request_accepts(const rtw_sse_http_request *req)
 {
+  rtw__http_list_iter it;
   const char *e;
-  size_t i, n;
+  size_t n;
 
   if (!complete(req))
     return RTW_ERR_INVALID_ARGUMENT;
   if (rtw__http1_header_lines(req->head, "Accept", 6) == 0)
     return 1; /* RFC 9110 12.5.1: no Accept field means any media type */
-  for (i = 0; rtw__hs_list_at(req->head, "Accept", i, &e, &n); i++)
+  rtw__http_list_begin(&it, req->head, "Accept", 6);
+  while (rtw__http_list_iter_next(&it, &e, &n))
     if (range_matches(e, n))
       return 1;
   return 0;
@@ -592,11 +594,13 @@ int rtw_sse_http_client_request(const rtw_sse_http_client *c, const void **data,
  * the last one that parses (and is not * / *) wins. Missing or none valid: failure. */
 static int content_type_ok(const rtw__http1 *h)
 {
+  rtw__http_list_iter it;
   const char *e, *t, *s;
-  size_t i, n, tn, sn;
+  size_t n, tn, sn;
   int found = 0, ok = 0;
 
-  for (i = 0; rtw__hs_list_at(h, "Content-Type", i, &e, &n); i++) {
+  rtw__http_list_begin(&it, h, "Content-Type", 12);
+  while (rtw__http_list_iter_next(&it, &e, &n)) {
     if (!mime_essence(e, n, &t, &tn, &s, &sn) ||
         (tn == 1 && t[0] == '*' && sn == 1 && s[0] == '*'))
       continue;
