@@ -1122,6 +1122,286 @@ RTW_EXPORT int rtw_sse_reconnect_next_attempt_ms(const rtw_sse_reconnect *rc, ui
  */
 RTW_EXPORT uint32_t rtw_sse_reconnect_failures(const rtw_sse_reconnect *rc);
 
+/* ====================================================================== SSE stream (server side) */
+/*
+ * One server-side event stream per subscriber: the response head, chunk framing, a cursor into
+ * the shared replay history that pulls events only while under an output budget, a
+ * slow-consumer policy, heartbeats and a send timeout. Sans-I/O like the other engines: bytes
+ * out through want_write / send_pending / send_consumed, time through tick / next_deadline.
+ * See docs/sse-http.md, "SSE stream (server side)", for a complete host loop.
+ */
+
+/** @brief A server-side SSE stream (one per subscriber). Opaque. */
+typedef struct rtw_sse_stream rtw_sse_stream;
+
+/** @brief Default rtw_sse_stream_settings::max_outbound: 256 KiB. */
+#define RTW_SSE_STREAM_DEFAULT_MAX_OUTBOUND (256u * 1024u)
+/** @brief Default rtw_sse_stream_settings::heartbeat_ms: 15000. */
+#define RTW_SSE_STREAM_DEFAULT_HEARTBEAT_MS 15000u
+/** @brief Most bytes of output buffer a stream keeps once everything queued was written
+ * (rtw_sse_stream_send_consumed() frees a larger buffer): 4 KiB. */
+#define RTW_SSE_STREAM_IDLE_BUFFER 4096u
+/** @brief Most bytes a stream queues beyond its budget when it ends or fails: the closing
+ * comment of a dropped slow consumer and the last chunk (64). */
+#define RTW_SSE_STREAM_TAIL_MAX 64u
+
+/** @brief rtw_sse_stream_settings::flags: send no heartbeats. */
+#define RTW_SSE_STREAM_FLAG_NO_HEARTBEAT 0x1u
+
+/** @name Slow-consumer policies (rtw_sse_stream_settings::slow_policy)
+ * What happens when the history evicted events at the stream's cursor before they were sent
+ * (the subscriber fell behind by more than the history holds). */
+/**@{*/
+/** Fail the stream with #RTW_ERR_SSE_SLOW_CONSUMER after queuing the comment
+ * `: rtweb: dropped, slow consumer` and the last chunk: the client reconnects with its
+ * `Last-Event-ID` and the host decides again (the default). */
+#define RTW_SSE_STREAM_SLOW_DROP 0u
+/** Keep the subscriber: on_gap fires (#RTW_SSE_STREAM_GAP_SLOW) and the cursor jumps to the
+ * oldest retained event. */
+#define RTW_SSE_STREAM_SLOW_HOLD 1u
+/**@}*/
+
+/** @name Reasons passed to rtw_sse_stream_callbacks::on_gap */
+/**@{*/
+/** At creation: the request's `Last-Event-ID` is not in the history (evicted or unknown), or
+ * there is no history. The cursor is at the history's next sequence number: live events. */
+#define RTW_SSE_STREAM_GAP_RESUME 1u
+/** Later, under #RTW_SSE_STREAM_SLOW_HOLD: events at the cursor were evicted before they were
+ * sent. The cursor is at the oldest retained event. */
+#define RTW_SSE_STREAM_GAP_SLOW 2u
+/**@}*/
+
+/** @brief The rtw_sse_stream_settings layout this header declares. */
+#define RTW_SSE_STREAM_SETTINGS_VERSION 1u
+
+/**
+ * @brief Stream settings; zero means the default. Initialise with
+ * `rtw_sse_stream_settings s = {RTW_SSE_STREAM_SETTINGS_VERSION};` and set what you need.
+ */
+typedef struct rtw_sse_stream_settings {
+  uint32_t version; /**< #RTW_SSE_STREAM_SETTINGS_VERSION (or older) */
+  uint32_t flags;   /**< 0 or #RTW_SSE_STREAM_FLAG_NO_HEARTBEAT */
+  /**
+   * Output budget in bytes. Events (from the history or rtw_sse_stream_send()) and comments
+   * are queued only while rtw_sse_stream_outbound_size() is below it, so the output never
+   * exceeds max_outbound - 1 + one framed event (its serialised size plus at most
+   * #RTW_SSE_HTTP_CHUNK_OVERHEAD), plus #RTW_SSE_STREAM_TAIL_MAX when the stream ends.
+   * Default #RTW_SSE_STREAM_DEFAULT_MAX_OUTBOUND.
+   */
+  size_t max_outbound;
+  /** Queue a comment (`:`) when nothing was queued for this long (as seen by
+   * rtw_sse_stream_tick()) and nothing is pending, so proxies keep the connection open.
+   * Default #RTW_SSE_STREAM_DEFAULT_HEARTBEAT_MS; off with #RTW_SSE_STREAM_FLAG_NO_HEARTBEAT. */
+  uint32_t heartbeat_ms;
+  /** When non-zero, a `retry: <ms>` line follows the response head (the client's
+   * reconnection time, WHATWG HTML 9.2.6). Default 0: none. */
+  uint32_t retry_ms;
+  /** Fail with #RTW_ERR_SEND_TIMEOUT when output is pending and none of it is consumed for
+   * this long (the peer stopped reading). Default 0: off. */
+  uint32_t send_timeout_ms;
+  /** #RTW_SSE_STREAM_SLOW_DROP (the default) or #RTW_SSE_STREAM_SLOW_HOLD. */
+  uint32_t slow_policy;
+  /** Extra response field lines (e.g. `Access-Control-Allow-Origin`), as
+   * rtw_sse_http_response() takes them; read only during rtw_sse_stream_new(). */
+  const rtw_http_header *headers;
+  size_t num_headers; /**< elements at headers (headers may be NULL when 0) */
+} rtw_sse_stream_settings;
+
+/** @brief The rtw_sse_stream_callbacks layout this header declares. */
+#define RTW_SSE_STREAM_CALLBACKS_VERSION 1u
+
+/**
+ * @brief Stream callbacks; any member may be NULL. Initialise with
+ * `rtw_sse_stream_callbacks cb = {RTW_SSE_STREAM_CALLBACKS_VERSION};`.
+ *
+ * A callback may call rtw_sse_stream_send(), rtw_sse_stream_comment(), rtw_sse_stream_end()
+ * and the accessors. rtw_sse_stream_send_pending(), rtw_sse_stream_send_consumed() and
+ * rtw_sse_stream_tick() return #RTW_ERR_REENTRANT there, and rtw_sse_stream_free() does
+ * nothing.
+ */
+typedef struct rtw_sse_stream_callbacks {
+  uint32_t version; /**< #RTW_SSE_STREAM_CALLBACKS_VERSION (or older) */
+  /**
+   * The subscriber missed events the history cannot give (`reason`
+   * #RTW_SSE_STREAM_GAP_RESUME or #RTW_SSE_STREAM_GAP_SLOW). Send what the application
+   * uses to recover (a reset or snapshot event, with rtw_sse_stream_send(): it is queued
+   * before any further history event). Return 0 to go on, or a negative value to fail the
+   * stream with #RTW_ERR_CALLBACK_FAILURE (the last chunk is queued after what is pending).
+   */
+  int (*on_gap)(rtw_sse_stream *stream, uint32_t reason, void *user_data);
+} rtw_sse_stream_callbacks;
+
+/**
+ * @brief Create the stream answering a parsed SSE request.
+ *
+ * Queues the response head at once (rtw_sse_http_response(): 200, `text/event-stream`,
+ * `Cache-Control: no-store`, `X-Accel-Buffering: no`, chunked for HTTP/1.1 or
+ * close-delimited for HTTP/1.0, rtw_sse_http_request_chunked()), then `retry` when set.
+ * Sets the cursor from the request's `Last-Event-ID` (rtw_sse_http_request_resume()):
+ * found: the events after it are replayed from the history; absent: live events only (the
+ * history's next sequence number); not in the history (or no history): on_gap fires with
+ * #RTW_SSE_STREAM_GAP_RESUME and the cursor is the history's next sequence number.
+ *
+ * @param[out] stream the new stream (NULL on failure).
+ * @param req a complete request (#RTW_SSE_HTTP_DONE from rtw_sse_http_request_recv(), or a
+ *        handshake server's view of a plain request); only read during the call: it may be
+ *        freed afterwards.
+ * @param history the shared replay history the stream reads from, or NULL (no replay: only
+ *        rtw_sse_stream_send()). Not owned: it must outlive the stream. Push to it from the
+ *        host; every stream sees new events at its next rtw_sse_stream_want_write().
+ * @param settings copied; NULL for defaults.
+ * @param callbacks copied; NULL for none. on_gap may fire during this call (with the new
+ *        stream, before it is returned).
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @param user_data passed to every callback.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL stream or req, req not complete, unknown
+ *         settings or callbacks version, unknown flags or slow_policy, incomplete mem);
+ *         #RTW_ERR_HTTP_INVALID_HEADER (an extra header refused, see
+ *         rtw_sse_http_response()); #RTW_ERR_CALLBACK_FAILURE (on_gap failed);
+ *         #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_sse_stream_new(rtw_sse_stream **stream, const rtw_sse_http_request *req,
+                                  rtw_sse_history *history,
+                                  const rtw_sse_stream_settings *settings,
+                                  const rtw_sse_stream_callbacks *callbacks, const rtw_mem *mem,
+                                  void *user_data);
+
+/**
+ * @brief Free the stream and its pending output (the history is not touched).
+ * @param stream the stream, or NULL (then nothing happens). Ignored when called from the
+ *        stream's own callback. Pointers from rtw_sse_stream_send_pending() become invalid.
+ */
+RTW_EXPORT void rtw_sse_stream_free(rtw_sse_stream *stream);
+
+/**
+ * @brief Queue one event directly (not through the history), framed as a chunk when chunked.
+ * It goes out before history events not yet pulled; it is not stored for replay.
+ * @param stream the stream.
+ * @param ev the event (rtw_sse_write_event() rules); only read during the call.
+ * @return 0; #RTW_ERR_SSE_OUTBOUND_FULL (outbound_size() already at max_outbound: nothing
+ *         queued; write what is pending and try again); #RTW_ERR_SSE_INVALID_FIELD,
+ *         #RTW_ERR_INVALID_UTF8 (the event cannot be serialised: nothing queued);
+ *         #RTW_ERR_INVALID_STATE (after rtw_sse_stream_end()); the stream's sticky error
+ *         when it failed; #RTW_ERR_NOMEM (the stream has then failed: pending output is
+ *         dropped and rtw_sse_stream_done() is 1); #RTW_ERR_INVALID_ARGUMENT (NULL stream
+ *         or ev, NULL pointer with a non-zero length).
+ */
+RTW_EXPORT int rtw_sse_stream_send(rtw_sse_stream *stream, const rtw_sse_event *ev);
+
+/**
+ * @brief Queue a comment (`: text`, rtw_sse_write_comment()), which clients ignore. Same
+ * budget and framing as rtw_sse_stream_send().
+ * @param stream the stream.
+ * @param text the comment, only read during the call (NULL allowed with len 0).
+ * @param len bytes at text.
+ * @return as rtw_sse_stream_send(), with #RTW_ERR_INVALID_UTF8 for text that is not UTF-8.
+ */
+RTW_EXPORT int rtw_sse_stream_comment(rtw_sse_stream *stream, const char *text, size_t len);
+
+/**
+ * @brief Whether the host should write (arm the socket for writing): output is pending, or
+ * the history has events past the cursor and the budget allows pulling them. Call it for
+ * every stream after pushing to the shared history.
+ * @param stream the stream, or NULL.
+ * @return 1 or 0 (also for NULL).
+ */
+RTW_EXPORT int rtw_sse_stream_want_write(const rtw_sse_stream *stream);
+
+/**
+ * @brief The next bytes to write. First pulls events from the history into the output, one at
+ * a time while outbound_size() is below max_outbound, handling a slow consumer by its policy
+ * (on_gap may fire under #RTW_SSE_STREAM_SLOW_HOLD).
+ * @param stream the stream.
+ * @param[out] data the pending bytes, in the stream's buffer; valid until the next call on
+ *             the stream other than an accessor. NULL when nothing is pending.
+ * @param[out] len bytes at *data (0 when nothing is pending).
+ * @return 0; after the stream failed, its sticky error, every time
+ *         (#RTW_ERR_SSE_SLOW_CONSUMER, #RTW_ERR_CALLBACK_FAILURE, #RTW_ERR_SEND_TIMEOUT,
+ *         #RTW_ERR_NOMEM): *data and *len still give the stream's last bytes (the closing
+ *         comment and last chunk), write them if the peer takes them, then close when
+ *         rtw_sse_stream_done() is 1; #RTW_ERR_REENTRANT (from a callback);
+ *         #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
+ */
+RTW_EXPORT int rtw_sse_stream_send_pending(rtw_sse_stream *stream, const void **data,
+                                           size_t *len);
+
+/**
+ * @brief Report that the first `n` pending bytes were written (partial writes are normal).
+ * Once everything is written, a buffer larger than #RTW_SSE_STREAM_IDLE_BUFFER is freed.
+ * @param stream the stream.
+ * @param n bytes written (0 is allowed).
+ * @return 0; #RTW_ERR_REENTRANT (from a callback); #RTW_ERR_INVALID_ARGUMENT (NULL stream,
+ *         or n exceeds outbound_size()).
+ */
+RTW_EXPORT int rtw_sse_stream_send_consumed(rtw_sse_stream *stream, size_t n);
+
+/**
+ * @brief Bytes queued and not yet consumed (history events count once pulled).
+ * @param stream the stream, or NULL.
+ * @return the byte count; 0 for NULL.
+ */
+RTW_EXPORT size_t rtw_sse_stream_outbound_size(const rtw_sse_stream *stream);
+
+/**
+ * @brief Advance the stream's timers to `now_ms` (any monotonic clock in milliseconds; the
+ * first call arms the timers). Queues a heartbeat comment when heartbeat_ms passed without
+ * output and nothing is pending; fails the stream when output made no progress for
+ * send_timeout_ms; applies the slow-consumer policy when the history evicted events at the
+ * cursor (on_gap may fire). Call it when rtw_sse_stream_next_deadline() is reached.
+ * @param stream the stream.
+ * @param now_ms the current time; never smaller than in an earlier call.
+ * @return 0 (also once the stream has failed: the error was reported then);
+ *         #RTW_ERR_SEND_TIMEOUT (pending output is dropped: close the connection);
+ *         #RTW_ERR_SSE_SLOW_CONSUMER (#RTW_SSE_STREAM_SLOW_DROP: the closing bytes are
+ *         queued); #RTW_ERR_CALLBACK_FAILURE (on_gap failed); #RTW_ERR_NOMEM (the heartbeat
+ *         could not be queued; the stream has failed and dropped its output);
+ *         #RTW_ERR_REENTRANT (from a callback); #RTW_ERR_INVALID_ARGUMENT (NULL stream).
+ */
+RTW_EXPORT int rtw_sse_stream_tick(rtw_sse_stream *stream, uint64_t now_ms);
+
+/**
+ * @brief When rtw_sse_stream_tick() next needs to run, in its clock: the heartbeat or, while
+ * output is pending, the send timeout.
+ * @param stream the stream, or NULL.
+ * @return the deadline in milliseconds; UINT64_MAX when no timer is armed (before the first
+ *         tick, after the stream failed, and for NULL).
+ */
+RTW_EXPORT uint64_t rtw_sse_stream_next_deadline(const rtw_sse_stream *stream);
+
+/**
+ * @brief End the stream: queue the last chunk (RFC 9112 7.1) when chunked; nothing more is
+ * queued or pulled. When rtw_sse_stream_done() turns 1, close the connection (HTTP/1.0 must
+ * close; after the last chunk an HTTP/1.1 connection may be kept for another request).
+ * @param stream the stream.
+ * @return 0 (also when already ended); the sticky error when the stream failed;
+ *         #RTW_ERR_NOMEM (the stream has then failed and dropped its output);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL stream).
+ */
+RTW_EXPORT int rtw_sse_stream_end(rtw_sse_stream *stream);
+
+/**
+ * @brief Whether the stream is over: it ended or failed and all its output was consumed (or
+ * dropped). Close the connection then.
+ * @param stream the stream, or NULL.
+ * @return 1 or 0 (0 for NULL).
+ */
+RTW_EXPORT int rtw_sse_stream_done(const rtw_sse_stream *stream);
+
+/**
+ * @brief The cursor: the sequence number of the next history event to send.
+ * @param stream the stream, or NULL.
+ * @return the sequence number; 0 for NULL (and without a history).
+ */
+RTW_EXPORT uint64_t rtw_sse_stream_cursor(const rtw_sse_stream *stream);
+
+/**
+ * @brief The user_data given at creation.
+ * @param stream the stream, or NULL.
+ * @return the pointer passed to rtw_sse_stream_new() (not owned by the stream); NULL for a
+ *         NULL stream.
+ */
+RTW_EXPORT void *rtw_sse_stream_user_data(const rtw_sse_stream *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,6 +45,7 @@ int rtw_is_fatal(int err)
   case RTW_ERR_REENTRANT:
   case RTW_ERR_WS_CLOSED:
   case RTW_ERR_WS_OUTBOUND_FULL:
+  case RTW_ERR_SSE_OUTBOUND_FULL:
   case RTW_ERR_SSE_HISTORY_GAP:
   case RTW_ERR_SSE_HISTORY_END:
     return 0;
