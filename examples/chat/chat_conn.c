@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtweb-chat: a chat socket, WebSocket (RFC 6455) at /chat. Every text message
+ * {"name","text"} whose name passes policy.c goes to every chat socket as
+ * {"name","text","ts"}, the author's copy tagged "mine":true, and to the feed as a
+ * `message` event; a socket's messages and bytes are rate-limited (close 1008). Input is
+ * read only while the session takes it: what it leaves unread while its send queue is over
+ * the high water mark waits in c->in.
+ */
+#include "server.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void publish(server *s, const char *type, const char *data, size_t len)
+{
+  if (chat_feed_publish(&s->feed, type, data, len) != 0)
+    fprintf(stderr, "rtweb-chat: could not publish a %s event\n", type);
+}
+
+void chat_conn_publish_count(server *s, const char *type)
+{
+  char data[48];
+  int n = snprintf(data, sizeof data, "{\"count\":%zu}", s->online);
+  publish(s, type, data, (size_t)n);
+  fprintf(stderr, "rtweb-chat: chat socket %s (%zu online)\n",
+          type[0] == 'j' ? "joined" : "left", s->online);
+}
+
+/* Queue a text message on a chat socket; a reader that lets its queue fill is dropped. */
+static void ws_send(conn *c, const char *msg, size_t len)
+{
+  int rv = rtw_ws_queue_text(c->ws, msg, len);
+  if (rv == RTW_ERR_WS_OUTBOUND_FULL)
+    conn_kill(c, "slow chat reader (send queue full)");
+  else if (rv != 0 && rv != RTW_ERR_WS_CLOSED)
+    conn_kill(c, rtw_strerror(rv));
+}
+
+/* Every chat socket gets {"name","text","ts"}; the author's copy also says "mine":true, so
+ * a page marks its own messages by what the server says, not by a name anyone can take. */
+static void broadcast(conn *from, const char *name, size_t name_len, const char *text,
+                      size_t text_len)
+{
+  static const char mine[] = ",\"mine\":true}";
+  server *s = from->srv;
+  chat_buf msg = {0};
+  char ts[32];
+  size_t i, feed_len, len;
+  int rv = 0;
+
+  rv |= chat_buf_puts(&msg, "{\"name\":");
+  rv |= chat_json_string(&msg, name, name_len);
+  rv |= chat_buf_puts(&msg, ",\"text\":");
+  rv |= chat_json_string(&msg, text, text_len);
+  feed_len = chat_buf_size(&msg);
+  snprintf(ts, sizeof ts, ",\"ts\":%" PRIu64 "}", chat_clock_ms(CLOCK_REALTIME));
+  rv |= chat_buf_puts(&msg, ts);
+  len = chat_buf_size(&msg);
+  rv |= chat_buf_puts(&msg, mine); /* msg[0, len - 1) + mine: the author's copy */
+  if (rv != 0) {
+    chat_buf_free(&msg);
+    return;
+  }
+  for (i = 0; i < s->nconns; i++) {
+    conn *c = s->conns[i];
+    if (c->kind == CONN_WS && !c->dead && c->joined && c != from)
+      ws_send(c, msg.data, len);
+  }
+  memmove(msg.data + len - 1, mine, sizeof mine - 1);
+  ws_send(from, msg.data, len - 1 + sizeof mine - 1);
+  /* the feed's message event: the same JSON without the timestamp */
+  msg.data[feed_len] = '}';
+  publish(s, "message", msg.data, feed_len + 1);
+  chat_buf_free(&msg);
+}
+
+/* Tell the author why its message went nowhere: {"error":"..."} to that socket only. */
+static void reply_error(conn *c, const char *why)
+{
+  chat_buf msg = {0};
+  if (chat_buf_puts(&msg, "{\"error\":") == 0 &&
+      chat_json_string(&msg, why, strlen(why)) == 0 && chat_buf_puts(&msg, "}") == 0)
+    ws_send(c, msg.data, chat_buf_size(&msg));
+  chat_buf_free(&msg);
+}
+
+/* RFC 6455 7.4.1: 1008, a message that violates the server's policy; the reason says which.
+ * Nothing more is read from this socket: once the close frame is out, the server closes. */
+static int policy_close(conn *c, const char *reason)
+{
+  if (!c->policy_closed) {
+    fprintf(stderr, "rtweb-chat: closing chat socket %d: %s\n", c->fd, reason);
+    c->policy_closed = 1;
+    rtw_ws_close(c->ws, RTW_WS_CLOSE_POLICY, reason, strlen(reason));
+  }
+  return RTW_ERR_PAUSE; /* stop parsing what it sent */
+}
+
+/* One message or control frame against the socket's message rate. */
+static int count_message(conn *c)
+{
+  if (c->policy_closed)
+    return RTW_ERR_PAUSE;
+  if (chat_rate_take(&c->msg_rate, 1, c->srv->now) != 0)
+    return policy_close(c, "rate limit: too many messages");
+  return 0;
+}
+
+static int on_ws_control(rtw_ws *ws, const void *data, size_t len, void *user)
+{
+  (void)ws, (void)data, (void)len;
+  return count_message(user); /* pings and pongs count as messages */
+}
+
+static int on_ws_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user)
+{
+  conn *c = user;
+  char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE], why[96];
+  size_t name_len, text_len, i;
+  int rv = count_message(c);
+
+  if (rv != 0)
+    return rv;
+  if (opcode != RTW_WS_OP_TEXT) { /* RFC 6455 7.4.1: 1003, a type of data it cannot accept */
+    rtw_ws_close(ws, RTW_WS_CLOSE_UNSUPPORTED_DATA, "text only", 9); /* unless closing already */
+    return 0;
+  }
+  if (chat_json_parse_message(data, len, name, sizeof name, &name_len, text, sizeof text,
+                              &text_len) != 0) {
+    reply_error(c, "not a chat message: {\"name\":\"...\",\"text\":\"...\"}");
+    return 0;
+  }
+  if (chat_name_check(name, &name_len, why, sizeof why) != 0) {
+    reply_error(c, why);
+    return 0;
+  }
+  for (i = 0; i < text_len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t'); i++)
+    ;
+  if (i < text_len)
+    broadcast(c, name, name_len, text, text_len);
+  return 0;
+}
+
+/* RFC 6455 10.2: a browser names the page's origin; only our own page may open the chat.
+ * Clients that are not browsers send no Origin and are let in. */
+static int same_origin(rtw_ws_handshake_server *hs)
+{
+  const char *o, *host;
+  size_t olen, hlen;
+
+  if (rtw_ws_handshake_server_origin(hs, &o, &olen) != 1)
+    return 1;
+  if (rtw_ws_handshake_server_header(hs, "Host", 4, 0, &host, &hlen) != 1)
+    return 0;
+  if (olen > 7 && strncasecmp(o, "http://", 7) == 0)
+    o += 7, olen -= 7;
+  else if (olen > 8 && strncasecmp(o, "https://", 8) == 0)
+    o += 8, olen -= 8;
+  else
+    return 0;
+  return olen == hlen && strncasecmp(o, host, hlen) == 0;
+}
+
+int chat_conn_on_upgrade(rtw_ws_handshake_server *hs, void *user)
+{
+  const char *path;
+  size_t len;
+
+  (void)user;
+  rtw_ws_handshake_server_path(hs, &path, &len);
+  if (!chat_span_is(path, len, "/chat"))
+    return 404;
+  return same_origin(hs) ? 0 : 403;
+}
+
+/* Give the session bytes from the socket. Bytes it leaves unread while it pauses input
+ * (its send queue is over the high water mark) wait in c->in, and the socket is not read
+ * until they are consumed; after a policy close or a protocol error the rest is dropped. */
+static void ws_feed(conn *c, const char *p, size_t n)
+{
+  size_t nread = 0;
+  int rv = 0;
+
+  if (!c->policy_closed && rtw_ws_want_read(c->ws))
+    rv = rtw_ws_recv(c->ws, p, n, &nread); /* errors queue their close frame */
+  if (rv == RTW_ERR_PAUSE && !c->policy_closed && nread < n &&
+      chat_buf_append(&c->in, p + nread, n - nread, IN_LIMIT) != 0)
+    conn_kill(c, "out of memory");
+}
+
+/* Bytes from a chat socket: they count against its byte rate (RFC 6455 10.4: a server may
+ * limit what a client makes it spend), then go to the session. */
+void chat_conn_input(conn *c, const char *p, size_t n)
+{
+  if (c->policy_closed)
+    return;
+  if (chat_rate_take(&c->byte_rate, n, c->srv->now) != 0) {
+    policy_close(c, "rate limit: too many bytes");
+    return;
+  }
+  ws_feed(c, p, n);
+}
+
+/* Feed what waited in c->in once the session reads again. */
+void chat_conn_resume(conn *c)
+{
+  chat_buf held = c->in;
+
+  if (c->dead || chat_buf_size(&held) == 0 || !rtw_ws_want_read(c->ws))
+    return;
+  memset(&c->in, 0, sizeof c->in);
+  ws_feed(c, held.data + held.off, chat_buf_size(&held));
+  chat_buf_free(&held);
+}
+
+/* Poll a chat socket for input only while the session takes it and nothing waits. */
+int chat_conn_reading(const conn *c)
+{
+  return !c->policy_closed && chat_buf_size(&c->in) == 0 && rtw_ws_want_read(c->ws);
+}
+
+void chat_conn_start(conn *c, const char *frames, size_t frames_len)
+{
+  rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
+  const void *resp;
+  size_t resp_len;
+
+  rtw_ws_handshake_server_response(c->hs, &resp, &resp_len);
+  conn_append(c, resp, resp_len, HTTP_OUT_LIMIT);
+  cb.on_message = on_ws_message;
+  cb.on_ping = on_ws_control;
+  cb.on_pong = on_ws_control;
+  st.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
+  /* RFC 6455 10.4: limit what a peer can make us buffer; a bigger message is closed 1009 */
+  st.max_frame_size = CHAT_MAX_MESSAGE;
+  st.max_message_size = CHAT_MAX_MESSAGE;
+  st.max_outbound = WS_MAX_OUTBOUND;
+  st.keepalive_ms = KEEPALIVE_MS;
+  if (c->dead || rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &cb, &st, NULL, c) != 0) {
+    conn_kill(c, "cannot start a WebSocket session");
+    return;
+  }
+  rtw_ws_handshake_server_free(c->hs);
+  c->hs = NULL;
+  c->kind = CONN_WS;
+  c->joined = 1;
+  chat_rate_init(&c->msg_rate, (uint32_t)c->srv->o.msg_rate);
+  chat_rate_init(&c->byte_rate, (uint32_t)c->srv->o.byte_rate);
+  c->srv->online++;
+  chat_conn_publish_count(c->srv, "join");
+  rtw_ws_tick(c->ws, c->srv->now); /* arms the keepalive timer */
+  if (frames_len > 0) /* frames that came with the request (docs/handshake.md) */
+    chat_conn_input(c, frames, frames_len);
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtweb-chat: what the server's files share (server.c, feed_conn.c, chat_conn.c,
+ * rtweb_chat.c): one connection, the server, the limits.
+ *
+ * A connection starts as HTTP: its bytes go to an rtw_ws_handshake_server, which either
+ * completes a WebSocket upgrade (the connection becomes a chat socket, chat_conn.c) or
+ * reports a plain request, which is routed by path (server.c): the page, or the feed
+ * (feed_conn.c), which reads the request through the handshake server's SSE view of it.
+ * See docs/handshake.md, "One port".
+ *
+ *   HTTP --upgrade /chat--> WS ------------------------------------------------+
+ *   HTTP --GET /events----> SSE --shutdown: last chunk--> LINGER --EOF---------+--> closed
+ *   HTTP --GET /, errors--> REPLY (Connection: close) --written--> LINGER --EOF-+
+ *
+ * LINGER: after the last response byte we shut down our side and read until the peer's EOF,
+ * so that unread request bytes cannot turn our close into a reset that loses the response.
+ * A chat socket closed for its policy (1008) lingers the same way once its close frame is out.
+ *
+ * Limits: CHAT_MAX_MESSAGE per chat message (bigger: close 1009); per chat socket a rate
+ * of messages (control frames included) and of bytes (--msg-rate, --byte-rate: beyond,
+ * close 1008 with the reason, policy.c); --max-conns connections (kept within
+ * RLIMIT_NOFILE; more: 503), of which at most --max-http-per-addr per client address may
+ * still be sending their request head (more: 503); and bounded output per connection: a
+ * chat socket whose queue passes WS_MAX_OUTBOUND is dropped, and any connection whose
+ * output has not been empty for --send-timeout seconds is dropped, however little it reads
+ * meanwhile; a feed connection pulls events from the history only while its output is
+ * small, so a slow reader costs no memory, and one that falls behind the whole history is
+ * dropped (its browser reconnects with Last-Event-ID). At EMFILE the listener leaves the
+ * poll set until a connection closes (or a second passes), so a full table costs no CPU.
+ */
+#ifndef RTWEB_CHAT_SERVER_H
+#define RTWEB_CHAT_SERVER_H
+
+#include "chat.h"
+
+#include <signal.h>
+#include <time.h>
+
+#define IN_LIMIT (16u * 1024u)         /* WS input held while the session pauses (one read) */
+#define HTTP_OUT_LIMIT (256u * 1024u)  /* a response: the page and its head */
+#define SSE_LOW_WATER (32u * 1024u)    /* a feed connection takes more events below this */
+#define SSE_OUT_LIMIT (256u * 1024u)   /* ... and never holds more than this */
+#define WS_MAX_OUTBOUND (512u * 1024u) /* a chat socket's send queue */
+#define HEARTBEAT_MS 15000u            /* feed comments that keep proxies from timing out */
+#define KEEPALIVE_MS 30000u            /* WebSocket ping after this much silence */
+#define REQUEST_TIMEOUT_MS 10000u      /* to send a complete request head */
+#define LINGER_MS 3000u
+#define LISTEN_RETRY_MS 1000u          /* accept again after EMFILE, at the latest */
+#define FD_RESERVE 16u                 /* descriptors not for connections (stdio, feed, ...) */
+#define SHUTDOWN_GRACE_MS 1500u
+#define RETRY_MS 1000u                 /* the feed's `retry:` (WHATWG 9.2.6) */
+
+enum { CONN_HTTP, CONN_REPLY, CONN_SSE, CONN_WS, CONN_LINGER };
+
+typedef struct server server;
+
+/* Who a connection comes from, for the per-address limit: an IPv4 address, or the /64
+ * prefix of an IPv6 one (what one host usually has). */
+typedef struct addr_key {
+  int family;
+  unsigned char bytes[8];
+} addr_key;
+
+typedef struct conn {
+  server *srv;
+  int fd;
+  int kind;
+  int dead;              /* to be closed and freed by the loop */
+  int joined;            /* a chat socket counted in `online` */
+  int chunked;           /* feed: Transfer-Encoding: chunked (HTTP/1.1) */
+  int ended;             /* feed: no more events (shutting down) */
+  int close_after_flush; /* then LINGER */
+  int read_eof;          /* REPLY: the client shut down its side; finish writing, then close */
+  int policy_closed;     /* WS: closed 1008 for a broken rule; nothing more is read */
+  addr_key addr;
+  chat_rate msg_rate, byte_rate; /* WS: what it may still send */
+  chat_buf in;           /* WS: input the session left unread while it paused */
+  chat_buf out;          /* written before anything the WebSocket session has */
+  rtw_ws_handshake_server *hs;
+  rtw_ws *ws;
+  uint64_t sse_seq;       /* feed: the next history sequence number to send */
+  uint64_t deadline;      /* HTTP: request timeout; LINGER: give up waiting for EOF */
+  uint64_t last_empty;    /* the last time its output was seen empty */
+} conn;
+
+typedef struct options {
+  const char *host, *port, *feed_file;
+  unsigned long history, max_conns, max_http_per_addr, msg_rate, byte_rate, send_timeout;
+} options;
+
+struct server {
+  int lfd;
+  int listen_paused;  /* EMFILE: the listener is out of the poll set */
+  uint64_t listen_retry;
+  conn **conns;
+  size_t nconns, max_conns;
+  size_t online; /* chat sockets */
+  chat_feed feed;
+  uint64_t now, next_heartbeat;
+  options o;
+};
+
+/* ---------------------------------------------------------------------- server.c */
+
+/** Set by SIGINT/SIGTERM: chat_run() shuts down (closes 1001, ends feeds) and returns. */
+extern volatile sig_atomic_t chat_stop_requested;
+
+/** Serve on s->lfd until asked to stop. @return 0, or -1 (out of memory, poll failed). */
+int chat_run(server *s);
+uint64_t chat_clock_ms(clockid_t id);
+int chat_set_nonblocking(int fd);
+/** 1 when the span s[0, n) is the string lit. */
+int chat_span_is(const char *s, size_t n, const char *lit);
+/** Mark for closing (why, when not NULL, is logged once). */
+void conn_kill(conn *c, const char *why);
+/** Queue bytes before anything the session has; over `limit` in all: the connection dies. */
+void conn_append(conn *c, const void *p, size_t n, size_t limit);
+/** Answer with a small text/plain response and close after it. */
+void conn_respond_text(conn *c, const char *status, const char *extra, const char *text);
+
+/* ---------------------------------------------------------------------- feed_conn.c */
+
+/** Answer GET /events (the handshake server's plain request): the stream, from where the
+ * client resumes. */
+void feed_conn_start(conn *c);
+/** Move events from the history to the connection while its output is small. */
+void feed_conn_fill(conn *c);
+/** A heartbeat comment, unless output is waiting anyway. */
+void feed_conn_heartbeat(conn *c);
+/** End the stream (shutting down): last chunk, then close. */
+void feed_conn_end(conn *c);
+
+/* ---------------------------------------------------------------------- chat_conn.c */
+
+/** The handshake server's on_upgrade: /chat, from our own page's origin or no browser. */
+int chat_conn_on_upgrade(rtw_ws_handshake_server *hs, void *user);
+/** The upgrade is done: queue the 101, start the session, feed the first frames. */
+void chat_conn_start(conn *c, const char *frames, size_t frames_len);
+/** Bytes read from a chat socket (counted against its byte rate). */
+void chat_conn_input(conn *c, const char *p, size_t n);
+/** Feed what waited while the session paused, once it reads again. */
+void chat_conn_resume(conn *c);
+/** 1 while the socket should be polled for input. */
+int chat_conn_reading(const conn *c);
+/** Publish a join or leave event with the number of chat sockets. */
+void chat_conn_publish_count(server *s, const char *type);
+
+#endif /* RTWEB_CHAT_SERVER_H */
