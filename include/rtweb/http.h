@@ -904,6 +904,12 @@ RTW_EXPORT int rtw_sse_http_client_new(rtw_sse_http_client **client,
 
 /**
  * @brief Free the object (not the parser, which the host owns) and every span it returned.
+ *
+ * Called from one of the parser's callbacks while rtw_sse_http_client_recv() or
+ * rtw_sse_http_client_end() is feeding it, the free is deferred: no more body goes to the
+ * parser, and when the callback returns, that recv()/end() frees the client and returns
+ * #RTW_ERR_CALLBACK_FAILURE. The handle is invalid from the free on either way: do not
+ * use it or free it again.
  * @param client the object, or NULL (then nothing happens).
  */
 RTW_EXPORT void rtw_sse_http_client_free(rtw_sse_http_client *client);
@@ -930,6 +936,10 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
  * Content-Length or close-delimited; RFC 9112 6.3) goes to the parser.
  * The parser's callbacks fire (rtw_sse_callbacks) as the body is decoded.
  *
+ * Re-entrancy: from those callbacks the client's accessors may be read, but
+ * rtw_sse_http_client_recv() and rtw_sse_http_client_end() return #RTW_ERR_REENTRANT and do
+ * nothing (not sticky; *nread 0); rtw_sse_http_client_free() is deferred (see there).
+ *
  * @param client the object.
  * @param in the bytes received, only read (NULL allowed with len 0).
  * @param len bytes at in.
@@ -944,6 +954,9 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
  *         #RTW_ERR_HTTP_TOO_MANY_HEADERS; the parser's errors (#RTW_ERR_SSE_LINE_TOO_LONG,
  *         ...); #RTW_ERR_NOMEM; #RTW_ERR_INVALID_ARGUMENT. Outcomes other than INCOMPLETE
  *         and DONE are sticky (later calls return them with nread 0).
+ *         #RTW_ERR_REENTRANT (called from a parser callback: nothing done, not sticky);
+ *         #RTW_ERR_CALLBACK_FAILURE (a callback freed the client: it is gone; *nread counts
+ *         the bytes used up to the piece whose callback freed it).
  */
 RTW_EXPORT int rtw_sse_http_client_recv(rtw_sse_http_client *client, const void *in,
                                         size_t len, size_t *nread);
@@ -957,7 +970,9 @@ RTW_EXPORT int rtw_sse_http_client_recv(rtw_sse_http_client *client, const void 
  *         Content-Length body was cut short: still a reconnect, WHATWG 9.2.2);
  *         the sticky outcome if recv already returned one other than DONE;
  *         #RTW_ERR_HTTP_MALFORMED (the head never completed); the parser's error;
- *         #RTW_ERR_INVALID_ARGUMENT.
+ *         #RTW_ERR_REENTRANT (called from a parser callback during recv() or end(): nothing
+ *         done, not sticky); #RTW_ERR_CALLBACK_FAILURE (a callback freed the client during
+ *         this call: it is gone); #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_sse_http_client_end(rtw_sse_http_client *client);
 

@@ -456,6 +456,8 @@ struct rtw_sse_http_client {
   int outcome;    /* sticky result other than INCOMPLETE and DONE; 0 while none */
   int head_done;  /* accessors work */
   int empty_body; /* 200 with Content-Length: 0: the body is over at once */
+  int busy;         /* inside recv() or end(): the host's parser callbacks may be running */
+  int free_pending; /* rtw_sse_http_client_free() was called from one of them */
 };
 
 /* Fields the client writes itself, or that would change what the request means. */
@@ -530,8 +532,12 @@ static int to_parser(void *user_data, const char *p, size_t n)
 
   while (n > 0) {
     rv = rtw_sse_parser_recv(c->parser, p, n, &used);
+    if (c->free_pending) /* a callback freed the client: feed nothing more */
+      return RTW_ERR_CALLBACK_FAILURE;
     if (rv != 0 && rv != RTW_ERR_PAUSE)
       return rv;
+    if (used == 0) /* no progress would loop forever; the parser always takes a line */
+      return RTW_ERR_INVALID_STATE;
     p += used;
     n -= used;
   }
@@ -572,13 +578,43 @@ int rtw_sse_http_client_new(rtw_sse_http_client **out, const rtw_sse_http_client
   return 0;
 }
 
+static void destroy(rtw_sse_http_client *c)
+{
+  rtw__http1_free(c->head);
+  rtw__buf_free(&c->request, &c->mem);
+  rtw__mem_free(&c->mem, c);
+}
+
 void rtw_sse_http_client_free(rtw_sse_http_client *c)
 {
   if (c == NULL)
     return;
-  rtw__http1_free(c->head);
-  rtw__buf_free(&c->request, &c->mem);
-  rtw__mem_free(&c->mem, c);
+  if (c->busy) { /* from a parser callback: the outermost recv()/end() frees it */
+    c->free_pending = 1;
+    return;
+  }
+  destroy(c);
+}
+
+/* recv() and end() drive the host's parser, whose callbacks may call back into the client:
+ * a nested recv()/end() is refused (it would re-enter llhttp mid-execute), and a free is
+ * carried out here, once the callback has returned. */
+static int enter(rtw_sse_http_client *c)
+{
+  if (c->busy)
+    return RTW_ERR_REENTRANT;
+  c->busy = 1;
+  return 0;
+}
+
+static int leave(rtw_sse_http_client *c, int rv)
+{
+  c->busy = 0;
+  if (c->free_pending) {
+    destroy(c);
+    return RTW_ERR_CALLBACK_FAILURE;
+  }
+  return rv;
 }
 
 int rtw_sse_http_client_request(const rtw_sse_http_client *c, const void **data, size_t *len)
@@ -661,15 +697,10 @@ static int recv_body(rtw_sse_http_client *c, const void *in, size_t len, size_t 
   return rv;
 }
 
-int rtw_sse_http_client_recv(rtw_sse_http_client *c, const void *in, size_t len,
-                             size_t *nread)
+static int client_recv(rtw_sse_http_client *c, const void *in, size_t len, size_t *nread)
 {
   int rv;
 
-  if (nread != NULL)
-    *nread = 0;
-  if (c == NULL || nread == NULL || (in == NULL && len != 0))
-    return RTW_ERR_INVALID_ARGUMENT;
   if (c->outcome != 0)
     return c->outcome;
   if (c->state == CLIENT_BODY)
@@ -686,12 +717,24 @@ int rtw_sse_http_client_recv(rtw_sse_http_client *c, const void *in, size_t len,
   return rv;
 }
 
-int rtw_sse_http_client_end(rtw_sse_http_client *c)
+int rtw_sse_http_client_recv(rtw_sse_http_client *c, const void *in, size_t len,
+                             size_t *nread)
 {
   int rv;
 
-  if (c == NULL)
+  if (nread != NULL)
+    *nread = 0;
+  if (c == NULL || nread == NULL || (in == NULL && len != 0))
     return RTW_ERR_INVALID_ARGUMENT;
+  if ((rv = enter(c)) != 0)
+    return rv;
+  return leave(c, client_recv(c, in, len, nread));
+}
+
+static int client_end(rtw_sse_http_client *c)
+{
+  int rv;
+
   if (c->outcome != 0)
     return c->outcome;
   if (c->state == CLIENT_HEAD) {
@@ -701,6 +744,17 @@ int rtw_sse_http_client_end(rtw_sse_http_client *c)
   /* RFC 9112 6.3 item 8: a close-delimited body ends here; other framing was cut short */
   rv = c->empty_body ? 1 : rtw__http1_body_finish(c->head);
   return finish_stream(c, rv == 1 ? RTW_SSE_HTTP_END : rv);
+}
+
+int rtw_sse_http_client_end(rtw_sse_http_client *c)
+{
+  int rv;
+
+  if (c == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if ((rv = enter(c)) != 0)
+    return rv;
+  return leave(c, client_end(c));
 }
 
 int rtw_sse_http_client_status(const rtw_sse_http_client *c)

@@ -405,6 +405,133 @@ static void test_client_parser_pause(void **state)
   rtwt_log_free(&log);
 }
 
+/* ====================================================================== re-entrancy */
+
+#define REENTER_CALLS 0 /* recv() and end() from the callback: refused, not sticky */
+#define REENTER_FREE 1  /* free() from the callback: deferred to the outer call */
+#define REENTER_FREE_PAUSE 2 /* the same, and the callback returns RTW_ERR_PAUSE */
+
+typedef struct reenter {
+  int mode;
+  rtw_sse_http_client *client;
+  int events, discards;
+} reenter;
+
+static void reenter_calls(reenter *r)
+{
+  size_t nread = 99;
+  assert_int_equal(rtw_sse_http_client_recv(r->client, "data: x\n\n", 9, &nread),
+                   RTW_ERR_REENTRANT);
+  assert_int_equal(nread, 0);
+  assert_int_equal(rtw_sse_http_client_end(r->client), RTW_ERR_REENTRANT);
+  assert_int_equal(rtw_sse_http_client_status(r->client), 200); /* reading is fine */
+}
+
+static int reenter_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  reenter *r = ud;
+  (void)p;
+  (void)ev;
+  r->events++;
+  if (r->mode == REENTER_CALLS) {
+    reenter_calls(r);
+    return 0;
+  }
+  if (r->events == 1)
+    rtw_sse_http_client_free(r->client);
+  /* RTW_ERR_PAUSE stops the parser at this event; else it finishes the piece it has */
+  return r->mode == REENTER_FREE_PAUSE ? RTW_ERR_PAUSE : 0;
+}
+
+static int reenter_discard(rtw_sse_parser *p, void *ud)
+{
+  reenter *r = ud;
+  (void)p;
+  r->discards++;
+  if (r->mode == REENTER_CALLS || r->discards > 1)
+    reenter_calls(r);
+  else
+    rtw_sse_http_client_free(r->client);
+  return 0;
+}
+
+#define REENTER_HEAD "HTTP/1.1 200 OK\r\n" CT_OK "\r\n"
+#define REENTER_HEAD_LEN (sizeof REENTER_HEAD - 1)
+static const char reenter_resp[] = REENTER_HEAD "data: one\n\ndata: two\n\ndata: unfinished\n";
+
+/* Issue #12 defect 4: a recv() from a parser callback ran a nested llhttp_execute() on the
+ * same parser; a free() from one was a use-after-free (ASan reports it without the guard). */
+static rtw_sse_http_client *reenter_client(reenter *r, rtw_sse_parser **parser, int mode)
+{
+  rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+  size_t nread;
+
+  memset(r, 0, sizeof *r);
+  r->mode = mode;
+  cb.on_event = reenter_event;
+  cb.on_discard = reenter_discard;
+  st.flags = RTW_SSE_FLAG_STREAM_DATA; /* so that end() fires on_discard */
+  assert_int_equal(rtw_sse_parser_new(parser, &cb, &st, NULL, r), 0);
+  r->client = new_client(*parser, NULL);
+  /* the head alone: no callback yet */
+  assert_int_equal(rtw_sse_http_client_recv(r->client, reenter_resp, REENTER_HEAD_LEN, &nread),
+                   RTW_SSE_HTTP_DONE);
+  assert_int_equal(nread, REENTER_HEAD_LEN);
+  return r->client;
+}
+
+static void test_client_reentrancy(void **state)
+{
+  rtw_sse_parser *parser;
+  rtw_sse_http_client *c;
+  reenter r;
+  size_t nread, body = strlen(reenter_resp) - REENTER_HEAD_LEN;
+  (void)state;
+
+  /* calls from on_event and on_discard are refused; the outer calls go on unharmed */
+  c = reenter_client(&r, &parser, REENTER_CALLS);
+  assert_int_equal(rtw_sse_http_client_recv(c, reenter_resp + REENTER_HEAD_LEN, body, &nread),
+                   RTW_SSE_HTTP_INCOMPLETE);
+  assert_int_equal(nread, body);
+  assert_int_equal(r.events, 2);
+  assert_int_equal(rtw_sse_http_client_end(c), RTW_SSE_HTTP_END);
+  assert_int_equal(r.discards, 1);
+  rtw_sse_http_client_free(c);
+  rtw_sse_parser_free(parser);
+
+  /* free from on_event, then pause: the second event never comes; recv frees the client */
+  c = reenter_client(&r, &parser, REENTER_FREE_PAUSE);
+  assert_int_equal(rtw_sse_http_client_recv(c, reenter_resp + REENTER_HEAD_LEN, body, &nread),
+                   RTW_ERR_CALLBACK_FAILURE);
+  assert_true(nread >= 11 && nread <= body);
+  assert_int_equal(r.events, 1);
+  rtw_sse_parser_free(parser);
+
+  /* without the pause the parser finishes the piece it was given (its callbacks are the
+   * host's; the client is not touched), and nothing is fed after it */
+  c = reenter_client(&r, &parser, REENTER_FREE);
+  assert_int_equal(rtw_sse_http_client_recv(c, reenter_resp + REENTER_HEAD_LEN, 11, &nread),
+                   RTW_ERR_CALLBACK_FAILURE);
+  assert_int_equal(r.events, 1);
+  rtw_sse_parser_free(parser);
+  c = reenter_client(&r, &parser, REENTER_FREE);
+  assert_int_equal(rtw_sse_http_client_recv(c, reenter_resp + REENTER_HEAD_LEN, body, &nread),
+                   RTW_ERR_CALLBACK_FAILURE);
+  assert_int_equal(r.events, 2);
+  rtw_sse_parser_free(parser);
+
+  /* free from on_discard, which end() fires */
+  c = reenter_client(&r, &parser, REENTER_FREE);
+  r.mode = REENTER_CALLS;
+  assert_int_equal(rtw_sse_http_client_recv(c, reenter_resp + REENTER_HEAD_LEN, body, &nread),
+                   RTW_SSE_HTTP_INCOMPLETE);
+  r.mode = REENTER_FREE;
+  assert_int_equal(rtw_sse_http_client_end(c), RTW_ERR_CALLBACK_FAILURE);
+  assert_int_equal(r.discards, 1);
+  rtw_sse_parser_free(parser);
+}
+
 /* ====================================================================== server */
 
 static void feed_request(void *arg, const uint8_t *in, size_t len, const size_t *pieces,
@@ -895,6 +1022,7 @@ int main(void)
       cmocka_unit_test(test_client_bodies),
       cmocka_unit_test(test_client_misc),
       cmocka_unit_test(test_client_parser_pause),
+      cmocka_unit_test(test_client_reentrancy),
       cmocka_unit_test(test_server_request),
       cmocka_unit_test(test_server_request_limits),
       cmocka_unit_test(test_server_response),
