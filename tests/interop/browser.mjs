@@ -140,6 +140,19 @@ try {
     return [isRange(ids, 4), `ids ${ids}`];
   });
 
+  await tap.test('chromium: "mine" is what the server says, not the name (both pages named alike)', async () => {
+    for (const p of [A.page, B.page]) await p.fill('#name', 'Same Name');
+    await A.page.fill('#text', 'whose is this?');
+    await A.page.press('#text', 'Enter');
+    for (const p of [A.page, B.page]) {
+      await p.waitForFunction(() => document.querySelectorAll('#messages li').length >= 3, null, { timeout: T });
+    }
+    const mine = (p) => p.$$eval('#messages li', (lis) => lis.map((li) => li.classList.contains('mine')));
+    const [ma, mb] = [await mine(A.page), await mine(B.page)];
+    return [JSON.stringify(ma) === '[true,false,true]' && JSON.stringify(mb) === '[false,true,false]',
+      `A ${JSON.stringify(ma)} B ${JSON.stringify(mb)}`];
+  });
+
   await tap.test('chromium offers permessage-deflate; rtweb-chat declines it (no Sec-WebSocket-Extensions)', async () => {
     const req = A.hs.requests[0] || {};
     const res = A.hs.responses[0] || { headers: {} };
