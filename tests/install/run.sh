@@ -9,7 +9,10 @@
 #   3. build it with `pkg-config --static --libs rtweb`, linking librtweb.a (and only it)
 #      statically, check the binary does not need librtweb.so, and run it;
 #   4. build tests/install/parent, a meson project using rtweb as a subproject, and run its
-#      program.
+#      program;
+#   5. what else `meson install` puts in place: every guide (docs/*.md, docs/img) in
+#      share/doc/rtweb, and the Python package, which `import rtweb` finds under the prefix
+#      and which loads the installed librtweb.so.0 (no LD_LIBRARY_PATH).
 # usage: run.sh SOURCE_ROOT THIS_DIR      (CC, if set, is the compiler to use)
 set -u
 
@@ -21,17 +24,19 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM  # runs the EXIT trap
 prefix=$tmp/prefix
 opts="-Dtests=disabled -Dbench=false -Dexamples=false -Dfuzzing=none -Dbuildtype=release"
+opts="$opts -Dpython=enabled"
 
+total=11
 n=0
 failed=0
-echo "1..9"
+echo "1..$total"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() {
   n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
   if [ -n "${2:-}" ] && [ -f "$2" ]; then tail -n 30 "$2" | sed 's/^/#   /'; fi
 }
 skip_rest() { # $1 = reason; marks the remaining checks as failed, since they cannot run
-  while [ "$n" -lt 9 ]; do not_ok "(not run: $1)"; done
+  while [ "$n" -lt "$total" ]; do not_ok "(not run: $1)"; done
   exit 1
 }
 
@@ -145,4 +150,56 @@ else
   not_ok "the parent project's program runs" "$tmp/run_parent.log"
 fi
 
+# ------------------------------------------------------------------ 5. docs, man page, Python
+docdir=$prefix/share/doc/rtweb
+missing=""
+for f in "$src"/docs/*.md "$src"/docs/img/* "$src/README.md"; do
+  case $f in
+    */img/*) rel=img/$(basename "$f") ;;
+    *) rel=$(basename "$f") ;;
+  esac
+  cmp -s "$f" "$docdir/$rel" || missing="$missing $rel"
+done
+if [ -z "$missing" ]; then
+  ok "every guide (docs/*.md, docs/img, README.md) installed in share/doc/rtweb"
+else
+  echo "# missing or different in $docdir:$missing"
+  not_ok "every guide (docs/*.md, docs/img, README.md) installed in share/doc/rtweb"
+fi
+
+# The package directory under the prefix (lib/python3/dist-packages on Debian), found by
+# its __init__.py; the binding's own modules must all be there.
+pkg=$(find "$prefix" -path '*-packages/rtweb/__init__.py' 2>/dev/null | head -n 1)
+pkg=${pkg%/__init__.py}
+missing=""
+for f in "$src"/bindings/python/rtweb/*.py; do
+  [ -n "$pkg" ] && cmp -s "$f" "$pkg/$(basename "$f")" || missing="$missing $(basename "$f")"
+done
+[ -n "$pkg" ] && [ -f "$pkg/_config.py" ] || missing="$missing _config.py"
+# From another directory, without RTWEB_LIBRARY or LD_LIBRARY_PATH: the package must load
+# the library installed with it and parse an event through it.
+probe='import rtweb
+from rtweb import sse
+p = sse.Parser()
+events = p.feed(b"id: 7\nevent: tick\ndata: he") + p.feed(b"llo\r\n\r\n")
+print(rtweb.library_path)
+print(rtweb.library_version())
+print([(e.type, e.data, e.id) for e in events])'
+want="$prefix/lib/librtweb.so.0
+$(sed -n "s/^  version : '\(.*\)',$/\1/p" "$src/meson.build")
+[('tick', 'hello', '7')]"
+if [ -z "$missing" ]; then
+  got=$(cd "$tmp" && env -u RTWEB_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH="${pkg%/rtweb}" \
+        PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c "$probe" 2>&1)
+else
+  got="missing in the installed package:$missing"
+fi
+if [ "$got" = "$want" ]; then
+  ok "import rtweb from ${pkg#"$prefix"/} loads the installed librtweb.so.0 and parses an event"
+else
+  printf '%s\n' "wanted:" "$want" "got:" "$got" | sed 's/^/# /'
+  not_ok "import rtweb from the installed package loads the installed librtweb.so.0"
+fi
+
+[ "$n" -eq "$total" ] || { echo "# ran $n checks, planned $total"; exit 1; }
 [ "$failed" -eq 0 ]

@@ -40,6 +40,14 @@ def _candidates():
         # Explicit choice: use it or fail; never fall back silently to another copy.
         yield env
         return
+    # The library installed with this package: `meson install` records its libdir in
+    # _config.py (absent from the source tree), so a package under any prefix loads its own
+    # library, without LD_LIBRARY_PATH.
+    try:
+        from . import _config
+        yield os.path.join(_config.LIBDIR, "librtweb.so.0")
+    except ImportError:
+        pass
     # The installed library: the soname the dynamic linker finds (ldconfig cache, or
     # LD_LIBRARY_PATH), then whatever ctypes.util knows.
     yield "librtweb.so.0"
