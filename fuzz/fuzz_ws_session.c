@@ -15,7 +15,8 @@
  *   byte 1   max_frame_size   = 1 + b1
  *   byte 2   max_message_size = 1 + 4 * b2
  *   byte 3   fragment_size    = 1 + b3 % 64, or 97 * (b3 - 127) when b3 >= 128
- *   byte 4   max_outbound     = 1 + 8 * b4
+ *   byte 4   max_outbound     = 1 + 8 * b4; with it the input gate: outbound_high_water =
+ *            max_outbound / 2, outbound_low_water = a quarter (otherwise the gate is off)
  *   byte 5   piece sizes (bits 0-1: 1, 1..8, 1..64, 1..rest) and, with byte 6, the PRNG seed
  *   byte 6   chance (out of 256) that a callback returns RTW_ERR_PAUSE
  *   byte 7   the allocation that fails (1-based; 0 = none)
@@ -54,10 +55,15 @@
  * and control frames queued, the close frame last; NOCOPY payloads released exactly once; no
  * leak. Then: B == an independent receiver (same events, an error the first bad frame
  * allows), A == B unless A was disturbed (a refused allocation, a failing random callback, a
- * timeout: then A's events are a prefix of B's), B == C (events and output bytes). With the
+ * timeout: then A's events are a prefix of B's), B == C (events and output bytes). When the
+ * input gate pauses rtw_ws_recv() (no callback paused), every run drains its output and
+ * feeds the rest. Over a small budget automatic pongs may be merged (RFC 6455 5.5.3: only
+ * the most recent ping needs an answer): then the pongs sent are checked to be among those
+ * queued, no more of them, and the other control frames exactly. With the
  * failing on_message_data (byte 9) only the events of A and B are compared: B's first piece
  * is bigger and may reach a bad UTF-8 byte first, and C has no on_message_data.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +95,8 @@ typedef struct config {
   uint64_t max_frame, max_msg;
   size_t frag, max_out;
   unsigned fail_cb_at, rand_fail_at, data_fail_msg, density, pause_chance;
+  int gate;       /* the input gate is on (H_OUTB) */
+  int pong_merge; /* automatic pongs may be merged over budget (H_OUTB, auto pong on) */
   const uint8_t *ops;
   size_t ops_len;
   const uint8_t *wire;
@@ -441,8 +449,8 @@ static int on_ping(rtw_ws *ws, const void *data, size_t len, void *ud)
 
   FUZZ_CHECK(len <= RTW_WS_MAX_CONTROL_PAYLOAD && (len == 0 || data != NULL));
   log_ctrl(&r->events, "ping ", data, len);
-  /* already answered, unless NO_AUTO_PONG or our close went out */
-  if (!(r->cf->st.flags & RTW_WS_FLAG_NO_AUTO_PONG) && rtw_ws_close_sent(ws) == 0)
+  /* already answered unless NO_AUTO_PONG, also after our close went out (RFC 6455 5.5.2) */
+  if (!(r->cf->st.flags & RTW_WS_FLAG_NO_AUTO_PONG))
     model_ctrl(r, RTW_WS_OP_PONG, data, len);
   return reply_data(r, 1, RTW_WS_OP_PING, data, len);
 }
@@ -467,7 +475,7 @@ static int on_close(rtw_ws *ws, int code, const char *reason, size_t rlen, void 
   FUZZ_CHECK(rlen <= RTW_WS_MAX_CONTROL_PAYLOAD - 2);
   FUZZ_CHECK((rlen == 0 || reason != NULL) && fuzz_utf8_valid(reason, rlen));
   FUZZ_CHECK(rtw_ws_close_received(ws) == code);
-  FUZZ_CHECK(!rtw_ws_want_read(ws));
+  FUZZ_CHECK(IS_CLIENT || !rtw_ws_want_read(ws)); /* a client waits for the EOF (7.1.1) */
   r->peer_code = code;
   log_close(&r->events, code, reason, rlen);
   return reply(r, 1);
@@ -1029,6 +1037,28 @@ static void op_tick(run *r, uint8_t o)
   r->dropped = r->disturbed = 1;
 }
 
+/* ws.h rtw_ws_want_read(): 0 after an error; after the peer's close 0 for a server, while a
+ * client waits for the server's EOF (1 until close_timeout_ms has passed at a tick); before
+ * it 1, unless the input gate holds it (the outbound size then is above the low water). */
+static void check_want_read(run *r)
+{
+  int wr = rtw_ws_want_read(r->ws);
+
+  if (r->err != 0)
+    FUZZ_CHECK(!wr);
+  else if (r->peer_code != 0)
+    FUZZ_CHECK(IS_CLIENT || !wr);
+  else
+    FUZZ_CHECK(wr || (r->cf->gate &&
+                      rtw_ws_outbound_size(r->ws) > r->cf->st.outbound_low_water));
+}
+
+/* The input gate holds input: the host must drain before it feeds more. */
+static int gated(run *r)
+{
+  return r->cf->gate && r->err == 0 && r->peer_code == 0 && !rtw_ws_want_read(r->ws);
+}
+
 /* The first error stays the one recv() reports, whatever failed later (ws.h: sticky). */
 static void check_sticky(run *r)
 {
@@ -1041,7 +1071,8 @@ static void check_sticky(run *r)
 static void op_state(run *r)
 {
   check_sticky(r);
-  FUZZ_CHECK(rtw_ws_want_read(r->ws) == (r->err == 0 && r->peer_code == 0));
+  check_want_read(r);
+  FUZZ_CHECK(rtw_ws_outbound_size(r->ws) <= r->cf->max_out + 256); /* ws.h max_outbound */
   FUZZ_CHECK(rtw_ws_close_received(r->ws) == r->peer_code);
   FUZZ_CHECK(rtw_ws_user_data(r->ws) == r);
   FUZZ_CHECK(rtw_ws_close_sent(r->ws) == r->cs_known || r->cs_known == 0);
@@ -1179,8 +1210,8 @@ static int recv_checked(run *r, const uint8_t *p, size_t n, size_t *nread)
     FUZZ_CHECK(lib_rand > 0); /* the random callback, for an automatic pong */
   if (fuzz_mem_saw(rv) == RTW_ERR_NOMEM)
     FUZZ_CHECK(lib_alloc > 0);
-  if (rv == RTW_ERR_PAUSE)
-    FUZZ_CHECK(r->cb_paused && *nread > 0);
+  if (rv == RTW_ERR_PAUSE) /* a callback paused, or the input gate (maybe before any byte) */
+    FUZZ_CHECK((r->cb_paused && *nread > 0) || (!r->cb_paused && gated(r)));
   if (rv == 0)
     FUZZ_CHECK(*nread == n && !r->cb_paused);
   if ((lib_alloc > 0 || lib_rand > 0) && (rv == 0 || rv == RTW_ERR_PAUSE)) {
@@ -1215,7 +1246,13 @@ static void feed(run *r)
     int rv;
     FUZZ_CHECK(rtw_ws_recv(r->ws, NULL, 0, &nread) == 0 && nread == 0);
     rv = recv_checked(r, s, n, &nread);
-    FUZZ_CHECK(rv != RTW_ERR_PAUSE);
+    while (rv == RTW_ERR_PAUSE) { /* only the input gate pauses run B */
+      FUZZ_CHECK(!r->cb_paused && gated(r));
+      drain(r);
+      s += nread;
+      n -= nread;
+      rv = recv_checked(r, s, n, &nread);
+    }
     return;
   }
   while (n > 0 && r->err == 0) {
@@ -1234,6 +1271,8 @@ static void feed(run *r)
       if (rv != RTW_ERR_PAUSE)
         break;
       maybe_ops(r);
+      if (r->err == 0 && gated(r))
+        drain(r); /* the gate opens once output is written */
       if (r->err != 0)
         break;
     }
@@ -1249,6 +1288,59 @@ static void feed(run *r)
 }
 
 /* ------------------------------------------------------------------ output checker */
+
+/* The control frames of a log (op, length, payload records) split into pongs and others. */
+static void split_ctrl(const fuzz_log *in, fuzz_log *pongs, fuzz_log *other, size_t *npongs)
+{
+  const uint8_t *p = (const uint8_t *)in->p;
+  size_t off = 0;
+
+  *npongs = 0;
+  while (off + 2 <= in->len) {
+    size_t rec = 2u + p[off + 1];
+    FUZZ_CHECK(off + rec <= in->len);
+    if (p[off] == RTW_WS_OP_PONG) {
+      fuzz_log_raw(pongs, p + off, rec);
+      (*npongs)++;
+    } else {
+      fuzz_log_raw(other, p + off, rec);
+    }
+    off += rec;
+  }
+}
+
+/* Whether the record at rec (one pong) occurs among the records of `in`. */
+static int has_record(const fuzz_log *in, const uint8_t *rec)
+{
+  const uint8_t *p = (const uint8_t *)in->p;
+  size_t off = 0, n = 2u + rec[1];
+
+  for (; off + 2 <= in->len; off += 2u + p[off + 1])
+    if (p[off + 1] == rec[1] && memcmp(p + off, rec, n) == 0)
+      return 1;
+  return 0;
+}
+
+/* Automatic pongs over budget (RFC 6455 5.5.3): the non-pong control frames exactly as
+ * queued, and the pongs sent no more than queued, each one of those queued. */
+static void check_merged_pongs(const fuzz_log *queued, const fuzz_log *sent, int dropped)
+{
+  fuzz_log qp = {NULL, 0, 0}, qo = {NULL, 0, 0}, sp = {NULL, 0, 0}, so = {NULL, 0, 0};
+  size_t nq, ns, off;
+
+  split_ctrl(queued, &qp, &qo, &nq);
+  split_ctrl(sent, &sp, &so, &ns);
+  FUZZ_CHECK(ns <= nq);
+  for (off = 0; off + 2 <= sp.len; off += 2u + ((const uint8_t *)sp.p)[off + 1])
+    FUZZ_CHECK(has_record(&qp, (const uint8_t *)sp.p + off));
+  FUZZ_CHECK(so.len <= qo.len && (so.len == 0 || memcmp(so.p, qo.p, so.len) == 0));
+  if (!dropped)
+    fuzz_log_expect_equal("control frames but pongs, queued vs sent", &qo, &so);
+  fuzz_log_free(&qp);
+  fuzz_log_free(&qo);
+  fuzz_log_free(&sp);
+  fuzz_log_free(&so);
+}
 
 /* Parse everything the session wrote, from RFC 6455 alone, and compare it with what was
  * queued. `close_sent` is rtw_ws_close_sent() at the end. */
@@ -1298,7 +1390,7 @@ static void check_output(run *r, int close_sent)
     pl = xmalloc(plen);
     for (i = 0; i < plen; i++)
       pl[i] = (uint8_t)(p[off + hl + i] ^ key[i % 4]);
-    FUZZ_CHECK(closes == 0); /* nothing after our close frame */
+    FUZZ_CHECK(closes == 0 || op == RTW_WS_OP_PONG); /* 5.5.1: no data, no second close */
     if (op >= 8) {
       FUZZ_CHECK((b0 & 0x80) && plen <= RTW_WS_MAX_CONTROL_PAYLOAD); /* 5.5 */
       if (op == RTW_WS_OP_CLOSE) {
@@ -1361,10 +1453,16 @@ static void check_output(run *r, int close_sent)
       complete += r->m[i].complete;
     FUZZ_CHECK(mi == complete);
   }
-  /* Control frames: exactly those queued (automatic pongs included), in order. */
-  FUZZ_CHECK(ctrl.len <= r->ctrl.len && (ctrl.len == 0 || memcmp(ctrl.p, r->ctrl.p, ctrl.len) == 0));
-  if (!r->dropped)
-    fuzz_log_expect_equal("control frames queued vs sent", &r->ctrl, &ctrl);
+  /* Control frames: exactly those queued (automatic pongs included), in order; over a
+   * small budget automatic pongs may have been merged (5.5.3). */
+  if (r->cf->pong_merge) {
+    check_merged_pongs(&r->ctrl, &ctrl, r->dropped);
+  } else {
+    FUZZ_CHECK(ctrl.len <= r->ctrl.len &&
+               (ctrl.len == 0 || memcmp(ctrl.p, r->ctrl.p, ctrl.len) == 0));
+    if (!r->dropped)
+      fuzz_log_expect_equal("control frames queued vs sent", &r->ctrl, &ctrl);
+  }
   /* The close frame: the last one, with the code rtw_ws_close_sent() reports. */
   FUZZ_CHECK(closes <= 1);
   if (closes == 1) {
@@ -1450,8 +1548,8 @@ static void session(run *r, const config *cf, int whole, int is_a)
   check_sticky(r);
   if (r->fm.failed != 0 || r->rand_failures != 0)
     r->disturbed = 1;
-  FUZZ_CHECK(rtw_ws_want_read(r->ws) == (r->err == 0 && r->peer_code == 0));
-  FUZZ_CHECK(!rtw_ws_want_write(r->ws));
+  check_want_read(r);
+  FUZZ_CHECK(!rtw_ws_want_write(r->ws) && rtw_ws_outbound_size(r->ws) == 0);
   FUZZ_CHECK(rtw_ws_close_received(r->ws) == r->peer_code);
   close_sent = rtw_ws_close_sent(r->ws);
   check_output(r, close_sent);
@@ -1632,8 +1730,14 @@ static void read_config(config *cf, const uint8_t *data, size_t size)
   }
   if (h[0] & H_FRAG)
     cf->st.fragment_size = h[3] < 128 ? 1u + h[3] % 64u : 97u * (h[3] - 127u);
-  if (h[0] & H_OUTB)
+  cf->st.outbound_high_water = SIZE_MAX; /* the input gate: off unless H_OUTB */
+  if (h[0] & H_OUTB) {
     cf->st.max_outbound = 1u + 8u * h[4];
+    cf->st.outbound_high_water = cf->st.max_outbound / 2u + 1u;
+    cf->st.outbound_low_water = cf->st.max_outbound / 4u;
+    cf->gate = 1;
+    cf->pong_merge = !(h[0] & H_NOPONG);
+  }
   if (h[0] & H_TIMERS) {
     cf->st.keepalive_ms = 1u + 4u * h[10];
     cf->st.pong_timeout_ms = 1u + 50u * (h[11] & 15u);

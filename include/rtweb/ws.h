@@ -155,6 +155,9 @@ typedef struct rtw_ws rtw_ws;
 #define RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS 5000u
 /** @brief Default pong_timeout_ms when keepalive is on: 30000. */
 #define RTW_WS_DEFAULT_PONG_TIMEOUT_MS 30000u
+/** @brief Default outbound_high_water: 1 MiB (outbound_low_water defaults to half of the
+ * high water mark). */
+#define RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER (1024u * 1024u)
 
 /** @brief Flag: deliver each message whole through on_message (buffered, under the limits)
  * instead of on_message_begin/data/end. */
@@ -162,12 +165,26 @@ typedef struct rtw_ws rtw_ws;
 /** @brief Flag: do not answer pings automatically (call rtw_ws_queue_pong() yourself). */
 #define RTW_WS_FLAG_NO_AUTO_PONG 0x2u
 
-/** @brief The rtw_ws_settings layout this header declares. */
-#define RTW_WS_SETTINGS_VERSION 1u
+/** @brief The rtw_ws_settings layout this header declares. Version 2 appended
+ * outbound_high_water, outbound_low_water and send_timeout_ms; a caller stating version 1
+ * gets their defaults. */
+#define RTW_WS_SETTINGS_VERSION 2u
 
 /**
  * @brief Session limits and options. Zero in any member means its default.
  * Initialise with `rtw_ws_settings s = {.version = RTW_WS_SETTINGS_VERSION};`.
+ *
+ * **Backpressure recipe** (an echo or relay that loses nothing and copies nothing it need
+ * not): the input gate (outbound_high_water) stops rtw_ws_recv() before it reads another
+ * frame while the outbound size is at or above the high water mark, so when a callback runs
+ * the outbound size is below it. With
+ * `max_outbound >= outbound_high_water + max_message_size + RTW_WS_MAX_HEADER + 256`,
+ * a queue call made from on_message (or a piece queued from on_message_data) to echo or relay
+ * the received message always fits: no #RTW_ERR_WS_OUTBOUND_FULL, and no queue grows
+ * without bound. The host writes while rtw_ws_want_write() is 1, reads while
+ * rtw_ws_want_read() is 1, keeps the input rtw_ws_recv() did not consume (it returned
+ * #RTW_ERR_PAUSE) and feeds it again once want_read is 1. The defaults (16 MiB, 1 MiB,
+ * 64 MiB) do not satisfy it: lower max_message_size or raise max_outbound.
  */
 typedef struct rtw_ws_settings {
   uint32_t version; /**< #RTW_WS_SETTINGS_VERSION (or older) */
@@ -181,22 +198,39 @@ typedef struct rtw_ws_settings {
   /** Outgoing messages larger than this go out as several frames, so control frames can be
    * sent between them. Default 64 KiB. */
   size_t fragment_size;
-  /** Most bytes the outbound queue may hold; a queue call that would exceed it fails with
-   * #RTW_ERR_WS_OUTBOUND_FULL and queues nothing (control frames get 256 bytes of headroom,
-   * so a pong or close still fits). Default 16 MiB. */
+  /** Most bytes the outbound queue may hold (rtw_ws_outbound_size()); a queue call that
+   * would exceed it fails with #RTW_ERR_WS_OUTBOUND_FULL and queues nothing. Control frames
+   * get 256 bytes of headroom, so a pong or close still fits: the outbound size never exceeds
+   * max_outbound + 256, whatever the peer sends. Automatic pongs are queued while they fit
+   * that headroom; past it one pong waits outside the queue (no memory taken) and a newer
+   * ping replaces it, so only the most recent ping is answered (RFC 6455 5.5.3): a peer
+   * that pings without reading cannot grow the queue. Default 16 MiB. */
   size_t max_outbound;
   /** Send a ping after this long without receiving anything (as seen by rtw_ws_tick(): input
-   * counts as activity at the next tick); 0 = off (the default). */
+   * counts as activity at the next tick); 0 = off (the default). See rtw_ws_tick(). */
   uint32_t keepalive_ms;
   /** With keepalive: fail with #RTW_ERR_WS_PONG_TIMEOUT when no pong arrives within this
-   * time after our ping. Default 30000. */
+   * time after the tick that queued our ping. Default 30000. See rtw_ws_tick(). */
   uint32_t pong_timeout_ms;
   /** After our close frame is written, fail with #RTW_ERR_WS_CLOSE_TIMEOUT when the peer's
-   * close does not arrive within this time. Default 5000. */
+   * close does not arrive within this time. Client role: also how long to wait for the
+   * server's EOF after the closing handshake (rtw_ws_want_read()). Default 5000. */
   uint32_t close_timeout_ms;
   /** RSV bits an extension negotiated (RTW_WS_RSV*): only these may be set in received
    * frames. Default 0: any RSV bit fails with close code 1002. */
   uint32_t rsv_allowed;
+  /* ---- version 2 ---- */
+  /** Input gate: while rtw_ws_outbound_size() >= this, rtw_ws_want_read() is 0 and
+   * rtw_ws_recv() stops before the next frame header or payload piece with #RTW_ERR_PAUSE.
+   * Default #RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER (1 MiB); SIZE_MAX turns the gate off. */
+  size_t outbound_high_water;
+  /** The gate opens again when the outbound size falls to this or below (hysteresis).
+   * Default outbound_high_water / 2; larger than outbound_high_water is an invalid
+   * argument. */
+  size_t outbound_low_water;
+  /** Fail with #RTW_ERR_SEND_TIMEOUT when bytes are pending and rtw_ws_send_consumed() takes
+   * none for this long (see rtw_ws_tick()). Default 0: off. */
+  uint32_t send_timeout_ms;
 } rtw_ws_settings;
 
 /** @brief The rtw_ws_callbacks layout this header declares. */
@@ -206,10 +240,26 @@ typedef struct rtw_ws_settings {
  * @brief Session callbacks. Any member may be NULL.
  *
  * Pointers passed to callbacks are valid only during the call. Return 0 to continue,
- * #RTW_ERR_PAUSE to make rtw_ws_recv() return after the current frame piece, or another
+ * #RTW_ERR_PAUSE to make rtw_ws_recv() return after the current frame piece (input then
+ * counts as paused until the next rtw_ws_recv(): see rtw_ws_pause_input()),
+ * #RTW_ERR_WS_CLOSED (what queue calls return after our close or a failure) which counts as
+ * 0, so `return rtw_ws_queue_message(ws, op, data, len, 0);` is a correct echo; or another
  * negative value to fail the session with #RTW_ERR_CALLBACK_FAILURE (it then queues a close
- * with code 1011). Callbacks may queue sends (rtw_ws_queue_*, rtw_ws_close()), but must not
- * call rtw_ws_recv() or rtw_ws_free().
+ * with code 1011), #RTW_ERR_WS_OUTBOUND_FULL included (a message was lost; see the
+ * backpressure recipe at rtw_ws_settings).
+ *
+ * Re-entrancy: callbacks may queue sends (rtw_ws_queue_*, rtw_ws_close()) and read state
+ * (want_read/want_write, rtw_ws_outbound_size(), close codes). rtw_ws_recv(), rtw_ws_tick(),
+ * rtw_ws_send_pending(), rtw_ws_send_pending_iov() and rtw_ws_send_consumed() called from a
+ * callback of the same session return #RTW_ERR_REENTRANT and do nothing (not sticky; recv
+ * sets *nread to 0). rtw_ws_free() from a callback (any of them, on_payload_released and
+ * random included) is deferred: the session stops at once (queue calls return
+ * #RTW_ERR_WS_CLOSED, want_read and want_write return 0, later callback return values are
+ * ignored), and when the callback returns, the outermost API call that ran it processes
+ * nothing more, frees the session (firing on_payload_released for NOCOPY payloads still
+ * queued) and returns #RTW_ERR_WS_CLOSED (rtw_ws_recv() with *nread = the bytes consumed up
+ * to and including the piece whose callback freed it). The handle is invalid from then on:
+ * do not call rtw_ws_free() again.
  *
  * Initialise with `rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};`.
  */
@@ -261,6 +311,11 @@ RTW_EXPORT int rtw_ws_new(rtw_ws **ws, int role, const rtw_ws_callbacks *callbac
  * @brief Free a session and everything it holds. on_payload_released fires for every
  * #RTW_WS_QUEUE_NOCOPY payload still queued; no other callback fires. No close frame is
  * sent: call rtw_ws_close() and flush first for a clean close.
+ *
+ * Called from one of the session's own callbacks, the free is deferred: the session is
+ * marked, and the outermost API call running that callback frees it right after the
+ * callback returns and returns #RTW_ERR_WS_CLOSED (see rtw_ws_callbacks). Either way the
+ * handle must not be used once rtw_ws_free() has been called.
  * @param ws the session, or NULL (then nothing happens). Pointers from
  *        rtw_ws_send_pending() become invalid.
  */
@@ -280,13 +335,22 @@ RTW_EXPORT void *rtw_ws_user_data(const rtw_ws *ws);
  * Callbacks that may fire: on_message_begin, on_message_data, on_message_end (streamed) or
  * on_message (#RTW_WS_FLAG_WHOLE_MESSAGES), on_ping, on_pong, on_close, and random (client
  * role, to mask the automatic pong or close answer). The automatic pong is queued before
- * on_ping runs; the answer to the peer's close is queued after on_close returns (unless
- * on_close called rtw_ws_close() itself).
+ * on_ping runs (also after our own close: RFC 6455 5.5.2; when the queue is over budget the
+ * pong waits, and a newer ping replaces it, 5.5.3: see max_outbound); the answer to the peer's close is queued
+ * after on_close returns (unless on_close called rtw_ws_close() itself).
+ *
+ * Backpressure: before each frame header or payload piece, when rtw_ws_outbound_size() is
+ * at or above outbound_high_water, recv stops and returns #RTW_ERR_PAUSE with *nread = the
+ * bytes consumed so far (possibly 0). Keep the rest; feed it once rtw_ws_want_read() is 1
+ * again (after draining output to outbound_low_water).
  * @param ws the session.
  * @param in the bytes (NULL allowed with len 0).
  * @param len bytes at in.
  * @param[out] nread always set: bytes consumed (len unless paused or failed).
- * @return 0; #RTW_ERR_PAUSE (call again with the rest); a protocol error (RTW_ERR_WS_*,
+ * @return 0; #RTW_ERR_PAUSE (a callback paused, or the input gate closed: call again with
+ *         the rest); #RTW_ERR_REENTRANT (called from a callback: nothing done, *nread 0);
+ *         #RTW_ERR_WS_CLOSED (a callback called rtw_ws_free(): the session is gone); a
+ *         protocol error (RTW_ERR_WS_*,
  *         #RTW_ERR_INVALID_UTF8) after which the session has queued the matching close frame
  *         (see rtw_ws_close_sent()) and accepts no more input; #RTW_ERR_CALLBACK_FAILURE;
  *         #RTW_ERR_NOMEM; #RTW_ERR_UNSUPPORTED (client role: the default RNG failed while
@@ -297,20 +361,55 @@ RTW_EXPORT void *rtw_ws_user_data(const rtw_ws *ws);
 RTW_EXPORT int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread);
 
 /**
- * @brief Whether the session expects more input.
+ * @brief Whether the session wants input now: poll the transport for reading while it is 1.
+ *
+ * When want_read and want_write are both 0, the session is over: close the transport.
+ * A client also closes it on EOF from the server (and the server role closes first: RFC
+ * 6455 7.1.1 says the server should close the TCP connection).
  * @param ws the session, or NULL.
- * @return 1 while the peer's close has not been received and no fatal error occurred; 0
- *         otherwise (and for NULL).
+ * @return 1 while the peer's close has not been received, no fatal error occurred and the
+ *         input gate is open (rtw_ws_outbound_size() below outbound_high_water, or back at
+ *         outbound_low_water since it closed). Client role: also 1 after the closing
+ *         handshake (input is consumed and ignored) so the host waits for the server's EOF,
+ *         until close_timeout_ms after the first rtw_ws_tick() that follows the handshake's
+ *         completion (the peer's close received and ours written). 0 otherwise (and for
+ *         NULL, and after a deferred rtw_ws_free()).
  */
 RTW_EXPORT int rtw_ws_want_read(const rtw_ws *ws);
 
 /**
  * @brief Whether there are bytes to write. When want_read and want_write are both 0, the
- * session is over: close the transport.
+ * session is over: close the transport (a client also closes it on EOF).
  * @param ws the session, or NULL.
  * @return 1 while bytes are queued; 0 otherwise (and for NULL).
  */
 RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
+
+/**
+ * @brief Bytes queued for output and not yet taken by rtw_ws_send_consumed(): pending
+ * frames plus message bytes not yet serialised. This is the quantity max_outbound bounds
+ * and the input gate (outbound_high_water / outbound_low_water) watches. No callback fires.
+ * @param ws the session, or NULL.
+ * @return the byte count; 0 for NULL.
+ */
+RTW_EXPORT size_t rtw_ws_outbound_size(const rtw_ws *ws);
+
+/**
+ * @brief Tell the session that the host has stopped (paused = 1) or resumed (paused = 0)
+ * reading the transport, so keepalive judges the peer fairly.
+ *
+ * Input counts as paused while this is set, while the input gate holds want_read at 0, and
+ * after a callback returned #RTW_ERR_PAUSE until the next rtw_ws_recv(). While input is
+ * paused, no keepalive ping is sent and the pong timeout does not run (silence says nothing
+ * about a peer we are not reading); once input resumes, both timers restart from the next
+ * rtw_ws_tick(): a ping is due keepalive_ms after it, or the outstanding ping fails
+ * pong_timeout_ms after it. The close and send timeouts are not affected. rtw_ws_recv()
+ * still processes input fed while paused. No callback fires.
+ * @param ws the session.
+ * @param paused 1 when the host stopped reading, 0 when it reads again.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL ws, paused other than 0 or 1).
+ */
+RTW_EXPORT int rtw_ws_pause_input(rtw_ws *ws, int paused);
 
 /**
  * @brief The next contiguous bytes to write. The random callback may fire (client role,
@@ -321,9 +420,12 @@ RTW_EXPORT int rtw_ws_want_write(const rtw_ws *ws);
  * @param[out] len 0 when nothing is pending.
  * @return 0; #RTW_ERR_NOMEM, or #RTW_ERR_CALLBACK_FAILURE when the random callback failed
  *         (client role), or #RTW_ERR_UNSUPPORTED when the default RNG failed, if the next
- *         fragment of a large message could not be prepared: the session has then failed
- *         (want_read and want_write are 0: close the transport; later calls report the
- *         session's first error); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
+ *         fragment of a large message (or an automatic pong that waited for room) could not
+ *         be prepared: the session has then failed (want_read and want_write are 0: close
+ *         the transport; later calls report the session's first error);
+ *         #RTW_ERR_REENTRANT (called from a callback of this session; nothing done);
+ *         #RTW_ERR_WS_CLOSED (the random callback called rtw_ws_free(): the session is
+ *         gone); #RTW_ERR_INVALID_ARGUMENT (a NULL argument).
  */
 RTW_EXPORT int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len);
 
@@ -349,9 +451,12 @@ RTW_EXPORT int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, s
 /**
  * @brief Report that the first `n` pending bytes were written (partial writes are normal).
  * on_payload_released fires for each #RTW_WS_QUEUE_NOCOPY payload now fully written.
+ * Any n > 0 counts as write progress for send_timeout_ms.
  * @param ws the session.
  * @param n bytes written by the host.
- * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL ws, or n exceeds what is pending).
+ * @return 0; #RTW_ERR_REENTRANT (called from a callback of this session; nothing done);
+ *         #RTW_ERR_WS_CLOSED (on_payload_released called rtw_ws_free(): the session is
+ *         gone); #RTW_ERR_INVALID_ARGUMENT (NULL ws, or n exceeds what is pending).
  */
 RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
 
@@ -477,21 +582,47 @@ RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
 
 /**
  * @brief Advance the session's timers to `now_ms` (any monotonic clock, in milliseconds):
- * sends a keepalive ping when due, and fails the session on a pong or close timeout. The
- * random callback may fire (client role: masking the ping).
+ * sends a keepalive ping when due, and fails the session on a pong, close or send timeout.
+ * The random callback may fire (client role: masking the ping).
+ *
+ * Timers never start before the first tick; each is measured in the clock given to tick:
+ * - keepalive (keepalive_ms): a ping is queued at the first tick at least keepalive_ms after
+ *   the last input (input is counted at the tick following the rtw_ws_recv() that consumed
+ *   it; the first tick counts as input). Not while input is paused (rtw_ws_pause_input()),
+ *   nor after a close was sent or received.
+ * - pong timeout (pong_timeout_ms): runs from the tick that queued the keepalive ping (not
+ *   from when it is written); any pong received stops it. Stands still while input is
+ *   paused and restarts from the first tick after input resumes.
+ * - close timeout (close_timeout_ms): runs from the first tick after our close frame was
+ *   completely taken by rtw_ws_send_consumed(), until the peer's close arrives.
+ * - client EOF wait (close_timeout_ms): from the first tick after the closing handshake
+ *   completed (peer's close received, ours written); when it ends, want_read turns 0 and
+ *   tick returns 0: close the transport. Not an error.
+ * - send timeout (send_timeout_ms): runs from the first tick that sees output pending, and
+ *   restarts at each tick after rtw_ws_send_consumed() took bytes; output drained stops it.
+ *
+ * On #RTW_ERR_WS_PONG_TIMEOUT, #RTW_ERR_WS_CLOSE_TIMEOUT and #RTW_ERR_SEND_TIMEOUT the peer
+ * is taken as gone: no close frame is queued, all queued output is dropped
+ * (on_payload_released fires for NOCOPY payloads), the error is sticky, and want_read and
+ * want_write return 0 from then on: close the transport.
  * @param ws the session.
  * @param now_ms the current time; never smaller than in an earlier call.
- * @return 0 (also after the session already failed: the error was reported then);
- *         #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT; #RTW_ERR_NOMEM,
- *         #RTW_ERR_CALLBACK_FAILURE or #RTW_ERR_UNSUPPORTED when the keepalive ping could not
- *         be queued (then want_read and want_write turn 0: close the transport);
- *         #RTW_ERR_INVALID_ARGUMENT (NULL ws).
+ * @return 0 (also when the client's EOF wait ends, and after the session already failed:
+ *         the error was reported then); #RTW_ERR_WS_PONG_TIMEOUT; #RTW_ERR_WS_CLOSE_TIMEOUT;
+ *         #RTW_ERR_SEND_TIMEOUT; #RTW_ERR_NOMEM, #RTW_ERR_CALLBACK_FAILURE or
+ *         #RTW_ERR_UNSUPPORTED when the keepalive ping could not be queued (handled as a
+ *         timeout: want_read and want_write turn 0, close the transport);
+ *         #RTW_ERR_REENTRANT (called from a callback of this session; nothing done);
+ *         #RTW_ERR_WS_CLOSED (the random callback called rtw_ws_free(): the session is
+ *         gone); #RTW_ERR_INVALID_ARGUMENT (NULL ws).
  */
 RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
 
 /**
- * @brief When rtw_ws_tick() next needs to run, in the clock passed to it. Timers arm from
- * the first tick.
+ * @brief When rtw_ws_tick() next needs to run, in the clock passed to it: the earliest of
+ * the timers described at rtw_ws_tick() (keepalive or pong, close, client EOF wait, send).
+ * Timers arm from the first tick; a timer that is due to start returns the last tick's time
+ * (tick now to arm it).
  * @param ws the session, or NULL.
  * @return the deadline in milliseconds; UINT64_MAX when no timer is armed (also after a
  *         fatal error, and for NULL).

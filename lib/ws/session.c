@@ -25,8 +25,22 @@
  * - seg_bytes is the sum of the pending segments' lengths; mq_bytes the payload bytes of
  *   `mq` not yet serialised. Their sum is what max_outbound bounds.
  * - Owned segments are consumed in obuf order, so obuf is a FIFO: [ohead, obuf.len).
- * - Once close_sent, nothing but the close frame already queued goes out.
+ * - Once close_sent, no data frame goes out after the close frame (control frames may:
+ *   RFC 6455 5.5.1 forbids only data after a Close, and 5.5.2 still wants pongs).
+ * - Automatic pongs are queued like other control frames while the budget (max_outbound +
+ *   control headroom) has room for the largest one; past that, one pong waits outside the
+ *   queue in pong_payload and a newer ping replaces it (RFC 6455 5.5.3 lets us answer only
+ *   the most recent ping). So a peer that pings without reading never grows our memory.
+ * - cb_depth counts callbacks running. Calls that would nest a parse or a drain fail with
+ *   RTW_ERR_REENTRANT there; rtw_ws_free() there only sets free_pending, and the outermost
+ *   API call frees the session once the callback has returned (see leave()).
+ *
+ * Input gate (issue #12): when the outbound size reaches outbound_high_water, rtw_ws_recv()
+ * stops before its next step (RTW_ERR_PAUSE) and want_read is 0 until the size falls to
+ * outbound_low_water. A callback that queues an echo therefore always finds room when
+ * max_outbound >= high water + max_message_size + RTW_WS_MAX_HEADER + 256.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "codec.h"
@@ -76,8 +90,15 @@ struct rtw_ws {
   uint32_t pong_timeout_ms;
   uint32_t close_timeout_ms;
   uint32_t rsv_allowed;
+  size_t high_water;
+  size_t low_water;
+  uint32_t send_timeout_ms;
   int error;
-  int paused;
+  int paused; /* a callback returned RTW_ERR_PAUSE; cleared by the next rtw_ws_recv() */
+  unsigned cb_depth;    /* callbacks running (re-entrancy guard) */
+  uint8_t free_pending; /* rtw_ws_free() was called from a callback */
+  uint8_t host_paused;  /* rtw_ws_pause_input(ws, 1) */
+  uint8_t gated;        /* the outbound high-water gate holds input */
 
   /* receive */
   uint8_t rstate;
@@ -113,16 +134,28 @@ struct rtw_ws {
   uint8_t close_written; /* our close frame has been fully taken by the host */
   uint8_t rnd_pos;
   uint8_t rnd[64]; /* client role: masking keys drawn 16 at a time */
+  /* an automatic pong waiting for room in the budget (RFC 6455 5.5.3: only the most recent
+   * ping needs one); refill() queues it */
+  uint8_t pong_deferred;
+  uint8_t pong_plen;
+  uint8_t pong_payload[RTW_WS_MAX_CONTROL_PAYLOAD];
 
   /* timers (RFC 6455 does not fix them; see rtw_ws_settings) */
   uint8_t ticked;
   uint8_t rx_activity;
   uint8_t ping_out;
   uint8_t close_armed;
+  uint8_t timers_stale; /* input was paused: keepalive and pong timers restart at a tick */
+  uint8_t send_armed;
+  uint8_t write_progress; /* rtw_ws_send_consumed() took bytes since the last tick */
+  uint8_t eof_armed;      /* client: waiting for the server's EOF (RFC 6455 7.1.1) */
+  uint8_t eof_done;
   uint64_t now; /* the last tick */
   uint64_t last_rx;
   uint64_t pong_deadline;
   uint64_t close_deadline;
+  uint64_t send_deadline;
+  uint64_t eof_deadline;
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -155,15 +188,53 @@ static int close_code_for(int err)
   }
 }
 
+/* What a callback returned. RTW_ERR_WS_CLOSED is what queue calls return after our close:
+ * an echo that returns its queue call's value is correct then too (issue #12). After a
+ * deferred rtw_ws_free() nothing counts: processing stops anyway. */
 static int check_cb(rtw_ws *ws, int rv)
 {
-  if (rv == 0)
+  if (rv == 0 || rv == RTW_ERR_WS_CLOSED || ws->free_pending)
     return 0;
   if (rv == RTW_ERR_PAUSE) {
     ws->paused = 1;
+    ws->timers_stale = 1;
     return 0;
   }
   return RTW_ERR_CALLBACK_FAILURE;
+}
+
+/* on_payload_released, under the re-entrancy guard. */
+static void released(rtw_ws *ws, const void *data, size_t len)
+{
+  if (ws->cb.on_payload_released == NULL)
+    return;
+  ws->cb_depth++;
+  ws->cb.on_payload_released(ws, data, len, ws->user_data);
+  ws->cb_depth--;
+}
+
+static size_t out_size(const rtw_ws *ws)
+{
+  return ws->seg_bytes + ws->mq_bytes;
+}
+
+/* The input gate, with hysteresis: closes at high water, opens at low water. */
+static void gate_update(rtw_ws *ws)
+{
+  size_t n = out_size(ws);
+
+  if (n >= ws->high_water) {
+    if (!ws->gated)
+      ws->timers_stale = 1;
+    ws->gated = 1;
+  } else if (n <= ws->low_water) {
+    ws->gated = 0;
+  }
+}
+
+static int input_paused(const rtw_ws *ws)
+{
+  return ws->host_paused || ws->gated || ws->paused;
 }
 
 /* ------------------------------------------------------------------ output queue */
@@ -261,8 +332,13 @@ static int owned_commit(rtw_ws *ws, size_t n)
 /* Four masking key bytes: from the host's RNG, or the OS in batches of 16 keys. */
 static int masking_key(rtw_ws *ws, uint8_t key[4])
 {
-  if (ws->cb.random != NULL)
-    return ws->cb.random(ws, key, 4, ws->user_data) == 0 ? 0 : RTW_ERR_CALLBACK_FAILURE;
+  if (ws->cb.random != NULL) {
+    int rv;
+    ws->cb_depth++;
+    rv = ws->cb.random(ws, key, 4, ws->user_data);
+    ws->cb_depth--;
+    return rv == 0 ? 0 : RTW_ERR_CALLBACK_FAILURE;
+  }
   if (ws->rnd_pos == 0 || ws->rnd_pos >= sizeof ws->rnd) {
     if (rtw__random(ws->rnd, sizeof ws->rnd))
       return RTW_ERR_UNSUPPORTED;
@@ -358,8 +434,8 @@ static int next_fragment(rtw_ws *ws)
         s->release_len = m->len;
       }
     } else {
-      if (m->nocopy && ws->cb.on_payload_released)
-        ws->cb.on_payload_released(ws, m->data, m->len, ws->user_data);
+      if (m->nocopy)
+        released(ws, m->data, m->len);
       rtw__mem_free(&ws->mem, m);
     }
   }
@@ -367,15 +443,24 @@ static int next_fragment(rtw_ws *ws)
 }
 
 static void drop_output(rtw_ws *ws);
+static int budget_ok(const rtw_ws *ws, size_t len, int control);
+static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len);
 
-/* Make sure something is pending when anything is queued. */
+/* Make sure something is pending when anything is queued; place an automatic pong that
+ * waited for room in the budget once there is room. */
 static int refill(rtw_ws *ws)
 {
-  int rv;
+  int rv = 0;
 
-  if (ws->seg_count > 0 || ws->mq == NULL)
+  if (ws->pong_deferred && budget_ok(ws, RTW_WS_MAX_CONTROL_PAYLOAD, 1)) {
+    rv = queue_control(ws, RTW_WS_OP_PONG, ws->pong_payload, ws->pong_plen);
+    if (rv == 0)
+      ws->pong_deferred = 0;
+  }
+  if (rv == 0 && (ws->seg_count > 0 || ws->mq == NULL))
     return 0;
-  rv = next_fragment(ws);
+  if (rv == 0)
+    rv = next_fragment(ws);
   if (rv != 0) { /* cannot even serialise: the session is unusable */
     if (ws->error == 0)
       ws->error = rv; /* errors are sticky: keep the first */
@@ -387,12 +472,14 @@ static int refill(rtw_ws *ws)
 
 static void release_seg(rtw_ws *ws, seg *s)
 {
-  if (s->release != NULL && ws->cb.on_payload_released)
-    ws->cb.on_payload_released(ws, s->release, s->release_len, ws->user_data);
+  const void *rel = s->release;
+
   if (s->node != NULL)
     rtw__mem_free(&ws->mem, s->node);
   s->release = NULL;
   s->node = NULL;
+  if (rel != NULL)
+    released(ws, rel, s->release_len);
 }
 
 /* Drop the messages waiting in mq. With keep_started, a message whose first fragments are
@@ -412,8 +499,8 @@ static void drop_queued(rtw_ws *ws, int keep_started)
   while (m != NULL) {
     out_msg *next = m->next;
     ws->mq_bytes -= m->len - m->off;
-    if (m->nocopy && ws->cb.on_payload_released)
-      ws->cb.on_payload_released(ws, m->data, m->len, ws->user_data);
+    if (m->nocopy)
+      released(ws, m->data, m->len);
     rtw__mem_free(&ws->mem, m);
     m = next;
   }
@@ -429,14 +516,16 @@ static void drop_queued(rtw_ws *ws, int keep_started)
 static void drop_output(rtw_ws *ws)
 {
   while (ws->seg_count > 0) {
-    release_seg(ws, &ws->segs[ws->seg_head]);
+    seg s = ws->segs[ws->seg_head];
     ws->seg_head++;
     ws->seg_count--;
+    release_seg(ws, &s);
   }
   drop_queued(ws, 0);
   ws->seg_head = 0;
   ws->seg_bytes = 0;
   ws->ohead = ws->obuf.len = 0;
+  ws->pong_deferred = 0;
 }
 
 /* ------------------------------------------------------------------ queueing */
@@ -499,8 +588,8 @@ static int queue_data(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
         seg_last(ws)->release = data;
         seg_last(ws)->release_len = len;
       }
-    } else if (rv == 0 && nocopy && ws->cb.on_payload_released) {
-      ws->cb.on_payload_released(ws, data, len, ws->user_data); /* nothing to reference */
+    } else if (rv == 0 && nocopy) {
+      released(ws, data, len); /* nothing to reference */
     }
     return rv;
   }
@@ -514,14 +603,29 @@ static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t le
   return put_frame(ws, op, 1, data, len, 0);
 }
 
+/* RFC 6455 5.5.2: answer a ping with a pong carrying its payload. Each ping is answered
+ * while the budget has room for the largest pong; past that, 5.5.3 lets an endpoint answer
+ * only the most recently processed ping: one pong waits outside the queue, a newer ping
+ * replaces it, and refill() queues it once the host has drained enough. */
+static int auto_pong(rtw_ws *ws, const uint8_t *d, size_t n)
+{
+  if (!ws->pong_deferred && budget_ok(ws, RTW_WS_MAX_CONTROL_PAYLOAD, 1))
+    return queue_control(ws, RTW_WS_OP_PONG, d, n);
+  if (n > 0)
+    memcpy(ws->pong_payload, d, n);
+  ws->pong_plen = (uint8_t)n;
+  ws->pong_deferred = 1;
+  return 0;
+}
+
 static int can_queue(const rtw_ws *ws)
 {
-  if (ws->close_sent || ws->error)
+  if (ws->close_sent || ws->error || ws->free_pending)
     return RTW_ERR_WS_CLOSED;
   return 0;
 }
 
-int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
+static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
   int rv;
 
@@ -538,23 +642,12 @@ int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
   if (!budget_ok(ws, len, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
   rv = queue_data(ws, (unsigned)opcode, data, len, 1, (flags & RTW_WS_QUEUE_NOCOPY) != 0);
-  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && (flags & RTW_WS_QUEUE_NOCOPY) &&
-      ws->cb.on_payload_released)
-    ws->cb.on_payload_released(ws, data, len, ws->user_data);
+  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && (flags & RTW_WS_QUEUE_NOCOPY))
+    released(ws, data, len);
   return rv;
 }
 
-int rtw_ws_queue_text(rtw_ws *ws, const char *data, size_t len)
-{
-  return rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, data, len, 0);
-}
-
-int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len)
-{
-  return rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, data, len, 0);
-}
-
-int rtw_ws_queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, int fin)
+static int queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, int fin)
 {
   rtw__utf8 st;
   unsigned op;
@@ -603,16 +696,6 @@ static int queue_ctrl_checked(rtw_ws *ws, unsigned op, const void *data, size_t 
   return queue_control(ws, op, data, len);
 }
 
-int rtw_ws_queue_ping(rtw_ws *ws, const void *data, size_t len)
-{
-  return queue_ctrl_checked(ws, RTW_WS_OP_PING, data, len);
-}
-
-int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len)
-{
-  return queue_ctrl_checked(ws, RTW_WS_OP_PONG, data, len);
-}
-
 /* Queue a close frame with `code` (0: no payload) and mark the session closing. It goes out
  * after the messages already queued (RFC 6455 5.5.1 lets an endpoint finish sending a
  * message first), unless `urgent` (a failure): then queued messages not yet started are
@@ -643,11 +726,11 @@ static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_le
   return rv;
 }
 
-int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len)
+static int close_checked(rtw_ws *ws, int code, const char *reason, size_t reason_len)
 {
   int rv;
 
-  if (ws == NULL || (reason == NULL && reason_len > 0) || (code == 0 && reason_len > 0))
+  if ((reason == NULL && reason_len > 0) || (code == 0 && reason_len > 0))
     return RTW_ERR_INVALID_ARGUMENT;
   rv = can_queue(ws);
   if (rv != 0)
@@ -661,48 +744,167 @@ int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len)
   return send_close(ws, code, reason, reason_len, 0);
 }
 
+/* ------------------------------------------------------------------ re-entrancy */
+
+static void destroy(rtw_ws *ws);
+
+/* Whether an API call is the outermost one (no callback of this session is running). */
+static int outermost(const rtw_ws *ws)
+{
+  return ws->cb_depth == 0;
+}
+
+/* Every API call that may fire callbacks ends here: the outermost one carries out a
+ * rtw_ws_free() a callback asked for (and then returns RTW_ERR_WS_CLOSED; the handle is
+ * gone), and the input gate follows the outbound size. */
+static int leave(rtw_ws *ws, int outer, int rv)
+{
+  if (outer && ws->free_pending) {
+    destroy(ws);
+    return RTW_ERR_WS_CLOSED;
+  }
+  gate_update(ws);
+  return rv;
+}
+
+int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, queue_message(ws, opcode, data, len, flags));
+}
+
+int rtw_ws_queue_text(rtw_ws *ws, const char *data, size_t len)
+{
+  return rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, data, len, 0);
+}
+
+int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len)
+{
+  return rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, data, len, 0);
+}
+
+int rtw_ws_queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, int fin)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, queue_fragment(ws, opcode, data, len, fin));
+}
+
+int rtw_ws_queue_ping(rtw_ws *ws, const void *data, size_t len)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, queue_ctrl_checked(ws, RTW_WS_OP_PING, data, len));
+}
+
+int rtw_ws_queue_pong(rtw_ws *ws, const void *data, size_t len)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, queue_ctrl_checked(ws, RTW_WS_OP_PONG, data, len));
+}
+
+int rtw_ws_close(rtw_ws *ws, int code, const char *reason, size_t reason_len)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, close_checked(ws, code, reason, reason_len));
+}
+
 /* ------------------------------------------------------------------ output API */
+
+/* Client role, after the closing handshake: RFC 6455 7.1.1 wants the server to close the
+ * TCP connection first, so the client keeps reading (and ignoring) input until the server's
+ * EOF, for at most close_timeout_ms. */
+static int eof_waiting(const rtw_ws *ws)
+{
+  return ws->role == RTW_WS_ROLE_CLIENT && ws->rstate == R_CLOSED && !ws->eof_done;
+}
 
 int rtw_ws_want_read(const rtw_ws *ws)
 {
-  return ws != NULL && ws->rstate <= R_PAYLOAD && !ws->error;
+  if (ws == NULL || ws->error || ws->free_pending)
+    return 0;
+  if (ws->rstate <= R_PAYLOAD)
+    return !ws->gated;
+  return eof_waiting(ws);
+}
+
+static int has_output(const rtw_ws *ws)
+{
+  return ws->seg_count > 0 || ws->mq != NULL || ws->pong_deferred;
 }
 
 int rtw_ws_want_write(const rtw_ws *ws)
 {
-  return ws != NULL && (ws->seg_count > 0 || ws->mq != NULL);
+  return ws != NULL && !ws->free_pending && has_output(ws);
 }
 
-int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len)
+size_t rtw_ws_outbound_size(const rtw_ws *ws)
+{
+  return ws != NULL ? out_size(ws) : 0;
+}
+
+int rtw_ws_pause_input(rtw_ws *ws, int paused)
+{
+  if (ws == NULL || (paused != 0 && paused != 1))
+    return RTW_ERR_INVALID_ARGUMENT;
+  ws->host_paused = (uint8_t)paused;
+  ws->timers_stale = 1; /* the keepalive and pong timers restart at the next tick */
+  return 0;
+}
+
+static int send_pending(rtw_ws *ws, const void **data, size_t *len)
 {
   seg *s;
-  int rv;
+  int rv = refill(ws);
 
-  if (ws == NULL || data == NULL || len == NULL)
-    return RTW_ERR_INVALID_ARGUMENT;
-  *data = NULL;
-  *len = 0;
-  rv = refill(ws);
-  if (rv != 0)
+  if (rv != 0 || ws->free_pending || ws->seg_count == 0)
     return rv;
-  if (ws->seg_count == 0)
-    return 0;
   s = &ws->segs[ws->seg_head];
   *data = s->ptr ? s->ptr : (const uint8_t *)ws->obuf.data + s->off;
   *len = s->len;
   return 0;
 }
 
-int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count)
+int rtw_ws_send_pending(rtw_ws *ws, const void **data, size_t *len)
+{
+  int outer;
+
+  if (data != NULL)
+    *data = NULL;
+  if (len != NULL)
+    *len = 0;
+  if (ws == NULL || data == NULL || len == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (ws->cb_depth > 0)
+    return RTW_ERR_REENTRANT;
+  outer = outermost(ws);
+  return leave(ws, outer, send_pending(ws, data, len));
+}
+
+static int send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count)
 {
   size_t i;
-  int rv;
+  int rv = refill(ws);
 
-  if (ws == NULL || count == NULL || (iov == NULL && max > 0))
-    return RTW_ERR_INVALID_ARGUMENT;
-  *count = 0;
-  rv = refill(ws);
-  if (rv != 0)
+  if (rv != 0 || ws->free_pending)
     return rv;
   for (i = 0; i < ws->seg_count && i < max; i++) {
     const seg *s = &ws->segs[ws->seg_head + i];
@@ -713,11 +915,40 @@ int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *coun
   return 0;
 }
 
-int rtw_ws_send_consumed(rtw_ws *ws, size_t n)
+int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *count)
 {
-  if (ws == NULL || n > ws->seg_bytes)
+  int outer;
+
+  if (count != NULL)
+    *count = 0;
+  if (ws == NULL || count == NULL || (iov == NULL && max > 0))
     return RTW_ERR_INVALID_ARGUMENT;
-  while (n > 0) {
+  if (ws->cb_depth > 0)
+    return RTW_ERR_REENTRANT;
+  outer = outermost(ws);
+  return leave(ws, outer, send_pending_iov(ws, iov, max, count));
+}
+
+/* All written: an idle session keeps no output memory. */
+static void output_idle(rtw_ws *ws)
+{
+  ws->seg_head = 0;
+  if (ws->mq != NULL)
+    return;
+  rtw__buf_free(&ws->obuf, &ws->mem);
+  rtw__mem_free(&ws->mem, ws->segs);
+  ws->segs = NULL;
+  ws->seg_cap = 0;
+  ws->ohead = 0;
+  if (ws->close_sent)
+    ws->close_written = 1;
+}
+
+static void send_consumed(rtw_ws *ws, size_t n)
+{
+  if (n > 0)
+    ws->write_progress = 1; /* the send timer restarts at the next tick */
+  while (n > 0 && !ws->free_pending) {
     seg *s = &ws->segs[ws->seg_head];
     size_t k = n < s->len ? n : s->len;
     if (s->ptr)
@@ -730,25 +961,27 @@ int rtw_ws_send_consumed(rtw_ws *ws, size_t n)
     ws->seg_bytes -= k;
     n -= k;
     if (s->len == 0) {
-      release_seg(ws, s);
+      seg done = *s; /* popped before its callback runs: that may queue more */
       ws->seg_head++;
       ws->seg_count--;
+      release_seg(ws, &done);
     }
   }
-  if (ws->seg_count == 0) {
-    ws->seg_head = 0;
-    if (ws->mq == NULL) {
-      /* all written: an idle session keeps no output memory */
-      rtw__buf_free(&ws->obuf, &ws->mem);
-      rtw__mem_free(&ws->mem, ws->segs);
-      ws->segs = NULL;
-      ws->seg_cap = 0;
-      ws->ohead = 0;
-      if (ws->close_sent)
-        ws->close_written = 1;
-    }
-  }
-  return 0;
+  if (ws->seg_count == 0 && !ws->free_pending)
+    output_idle(ws);
+}
+
+int rtw_ws_send_consumed(rtw_ws *ws, size_t n)
+{
+  int outer;
+
+  if (ws == NULL || n > ws->seg_bytes)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (ws->cb_depth > 0)
+    return RTW_ERR_REENTRANT;
+  outer = outermost(ws);
+  send_consumed(ws, n);
+  return leave(ws, outer, 0);
 }
 
 /* ------------------------------------------------------------------ receiving */
@@ -815,6 +1048,8 @@ static inline int short_ascii(const uint8_t *d, size_t n)
 
 static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
 {
+  int rv;
+
   if (n == 0)
     return 0;
   if (ws->msg_op == RTW_WS_OP_TEXT && !(n <= 16 && rtw__utf8_at_boundary(&ws->utf8) &&
@@ -826,7 +1061,10 @@ static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
     return rtw__buf_append(&ws->msg, &ws->mem, d, n);
   if (ws->cb.on_message_data == NULL)
     return 0;
-  return check_cb(ws, ws->cb.on_message_data(ws, d, n, ws->user_data));
+  ws->cb_depth++;
+  rv = ws->cb.on_message_data(ws, d, n, ws->user_data);
+  ws->cb_depth--;
+  return check_cb(ws, rv);
 }
 
 /* Payload bytes of a data frame: unmasked into a stack buffer (never into the input), or
@@ -845,34 +1083,40 @@ static int data_payload(rtw_ws *ws, const uint8_t *in, size_t n)
 
 static int message_begin(rtw_ws *ws, unsigned op)
 {
+  int rv;
+
   ws->msg_op = (uint8_t)op;
   ws->msg_len = 0;
   rtw__utf8_init(&ws->utf8);
   ws->msg.len = 0;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES || ws->cb.on_message_begin == NULL)
     return 0;
-  return check_cb(ws, ws->cb.on_message_begin(ws, (int)op, ws->user_data));
+  ws->cb_depth++;
+  rv = ws->cb.on_message_begin(ws, (int)op, ws->user_data);
+  ws->cb_depth--;
+  return check_cb(ws, rv);
 }
 
 static int message_end(rtw_ws *ws)
 {
   unsigned op = ws->msg_op;
+  int rv = 0;
 
   if (op == RTW_WS_OP_TEXT && !rtw__utf8_at_boundary(&ws->utf8))
     return RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
   ws->msg_op = 0;
+  ws->cb_depth++;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
-    int rv = 0;
     if (ws->cb.on_message != NULL)
       rv = ws->cb.on_message(ws, (int)op, ws->msg.data ? ws->msg.data : "", ws->msg.len,
                              ws->user_data);
     if (ws->msg.cap > MSG_KEEP)
       rtw__buf_free(&ws->msg, &ws->mem); /* do not hold a large message's memory idle */
-    return check_cb(ws, rv);
+  } else if (ws->cb.on_message_end != NULL) {
+    rv = ws->cb.on_message_end(ws, ws->user_data);
   }
-  if (ws->cb.on_message_end == NULL)
-    return 0;
-  return check_cb(ws, ws->cb.on_message_end(ws, ws->user_data));
+  ws->cb_depth--;
+  return check_cb(ws, rv);
 }
 
 /* 5.5.1: the peer's close. Validate, report, answer (echoing its code) unless we sent ours. */
@@ -894,9 +1138,13 @@ static int peer_close(rtw_ws *ws)
   }
   ws->close_recv = (int)code;
   ws->rstate = R_CLOSED;
-  if (ws->cb.on_close != NULL)
-    rv = check_cb(ws, ws->cb.on_close(ws, (int)code, reason, rlen, ws->user_data));
-  if (rv == 0 && !ws->close_sent && !ws->error) /* 5.5.1: respond with a close frame */
+  if (ws->cb.on_close != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_close(ws, (int)code, reason, rlen, ws->user_data);
+    ws->cb_depth--;
+    rv = check_cb(ws, rv);
+  }
+  if (rv == 0 && !ws->close_sent && !ws->error && !ws->free_pending) /* 5.5.1: answer */
     rv = send_close(ws, code == RTW_WS_CLOSE_NO_STATUS ? 0 : (int)code, NULL, 0, 0);
   return rv;
 }
@@ -905,21 +1153,33 @@ static int control_done(rtw_ws *ws)
 {
   const uint8_t *d = ws->ctrl;
   size_t n = ws->ctrl_len;
+  int (*fn)(rtw_ws *, const void *, size_t, void *);
+  int rv;
 
   switch (ws->f.opcode) {
-  case RTW_WS_OP_PING: /* 5.5.2: answer with a pong carrying the same payload */
-    if (!(ws->flags & RTW_WS_FLAG_NO_AUTO_PONG) && !ws->close_sent) {
-      int rv = queue_control(ws, RTW_WS_OP_PONG, d, n);
-      if (rv != 0)
+  case RTW_WS_OP_PING:
+    /* 5.5.2: a pong "unless it already received a Close frame": also after sending ours
+     * (5.5.1 forbids only data frames after a Close) */
+    if (!(ws->flags & RTW_WS_FLAG_NO_AUTO_PONG)) {
+      rv = auto_pong(ws, d, n);
+      if (rv != 0 || ws->free_pending)
         return rv; /* RTW_ERR_NOMEM, or the RNG callback failed (client role) */
     }
-    return ws->cb.on_ping ? check_cb(ws, ws->cb.on_ping(ws, d, n, ws->user_data)) : 0;
+    fn = ws->cb.on_ping;
+    break;
   case RTW_WS_OP_PONG: /* 5.5.3: a pong may be unsolicited; it ends our wait either way */
     ws->ping_out = 0;
-    return ws->cb.on_pong ? check_cb(ws, ws->cb.on_pong(ws, d, n, ws->user_data)) : 0;
+    fn = ws->cb.on_pong;
+    break;
   default:
     return peer_close(ws);
   }
+  if (fn == NULL)
+    return 0;
+  ws->cb_depth++;
+  rv = fn(ws, d, n, ws->user_data);
+  ws->cb_depth--;
+  return check_cb(ws, rv);
 }
 
 static int frame_done(rtw_ws *ws)
@@ -948,25 +1208,26 @@ static int header_done(rtw_ws *ws)
   return ws->remaining == 0 ? frame_done(ws) : 0;
 }
 
-/* Header bytes: parsed in place when whole in the input, else gathered in hdr. Returns the
- * bytes used and sets *done once the header is complete, or returns a negative error. */
-static long take_header(rtw_ws *ws, const uint8_t *p, size_t n, int *done)
+/* Header bytes: parsed in place when whole in the input, else gathered in hdr. Sets *used to
+ * the bytes taken and *done once the header is complete; returns 0 or a negative error. */
+static int take_header(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used, int *done)
 {
   size_t hlen = 0, add;
   int rv;
 
   *done = 0;
+  *used = 0;
   if (ws->hdr_len == 0 && (hlen = rtw__ws_parse_short(p, n, &ws->f)) != 0) {
     *done = 1; /* the common short header, parsed inline */
-    return (long)hlen;
+    *used = hlen;
+    return 0;
   }
   if (ws->hdr_len == 0) {
     rv = rtw_ws_frame_parse(p, n, &ws->f, &hlen);
-    if (rv != 0)
+    if (rv != 0 || hlen != 0) {
+      *done = rv == 0;
+      *used = hlen;
       return rv;
-    if (hlen != 0) {
-      *done = 1;
-      return (long)hlen;
     }
   }
   add = RTW_WS_MAX_HEADER - ws->hdr_len;
@@ -978,12 +1239,13 @@ static long take_header(rtw_ws *ws, const uint8_t *p, size_t n, int *done)
     return rv;
   if (hlen == 0) {
     ws->hdr_len = (uint8_t)(ws->hdr_len + add);
-    return (long)add;
+    *used = add;
+    return 0;
   }
-  add = hlen - ws->hdr_len; /* the bytes of this input that completed the header */
+  *used = hlen - ws->hdr_len; /* the bytes of this input that completed the header */
   ws->hdr_len = 0;
   *done = 1;
-  return (long)add;
+  return 0;
 }
 
 static int take_payload(rtw_ws *ws, const uint8_t *p, size_t n)
@@ -1000,57 +1262,74 @@ static int take_payload(rtw_ws *ws, const uint8_t *p, size_t n)
   return data_payload(ws, p, n);
 }
 
-int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
+/* One step of input: a header piece, or a payload piece (masked payload at most
+ * UNMASK_CHUNK, so a pause lands between pieces). Returns 0 or an error; *used bytes taken. */
+static int recv_step(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used)
 {
-  const uint8_t *p = in, *end;
+  int rv;
+
+  if (ws->rstate == R_HEADER) {
+    int done;
+    rv = take_header(ws, p, n, used, &done);
+    return rv == 0 && done ? header_done(ws) : rv;
+  }
+  if ((uint64_t)n > ws->remaining)
+    n = (size_t)ws->remaining;
+  if (n > UNMASK_CHUNK && ws->f.masked)
+    n = UNMASK_CHUNK;
+  rv = take_payload(ws, p, n);
+  *used = n;
+  ws->remaining -= n;
+  if (rv == 0 && ws->remaining == 0)
+    rv = frame_done(ws);
+  return rv;
+}
+
+static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
+{
+  const uint8_t *p = in, *end = in + len;
   int rv = 0;
 
-  if (nread != NULL)
-    *nread = 0;
-  if (ws == NULL || nread == NULL || (in == NULL && len > 0))
-    return RTW_ERR_INVALID_ARGUMENT;
-  if (ws->error)
-    return ws->error;
-  if (len == 0)
-    return 0;
   if (ws->rstate == R_CLOSED) { /* 5.5.1: nothing after the close frame is data */
     *nread = len;
     return 0;
   }
-  end = p + len;
   ws->paused = 0;
-  if (len > 0)
-    ws->rx_activity = 1;
-  while (p < end && rv == 0 && !ws->paused && ws->rstate != R_CLOSED) {
-    if (ws->rstate == R_HEADER) {
-      int done;
-      long used = take_header(ws, p, (size_t)(end - p), &done);
-      if (used < 0) {
-        rv = (int)used;
-        break;
-      }
-      p += used;
-      if (done)
-        rv = header_done(ws);
-    } else {
-      size_t n = (size_t)(end - p);
-      if ((uint64_t)n > ws->remaining)
-        n = (size_t)ws->remaining;
-      if (n > UNMASK_CHUNK && ws->f.masked)
-        n = UNMASK_CHUNK;
-      rv = take_payload(ws, p, n);
-      p += n;
-      ws->remaining -= n;
-      if (rv == 0 && ws->remaining == 0)
-        rv = frame_done(ws);
+  while (p < end && ws->rstate != R_CLOSED) {
+    size_t used = 0;
+    gate_update(ws);
+    if (ws->gated) { /* backpressure: the host drains output before we read on */
+      ws->paused = 1;
+      break;
     }
+    rv = recv_step(ws, p, (size_t)(end - p), &used);
+    p += used;
+    if (rv != 0 || ws->paused || ws->free_pending)
+      break;
   }
-  if (ws->rstate == R_CLOSED && !ws->paused)
+  if (ws->rstate == R_CLOSED && !ws->paused && !ws->free_pending && rv == 0)
     p = end; /* 5.5.1: bytes after the close frame are not looked at */
-  *nread = (size_t)(p - (const uint8_t *)in);
-  if (rv != 0)
+  *nread = (size_t)(p - in);
+  if (p > in)
+    ws->rx_activity = 1; /* the keepalive timer counts it at the next tick */
+  if (rv != 0 && !ws->free_pending)
     return fail(ws, rv);
   return ws->paused ? RTW_ERR_PAUSE : 0;
+}
+
+int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
+{
+  if (nread != NULL)
+    *nread = 0;
+  if (ws == NULL || nread == NULL || (in == NULL && len > 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (ws->cb_depth > 0)
+    return RTW_ERR_REENTRANT; /* a nested parse would corrupt the one running */
+  if (ws->error)
+    return ws->error;
+  if (len == 0)
+    return 0;
+  return leave(ws, 1, recv_input(ws, in, len, nread));
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -1064,57 +1343,127 @@ static int time_out(rtw_ws *ws, int err)
   return err;
 }
 
-int rtw_ws_tick(rtw_ws *ws, uint64_t now)
+/* send_timeout_ms: output pending and none taken for that long, as seen by ticks. */
+static int tick_send(rtw_ws *ws, uint64_t now)
+{
+  if (ws->send_timeout_ms == 0 || !has_output(ws)) {
+    ws->send_armed = 0;
+    return 0;
+  }
+  if (!ws->send_armed || ws->write_progress) {
+    ws->send_armed = 1;
+    ws->write_progress = 0;
+    ws->send_deadline = now + ws->send_timeout_ms;
+    return 0;
+  }
+  return now >= ws->send_deadline ? RTW_ERR_SEND_TIMEOUT : 0;
+}
+
+/* Client role after the closing handshake: stop waiting for the server's EOF after
+ * close_timeout_ms (RFC 6455 7.1.1), counted from the first tick once our close is out. */
+static void tick_eof(rtw_ws *ws, uint64_t now)
+{
+  if (!eof_waiting(ws) || !ws->close_written)
+    return;
+  if (!ws->eof_armed) {
+    ws->eof_armed = 1;
+    ws->eof_deadline = now + ws->close_timeout_ms;
+  }
+  if (now >= ws->eof_deadline)
+    ws->eof_done = 1;
+}
+
+/* Keepalive ping and pong timeout; both stand still while input is paused (we are not
+ * reading, so silence says nothing about the peer) and restart once it resumes. */
+static int tick_keepalive(rtw_ws *ws, uint64_t now)
 {
   static const uint8_t ping_payload[] = "rtweb-keepalive";
 
-  if (ws == NULL)
-    return RTW_ERR_INVALID_ARGUMENT;
-  if (ws->error)
-    return 0; /* reported already; nothing runs after a fatal error */
-  if (!ws->ticked || ws->rx_activity)
+  if (ws->keepalive_ms == 0 || ws->close_sent || ws->rstate > R_PAYLOAD || input_paused(ws))
+    return 0;
+  if (ws->timers_stale) {
+    ws->timers_stale = 0;
     ws->last_rx = now;
-  ws->ticked = 1;
-  ws->rx_activity = 0;
-  ws->now = now;
-  if (ws->close_sent && ws->rstate != R_CLOSED) { /* 7.1.1: wait for the peer's close */
-    if (ws->close_written && !ws->close_armed) {
-      ws->close_armed = 1;
-      ws->close_deadline = now + ws->close_timeout_ms;
-    }
-    if (ws->close_armed && now >= ws->close_deadline)
-      return time_out(ws, RTW_ERR_WS_CLOSE_TIMEOUT);
+    if (ws->ping_out)
+      ws->pong_deadline = now + ws->pong_timeout_ms;
     return 0;
   }
-  if (ws->keepalive_ms == 0 || ws->close_sent || ws->rstate > R_PAYLOAD)
-    return 0;
-  if (ws->ping_out) {
-    if (now >= ws->pong_deadline)
-      return time_out(ws, RTW_ERR_WS_PONG_TIMEOUT);
-  } else if (now - ws->last_rx >= ws->keepalive_ms) {
+  if (ws->ping_out)
+    return now >= ws->pong_deadline ? RTW_ERR_WS_PONG_TIMEOUT : 0;
+  if (now - ws->last_rx >= ws->keepalive_ms) {
     int rv = queue_control(ws, RTW_WS_OP_PING, ping_payload, sizeof ping_payload - 1);
     if (rv != 0) /* RTW_ERR_NOMEM, or the RNG callback failed (client role) */
-      return time_out(ws, rv);
+      return rv;
     ws->ping_out = 1;
     ws->pong_deadline = now + ws->pong_timeout_ms;
   }
   return 0;
 }
 
+static int tick(rtw_ws *ws, uint64_t now)
+{
+  int rv;
+
+  if (!ws->ticked || ws->rx_activity)
+    ws->last_rx = now;
+  ws->ticked = 1;
+  ws->rx_activity = 0;
+  ws->now = now;
+  rv = tick_send(ws, now);
+  if (rv != 0)
+    return rv;
+  tick_eof(ws, now);
+  if (ws->close_sent && ws->rstate <= R_PAYLOAD) { /* 7.1.1: wait for the peer's close */
+    if (ws->close_written && !ws->close_armed) {
+      ws->close_armed = 1;
+      ws->close_deadline = now + ws->close_timeout_ms;
+    }
+    return ws->close_armed && now >= ws->close_deadline ? RTW_ERR_WS_CLOSE_TIMEOUT : 0;
+  }
+  return tick_keepalive(ws, now);
+}
+
+int rtw_ws_tick(rtw_ws *ws, uint64_t now)
+{
+  int rv;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (ws->cb_depth > 0)
+    return RTW_ERR_REENTRANT;
+  if (ws->error)
+    return 0; /* reported already; nothing runs after a fatal error */
+  rv = tick(ws, now);
+  if (rv != 0 && !ws->free_pending)
+    rv = time_out(ws, rv);
+  return leave(ws, 1, rv);
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+  return a < b ? a : b;
+}
+
 uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
 {
-  if (ws == NULL || ws->error)
+  uint64_t d = UINT64_MAX;
+
+  if (ws == NULL || ws->error || ws->free_pending)
     return UINT64_MAX;
-  if (ws->close_sent && ws->rstate != R_CLOSED) {
+  if (ws->send_timeout_ms != 0 && has_output(ws))
+    d = ws->send_armed ? ws->send_deadline : ws->now; /* due now: the next tick arms it */
+  if (eof_waiting(ws) && ws->close_written)
+    d = earlier(d, ws->eof_armed ? ws->eof_deadline : ws->now);
+  if (ws->close_sent && ws->rstate <= R_PAYLOAD) {
     if (ws->close_armed)
-      return ws->close_deadline;
-    return ws->close_written ? ws->now : UINT64_MAX; /* due now: the next tick arms it */
+      d = earlier(d, ws->close_deadline);
+    else if (ws->close_written)
+      d = earlier(d, ws->now);
+    return d;
   }
-  if (ws->keepalive_ms == 0 || ws->close_sent || ws->rstate > R_PAYLOAD)
-    return UINT64_MAX;
-  if (!ws->ticked)
-    return UINT64_MAX; /* timers arm at the first tick */
-  return ws->ping_out ? ws->pong_deadline : ws->last_rx + ws->keepalive_ms;
+  if (ws->keepalive_ms == 0 || ws->rstate > R_PAYLOAD || !ws->ticked || input_paused(ws))
+    return d; /* keepalive timers arm at the first tick and stand still while paused */
+  return earlier(d, ws->ping_out ? ws->pong_deadline : ws->last_rx + ws->keepalive_ms);
 }
 
 /* ------------------------------------------------------------------ lifetime */
@@ -1134,36 +1483,39 @@ void *rtw_ws_user_data(const rtw_ws *ws)
   return ws ? ws->user_data : NULL;
 }
 
-static int apply_settings(rtw_ws *ws, const rtw_ws_settings *s)
+/* The prefix of rtw_ws_settings that version 1 declared. */
+#define SETTINGS_V1_SIZE offsetof(rtw_ws_settings, outbound_high_water)
+
+static int apply_settings(rtw_ws *ws, const rtw_ws_settings *in)
 {
-  if (s != NULL) {
-    if (s->version == 0 || s->version > RTW_WS_SETTINGS_VERSION)
+  rtw_ws_settings s;
+
+  memset(&s, 0, sizeof s);
+  if (in != NULL) {
+    if (in->version == 0 || in->version > RTW_WS_SETTINGS_VERSION)
       return RTW_ERR_INVALID_ARGUMENT;
-    if (s->flags & ~(RTW_WS_FLAG_WHOLE_MESSAGES | RTW_WS_FLAG_NO_AUTO_PONG) ||
-        s->rsv_allowed & ~(RTW_WS_RSV1 | RTW_WS_RSV2 | RTW_WS_RSV3))
+    /* copy only the layout the caller knows; newer members stay 0 (their defaults) */
+    memcpy(&s, in, in->version == 1 ? SETTINGS_V1_SIZE : sizeof s);
+    if (s.flags & ~(RTW_WS_FLAG_WHOLE_MESSAGES | RTW_WS_FLAG_NO_AUTO_PONG) ||
+        s.rsv_allowed & ~(RTW_WS_RSV1 | RTW_WS_RSV2 | RTW_WS_RSV3))
       return RTW_ERR_INVALID_ARGUMENT;
-    ws->flags = s->flags;
-    ws->max_frame = s->max_frame_size;
-    ws->max_msg = s->max_message_size;
-    ws->frag_size = s->fragment_size;
-    ws->max_out = s->max_outbound;
-    ws->keepalive_ms = s->keepalive_ms;
-    ws->pong_timeout_ms = s->pong_timeout_ms;
-    ws->close_timeout_ms = s->close_timeout_ms;
-    ws->rsv_allowed = s->rsv_allowed;
   }
-  if (ws->max_frame == 0)
-    ws->max_frame = RTW_WS_DEFAULT_MAX_FRAME_SIZE;
-  if (ws->max_msg == 0)
-    ws->max_msg = RTW_WS_DEFAULT_MAX_MESSAGE_SIZE;
-  if (ws->frag_size == 0)
-    ws->frag_size = RTW_WS_DEFAULT_FRAGMENT_SIZE;
-  if (ws->max_out == 0)
-    ws->max_out = RTW_WS_DEFAULT_MAX_OUTBOUND;
-  if (ws->pong_timeout_ms == 0)
-    ws->pong_timeout_ms = RTW_WS_DEFAULT_PONG_TIMEOUT_MS;
-  if (ws->close_timeout_ms == 0)
-    ws->close_timeout_ms = RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS;
+  ws->flags = s.flags;
+  ws->max_frame = s.max_frame_size ? s.max_frame_size : RTW_WS_DEFAULT_MAX_FRAME_SIZE;
+  ws->max_msg = s.max_message_size ? s.max_message_size : RTW_WS_DEFAULT_MAX_MESSAGE_SIZE;
+  ws->frag_size = s.fragment_size ? s.fragment_size : RTW_WS_DEFAULT_FRAGMENT_SIZE;
+  ws->max_out = s.max_outbound ? s.max_outbound : RTW_WS_DEFAULT_MAX_OUTBOUND;
+  ws->keepalive_ms = s.keepalive_ms;
+  ws->pong_timeout_ms = s.pong_timeout_ms ? s.pong_timeout_ms : RTW_WS_DEFAULT_PONG_TIMEOUT_MS;
+  ws->close_timeout_ms =
+      s.close_timeout_ms ? s.close_timeout_ms : RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS;
+  ws->rsv_allowed = s.rsv_allowed;
+  ws->high_water = s.outbound_high_water ? s.outbound_high_water
+                                         : RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER;
+  ws->low_water = s.outbound_low_water ? s.outbound_low_water : ws->high_water / 2;
+  if (ws->low_water > ws->high_water)
+    return RTW_ERR_INVALID_ARGUMENT;
+  ws->send_timeout_ms = s.send_timeout_ms;
   return 0;
 }
 
@@ -1202,13 +1554,24 @@ int rtw_ws_new(rtw_ws **out, int role, const rtw_ws_callbacks *cb,
   return 0;
 }
 
-void rtw_ws_free(rtw_ws *ws)
+static void destroy(rtw_ws *ws)
 {
-  if (ws == NULL)
-    return;
+  ws->free_pending = 1; /* queue calls from on_payload_released now fail */
+  ws->cb_depth++;       /* and rtw_ws_free() from there does nothing more */
   drop_output(ws);
   rtw__buf_free(&ws->msg, &ws->mem);
   rtw__buf_free(&ws->obuf, &ws->mem);
   rtw__mem_free(&ws->mem, ws->segs);
   rtw__mem_free(&ws->mem, ws);
+}
+
+void rtw_ws_free(rtw_ws *ws)
+{
+  if (ws == NULL)
+    return;
+  if (ws->cb_depth > 0) {
+    ws->free_pending = 1; /* deferred: the API call running the callback frees it */
+    return;
+  }
+  destroy(ws);
 }

@@ -186,7 +186,7 @@ static void client_accepts_unmasked(void **state)
   wst_check(&client, in.p, in.len,
             "msg(text,\"hello\")\nmsg(binary,\"\\x00\\x01\\x02\\xFF\")\nping(\"ping\")\n"
             "msg(text,\"fragment\")\nclose(1000,\"bye\")\nout:pong(\"ping\")\nout:close(1000)\n"
-            "end(read=0,sent=1000,recvd=1000)\n");
+            "end(read=1,sent=1000,recvd=1000)\n"); /* 7.1.1: a client waits for the EOF */
   wst_buf_free(&in);
 }
 
@@ -858,7 +858,8 @@ static void callback_failure(void **state)
 
 /* RFC 6455 7.1.2-7.1.5 through ws.h want_read/want_write, in both roles: (a) we close first,
  * (b) the peer closes first, (c) both at once (our close still unwritten when theirs
- * arrives: no second close). The session is over when both are 0. */
+ * arrives: no second close). The session is over when both are 0; a client keeps want_read
+ * at 1 after the handshake to wait for the server's EOF (7.1.1, client_waits_for_eof). */
 static void close_handshake_states(void **state)
 {
   int role;
@@ -866,6 +867,7 @@ static void close_handshake_states(void **state)
   (void)state;
   for (role = 0; role < 2; role++) {
     const wst_opts *o = role ? &client : &server;
+    int eof_wait = role; /* want_read after the handshake */
     wst_buf in;
     wst_run r;
     rtwt_log log;
@@ -884,7 +886,7 @@ static void close_handshake_states(void **state)
     assert_int_equal(rtw_ws_want_write(r.ws), 0);
     assert_int_equal(rtw_ws_want_read(r.ws), 1);
     assert_int_equal(recv_all(r.ws, &in), 0);
-    assert_int_equal(rtw_ws_want_read(r.ws), 0);
+    assert_int_equal(rtw_ws_want_read(r.ws), eof_wait);
     assert_int_equal(rtw_ws_want_write(r.ws), 0);
     assert_int_equal(rtw_ws_close_received(r.ws), 1001);
     expect_out(&r, "out:close(1000,\"bye\")\n");
@@ -893,7 +895,7 @@ static void close_handshake_states(void **state)
     /* (b) */
     assert_int_equal(wst_start(&r, o, &log, NULL), 0);
     assert_int_equal(recv_all(r.ws, &in), 0);
-    assert_int_equal(rtw_ws_want_read(r.ws), 0);
+    assert_int_equal(rtw_ws_want_read(r.ws), eof_wait);
     assert_int_equal(rtw_ws_want_write(r.ws), 1);
     assert_int_equal(rtw_ws_close_received(r.ws), 1001);
     assert_int_equal(rtw_ws_close_sent(r.ws), 1001);
@@ -906,7 +908,7 @@ static void close_handshake_states(void **state)
     assert_int_equal(wst_start(&r, o, &log, NULL), 0);
     assert_int_equal(rtw_ws_close(r.ws, 1000, NULL, 0), 0);
     assert_int_equal(recv_all(r.ws, &in), 0);
-    assert_int_equal(rtw_ws_want_read(r.ws), 0);
+    assert_int_equal(rtw_ws_want_read(r.ws), eof_wait);
     assert_int_equal(rtw_ws_want_write(r.ws), 1);
     assert_int_equal(rtw_ws_close_sent(r.ws), 1000);
     expect_out(&r, "out:close(1000)\n");
@@ -1694,7 +1696,8 @@ static void alloc_failures(void **state)
       free(t);
     }
     rtwt_log_printf(&exp, "out:text[more](\"stre\")\nout:ping(\"p\")\nout:cont(\"amed\")\n"
-                          "out:close(1000,\"bye\")\nend(read=0,sent=1000,recvd=1000)\n");
+                          "out:close(1000,\"bye\")\nend(read=%d,sent=1000,recvd=1000)\n",
+                    role); /* a client waits for the server's EOF (7.1.1) */
     c.expected = exp.buf;
     sites = rtwt_check_alloc_failures(alloc_scenario, &c);
     assert_true(sites >= 1);

@@ -349,8 +349,10 @@ static void check_out_frame(out_state *st, const wst_oframe *f)
 {
   size_t bad;
 
-  if (st->closed)
-    bad_out("a frame after our close frame (RFC 6455 5.5.1)", f->wire_off);
+  /* 5.5.1: "MUST NOT send any further data frames" after a Close; a pong may still answer
+   * a ping that arrived before the peer's Close (5.5.2), but never a second Close */
+  if (st->closed && (f->opcode < 8 || f->opcode == RTW_WS_OP_CLOSE))
+    bad_out("a data or close frame after our close frame (RFC 6455 5.5.1)", f->wire_off);
   if (f->rsv != 0)
     bad_out("RSV bits set without an extension (5.2)", f->wire_off);
   if (f->opcode >= 8) {
