@@ -118,7 +118,7 @@ RTW_WS_ROLE_SERVER = 0
 RTW_WS_ROLE_CLIENT = 1
 RTW_WS_FLAG_WHOLE_MESSAGES = 0x1
 RTW_WS_FLAG_NO_AUTO_PONG = 0x2
-RTW_WS_SETTINGS_VERSION = 1
+RTW_WS_SETTINGS_VERSION = 2
 RTW_WS_CALLBACKS_VERSION = 1
 
 # http.h
@@ -186,7 +186,10 @@ class rtw_ws_settings(ctypes.Structure):
                 ("max_message_size", c_uint64), ("fragment_size", c_size_t),
                 ("max_outbound", c_size_t), ("keepalive_ms", c_uint32),
                 ("pong_timeout_ms", c_uint32), ("close_timeout_ms", c_uint32),
-                ("rsv_allowed", c_uint32)]
+                ("rsv_allowed", c_uint32),
+                # version 2
+                ("outbound_high_water", c_size_t), ("outbound_low_water", c_size_t),
+                ("send_timeout_ms", c_uint32)]
 
 
 class rtw_ws_callbacks(ctypes.Structure):
@@ -289,6 +292,8 @@ _PROTOS = {
     "rtw_ws_recv": (c_int, [vp, c_char_p, sz, PSZ]),
     "rtw_ws_want_read": (c_int, [vp]),
     "rtw_ws_want_write": (c_int, [vp]),
+    "rtw_ws_outbound_size": (sz, [vp]),
+    "rtw_ws_pause_input": (c_int, [vp, c_int]),
     "rtw_ws_send_pending": (c_int, [vp, PVP, PSZ]),
     "rtw_ws_send_consumed": (c_int, [vp, sz]),
     "rtw_ws_queue_message": (c_int, [vp, c_int, c_char_p, sz, c_uint32]),

@@ -13,7 +13,7 @@ from .errors import Error, ProtocolError, raise_for, CODES
 __all__ = ["Session", "Message", "MessageBegin", "MessageData", "MessageEnd", "Ping", "Pong",
            "Close", "Frame", "parse_frame_header", "build_frame_header", "build_frame", "mask",
            "OP_CONTINUATION", "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG",
-           "SERVER", "CLIENT"]
+           "SERVER", "CLIENT", "SIZE_MAX"]
 
 byref, c_size_t, c_void_p = ctypes.byref, ctypes.c_size_t, ctypes.c_void_p
 
@@ -36,6 +36,9 @@ Close = namedtuple("Close", "code reason")
 
 _PROTOCOL_CODES = set(c for c in CODES.values() if -299 <= c <= -200)
 _PROTOCOL_CODES.add(CODES["RTW_ERR_INVALID_UTF8"])
+_PAUSE = CODES["RTW_ERR_PAUSE"]
+#: outbound_high_water=SIZE_MAX turns the backpressure gate off.
+SIZE_MAX = ctypes.c_size_t(-1).value
 
 
 class Session(Handle):
@@ -56,6 +59,12 @@ class Session(Handle):
     feed() or close(). If it raises, the session fails (close code 1011) and feed() re-raises.
     Settings are those of rtw_ws_settings (0 = default). `random(n) -> bytes` optionally
     replaces the library's CSPRNG for masking keys (client role).
+
+    Backpressure (ws.h, "Backpressure recipe"): while outbound_size is at or above
+    outbound_high_water (default 1 MiB; ws.SIZE_MAX turns it off), want_read is False and
+    feed() stops before the next frame, holding the rest of its input (held_input bytes);
+    it is processed first by the next feed() call (feed(b"") once want_read is True again).
+    pause_input(True/False) tells keepalive that the host stopped/resumed reading.
     """
 
     _free = lib.rtw_ws_free
@@ -63,7 +72,8 @@ class Session(Handle):
     def __init__(self, role=SERVER, whole_messages=True, auto_pong=True, max_frame_size=0,
                  max_message_size=0, fragment_size=0, max_outbound=0, keepalive_ms=0,
                  pong_timeout_ms=0, close_timeout_ms=0, rsv_allowed=0, random=None,
-                 on_event=None):
+                 on_event=None, outbound_high_water=0, outbound_low_water=0,
+                 send_timeout_ms=0):
         Handle.__init__(self)
         if role not in (SERVER, CLIENT):
             raise ValueError("role must be 'server' or 'client'")
@@ -71,6 +81,7 @@ class Session(Handle):
         self._random = random
         self._on_event = on_event
         self._events = []
+        self._held = b""
         st = _lib.rtw_ws_settings(version=_lib.RTW_WS_SETTINGS_VERSION)
         st.flags = ((_lib.RTW_WS_FLAG_WHOLE_MESSAGES if whole_messages else 0)
                     | (0 if auto_pong else _lib.RTW_WS_FLAG_NO_AUTO_PONG))
@@ -78,6 +89,8 @@ class Session(Handle):
         st.fragment_size, st.max_outbound = fragment_size, max_outbound
         st.keepalive_ms, st.pong_timeout_ms = keepalive_ms, pong_timeout_ms
         st.close_timeout_ms, st.rsv_allowed = close_timeout_ms, rsv_allowed
+        st.outbound_high_water, st.outbound_low_water = outbound_high_water, outbound_low_water
+        st.send_timeout_ms = send_timeout_ms
         cb = _lib.rtw_ws_callbacks(version=_lib.RTW_WS_CALLBACKS_VERSION)
         if whole_messages:
             cb.on_message = _ON_MESSAGE
@@ -131,8 +144,11 @@ class Session(Handle):
     # -- receiving
     def feed(self, data):
         """Process received bytes; returns the events they completed (Message, Ping, Pong,
-        Close, or the streamed MessageBegin/Data/End)."""
+        Close, or the streamed MessageBegin/Data/End). Input the backpressure gate did not
+        let through is held and fed first next time (see held_input)."""
         buf = as_bytes(data)
+        if self._held:
+            buf = self._held + buf
         h = self._h()
         nread = c_size_t()
         self._enter_call()
@@ -142,7 +158,10 @@ class Session(Handle):
         finally:
             self._busy = False
         events, self._events = self._events, []
+        self._held = buf[nread.value:] if rv == _PAUSE else b""
         self._raise_deferred()
+        if rv == _PAUSE:
+            return events
         if rv < 0:
             cls = ProtocolError if rv in _PROTOCOL_CODES else Error
             err = cls.from_code(rv)
@@ -221,6 +240,21 @@ class Session(Handle):
         return lib.rtw_ws_want_write(self._h()) == 1
 
     @property
+    def outbound_size(self):
+        """Bytes queued and not yet reported written (what max_outbound bounds)."""
+        return lib.rtw_ws_outbound_size(self._h())
+
+    @property
+    def held_input(self):
+        """Bytes of input held back by the backpressure gate, fed first by the next feed()."""
+        return len(self._held)
+
+    def pause_input(self, paused=True):
+        """Tell the session the host stopped (True) or resumed (False) reading: keepalive
+        sends no ping and the pong timeout stands still meanwhile."""
+        self._call(lib.rtw_ws_pause_input, 1 if paused else 0)
+
+    @property
     def finished(self):
         """Nothing more to read or write: close the transport."""
         return not self.want_read and not self.want_write
@@ -236,7 +270,8 @@ class Session(Handle):
         return lib.rtw_ws_close_received(self._h())
 
     def tick(self, now_ms):
-        """Advance timers (keepalive ping, pong and close timeouts) to now_ms."""
+        """Advance timers (keepalive ping; pong, close and send timeouts; the client's
+        wait for the server's EOF) to now_ms."""
         self._call(lib.rtw_ws_tick, int(now_ms))
 
     @property

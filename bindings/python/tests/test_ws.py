@@ -97,7 +97,8 @@ class SessionTest(unittest.TestCase):
             self.assertEqual(server.close_sent, 4000)       # echoed (RFC 6455 5.5.1)
             self.assertEqual(pump(server, client), [Close(4000, "")])
             self.assertTrue(server.finished)
-            self.assertTrue(client.finished)
+            self.assertFalse(client.want_write)             # the client waits for the
+            self.assertTrue(client.want_read)               # server's EOF (RFC 6455 7.1.1)
             with self.assertRaises(rtweb.WebSocketError) as cm:
                 client.send("too late")
             self.assertEqual(cm.exception.name, "RTW_ERR_WS_CLOSED")
@@ -218,6 +219,80 @@ class SessionTest(unittest.TestCase):
             server.tick(1000)
             header, n = ws.parse_frame_header(server.data_to_send())
             self.assertEqual(header.opcode, ws.OP_PING)
+
+    def test_outbound_size_and_gate(self):
+        """ws.h rtw_ws_outbound_size and the input gate: an echo with small water marks
+        holds input while output is not written, loses nothing, and stays bounded."""
+        def echo(event):
+            if isinstance(event, Message):
+                server.send(event.data)
+        server = ws.Session("server", on_event=echo, outbound_high_water=300,
+                            outbound_low_water=100, max_message_size=100,
+                            max_outbound=300 + 100 + 14 + 256)
+        client = ws.Session("client")
+        with server, client:
+            self.assertEqual(server.outbound_size, 0)
+            for i in range(50):
+                client.send(b"%03d" % i + b"x" * 97)
+            wire = client.data_to_send()
+            server.feed(wire)
+            self.assertFalse(server.want_read)              # the gate holds input
+            self.assertGreater(server.held_input, 0)
+            self.assertGreaterEqual(server.outbound_size, 300)
+            echoed = []
+            while server.held_input or server.want_write:
+                self.assertLessEqual(server.outbound_size, 300 + 100 + 14 + 256 + 256)
+                echoed += client.feed(server.data_to_send())
+                self.assertTrue(server.want_read)
+                server.feed(b"")
+            self.assertEqual([m.data for m in echoed],
+                             [b"%03d" % i + b"x" * 97 for i in range(50)])
+            self.assertEqual(server.close_sent, 0)
+
+        with ws.Session("server", outbound_high_water=ws.SIZE_MAX) as s:
+            s.send(b"x" * 5000)
+            self.assertEqual(s.outbound_size, 5004)        # 4-byte header, 16-bit length
+            self.assertTrue(s.want_read)                    # gate off
+
+    def test_pause_input_stops_pong_timeout(self):
+        with ws.Session("server", keepalive_ms=1000, pong_timeout_ms=500) as server:
+            server.tick(0)
+            server.tick(1000)                               # ping out
+            server.pause_input(True)
+            self.assertIsNone(server.next_deadline)
+            server.tick(100000)                             # not judged dead
+            server.pause_input(False)
+            server.tick(200000)
+            self.assertEqual(server.next_deadline, 200500)
+            with self.assertRaises(rtweb.Error) as cm:
+                server.tick(200500)
+            self.assertEqual(cm.exception.name, "RTW_ERR_WS_PONG_TIMEOUT")
+
+    def test_send_timeout(self):
+        with ws.Session("server", send_timeout_ms=300) as server:
+            server.send("stuck")
+            server.tick(0)
+            self.assertEqual(server.next_deadline, 300)
+            with self.assertRaises(rtweb.Error) as cm:
+                server.tick(300)
+            self.assertEqual(cm.exception.name, "RTW_ERR_SEND_TIMEOUT")
+            self.assertTrue(server.finished)
+
+    def test_client_waits_for_server_eof(self):
+        """RFC 6455 7.1.1: the server closes TCP first; the client keeps reading for
+        close_timeout_ms after the closing handshake."""
+        server, client = ws.Session("server"), ws.Session("client", close_timeout_ms=200)
+        with server, client:
+            server.send_close(1000)
+            client.feed(server.data_to_send())
+            server.feed(client.data_to_send())
+            self.assertTrue(server.finished)                 # the server closes first
+            self.assertTrue(client.want_read)                # the client waits for EOF
+            client.tick(1000)
+            client.tick(1199)
+            self.assertTrue(client.want_read)
+            client.tick(1200)
+            self.assertTrue(client.finished)
 
     def test_frame_codec(self):
         for length in (0, 125, 126, 65535, 65536, 2 ** 40):
