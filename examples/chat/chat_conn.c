@@ -240,6 +240,11 @@ void chat_conn_start(conn *c, const char *frames, size_t frames_len)
   st.max_message_size = CHAT_MAX_MESSAGE;
   st.max_outbound = WS_MAX_OUTBOUND;
   st.keepalive_ms = KEEPALIVE_MS;
+  /* the input gate: a socket whose own queue holds WS_HIGH_WATER bytes (it is not reading
+   * what it is sent) is not read until the queue is back to WS_LOW_WATER (ws.h,
+   * "Backpressure recipe": max_outbound >= high water + max_message_size + header + 256) */
+  st.outbound_high_water = WS_HIGH_WATER;
+  st.outbound_low_water = WS_LOW_WATER;
   if (c->dead || rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &cb, &st, NULL, c) != 0) {
     conn_kill(c, "cannot start a WebSocket session");
     return;

@@ -13,6 +13,8 @@ step bounded in time, every process stopped at the end):
 - a ping flood from a client that never reads: closed 1008 by the rate limit, and with the
   limits off the server's memory (VmRSS) still grows less than 64 MiB; a flooder that reads
   a trickle is dropped after --send-timeout;
+- backpressure: a client that sends 8000 messages without reading stalls (the server stops
+  reading it over its high water mark) and then gets every echo, in order;
 - EMFILE: with the descriptor limit lowered under the running server (prlimit), a crowd of
   connections costs under 20% of a CPU, and the server accepts again once they leave;
   started under a low limit, --max-conns is lowered to fit and the rest get 503;
@@ -146,7 +148,8 @@ class WS:
             head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
         else:
             head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+        return head + mask + (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
 
     def send_text(self, text):
         self.s.sendall(self.frame(1, text.encode()))
@@ -301,6 +304,41 @@ def ping_flood(p, port, seconds, trickle=False):
     return sent, peak - base, dropped
 
 
+def backpressure(p, port, n=8000):
+    """Send n chat messages without reading (a sender thread), then read every echo."""
+    import threading
+    base = rss_kib(p.pid)
+    ws = WS(port, rcvbuf=4096)
+    frames = b"".join(WS.frame(1, json.dumps({"name": "bp", "text": "%05d" % i + "w" * 1000})
+                               .encode()) for i in range(n))
+    sent = [0]
+
+    def send_all():
+        view = memoryview(frames)
+        try:
+            while sent[0] < len(frames):
+                sent[0] += ws.s.send(view[sent[0]:sent[0] + 65536])
+        except OSError:
+            pass  # dropped: what was read back says so
+
+    sender = threading.Thread(target=send_all, daemon=True)
+    ws.s.settimeout(30)
+    sender.start()
+    time.sleep(2)  # not reading: the server's queue for us passes its high water mark
+    stalled = sent[0] < len(frames)
+    peak, got = rss_kib(p.pid), 0
+    while got < n:
+        m = ws.recv_json(10)
+        if m is None or m.get("text", "")[:5] != "%05d" % got:
+            break
+        got += 1
+        if got % 500 == 0:
+            peak = max(peak, rss_kib(p.pid))
+    sender.join(5)
+    ws.close()
+    return got if stalled else -1, n, peak - base
+
+
 def flood_parts():
     p, port, _ = start()
     if not check(port is not None, "starts with the default limits"):
@@ -334,6 +372,14 @@ def flood_parts():
               "ping flood, never read, limits off: VmRSS grew %d KiB (< 64 MiB) for %d MB of "
               "pings" % (growth, sent // 1000000), (sent, growth))
         check(http_get(port) == 200, "the server still answers after the flood")
+        stop(p)
+
+    p, port, _ = start("--msg-rate", "0", "--byte-rate", "0")
+    if check(port is not None, "starts with the rate limits off (backpressure)"):
+        got, n, growth = backpressure(p, port)
+        check(got == n and growth < 64 * 1024,
+              "%d messages sent without reading for 2 s: the sender stalls (input paused), "
+              "nothing dropped: all %d echoed in order once read (VmRSS +%d KiB)" % (n, got, growth), (got, growth))
         stop(p)
 
     p, port, _ = start("--msg-rate", "0", "--byte-rate", "0", "--send-timeout", "2")

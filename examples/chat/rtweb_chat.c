@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,31 @@ static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsig
            : -1;
 }
 
+/* The numeric options: name, accepted range, where the value goes. */
+static const struct number_option {
+  const char *name;
+  unsigned long lo, hi;
+  size_t offset;
+} numbers[] = {
+  {"--history", 1, 1000000, offsetof(options, history)},
+  {"--max-conns", 1, 100000, offsetof(options, max_conns)},
+  {"--max-http-per-addr", 1, 100000, offsetof(options, max_http_per_addr)},
+  {"--msg-rate", 0, 1000000, offsetof(options, msg_rate)},
+  {"--byte-rate", 0, 1000000000, offsetof(options, byte_rate)},
+  {"--send-timeout", 1, 3600, offsetof(options, send_timeout)},
+};
+
+/* 0 when `a` is a numeric option and v a value in its range (stored), else -1. */
+static int set_number(options *o, const char *a, size_t name_len, const char *v)
+{
+  size_t i;
+  for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+    if (chat_span_is(a, name_len, numbers[i].name))
+      return parse_number(v, numbers[i].lo, numbers[i].hi,
+                          (unsigned long *)(void *)((char *)o + numbers[i].offset));
+  return -1;
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
   int i;
@@ -117,23 +143,7 @@ static int parse_args(int argc, char **argv, options *o)
       o->port = v;
     else if (chat_span_is(a, name_len, "--feed-file"))
       o->feed_file = v;
-    else if (chat_span_is(a, name_len, "--history") && parse_number(v, 1, 1000000, &o->history) == 0)
-      ;
-    else if (chat_span_is(a, name_len, "--max-conns") &&
-             parse_number(v, 1, 100000, &o->max_conns) == 0)
-      ;
-    else if (chat_span_is(a, name_len, "--max-http-per-addr") &&
-             parse_number(v, 1, 100000, &o->max_http_per_addr) == 0)
-      ;
-    else if (chat_span_is(a, name_len, "--msg-rate") && parse_number(v, 0, 1000000, &o->msg_rate) == 0)
-      ;
-    else if (chat_span_is(a, name_len, "--byte-rate") &&
-             parse_number(v, 0, 1000000000, &o->byte_rate) == 0)
-      ;
-    else if (chat_span_is(a, name_len, "--send-timeout") &&
-             parse_number(v, 1, 3600, &o->send_timeout) == 0)
-      ;
-    else {
+    else if (set_number(o, a, name_len, v) != 0) {
       fprintf(stderr, "rtweb-chat: bad option or value: %.*s %s\n", (int)name_len, a, v);
       return -1;
     }

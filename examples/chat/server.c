@@ -487,6 +487,10 @@ int chat_run(server *s)
       conn *c = s->conns[i - (listening ? 1 : 0)];
       if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
         read_conn(c);
+      /* poll reports these even when input is not wanted: without this check a paused
+       * socket whose peer reset would wake every poll until its timeout */
+      if ((pfd[i].revents & POLLERR) || ((pfd[i].revents & POLLHUP) && !(pfd[i].events & POLLIN)))
+        c->dead = 1;
       if (pfd[i].revents & POLLOUT)
         flush_conn(c);
     }

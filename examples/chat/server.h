@@ -42,6 +42,8 @@
 #define SSE_LOW_WATER (32u * 1024u)    /* a feed connection takes more events below this */
 #define SSE_OUT_LIMIT (256u * 1024u)   /* ... and never holds more than this */
 #define WS_MAX_OUTBOUND (512u * 1024u) /* a chat socket's send queue */
+#define WS_HIGH_WATER (64u * 1024u)    /* ... over which its input is not read */
+#define WS_LOW_WATER (16u * 1024u)     /* ... until it is back to this */
 #define HEARTBEAT_MS 15000u            /* feed comments that keep proxies from timing out */
 #define KEEPALIVE_MS 30000u            /* WebSocket ping after this much silence */
 #define REQUEST_TIMEOUT_MS 10000u      /* to send a complete request head */
