@@ -15,10 +15,11 @@ Errors are rtweb.Error exceptions carrying the library's error name and code.
 from ._lib import library_path, lib as _clib
 from .errors import (Error, SSEError, HistoryGap, HistoryEnd, WebSocketError, ProtocolError,
                      HTTPError, HandshakeError)
-from . import errors, sse, ws, handshake
+from . import errors, sse, sse_stream, ws, handshake
 
 __all__ = ["Error", "SSEError", "HistoryGap", "HistoryEnd", "WebSocketError", "ProtocolError",
-           "HTTPError", "HandshakeError", "errors", "sse", "ws", "handshake", "library_path",
+           "HTTPError", "HandshakeError", "errors", "sse", "sse_stream", "ws", "handshake",
+           "library_path",
            "library_version", "__version__"]
 
 __version__ = "0.1.0"

@@ -134,6 +134,13 @@ RTW_SSE_HTTP_INCOMPLETE = 0
 RTW_SSE_HTTP_DONE = 1
 RTW_SSE_HTTP_REQUEST_SETTINGS_VERSION = 1
 RTW_SSE_HTTP_RESPONSE_CHUNKED = 0x1
+RTW_SSE_STREAM_SETTINGS_VERSION = 1
+RTW_SSE_STREAM_CALLBACKS_VERSION = 1
+RTW_SSE_STREAM_FLAG_NO_HEARTBEAT = 0x1
+RTW_SSE_STREAM_SLOW_DROP = 0
+RTW_SSE_STREAM_SLOW_HOLD = 1
+RTW_SSE_STREAM_GAP_RESUME = 1
+RTW_SSE_STREAM_GAP_SLOW = 2
 
 UINT64_MAX = (1 << 64) - 1
 
@@ -165,6 +172,7 @@ WS_RANDOM = CF(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
 
 HS_SERVER_ON_UPGRADE = CF(c_int, c_void_p, c_void_p)
 HS_CLIENT_RANDOM = CF(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
+SSE_STREAM_ON_GAP = CF(c_int, c_void_p, c_uint32, c_void_p)
 
 # --------------------------------------------------------------------------- structs
 # Versioned structs: members exactly as in the header, in order. `version` first.
@@ -232,6 +240,17 @@ class rtw_sse_http_request_settings(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("max_headers", c_uint32), ("max_head_size", c_size_t)]
 
 
+class rtw_sse_stream_settings(ctypes.Structure):
+    _fields_ = [("version", c_uint32), ("flags", c_uint32), ("max_outbound", c_size_t),
+                ("heartbeat_ms", c_uint32), ("retry_ms", c_uint32),
+                ("send_timeout_ms", c_uint32), ("slow_policy", c_uint32),
+                ("headers", P(rtw_http_header)), ("num_headers", c_size_t)]
+
+
+class rtw_sse_stream_callbacks(ctypes.Structure):
+    _fields_ = [("version", c_uint32), ("on_gap", SSE_STREAM_ON_GAP)]
+
+
 class rtw_ws_frame(ctypes.Structure):
     """Plain value struct fixed by the wire format ("will not grow", ws.h)."""
     _fields_ = [("fin", c_uint8), ("rsv", c_uint8), ("opcode", c_uint8), ("masked", c_uint8),
@@ -249,6 +268,8 @@ VERSIONED_STRUCTS = [
     ("rtw_ws_handshake_client_settings", rtw_ws_handshake_client_settings),
     ("rtw_ws_handshake_client_callbacks", rtw_ws_handshake_client_callbacks),
     ("rtw_sse_http_request_settings", rtw_sse_http_request_settings),
+    ("rtw_sse_stream_settings", rtw_sse_stream_settings),
+    ("rtw_sse_stream_callbacks", rtw_sse_stream_callbacks),
 ]
 PLAIN_STRUCTS = [("rtw_http_header", rtw_http_header), ("rtw_ws_frame", rtw_ws_frame)]
 
@@ -351,6 +372,22 @@ _PROTOS = {
     "rtw_sse_http_request_resume": (c_int, [vp, vp, PU64]),
     "rtw_sse_http_response": (c_int, [vp, sz, PSZ, c_uint32, P(rtw_http_header), sz]),
     "rtw_sse_http_chunk": (c_int, [vp, sz, PSZ, c_char_p, sz]),
+    # http.h: SSE stream
+    "rtw_sse_stream_new": (c_int, [PVP, vp, vp, P(rtw_sse_stream_settings),
+                                   P(rtw_sse_stream_callbacks), vp, vp]),
+    "rtw_sse_stream_free": (None, [vp]),
+    "rtw_sse_stream_send": (c_int, [vp, P(rtw_sse_event)]),
+    "rtw_sse_stream_comment": (c_int, [vp, c_char_p, sz]),
+    "rtw_sse_stream_want_write": (c_int, [vp]),
+    "rtw_sse_stream_send_pending": (c_int, [vp, PVP, PSZ]),
+    "rtw_sse_stream_send_consumed": (c_int, [vp, sz]),
+    "rtw_sse_stream_outbound_size": (sz, [vp]),
+    "rtw_sse_stream_tick": (c_int, [vp, c_uint64]),
+    "rtw_sse_stream_next_deadline": (c_uint64, [vp]),
+    "rtw_sse_stream_end": (c_int, [vp]),
+    "rtw_sse_stream_done": (c_int, [vp]),
+    "rtw_sse_stream_cursor": (c_uint64, [vp]),
+    "rtw_sse_stream_user_data": (vp, [vp]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():
