@@ -49,6 +49,15 @@ int rtw__http_value_ok(const char *p, size_t n)
   return 1;
 }
 
+int rtw__http_plain_ok(const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] == 0x7F)
+      return 0;
+  return 1;
+}
+
 static int is_ows(char c)
 {
   return c == ' ' || c == '\t';

@@ -19,10 +19,18 @@
 
 #include "http1.h"
 
+/* A string literal as the two arguments (pointer, length) the span functions take, its
+ * length counted by the compiler: RTW__LIT("Host") is ("Host"), 4. */
+#define RTW__LIT(s) (s), (sizeof(s) - 1)
+
 /* Case-insensitive (ASCII) equality of two spans. */
 int rtw__http_ieq(const char *a, size_t alen, const char *b, size_t blen);
 
 int rtw__http_is_token(const char *p, size_t n);
+
+/* 1 when p[0..n) may go into a request line or a Host value as given: no CTL, no SP, no DEL
+ * (RFC 9112 3.2: Host is uri-host [":" port]; a space or CR would end the line's part). */
+int rtw__http_plain_ok(const char *p, size_t n);
 
 /* 1 when p[0..n) may be sent as a field value: no CTL other than HTAB (so no CR, LF, NUL)
  * and no DEL. */

@@ -46,12 +46,25 @@ int rtw_ws_handshake_accept_value(const char *key, size_t key_len, char out[RTW_
   return 0;
 }
 
-int rtw__hs_puts(rtw__buf *b, const rtw_mem *mem, const char *s)
+void rtw__out_init(rtw__out *o, rtw__buf *b, const rtw_mem *mem)
 {
-  return rtw__buf_append(b, mem, s, strlen(s));
+  o->b = b;
+  o->mem = mem;
+  o->err = 0;
 }
 
-int rtw__hs_uint(rtw__buf *b, const rtw_mem *mem, unsigned long v)
+void rtw__out_mem(rtw__out *o, const void *p, size_t n)
+{
+  if (o->err == 0 && n > 0)
+    o->err = rtw__buf_append(o->b, o->mem, p, n);
+}
+
+void rtw__out_str(rtw__out *o, const char *s)
+{
+  rtw__out_mem(o, s, strlen(s));
+}
+
+void rtw__out_uint(rtw__out *o, unsigned long v)
 {
   char tmp[24];
   size_t i = sizeof tmp;
@@ -60,20 +73,21 @@ int rtw__hs_uint(rtw__buf *b, const rtw_mem *mem, unsigned long v)
     tmp[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  return rtw__buf_append(b, mem, tmp + i, sizeof tmp - i);
+  rtw__out_mem(o, tmp + i, sizeof tmp - i);
 }
 
-int rtw__hs_field(rtw__buf *b, const rtw_mem *mem, const char *name, const char *value,
-                  size_t value_len)
+void rtw__out_field(rtw__out *o, const char *name, size_t name_len, const char *value,
+                    size_t value_len)
 {
-  int rv = rtw__hs_puts(b, mem, name);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, ": ");
-  if (rv == 0)
-    rv = rtw__buf_append(b, mem, value, value_len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, "\r\n");
-  return rv;
+  rtw__out_mem(o, name, name_len);
+  RTW__OUT_LIT(o, ": ");
+  rtw__out_mem(o, value, value_len);
+  RTW__OUT_LIT(o, "\r\n");
+}
+
+int rtw__out_end(const rtw__out *o)
+{
+  return o->err;
 }
 
 int rtw__hs_reserved(const char *name, size_t len, int request)
@@ -90,31 +104,23 @@ int rtw__hs_reserved(const char *name, size_t len, int request)
     if (rtw__http_ieq(name, len, always[i], strlen(always[i])))
       return 1;
   if (request)
-    return rtw__http_ieq(name, len, "host", 4);
+    return rtw__http_ieq(name, len, RTW__LIT("host"));
   for (i = 0; i < sizeof response / sizeof response[0]; i++)
     if (rtw__http_ieq(name, len, response[i], strlen(response[i])))
       return 1;
   return 0;
 }
 
-int rtw__hs_user_field(rtw__buf *b, const rtw_mem *mem, const char *name, size_t name_len,
-                       const char *value, size_t value_len, int request)
+int rtw__hs_user_field(rtw__out *o, const char *name, size_t name_len, const char *value,
+                       size_t value_len, int request)
 {
-  int rv;
-
   /* RFC 9110 5.1: a field name is a token; 5.5: a value holds no CR, LF, NUL or other CTL
    * (that is what keeps a value from injecting field lines, RFC 9112 11.1) */
   if (!rtw__http_is_token(name, name_len) || (value == NULL && value_len != 0) ||
       !rtw__http_value_ok(value, value_len) || rtw__hs_reserved(name, name_len, request))
     return RTW_ERR_HTTP_INVALID_HEADER;
-  rv = rtw__buf_append(b, mem, name, name_len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, ": ");
-  if (rv == 0)
-    rv = rtw__buf_append(b, mem, value, value_len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, "\r\n");
-  return rv;
+  rtw__out_field(o, name, name_len, value, value_len);
+  return 0;
 }
 
 int rtw__hs_ext_offered(const char *name, size_t name_len, const char *offers,
@@ -282,18 +288,13 @@ static const char *reason_phrase(int status)
   }
 }
 
-static int status_line(rtw__buf *b, const rtw_mem *mem, int status)
+static void status_line(rtw__out *o, int status)
 {
-  int rv = rtw__hs_puts(b, mem, "HTTP/1.1 ");
-  if (rv == 0)
-    rv = rtw__hs_uint(b, mem, (unsigned long)status);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, " ");
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, reason_phrase(status));
-  if (rv == 0)
-    rv = rtw__hs_puts(b, mem, "\r\n");
-  return rv;
+  RTW__OUT_LIT(o, "HTTP/1.1 ");
+  rtw__out_uint(o, (unsigned long)status);
+  RTW__OUT_LIT(o, " ");
+  rtw__out_str(o, reason_phrase(status));
+  RTW__OUT_LIT(o, "\r\n");
 }
 
 /* The status an error answers with. */
@@ -313,94 +314,82 @@ static int error_status(int err)
 }
 
 /* Headers of an error response, before the extra ones. */
-static int error_fields(rtw_ws_handshake_server *hs, int status, size_t body_len)
+static void error_fields(rtw__out *o, int status, size_t body_len)
 {
-  rtw__buf *b = &hs->response;
-  int rv = status_line(b, &hs->mem, status);
-
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "Content-Type: text/plain; charset=utf-8\r\n"
-                                   "Content-Length: ");
-  if (rv == 0)
-    rv = rtw__hs_uint(b, &hs->mem, (unsigned long)body_len);
-  if (rv == 0 && status == 426)
+  status_line(o, status);
+  RTW__OUT_LIT(o, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+  rtw__out_uint(o, (unsigned long)body_len);
+  if (status == 426)
     /* RFC 6455 4.4: tell the client the versions we support; RFC 9110 15.5.22: a 426 carries
      * Upgrade, and RFC 9110 7.8 then lists "upgrade" in Connection */
-    rv = rtw__hs_puts(b, &hs->mem, "\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
-                                   "Sec-WebSocket-Version: 13\r\n");
-  else if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "\r\nConnection: close\r\n");
-  return rv;
+    RTW__OUT_LIT(o, "\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+                    "Sec-WebSocket-Version: 13\r\n");
+  else
+    RTW__OUT_LIT(o, "\r\nConnection: close\r\n");
 }
 
-/* Build a complete error response: status line, headers, a one-line text body. `err` is the
- * cause (its message goes in the body) and becomes the outcome. */
+/* The response is complete (rv 0) or memory ran out: then there is no response. */
+static int respond_end(rtw_ws_handshake_server *hs, const rtw__out *o, int status, int outcome)
+{
+  if (rtw__out_end(o) != 0) {
+    hs->response.len = 0;
+    return RTW_ERR_NOMEM;
+  }
+  hs->status = status;
+  return outcome;
+}
+
+/* Build a complete error response: status line, headers, a one-line text body
+ * "<status>[ <phrase>][: <why>]\n". `err` is the cause (its message goes in the body) and
+ * becomes the outcome. */
 static int respond_error(rtw_ws_handshake_server *hs, int status, int err)
 {
   const char *why = err == RTW_ERR_HTTP_REJECTED ? "" : rtw_strerror(err);
   const char *phrase = reason_phrase(status);
   size_t body = 3 + (*phrase ? 1 + strlen(phrase) : 0) + (*why ? 2 + strlen(why) : 0) + 1;
-  int rv;
+  rtw__out o;
 
   hs->response.len = 0;
-  rv = error_fields(hs, status, body);
-  if (rv == 0)
-    rv = rtw__buf_append(&hs->response, &hs->mem, hs->extra.data, hs->extra.len);
-  if (rv == 0)
-    rv = rtw__hs_puts(&hs->response, &hs->mem, "\r\n");
-  if (rv == 0)
-    rv = rtw__hs_uint(&hs->response, &hs->mem, (unsigned long)status);
-  if (rv == 0 && *phrase) {
-    rv = rtw__hs_puts(&hs->response, &hs->mem, " ");
-    if (rv == 0)
-      rv = rtw__hs_puts(&hs->response, &hs->mem, phrase);
+  rtw__out_init(&o, &hs->response, &hs->mem);
+  error_fields(&o, status, body);
+  rtw__out_mem(&o, hs->extra.data, hs->extra.len);
+  RTW__OUT_LIT(&o, "\r\n");
+  rtw__out_uint(&o, (unsigned long)status); /* 300..599 or a fixed status: 3 digits */
+  if (*phrase) {
+    RTW__OUT_LIT(&o, " ");
+    rtw__out_str(&o, phrase);
   }
-  if (rv == 0 && *why) {
-    rv = rtw__hs_puts(&hs->response, &hs->mem, ": ");
-    if (rv == 0)
-      rv = rtw__hs_puts(&hs->response, &hs->mem, why);
+  if (*why) {
+    RTW__OUT_LIT(&o, ": ");
+    rtw__out_str(&o, why);
   }
-  if (rv == 0)
-    rv = rtw__hs_puts(&hs->response, &hs->mem, "\n");
-  if (rv != 0) {
-    hs->response.len = 0;
-    return RTW_ERR_NOMEM;
-  }
-  hs->status = status;
-  return err;
+  RTW__OUT_LIT(&o, "\n");
+  return respond_end(hs, &o, status, err);
 }
 
 /* RFC 6455 4.2.2 step 5: the 101 response completing the handshake. */
 static int respond_101(rtw_ws_handshake_server *hs)
 {
   char accept[RTW_WS_ACCEPT_LEN];
-  rtw__buf *b = &hs->response;
   int rv = rtw_ws_handshake_accept_value(hs->key, hs->key_len, accept);
+  rtw__out o;
 
   if (rv != 0)
     return respond_error(hs, 500, rv);
-  b->len = 0;
-  rv = status_line(b, &hs->mem, 101);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
-  if (rv == 0)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Accept", accept, sizeof accept);
-  if (rv == 0 && hs->subprotocol.len > 0)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Protocol", hs->subprotocol.data,
-                       hs->subprotocol.len);
-  if (rv == 0 && hs->extensions.len > 0)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Extensions", hs->extensions.data,
-                       hs->extensions.len);
-  if (rv == 0)
-    rv = rtw__buf_append(b, &hs->mem, hs->extra.data, hs->extra.len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "\r\n");
-  if (rv != 0) {
-    b->len = 0;
-    return RTW_ERR_NOMEM;
-  }
-  hs->status = 101;
-  return RTW_WS_HANDSHAKE_DONE;
+  hs->response.len = 0;
+  rtw__out_init(&o, &hs->response, &hs->mem);
+  status_line(&o, 101);
+  RTW__OUT_LIT(&o, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+  rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Accept"), accept, sizeof accept);
+  if (hs->subprotocol.len > 0)
+    rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Protocol"), hs->subprotocol.data,
+                   hs->subprotocol.len);
+  if (hs->extensions.len > 0)
+    rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Extensions"), hs->extensions.data,
+                   hs->extensions.len);
+  rtw__out_mem(&o, hs->extra.data, hs->extra.len);
+  RTW__OUT_LIT(&o, "\r\n");
+  return respond_end(hs, &o, 101, RTW_WS_HANDSHAKE_DONE);
 }
 
 /* ---------------------------------------------------------------------- validation */
@@ -412,8 +401,8 @@ static int is_upgrade_attempt(const rtw__http1 *h)
   const char *v;
   size_t n;
   return rtw__http_has_token(h, "Upgrade", "websocket") ||
-         rtw__http1_header(h, "Sec-WebSocket-Key", 17, 0, &v, &n) ||
-         rtw__http1_header(h, "Sec-WebSocket-Version", 21, 0, &v, &n);
+         rtw__http1_header(h, RTW__LIT("Sec-WebSocket-Key"), 0, &v, &n) ||
+         rtw__http1_header(h, RTW__LIT("Sec-WebSocket-Version"), 0, &v, &n);
 }
 
 /* RFC 6455 4.2.1 item 5 and 4.1 item 7: one key, the base64 of 16 bytes. */
@@ -422,9 +411,9 @@ static int check_key(rtw_ws_handshake_server *hs)
   uint8_t raw[18];
   size_t n;
 
-  if (rtw__http1_header_lines(hs->head, "Sec-WebSocket-Key", 17) != 1)
+  if (rtw__http1_header_lines(hs->head, RTW__LIT("Sec-WebSocket-Key")) != 1)
     return RTW_ERR_HTTP_WS_BAD_KEY;
-  rtw__http1_header(hs->head, "Sec-WebSocket-Key", 17, 0, &hs->key, &hs->key_len);
+  rtw__http1_header(hs->head, RTW__LIT("Sec-WebSocket-Key"), 0, &hs->key, &hs->key_len);
   if (hs->key_len != RTW_WS_KEY_LEN ||
       rtw__base64_decode(hs->key, hs->key_len, raw, sizeof raw, &n) != 0 || n != 16)
     return RTW_ERR_HTTP_WS_BAD_KEY;
@@ -436,9 +425,9 @@ static int check_version(const rtw__http1 *h)
 {
   const char *v;
   size_t n;
-  if (rtw__http1_header_lines(h, "Sec-WebSocket-Version", 21) != 1)
+  if (rtw__http1_header_lines(h, RTW__LIT("Sec-WebSocket-Version")) != 1)
     return RTW_ERR_HTTP_WS_BAD_VERSION;
-  rtw__http1_header(h, "Sec-WebSocket-Version", 21, 0, &v, &n);
+  rtw__http1_header(h, RTW__LIT("Sec-WebSocket-Version"), 0, &v, &n);
   return n == 2 && v[0] == '1' && v[1] == '3' ? 0 : RTW_ERR_HTTP_WS_BAD_VERSION;
 }
 
@@ -458,8 +447,8 @@ static int validate(rtw_ws_handshake_server *hs)
   if (rtw__http1_version(h) < 11)
     return RTW_ERR_HTTP_BAD_VERSION;
   /* item 2 and RFC 9112 3.2: exactly one Host field line, else 400 */
-  if (rtw__http1_header_lines(h, "Host", 4) != 1 || !rtw__http1_header(h, "Host", 4, 0, &v, &n) ||
-      n == 0)
+  if (rtw__http1_header_lines(h, RTW__LIT("Host")) != 1 ||
+      !rtw__http1_header(h, RTW__LIT("Host"), 0, &v, &n) || n == 0)
     return RTW_ERR_HTTP_NO_HOST;
   if (!rtw__http_has_token(h, "Upgrade", "websocket")) /* item 3 */
     return RTW_ERR_HTTP_WS_NO_UPGRADE;
@@ -499,10 +488,10 @@ static int run_callback(rtw_ws_handshake_server *hs)
  * linear in the head (a 7.9 KB head holds about 3,900 one-letter offers). 1 or an error. */
 static int index_offers(rtw_ws_handshake_server *hs)
 {
-  int rv = rtw__http_list_index_build(&hs->protocols, hs->head, "Sec-WebSocket-Protocol", 22,
+  int rv = rtw__http_list_index_build(&hs->protocols, hs->head, RTW__LIT("Sec-WebSocket-Protocol"),
                                       &hs->mem);
   if (rv == 0)
-    rv = rtw__http_list_index_build(&hs->ext_offers, hs->head, "Sec-WebSocket-Extensions", 24,
+    rv = rtw__http_list_index_build(&hs->ext_offers, hs->head, RTW__LIT("Sec-WebSocket-Extensions"),
                                     &hs->mem);
   hs->work += hs->protocols.work + hs->ext_offers.work;
   return rv == 0 ? 1 : rv;
@@ -639,7 +628,7 @@ int rtw_ws_handshake_server_header(const rtw_ws_handshake_server *hs, const char
 int rtw_ws_handshake_server_origin(const rtw_ws_handshake_server *hs, const char **origin,
                                    size_t *len)
 {
-  return rtw_ws_handshake_server_header(hs, "Origin", 6, 0, origin, len);
+  return rtw_ws_handshake_server_header(hs, RTW__LIT("Origin"), 0, origin, len);
 }
 
 size_t rtw_ws_handshake_server_header_count(const rtw_ws_handshake_server *hs)
@@ -769,6 +758,7 @@ int rtw_ws_handshake_server_set_extensions(rtw_ws_handshake_server *hs, const ch
 int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs, const char *name,
                                        size_t name_len, const char *value, size_t value_len)
 {
+  rtw__out o;
   size_t before;
   int rv;
 
@@ -777,7 +767,10 @@ int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs, const char *
   if (!hs->in_callback)
     return RTW_ERR_INVALID_STATE;
   before = hs->extra.len;
-  rv = rtw__hs_user_field(&hs->extra, &hs->mem, name, name_len, value, value_len, 0);
+  rtw__out_init(&o, &hs->extra, &hs->mem);
+  rv = rtw__hs_user_field(&o, name, name_len, value, value_len, 0);
+  if (rv == 0)
+    rv = rtw__out_end(&o);
   if (rv != 0)
     hs->extra.len = before; /* nothing half-written */
   return rv;

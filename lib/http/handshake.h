@@ -6,25 +6,40 @@
 
 #include <stddef.h>
 
+#include "fields.h"
 #include "internal.h"
 #include "http1.h"
 #include "rtweb/http.h"
 
-/* Append a NUL-terminated string / a span / "name: value\r\n". 0 or RTW_ERR_NOMEM. */
-int rtw__hs_puts(rtw__buf *b, const rtw_mem *mem, const char *s);
-int rtw__hs_field(rtw__buf *b, const rtw_mem *mem, const char *name, const char *value,
-                  size_t value_len);
-int rtw__hs_uint(rtw__buf *b, const rtw_mem *mem, unsigned long v);
+/* An output buffer that remembers its first error: appends after a failure do nothing, so
+ * a message is built with unconditional appends and checked once, by rtw__out_end(). */
+typedef struct rtw__out {
+  rtw__buf *b;
+  const rtw_mem *mem;
+  int err; /* 0, or the first append's RTW_ERR_NOMEM */
+} rtw__out;
+
+void rtw__out_init(rtw__out *o, rtw__buf *b, const rtw_mem *mem);
+void rtw__out_mem(rtw__out *o, const void *p, size_t n);
+void rtw__out_str(rtw__out *o, const char *s); /* a NUL-terminated string */
+void rtw__out_uint(rtw__out *o, unsigned long v);
+/* "name: value\r\n" */
+void rtw__out_field(rtw__out *o, const char *name, size_t name_len, const char *value,
+                    size_t value_len);
+/* 0 when every append succeeded, else the first error. */
+int rtw__out_end(const rtw__out *o);
+/* Append a string literal, its length counted by the compiler. */
+#define RTW__OUT_LIT(o, lit) rtw__out_mem((o), RTW__LIT(lit))
 
 /* 1 when an application may not set this field itself because the handshake writes it:
  * Connection, Upgrade, Sec-WebSocket-*, plus Host for a request and the body framing fields
  * (Content-Length, Content-Type, Transfer-Encoding) for a response. */
 int rtw__hs_reserved(const char *name, size_t len, int request);
 
-/* Validate and append an application's field line (RFC 9110 5.1, 5.5). 0,
- * RTW_ERR_HTTP_INVALID_HEADER or RTW_ERR_NOMEM. */
-int rtw__hs_user_field(rtw__buf *b, const rtw_mem *mem, const char *name, size_t name_len,
-                       const char *value, size_t value_len, int request);
+/* Validate and append an application's field line (RFC 9110 5.1, 5.5). 0 (memory errors
+ * are left in o) or RTW_ERR_HTTP_INVALID_HEADER (nothing appended). */
+int rtw__hs_user_field(rtw__out *o, const char *name, size_t name_len, const char *value,
+                       size_t value_len, int request);
 
 /* 1 when the extension list `offers` (RFC 6455 9.1 syntax) has an element named `name`. */
 int rtw__hs_ext_offered(const char *name, size_t name_len, const char *offers,

@@ -37,16 +37,6 @@ struct rtw_ws_handshake_client {
   char accept[RTW_WS_ACCEPT_LEN];
 };
 
-/* RFC 9112 3.2: Host is uri-host [":" port]; refuse what could break the request line. */
-static int plain_ok(const char *p, size_t n)
-{
-  size_t i;
-  for (i = 0; i < n; i++)
-    if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] == 0x7F)
-      return 0;
-  return 1;
-}
-
 /* RFC 6455 4.1 item 10: subprotocols are distinct tokens. */
 static int protocols_ok(const char *list, size_t len)
 {
@@ -70,11 +60,12 @@ static int check_settings(const rtw_ws_handshake_client_settings *s)
 
   if (s == NULL || s->version == 0 || s->version > RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION)
     return RTW_ERR_INVALID_ARGUMENT;
-  if (s->host == NULL || s->host_len == 0 || !plain_ok(s->host, s->host_len))
+  if (s->host == NULL || s->host_len == 0 || !rtw__http_plain_ok(s->host, s->host_len))
     return RTW_ERR_INVALID_ARGUMENT;
-  if (s->path_len != 0 && (s->path == NULL || s->path[0] != '/' || !plain_ok(s->path, s->path_len)))
+  if (s->path_len != 0 &&
+      (s->path == NULL || s->path[0] != '/' || !rtw__http_plain_ok(s->path, s->path_len)))
     return RTW_ERR_INVALID_ARGUMENT;
-  if (s->origin_len != 0 && (s->origin == NULL || !plain_ok(s->origin, s->origin_len)))
+  if (s->origin_len != 0 && (s->origin == NULL || !rtw__http_plain_ok(s->origin, s->origin_len)))
     return RTW_ERR_INVALID_ARGUMENT;
   if (s->subprotocols_len != 0 &&
       (s->subprotocols == NULL || !protocols_ok(s->subprotocols, s->subprotocols_len)))
@@ -109,41 +100,42 @@ static int make_key(rtw_ws_handshake_client *hs, char key[RTW_WS_KEY_LEN])
 static int build_request(rtw_ws_handshake_client *hs, const rtw_ws_handshake_client_settings *s,
                          const char key[RTW_WS_KEY_LEN])
 {
-  rtw__buf *b = &hs->request;
+  rtw__out o, p, e;
   size_t i;
-  int rv = rtw__hs_puts(b, &hs->mem, "GET ");
+  int rv = 0;
 
-  if (rv == 0)
-    rv = s->path_len ? rtw__buf_append(b, &hs->mem, s->path, s->path_len)
-                     : rtw__hs_puts(b, &hs->mem, "/");
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, " HTTP/1.1\r\n");
-  if (rv == 0)
-    rv = rtw__hs_field(b, &hs->mem, "Host", s->host, s->host_len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
-  if (rv == 0)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Key", key, RTW_WS_KEY_LEN);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "Sec-WebSocket-Version: 13\r\n");
-  if (rv == 0 && s->origin_len)
-    rv = rtw__hs_field(b, &hs->mem, "Origin", s->origin, s->origin_len);
-  if (rv == 0 && s->subprotocols_len)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Protocol", s->subprotocols,
-                       s->subprotocols_len);
-  if (rv == 0 && s->extensions_len)
-    rv = rtw__hs_field(b, &hs->mem, "Sec-WebSocket-Extensions", s->extensions,
-                       s->extensions_len);
+  rtw__out_init(&o, &hs->request, &hs->mem);
+  RTW__OUT_LIT(&o, "GET ");
+  if (s->path_len)
+    rtw__out_mem(&o, s->path, s->path_len);
+  else
+    RTW__OUT_LIT(&o, "/");
+  RTW__OUT_LIT(&o, " HTTP/1.1\r\n");
+  rtw__out_field(&o, RTW__LIT("Host"), s->host, s->host_len);
+  RTW__OUT_LIT(&o, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+  rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Key"), key, RTW_WS_KEY_LEN);
+  RTW__OUT_LIT(&o, "Sec-WebSocket-Version: 13\r\n");
+  if (s->origin_len)
+    rtw__out_field(&o, RTW__LIT("Origin"), s->origin, s->origin_len);
+  if (s->subprotocols_len)
+    rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Protocol"), s->subprotocols,
+                   s->subprotocols_len);
+  if (s->extensions_len)
+    rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Extensions"), s->extensions, s->extensions_len);
   for (i = 0; rv == 0 && i < s->num_headers; i++)
-    rv = rtw__hs_user_field(b, &hs->mem, s->headers[i].name, s->headers[i].name_len,
+    rv = rtw__hs_user_field(&o, s->headers[i].name, s->headers[i].name_len,
                             s->headers[i].value, s->headers[i].value_len, 1);
+  RTW__OUT_LIT(&o, "\r\n");
+  /* the offers, kept to check the response against */
+  rtw__out_init(&p, &hs->protocols, &hs->mem);
+  rtw__out_mem(&p, s->subprotocols, s->subprotocols_len);
+  rtw__out_init(&e, &hs->extensions, &hs->mem);
+  rtw__out_mem(&e, s->extensions, s->extensions_len);
   if (rv == 0)
-    rv = rtw__hs_puts(b, &hs->mem, "\r\n");
+    rv = rtw__out_end(&o);
   if (rv == 0)
-    rv = rtw__buf_append(&hs->protocols, &hs->mem, s->subprotocols, s->subprotocols_len);
-  if (rv == 0)
-    rv = rtw__buf_append(&hs->extensions, &hs->mem, s->extensions, s->extensions_len);
-  return rv;
+    rv = rtw__out_end(&p);
+  return rv != 0 ? rv : rtw__out_end(&e);
 }
 
 static int client_init(rtw_ws_handshake_client *hs, const rtw_ws_handshake_client_settings *s)
@@ -227,9 +219,9 @@ static int check_accept(const rtw_ws_handshake_client *hs)
 {
   const char *v;
   size_t n;
-  if (rtw__http1_header_lines(hs->head, "Sec-WebSocket-Accept", 20) != 1)
+  if (rtw__http1_header_lines(hs->head, RTW__LIT("Sec-WebSocket-Accept")) != 1)
     return RTW_ERR_HTTP_WS_BAD_ACCEPT;
-  rtw__http1_header(hs->head, "Sec-WebSocket-Accept", 20, 0, &v, &n);
+  rtw__http1_header(hs->head, RTW__LIT("Sec-WebSocket-Accept"), 0, &v, &n);
   if (n != RTW_WS_ACCEPT_LEN || memcmp(v, hs->accept, n) != 0)
     return RTW_ERR_HTTP_WS_BAD_ACCEPT;
   return 0;
@@ -255,16 +247,16 @@ static int check_protocol(const rtw_ws_handshake_client *hs)
 {
   const char *v, *pos, *end, *e;
   size_t n, elen;
-  size_t lines = rtw__http1_header_lines(hs->head, "Sec-WebSocket-Protocol", 22);
+  size_t lines = rtw__http1_header_lines(hs->head, RTW__LIT("Sec-WebSocket-Protocol"));
   rtw__http_list_iter it;
 
   if (lines == 0)
     return 0;
-  rtw__http_list_begin(&it, hs->head, "Sec-WebSocket-Protocol", 22);
+  rtw__http_list_begin(&it, hs->head, RTW__LIT("Sec-WebSocket-Protocol"));
   if (lines > 1 || !rtw__http_list_iter_next(&it, &e, &elen) ||
       rtw__http_list_iter_next(&it, &e, &elen)) /* not exactly one element */
     return RTW_ERR_HTTP_WS_SUBPROTOCOL_NOT_OFFERED;
-  rtw__http1_header(hs->head, "Sec-WebSocket-Protocol", 22, 0, &v, &n);
+  rtw__http1_header(hs->head, RTW__LIT("Sec-WebSocket-Protocol"), 0, &v, &n);
   pos = hs->protocols.data ? hs->protocols.data : "";
   end = pos + hs->protocols.len;
   while (rtw__http_list_next(&pos, end, &e, &elen))
@@ -278,7 +270,7 @@ static int validate(rtw_ws_handshake_client *hs)
   const rtw__http1 *h = hs->head;
   int rv;
 
-  if ((rv = rtw__http_list_index_build(&hs->ext_idx, h, "Sec-WebSocket-Extensions", 24,
+  if ((rv = rtw__http_list_index_build(&hs->ext_idx, h, RTW__LIT("Sec-WebSocket-Extensions"),
                                        &hs->mem)) != 0)
     return rv;
   hs->head_done = 1;
@@ -337,7 +329,7 @@ int rtw_ws_handshake_client_header(const rtw_ws_handshake_client *hs, const char
 int rtw_ws_handshake_client_subprotocol(const rtw_ws_handshake_client *hs, const char **name,
                                         size_t *len)
 {
-  return rtw_ws_handshake_client_header(hs, "Sec-WebSocket-Protocol", 22, 0, name, len);
+  return rtw_ws_handshake_client_header(hs, RTW__LIT("Sec-WebSocket-Protocol"), 0, name, len);
 }
 
 size_t rtw_ws_handshake_client_extension_count(const rtw_ws_handshake_client *hs)

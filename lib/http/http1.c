@@ -507,30 +507,14 @@ void rtw__http1_header_at(const rtw__http1 *h, size_t i, const char **name, size
   *value_len = f->value_len;
 }
 
-static int lower(int c)
-{
-  return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* RFC 9110 5.1: field names are case-insensitive. */
-static int name_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-  size_t i;
-  if (alen != blen)
-    return 0;
-  for (i = 0; i < alen; i++)
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-      return 0;
-  return 1;
-}
-
 int rtw__http1_header(const rtw__http1 *h, const char *name, size_t name_len, size_t index,
                       const char **value, size_t *value_len)
 {
   size_t i;
   for (i = 0; i < h->nfields; i++) {
     const field *f = field_ptr(h, i);
-    if (!name_eq(text_at(h, f->name_off), f->name_len, name, name_len))
+    if (!rtw__http_ieq(text_at(h, f->name_off), f->name_len, name, name_len))
       continue;
     if (index-- == 0) {
       *value = text_at(h, f->value_off);
@@ -546,7 +530,7 @@ size_t rtw__http1_header_lines(const rtw__http1 *h, const char *name, size_t nam
   size_t i, n = 0;
   for (i = 0; i < h->nfields; i++) {
     const field *f = field_ptr(h, i);
-    n += (size_t)name_eq(text_at(h, f->name_off), f->name_len, name, name_len);
+    n += (size_t)rtw__http_ieq(text_at(h, f->name_off), f->name_len, name, name_len);
   }
   return n;
 }

@@ -30,16 +30,6 @@
 
 /* ====================================================================== shared */
 
-/* RFC 9112 3.2: refuse what could break the request line or the Host line. */
-static int plain_ok(const char *p, size_t n)
-{
-  size_t i;
-  for (i = 0; i < n; i++)
-    if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] == 0x7F)
-      return 0;
-  return 1;
-}
-
 /* WHATWG 9.2.4: a last event ID never contains U+0000 NULL, U+000A LF or U+000D CR. */
 static int id_ok(const char *p, size_t n)
 {
@@ -100,7 +90,7 @@ int rtw_sse_http_is_event_stream(const char *value, size_t len)
 
   if (value == NULL || !mime_essence(value, len, &t, &tn, &s, &sn))
     return 0;
-  return rtw__http_ieq(t, tn, "text", 4) && rtw__http_ieq(s, sn, "event-stream", 12);
+  return rtw__http_ieq(t, tn, RTW__LIT("text")) && rtw__http_ieq(s, sn, RTW__LIT("event-stream"));
 }
 
 /* ====================================================================== server */
@@ -155,15 +145,15 @@ static int validate_request(const rtw__http1 *h)
 
   if (!rtw__http1_is_get(h)) /* WHATWG 9.2.2: the EventSource request is a GET */
     return RTW_ERR_HTTP_BAD_METHOD;
-  if (rtw__http1_version(h) >= 11 && rtw__http1_header_lines(h, "Host", 4) != 1)
+  if (rtw__http1_version(h) >= 11 && rtw__http1_header_lines(h, RTW__LIT("Host")) != 1)
     return RTW_ERR_HTTP_NO_HOST; /* RFC 9112 3.2 */
   if (body == RTW__HTTP1_BODY_CHUNKED || (body == RTW__HTTP1_BODY_LENGTH && cl > 0))
     return RTW_ERR_HTTP_UNEXPECTED_BODY;
-  switch (rtw__http1_header_lines(h, "Last-Event-ID", 13)) {
+  switch (rtw__http1_header_lines(h, RTW__LIT("Last-Event-ID"))) {
   case 0:
     return RTW_SSE_HTTP_DONE;
   case 1:
-    rtw__http1_header(h, "Last-Event-ID", 13, 0, &v, &n);
+    rtw__http1_header(h, RTW__LIT("Last-Event-ID"), 0, &v, &n);
     return id_ok(v, n) ? RTW_SSE_HTTP_DONE : RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID;
   default:
     return RTW_ERR_HTTP_SSE_BAD_LAST_EVENT_ID;
@@ -257,7 +247,7 @@ int rtw_sse_http_request_header(const rtw_sse_http_request *req, const char *nam
 int rtw_sse_http_request_last_event_id(const rtw_sse_http_request *req, const char **id,
                                        size_t *len)
 {
-  int rv = rtw_sse_http_request_header(req, "Last-Event-ID", 13, 0, id, len);
+  int rv = rtw_sse_http_request_header(req, RTW__LIT("Last-Event-ID"), 0, id, len);
   return rv == 1 && *len == 0 ? 0 : rv;
 }
 
@@ -300,8 +290,8 @@ static int range_matches(const char *e, size_t n)
     return 0;
   if (tn == 1 && t[0] == '*')
     return sn == 1 && s[0] == '*';
-  return rtw__http_ieq(t, tn, "text", 4) &&
-         ((sn == 1 && s[0] == '*') || rtw__http_ieq(s, sn, "event-stream", 12));
+  return rtw__http_ieq(t, tn, RTW__LIT("text")) &&
+         ((sn == 1 && s[0] == '*') || rtw__http_ieq(s, sn, RTW__LIT("event-stream")));
 }
 
 int rtw_sse_http_request_accepts(const rtw_sse_http_request *req)
@@ -312,9 +302,9 @@ int rtw_sse_http_request_accepts(const rtw_sse_http_request *req)
 
   if (!complete(req))
     return RTW_ERR_INVALID_ARGUMENT;
-  if (rtw__http1_header_lines(req->head, "Accept", 6) == 0)
+  if (rtw__http1_header_lines(req->head, RTW__LIT("Accept")) == 0)
     return 1; /* RFC 9110 12.5.1: no Accept field means any media type */
-  rtw__http_list_begin(&it, req->head, "Accept", 6);
+  rtw__http_list_begin(&it, req->head, RTW__LIT("Accept"));
   while (rtw__http_list_iter_next(&it, &e, &n))
     if (range_matches(e, n))
       return 1;
@@ -361,7 +351,7 @@ static int response_field_ok(const rtw_http_header *h)
   return rtw__http_is_token(h->name, h->name_len) &&
          rtw__http_value_ok(h->value != NULL ? h->value : "", h->value_len) &&
          !rtw__hs_reserved(h->name, h->name_len, 0) &&
-         !rtw__http_ieq(h->name, h->name_len, "Cache-Control", 13);
+         !rtw__http_ieq(h->name, h->name_len, RTW__LIT("Cache-Control"));
 }
 
 static size_t write_response(char *buf, uint32_t flags, const rtw_http_header *hs, size_t n)
@@ -374,18 +364,18 @@ static size_t write_response(char *buf, uint32_t flags, const rtw_http_header *h
   static const char close_[] = "Connection: close\r\n";
   size_t off = 0, i;
 
-  put(buf, &off, head, sizeof head - 1);
+  put(buf, &off, RTW__LIT(head));
   if (flags & RTW_SSE_HTTP_RESPONSE_CHUNKED)
-    put(buf, &off, chunked, sizeof chunked - 1);
+    put(buf, &off, RTW__LIT(chunked));
   else /* RFC 9112 6.3 item 8: the body ends when the server closes */
-    put(buf, &off, close_, sizeof close_ - 1);
+    put(buf, &off, RTW__LIT(close_));
   for (i = 0; i < n; i++) {
     put(buf, &off, hs[i].name, hs[i].name_len);
-    put(buf, &off, ": ", 2);
+    put(buf, &off, RTW__LIT(": "));
     put(buf, &off, hs[i].value, hs[i].value_len);
-    put(buf, &off, "\r\n", 2);
+    put(buf, &off, RTW__LIT("\r\n"));
   }
-  put(buf, &off, "\r\n", 2);
+  put(buf, &off, RTW__LIT("\r\n"));
   return off;
 }
 
@@ -436,9 +426,9 @@ int rtw_sse_http_chunk(char *buf, size_t cap, size_t *out_len, const void *data,
     return RTW_ERR_BUFFER_TOO_SMALL;
   for (i = 0; i < digits; i++)
     buf[off++] = size[sizeof size - digits + i];
-  put(buf, &off, "\r\n", 2);
+  put(buf, &off, RTW__LIT("\r\n"));
   put(buf, &off, data, len);
-  put(buf, &off, "\r\n", 2);
+  put(buf, &off, RTW__LIT("\r\n"));
   return 0;
 }
 
@@ -463,9 +453,9 @@ struct rtw_sse_http_client {
 /* Fields the client writes itself, or that would change what the request means. */
 static int client_reserved(const char *name, size_t len)
 {
-  return rtw__hs_reserved(name, len, 1) || rtw__http_ieq(name, len, "Accept", 6) ||
-         rtw__http_ieq(name, len, "Cache-Control", 13) ||
-         rtw__http_ieq(name, len, "Last-Event-ID", 13);
+  return rtw__hs_reserved(name, len, 1) || rtw__http_ieq(name, len, RTW__LIT("Accept")) ||
+         rtw__http_ieq(name, len, RTW__LIT("Cache-Control")) ||
+         rtw__http_ieq(name, len, RTW__LIT("Last-Event-ID"));
 }
 
 static int check_client_settings(const rtw_sse_http_client_settings *s)
@@ -474,10 +464,10 @@ static int check_client_settings(const rtw_sse_http_client_settings *s)
 
   if (s == NULL || s->version == 0 || s->version > RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION)
     return RTW_ERR_INVALID_ARGUMENT;
-  if (s->host == NULL || s->host_len == 0 || !plain_ok(s->host, s->host_len))
+  if (s->host == NULL || s->host_len == 0 || !rtw__http_plain_ok(s->host, s->host_len))
     return RTW_ERR_INVALID_ARGUMENT;
   if (s->path_len != 0 &&
-      (s->path == NULL || s->path[0] != '/' || !plain_ok(s->path, s->path_len)))
+      (s->path == NULL || s->path[0] != '/' || !rtw__http_plain_ok(s->path, s->path_len)))
     return RTW_ERR_INVALID_ARGUMENT;
   if (s->last_event_id_len != 0 && s->last_event_id == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
@@ -499,27 +489,26 @@ static int check_client_settings(const rtw_sse_http_client_settings *s)
 /* WHATWG 9.2.2 steps 10-15 and 9.2.3 "reestablish the connection" step 5. */
 static int build_client_request(rtw_sse_http_client *c, const rtw_sse_http_client_settings *s)
 {
-  rtw__buf *b = &c->request;
+  rtw__out o;
   size_t i;
-  int rv = rtw__hs_puts(b, &c->mem, "GET ");
+  int rv = 0;
 
-  if (rv == 0)
-    rv = s->path_len ? rtw__buf_append(b, &c->mem, s->path, s->path_len)
-                     : rtw__hs_puts(b, &c->mem, "/");
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &c->mem, " HTTP/1.1\r\n");
-  if (rv == 0)
-    rv = rtw__hs_field(b, &c->mem, "Host", s->host, s->host_len);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &c->mem, "Accept: text/event-stream\r\nCache-Control: no-store\r\n");
-  if (rv == 0 && s->last_event_id_len != 0) /* only when not the empty string */
-    rv = rtw__hs_field(b, &c->mem, "Last-Event-ID", s->last_event_id, s->last_event_id_len);
+  rtw__out_init(&o, &c->request, &c->mem);
+  RTW__OUT_LIT(&o, "GET ");
+  if (s->path_len)
+    rtw__out_mem(&o, s->path, s->path_len);
+  else
+    RTW__OUT_LIT(&o, "/");
+  RTW__OUT_LIT(&o, " HTTP/1.1\r\n");
+  rtw__out_field(&o, RTW__LIT("Host"), s->host, s->host_len);
+  RTW__OUT_LIT(&o, "Accept: text/event-stream\r\nCache-Control: no-store\r\n");
+  if (s->last_event_id_len != 0) /* only when not the empty string */
+    rtw__out_field(&o, RTW__LIT("Last-Event-ID"), s->last_event_id, s->last_event_id_len);
   for (i = 0; rv == 0 && i < s->num_headers; i++)
-    rv = rtw__hs_user_field(b, &c->mem, s->headers[i].name, s->headers[i].name_len,
+    rv = rtw__hs_user_field(&o, s->headers[i].name, s->headers[i].name_len,
                             s->headers[i].value, s->headers[i].value_len, 1);
-  if (rv == 0)
-    rv = rtw__hs_puts(b, &c->mem, "\r\n");
-  return rv;
+  RTW__OUT_LIT(&o, "\r\n");
+  return rv != 0 ? rv : rtw__out_end(&o);
 }
 
 /* The decoded body goes to the parser. A pause from its callbacks is not passed on: the
@@ -635,13 +624,13 @@ static int content_type_ok(const rtw__http1 *h)
   size_t n, tn, sn;
   int found = 0, ok = 0;
 
-  rtw__http_list_begin(&it, h, "Content-Type", 12);
+  rtw__http_list_begin(&it, h, RTW__LIT("Content-Type"));
   while (rtw__http_list_iter_next(&it, &e, &n)) {
     if (!mime_essence(e, n, &t, &tn, &s, &sn) ||
         (tn == 1 && t[0] == '*' && sn == 1 && s[0] == '*'))
       continue;
     found = 1;
-    ok = rtw__http_ieq(t, tn, "text", 4) && rtw__http_ieq(s, sn, "event-stream", 12);
+    ok = rtw__http_ieq(t, tn, RTW__LIT("text")) && rtw__http_ieq(s, sn, RTW__LIT("event-stream"));
   }
   return found && ok;
 }
@@ -668,7 +657,7 @@ static int process_response(rtw_sse_http_client *c)
   if (status == 204) /* "fail the connection": the server's stop signal */
     return RTW_SSE_HTTP_NO_CONTENT;
   /* Fetch 4.4 HTTP-redirect fetch: a redirect status without Location is a plain response */
-  if (is_redirect(status) && rtw__http1_header_lines(h, "Location", 8) > 0)
+  if (is_redirect(status) && rtw__http1_header_lines(h, RTW__LIT("Location")) > 0)
     return RTW_SSE_HTTP_REDIRECT;
   return RTW_ERR_HTTP_SSE_BAD_STATUS;
 }
@@ -775,5 +764,5 @@ int rtw_sse_http_client_header(const rtw_sse_http_client *c, const char *name, s
 int rtw_sse_http_client_location(const rtw_sse_http_client *c, const char **value,
                                  size_t *len)
 {
-  return rtw_sse_http_client_header(c, "Location", 8, 0, value, len);
+  return rtw_sse_http_client_header(c, RTW__LIT("Location"), 0, value, len);
 }
