@@ -148,6 +148,22 @@ typedef struct span32 {
   uint32_t off, len;
 } span32;
 
+/* Room for exactly `size` bytes (not the geometric growth of rtw__buf_reserve): the index's
+ * memory is then exactly 8 bytes per element. */
+static int reserve_exact(rtw__buf *b, const rtw_mem *mem, size_t size)
+{
+  char *p;
+
+  if (size <= b->cap)
+    return 0;
+  p = rtw__mem_realloc(mem, b->data, size);
+  if (p == NULL)
+    return RTW_ERR_NOMEM;
+  b->data = p;
+  b->cap = size;
+  return 0;
+}
+
 int rtw__http_list_index_build(rtw__http_list_index *idx, const rtw__http1 *h,
                                const char *name, size_t name_len, const rtw_mem *mem)
 {
@@ -173,7 +189,7 @@ int rtw__http_list_index_build(rtw__http_list_index *idx, const rtw__http1 *h,
   /* each element took at least one byte of the head, which max_head_size bounds */
   if (count > rtw__http1_head_len(h))
     return RTW_ERR_HTTP_HEAD_TOO_LARGE;
-  if ((rv = rtw__buf_reserve(&idx->spans, mem, count * sizeof sp)) != 0)
+  if ((rv = reserve_exact(&idx->spans, mem, count * sizeof sp)) != 0)
     return rv;
   rtw__http_list_begin(&it, h, name, name_len);
   while (rtw__http_list_iter_next(&it, &e, &n)) {

@@ -62,9 +62,10 @@ int rtw__http_list_iter_next(rtw__http_list_iter *it, const char **elem, size_t 
 
 /* An index of those elements, built once per head so that element i is found in O(1) and
  * walking all of them is linear (issue #12: offers walked from the start for every index
- * were quadratic). Entries are 32-bit offsets from the first element: at most
- * 8 * (max_head_size / 2 + max_headers) bytes, since each element takes at least one byte
- * and one separator of the head; the count is known before the allocation is made. */
+ * were quadratic). Entries are two 32-bit numbers (offset from the first element, length):
+ * exactly 8 bytes per element, and at most 8 * (max_head_size / 2 + max_headers) bytes in all,
+ * since each element takes at least one byte and one separator of the head; the count is
+ * known (and checked against the head) before the allocation is made. */
 typedef struct rtw__http_list_index {
   rtw__buf spans;   /* `count` entries of two uint32_t: offset from base, length */
   const char *base; /* the first element; NULL when there is none */

@@ -382,6 +382,61 @@ static void test_offers_alloc_failures(void **state)
   assert_true(rtwt_check_alloc_failures(offers_scenario, NULL) >= 4);
 }
 
+/* The largest block the server asks for, to show the index is sized by the head. */
+static size_t largest;
+
+static void *big_malloc(size_t size, void *ud)
+{
+  (void)ud;
+  largest = size > largest ? size : largest;
+  return malloc(size);
+}
+
+static void *big_calloc(size_t nmemb, size_t size, void *ud)
+{
+  (void)ud;
+  largest = nmemb * size > largest ? nmemb * size : largest;
+  return calloc(nmemb, size);
+}
+
+static void *big_realloc(void *p, size_t size, void *ud)
+{
+  (void)ud;
+  largest = size > largest ? size : largest;
+  return realloc(p, size);
+}
+
+static void big_free(void *p, void *ud)
+{
+  (void)ud;
+  free(p);
+}
+
+/* 3,900 one-letter offers in a default-size head: the index is 8 bytes per offer, under
+ * 4 * max_head_size + 8 * max_headers. */
+static void test_offers_index_memory(void **state)
+{
+  static const rtw_mem mem = {big_malloc, big_calloc, big_realloc, big_free, NULL};
+  static char req[RTW_HTTP_DEFAULT_MAX_HEAD_SIZE];
+  rtw_ws_handshake_server *hs;
+  size_t len = 0, i, nread;
+  (void)state;
+  put(req, &len, "GET / HTTP/1.1\r\n" HOST UPG CON KEY VER "Sec-WebSocket-Protocol: ");
+  for (i = 0; i < 3899; i++) {
+    req[len++] = (char)('a' + (int)(i % 26));
+    req[len++] = ',';
+  }
+  put(req, &len, "z\r\n\r\n");
+  assert_true(len <= sizeof req);
+  largest = 0;
+  assert_int_equal(rtw_ws_handshake_server_new(&hs, NULL, NULL, &mem, NULL), 0);
+  assert_int_equal(rtw_ws_handshake_server_recv(hs, req, len, &nread), RTW_WS_HANDSHAKE_DONE);
+  assert_int_equal(rtw_ws_handshake_server_subprotocol_count(hs), 3900);
+  assert_int_equal(largest, 3900 * 8); /* the index, exactly */
+  assert_true(largest <= 4 * RTW_HTTP_DEFAULT_MAX_HEAD_SIZE + 8 * RTW_HTTP_DEFAULT_MAX_HEADERS);
+  rtw_ws_handshake_server_free(hs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -392,6 +447,7 @@ int main(void)
       cmocka_unit_test(test_sse_client_field_names),
       cmocka_unit_test(test_offers_walk_is_linear),
       cmocka_unit_test(test_offers_alloc_failures),
+      cmocka_unit_test(test_offers_index_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
