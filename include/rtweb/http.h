@@ -1201,6 +1201,9 @@ typedef struct rtw_sse_stream_settings {
    * are queued only while rtw_sse_stream_outbound_size() is below it, so the output never
    * exceeds max_outbound - 1 + one framed event (its serialised size plus at most
    * #RTW_SSE_HTTP_CHUNK_OVERHEAD), plus #RTW_SSE_STREAM_TAIL_MAX when the stream ends.
+   * The output buffer's capacity stays below 2 * max_outbound + one framed event (the slack
+   * makes appending O(1) per byte however little the host writes at a time), and is freed
+   * above #RTW_SSE_STREAM_IDLE_BUFFER once everything was written.
    * Default #RTW_SSE_STREAM_DEFAULT_MAX_OUTBOUND.
    */
   size_t max_outbound;

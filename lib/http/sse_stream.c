@@ -15,8 +15,9 @@
  *
  * Output buffer: one allocation, `buf[off, len)` pending. Consumption moves `off`; appending
  * first slides the pending bytes to the front when the room at the end is short, so the
- * buffer grows only with what is pending. Once everything is consumed, a buffer larger than
- * RTW_SSE_STREAM_IDLE_BUFFER is freed: a subscriber that caught up holds almost nothing.
+ * buffer grows only with what is pending: to at most 2 * max_outbound + one framed item (the
+ * slack keeps slides amortised O(1) per byte). Once everything is consumed, a buffer larger
+ * than RTW_SSE_STREAM_IDLE_BUFFER is freed: a subscriber that caught up holds almost nothing.
  *
  * States: OPEN -> ENDED (rtw_sse_stream_end(): nothing more is queued; the pending bytes
  * drain) or OPEN -> FAILED (sticky `err`; the closing bytes drain, or for a send timeout and
@@ -79,8 +80,11 @@ static void drop_output(rtw_sse_stream *s)
   s->off = s->len = s->cap = 0;
 }
 
-/* Make room for `extra` bytes after the pending ones. Grows geometrically up to about the
- * budget, then only to what is needed. */
+/* Make room for `extra` bytes after the pending ones: slide them to the front when the room
+ * at the end is short, grow otherwise. Capacity grows geometrically up to twice the budget
+ * (then only to what is needed), so that after a slide at least about one budget of room is
+ * free: each slide (at most a budget of bytes) is paid for by as many bytes appended, however
+ * little the host writes per call. */
 static int reserve(rtw_sse_stream *s, size_t extra)
 {
   size_t need, cap, soft;
@@ -98,9 +102,9 @@ static int reserve(rtw_sse_stream *s, size_t extra)
   if (extra > SIZE_MAX - s->len)
     return RTW_ERR_NOMEM;
   need = s->len + extra;
-  soft = s->max_outbound > SIZE_MAX - RTW_SSE_STREAM_TAIL_MAX
+  soft = s->max_outbound > (SIZE_MAX - RTW_SSE_STREAM_TAIL_MAX) / 2
              ? SIZE_MAX
-             : s->max_outbound + RTW_SSE_STREAM_TAIL_MAX;
+             : 2 * s->max_outbound + RTW_SSE_STREAM_TAIL_MAX;
   cap = s->cap == 0 ? 256 : (s->cap > SIZE_MAX / 2 ? SIZE_MAX : s->cap * 2);
   if (cap > soft)
     cap = soft;
@@ -209,9 +213,11 @@ static int append_item(rtw_sse_stream *s, const void *p, size_t n)
  * reading, or memory ran out). */
 static int fail(rtw_sse_stream *s, int err, int keep)
 {
+  int open = s->state == ST_OPEN; /* after rtw_sse_stream_end() the last chunk is queued */
+
   s->state = ST_FAILED;
   s->err = err;
-  if (keep && s->chunked && append_raw(s, RTW_SSE_HTTP_LAST_CHUNK, 5) != 0) {
+  if (keep && open && s->chunked && append_raw(s, RTW_SSE_HTTP_LAST_CHUNK, 5) != 0) {
     s->err = RTW_ERR_NOMEM;
     keep = 0;
   }
