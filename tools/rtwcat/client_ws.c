@@ -10,6 +10,22 @@
  * close handshake starts (RFC 6455 7.1.2); the session's close timer (rtw_ws_tick, 5 s) bounds
  * the wait for the peer's close.
  *
+ * Input is kept in `in` until the session has taken it: the session may stop early
+ * (RTW_ERR_PAUSE) and the rest is fed later. on_ping pauses the parse after every ping
+ * whose pong is queued, so each pong is written before the next ping is read (RFC 6455
+ * 5.5.2: every ping gets its pong while the socket takes our writes); when the socket does
+ * not take them, the session keeps only the pong for the most recent ping (5.5.3), so a
+ * server that floods us with pings and never reads cannot grow our memory.
+ *
+ *   OPEN --stdin EOF, signal--> CLOSING (our close sent; pings still answered, 5.5.2)
+ *   OPEN/CLOSING --server's close, our reply written--> LINGER
+ *   any --protocol error: the session queued 1002/1007/1009 (7.1.7), written--> LINGER
+ *   LINGER --server's EOF, or LINGER_MS--> exit
+ *
+ * LINGER is RFC 6455 7.1.1: "the server SHOULD close the underlying TCP connection first";
+ * the client waits for that (reading and dropping what still arrives, so our close() never
+ * turns into a reset that could destroy the close frame in flight) for at most LINGER_MS.
+ *
  * Exit: 0 after a close with 1000, 1001 or no code (1005); 3 after another code ("rtwcat:
  * peer closed: CODE REASON" on stderr); 1 on a failed handshake, a protocol or I/O error, a
  * timeout, or a connection lost without a close frame; 2 for usage errors.
@@ -33,8 +49,14 @@
 #define IO_BUF (64u * 1024u)
 #define CONNECT_TIMEOUT_MS 10000
 #define HANDSHAKE_TIMEOUT_MS 10000
+/* How long the client waits for the server's EOF after the closing handshake, or after the
+ * close frame it sent on a protocol error (RFC 6455 7.1.1): the session's close timeout. */
+#define LINGER_MS RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS
 /* Longest stdin line sent as one message. */
 #define MAX_LINE (64u * 1024u * 1024u)
+/* Pings answered since our output last drained completely, beyond which the socket is not
+ * read until it drains: at most this many pongs (131 bytes each at most) are queued. */
+#define MAX_PONG_DEBT 8192u
 
 typedef struct wsc_options {
   const char *url;
@@ -63,9 +85,17 @@ typedef struct wsc {
   int bad_input;  /* a stdin line could not be sent */
   int peer_code;  /* the peer's close code, 0 before it arrives */
   char peer_reason[128];
+  int out_blocked;   /* the last write would have blocked: wait for POLLOUT */
+  size_t pong_debt;  /* pings answered since the output last drained */
+  int ending;        /* LINGER: the session is over; waiting for the server's EOF */
+  int end_status;    /* the exit status once LINGER ends */
+  uint64_t end_by;   /* when LINGER gives up waiting */
+  uint64_t closed_at; /* when the closing handshake completed (both closes), 0 before */
   rtwcat_buf line;
   uint64_t next_ping;
-  unsigned char buf[IO_BUF];
+  size_t in_off, in_len;      /* socket bytes in[in_off, in_off + in_len) not yet taken */
+  unsigned char in[IO_BUF];   /* socket input */
+  unsigned char buf[IO_BUF];  /* stdin input */
 } wsc;
 
 /* ------------------------------------------------------------------ callbacks */
@@ -92,9 +122,23 @@ static void print_control(const wsc *c, const char *type, const void *data, size
 
 static int on_ping(rtw_ws *ws, const void *data, size_t len, void *user_data)
 {
-  (void)ws;
-  print_control(user_data, "ping", data, len); /* the engine has queued the pong (5.5.2) */
-  return 0;
+  wsc *c = user_data;
+
+  print_control(c, "ping", data, len);
+  /* The engine has queued the pong (5.5.2). Stop here so the loop writes it before the
+   * next frame is parsed: a burst of pings then gets one pong each, not only the last.
+   * While the socket takes no writes, go on reading (a server may wait for us to read
+   * before it reads), up to MAX_PONG_DEBT pongs: then stop (pong_blocked()). */
+  c->pong_debt++;
+  return (!c->out_blocked || c->pong_debt >= MAX_PONG_DEBT) && rtw_ws_want_write(ws)
+             ? RTW_ERR_PAUSE
+             : 0;
+}
+
+/* A server pings faster than it reads our pongs: read no more until they are written. */
+static int pong_blocked(const wsc *c)
+{
+  return c->out_blocked && c->pong_debt >= MAX_PONG_DEBT;
 }
 
 static int on_pong(rtw_ws *ws, const void *data, size_t len, void *user_data)
@@ -203,8 +247,6 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
 
 static const rtwcat_option_spec option_spec = {options, set_option, NULL};
 
-static int session_error(wsc *c, int rc);
-
 /* ------------------------------------------------------------------ handshake */
 
 static int handshake_failed(rtw_ws_handshake_client *hs, int rc)
@@ -270,7 +312,7 @@ static int build_request(wsc *c, const rtwcat_url *url, rtw_ws_handshake_client 
   return -1;
 }
 
-/* Read until the response head is complete. On success c->buf[*used, *n) holds the first
+/* Read until the response head is complete. On success c->in[*used, *n) holds the first
  * frames. Returns -1 to go on, or an exit status (reported). */
 static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline, size_t *used,
                          size_t *n)
@@ -278,7 +320,7 @@ static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline,
   int rc = RTW_WS_HANDSHAKE_INCOMPLETE;
 
   while (rc == RTW_WS_HANDSHAKE_INCOMPLETE) {
-    ssize_t r = read(c->fd, c->buf, sizeof c->buf);
+    ssize_t r = read(c->fd, c->in, sizeof c->in);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
       int w = rtwcat_wait_fd(c->fd, POLLIN, c->sigfd, deadline);
       if (w == 0)
@@ -298,7 +340,7 @@ static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline,
       return RTWCAT_EXIT_FAILURE;
     }
     *n = (size_t)r;
-    rc = rtw_ws_handshake_client_recv(hs, c->buf, *n, used);
+    rc = rtw_ws_handshake_client_recv(hs, c->in, *n, used);
   }
   if (rc != RTW_WS_HANDSHAKE_DONE)
     return handshake_failed(hs, rc);
@@ -336,6 +378,9 @@ static int new_session(wsc *c)
   set.max_frame_size = c->o.max_message;
   set.fragment_size = (size_t)c->o.fragment_size;
   set.max_outbound = (size_t)MAX_LINE + 1024u * 1024u;
+  /* No input gate: the client reads while a long line is being written, so a server that
+   * echoes while it reads never waits on us. Pongs are bounded by MAX_PONG_DEBT instead. */
+  set.outbound_high_water = SIZE_MAX;
   if ((rc = rtw_ws_new(&c->ws, RTW_WS_ROLE_CLIENT, &cb, &set, NULL, c)) != 0) {
     fprintf(stderr, "rtwcat: %s\n", rtw_strerror(rc));
     return RTWCAT_EXIT_FAILURE;
@@ -343,14 +388,14 @@ static int new_session(wsc *c)
   return -1;
 }
 
-/* Run the opening handshake; on success create the session and feed it what followed the
- * 101. Returns -1 to go on, or an exit status. */
+/* Run the opening handshake; on success create the session and keep what followed the 101
+ * for it. Returns -1 to go on, or an exit status. */
 static int handshake(wsc *c)
 {
   rtw_ws_handshake_client *hs = c->hs;
   uint64_t deadline = rtwcat_now_ms() + HANDSHAKE_TIMEOUT_MS;
   const void *req;
-  size_t req_len, used = 0, n = 0, nread;
+  size_t req_len, used = 0, n = 0;
   int rc;
 
   (void)rtw_ws_handshake_client_request(hs, &req, &req_len);
@@ -365,9 +410,9 @@ static int handshake(wsc *c)
   c->hs = NULL;
   if (rc >= 0 || (rc = new_session(c)) >= 0)
     return rc;
-  /* RFC 6455 4.1: frames may follow the 101 in the same read */
-  if ((rc = rtw_ws_recv(c->ws, c->buf + used, n - used, &nread)) != 0)
-    return session_error(c, rc);
+  /* RFC 6455 4.1: frames may follow the 101 in the same read; the loop feeds them first */
+  c->in_off = used;
+  c->in_len = n - used;
   return -1;
 }
 
@@ -451,76 +496,141 @@ static int final_status(wsc *c, int failed)
   return c->bad_input ? RTWCAT_EXIT_FAILURE : RTWCAT_EXIT_OK;
 }
 
-static int session_error(wsc *c, int rc)
+/* Enter LINGER with the exit status to use when it ends; it ends at the server's EOF or
+ * at `by`. */
+static void end_session(wsc *c, int status, uint64_t by)
 {
-  fprintf(stderr, "rtwcat: %s (%s)", rtw_strerror(rc), rtw_err_name(rc));
-  if (rtw_ws_close_sent(c->ws) != 0 && rc != RTW_ERR_WS_CLOSE_TIMEOUT)
-    fprintf(stderr, "; sent close %d", rtw_ws_close_sent(c->ws));
-  fputs("\n", stderr);
-  (void)rtwcat_ws_flush(c->fd, c->ws); /* one attempt to deliver our close frame */
-  return RTWCAT_EXIT_FAILURE;
+  if (c->ending)
+    return;
+  c->ending = 1;
+  c->end_status = status;
+  c->end_by = by;
+  c->in_len = 0; /* nothing more is fed to the session */
 }
 
-/* Read the socket once. Returns -1 to go on, or an exit status. */
-static int socket_input(wsc *c)
+/* The session failed (a protocol error, a timeout): report it; when it queued a close frame
+ * (RFC 6455 7.1.7 "Fail the WebSocket Connection"), LINGER writes it and then waits for the
+ * server's EOF. After a close timeout the server has had its time: stop at once. */
+static void session_error(wsc *c, int rc, uint64_t now)
 {
-  ssize_t n = read(c->fd, c->buf, sizeof c->buf);
-  size_t nread;
+  int sent = rtw_ws_close_sent(c->ws);
+
+  fprintf(stderr, "rtwcat: %s (%s)", rtw_strerror(rc), rtw_err_name(rc));
+  if (sent != 0 && rc != RTW_ERR_WS_CLOSE_TIMEOUT)
+    fprintf(stderr, "; sent close %d", sent);
+  fputs("\n", stderr);
+  end_session(c, RTWCAT_EXIT_FAILURE, rc == RTW_ERR_WS_CLOSE_TIMEOUT ? now : now + LINGER_MS);
+}
+
+/* Feed the socket input the session has not taken yet. A pause (a ping's pong to write)
+ * leaves the rest in `in` for the next turn, after a write. Returns 1 when bytes were
+ * taken. */
+static int feed(wsc *c, uint64_t now)
+{
+  size_t nread = 0;
   int rc;
+
+  if (c->in_len == 0 || c->ending || !rtw_ws_want_read(c->ws) || pong_blocked(c))
+    return 0;
+  rc = rtw_ws_recv(c->ws, c->in + c->in_off, c->in_len, &nread);
+  c->in_off += nread;
+  c->in_len -= nread;
+  if (c->in_len == 0)
+    c->in_off = 0;
+  if (rc != 0 && rc != RTW_ERR_PAUSE)
+    session_error(c, rc, now);
+  return nread > 0;
+}
+
+/* Read the socket once into `in` (which is empty). At EOF or on a reset, the session is
+ * over. Returns -1 to go on, or an exit status. */
+static int socket_input(wsc *c, uint64_t now)
+{
+  ssize_t n = read(c->fd, c->in, sizeof c->in);
 
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return -1;
+  if (c->ending)
+    return n > 0 ? -1 : c->end_status; /* LINGER: drop what arrives; EOF ends it */
   if (n == 0 || (n < 0 && c->peer_code != 0))
     return final_status(c, 0); /* after the peer's close, a reset is just the end */
   if (n < 0) {
     fprintf(stderr, "rtwcat: reading from the server: %s\n", strerror(errno));
     return RTWCAT_EXIT_FAILURE;
   }
-  rc = rtw_ws_recv(c->ws, c->buf, (size_t)n, &nread);
-  if (rc != 0)
-    return session_error(c, rc);
+  c->in_off = 0;
+  c->in_len = (size_t)n;
+  (void)feed(c, now);
   return -1;
 }
 
-/* Milliseconds until the next timer (ping or the session's), -1 for none. */
+/* Milliseconds until the next timer (ping, the session's, LINGER's end), -1 for none. */
 static int next_timeout(const wsc *c, uint64_t now)
 {
-  uint64_t d = rtw_ws_next_deadline(c->ws);
+  uint64_t d = c->ending ? c->end_by : rtw_ws_next_deadline(c->ws);
 
-  if (c->o.ping_ms > 0 && !c->closing && c->next_ping < d)
+  if (!c->ending && c->o.ping_ms > 0 && !c->closing && c->next_ping < d)
     d = c->next_ping;
   if (d == UINT64_MAX)
     return -1;
   return d <= now ? 0 : (d - now > 60000 ? 60000 : (int)(d - now));
 }
 
-/* Run the timers (the session's close timeout, our pings), write what is pending and flush
- * stdout. *w gets rtwcat_ws_flush()'s result. Returns -1 to go on, or an exit status. */
-static int service(wsc *c, uint64_t now, int *w)
+/* Run the timers (the session's close timeout, our pings) and note when the closing
+ * handshake completes. */
+static void timers(wsc *c, uint64_t now)
 {
   int rc;
 
-  if ((rc = rtw_ws_tick(c->ws, now)) != 0)
-    return session_error(c, rc);
+  if (c->ending)
+    return;
+  if (c->closed_at == 0 && rtw_ws_close_sent(c->ws) != 0 && rtw_ws_close_received(c->ws) != 0)
+    c->closed_at = now;
+  if ((rc = rtw_ws_tick(c->ws, now)) != 0) {
+    if (c->closed_at != 0) /* both closes are through: only the EOF wait timed out */
+      end_session(c, final_status(c, 0), now);
+    else
+      session_error(c, rc, now);
+    return;
+  }
   if (c->o.ping_ms > 0 && !c->closing && now >= c->next_ping) {
     (void)rtw_ws_queue_ping(c->ws, NULL, 0);
     c->next_ping = now + c->o.ping_ms;
   }
+}
+
+/* Write what is pending and flush stdout; enter LINGER once the session is over. *w gets
+ * rtwcat_ws_flush()'s result. Returns -1 to go on, or an exit status. */
+static int service(wsc *c, uint64_t now, int *w)
+{
+  timers(c, now);
   *w = rtwcat_ws_flush(c->fd, c->ws);
-  if (*w == -1 && c->peer_code != 0)
-    return final_status(c, 0); /* the peer closed its side after its close frame */
+  c->out_blocked = *w == 1;
+  if (*w == 0)
+    c->pong_debt = 0;
+  if (*w == -1 && (c->peer_code != 0 || c->ending))
+    return c->ending ? c->end_status : final_status(c, 0); /* the server is gone */
   if (*w == -1) {
     fprintf(stderr, "rtwcat: writing to the server: %s\n", strerror(errno));
     return RTWCAT_EXIT_FAILURE;
   }
-  if (*w < -1)
-    return session_error(c, *w);
+  if (*w < -1) {
+    session_error(c, *w, now);
+    *w = 0;
+  }
   if (fflush(stdout) != 0) {
     fprintf(stderr, "rtwcat: writing to standard output: %s\n", strerror(errno));
     return RTWCAT_EXIT_FAILURE;
   }
-  if (!rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws))
-    return final_status(c, 0); /* the closing handshake is complete */
+  if (!c->ending && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
+    /* the closing handshake is complete (or the failed session's close frame is written):
+     * wait for the server's EOF, counted from when both closes were through */
+    uint64_t since = c->closed_at != 0 ? c->closed_at : now;
+    end_session(c, rtw_ws_close_received(c->ws) != 0 ? final_status(c, 0) : c->end_status,
+                since + LINGER_MS);
+  }
+  if (c->ending && now >= c->end_by)
+    return c->end_status;
   return -1;
 }
 
@@ -536,6 +646,17 @@ static void read_stdin(wsc *c)
   stdin_input(c, c->buf, n > 0 ? (size_t)n : 0, n <= 0);
 }
 
+/* The socket's poll events: input while the session wants it and `in` is empty (or in
+ * LINGER, to see the EOF), output while a write would block. */
+static short socket_events(const wsc *c, int w)
+{
+  short ev = w == 1 ? POLLOUT : 0;
+
+  if (c->ending || (c->in_len == 0 && rtw_ws_want_read(c->ws) && !pong_blocked(c)))
+    ev = (short)(ev | POLLIN);
+  return ev;
+}
+
 static int run_session(wsc *c)
 {
   c->next_ping = rtwcat_now_ms() + c->o.ping_ms;
@@ -546,14 +667,17 @@ static int run_session(wsc *c)
 
     if ((rc = service(c, now, &w)) >= 0)
       return rc;
+    /* the rest of a read, after a pause: its pong was written first (above) */
+    if (feed(c, now))
+      continue;
     p[0].fd = c->fd;
-    p[0].events = (short)((rtw_ws_want_read(c->ws) ? POLLIN : 0) | (w == 1 ? POLLOUT : 0));
+    p[0].events = socket_events(c, w);
     p[1].fd = c->sigfd;
     p[1].events = POLLIN;
     p[2].fd = STDIN_FILENO;
     p[2].events = POLLIN;
     /* stdin is read only when everything queued has been written (backpressure) */
-    nfds = (!c->stdin_eof && !c->closing && w == 0) ? 3 : 2;
+    nfds = (!c->stdin_eof && !c->closing && !c->ending && w == 0) ? 3 : 2;
     rc = poll(p, (nfds_t)nfds, next_timeout(c, now));
     if (rc < 0 && errno != EINTR) {
       fprintf(stderr, "rtwcat: poll: %s\n", strerror(errno));
@@ -563,11 +687,12 @@ static int run_session(wsc *c)
       continue;
     if (p[1].revents & POLLIN) {
       (void)rtwcat_signals_read(c->sigfd);
-      if (c->closing)
+      if (c->closing || c->ending)
         return RTWCAT_EXIT_FAILURE; /* a second signal: stop waiting */
       start_close(c);
     }
-    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (rc = socket_input(c)) >= 0)
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && c->in_len == 0 &&
+        (rc = socket_input(c, rtwcat_now_ms())) >= 0)
       return rc;
     if (nfds == 3 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
       read_stdin(c);
