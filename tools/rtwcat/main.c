@@ -41,6 +41,7 @@ static const rtwcat_command commands[] = {
    "  --ping-interval SEC  send a ping every SEC seconds (decimals allowed)\n"
    "  --max-message N      largest message accepted, in bytes (default 64 MiB)\n"
    "  --fragment-size N    send messages in frames of at most N bytes (default 64 KiB)\n"
+   "after the closing handshake it waits up to 5 s for the server to close TCP first\n"
    "exit: 0 closed with 1000/1001, 1 error or lost connection, 2 usage,\n"
    "      3 the peer closed with another code\n",
    rtwcat_client_ws},
@@ -64,9 +65,20 @@ static const rtwcat_command commands[] = {
    "                       offers that is listed is selected\n"
    "  --max-message N      largest WebSocket message, in bytes (default 64 MiB)\n"
    "  --history N          events kept for Last-Event-ID replay (default 1024)\n"
-   "  --heartbeat SEC      ': heartbeat' comment on every SSE stream each SEC seconds\n"
+   "  --heartbeat SEC      a ':' comment on an SSE stream idle for SEC seconds\n"
    "                       (default 15; 0 turns it off)\n"
-   "prints 'listening on http://HOST:PORT/' first; SIGINT/SIGTERM stop it (exit 0)\n",
+   "  --head-timeout SEC   close a connection whose request head is not complete\n"
+   "                       after SEC seconds (default 30)\n"
+   "  --keepalive SEC      ping a WebSocket silent for SEC seconds; close it when the\n"
+   "                       pong does not follow within SEC seconds (default 30; 0: off)\n"
+   "  --idle-timeout SEC   close (1001) a WebSocket that sent no whole message or\n"
+   "                       control frame for SEC seconds (default 60; 0: off)\n"
+   "  --write-timeout SEC  close a WebSocket or SSE stream whose pending output makes\n"
+   "                       no progress for SEC seconds (default 30; 0: off)\n"
+   "  --close-timeout SEC  after our close frame, wait SEC seconds for the peer's\n"
+   "                       (default 5)\n"
+   "SEC may have decimals (0.5). prints 'listening on http://HOST:PORT/' first;\n"
+   "SIGINT/SIGTERM stop it (exit 0)\n",
    rtwcat_serve},
 };
 

@@ -8,16 +8,30 @@
  *   HTTP --upgrade, 101--> WS     rtw_ws session; each whole message is queued back with its
  *                                 opcode (RFC 6455 5.6); pings and the close are answered
  *                                 by the engine, which echoes the peer's close code (5.5.1)
- *   HTTP --GET /events--> SSE     rtw_sse_http_request re-parses the kept head (Last-Event-ID,
- *                                 HTTP version), the replay history is sent, then live events
- *                                 (WHATWG HTML 9.2.4) and ": heartbeat" comments
+ *   HTTP --GET /events--> SSE     an rtw_sse_stream made from the handshake server's view of
+ *                                 the request (no copy of the head, no second parse): the
+ *                                 replay after Last-Event-ID, then live events from the
+ *                                 shared history (WHATWG HTML 9.2.4), heartbeats
  *   HTTP --other/error--> DRAIN   a 404 (or the handshake's 4xx) is written, then closed
  *
- * The loop is level-triggered epoll. A WebSocket connection reads 64 KiB at a time straight
- * into rtw_ws_recv() and writes what the session has pending at once with writev(); while
- * output is pending it waits for EPOLLOUT instead of reading (backpressure: the peer cannot
- * make us queue more than one read's worth of echoes). Sessions that sent a close are ticked
- * (rtw_ws_tick) until the peer's close arrives or the close timeout fails them.
+ * Backpressure. A WebSocket connection reads 64 KiB at a time straight into rtw_ws_recv()
+ * and writes what the session has pending at once with writev(). The session's input gate
+ * (outbound_high_water) stops the parse while more than 1 MiB waits to be written; the rest
+ * of the read is kept in the connection's `in` and fed once the gate opens, and the socket
+ * is not polled for input meanwhile. max_outbound leaves room for one whole echo above the
+ * gate (ws.h, "Backpressure recipe"), so an echo is never refused and never lost. An SSE
+ * stream pulls events from the history only while its output is under 256 KiB; a subscriber
+ * that falls further behind than the history reaches is dropped.
+ *
+ * Timers (all swept every `sweep_ms`, a fraction of the smallest timeout, for every
+ * connection; docs/rtwcat.md lists the defaults and flags):
+ *   head timeout     HTTP: the request head must be complete in time
+ *   keepalive        WS: a ping after silence, and the session fails without its pong
+ *   idle timeout     WS: no whole message or control frame for that long: close 1001
+ *   write timeout    WS and SSE (the engines' send_timeout_ms), DRAIN: output pending and
+ *                    none of it taken for that long: the peer stopped reading, close
+ *   close timeout    WS: after our close frame, the peer's close must follow
+ * so a peer that trickles bytes, never reads or never answers cannot hold a descriptor.
  */
 
 #include <errno.h>
@@ -39,15 +53,17 @@
 
 #define MAX_SUBPROTOCOLS 32
 #define READ_BUF (64u * 1024u)
-/* An SSE subscriber that falls this far behind is dropped. */
-#define SSE_MAX_BACKLOG (16u * 1024u * 1024u)
-/* Longest stdin line turned into an event: the SSE parser's default event limit. */
-#define MAX_LINE RTW_SSE_DEFAULT_MAX_EVENT_SIZE
+/* Bytes the replay history keeps; every event goes through it, so it bounds a stdin line. */
 #define HISTORY_BYTES (8u * 1024u * 1024u)
-/* A connection that has not finished its request head by then is closed, checked every
- * SWEEP_MS: idle sockets must not pin descriptors forever. */
-#define HEAD_TIMEOUT_MS 30000u
-#define SWEEP_MS 5000u
+#define MAX_LINE HISTORY_BYTES
+/* Timer defaults, in milliseconds (docs/rtwcat.md, SERVE). */
+#define DEFAULT_HEAD_TIMEOUT_MS 30000u
+#define DEFAULT_KEEPALIVE_MS 30000u
+#define DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define DEFAULT_WRITE_TIMEOUT_MS 30000u
+#define DEFAULT_CLOSE_TIMEOUT_MS RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS
+/* Largest timer value: the engines take 32-bit milliseconds. */
+#define MAX_TIMEOUT_MS 4294967295u
 
 enum { K_HTTP, K_WS, K_SSE, K_DRAIN };
 
@@ -57,6 +73,11 @@ typedef struct serve_options {
   uint64_t max_message;
   uint64_t history;
   uint64_t heartbeat_ms; /* 0: off */
+  uint64_t head_timeout_ms;
+  uint64_t keepalive_ms;  /* 0: off */
+  uint64_t idle_ms;       /* 0: off */
+  uint64_t write_ms;      /* 0: off */
+  uint64_t close_ms;
   const char *subprotocols[MAX_SUBPROTOCOLS];
   size_t nsubprotocols;
 } serve_options;
@@ -67,15 +88,17 @@ typedef struct conn conn;
 struct conn {
   int fd;          /* -1 once closed (the struct is freed at the end of the loop turn) */
   int kind;        /* K_* */
+  int idle_closed; /* WS: we sent close 1001 for the idle timeout */
   uint32_t events; /* the epoll interest set now registered */
-  int chunked;     /* SSE: Transfer-Encoding: chunked */
-  int ticking;     /* WS: a close was sent, the session's close timer runs */
-  uint64_t born;   /* when it was accepted (HEAD_TIMEOUT_MS) */
+  uint64_t born;   /* when it was accepted (head timeout) */
+  uint64_t last_frame; /* WS: when the last whole message or control frame arrived */
+  uint64_t out_since;  /* `out` pending since, or last written to (write timeout) */
   server *srv;
   rtw_ws_handshake_server *hs;
   rtw_ws *ws;
-  rtwcat_buf head; /* HTTP: the request bytes, for re-parsing a plain request */
-  rtwcat_buf out;  /* bytes to write before the session's (101, SSE stream, error) */
+  rtw_sse_stream *sse;
+  rtwcat_buf in;  /* WS: input the session has not taken yet (its input gate closed) */
+  rtwcat_buf out; /* bytes to write before the session's (101, error response) */
   conn *prev, *next;
 };
 
@@ -93,12 +116,14 @@ struct server {
   int line_skip;    /* the current line is too long and is being dropped */
   char *ev;         /* scratch for one serialised event */
   size_t ev_cap;
-  uint64_t next_heartbeat;
-  uint64_t next_tick; /* the earliest deadline of a ticking session, UINT64_MAX when none */
+  uint64_t now;       /* the loop's clock, read once per turn */
+  uint64_t sweep_ms;  /* how often the timers are checked */
   uint64_t next_sweep;
   rtw_ws_callbacks wscb;
   rtw_ws_settings wsset;
   rtw_ws_handshake_server_callbacks hscb;
+  rtw_sse_stream_settings sseset;
+  rtw_sse_stream_callbacks ssecb;
   unsigned char rbuf[READ_BUF];
 };
 
@@ -159,7 +184,8 @@ static void conn_free(conn *c)
 {
   rtw_ws_handshake_server_free(c->hs);
   rtw_ws_free(c->ws);
-  rtwcat_buf_free(&c->head);
+  rtw_sse_stream_free(c->sse);
+  rtwcat_buf_free(&c->in);
   rtwcat_buf_free(&c->out);
   free(c);
 }
@@ -175,11 +201,36 @@ static void free_dead(server *s)
 
 /* ------------------------------------------------------------------ WebSocket echo */
 
-/* RFC 6455 5.6: echo the whole message with its own opcode (text stays text). */
+/* RFC 6455 5.6: echo the whole message with its own opcode (text stays text). The input
+ * gate guarantees room (max_outbound, see setup()); after our close RTW_ERR_WS_CLOSED is
+ * ignored by the session. */
 static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
 {
-  (void)user_data;
-  return rtw_ws_queue_message(ws, opcode, data, len, 0) == 0 ? 0 : -1;
+  conn *c = user_data;
+
+  c->last_frame = c->srv->now;
+  return rtw_ws_queue_message(ws, opcode, data, len, 0);
+}
+
+/* Control frames count as activity for the idle timeout (pongs to our keepalive included). */
+static int on_control(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  conn *c = user_data;
+
+  (void)ws;
+  (void)data;
+  (void)len;
+  c->last_frame = c->srv->now;
+  return 0;
+}
+
+static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
+                    void *user_data)
+{
+  (void)code;
+  (void)reason;
+  (void)reason_len;
+  return on_control(ws, NULL, 0, user_data);
 }
 
 /* Pick the first subprotocol the client offers that is in our list (RFC 6455 4.2.2 /subprotocol/). */
@@ -197,58 +248,61 @@ static int on_upgrade(rtw_ws_handshake_server *hs, void *user_data)
   return 0;
 }
 
-static void ws_input(conn *c, const unsigned char *p, size_t n)
+/* Feed input to the session. What it does not take (its input gate closed: RTW_ERR_PAUSE)
+ * is kept in c->in. A protocol error is sticky and the session has queued its close frame
+ * (1002, 1007, 1009, ...): conn_flush writes it and closes once the session is over. */
+static void ws_feed(conn *c, const unsigned char *p, size_t n)
 {
-  size_t nread;
+  size_t nread = 0;
+  int rc = rtw_ws_recv(c->ws, p, n, &nread);
 
-  /* Errors are sticky and the session has queued its close frame (1002, 1007, 1009, ...):
-   * conn_flush writes it and closes once the session is over. */
-  (void)rtw_ws_recv(c->ws, p, n, &nread);
-  conn_flush(c);
+  if (rc == RTW_ERR_PAUSE && nread < n && rtwcat_buf_append(&c->in, p + nread, n - nread) != 0)
+    conn_close(c);
+}
+
+/* Feed what c->in holds, once the gate is open again. Returns 1 when input was taken. */
+static int ws_feed_kept(conn *c)
+{
+  size_t nread = 0, len = c->in.len;
+
+  if (len == 0 || !rtw_ws_want_read(c->ws))
+    return 0;
+  (void)rtw_ws_recv(c->ws, c->in.data + c->in.off, len, &nread);
+  rtwcat_buf_consume(&c->in, nread);
+  if (c->in.len == 0)
+    rtwcat_buf_free(&c->in); /* up to 64 KiB: do not hold it on an idle connection */
+  return nread > 0;
 }
 
 /* ------------------------------------------------------------------ SSE */
 
-/* Queue bytes of the event stream, framed as a chunk on HTTP/1.1 (RFC 9112 7.1). */
-static int sse_append(conn *c, const void *p, size_t n)
+/* WHATWG HTML 9.2.4: the Last-Event-ID is no longer (or never was) in the history: say so
+ * with a comment before the live events, so a client can tell it missed some. */
+static int on_gap(rtw_sse_stream *stream, uint32_t reason, void *user_data)
 {
-  char hdr[RTW_SSE_HTTP_CHUNK_OVERHEAD];
-  int hl;
+  static const char gap[] = "gap";
 
-  if (c->out.len > SSE_MAX_BACKLOG) {
-    fprintf(stderr, "rtwcat: serve: dropping an SSE client that does not read\n");
-    conn_close(c);
-    return -1;
-  }
-  if (!c->chunked)
-    return rtwcat_buf_append(&c->out, p, n);
-  hl = snprintf(hdr, sizeof hdr, "%zx\r\n", n);
-  if (rtwcat_buf_append(&c->out, hdr, (size_t)hl) != 0 || rtwcat_buf_append(&c->out, p, n) != 0 ||
-      rtwcat_buf_append(&c->out, "\r\n", 2) != 0) {
-    conn_close(c);
-    return -1;
-  }
+  (void)user_data;
+  if (reason == RTW_SSE_STREAM_GAP_RESUME)
+    return rtw_sse_stream_comment(stream, gap, sizeof gap - 1) == 0 ? 0 : -1;
   return 0;
 }
 
-static void sse_send(conn *c, const void *p, size_t n)
-{
-  if (sse_append(c, p, n) == 0)
-    conn_flush(c);
-}
-
-static void broadcast(server *s, const void *p, size_t n)
+/* Give every stream the chance to pull what the history now holds. */
+static void wake_streams(server *s)
 {
   conn *c, *next;
 
   for (c = s->conns; c != NULL; c = next) {
     next = c->next;
-    if (c->kind == K_SSE)
-      sse_send(c, p, n);
+    /* a stream waiting for EPOLLOUT pulls the new events when the socket takes more */
+    if (c->kind == K_SSE && !(c->events & EPOLLOUT) && rtw_sse_stream_want_write(c->sse))
+      conn_flush(c);
   }
 }
 
-/* One stdin line becomes an event with the next id (WHATWG HTML 9.2.4, 9.2.6). */
+/* One stdin line becomes an event with the next id (WHATWG HTML 9.2.4, 9.2.6), kept in the
+ * history that every stream reads. */
 static void publish(server *s, const char *line, size_t len)
 {
   char id[24];
@@ -271,11 +325,15 @@ static void publish(server *s, const char *line, size_t len)
     s->ev_cap = need;
   }
   (void)rtw_sse_write_event(s->ev, s->ev_cap, &need, &ev, 0);
-  s->next_id++;
   rc = rtw_sse_history_push(s->history, id, (size_t)idn, s->ev, need, NULL);
-  if (rc != 0)
-    fprintf(stderr, "rtwcat: serve: event %s not kept for replay: %s\n", id, rtw_strerror(rc));
-  broadcast(s, s->ev, need);
+  if (rc != 0) {
+    fprintf(stderr, "rtwcat: serve: stdin line skipped: %s\n", rtw_strerror(rc));
+    return;
+  }
+  s->next_id++;
+  /* each event is offered at once, so a burst of lines longer than the history does not
+   * push a subscriber that reads out of it */
+  wake_streams(s);
 }
 
 /* Split stdin into lines; a final line without LF counts at EOF. A CR before the LF is
@@ -311,8 +369,8 @@ static void stdin_bytes(server *s, const unsigned char *p, size_t n, int eof)
   }
   if (eof && s->line.len > 0 && !s->line_skip)
     publish(s, (const char *)s->line.data + s->line.off, s->line.len);
-  if (eof)
-    rtwcat_buf_free(&s->line);
+  if (eof || (s->line.len == 0 && s->line.cap > READ_BUF))
+    rtwcat_buf_free(&s->line); /* a long line's buffer is not kept */
 }
 
 /* Returns 1 at EOF or on a read error (stop watching stdin), else 0. */
@@ -328,11 +386,27 @@ static int read_stdin(server *s)
   return r <= 0;
 }
 
-static void heartbeat(server *s)
+/* Write what the stream has pending. Same results as rtwcat_ws_flush(); a stream that
+ * failed (slow consumer, send timeout) is reported as -1 once its last bytes are out. */
+static int sse_flush(conn *c)
 {
-  static const char hb[] = ": heartbeat\n";
+  for (;;) {
+    const void *p;
+    size_t len;
+    ssize_t n;
+    int rc = rtw_sse_stream_send_pending(c->sse, &p, &len);
 
-  broadcast(s, hb, sizeof hb - 1);
+    if (rc != 0 && rc != RTW_ERR_SSE_SLOW_CONSUMER && rc != RTW_ERR_CALLBACK_FAILURE)
+      return -1; /* out of memory or a send timeout: the output is gone */
+    if (len == 0)
+      return rtw_sse_stream_done(c->sse) ? -1 : 0;
+    n = write(c->fd, p, len);
+    if (n < 0)
+      return errno == EINTR ? 0 : (errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1);
+    (void)rtw_sse_stream_send_consumed(c->sse, (size_t)n);
+    if ((size_t)n < len)
+      return 1;
+  }
 }
 
 /* ------------------------------------------------------------------ plain HTTP */
@@ -346,6 +420,7 @@ static void respond(conn *c, int status, const char *reason, const char *body)
                    status, reason, strlen(body), body);
 
   c->kind = K_DRAIN;
+  c->out_since = c->srv->now;
   if (rtwcat_buf_append(&c->out, buf, (size_t)n) != 0) {
     conn_close(c);
     return;
@@ -353,55 +428,28 @@ static void respond(conn *c, int status, const char *reason, const char *body)
   conn_flush(c);
 }
 
-/* GET /events: the stream head, the replay (WHATWG 9.2.4 Last-Event-ID), then live. */
+/* GET /events: the stream answers the request the handshake server parsed (its view). */
 static void start_events(conn *c)
 {
   server *s = c->srv;
-  rtw_sse_http_request *req = NULL;
-  char head[256];
-  size_t used, hn;
-  uint64_t seq;
-  int rc;
+  const rtw_sse_http_request *req = rtw_ws_handshake_server_plain_request(c->hs);
+  int rc = rtw_sse_http_request_outcome(req);
 
-  if (rtw_sse_http_request_new(&req, NULL, NULL) != 0) {
-    conn_close(c);
-    return;
-  }
-  rc = rtw_sse_http_request_recv(req, c->head.data + c->head.off, c->head.len, &used);
   if (rc != RTW_SSE_HTTP_DONE) {
-    rtw_sse_http_request_free(req);
     if (rc == RTW_ERR_HTTP_BAD_METHOD)
       respond(c, 405, "Method Not Allowed", "only GET is allowed here\n");
     else
       respond(c, 400, "Bad Request", "bad request\n");
     return;
   }
-  c->chunked = rtw_sse_http_request_chunked(req) == 1;
-  (void)rtw_sse_http_response(head, sizeof head, &hn,
-                              c->chunked ? RTW_SSE_HTTP_RESPONSE_CHUNKED : 0, NULL, 0);
-  rc = rtw_sse_http_request_resume(req, s->history, &seq);
-  rtw_sse_http_request_free(req);
-  rtw_ws_handshake_server_free(c->hs);
-  c->hs = NULL;
-  rtwcat_buf_free(&c->head);
-  c->kind = K_SSE;
-  if (rtwcat_buf_append(&c->out, head, hn) != 0) {
+  if (rtw_sse_stream_new(&c->sse, req, s->history, &s->sseset, &s->ssecb, NULL, c) != 0) {
     conn_close(c);
     return;
   }
-  if (rc == RTW_ERR_SSE_HISTORY_GAP) {
-    static const char gap[] = ": gap\n";
-    if (sse_append(c, gap, sizeof gap - 1) != 0)
-      return;
-  } else if (rc == 0) {
-    for (; seq < rtw_sse_history_next_seq(s->history); seq++) {
-      const void *ev;
-      size_t evlen;
-      if (rtw_sse_history_get(s->history, seq, &ev, &evlen) == 0 &&
-          sse_append(c, ev, evlen) != 0)
-        return;
-    }
-  }
+  rtw_ws_handshake_server_free(c->hs);
+  c->hs = NULL;
+  c->kind = K_SSE;
+  (void)rtw_sse_stream_tick(c->sse, s->now); /* arm its heartbeat and send timeout */
   conn_flush(c);
 }
 
@@ -417,18 +465,33 @@ static void route_plain(conn *c)
     respond(c, 404, "Not Found", "not found\n");
 }
 
-static void handshake_input(conn *c, const unsigned char *p, size_t n)
+static void start_ws(conn *c, const unsigned char *rest, size_t n)
 {
   server *s = c->srv;
+
+  rtw_ws_handshake_server_free(c->hs);
+  c->hs = NULL;
+  if (rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &s->wscb, &s->wsset, NULL, c) != 0) {
+    conn_close(c);
+    return;
+  }
+  c->kind = K_WS;
+  c->last_frame = s->now;
+  (void)rtw_ws_tick(c->ws, s->now); /* arm keepalive and the send timeout now */
+  /* frames that arrived with the request belong to the session (docs/handshake.md) */
+  if (n > 0)
+    ws_feed(c, rest, n);
+  if (c->fd >= 0)
+    conn_flush(c);
+}
+
+static void handshake_input(conn *c, const unsigned char *p, size_t n)
+{
   size_t used;
   int rc = rtw_ws_handshake_server_recv(c->hs, p, n, &used);
   const void *resp;
   size_t resp_len;
 
-  if (rtwcat_buf_append(&c->head, p, used) != 0) {
-    conn_close(c);
-    return;
-  }
   if (rc == RTW_WS_HANDSHAKE_INCOMPLETE)
     return;
   if (rc == RTW_WS_HANDSHAKE_PLAIN_REQUEST) {
@@ -440,83 +503,88 @@ static void handshake_input(conn *c, const unsigned char *p, size_t n)
     conn_close(c);
     return;
   }
+  c->out_since = c->srv->now;
   if (rc != RTW_WS_HANDSHAKE_DONE) {
     c->kind = K_DRAIN; /* 400, 426, 431, 500: write and close */
     conn_flush(c);
     return;
   }
-  rtw_ws_handshake_server_free(c->hs);
-  c->hs = NULL;
-  rtwcat_buf_free(&c->head);
-  if (rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &s->wscb, &s->wsset, NULL, c) != 0) {
-    conn_close(c);
-    return;
-  }
-  c->kind = K_WS;
-  /* frames that arrived with the request belong to the session (docs/handshake.md) */
-  ws_input(c, p + used, n - used);
+  start_ws(c, p + used, n - used);
 }
 
 /* ------------------------------------------------------------------ I/O */
 
-/* Arm the session's close timer and note its deadline for the loop. */
-static void tick_one(conn *c, uint64_t now)
+/* Write c->out, then the engine's output. Same results as rtwcat_ws_flush(). */
+static int write_out(conn *c)
 {
-  server *s = c->srv;
-  uint64_t d;
-
-  c->ticking = 1;
-  if (rtw_ws_tick(c->ws, now) != 0) {
-    conn_close(c); /* the peer never answered our close (RFC 6455 7.1.1 leaves it to us) */
-    return;
-  }
-  d = rtw_ws_next_deadline(c->ws);
-  if (d < s->next_tick)
-    s->next_tick = d;
-}
-
-/* Write what is pending; close when done; choose the epoll interest. */
-static void conn_flush(conn *c)
-{
+  size_t before = c->out.len;
   int r = 0;
 
-  if (c->fd < 0)
-    return;
-  if (c->out.len > 0)
+  if (c->out.len > 0) {
     r = rtwcat_buf_flush(c->fd, &c->out);
-  if (r == 0 && c->ws != NULL)
-    r = rtwcat_ws_flush(c->fd, c->ws);
-  if (r < 0) {
-    conn_close(c);
-    return;
+    if (c->out.len < before)
+      c->out_since = c->srv->now; /* progress (write timeout) */
   }
-  if (r == 1) {
-    set_events(c, c->kind == K_SSE ? EPOLLIN | EPOLLOUT : EPOLLOUT);
-    return;
+  if (r != 0)
+    return r;
+  if (c->ws != NULL)
+    return rtwcat_ws_flush(c->fd, c->ws);
+  if (c->sse != NULL)
+    return sse_flush(c);
+  return 0;
+}
+
+/* The epoll interest once the output is written as far as it goes (r: write_out()). */
+static uint32_t interest(const conn *c, int r)
+{
+  uint32_t ev = r == 1 ? EPOLLOUT : 0;
+
+  if (c->kind == K_WS && c->in.len == 0 && rtw_ws_want_read(c->ws))
+    ev |= EPOLLIN;
+  if (c->kind == K_SSE || c->kind == K_HTTP)
+    ev |= EPOLLIN; /* an SSE client's EOF shows as input */
+  return ev;
+}
+
+/* Write what is pending, feed input the WebSocket session kept back once it wants it,
+ * close when done; choose the epoll interest. */
+static void conn_flush(conn *c)
+{
+  int r;
+
+  for (;;) {
+    if (c->fd < 0)
+      return;
+    r = write_out(c);
+    if (r < 0) {
+      conn_close(c); /* a write error, or an SSE stream that ended */
+      return;
+    }
+    if (r == 0 && c->kind == K_WS && ws_feed_kept(c))
+      continue; /* the kept input may queue more echoes */
+    break;
   }
-  if (c->kind == K_DRAIN) {
+  if (c->kind == K_DRAIN && r == 0) {
     (void)shutdown(c->fd, SHUT_WR);
     conn_close(c);
     return;
   }
-  if (c->ws != NULL) {
-    if (!rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
-      conn_close(c); /* closing handshake complete, or the session failed */
-      return;
-    }
-    if (rtw_ws_close_sent(c->ws) != 0)
-      tick_one(c, rtwcat_now_ms());
-    if (c->fd < 0)
-      return;
+  if (c->kind == K_WS && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
+    conn_close(c); /* closing handshake complete, or the session failed: RFC 6455 7.1.1,
+                      the server closes the TCP connection first */
+    return;
   }
-  set_events(c, EPOLLIN);
+  set_events(c, interest(c, r));
 }
 
 static void conn_read(conn *c)
 {
   server *s = c->srv;
-  ssize_t n = read(c->fd, s->rbuf, sizeof s->rbuf);
+  ssize_t n;
 
+  if (c->kind == K_WS && c->in.len > 0)
+    return; /* not polled for input then: kept input goes first, never out of order */
+  n = read(c->fd, s->rbuf, sizeof s->rbuf);
   if (n < 0) {
     if (errno != EAGAIN && errno != EINTR)
       conn_close(c);
@@ -531,7 +599,8 @@ static void conn_read(conn *c)
     handshake_input(c, s->rbuf, (size_t)n);
     break;
   case K_WS:
-    ws_input(c, s->rbuf, (size_t)n);
+    ws_feed(c, s->rbuf, (size_t)n);
+    conn_flush(c);
     break;
   default:
     break; /* SSE clients and drained connections have nothing more to say */
@@ -540,8 +609,6 @@ static void conn_read(conn *c)
 
 static void accept_all(server *s)
 {
-  uint64_t now = rtwcat_now_ms();
-
   for (;;) {
     struct epoll_event ev;
     conn *c;
@@ -566,7 +633,7 @@ static void accept_all(server *s)
     }
     rtwcat_set_nodelay(fd);
     c->fd = fd;
-    c->born = now;
+    c->born = s->now;
     c->srv = s;
     c->kind = K_HTTP;
     c->events = EPOLLIN;
@@ -585,34 +652,71 @@ static void accept_all(server *s)
   }
 }
 
-/* Close connections still without a complete request head after HEAD_TIMEOUT_MS. */
+/* ------------------------------------------------------------------ timers */
+
+/* WebSocket timers: the session's (keepalive, pong, close and send timeouts: on those the
+ * peer is gone, nothing more is written) and the idle timeout (RFC 6455 7.4.1: 1001, the
+ * endpoint is going away from this connection). */
+static void sweep_ws(conn *c, uint64_t now)
+{
+  const serve_options *o = &c->srv->o;
+  static const char idle[] = "idle timeout";
+
+  if (rtw_ws_tick(c->ws, now) != 0) {
+    conn_close(c);
+    return;
+  }
+  if (o->idle_ms > 0 && !c->idle_closed && rtw_ws_close_sent(c->ws) == 0 &&
+      now - c->last_frame >= o->idle_ms) {
+    c->idle_closed = 1;
+    (void)rtw_ws_close(c->ws, RTW_WS_CLOSE_GOING_AWAY, idle, sizeof idle - 1);
+  }
+  conn_flush(c); /* a keepalive ping or our close may be queued */
+}
+
+static void sweep_one(conn *c, uint64_t now)
+{
+  const serve_options *o = &c->srv->o;
+
+  switch (c->kind) {
+  case K_HTTP:
+    if (now - c->born >= o->head_timeout_ms)
+      conn_close(c);
+    break;
+  case K_WS:
+    if (c->out.len > 0 && o->write_ms > 0 && now - c->out_since >= o->write_ms)
+      conn_close(c); /* not even the 101 was taken */
+    else
+      sweep_ws(c, now);
+    break;
+  case K_SSE:
+    if (rtw_sse_stream_tick(c->sse, now) == RTW_ERR_SEND_TIMEOUT)
+      conn_close(c);
+    else
+      conn_flush(c); /* a heartbeat, or a slow consumer's last bytes */
+    break;
+  default:
+    if (o->write_ms > 0 && now - c->out_since >= o->write_ms)
+      conn_close(c);
+    break;
+  }
+}
+
 static void sweep(server *s, uint64_t now)
 {
   conn *c, *next;
 
   for (c = s->conns; c != NULL; c = next) {
     next = c->next;
-    if (c->kind == K_HTTP && now - c->born >= HEAD_TIMEOUT_MS)
-      conn_close(c);
+    sweep_one(c, now);
   }
-  s->next_sweep = now + SWEEP_MS;
-}
-
-static void tick_all(server *s, uint64_t now)
-{
-  conn *c, *next;
-
-  s->next_tick = UINT64_MAX;
-  for (c = s->conns; c != NULL; c = next) {
-    next = c->next;
-    if (c->ticking)
-      tick_one(c, now);
-  }
+  s->next_sweep = now + s->sweep_ms;
 }
 
 /* ------------------------------------------------------------------ command line */
 
-enum { OPT_HOST, OPT_PORT, OPT_MAX_MESSAGE, OPT_SUBPROTOCOL, OPT_HISTORY, OPT_HEARTBEAT };
+enum { OPT_HOST, OPT_PORT, OPT_MAX_MESSAGE, OPT_SUBPROTOCOL, OPT_HISTORY, OPT_HEARTBEAT,
+       OPT_HEAD_TIMEOUT, OPT_KEEPALIVE, OPT_IDLE_TIMEOUT, OPT_WRITE_TIMEOUT, OPT_CLOSE_TIMEOUT };
 
 static const rtwcat_option options[] = {
   [OPT_HOST] = {"--host", 1},
@@ -621,8 +725,24 @@ static const rtwcat_option options[] = {
   [OPT_SUBPROTOCOL] = {"--subprotocol", 1},
   [OPT_HISTORY] = {"--history", 1},
   [OPT_HEARTBEAT] = {"--heartbeat", 1},
+  [OPT_HEAD_TIMEOUT] = {"--head-timeout", 1},
+  [OPT_KEEPALIVE] = {"--keepalive", 1},
+  [OPT_IDLE_TIMEOUT] = {"--idle-timeout", 1},
+  [OPT_WRITE_TIMEOUT] = {"--write-timeout", 1},
+  [OPT_CLOSE_TIMEOUT] = {"--close-timeout", 1},
   {NULL, 0},
 };
+
+/* A timer option: seconds (decimals allowed) up to MAX_TIMEOUT_MS; 0 only where it means
+ * "off". Returns -1 to go on, or an exit status. */
+static int parse_timer(const rtwcat_command *cmd, const char *name, const char *v,
+                       int zero_ok, uint64_t *ms)
+{
+  if (rtwcat_parse_seconds(v, ms) != 0 || *ms > MAX_TIMEOUT_MS || (*ms == 0 && !zero_ok))
+    return rtwcat_usage_error(cmd, "%s: '%s' is not a number of seconds (%s4294967)", name,
+                              v, zero_ok ? "0 for off, up to " : "0.001 to ");
+  return -1;
+}
 
 static int set_option(const rtwcat_command *cmd, void *opts, int which, const char *v)
 {
@@ -652,10 +772,18 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
       return rtwcat_usage_error(cmd, "--history: '%s' is not a number from 1 to %u", v,
                                 1u << 24);
     break;
+  case OPT_HEARTBEAT:
+    return parse_timer(cmd, "--heartbeat", v, 1, &o->heartbeat_ms);
+  case OPT_HEAD_TIMEOUT:
+    return parse_timer(cmd, "--head-timeout", v, 0, &o->head_timeout_ms);
+  case OPT_KEEPALIVE:
+    return parse_timer(cmd, "--keepalive", v, 1, &o->keepalive_ms);
+  case OPT_IDLE_TIMEOUT:
+    return parse_timer(cmd, "--idle-timeout", v, 1, &o->idle_ms);
+  case OPT_WRITE_TIMEOUT:
+    return parse_timer(cmd, "--write-timeout", v, 1, &o->write_ms);
   default:
-    if (rtwcat_parse_seconds(v, &o->heartbeat_ms) != 0)
-      return rtwcat_usage_error(cmd, "--heartbeat: '%s' is not a number of seconds", v);
-    break;
+    return parse_timer(cmd, "--close-timeout", v, 0, &o->close_ms);
   }
   return -1;
 }
@@ -684,26 +812,71 @@ static int watch(server *s, int fd, void *tag)
   return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int setup(server *s)
+/* The timers are checked every quarter of the smallest timeout in use, between 10 ms and
+ * 1 s: each fires at most that late, and a sweep visits every connection only that often. */
+static uint64_t sweep_period(const serve_options *o)
 {
-  unsigned port;
-  uint64_t max_out;
+  uint64_t t[6] = {o->head_timeout_ms, o->keepalive_ms, o->idle_ms, o->write_ms,
+                   o->close_ms, o->heartbeat_ms};
+  uint64_t m = 4000;
+  size_t i;
+
+  for (i = 0; i < 6; i++)
+    if (t[i] > 0 && t[i] < m)
+      m = t[i];
+  m /= 4;
+  return m < 10 ? 10 : m;
+}
+
+/* The WebSocket echo session: limits, the backpressure recipe of ws.h (the input gate at
+ * 1 MiB and room for one whole echo above it, so an echo is never refused), timers. */
+static void ws_settings(server *s)
+{
+  const serve_options *o = &s->o;
+  uint64_t max_out = RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER + o->max_message +
+                     RTW_WS_MAX_HEADER + 256u;
 
   s->wscb.version = RTW_WS_CALLBACKS_VERSION;
   s->wscb.on_message = on_message;
+  s->wscb.on_ping = on_control;
+  s->wscb.on_pong = on_control;
+  s->wscb.on_close = on_close;
   s->wsset.version = RTW_WS_SETTINGS_VERSION;
   s->wsset.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
-  s->wsset.max_message_size = s->o.max_message;
-  s->wsset.max_frame_size = s->o.max_message; /* one unfragmented message may be that big */
-  /* an echo queues at most one read's worth of messages beyond the largest one */
-  max_out = s->o.max_message + 2u * 1024u * 1024u;
+  s->wsset.max_message_size = o->max_message;
+  s->wsset.max_frame_size = o->max_message; /* one unfragmented message may be that big */
   s->wsset.max_outbound = max_out > SIZE_MAX ? SIZE_MAX : (size_t)max_out;
+  s->wsset.outbound_high_water = RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER;
+  s->wsset.keepalive_ms = (uint32_t)o->keepalive_ms;
+  s->wsset.pong_timeout_ms = (uint32_t)o->keepalive_ms;
+  s->wsset.close_timeout_ms = (uint32_t)o->close_ms;
+  s->wsset.send_timeout_ms = (uint32_t)o->write_ms;
+}
+
+static void sse_settings(server *s)
+{
+  s->sseset.version = RTW_SSE_STREAM_SETTINGS_VERSION;
+  if (s->o.heartbeat_ms == 0)
+    s->sseset.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
+  else
+    s->sseset.heartbeat_ms = (uint32_t)s->o.heartbeat_ms;
+  s->sseset.send_timeout_ms = (uint32_t)s->o.write_ms;
+  s->ssecb.version = RTW_SSE_STREAM_CALLBACKS_VERSION;
+  s->ssecb.on_gap = on_gap;
+}
+
+static int setup(server *s)
+{
+  unsigned port;
+
+  ws_settings(s);
+  sse_settings(s);
   s->hscb.version = RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION;
   s->hscb.on_upgrade = on_upgrade;
   s->next_id = 1;
-  s->next_tick = UINT64_MAX;
-  s->next_heartbeat = UINT64_MAX;
-  s->next_sweep = rtwcat_now_ms() + SWEEP_MS;
+  s->now = rtwcat_now_ms();
+  s->sweep_ms = sweep_period(&s->o);
+  s->next_sweep = s->now + s->sweep_ms;
   if (rtw_sse_history_new(&s->history, (size_t)s->o.history, HISTORY_BYTES, NULL) != 0) {
     fprintf(stderr, "rtwcat: serve: cannot create the replay history\n");
     return -1;
@@ -733,21 +906,16 @@ static int setup(server *s)
   else
     while (read_stdin(s) == 0)
       ;
-  if (s->o.heartbeat_ms > 0)
-    s->next_heartbeat = rtwcat_now_ms() + s->o.heartbeat_ms;
   return 0;
 }
 
 static int timeout_for(const server *s)
 {
-  uint64_t next = s->next_tick < s->next_heartbeat ? s->next_tick : s->next_heartbeat;
   uint64_t now = rtwcat_now_ms();
 
-  if (s->next_sweep < next)
-    next = s->next_sweep;
-  if (next <= now)
+  if (s->next_sweep <= now)
     return 0;
-  return next - now > 60000 ? 60000 : (int)(next - now);
+  return (int)(s->next_sweep - now);
 }
 
 /* Returns 1 when a signal asked us to stop. */
@@ -784,12 +952,9 @@ static void shutdown_all(server *s)
     next = c->next;
     if (c->kind == K_WS)
       (void)rtw_ws_close(c->ws, RTW_WS_CLOSE_GOING_AWAY, "server shutting down", 20);
-    else if (c->kind == K_SSE && c->chunked)
-      (void)rtwcat_buf_append(&c->out, RTW_SSE_HTTP_LAST_CHUNK, 5);
-    if (c->out.len > 0)
-      (void)rtwcat_buf_flush(c->fd, &c->out);
-    if (c->ws != NULL && c->out.len == 0)
-      (void)rtwcat_ws_flush(c->fd, c->ws);
+    else if (c->kind == K_SSE)
+      (void)rtw_sse_stream_end(c->sse);
+    (void)write_out(c);
     conn_close(c);
   }
   free_dead(s);
@@ -813,7 +978,9 @@ static void teardown(server *s)
 int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
 {
   serve_options o = {"127.0.0.1", "8080", RTW_WS_DEFAULT_MAX_MESSAGE_SIZE,
-                     RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS, 15000, {NULL}, 0};
+                     RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS, 15000, DEFAULT_HEAD_TIMEOUT_MS,
+                     DEFAULT_KEEPALIVE_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS,
+                     DEFAULT_CLOSE_TIMEOUT_MS, {NULL}, 0};
   struct epoll_event evs[256];
   server *s;
   int rc, stop = 0;
@@ -833,26 +1000,18 @@ int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
   }
   while (!stop) {
     int i, n = epoll_wait(s->ep, evs, (int)(sizeof evs / sizeof evs[0]), timeout_for(s));
-    uint64_t now;
 
     if (n < 0 && errno != EINTR) {
       fprintf(stderr, "rtwcat: serve: epoll_wait: %s\n", strerror(errno));
       teardown(s);
       return RTWCAT_EXIT_FAILURE;
     }
+    s->now = rtwcat_now_ms();
     for (i = 0; i < n; i++)
       stop |= handle(s, &evs[i]);
     free_dead(s);
-    now = rtwcat_now_ms();
-    if (now >= s->next_tick || now >= s->next_heartbeat || now >= s->next_sweep) {
-      if (now >= s->next_sweep)
-        sweep(s, now);
-      if (now >= s->next_tick)
-        tick_all(s, now);
-      if (now >= s->next_heartbeat) {
-        heartbeat(s);
-        s->next_heartbeat = now + s->o.heartbeat_ms;
-      }
+    if (s->now >= s->next_sweep) {
+      sweep(s, s->now);
       free_dead(s);
     }
   }
