@@ -72,6 +72,8 @@ typedef struct chat_rate {
 void chat_rate_init(chat_rate *r, uint32_t per_second);
 /** Spend `cost` units at `now` (ms). @return 0, or -1 when over the budget (not spent). */
 int chat_rate_take(chat_rate *r, uint64_t cost, uint64_t now);
+/** 1 when nothing has been spent within the last burst window (the budget is full). */
+int chat_rate_full(const chat_rate *r, uint64_t now);
 
 /* ---------------------------------------------------------------------- feed */
 

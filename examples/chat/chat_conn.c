@@ -164,16 +164,46 @@ static int same_origin(rtw_ws_handshake_server *hs)
   return olen == hlen && strncasecmp(o, host, hlen) == 0;
 }
 
+/* Every chat socket that opens and closes is a join and a leave event in the feed, so an
+ * address may open --join-rate chat sockets per minute on average (bursts of
+ * CHAT_RATE_BURST_MS worth): reconnecting in a loop cannot flood the history. The table has
+ * JOIN_SLOTS addresses; a slot whose budget is full again is free, and when every slot is
+ * busy the newest address is let in unmetered rather than refused. */
+static int join_allowed(server *s, const addr_key *k)
+{
+  join_slot *free_slot = NULL;
+  size_t i;
+
+  for (i = 0; i < JOIN_SLOTS; i++) {
+    join_slot *j = &s->joins[i];
+    if (memcmp(&j->addr, k, sizeof *k) == 0)
+      return chat_rate_take(&j->rate, 60, s->now) == 0;
+    if (free_slot == NULL && chat_rate_full(&j->rate, s->now))
+      free_slot = j;
+  }
+  if (free_slot == NULL)
+    return 1;
+  free_slot->addr = *k;
+  chat_rate_init(&free_slot->rate, (uint32_t)s->o.join_rate);
+  return chat_rate_take(&free_slot->rate, 60, s->now) == 0;
+}
+
 int chat_conn_on_upgrade(rtw_ws_handshake_server *hs, void *user)
 {
+  conn *c = user;
   const char *path;
   size_t len;
 
-  (void)user;
   rtw_ws_handshake_server_path(hs, &path, &len);
   if (!chat_span_is(path, len, "/chat"))
     return 404;
-  return same_origin(hs) ? 0 : 403;
+  if (!same_origin(hs))
+    return 403;
+  if (!join_allowed(c->srv, &c->addr)) { /* RFC 6585 4: 429 Too Many Requests */
+    fprintf(stderr, "rtweb-chat: refusing a chat socket from %d: too many joins\n", c->fd);
+    return 429;
+  }
+  return 0;
 }
 
 /* Give the session bytes from the socket. Bytes it leaves unread while it pauses input

@@ -19,6 +19,8 @@ step bounded in time, every process stopped at the end):
   connections costs under 20% of a CPU, and the server accepts again once they leave;
   started under a low limit, --max-conns is lowered to fit and the rest get 503;
 - per-address heads: 200 slow request heads from 127.0.0.1 leave 127.0.0.2 served;
+- per-address joins: beyond --join-rate, opening a chat socket gets 429 (reconnecting in a
+  loop cannot flood the feed with join and leave events);
 - the feed file under a message flood stays within its bound (4 x the history), and a
   restart on it continues the ids.
 """
@@ -449,6 +451,27 @@ def emfile_part():
     stop(p)
 
 
+def joins_part():
+    p, port, _ = start("--join-rate", "60")  # a 10 s burst: 10 chat sockets per address
+    if not check(port is not None, "starts with --join-rate 60"):
+        return
+    statuses = []
+    for i in range(12):
+        try:
+            WS(port).close()
+            statuses.append(101)
+        except OSError as e:
+            statuses.append(429 if "429" in str(e) else str(e))
+    check(statuses == [101] * 10 + [429] * 2,
+          "12 chat sockets opened at once from one address: 10 joined, then 429", statuses)
+    ws = WS(port, src="127.0.0.2")
+    ws.close()
+    check(True, "another address still joins")
+    stop(p)
+    with open(os.path.join(tmp, "stderr-%d.log" % (len(procs) - 1)), "rb") as f:
+        check(f.read().count(b"too many joins") == 2, "the refusals are logged")
+
+
 def heads_part():
     p, port, _ = start()
     if not check(port is not None, "starts for the per-address case"):
@@ -529,7 +552,7 @@ def main():
         print("1..0 # SKIP %s is not built" % EXE)
         return 0
     try:
-        for part in (flood_parts, emfile_part, heads_part, feed_file_part):
+        for part in (flood_parts, emfile_part, joins_part, heads_part, feed_file_part):
             try:
                 part()
             except Exception as e:  # noqa: BLE001 - reported, the other parts still run

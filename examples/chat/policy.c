@@ -131,3 +131,8 @@ int chat_rate_take(chat_rate *r, uint64_t cost, uint64_t now)
   r->tat = tat + step;
   return 0;
 }
+
+int chat_rate_full(const chat_rate *r, uint64_t now)
+{
+  return r->tat <= now * 1000u;
+}

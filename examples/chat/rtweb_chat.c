@@ -71,14 +71,16 @@ static void usage(FILE *f)
 {
   fprintf(f, "usage: rtweb-chat [--host 127.0.0.1] [--port 8080] [--feed-file PATH]\n"
              "                  [--history 1000] [--max-conns 512] [--max-http-per-addr 16]\n"
-             "                  [--msg-rate 5] [--byte-rate 16384] [--send-timeout 30]\n"
+             "                  [--msg-rate 5] [--byte-rate 16384] [--join-rate 300]\n"
+             "                  [--send-timeout 30]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
              "across restarts; --history is how many events a reconnecting page can get.\n"
              "Limits: --max-conns connections (within the descriptor limit), of which\n"
              "--max-http-per-addr per client address still sending a request head; per chat\n"
              "socket --msg-rate messages and --byte-rate bytes a second on average (bursts of\n"
-             "10 s worth; beyond: close 1008; 0: no limit); a connection whose output stays\n"
+             "10 s worth; beyond: close 1008; 0: no limit); per address --join-rate chat\n"
+             "sockets opened a minute (beyond: 429); a connection whose output stays\n"
              "undrained for --send-timeout seconds is dropped.\n");
 }
 
@@ -103,6 +105,7 @@ static const struct number_option {
   {"--max-http-per-addr", 1, 100000, offsetof(options, max_http_per_addr)},
   {"--msg-rate", 0, 1000000, offsetof(options, msg_rate)},
   {"--byte-rate", 0, 1000000000, offsetof(options, byte_rate)},
+  {"--join-rate", 0, 1000000, offsetof(options, join_rate)},
   {"--send-timeout", 1, 3600, offsetof(options, send_timeout)},
 };
 
@@ -176,7 +179,7 @@ static size_t fit_fd_limit(size_t want)
 
 int main(int argc, char **argv)
 {
-  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 16, 5, 16384, 30};
+  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 16, 5, 16384, 300, 30};
   struct sigaction sa;
   server s;
   int port, rv;

@@ -19,7 +19,8 @@
  *
  * Limits: CHAT_MAX_MESSAGE per chat message (bigger: close 1009); per chat socket a rate
  * of messages (control frames included) and of bytes (--msg-rate, --byte-rate: beyond,
- * close 1008 with the reason, policy.c); --max-conns connections (kept within
+ * close 1008 with the reason, policy.c); per client address a rate of chat sockets opened
+ * (--join-rate per minute: beyond, 429); --max-conns connections (kept within
  * RLIMIT_NOFILE; more: 503), of which at most --max-http-per-addr per client address may
  * still be sending their request head (more: 503); and bounded output per connection: a
  * chat socket whose queue passes WS_MAX_OUTBOUND is dropped, and any connection whose
@@ -52,6 +53,7 @@
 #define FD_RESERVE 16u                 /* descriptors not for connections (stdio, feed, ...) */
 #define SHUTDOWN_GRACE_MS 1500u
 #define RETRY_MS 1000u                 /* the feed's `retry:` (WHATWG 9.2.6) */
+#define JOIN_SLOTS 256u                /* addresses whose chat-socket opens are metered */
 
 enum { CONN_HTTP, CONN_REPLY, CONN_SSE, CONN_WS, CONN_LINGER };
 
@@ -63,6 +65,12 @@ typedef struct addr_key {
   int family;
   unsigned char bytes[8];
 } addr_key;
+
+/* How many chat sockets an address opened lately (chat_conn.c, --join-rate). */
+typedef struct join_slot {
+  addr_key addr;
+  chat_rate rate;
+} join_slot;
 
 typedef struct conn {
   server *srv;
@@ -88,7 +96,8 @@ typedef struct conn {
 
 typedef struct options {
   const char *host, *port, *feed_file;
-  unsigned long history, max_conns, max_http_per_addr, msg_rate, byte_rate, send_timeout;
+  unsigned long history, max_conns, max_http_per_addr, msg_rate, byte_rate, join_rate;
+  unsigned long send_timeout;
 } options;
 
 struct server {
@@ -101,6 +110,7 @@ struct server {
   chat_feed feed;
   uint64_t now, next_heartbeat;
   options o;
+  join_slot joins[JOIN_SLOTS];
 };
 
 /* ---------------------------------------------------------------------- server.c */
