@@ -284,50 +284,13 @@ def test_sse_server(server_path, client_path):
         srv.stop()
 
 
-def test_embed_server(server_path, client_path):
-    """docs/embedding.md's program: WebSocket echo on /ws and SSE on /events, one port."""
-    try:
-        srv = Server(server_path)
-    except Exception as e:  # noqa: BLE001
-        check("embed_server: starts and prints its port", False, e)
-        return
-    try:
-        check("embed_server: starts and prints its port", 0 < srv.port < 65536)
-        msgs = ["one", "twö"]
-        r = subprocess.run([client_path, f"ws://127.0.0.1:{srv.port}/ws"] + msgs,
-                           capture_output=True, text=True, timeout=10)
-        check("embed_server: /ws echoes every message and closes with 1000",
-              r.returncode == 0 and r.stdout.splitlines() == msgs,
-              f"rc={r.returncode} stdout={r.stdout!r} stderr={r.stderr!r}")
-        conn, resp = plain_get(srv.port, "/events", {"Accept": "text/event-stream"})
-        ctype = resp.getheader("Content-Type")
-        events = read_events(resp, 2)
-        conn.close()
-        ids = [int(i) for i, _ in events if i and i.isdigit()]
-        check("embed_server: /events is text/event-stream with increasing ids",
-              resp.status == 200 and ctype == "text/event-stream" and len(ids) == 2 and
-              ids[1] == ids[0] + 1, f"{resp.status} {ctype} {events}")
-        if len(ids) == 2:
-            conn, resp = plain_get(srv.port, "/events", {"Last-Event-ID": str(ids[0])})
-            again = read_events(resp, 1)
-            conn.close()
-            check("embed_server: Last-Event-ID resumes right after that event",
-                  bool(again) and again[0][0] == str(ids[1]), again)
-        else:
-            check("embed_server: Last-Event-ID resumes right after that event", False,
-                  "no ids to resume from")
-        check("embed_server: still running after all that", srv.proc.poll() is None)
-    finally:
-        srv.stop()
-
-
 def stop_here(signum, frame):
     raise SystemExit(f"stopped by signal {signum}")  # runs the finally blocks: servers stop
 
 
 def main():
     ap = argparse.ArgumentParser()
-    for name in ("ws_echo_server", "ws_client", "sse_server", "libuv_echo", "embed_server"):
+    for name in ("ws_echo_server", "ws_client", "sse_server", "libuv_echo"):
         ap.add_argument("--" + name)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, stop_here)  # meson's timeout
@@ -340,8 +303,6 @@ def main():
     else:
         skip("libuv_echo", "not built (libuv not found; Debian: libuv1-dev)")
     test_sse_server(args.sse_server, args.ws_client)
-    if args.embed_server:
-        test_embed_server(args.embed_server, args.ws_client)
     print(f"1..{len(results)}", flush=True)
     return 0 if all(results) else 1
 
