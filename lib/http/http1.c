@@ -114,10 +114,12 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
   int rv;
 
   /* RFC 9110 5.1: field-name = token. RFC 9112 5.1: "No whitespace is allowed between the
-   * field name and colon"; a server MUST answer 400. llhttp 8.1 puts such whitespace into
-   * the name ("Host : x" arrives as "Host "), so every piece is checked here, in the layer
-   * all of rtweb's HTTP parsers share (trailer fields included). The check is per byte, so
-   * the outcome does not depend on how the name was split. */
+   * field name and colon"; a server MUST answer 400. llhttp 8.1 built without
+   * LLHTTP_STRICT_MODE (Debian's sources, built as they come; rtweb sets no lenient flag)
+   * allows a space in the token it reads as a field name, so "Host : x" arrives as a field
+   * named "Host ". Every piece is checked here, in the layer all of rtweb's HTTP parsers
+   * share (trailer fields included); the check is per byte, so the outcome does not depend
+   * on how the name was split. */
   if (n > 0 && !rtw__http_is_token(at, n)) {
     h->err = RTW_ERR_HTTP_MALFORMED;
     return HPE_USER;
