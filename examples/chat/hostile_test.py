@@ -502,6 +502,24 @@ def heads_part():
         s.close()
     time.sleep(0.3)
     check(http_get(port) == 200, "127.0.0.1 is served again once its heads are gone")
+    readers, refused = [], 0
+    for i in range(40):  # ask for the page and never read it (nor close)
+        s = tcp(port, rcvbuf=2048)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        readers.append(s)
+    time.sleep(0.5)
+    for s in readers:
+        s.settimeout(0.01)
+        try:
+            if s.recv(64).startswith(b"HTTP/1.1 503"):
+                refused += 1
+        except OSError:
+            pass
+    check(refused == 40 - 16 and http_get(port, "/", "127.0.0.2") == 200,
+          "40 page requests never read from 127.0.0.1: 24 get 503; 127.0.0.2 gets the page",
+          refused)
+    for s in readers:
+        s.close()
     stop(p)
 
 

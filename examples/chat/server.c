@@ -335,12 +335,16 @@ static addr_key key_of(const struct sockaddr_storage *ss)
   return k;
 }
 
-/* Connections from this address still in the HTTP state (sending their request head). */
-static size_t heads_from(const server *s, const addr_key *k)
+/* Connections from this address still in the HTTP states: sending their request head,
+ * being answered (REPLY) or lingering after the answer; not chat sockets or feed streams.
+ * A client that sends heads slowly, or asks and does not read, holds only its share. */
+static size_t http_conns_from(const server *s, const addr_key *k)
 {
   size_t i, n = 0;
-  for (i = 0; i < s->nconns; i++)
-    n += s->conns[i]->kind == CONN_HTTP && memcmp(&s->conns[i]->addr, k, sizeof *k) == 0;
+  for (i = 0; i < s->nconns; i++) {
+    const conn *c = s->conns[i];
+    n += c->kind != CONN_WS && c->kind != CONN_SSE && memcmp(&c->addr, k, sizeof *k) == 0;
+  }
   return n;
 }
 
@@ -372,8 +376,8 @@ static void accept_conns(server *s)
       return; /* EAGAIN, or a connection that went away before we took it */
     }
     key = key_of(&ss);
-    if (s->nconns >= s->max_conns || heads_from(s, &key) >= s->o.max_http_per_addr) {
-      refuse(fd); /* 503: full, or this address already has its share of pending heads */
+    if (s->nconns >= s->max_conns || http_conns_from(s, &key) >= s->o.max_http_per_addr) {
+      refuse(fd); /* 503: full, or this address already has its share of HTTP connections */
       continue;
     }
     c = calloc(1, sizeof *c);

@@ -22,7 +22,7 @@
  * close 1008 with the reason, policy.c); per client address a rate of chat sockets opened
  * (--join-rate per minute: beyond, 429); --max-conns connections (kept within
  * RLIMIT_NOFILE; more: 503), of which at most --max-http-per-addr per client address may
- * still be sending their request head (more: 503); and bounded output per connection: a
+ * be in the HTTP states (HTTP, REPLY, LINGER; more: 503); and bounded output per connection: a
  * chat socket whose queue passes WS_MAX_OUTBOUND is dropped, and any connection whose
  * output has not been empty for --send-timeout seconds is dropped, however little it reads
  * meanwhile; a feed connection pulls events from the history only while its output is
