@@ -285,7 +285,7 @@ static int reap(server *s)
     }
     free_conn(c);
     s->conns[i] = s->conns[--s->nconns];
-    s->listen_paused = 0; /* a descriptor is free again: accept more */
+    s->listen_paused = s->listen_said = 0; /* a descriptor is free again: accept more */
     any = 1;
   }
   return any;
@@ -309,7 +309,10 @@ static void settle(server *s)
 
 static void pause_listening(server *s, int err)
 {
-  fprintf(stderr, "rtweb-chat: %s; not accepting until a connection closes\n", strerror(err));
+  if (!s->listen_said) /* once until a connection closes, not at every retry */
+    fprintf(stderr, "rtweb-chat: %s; not accepting until a connection closes\n",
+            strerror(err));
+  s->listen_said = 1;
   s->listen_paused = 1;
   s->listen_retry = s->now + LISTEN_RETRY_MS;
 }

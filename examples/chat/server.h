@@ -103,6 +103,7 @@ typedef struct options {
 struct server {
   int lfd;
   int listen_paused;  /* EMFILE: the listener is out of the poll set */
+  int listen_said;    /* ... and that was logged */
   uint64_t listen_retry;
   conn **conns;
   size_t nconns, max_conns;
