@@ -697,6 +697,148 @@ static void test_budget(void **state)
   rtwt_log_free(&expect);
 }
 
+/* The budget as a property: random publishing, direct sends, comments, partial writes and
+ * ticks (a fixed pseudo-random sequence). After every step the output is below max_outbound
+ * plus one framed item plus the tail; a refused send changes nothing; the bytes written parse
+ * back to history events in increasing order, each at most once, with every direct event. */
+typedef struct seen_ctx {
+  long last_history; /* the last history event's number, -1 before any */
+  long directs;      /* direct events seen */
+  int bad;
+} seen_ctx;
+
+static int check_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  seen_ctx *c = ud;
+  char id[24] = {0};
+  long n;
+  (void)p;
+  if (ev->type_len == 6 && memcmp(ev->type, "direct", 6) == 0) {
+    c->directs++;
+    return 0;
+  }
+  assert_true(ev->id_len < sizeof id); /* spans are not NUL-terminated */
+  memcpy(id, ev->id, ev->id_len);
+  n = strtol(id, NULL, 10);
+  if (n <= c->last_history)
+    c->bad = 1;
+  c->last_history = n;
+  return 0;
+}
+
+static uint32_t lcg(uint32_t *x)
+{
+  *x = *x * 1103515245u + 12345u;
+  return (*x >> 8) & 0xFFFFu;
+}
+
+static void test_budget_property(void **state)
+{
+  enum { BUDGET = 300, MAXDATA = 200 };
+  rtw_sse_history *h;
+  rtw_sse_http_request *req = request(0, NULL);
+  rtw_sse_stream_settings set = {RTW_SSE_STREAM_SETTINGS_VERSION};
+  rtw_sse_callbacks pcb = {RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_stream *s;
+  rtw_sse_parser *parser;
+  rtw_sse_event ev = {0};
+  seen_ctx seen = {-1, 0, 0};
+  gap_ctx g = {0};
+  capture c = {0};
+  char data[MAXDATA + 1], id[24];
+  const void *p;
+  size_t n, before, body, nread, bound;
+  uint32_t x = 12345u;
+  long published = 0, directs = 0, step;
+  uint64_t now = 0;
+  int rv;
+  (void)state;
+
+  /* the largest item: an event with an id of up to 6 digits and MAXDATA bytes of data */
+  bound = BUDGET + (4 + 11 + 6 + MAXDATA + 2) + RTW_SSE_HTTP_CHUNK_OVERHEAD +
+          RTW_SSE_STREAM_TAIL_MAX;
+  memset(data, 'd', sizeof data);
+  set.max_outbound = BUDGET;
+  set.slow_policy = RTW_SSE_STREAM_SLOW_HOLD;
+  set.heartbeat_ms = 50;
+  assert_int_equal(rtw_sse_history_new(&h, 32, 8192, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, &gap_cbs, NULL, &g), 0);
+  rtw_sse_http_request_free(req);
+  for (step = 0; step < 20000; step++) {
+    switch (lcg(&x) % 5) {
+    case 0: /* publish */
+      snprintf(id, sizeof id, "%ld", published++);
+      data[lcg(&x) % MAXDATA + 1] = '\0';
+      assert_int_equal(publish(h, id, data), 0);
+      memset(data, 'd', sizeof data);
+      break;
+    case 1: /* a direct event */
+      ev.type = "direct";
+      ev.type_len = 6;
+      ev.data = data;
+      ev.data_len = lcg(&x) % MAXDATA;
+      before = rtw_sse_stream_outbound_size(s);
+      rv = rtw_sse_stream_send(s, &ev);
+      if (rv == RTW_ERR_SSE_OUTBOUND_FULL) {
+        assert_true(before >= BUDGET);
+        assert_int_equal(rtw_sse_stream_outbound_size(s), before);
+      } else {
+        assert_int_equal(rv, 0);
+        directs++;
+      }
+      break;
+    case 2: /* the socket takes some bytes */
+      assert_int_equal(rtw_sse_stream_send_pending(s, &p, &n), 0);
+      assert_true(n < bound);
+      n = n == 0 ? 0 : lcg(&x) % (n + 1);
+      cap_add(&c, p, n);
+      assert_int_equal(rtw_sse_stream_send_consumed(s, n), 0);
+      break;
+    case 3: /* time passes: heartbeats, slow-consumer holds */
+      now += lcg(&x) % 40;
+      assert_int_equal(rtw_sse_stream_tick(s, now), 0);
+      break;
+    default:
+      rv = rtw_sse_stream_comment(s, "c", 1);
+      assert_true(rv == 0 || rv == RTW_ERR_SSE_OUTBOUND_FULL);
+    }
+    assert_true(rtw_sse_stream_outbound_size(s) < bound);
+  }
+  assert_int_equal(drain(s, &c, 0), 0);
+  assert_int_equal(rtw_sse_stream_cursor(s), (uint64_t)published);
+  assert_int_equal(rtw_sse_stream_end(s), 0);
+  assert_int_equal(drain(s, &c, 0), 0);
+  assert_int_equal(rtw_sse_stream_done(s), 1);
+
+  /* read back: skip the head, decode the chunks, parse */
+  body = sizeof head11 - 1;
+  assert_memory_equal(c.p, head11, body);
+  pcb.on_event = check_event;
+  assert_int_equal(rtw_sse_parser_new(&parser, &pcb, NULL, NULL, &seen), 0);
+  while (body < c.len) {
+    char *end;
+    unsigned long len = strtoul(c.p + body, &end, 16);
+    assert_memory_equal(end, "\r\n", 2);
+    body = (size_t)(end - c.p) + 2;
+    if (len == 0)
+      break;
+    assert_int_equal(rtw_sse_parser_recv(parser, c.p + body, len, &nread), 0);
+    assert_memory_equal(c.p + body + len, "\r\n", 2);
+    body += len + 2;
+  }
+  assert_int_equal(body + 2, c.len); /* the last chunk's CRLF ends the output */
+  assert_int_equal(seen.bad, 0);
+  assert_int_equal(seen.directs, directs);
+  assert_int_equal(seen.last_history, published - 1);
+  assert_true(directs > 100 && published > 1000);
+  assert_true(g.calls > 0); /* the history also outran the stream: held, not dropped */
+  assert_int_equal(g.reason, RTW_SSE_STREAM_GAP_SLOW);
+  rtw_sse_parser_free(parser);
+  rtw_sse_stream_free(s);
+  rtw_sse_history_free(h);
+  free(c.p);
+}
+
 /* Slow consumer, DROP: the history evicted events the stream never sent. send_pending (or
  * tick) fails the stream: a comment saying why and the last chunk are queued after what was
  * pending, so the client reconnects with its Last-Event-ID. */
@@ -1174,6 +1316,7 @@ int main(void)
       cmocka_unit_test(test_arguments),
       cmocka_unit_test(test_partial_consumed),
       cmocka_unit_test(test_budget),
+      cmocka_unit_test(test_budget_property),
       cmocka_unit_test(test_slow_drop),
       cmocka_unit_test(test_slow_hold),
       cmocka_unit_test(test_gap_callback_failure),
