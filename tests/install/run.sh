@@ -11,8 +11,13 @@
 #   4. build tests/install/parent, a meson project using rtweb as a subproject, and run its
 #      program;
 #   5. what else `meson install` puts in place: every guide (docs/*.md, docs/img) in
-#      share/doc/rtweb, and the Python package, which `import rtweb` finds under the prefix
-#      and which loads the installed librtweb.so.0 (no LD_LIBRARY_PATH).
+#      share/doc/rtweb, rtwcat's man page, and the Python package, which `import rtweb` finds
+#      under the prefix and which loads the installed librtweb.so.0 (no LD_LIBRARY_PATH);
+#   6. every example (examples/*.c, and the chat demo) builds as a user outside the tree
+#      builds it: against the installed headers through pkg-config, with
+#      -std=c99 -Wall -Wextra -pedantic -Werror and no -D flags (a single-file example
+#      defines the feature macros it needs, such as _POSIX_C_SOURCE, at its top; the chat
+#      gets the tree's -D_POSIX_C_SOURCE=200809L).
 # usage: run.sh SOURCE_ROOT THIS_DIR      (CC, if set, is the compiler to use)
 set -u
 
@@ -26,7 +31,8 @@ prefix=$tmp/prefix
 opts="-Dtests=disabled -Dbench=false -Dexamples=false -Dfuzzing=none -Dbuildtype=release"
 opts="$opts -Dpython=enabled"
 
-total=11
+examples=$(cd "$src/examples" && ls ./*.c | sed 's|^\./||')
+total=$((12 + $(echo "$examples" | wc -w) + 1))
 n=0
 failed=0
 echo "1..$total"
@@ -167,6 +173,18 @@ else
   not_ok "every guide (docs/*.md, docs/img, README.md) installed in share/doc/rtweb"
 fi
 
+# The page renders without a groff warning (-ww: all of them), where groff is installed.
+man1=$prefix/share/man/man1/rtwcat.1
+if [ -f "$src/docs/rtwcat.1" ] && cmp -s "$src/docs/rtwcat.1" "$man1" &&
+   [ -x "$prefix/bin/rtwcat" ] &&
+   { ! command -v groff > /dev/null ||
+     { groff -man -ww -z "$man1" > "$tmp/groff.log" 2>&1 && [ ! -s "$tmp/groff.log" ]; }; }; then
+  ok "rtwcat and its man page installed (bin/rtwcat, share/man/man1/rtwcat.1)"
+else
+  ls -l "$src/docs/rtwcat.1" "$prefix/share/man/man1" "$prefix/bin" 2>&1 | sed 's/^/# /'
+  not_ok "rtwcat and its man page installed (bin/rtwcat, share/man/man1/rtwcat.1)" "$tmp/groff.log"
+fi
+
 # The package directory under the prefix (lib/python3/dist-packages on Debian), found by
 # its __init__.py; the binding's own modules must all be there.
 pkg=$(find "$prefix" -path '*-packages/rtweb/__init__.py' 2>/dev/null | head -n 1)
@@ -199,6 +217,42 @@ if [ "$got" = "$want" ]; then
 else
   printf '%s\n' "wanted:" "$want" "got:" "$got" | sed 's/^/# /'
   not_ok "import rtweb from the installed package loads the installed librtweb.so.0"
+fi
+
+# ------------------------------------------------------------------ 6. examples, standalone
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+export PKG_CONFIG_PATH
+for ex in $examples; do
+  pkgs=rtweb
+  # A library an example needs besides rtweb, by the header it includes.
+  if grep -q '^#include <uv.h>' "$src/examples/$ex"; then
+    pkgs="$pkgs libuv"
+    if ! pkg-config --exists libuv; then
+      n=$((n + 1)); echo "ok $n - examples/$ex # SKIP libuv (libuv.pc) not installed"
+      continue
+    fi
+  fi
+  # shellcheck disable=SC2046,SC2086
+  if "$cc" $warn $(pkg-config --cflags $pkgs) "$src/examples/$ex" -o "$tmp/ex_${ex%.c}" \
+       $(pkg-config --libs $pkgs) > "$tmp/ex_${ex%.c}.log" 2>&1; then
+    ok "examples/$ex builds standalone: $warn, pkg-config $pkgs"
+  else
+    not_ok "examples/$ex builds standalone: $warn, pkg-config $pkgs" "$tmp/ex_${ex%.c}.log"
+  fi
+done
+
+# The chat demo, as its meson.build builds it: its .c files, the page embedded as C
+# (embed.py), and the POSIX level the whole tree is built with (it is several files sharing
+# chat.h, not a single file defining its own).
+chat=$src/examples/chat
+posix=-D_POSIX_C_SOURCE=200809L
+if /usr/bin/python3 "$chat/embed.py" "$chat/page.html" "$tmp/chat_page.c" > "$tmp/chat.log" 2>&1 &&
+   # shellcheck disable=SC2046,SC2086
+   "$cc" $warn $posix $(pkg-config --cflags rtweb) -I"$chat" "$chat"/*.c "$tmp/chat_page.c" \
+     -o "$tmp/rtweb-chat" $(pkg-config --libs rtweb) >> "$tmp/chat.log" 2>&1; then
+  ok "examples/chat (rtweb-chat) builds standalone: $warn $posix"
+else
+  not_ok "examples/chat (rtweb-chat) builds standalone: $warn $posix" "$tmp/chat.log"
 fi
 
 [ "$n" -eq "$total" ] || { echo "# ran $n checks, planned $total"; exit 1; }
