@@ -4,6 +4,14 @@
  * HTTP/1.1 chunked (or close-delimited for HTTP/1.0), from the shared replay history of
  * feed.c, resuming after Last-Event-ID (or the `lastEventId` query parameter), with
  * heartbeats. Its output is bounded: it pulls events only while under SSE_LOW_WATER.
+ *
+ * Why not rtw_sse_stream (http.h), which does the same for most hosts: the chat starts a
+ * stream where rtw_sse_stream cannot. A page without Last-Event-ID gets the retained
+ * history (recent activity), not live events only; an evicted id continues from the oldest
+ * retained event after a `: gap` comment; an id this feed never gave out gets a `reset`
+ * event and the retained history; and the `lastEventId` query parameter stands in for the
+ * header. rtw_sse_stream places its cursor only from the header, at the history's next
+ * event otherwise.
  */
 #include "server.h"
 
