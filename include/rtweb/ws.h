@@ -198,13 +198,15 @@ typedef struct rtw_ws_settings {
   /** Outgoing messages larger than this go out as several frames, so control frames can be
    * sent between them. Default 64 KiB. */
   size_t fragment_size;
-  /** Most bytes the outbound queue may hold (rtw_ws_outbound_size()); a queue call that
-   * would exceed it fails with #RTW_ERR_WS_OUTBOUND_FULL and queues nothing. Control frames
-   * get 256 bytes of headroom, so a pong or close still fits: the outbound size never exceeds
-   * max_outbound + 256, whatever the peer sends. Automatic pongs are queued while they fit
-   * that headroom; past it one pong waits outside the queue (no memory taken) and a newer
-   * ping replaces it, so only the most recent ping is answered (RFC 6455 5.5.3): a peer
-   * that pings without reading cannot grow the queue. Default 16 MiB. */
+  /** Most bytes the outbound queue may hold (rtw_ws_outbound_size()); a message that would
+   * exceed it fails with #RTW_ERR_WS_OUTBOUND_FULL and queues nothing. Control frames get
+   * headroom above it: the outbound size never exceeds max_outbound + 256, whatever the peer
+   * sends. Pings and pongs (ours, automatic and keepalive) are queued while the total stays
+   * within max_outbound + 111 (a ping or pong of up to 97 bytes fits over a full queue); the
+   * close frame always fits. An automatic pong that does not fit waits outside the queue (no
+   * memory taken) and a newer ping replaces it, so only the most recent ping is answered
+   * (RFC 6455 5.5.3): a peer that pings without reading cannot grow the queue. A keepalive
+   * ping that does not fit is postponed by keepalive_ms. Default 16 MiB. */
   size_t max_outbound;
   /** Send a ping after this long without receiving anything (as seen by rtw_ws_tick(): input
    * counts as activity at the next tick); 0 = off (the default). See rtw_ws_tick(). */

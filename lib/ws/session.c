@@ -28,7 +28,7 @@
  * - Once close_sent, no data frame goes out after the close frame (control frames may:
  *   RFC 6455 5.5.1 forbids only data after a Close, and 5.5.2 still wants pongs).
  * - Automatic pongs are queued like other control frames while the budget (max_outbound +
- *   control headroom) has room for the largest one; past that, one pong waits outside the
+ *   control headroom) has room for them; past that, one pong waits outside the
  *   queue in pong_payload and a newer ping replaces it (RFC 6455 5.5.3 lets us answer only
  *   the most recent ping). So a peer that pings without reading never grows our memory.
  * - cb_depth counts callbacks running. Calls that would nest a parse or a drain fail with
@@ -53,7 +53,12 @@
 enum { R_HEADER, R_PAYLOAD, R_CLOSED, R_FAILED };
 
 #define UNMASK_CHUNK 8192u
+/* The outbound size stays within max_outbound + CONTROL_HEADROOM (ws.h): data within
+ * max_outbound (plus the header of the fragment being serialised, at most 14 bytes), pings
+ * and pongs within max_outbound + CONTROL_HEADROOM - CLOSE_RESERVE, and the one close frame
+ * (6 + 125 bytes at most) always fits on top. */
 #define CONTROL_HEADROOM 256u
+#define CLOSE_RESERVE (6u + RTW_WS_MAX_CONTROL_PAYLOAD + RTW_WS_MAX_HEADER)
 #define MSG_KEEP 4096u /* whole-message buffer kept between messages up to this size */
 
 typedef struct seg {
@@ -452,7 +457,7 @@ static int refill(rtw_ws *ws)
 {
   int rv = 0;
 
-  if (ws->pong_deferred && budget_ok(ws, RTW_WS_MAX_CONTROL_PAYLOAD, 1)) {
+  if (ws->pong_deferred && budget_ok(ws, ws->pong_plen, 1)) {
     rv = queue_control(ws, RTW_WS_OP_PONG, ws->pong_payload, ws->pong_plen);
     if (rv == 0)
       ws->pong_deferred = 0;
@@ -532,7 +537,7 @@ static void drop_output(rtw_ws *ws)
 
 static int budget_ok(const rtw_ws *ws, size_t len, int control)
 {
-  size_t limit = ws->max_out + (control ? CONTROL_HEADROOM : 0);
+  size_t limit = ws->max_out + (control ? CONTROL_HEADROOM - CLOSE_RESERVE : 0);
   size_t used = ws->seg_bytes + ws->mq_bytes;
   /* written so that no sum can wrap: len may be anything up to SIZE_MAX */
   return used <= limit && limit - used >= RTW_WS_MAX_HEADER &&
@@ -604,12 +609,12 @@ static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t le
 }
 
 /* RFC 6455 5.5.2: answer a ping with a pong carrying its payload. Each ping is answered
- * while the budget has room for the largest pong; past that, 5.5.3 lets an endpoint answer
- * only the most recently processed ping: one pong waits outside the queue, a newer ping
- * replaces it, and refill() queues it once the host has drained enough. */
+ * while its pong fits the budget; past that, 5.5.3 lets an endpoint answer only the most
+ * recently processed ping: one pong waits outside the queue, a newer ping replaces it, and
+ * refill() queues it once the host has drained enough. */
 static int auto_pong(rtw_ws *ws, const uint8_t *d, size_t n)
 {
-  if (!ws->pong_deferred && budget_ok(ws, RTW_WS_MAX_CONTROL_PAYLOAD, 1))
+  if (!ws->pong_deferred && budget_ok(ws, n, 1))
     return queue_control(ws, RTW_WS_OP_PONG, d, n);
   if (n > 0)
     memcpy(ws->pong_payload, d, n);
@@ -1391,7 +1396,12 @@ static int tick_keepalive(rtw_ws *ws, uint64_t now)
   if (ws->ping_out)
     return now >= ws->pong_deadline ? RTW_ERR_WS_PONG_TIMEOUT : 0;
   if (now - ws->last_rx >= ws->keepalive_ms) {
-    int rv = queue_control(ws, RTW_WS_OP_PING, ping_payload, sizeof ping_payload - 1);
+    int rv;
+    if (!budget_ok(ws, sizeof ping_payload - 1, 1)) {
+      ws->last_rx = now; /* output is stuck anyway (send_timeout_ms judges that): later */
+      return 0;
+    }
+    rv = queue_control(ws, RTW_WS_OP_PING, ping_payload, sizeof ping_payload - 1);
     if (rv != 0) /* RTW_ERR_NOMEM, or the RNG callback failed (client role) */
       return rv;
     ws->ping_out = 1;

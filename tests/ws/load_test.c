@@ -243,6 +243,63 @@ static void every_ping_answered_within_budget(void **state)
   wst_buf_free(&in);
 }
 
+/* ws.h max_outbound: "the outbound size never exceeds max_outbound + 256": a full data
+ * queue, pings and pongs (ours and automatic) up to their limit, then our close with the
+ * longest reason: the close still fits, the total stays within the bound. A keepalive ping
+ * that does not fit is postponed, not an error. (Found by fuzzing: the close frame was not
+ * counted in the headroom.) */
+static void control_headroom_bound(void **state)
+{
+  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  wst_buf in, out;
+  rtw_ws *ws;
+  uint8_t p[986], c[125];
+  char reason[123];
+  size_t k = 0, nread;
+
+  (void)state;
+  memset(p, 'p', sizeof p);
+  memset(c, 'c', sizeof c);
+  memset(reason, 'r', sizeof reason);
+  st.max_outbound = 1000;
+  st.keepalive_ms = 100;
+  wst_buf_init(&in);
+  wst_buf_init(&out);
+  ws = new_ws(RTW_WS_ROLE_SERVER, NULL, &st, NULL, NULL);
+  assert_int_equal(rtw_ws_queue_binary(ws, p, sizeof p), 0); /* 986 + 14: the budget */
+  assert_int_equal(rtw_ws_queue_binary(ws, p, 1), RTW_ERR_WS_OUTBOUND_FULL);
+  assert_int_equal(rtw_ws_queue_ping(ws, c, 97), 0);  /* 97 bytes fit over a full queue */
+  assert_int_equal(rtw_ws_queue_ping(ws, c, 98), RTW_ERR_WS_OUTBOUND_FULL);
+  while (rtw_ws_queue_pong(ws, c, 1) == 0)
+    k++;
+  assert_true(k < 10);
+  wst_frame(&in, 1, 1, PING, c, sizeof c); /* its pong waits outside the queue */
+  assert_int_equal(rtw_ws_recv(ws, in.p, in.len, &nread), 0);
+  assert_true(rtw_ws_outbound_size(ws) <= 1000 + 111);
+  assert_int_equal(rtw_ws_tick(ws, 0), 0);
+  assert_int_equal(rtw_ws_tick(ws, 100), 0); /* no room for the keepalive ping: later */
+  assert_true(rtw_ws_next_deadline(ws) == 200);
+  assert_int_equal(rtw_ws_close(ws, 4000, reason, sizeof reason), 0);
+  assert_true(rtw_ws_outbound_size(ws) <= 1000 + 256);
+  assert_int_equal(wst_drain(ws, &out, WST_DRAIN_CONTIG), 0);
+  {
+    /* binary, ping, k pongs, the close, then the pong that waited (5.5.2, 5.5.1) */
+    wst_oframes of;
+    wst_parse_out(out.p, out.len, 0, &of);
+    assert_int_equal(of.n, 2 + k + 2);
+    assert_int_equal(of.f[0].opcode, BIN);
+    assert_int_equal(of.f[1].opcode, PING);
+    assert_int_equal(of.f[2 + k].opcode, CLOSE);
+    assert_int_equal(of.f[2 + k].len, 2 + sizeof reason);
+    assert_int_equal(of.f[3 + k].opcode, PONG);
+    assert_int_equal(of.f[3 + k].len, sizeof c);
+    wst_oframes_free(&of);
+  }
+  rtw_ws_free(ws);
+  wst_buf_free(&in);
+  wst_buf_free(&out);
+}
+
 /* ================================================================== defect 6: closing */
 
 /* RFC 6455 5.5.2 (a Pong "unless it already received a Close frame") and 5.5.1 (after a
@@ -1169,6 +1226,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(ping_flood_bounded),
     cmocka_unit_test(every_ping_answered_within_budget),
+    cmocka_unit_test(control_headroom_bound),
     cmocka_unit_test(pong_after_our_close),
     cmocka_unit_test(client_waits_for_eof),
     cmocka_unit_test(nested_calls_refused),
