@@ -626,10 +626,15 @@ def main():
     signal.signal(signal.SIGALRM, stop_here)
     signal.alarm(150)  # a hang fails the test instead of blocking CI
     socket.setdefaulttimeout(10)
-    srv = Server(path, ["--keepalive-ms", str(KEEPALIVE_MS),
-                        "--pong-timeout-ms", str(PONG_TIMEOUT_MS),
-                        "--send-timeout-ms", "30000", "--heartbeat-ms", "500",
-                        "--history", str(HISTORY)])
+    try:
+        srv = Server(path, ["--keepalive-ms", str(KEEPALIVE_MS),
+                            "--pong-timeout-ms", str(PONG_TIMEOUT_MS),
+                            "--send-timeout-ms", "30000", "--heartbeat-ms", "500",
+                            "--history", str(HISTORY)])
+    except Exception as e:  # noqa: BLE001 - report any start failure as a test failure
+        check("starts and prints its port", False, repr(e))
+        print(f"1..{len(results)}", flush=True)
+        return 1
     try:
         check("starts and prints its port", 0 < srv.port < 65536)
         for test in (test_flood, test_sse, test_keepalive):
@@ -643,8 +648,11 @@ def main():
         srv.stop()
         if not all(results):
             srv.dump_log()
-    test_sse_slow(path)
-    test_limit(path)
+    for test in (test_sse_slow, test_limit):
+        try:
+            test(path)
+        except Exception as e:  # noqa: BLE001
+            check(f"{test.__name__} ran to the end", False, repr(e))
     print(f"1..{len(results)}", flush=True)
     return 0 if all(results) else 1
 
