@@ -72,7 +72,7 @@ static int new_parser(const cfg *cf, const rtw_mem *mem, fuzz_log *log, rtw_sse_
   cb.on_event = on_event;
   cb.on_retry = on_retry;
   if (cf->flags & 4u) {
-    st.max_line_length = 64;
+    st.max_type_length = 64;
     st.max_event_size = 256;
   }
   return rtw_sse_parser_new(p, &cb, &st, mem, log);
@@ -147,7 +147,7 @@ static int is_documented(int rv)
   case RTW_ERR_HTTP_SSE_BAD_STATUS: case RTW_ERR_HTTP_SSE_BAD_CONTENT_TYPE:
   case RTW_ERR_HTTP_MALFORMED: case RTW_ERR_HTTP_HEAD_TOO_LARGE:
   case RTW_ERR_HTTP_TOO_MANY_HEADERS: case RTW_ERR_NOMEM:
-  case RTW_ERR_SSE_LINE_TOO_LONG: case RTW_ERR_SSE_EVENT_TOO_LARGE: case RTW_ERR_SSE_ID_TOO_LONG:
+  case RTW_ERR_SSE_TYPE_TOO_LONG: case RTW_ERR_SSE_EVENT_TOO_LARGE: case RTW_ERR_SSE_ID_TOO_LONG:
   case RTW_ERR_INVALID_UTF8:
     return 1;
   default:

@@ -8,9 +8,10 @@
  *           bit 1 RTW_SSE_FLAG_RAW_BYTES      bit 5 two streams: end() after the first half
  *           bit 2 small limits (bytes 1-3)    bit 6 (unused)
  *           bit 3 set on_comment              bit 7 on_discard fails
- *   byte 1  max_line_length = 1 + b1          (1..256; only with bit 2, else the default)
+ *   byte 1  max_type_length = 1 + b1          (1..256; only with bit 2, else the default)
  *   byte 2  max_event_size  = 1 + b2          (1..256; only with bit 2)
  *   byte 3  max_id_length   = 1 + b3 % 64     (only with bit 2)
+ *           max_comment_length = 1 + (b1 ^ b3) % 48 (only with bit 2)
  *   byte 4  piece-size seed; bits 0-1 choose the range: 1, 1..8, 1..64, 1..len; bits 2-3
  *           the scanner of run A: 0 base (SSE2 or SWAR), 1 AVX2, 2 AVX-512, 3 the CPU's best
  *   byte 5  chance (out of 256) that a callback returns RTW_ERR_PAUSE
@@ -25,7 +26,9 @@
  *   C  as B with STREAM_DATA flipped (and the default max_event_size), scanned by the
  *      CPU's best variant (what a parser uses by default).
  * Every run checks each callback against include/rtweb/sse.h (text is UTF-8 unless
- * RAW_BYTES, the type is non-empty, the id has no NUL, CR or LF and fits max_id_length,
+ * RAW_BYTES, the type is non-empty and fits max_type_length, the id has no NUL, CR or LF and
+ * fits max_id_length, a comment is at most max_comment_length bytes as received (so 3 times
+ * that once decoded),
  * buffered data fits max_event_size, streamed pieces are non-empty and add up to on_event's
  * data_len, nread <= len, errors are sticky, a refused allocation yields RTW_ERR_NOMEM, no
  * leak). Then the logs must agree: A == B when A had no allocation failure (splits and
@@ -56,7 +59,7 @@ static const char seed_id[] = "seed-id";
 typedef struct config {
   uint8_t h[HEADER_LEN];
   uint32_t flags; /* RTW_SSE_FLAG_* */
-  size_t max_line, max_event, max_id; /* 0 = default */
+  size_t max_type, max_event, max_id, max_comment; /* 0 = default */
 } config;
 
 /* One parse of the input, and everything its callbacks saw. */
@@ -65,6 +68,8 @@ typedef struct run {
   uint32_t flags;
   size_t max_event; /* effective limits, for the checks */
   size_t max_id;
+  size_t max_type;
+  size_t max_comment;
   int chunked; /* run A: pieces, pauses */
   fuzz_rng rng;
   unsigned pause_chance;
@@ -128,6 +133,8 @@ static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 
   FUZZ_CHECK(p == r->p);
   FUZZ_CHECK(type != NULL && type_len > 0);
+  /* within max_type_length, unless it is the default "message" */
+  FUZZ_CHECK(type_len <= r->max_type || (type_len == 7 && memcmp(type, "message", 7) == 0));
   check_text(r, type, type_len, 0);
   check_id(r, id, id_len);
   /* The id reported is the last one on_id announced (or the seed, or ""). */
@@ -183,6 +190,9 @@ static int on_comment(rtw_sse_parser *p, const char *text, size_t len, void *ud)
 
   FUZZ_CHECK(p == r->p);
   check_text(r, text, len, 0);
+  /* include/rtweb/sse.h: at most max_comment_length bytes as received; decoding turns each
+   * replaced byte into 3 */
+  FUZZ_CHECK(len <= ((r->flags & RTW_SSE_FLAG_RAW_BYTES) ? 1u : 3u) * r->max_comment);
   fuzz_log_str(&r->log, "comment=");
   fuzz_log_esc(&r->log, text, len);
   fuzz_log_str(&r->log, "\n");
@@ -335,7 +345,8 @@ static int create(run *r, const config *cf, uint32_t flags, size_t max_event, in
 {
   rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
   rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
-  int plain = flags == 0 && cf->max_line == 0 && max_event == 0 && cf->max_id == 0;
+  int plain = flags == 0 && cf->max_type == 0 && max_event == 0 && cf->max_id == 0 &&
+              cf->max_comment == 0;
   static char poison;
   int rv;
 
@@ -346,12 +357,15 @@ static int create(run *r, const config *cf, uint32_t flags, size_t max_event, in
   cb.on_data = on_data;
   cb.on_discard = on_discard;
   st.flags = flags;
-  st.max_line_length = cf->max_line;
+  st.max_type_length = cf->max_type;
   st.max_event_size = max_event;
   st.max_id_length = cf->max_id;
+  st.max_comment_length = cf->max_comment;
   r->flags = flags;
   r->max_event = max_event ? max_event : RTW_SSE_DEFAULT_MAX_EVENT_SIZE;
   r->max_id = cf->max_id ? cf->max_id : RTW_SSE_DEFAULT_MAX_ID_LENGTH;
+  r->max_type = cf->max_type ? cf->max_type : RTW_SSE_DEFAULT_MAX_TYPE_LENGTH;
+  r->max_comment = cf->max_comment ? cf->max_comment : RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH;
   r->p = (rtw_sse_parser *)(void *)&poison; /* must become a parser or NULL */
   rv = rtw_sse_parser_new(&r->p, &cb, plain ? NULL : &st, &fm->mem, r);
   if (rv != 0) {
@@ -434,9 +448,10 @@ static void read_config(config *cf, const uint8_t *data, size_t size)
   if (cf->h[0] & H_RAW)
     cf->flags |= RTW_SSE_FLAG_RAW_BYTES;
   if (cf->h[0] & H_SMALL) {
-    cf->max_line = 1u + cf->h[1];
+    cf->max_type = 1u + cf->h[1];
     cf->max_event = 1u + cf->h[2];
     cf->max_id = 1u + cf->h[3] % 64u;
+    cf->max_comment = 1u + (unsigned)(cf->h[1] ^ cf->h[3]) % 48u;
   }
 }
 

@@ -48,7 +48,6 @@ extern "C" {
   XX(UNSUPPORTED, -8, "feature not compiled in or not supported")                          \
   XX(SEND_TIMEOUT, -9, "queued output made no progress in time")                           \
   XX(REENTRANT, -10, "called from inside one of the object's own callbacks")                \
-  XX(SSE_LINE_TOO_LONG, -100, "SSE line longer than max_line_length")                      \
   XX(SSE_EVENT_TOO_LARGE, -101, "SSE event data larger than max_event_size")               \
   XX(SSE_ID_TOO_LONG, -102, "SSE id longer than max_id_length")                            \
   XX(SSE_INVALID_FIELD, -103, "SSE field value not allowed (CR, LF or NUL)")               \

@@ -951,7 +951,7 @@ RTW_EXPORT int rtw_sse_http_client_request(const rtw_sse_http_client *client,
  *         #RTW_ERR_HTTP_SSE_BAD_STATUS (see rtw_sse_http_client_status()),
  *         #RTW_ERR_HTTP_SSE_BAD_CONTENT_TYPE; errors of the connection (reconnect):
  *         #RTW_ERR_HTTP_MALFORMED, #RTW_ERR_HTTP_HEAD_TOO_LARGE,
- *         #RTW_ERR_HTTP_TOO_MANY_HEADERS; the parser's errors (#RTW_ERR_SSE_LINE_TOO_LONG,
+ *         #RTW_ERR_HTTP_TOO_MANY_HEADERS; the parser's errors (#RTW_ERR_SSE_TYPE_TOO_LONG,
  *         ...); #RTW_ERR_NOMEM; #RTW_ERR_INVALID_ARGUMENT. Outcomes other than INCOMPLETE
  *         and DONE are sticky (later calls return them with nread 0).
  *         #RTW_ERR_REENTRANT (called from a parser callback: nothing done, not sticky);

@@ -50,12 +50,14 @@ typedef struct rtw_sse_event {
 /** @brief An event-stream parser (client side). Opaque; one per stream. */
 typedef struct rtw_sse_parser rtw_sse_parser;
 
-/** @brief Default for rtw_sse_settings::max_line_length: 64 KiB. */
-#define RTW_SSE_DEFAULT_MAX_LINE_LENGTH (64u * 1024u)
 /** @brief Default for rtw_sse_settings::max_event_size: 16 MiB. */
 #define RTW_SSE_DEFAULT_MAX_EVENT_SIZE (16u * 1024u * 1024u)
-/** @brief Default for rtw_sse_settings::max_id_length: 1 KiB. */
-#define RTW_SSE_DEFAULT_MAX_ID_LENGTH 1024u
+/** @brief Default for rtw_sse_settings::max_id_length: 1 MiB. */
+#define RTW_SSE_DEFAULT_MAX_ID_LENGTH (1024u * 1024u)
+/** @brief Default for rtw_sse_settings::max_type_length: 1 MiB. */
+#define RTW_SSE_DEFAULT_MAX_TYPE_LENGTH (1024u * 1024u)
+/** @brief Default for rtw_sse_settings::max_comment_length: 64 KiB. */
+#define RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH (64u * 1024u)
 
 /**
  * @brief Flag for rtw_sse_settings::flags: deliver event data in pieces (on_data) instead of
@@ -71,25 +73,28 @@ typedef struct rtw_sse_parser rtw_sse_parser;
 #define RTW_SSE_FLAG_RAW_BYTES 0x2u
 
 /** @brief The rtw_sse_settings layout this header declares. */
-#define RTW_SSE_SETTINGS_VERSION 1u
+#define RTW_SSE_SETTINGS_VERSION 2u
 
 /**
  * @brief Parser limits and options. Zero in any limit means its default.
+ *
+ * No line is buffered as a whole, so no limit applies to a line as such: comments, `retry`
+ * values and unknown fields of any length are accepted, as browsers accept them, and take no
+ * memory (they are skipped as they stream). Memory goes only to what a callback reports: the
+ * event's data (max_event_size), its type (max_type_length), the id (max_id_length) and, when
+ * on_comment is set, the start of a comment (max_comment_length). Each limit is checked
+ * before memory is taken; buffers grow only as far as the stream needs and are kept for
+ * reuse until the parser is freed (docs/limits.md lists them).
  *
  * Initialise with `rtw_sse_settings s = {.version = RTW_SSE_SETTINGS_VERSION};` (all other members zero)
  * and set what you need. The library reads only the members that existed in `version`, so
  * a program built against an older header keeps working with a newer library.
  */
 typedef struct rtw_sse_settings {
-  uint32_t version; /**< must be #RTW_SSE_SETTINGS_VERSION (or an older version) */
+  /** must be #RTW_SSE_SETTINGS_VERSION (2; version 1, never released, had a
+   * max_line_length member and is refused) */
+  uint32_t version;
   uint32_t flags;   /**< RTW_SSE_FLAG_* */
-  /**
-   * Longest line other than a `data` line, in bytes as received, line terminator excluded.
-   * Covers comments, `event`, `id`, `retry` and unknown fields, whether kept or skipped.
-   * Exceeding it fails with #RTW_ERR_SSE_LINE_TOO_LONG. Default
-   * #RTW_SSE_DEFAULT_MAX_LINE_LENGTH.
-   */
-  size_t max_line_length;
   /**
    * Largest data of one event (after UTF-8 decoding, trailing LF removed, joined lines),
    * checked before memory is taken. Exceeding it fails with #RTW_ERR_SSE_EVENT_TOO_LARGE.
@@ -97,10 +102,24 @@ typedef struct rtw_sse_settings {
    */
   size_t max_event_size;
   /**
-   * Longest `id` value (after decoding). Exceeding it fails with #RTW_ERR_SSE_ID_TOO_LONG.
-   * Default #RTW_SSE_DEFAULT_MAX_ID_LENGTH.
+   * Longest `id` value (after decoding). Exceeding it fails with #RTW_ERR_SSE_ID_TOO_LONG,
+   * at the end of its line; an id containing NUL is ignored (WHATWG 9.2.6) whatever its
+   * length. Default #RTW_SSE_DEFAULT_MAX_ID_LENGTH.
    */
   size_t max_id_length;
+  /**
+   * Longest `event` value (after decoding). Exceeding it fails with
+   * #RTW_ERR_SSE_TYPE_TOO_LONG. Default #RTW_SSE_DEFAULT_MAX_TYPE_LENGTH.
+   */
+  size_t max_type_length;
+  /**
+   * How much of a comment on_comment sees: the first max_comment_length bytes of its text as
+   * received (after the colon and the optional space). A longer comment is not an error: it
+   * is delivered cut to that length (a character cut by the bound is dropped whole) and the
+   * rest is skipped as it streams. Only kept when on_comment is set. Default
+   * #RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH.
+   */
+  size_t max_comment_length;
 } rtw_sse_settings;
 
 /** @brief The rtw_sse_callbacks layout this header declares. */
@@ -147,7 +166,9 @@ typedef struct rtw_sse_callbacks {
   int (*on_retry)(rtw_sse_parser *parser, uint32_t ms, void *user_data);
   /**
    * A comment line (starting with ':'). text is what follows the colon, with one leading
-   * space removed if present (the same rule as field values). Heartbeats arrive here.
+   * space removed if present (the same rule as field values). Heartbeats arrive here. A
+   * comment longer than rtw_sse_settings::max_comment_length arrives once, cut to that
+   * many bytes (as received, before UTF-8 decoding; a character cut by the bound is dropped).
    */
   int (*on_comment)(rtw_sse_parser *parser, const char *text, size_t len, void *user_data);
   /**
@@ -201,7 +222,7 @@ RTW_EXPORT void rtw_sse_parser_free(rtw_sse_parser *parser);
  * @param len bytes at in (0 is allowed and does nothing).
  * @param[out] nread always set: bytes consumed. Equals len unless paused or failed.
  * @return 0 when all input was consumed; #RTW_ERR_PAUSE when a callback paused (call again
- *         with the remaining bytes); #RTW_ERR_SSE_LINE_TOO_LONG, #RTW_ERR_SSE_EVENT_TOO_LARGE,
+ *         with the remaining bytes); #RTW_ERR_SSE_EVENT_TOO_LARGE, #RTW_ERR_SSE_TYPE_TOO_LONG,
  *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_NOMEM, #RTW_ERR_CALLBACK_FAILURE: fatal and
  *         sticky (every later call returns the same code until rtw_sse_parser_reset());
  *         #RTW_ERR_INVALID_ARGUMENT for NULL parser/nread or NULL in with len > 0.

@@ -20,9 +20,13 @@
  *   L_SPACE --byte--> L_VALUE                    L_VALUE: value bytes until the line end
  *   any --line end--> end_partial() --> L_START
  *
- * Data values stream into the data buffer (or to on_data), so they are bounded by
- * max_event_size and not by max_line_length; other values that matter (event, id, retry,
- * comments when on_comment is set) are kept in `line`, bounded by max_line_length.
+ * No line is buffered as a whole. Data values stream into the data buffer (or to on_data),
+ * bounded by max_event_size. Of the other values only those that need memory are kept in
+ * `line`, each under its own bound: an `event` value (max_type_length), an `id` value
+ * (max_id_length) and, when on_comment is set, the first max_comment_length bytes of a
+ * comment. A `retry` value is parsed digit by digit as it arrives, and unknown fields and
+ * the rest of a long comment are skipped as they stream: a line of any length that needs no
+ * memory is accepted, as browsers accept it.
  *
  * Invariants:
  * - A CR ends a line at once (9.2.5: no waiting for a possible LF); `cr` then swallows one LF
@@ -45,6 +49,7 @@
 
 enum { L_START, L_NAME, L_SPACE, L_VALUE };
 enum { F_UNKNOWN, F_DATA, F_EVENT, F_ID, F_RETRY, F_COMMENT };
+enum { R_EMPTY, R_DIGITS, R_INVALID }; /* a `retry` value so far: nothing, digits, other */
 
 #define BOM_DONE 3u
 #define NAME_MAX_KEEP 6u /* longest known name is 5 bytes; 6 tells "longer" */
@@ -56,9 +61,10 @@ struct rtw_sse_parser {
   rtw_sse_callbacks cb;
   void *user_data;
   uint32_t flags;
-  size_t max_line;
   size_t max_event;
   size_t max_id;
+  size_t max_type;
+  size_t max_comment;
   int error;  /* sticky fatal error, 0 when healthy */
   int simd;   /* which scan_lines_* runs: RTW__SCAN_* (0 = SSE2 or portable) */
   const uint8_t *in_end; /* end of the input during recv() */
@@ -71,9 +77,12 @@ struct rtw_sse_parser {
   uint8_t field; /* F_*, once known */
   uint8_t name_len;
   char name[NAME_MAX_KEEP];
-  size_t line_len; /* bytes of the partial line so far */
+  uint8_t over;     /* the partial id or comment value is longer than what `line` keeps */
+  uint8_t nul;      /* the partial id value holds a NUL (the field will be ignored) */
+  uint8_t retry;    /* R_*: the partial retry value so far */
+  uint32_t retry_ms; /* its digits, saturated at UINT32_MAX */
   rtw__utf8 utf8;  /* decoder state inside a partial data value */
-  rtw__buf line;   /* kept value of a partial non-data line */
+  rtw__buf line;   /* kept value of a partial event, id or comment line */
 
   /* Block state (9.2.6: data buffer, event type buffer, last event ID buffer). */
   size_t data_lines;
@@ -362,24 +371,41 @@ RTW_ALWAYS_INLINE static int data_line(rtw_sse_parser *p, const uint8_t *s, size
 /* ------------------------------------------------------------------ other fields */
 
 /* 9.2.6 "If the field name is 'retry'": only ASCII digits (at least one) set the
- * reconnection time; anything else is ignored. Values above UINT32_MAX saturate. */
-static int retry_field(rtw_sse_parser *p, const uint8_t *s, size_t n)
+ * reconnection time; anything else is ignored. The value is taken piece by piece as it
+ * arrives, so it needs no memory whatever its length; values above UINT32_MAX saturate. */
+static void retry_begin(rtw_sse_parser *p)
 {
-  uint64_t v = 0;
+  p->retry = R_EMPTY;
+  p->retry_ms = 0;
+}
+
+static void retry_piece(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
   size_t i;
 
-  if (n == 0)
-    return 0;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return 0;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-    if (v > UINT32_MAX)
-      v = UINT32_MAX;
+  for (i = 0; i < n && p->retry != R_INVALID; i++) {
+    uint32_t d = (uint32_t)s[i] - '0';
+    if (d > 9) {
+      p->retry = R_INVALID;
+    } else {
+      p->retry = R_DIGITS;
+      p->retry_ms = p->retry_ms > (UINT32_MAX - d) / 10u ? UINT32_MAX : p->retry_ms * 10u + d;
+    }
   }
-  if (p->cb.on_retry == NULL)
+}
+
+static int retry_end(rtw_sse_parser *p)
+{
+  if (p->retry != R_DIGITS || p->cb.on_retry == NULL)
     return 0;
-  return check_cb(p, p->cb.on_retry(p, (uint32_t)v, p->user_data));
+  return check_cb(p, p->cb.on_retry(p, p->retry_ms, p->user_data));
+}
+
+static int retry_field(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
+  retry_begin(p);
+  retry_piece(p, s, n);
+  return retry_end(p);
 }
 
 static int has_nul(const uint8_t *s, size_t n)
@@ -418,26 +444,57 @@ RTW_ALWAYS_INLINE static int id_field(rtw_sse_parser *p, const uint8_t *s, size_
 static int event_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int stable)
 {
   if (stable && is_valid(p, s, n, ascii)) {
+    if (n > p->max_type)
+      return fail(p, RTW_ERR_SSE_TYPE_TOO_LONG);
     p->type_ref = (const char *)s;
     p->type_ref_len = n;
     return 0;
   }
   p->type_ref = NULL;
-  /* The raw line is within max_line_length; decoding at most triples it. */
-  return decode_value(p, &p->type, s, n, ascii, SIZE_MAX, 0);
+  return decode_value(p, &p->type, s, n, ascii, p->max_type, RTW_ERR_SSE_TYPE_TOO_LONG);
+}
+
+/* 9.2.6: a comment is ignored by the spec; on_comment sees its text, at most the first
+ * max_comment_length bytes as received. `cut` says the comment was longer: then a
+ * character cut by the bound is dropped (decoding stops before it), not replaced. */
+static int comment_text(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int cut)
+{
+  rtw__utf8 st;
+  size_t need, k;
+
+  if (!is_raw(p) && !ascii && cut) {
+    /* Valid text whose last character the cut split: deliver the whole characters. */
+    k = rtw__utf8_valid_prefix(s, n);
+    rtw__utf8_init(&st);
+    if (k == n || rtw__utf8_validate(&st, s + k, n - k) == n - k) {
+      n = k;
+      cut = 0;
+      ascii = 1; /* known valid */
+    }
+  }
+  if (!is_raw(p) && !ascii && (cut || !is_valid(p, s, n, 0))) {
+    rtw__utf8_init(&st);
+    need = rtw__utf8_decode(&st, s, n, NULL) + (cut ? 0 : rtw__utf8_flush(&st, NULL));
+    p->scratch.len = 0;
+    if (rtw__buf_reserve(&p->scratch, &p->mem, need + 3))
+      return fail(p, RTW_ERR_NOMEM);
+    rtw__utf8_init(&st);
+    need = rtw__utf8_decode(&st, s, n, (uint8_t *)p->scratch.data);
+    if (!cut)
+      need += rtw__utf8_flush(&st, (uint8_t *)p->scratch.data + need);
+    s = (const uint8_t *)p->scratch.data;
+    n = need;
+  }
+  return check_cb(p, p->cb.on_comment(p, (const char *)s, n, p->user_data));
 }
 
 RTW_ALWAYS_INLINE static int comment_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
 {
   if (p->cb.on_comment == NULL)
     return 0;
-  if (!is_valid(p, s, n, ascii)) {
-    if (decode_value(p, &p->scratch, s, n, 0, SIZE_MAX, 0))
-      return p->error;
-    s = (const uint8_t *)p->scratch.data;
-    n = p->scratch.len;
-  }
-  return check_cb(p, p->cb.on_comment(p, (const char *)s, n, p->user_data));
+  if (n > p->max_comment)
+    return comment_text(p, s, p->max_comment, ascii, 1);
+  return comment_text(p, s, n, ascii, 0);
 }
 
 /* Process a complete value of a field other than data. */
@@ -591,8 +648,6 @@ RTW_ALWAYS_INLINE static int process_line(rtw_sse_parser *p, const uint8_t *s, s
   field = classify(s, n, &v);
   if (field == F_DATA)
     return data_line(p, s + v, n - v, ascii);
-  if (n > p->max_line)
-    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
   return apply_field(p, field, s + v, n - v, ascii, 1);
 }
 
@@ -611,35 +666,58 @@ static unsigned name_field(const rtw_sse_parser *p)
   return F_UNKNOWN;
 }
 
-/* While the name is still a prefix of "data" (with its colon), the line may yet be a data
- * line, which max_line_length does not cover; the check then waits for the name to end. */
-static int may_be_data(const rtw_sse_parser *p)
-{
-  return p->mode == L_NAME && p->name_len <= 4 && memcmp(p->name, "data", p->name_len) == 0;
-}
-
-static int check_line(rtw_sse_parser *p)
-{
-  if (p->field != F_DATA && p->line_len > p->max_line && !may_be_data(p))
-    return fail(p, RTW_ERR_SSE_LINE_TOO_LONG);
-  return 0;
-}
-
-static int count_line(rtw_sse_parser *p, size_t n)
-{
-  p->line_len += n;
-  return check_line(p);
-}
-
 /* The field name is complete (a colon follows): classify it. */
 static int name_done(rtw_sse_parser *p)
 {
   p->field = (uint8_t)name_field(p);
   p->mode = L_SPACE;
   p->line.len = 0;
-  if (check_line(p))
-    return p->error;
+  if (p->field == F_RETRY)
+    retry_begin(p);
   return p->field == F_DATA ? begin_data_line(p) : 0;
+}
+
+/* Keep up to `limit` bytes of a partial value in `line`; the rest sets `over`. */
+static int keep_value(rtw_sse_parser *p, const uint8_t *s, size_t n, size_t limit)
+{
+  size_t room = limit - p->line.len;
+
+  if (n > room) {
+    p->over = 1;
+    n = room;
+  }
+  return rtw__buf_append(&p->line, &p->mem, s, n) ? fail(p, RTW_ERR_NOMEM) : 0;
+}
+
+/* A piece of a partial value other than data, as it streams. Only what needs memory is kept,
+ * each under its own bound; everything else is looked at once and dropped. */
+static int value_piece(rtw_sse_parser *p, const uint8_t *s, size_t n)
+{
+  switch (p->field) {
+  case F_EVENT:
+    /* Decoding never shortens a value (an invalid byte becomes 3), so more raw bytes than
+     * max_type_length already exceed it. */
+    if (n > p->max_type - p->line.len)
+      return fail(p, RTW_ERR_SSE_TYPE_TOO_LONG);
+    return keep_value(p, s, n, p->max_type);
+  case F_ID:
+    /* 9.2.6: an id containing NUL is ignored whatever its length, so a value over
+     * max_id_length only fails at its line end, when no NUL came. */
+    if (p->nul || has_nul(s, n)) {
+      p->nul = 1;
+      return 0;
+    }
+    return p->over ? 0 : keep_value(p, s, n, p->max_id);
+  case F_RETRY:
+    retry_piece(p, s, n);
+    return 0;
+  case F_COMMENT:
+    if (p->cb.on_comment == NULL || p->over)
+      return 0;
+    return keep_value(p, s, n, p->max_comment);
+  default:
+    return 0; /* 9.2.6: an unknown field is ignored */
+  }
 }
 
 static size_t take_name(rtw_sse_parser *p, const uint8_t *s, size_t n)
@@ -660,47 +738,37 @@ static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n)
   while (n > 0) {
     switch (p->mode) {
     case L_START:
-      p->line_len = 0;
       p->name_len = 0;
       p->line.len = 0;
+      p->over = 0;
+      p->nul = 0;
       p->field = F_UNKNOWN;
       if (s[0] == ':') { /* 9.2.6: a comment; its text is handled like a value */
         p->field = F_COMMENT;
         p->mode = L_SPACE;
         s++, n--;
-        if (count_line(p, 1))
-          return p->error;
       } else {
         p->mode = L_NAME;
       }
       break;
     case L_NAME: {
       size_t k = take_name(p, s, n);
-      if (count_line(p, k))
-        return p->error;
       if (k == n)
         return 0;
       s += k + 1, n -= k + 1;
-      if (count_line(p, 1) || name_done(p))
+      if (name_done(p))
         return p->error;
       break;
     }
     case L_SPACE: /* 9.2.6: remove one leading U+0020 from the value, if present */
       p->mode = L_VALUE;
-      if (s[0] == ' ') {
+      if (s[0] == ' ')
         s++, n--;
-        if (count_line(p, 1))
-          return p->error;
-      }
       break;
     default: /* L_VALUE */
-      if (count_line(p, n))
-        return p->error;
       if (p->field == F_DATA)
         return data_piece(p, s, n, 0, 0);
-      if (p->field == F_UNKNOWN || (p->field == F_COMMENT && p->cb.on_comment == NULL))
-        return 0;
-      return rtw__buf_append(&p->line, &p->mem, s, n) ? fail(p, RTW_ERR_NOMEM) : 0;
+      return value_piece(p, s, n);
     }
   }
   return 0;
@@ -712,6 +780,7 @@ static int end_partial(rtw_sse_parser *p)
   static const uint8_t empty[1] = {0};
   unsigned field = p->field;
   uint8_t mode = p->mode;
+  const uint8_t *s;
 
   p->mode = L_START;
   if (mode == L_NAME) { /* no colon: the whole line is the name, the value is empty */
@@ -722,14 +791,23 @@ static int end_partial(rtw_sse_parser *p)
         return p->error;
       return data_piece(p, empty, 0, 1, 1);
     }
-    if (check_line(p))
-      return p->error;
     return apply_field(p, field, empty, 0, 1, 0);
   }
-  if (field == F_DATA)
+  s = (const uint8_t *)(p->line.data ? p->line.data : "");
+  switch (field) {
+  case F_DATA:
     return data_piece(p, empty, 0, 1, 1);
-  return apply_field(p, field, (const uint8_t *)(p->line.data ? p->line.data : ""), p->line.len,
-                     0, 0);
+  case F_ID:
+    if (p->nul)
+      return 0;
+    return p->over ? fail(p, RTW_ERR_SSE_ID_TOO_LONG) : id_field(p, s, p->line.len, 0, 0);
+  case F_RETRY:
+    return retry_end(p);
+  case F_COMMENT:
+    return p->cb.on_comment ? comment_text(p, s, p->line.len, 0, p->over) : 0;
+  default:
+    return apply_field(p, field, s, p->line.len, 0, 0);
+  }
 }
 
 /* ------------------------------------------------------------------ scanning */
@@ -876,8 +954,10 @@ static void reset_stream(rtw_sse_parser *p)
   p->mode = L_START;
   p->field = F_UNKNOWN;
   p->line.len = 0;
-  p->line_len = 0;
   p->name_len = 0;
+  p->over = 0;
+  p->nul = 0;
+  retry_begin(p);
   rtw__utf8_init(&p->utf8);
   p->id_set = 0;
   p->id_new_ref = NULL;
@@ -956,17 +1036,21 @@ void *rtw_sse_parser_user_data(const rtw_sse_parser *p)
 static int copy_settings(rtw_sse_parser *p, const rtw_sse_settings *s)
 {
   if (s != NULL) {
-    if (s->version == 0 || s->version > RTW_SSE_SETTINGS_VERSION)
+    /* Version 1 (never released) had max_line_length: its layout is refused. */
+    if (s->version < 2 || s->version > RTW_SSE_SETTINGS_VERSION)
       return RTW_ERR_INVALID_ARGUMENT;
     if (s->flags & ~(RTW_SSE_FLAG_STREAM_DATA | RTW_SSE_FLAG_RAW_BYTES))
       return RTW_ERR_INVALID_ARGUMENT;
     p->flags = s->flags;
-    p->max_line = s->max_line_length;
     p->max_event = s->max_event_size;
     p->max_id = s->max_id_length;
+    p->max_type = s->max_type_length;
+    p->max_comment = s->max_comment_length;
   }
-  if (p->max_line == 0)
-    p->max_line = RTW_SSE_DEFAULT_MAX_LINE_LENGTH;
+  if (p->max_type == 0)
+    p->max_type = RTW_SSE_DEFAULT_MAX_TYPE_LENGTH;
+  if (p->max_comment == 0)
+    p->max_comment = RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH;
   if (p->max_event == 0)
     p->max_event = RTW_SSE_DEFAULT_MAX_EVENT_SIZE;
   if (p->max_id == 0)

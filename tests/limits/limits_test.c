@@ -380,7 +380,7 @@ static void ws_client_response_limits(void **state)
 /* ------------------------------------------------------------------ SSE over HTTP, client */
 
 static int sse_client_run(const char *resp, size_t len, size_t max_head, uint32_t max_headers,
-                          size_t max_line)
+                          size_t max_type)
 {
   rtw_sse_http_client_settings st = {RTW_SSE_HTTP_CLIENT_SETTINGS_VERSION};
   rtw_sse_settings ps = {RTW_SSE_SETTINGS_VERSION};
@@ -389,7 +389,7 @@ static int sse_client_run(const char *resp, size_t len, size_t max_head, uint32_
   size_t nread;
   int rv;
 
-  ps.max_line_length = max_line;
+  ps.max_type_length = max_type;
   st.host = "h";
   st.host_len = 1;
   st.max_head_size = max_head;
@@ -415,10 +415,10 @@ static void sse_http_client_limits(void **state)
   assert_int_equal(sse_client_run(head, hl, hl - 1, 0, 0), RTW_ERR_HTTP_HEAD_TOO_LARGE);
   assert_int_equal(sse_client_run(head, hl, 0, 2, 0), RTW_SSE_HTTP_INCOMPLETE);
   assert_int_equal(sse_client_run(head, hl, 0, 1, 0), RTW_ERR_HTTP_TOO_MANY_HEADERS);
-  /* the body goes through the parser's limits: an `event` line of 16 bytes vs 15 */
+  /* the body goes through the parser's limits: an `event` value of 9 bytes vs 8 */
   snprintf(resp, sizeof resp, "%sevent: 123456789\n\n", head);
-  assert_int_equal(sse_client_run(resp, strlen(resp), 0, 0, 16), RTW_SSE_HTTP_INCOMPLETE);
-  assert_int_equal(sse_client_run(resp, strlen(resp), 0, 0, 15), RTW_ERR_SSE_LINE_TOO_LONG);
+  assert_int_equal(sse_client_run(resp, strlen(resp), 0, 0, 9), RTW_SSE_HTTP_INCOMPLETE);
+  assert_int_equal(sse_client_run(resp, strlen(resp), 0, 0, 8), RTW_ERR_SSE_TYPE_TOO_LONG);
   /* regression: a bare CR after the last field line does not end the head */
   snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\rd");
   assert_int_equal(sse_client_run(resp, strlen(resp), 0, 0, 0), RTW_ERR_HTTP_MALFORMED);
@@ -426,14 +426,14 @@ static void sse_http_client_limits(void **state)
 
 /* ------------------------------------------------------------------ SSE parser */
 
-static int sse_parse(const char *s, size_t max_line, size_t max_event, size_t max_id)
+static int sse_parse(const char *s, size_t max_type, size_t max_event, size_t max_id)
 {
   rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
   rtw_sse_parser *p;
   size_t nread;
   int rv;
 
-  st.max_line_length = max_line;
+  st.max_type_length = max_type;
   st.max_event_size = max_event;
   st.max_id_length = max_id;
   assert_int_equal(rtw_sse_parser_new(&p, NULL, &st, NULL, NULL), 0);
@@ -442,17 +442,108 @@ static int sse_parse(const char *s, size_t max_line, size_t max_event, size_t ma
   return rv;
 }
 
-static void sse_max_line_length_boundary(void **state)
+static void sse_max_type_length_boundary(void **state)
 {
   (void)state;
-  /* "event: abcdefgh" is 15 bytes, terminator excluded */
-  assert_int_equal(sse_parse("event: abcdefgh\n\n", 15, 0, 0), 0);
-  assert_int_equal(sse_parse("event: abcdefgh\n\n", 14, 0, 0), RTW_ERR_SSE_LINE_TOO_LONG);
-  assert_int_equal(sse_parse(": comment-123\r\n", 13, 0, 0), 0);
-  assert_int_equal(sse_parse(": comment-123\r\n", 12, 0, 0), RTW_ERR_SSE_LINE_TOO_LONG);
-  assert_int_equal(sse_parse("unknown-field: x\n", 15, 0, 0), RTW_ERR_SSE_LINE_TOO_LONG);
-  /* data lines are bounded by max_event_size instead */
-  assert_int_equal(sse_parse("data: a long data line\n\n", 8, 0, 0), 0);
+  /* the value of "event: abcdefgh" is 8 bytes */
+  assert_int_equal(sse_parse("event: abcdefgh\n\n", 8, 0, 0), 0);
+  assert_int_equal(sse_parse("event: abcdefgh\n\n", 7, 0, 0), RTW_ERR_SSE_TYPE_TOO_LONG);
+  /* counted after decoding: one invalid byte becomes U+FFFD, 3 bytes */
+  assert_int_equal(sse_parse("event: ab\xFF\n\n", 5, 0, 0), 0);
+  assert_int_equal(sse_parse("event: ab\xFF\n\n", 4, 0, 0), RTW_ERR_SSE_TYPE_TOO_LONG);
+  /* no other line is bounded: comments and unknown fields are skipped as they stream */
+  assert_int_equal(sse_parse(": comment-123\r\nunknown-field: x\n", 1, 0, 0), 0);
+}
+
+/* Lines that need no memory take none, whatever their length (issue #12, defect 5): a
+ * 10 MiB comment, a 10 MiB unknown field and a 10 MiB retry value, fed whole and in 4 KiB
+ * pieces with default settings, leave the allocator's peak at the parser struct (plus the
+ * first max_comment_length bytes of the comment when on_comment is set). */
+static int sse_count_comment(rtw_sse_parser *p, const char *text, size_t len, void *ud)
+{
+  (void)p, (void)text;
+  *(size_t *)ud = len;
+  return 0;
+}
+
+static size_t sse_peak_for(const char *head, size_t body_len, const char *tail, size_t chunk,
+                           int with_comment)
+{
+  rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+  size_t hl = strlen(head), tl = strlen(tail), len = hl + body_len + tl, off, nread;
+  size_t comment_len = 0;
+  char *in = malloc(len);
+  rtw_sse_parser *p;
+  meter m;
+
+  assert_non_null(in);
+  memcpy(in, head, hl);
+  memset(in + hl, '7', body_len);
+  memcpy(in + hl + body_len, tail, tl);
+  cb.on_comment = with_comment ? sse_count_comment : NULL;
+  meter_init(&m);
+  assert_int_equal(rtw_sse_parser_new(&p, &cb, NULL, &m.mem, &comment_len), 0);
+  for (off = 0; off < len; off += chunk) {
+    size_t n = len - off < chunk ? len - off : chunk;
+    assert_int_equal(rtw_sse_parser_recv(p, in + off, n, &nread), 0);
+    assert_int_equal(nread, n);
+  }
+  if (with_comment)
+    assert_int_equal(comment_len, RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH);
+  rtw_sse_parser_free(p);
+  assert_int_equal(m.live, 0);
+  free(in);
+  return m.peak;
+}
+
+/* "<field>:" + n copies of c + "\n\n", NUL-terminated. */
+static char *sse_line(const char *field, size_t n, char c)
+{
+  size_t fl = strlen(field);
+  char *s = malloc(fl + n + 3);
+
+  assert_non_null(s);
+  memcpy(s, field, fl);
+  memset(s + fl, c, n);
+  memcpy(s + fl + n, "\n\n", 3);
+  return s;
+}
+
+/* The defaults: an event type and an id of 1 MiB each pass, one byte more fails. */
+static void sse_default_type_and_id_boundaries(void **state)
+{
+  char *s;
+
+  (void)state;
+  s = sse_line("event:", RTW_SSE_DEFAULT_MAX_TYPE_LENGTH, 't');
+  assert_int_equal(sse_parse(s, 0, 0, 0), 0);
+  free(s);
+  s = sse_line("event:", RTW_SSE_DEFAULT_MAX_TYPE_LENGTH + 1, 't');
+  assert_int_equal(sse_parse(s, 0, 0, 0), RTW_ERR_SSE_TYPE_TOO_LONG);
+  free(s);
+  s = sse_line("id:", RTW_SSE_DEFAULT_MAX_ID_LENGTH, 'i');
+  assert_int_equal(sse_parse(s, 0, 0, 0), 0);
+  free(s);
+  s = sse_line("id:", RTW_SSE_DEFAULT_MAX_ID_LENGTH + 1, 'i');
+  assert_int_equal(sse_parse(s, 0, 0, 0), RTW_ERR_SSE_ID_TOO_LONG);
+  free(s);
+}
+
+static void sse_long_lines_take_no_memory(void **state)
+{
+  const size_t big = 10u << 20, base = sse_peak_for("", 0, "", 1, 0);
+  const size_t chunks[2] = {(size_t)-1, 4096};
+  int i;
+
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    assert_int_equal(sse_peak_for(":", big, "\n", chunks[i], 0), base);
+    assert_int_equal(sse_peak_for("x-unknown:", big, "\n", chunks[i], 0), base);
+    assert_int_equal(sse_peak_for("retry:", big, "\n", chunks[i], 0), base);
+    /* on_comment: only the first 64 KiB are kept (the buffer may round up to 128 KiB) */
+    assert_true(sse_peak_for(":", big, "\n", chunks[i], 1) <=
+                base + 2 * RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH);
+  }
 }
 
 static void sse_max_event_size_boundary(void **state)
@@ -675,7 +766,9 @@ int main(void)
       cmocka_unit_test(http_absolute_target_query_without_path),
       cmocka_unit_test(ws_client_response_limits),
       cmocka_unit_test(sse_http_client_limits),
-      cmocka_unit_test(sse_max_line_length_boundary),
+      cmocka_unit_test(sse_max_type_length_boundary),
+      cmocka_unit_test(sse_long_lines_take_no_memory),
+      cmocka_unit_test(sse_default_type_and_id_boundaries),
       cmocka_unit_test(sse_max_event_size_boundary),
       cmocka_unit_test(sse_max_id_length_boundary),
       cmocka_unit_test(sse_history_max_events_boundary),

@@ -13,13 +13,15 @@
 
 typedef struct opts {
   uint32_t flags;
-  size_t max_line, max_event, max_id;
+  size_t max_type, max_event, max_id;
   int comments;      /* set on_comment */
   int pause_events;  /* on_event returns RTW_ERR_PAUSE */
   int fail_on_event; /* on_event returns -1 */
   const char *seed;  /* rtw_sse_parser_reset() seed */
   int no_end;        /* do not call rtw_sse_parser_end() */
   int simd;          /* scanner variant, RTW__SSE_SIMD_* (set by check_n) */
+  size_t max_comment;
+  int digest;        /* log texts over 64 bytes as their length and hash (big inputs) */
 } opts;
 
 typedef struct run {
@@ -29,25 +31,48 @@ typedef struct run {
   size_t pieces;
 } run;
 
+/* "<N bytes HHHHHHHH>": a text's length and FNV-1a hash, so that inputs of megabytes can be
+ * checked at every split without logging every byte thousands of times. */
+static void digest(char out[48], const void *s, size_t n)
+{
+  const unsigned char *b = s;
+  uint32_t h = 2166136261u;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    h = (h ^ b[i]) * 16777619u;
+  sprintf(out, "<%lu bytes %08lx>", (unsigned long)n, (unsigned long)h);
+}
+
+static void log_text(run *r, const void *s, size_t n)
+{
+  char d[48];
+
+  if (!r->o->digest || n <= 64) {
+    rtwt_log_bytes(r->log, s, n);
+    return;
+  }
+  digest(d, s, n);
+  rtwt_log_printf(r->log, "%s", d);
+}
+
 static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
 {
-  const char *type = ev->type, *data = ev->data, *id = ev->id;
-  size_t type_len = ev->type_len, data_len = ev->data_len, id_len = ev->id_len;
   run *r = ud;
   (void)p;
   rtwt_log_printf(r->log, "event(");
-  rtwt_log_bytes(r->log, type, type_len);
+  log_text(r, ev->type, ev->type_len);
   rtwt_log_printf(r->log, ",");
   if (r->o->flags & RTW_SSE_FLAG_STREAM_DATA) {
-    assert_null(data);
-    assert_int_equal(data_len, r->streamed.len);
-    rtwt_log_bytes(r->log, r->streamed.buf, r->streamed.len);
+    assert_null(ev->data);
+    assert_int_equal(ev->data_len, r->streamed.len);
+    log_text(r, r->streamed.buf, r->streamed.len);
     rtwt_log_clear(&r->streamed);
   } else {
-    rtwt_log_bytes(r->log, data, data_len);
+    log_text(r, ev->data, ev->data_len);
   }
   rtwt_log_printf(r->log, ",");
-  rtwt_log_bytes(r->log, id, id_len);
+  log_text(r, ev->id, ev->id_len);
   rtwt_log_printf(r->log, ")\n");
   if (r->o->fail_on_event)
     return -1;
@@ -59,7 +84,7 @@ static int on_id(rtw_sse_parser *p, const char *id, size_t len, void *ud)
   run *r = ud;
   (void)p;
   rtwt_log_printf(r->log, "id(");
-  rtwt_log_bytes(r->log, id, len);
+  log_text(r, id, len);
   rtwt_log_printf(r->log, ")\n");
   return 0;
 }
@@ -77,7 +102,7 @@ static int on_comment(rtw_sse_parser *p, const char *text, size_t len, void *ud)
   run *r = ud;
   (void)p;
   rtwt_log_printf(r->log, "comment(");
-  rtwt_log_bytes(r->log, text, len);
+  log_text(r, text, len);
   rtwt_log_printf(r->log, ")\n");
   return 0;
 }
@@ -124,7 +149,8 @@ static rtw_sse_parser *make_parser(const opts *o, run *r, const rtw_mem *mem, in
   cb.on_data = on_data;
   cb.on_discard = on_discard;
   st.flags = o->flags;
-  st.max_line_length = o->max_line;
+  st.max_type_length = o->max_type;
+  st.max_comment_length = o->max_comment;
   st.max_event_size = o->max_event;
   st.max_id_length = o->max_id;
   *rv = rtw_sse_parser_new(&p, &cb, &st, mem, r);
@@ -621,25 +647,95 @@ static void test_long_lines(void **state)
   free(in2);
 }
 
-/* max_line_length bounds non-data lines, kept or skipped. */
-static void test_line_too_long(void **state)
+/* max_type_length bounds the decoded `event` value, and nothing else. */
+static void test_type_too_long(void **state)
 {
   opts o = defaults;
   (void)state;
-  o.max_line = 8;
-  check(&o, "event:12\ndata:1\n\n", "event(12,1,)\n" END);
-  check(&o, "event:123\ndata:1\n\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
-  check(&o, ":1234567\n:12345678\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
-  check(&o, "foo:1234\nfoo:12345\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
-  /* data lines are bounded by max_event_size instead */
-  check(&o, "data:0123456789\n\n", "event(message,0123456789,)\n" END);
-  /* ... also when the limit is shorter than "data:" and the line arrives in pieces
-   * (regression: fuzz/corpus/fuzz_sse_parser/crash-data-name-vs-max-line) */
-  o.max_line = 2;
-  check(&o, "data:xyz\ndata\n\n", "event(message,xyz\\n,)\n" END);
-  check(&o, "dat\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
-  check(&o, "id:\n", "error(RTW_ERR_SSE_LINE_TOO_LONG)\n");
-  check(&o, "id\n\n", "id()\n" END);
+  o.max_type = 3;
+  check(&o, "event:abc\ndata:1\n\n", "event(abc,1,)\n" END);
+  check(&o, "event:abcd\ndata:1\n\n", "error(RTW_ERR_SSE_TYPE_TOO_LONG)\n");
+  check(&o, "event:\xFF\ndata:1\n\n", "event(\\xEF\\xBF\\xBD,1,)\n" END);
+  check(&o, "event:a\xFF\ndata:1\n\n", "error(RTW_ERR_SSE_TYPE_TOO_LONG)\n");
+  /* other lines are not bounded by it (the old max_line_length covered them all) */
+  check(&o, ":12345678\nfoo:12345678\nretry:12345678\nid:12345\ndata:0123456789\n\n",
+        "retry(12345678)\nid(12345)\nevent(message,0123456789,12345)\n" END);
+  check(&o, "dat\nid\n\n", "id()\n" END);
+}
+
+/* Issue #12, defect 5: lines every browser accepts pass with default settings. Comments,
+ * unknown fields and retry values take no memory whatever their length; event types and ids
+ * of 10,000 bytes are within the defaults. Fed whole, byte by byte and at every split. */
+static void test_browser_sized_lines(void **state)
+{
+  size_t len, tl, il;
+  char *in, *expect, *type, *id, td[48], idd[48];
+  opts o = defaults;
+  (void)state;
+  o.digest = 1;
+  /* a comment of 64 KiB + 1 byte (the old default limit failed it) */
+  in = repeat(":", 'c', 65537, "\ndata:x\n\n", &len);
+  check(&defaults, in, "event(message,x,)\n" END);
+  free(in);
+  /* an unknown field of 1 MiB */
+  in = repeat("foo:", 'u', 1u << 20, "\ndata:x\n\n", &len);
+  check(&defaults, in, "event(message,x,)\n" END);
+  free(in);
+  /* a `retry` value of 100,000 digits, parsed as it streams */
+  in = repeat("retry:", '0', 100000, "42\ndata:x\n\n", &len);
+  check(&defaults, in, "retry(42)\nevent(message,x,)\n" END);
+  free(in);
+  in = repeat("retry:", '9', 100000, "\nretry:", &len);
+  check(&defaults, in, "retry(4294967295)\n" END);
+  free(in);
+  in = repeat("retry:", '9', 100000, "x\ndata:x\n\n", &len);
+  check(&defaults, in, "event(message,x,)\n" END);
+  free(in);
+  /* an event type and an id of 10,000 bytes each */
+  type = repeat("", 't', 10000, "", &tl);
+  id = repeat("", 'i', 10000, "", &il);
+  in = malloc(tl + il + 64);
+  assert_non_null(in);
+  sprintf(in, "event:%s\nid:%s\ndata:x\n\n", type, id);
+  digest(td, type, tl);
+  digest(idd, id, il);
+  expect = malloc(256);
+  assert_non_null(expect);
+  sprintf(expect, "id(%s)\nevent(%s,x,%s)\n" END, idd, td, idd);
+  check(&o, in, expect);
+  free(in);
+  free(expect);
+  free(type);
+  free(id);
+}
+
+/* on_comment sees at most max_comment_length bytes of a comment, as received: a longer one
+ * arrives once, cut there, a character cut by the bound dropped; the rest is skipped. */
+static void test_comment_cut(void **state)
+{
+  size_t len;
+  char *in, *expect, d[48];
+  opts o = with_comments;
+  (void)state;
+  o.max_comment = 4;
+  check(&o, ": abcd\n:abcde\n: ab\n", "comment(abcd)\ncomment(abcd)\ncomment(ab)\n" END);
+  /* cut inside the euro sign (3 bytes): the partial character is dropped */
+  check(&o, ": ab\xE2\x82\xAC!\n", "comment(ab)\n" END);
+  check(&o, ": a\xE2\x82\xAC!\n", "comment(a\\xE2\\x82\\xAC)\n" END);
+  /* a complete invalid byte before the cut is replaced as usual */
+  check(&o, ": abc\xFF!\n", "comment(abc\\xEF\\xBF\\xBD)\n" END);
+  o.flags = RTW_SSE_FLAG_RAW_BYTES;
+  check(&o, ": ab\xE2\x82\xAC!\n", "comment(ab\\xE2\\x82)\n" END);
+  /* the default bound: 64 KiB of a 100,000-byte heartbeat, then the stream goes on */
+  o = with_comments;
+  o.digest = 1;
+  in = repeat(":", 'h', 100000, "\ndata:x\n\n", &len);
+  expect = repeat("", 'h', RTW_SSE_DEFAULT_MAX_COMMENT_LENGTH, "", &len);
+  digest(d, expect, len);
+  sprintf(expect, "comment(%s)\nevent(message,x,)\n" END, d);
+  check(&o, in, expect);
+  free(in);
+  free(expect);
 }
 
 /* max_event_size bounds the decoded, joined data of one event. */
@@ -665,6 +761,10 @@ static void test_id_too_long(void **state)
   o.max_id = 3;
   check(&o, "id:abc\n\n", "id(abc)\n" END);
   check(&o, "id:abcd\n\n", "error(RTW_ERR_SSE_ID_TOO_LONG)\n");
+  check(&o, "id:a\xFF\n\n", "error(RTW_ERR_SSE_ID_TOO_LONG)\n");
+  /* 9.2.6: an id containing NUL is ignored whatever its length, before any limit */
+  CHECK_BYTES(&o, "id:abcdef\0\ndata:x\n\n", "event(message,x,)\n" END);
+  CHECK_BYTES(&o, "id:\0abcdef\ndata:x\n\n", "event(message,x,)\n" END);
 }
 
 /* Fatal errors are sticky until reset. */
@@ -675,12 +775,12 @@ static void test_errors_are_sticky(void **state)
   size_t n;
 
   (void)state;
-  st.max_line_length = 4;
+  st.max_type_length = 4;
   assert_int_equal(rtw_sse_parser_new(&p, NULL, &st, NULL, NULL), 0);
-  assert_int_equal(rtw_sse_parser_recv(p, ":12345\n", 7, &n), RTW_ERR_SSE_LINE_TOO_LONG);
-  assert_int_equal(rtw_sse_parser_recv(p, "data:x\n\n", 8, &n), RTW_ERR_SSE_LINE_TOO_LONG);
+  assert_int_equal(rtw_sse_parser_recv(p, "event:12345\n", 12, &n), RTW_ERR_SSE_TYPE_TOO_LONG);
+  assert_int_equal(rtw_sse_parser_recv(p, "data:x\n\n", 8, &n), RTW_ERR_SSE_TYPE_TOO_LONG);
   assert_int_equal(n, 0);
-  assert_int_equal(rtw_sse_parser_end(p), RTW_ERR_SSE_LINE_TOO_LONG);
+  assert_int_equal(rtw_sse_parser_end(p), RTW_ERR_SSE_TYPE_TOO_LONG);
   assert_int_equal(rtw_sse_parser_reset(p, NULL, 0), 0);
   assert_int_equal(rtw_sse_parser_recv(p, "data:x\n\n", 8, &n), 0);
   assert_int_equal(n, 8);
@@ -831,6 +931,11 @@ static void test_invalid_arguments(void **state)
   cb.version = 99;
   assert_int_equal(rtw_sse_parser_new(&p, &cb, NULL, NULL, NULL), RTW_ERR_INVALID_ARGUMENT);
   assert_null(p);
+  /* version 1 of both structs (never released) had another layout */
+  cb.version = 1;
+  assert_int_equal(rtw_sse_parser_new(&p, &cb, NULL, NULL, NULL), RTW_ERR_INVALID_ARGUMENT);
+  st.version = 1;
+  assert_int_equal(rtw_sse_parser_new(&p, NULL, &st, NULL, NULL), RTW_ERR_INVALID_ARGUMENT);
   st.version = 0;
   assert_int_equal(rtw_sse_parser_new(&p, NULL, &st, NULL, NULL), RTW_ERR_INVALID_ARGUMENT);
   st.version = RTW_SSE_SETTINGS_VERSION;
@@ -949,7 +1054,9 @@ int main(void)
       cmocka_unit_test(test_utf8_replacement_in_fields),
       cmocka_unit_test(test_raw_bytes_option),
       cmocka_unit_test(test_long_lines),
-      cmocka_unit_test(test_line_too_long),
+      cmocka_unit_test(test_type_too_long),
+      cmocka_unit_test(test_browser_sized_lines),
+      cmocka_unit_test(test_comment_cut),
       cmocka_unit_test(test_event_too_large),
       cmocka_unit_test(test_id_too_long),
       cmocka_unit_test(test_errors_are_sticky),

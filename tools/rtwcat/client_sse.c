@@ -199,7 +199,7 @@ static int outcome(ssec *c, rtw_sse_http_client *client, int rv)
                     "not reconnecting\n",
             (int)n, v);
     return OUT_FAIL;
-  case RTW_ERR_SSE_LINE_TOO_LONG:
+  case RTW_ERR_SSE_TYPE_TOO_LONG:
   case RTW_ERR_SSE_EVENT_TOO_LARGE:
   case RTW_ERR_SSE_ID_TOO_LONG:
   case RTW_ERR_NOMEM:

@@ -100,7 +100,7 @@ RTW_VERSION_MAJOR = 0
 # sse.h
 RTW_SSE_FLAG_STREAM_DATA = 0x1
 RTW_SSE_FLAG_RAW_BYTES = 0x2
-RTW_SSE_SETTINGS_VERSION = 1
+RTW_SSE_SETTINGS_VERSION = 2
 RTW_SSE_CALLBACKS_VERSION = 2
 RTW_SSE_WRITE_CRLF = 0x1
 
@@ -179,8 +179,9 @@ SSE_STREAM_ON_GAP = CF(c_int, c_void_p, c_uint32, c_void_p)
 
 
 class rtw_sse_settings(ctypes.Structure):
-    _fields_ = [("version", c_uint32), ("flags", c_uint32), ("max_line_length", c_size_t),
-                ("max_event_size", c_size_t), ("max_id_length", c_size_t)]
+    _fields_ = [("version", c_uint32), ("flags", c_uint32), ("max_event_size", c_size_t),
+                ("max_id_length", c_size_t), ("max_type_length", c_size_t),
+                ("max_comment_length", c_size_t)]
 
 
 class rtw_sse_callbacks(ctypes.Structure):

@@ -30,7 +30,10 @@ class Parser(Handle):
     ...     p.feed(b"id: 7\\nevent: tick\\ndata: he") + p.feed(b"llo\\n\\n")
     [Event(type='tick', data='hello', id='7')]
 
-    Limits (0 = the library's default) raise SSEError subclasses with the rtweb error name.
+    Limits (0 = the library's default) raise SSEError subclasses with the rtweb error name:
+    max_event_size (data), max_type_length (`event`), max_id_length (`id`). Comments, retry
+    values and unknown fields of any length are accepted; on_comment sees at most the first
+    max_comment_length bytes of a comment.
     Optional callables: on_id(id), on_retry(ms), on_comment(text), and for huge events
     on_data(piece) / on_discard() (streamed data: nothing is buffered, Event.data is None).
     `retry` holds the last reconnection time the server sent (None until one arrives).
@@ -40,8 +43,9 @@ class Parser(Handle):
 
     _free = lib.rtw_sse_parser_free
 
-    def __init__(self, max_line_length=0, max_event_size=0, max_id_length=0, raw_bytes=False,
-                 on_id=None, on_retry=None, on_comment=None, on_data=None, on_discard=None):
+    def __init__(self, max_event_size=0, max_id_length=0, max_type_length=0,
+                 max_comment_length=0, raw_bytes=False, on_id=None, on_retry=None,
+                 on_comment=None, on_data=None, on_discard=None):
         Handle.__init__(self)
         self._raw = bool(raw_bytes)
         self._on = {"id": on_id, "retry": on_retry, "comment": on_comment, "data": on_data,
@@ -49,9 +53,10 @@ class Parser(Handle):
         self.retry = None
         self._events = []
         settings = _lib.rtw_sse_settings(version=_lib.RTW_SSE_SETTINGS_VERSION)
-        settings.max_line_length = max_line_length
         settings.max_event_size = max_event_size
         settings.max_id_length = max_id_length
+        settings.max_type_length = max_type_length
+        settings.max_comment_length = max_comment_length
         if raw_bytes:
             settings.flags |= _lib.RTW_SSE_FLAG_RAW_BYTES
         cb = _lib.rtw_sse_callbacks(version=_lib.RTW_SSE_CALLBACKS_VERSION)

@@ -65,15 +65,24 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(discards, [1])             # drop what on_data delivered
 
     def test_limit_error_has_name(self):
-        with sse.Parser(max_line_length=8) as p:
+        with sse.Parser(max_type_length=8) as p:
             with self.assertRaises(rtweb.SSEError) as cm:
                 p.feed(b"data: ok\n\nevent: much-too-long\n")
-            self.assertEqual(cm.exception.name, "RTW_ERR_SSE_LINE_TOO_LONG")
+            self.assertEqual(cm.exception.name, "RTW_ERR_SSE_TYPE_TOO_LONG")
             self.assertEqual(cm.exception.events, [Event("message", "ok", "")])
             with self.assertRaises(rtweb.SSEError):         # sticky
                 p.feed(b"data: x\n\n")
             p.reset()
             self.assertEqual(p.feed(b"data: x\n\n"), [Event("message", "x", "")])
+
+    def test_long_lines_and_comment_cut(self):
+        comments = []
+        with sse.Parser(on_comment=comments.append, max_comment_length=4) as p:
+            events = p.feed(b": " + b"c" * 100000 + b"\nx-pad: " + b"u" * 100000 +
+                            b"\nretry: " + b"0" * 100000 + b"7\ndata: ok\n\n")
+            self.assertEqual(events, [Event("message", "ok", "")])
+            self.assertEqual(comments, ["cccc"])    # cut to max_comment_length
+            self.assertEqual(p.retry, 7)
 
     def test_reset_seeds_last_event_id(self):
         with sse.Parser() as p:
