@@ -10,7 +10,7 @@
  *
  * PORT 0 (or none) picks a free port; the first line printed is "listening on 127.0.0.1:PORT".
  * SIGINT or SIGTERM: WebSocket clients get a close 1001, event streams end, the process exits.
- * docs/embedding.md walks through this file in order; this file is the source of truth.
+ * docs/embedding.md walks through this file step by step; this file is its source of truth.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4() and SOCK_NONBLOCK: Linux, like epoll and signalfd */
@@ -77,13 +77,13 @@ static uint64_t now_ms(void)
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Fails only for stdin when it is a file or /dev/null: nothing is published then. */
 static void watch(int fd, uint32_t events, void *ptr, int op)
 {
   struct epoll_event ev;
   ev.events = events;
   ev.data.ptr = ptr;
-  if (epoll_ctl(ep, op, fd, &ev) != 0)
-    perror("epoll_ctl");
+  (void)epoll_ctl(ep, op, fd, &ev);
 }
 
 static void report(const struct conn *c, const char *what, int rv)
@@ -597,7 +597,8 @@ int main(int argc, char **argv)
   sfd = signals_fd();
   watch(lfd, EPOLLIN, &tag_listener, EPOLL_CTL_ADD);
   watch(sfd, EPOLLIN, &tag_signal, EPOLL_CTL_ADD);
-  watch(0, EPOLLIN, &tag_stdin, EPOLL_CTL_ADD); /* fails for a file or /dev/null: fine */
+  watch(0, EPOLLIN, &tag_stdin, EPOLL_CTL_ADD); /* lines on stdin are published */
+  signal(SIGTTIN, SIG_IGN); /* run in the background, reading the terminal fails: no stop */
 
   while (!stopping || (nconns > 0 && now_ms() < stop_at)) {
     now = now_ms();
