@@ -564,6 +564,18 @@ def feed_file_part():
         last = [int(l.split("\t", 1)[0]) for l in f.read().splitlines()][-2:]
     check(last == [n + 3, n + 4], "after a restart on that file the ids continue", last)
 
+    big = os.path.join(tmp, "big.log")  # as an older server left it: 5000 events, 5 MB
+    with open(big, "w", encoding="utf-8") as f:
+        for i in range(1, 5001):
+            f.write('%d\tmessage\t{"name":"old","text":"%s"}\n' % (i, "o" * 1000))
+    p, port, _ = start("--feed-file", big, "--history", "20")
+    with open(big, encoding="utf-8") as f:
+        kept = [int(l.split("\t", 1)[0]) for l in f.read().splitlines()]
+    check(port is not None and kept == list(range(4981, 5001)),
+          "a 5 MB feed file from before is cut to the 20 events the history keeps at start",
+          (len(kept), kept[:2], kept[-2:]))
+    stop(p)
+
 
 def main():
     if not os.access(EXE, os.X_OK):
