@@ -94,9 +94,9 @@ static void report(const struct conn *c, const char *what, int rv)
 
 /* ------------------------------------------------------------------------ accept */
 
-/* Accepting stops at the connection limit and at EMFILE, with the listener taken out of the
- * epoll set: a listener left in it would wake the loop forever for a connection it cannot
- * take. The kernel's backlog holds the waiting clients; conn_close() resumes. */
+/* Accepting stops at the connection limit and at EMFILE, and epoll stops watching the
+ * listener: watched, it would wake the loop forever for a connection it cannot take. The
+ * kernel's backlog holds the waiting clients; conn_close() resumes. */
 static void pause_listener(int paused)
 {
   if (paused != listener_paused && !stopping)
