@@ -1332,6 +1332,7 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
     return RTW_ERR_REENTRANT; /* a nested parse would corrupt the one running */
   if (ws->error)
     return ws->error;
+  ws->paused = 0; /* a callback's pause ends with this call, whatever it feeds */
   if (len == 0)
     return 0;
   return leave(ws, 1, recv_input(ws, in, len, nread));

@@ -1095,8 +1095,11 @@ static void callback_pause_and_gate_pause_keepalive(void **state)
   assert_int_equal(rtw_ws_tick(ws, 9000), 0); /* paused by the callback: no timeout */
   assert_int_equal(rtw_ws_recv(ws, in.p + nread, in.len - nread, &nread), RTW_ERR_PAUSE);
   assert_int_equal(rtw_ws_tick(ws, 10000), 0);
-  assert_int_equal(rtw_ws_recv(ws, "", 0, &nread), 0);
+  assert_int_equal(rtw_ws_recv(ws, "", 0, &nread), 0); /* the pause ends here */
   assert_int_equal(rtw_ws_want_read(ws), 1);
+  assert_int_equal(rtw_ws_tick(ws, 11000), 0); /* the pong timer restarts */
+  assert_true(rtw_ws_next_deadline(ws) == 11500);
+  assert_int_equal(rtw_ws_tick(ws, 11500), RTW_ERR_WS_PONG_TIMEOUT);
   rtw_ws_free(ws);
 
   /* the gate: a queue at high water holds want_read at 0 and the pong timer */
