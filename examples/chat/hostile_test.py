@@ -18,7 +18,8 @@ step bounded in time, every process stopped at the end):
 - EMFILE: with the descriptor limit lowered under the running server (prlimit), a crowd of
   connections costs under 20% of a CPU, and the server accepts again once they leave;
   started under a low limit, --max-conns is lowered to fit and the rest get 503;
-- per-address heads: 200 slow request heads from 127.0.0.1 leave 127.0.0.2 served;
+- per-address shares: 200 slow request heads, or 40 answers never read, or 70 feed
+  streams from 127.0.0.1 leave 127.0.0.2 served;
 - per-address joins: beyond --join-rate, opening a chat socket gets 429 (reconnecting in a
   loop cannot flood the feed with join and leave events);
 - the feed file under a message flood stays within its bound (4 x the history), and a
@@ -519,6 +520,21 @@ def heads_part():
           "40 page requests never read from 127.0.0.1: 24 get 503; 127.0.0.2 gets the page",
           refused)
     for s in readers:
+        s.close()
+    time.sleep(0.3)
+    streams, codes = [], []
+    for i in range(70):  # feed streams opened one after the other and never read
+        s = tcp(port, rcvbuf=2048)
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            codes.append(s.recv(12)[9:12])
+        except OSError:
+            codes.append(b"?")
+        streams.append(s)
+    check(codes == [b"200"] * 64 + [b"503"] * 6 and http_get(port, "/", "127.0.0.2") == 200,
+          "70 feed streams from 127.0.0.1: 64 open (--max-conns-per-addr), 6 get 503; "
+          "127.0.0.2 gets the page", codes)
+    for s in streams:
         s.close()
     stop(p)
 

@@ -70,18 +70,19 @@ static int listen_on(const char *host, const char *port, int *bound_port)
 static void usage(FILE *f)
 {
   fprintf(f, "usage: rtweb-chat [--host 127.0.0.1] [--port 8080] [--feed-file PATH]\n"
-             "                  [--history 1000] [--max-conns 512] [--max-http-per-addr 16]\n"
-             "                  [--msg-rate 5] [--byte-rate 16384] [--join-rate 300]\n"
-             "                  [--send-timeout 30]\n"
+             "                  [--history 1000] [--max-conns 512] [--max-conns-per-addr 64]\n"
+             "                  [--max-http-per-addr 16] [--msg-rate 5] [--byte-rate 16384]\n"
+             "                  [--join-rate 300] [--send-timeout 30]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
              "across restarts; --history is how many events a reconnecting page can get.\n"
              "Limits: --max-conns connections (within the descriptor limit), of which\n"
-             "--max-http-per-addr per client address still sending a request head; per chat\n"
-             "socket --msg-rate messages and --byte-rate bytes a second on average (bursts of\n"
-             "10 s worth; beyond: close 1008; 0: no limit); per address --join-rate chat\n"
-             "sockets opened a minute (beyond: 429); a connection whose output stays\n"
-             "undrained for --send-timeout seconds is dropped.\n");
+             "--max-conns-per-addr per client address, and --max-http-per-addr of those\n"
+             "before they become a chat socket or a feed stream; per chat socket --msg-rate\n"
+             "messages and --byte-rate bytes a second on average (bursts of 10 s worth;\n"
+             "beyond: close 1008; 0: no limit); per address --join-rate chat sockets opened\n"
+             "a minute (beyond: 429); a connection whose output stays undrained for\n"
+             "--send-timeout seconds is dropped.\n");
 }
 
 static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -102,6 +103,7 @@ static const struct number_option {
 } numbers[] = {
   {"--history", 1, 1000000, offsetof(options, history)},
   {"--max-conns", 1, 100000, offsetof(options, max_conns)},
+  {"--max-conns-per-addr", 1, 100000, offsetof(options, max_conns_per_addr)},
   {"--max-http-per-addr", 1, 100000, offsetof(options, max_http_per_addr)},
   {"--msg-rate", 0, 1000000, offsetof(options, msg_rate)},
   {"--byte-rate", 0, 1000000000, offsetof(options, byte_rate)},
@@ -179,7 +181,7 @@ static size_t fit_fd_limit(size_t want)
 
 int main(int argc, char **argv)
 {
-  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 16, 5, 16384, 300, 30};
+  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 64, 16, 5, 16384, 300, 30};
   struct sigaction sa;
   server s;
   int port, rv;

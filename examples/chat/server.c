@@ -338,17 +338,21 @@ static addr_key key_of(const struct sockaddr_storage *ss)
   return k;
 }
 
-/* Connections from this address still in the HTTP states: sending their request head,
- * being answered (REPLY) or lingering after the answer; not chat sockets or feed streams.
- * A client that sends heads slowly, or asks and does not read, holds only its share. */
-static size_t http_conns_from(const server *s, const addr_key *k)
+/* 1 when this address already holds its share: --max-conns-per-addr connections in all,
+ * or --max-http-per-addr in the HTTP states (sending a request head, being answered, or
+ * lingering after the answer; not chat sockets or feed streams). A client that sends heads
+ * slowly, asks and does not read, or opens streams it never uses, holds only its share. */
+static int over_share(const server *s, const addr_key *k)
 {
-  size_t i, n = 0;
+  size_t i, all = 0, http = 0;
   for (i = 0; i < s->nconns; i++) {
     const conn *c = s->conns[i];
-    n += c->kind != CONN_WS && c->kind != CONN_SSE && memcmp(&c->addr, k, sizeof *k) == 0;
+    if (memcmp(&c->addr, k, sizeof *k) != 0)
+      continue;
+    all++;
+    http += c->kind != CONN_WS && c->kind != CONN_SSE;
   }
-  return n;
+  return all >= s->o.max_conns_per_addr || http >= s->o.max_http_per_addr;
 }
 
 static void refuse(int fd)
@@ -379,8 +383,8 @@ static void accept_conns(server *s)
       return; /* EAGAIN, or a connection that went away before we took it */
     }
     key = key_of(&ss);
-    if (s->nconns >= s->max_conns || http_conns_from(s, &key) >= s->o.max_http_per_addr) {
-      refuse(fd); /* 503: full, or this address already has its share of HTTP connections */
+    if (s->nconns >= s->max_conns || over_share(s, &key)) {
+      refuse(fd); /* 503: full, or this address already has its share */
       continue;
     }
     c = calloc(1, sizeof *c);

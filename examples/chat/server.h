@@ -21,8 +21,8 @@
  * of messages (control frames included) and of bytes (--msg-rate, --byte-rate: beyond,
  * close 1008 with the reason, policy.c); per client address a rate of chat sockets opened
  * (--join-rate per minute: beyond, 429); --max-conns connections (kept within
- * RLIMIT_NOFILE; more: 503), of which at most --max-http-per-addr per client address may
- * be in the HTTP states (HTTP, REPLY, LINGER; more: 503); and bounded output per connection: a
+ * RLIMIT_NOFILE; more: 503), of which at most --max-conns-per-addr per client address,
+ * and --max-http-per-addr of those in the HTTP states (HTTP, REPLY, LINGER; more: 503); and bounded output per connection: a
  * chat socket whose queue passes WS_MAX_OUTBOUND is dropped, and any connection whose
  * output has not been empty for --send-timeout seconds is dropped, however little it reads
  * meanwhile; a feed connection pulls events from the history only while its output is
@@ -96,8 +96,8 @@ typedef struct conn {
 
 typedef struct options {
   const char *host, *port, *feed_file;
-  unsigned long history, max_conns, max_http_per_addr, msg_rate, byte_rate, join_rate;
-  unsigned long send_timeout;
+  unsigned long history, max_conns, max_conns_per_addr, max_http_per_addr;
+  unsigned long msg_rate, byte_rate, join_rate, send_timeout;
 } options;
 
 struct server {
