@@ -134,9 +134,16 @@ typedef struct rtw_sse_settings {
  *
  * Return 0 to continue, #RTW_ERR_PAUSE to make rtw_sse_parser_recv() return after the line
  * being processed (the host feeds the rest later), or any other negative value to fail the
- * parser with #RTW_ERR_CALLBACK_FAILURE (sticky). Callbacks must not call
- * rtw_sse_parser_recv(), rtw_sse_parser_end(), rtw_sse_parser_reset() or
- * rtw_sse_parser_free() on the same parser.
+ * parser with #RTW_ERR_CALLBACK_FAILURE (sticky).
+ *
+ * Re-entrancy: a callback may read the parser (rtw_sse_parser_last_event_id(),
+ * rtw_sse_parser_user_data()). rtw_sse_parser_recv(), rtw_sse_parser_end() and
+ * rtw_sse_parser_reset() called from a callback of the same parser return
+ * #RTW_ERR_REENTRANT and do nothing (not sticky; recv sets *nread to 0).
+ * rtw_sse_parser_free() from a callback is deferred: the call that ran the callback
+ * (rtw_sse_parser_recv() or rtw_sse_parser_end()) fires no other callback and processes
+ * nothing more once it returns, frees the parser and returns #RTW_ERR_CALLBACK_FAILURE.
+ * The handle is invalid from the moment rtw_sse_parser_free() is called.
  *
  * Initialise with `rtw_sse_callbacks cb = {.version = RTW_SSE_CALLBACKS_VERSION};`.
  */
@@ -202,6 +209,11 @@ RTW_EXPORT int rtw_sse_parser_new(rtw_sse_parser **parser, const rtw_sse_callbac
 /**
  * @brief Free a parser and everything it holds. No callback fires (pending data is dropped
  * without on_discard).
+ *
+ * Called from one of the parser's own callbacks, the free is deferred: the
+ * rtw_sse_parser_recv() or rtw_sse_parser_end() running that callback stops as soon as it
+ * returns, frees the parser and returns #RTW_ERR_CALLBACK_FAILURE. Either way the handle
+ * must not be used once this function has been called.
  * @param parser the parser, or NULL (then nothing happens). Pointers obtained from it
  *        (rtw_sse_parser_last_event_id()) become invalid.
  */
@@ -225,7 +237,11 @@ RTW_EXPORT void rtw_sse_parser_free(rtw_sse_parser *parser);
  *         with the remaining bytes); #RTW_ERR_SSE_EVENT_TOO_LARGE, #RTW_ERR_SSE_TYPE_TOO_LONG,
  *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_NOMEM, #RTW_ERR_CALLBACK_FAILURE: fatal and
  *         sticky (every later call returns the same code until rtw_sse_parser_reset());
- *         #RTW_ERR_INVALID_ARGUMENT for NULL parser/nread or NULL in with len > 0.
+ *         #RTW_ERR_CALLBACK_FAILURE also when a callback called rtw_sse_parser_free(): the
+ *         parser is then gone (*nread counts the input up to that callback's line);
+ *         #RTW_ERR_REENTRANT (called from one of the parser's callbacks: nothing done,
+ *         *nread 0, not sticky); #RTW_ERR_INVALID_ARGUMENT for NULL parser/nread or NULL in
+ *         with len > 0.
  */
 RTW_EXPORT int rtw_sse_parser_recv(rtw_sse_parser *parser, const void *in, size_t len,
                                    size_t *nread);
@@ -242,7 +258,9 @@ RTW_EXPORT int rtw_sse_parser_recv(rtw_sse_parser *parser, const void *in, size_
  * @param parser the parser.
  * @return 0 (also when on_discard returned #RTW_ERR_PAUSE); a sticky error from earlier
  *         (returned again, nothing else done); #RTW_ERR_CALLBACK_FAILURE when on_discard
- *         returned another negative value (the parser is then failed with it, sticky);
+ *         returned another negative value (the parser is then failed with it, sticky), or
+ *         called rtw_sse_parser_free() (the parser is then gone); #RTW_ERR_REENTRANT (called
+ *         from one of the parser's callbacks: nothing done, not sticky);
  *         #RTW_ERR_INVALID_ARGUMENT (NULL parser).
  */
 RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
@@ -258,8 +276,9 @@ RTW_EXPORT int rtw_sse_parser_end(rtw_sse_parser *parser);
  * @param id the seed, copied; NULL with id_len 0 keeps the current last event ID.
  * @param id_len bytes at id.
  * @return 0, #RTW_ERR_INVALID_ARGUMENT (id contains NUL, CR or LF, or NULL with id_len > 0),
- *         #RTW_ERR_SSE_ID_TOO_LONG (both leave the parser unchanged), #RTW_ERR_NOMEM (the
- *         parser is then failed with that sticky error; reset again to retry).
+ *         #RTW_ERR_SSE_ID_TOO_LONG, #RTW_ERR_REENTRANT (called from one of the parser's
+ *         callbacks; these three leave the parser unchanged), #RTW_ERR_NOMEM (the parser is
+ *         then failed with that sticky error; reset again to retry).
  */
 RTW_EXPORT int rtw_sse_parser_reset(rtw_sse_parser *parser, const char *id, size_t id_len);
 

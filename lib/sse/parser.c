@@ -38,6 +38,9 @@
  *   them before recv() returns.
  * - A block has data iff data_lines > 0: each `data` field appends value + LF, so the buffer
  *   is non-empty exactly when a data field was seen (9.2.6 dispatch, step 2).
+ * - Callbacks run only inside recv() and end(), which set `busy`. A nested recv(), end() or
+ *   reset() is refused (RTW_ERR_REENTRANT); free() only sets `free_pending`, after which
+ *   check_cb() stops processing at once and the running recv()/end() frees the parser.
  */
 #include <string.h>
 
@@ -69,6 +72,8 @@ struct rtw_sse_parser {
   int simd;   /* which scan_lines_* runs: RTW__SCAN_* (0 = SSE2 or portable) */
   const uint8_t *in_end; /* end of the input during recv() */
   int paused; /* a callback returned RTW_ERR_PAUSE during this recv() */
+  uint8_t busy;         /* inside recv() or end(): callbacks may be running */
+  uint8_t free_pending; /* rtw_sse_parser_free() was called from a callback */
 
   /* Line state. */
   uint8_t bom;   /* BOM bytes matched at stream start; BOM_DONE once decided */
@@ -105,6 +110,8 @@ struct rtw_sse_parser {
 
 static const uint8_t bom_bytes[3] = {0xEF, 0xBB, 0xBF};
 
+static void destroy(rtw_sse_parser *p);
+
 /* ------------------------------------------------------------------ helpers */
 
 static int fail(rtw_sse_parser *p, int err)
@@ -114,9 +121,12 @@ static int fail(rtw_sse_parser *p, int err)
 }
 
 /* Map a callback's return value: 0 continues, RTW_ERR_PAUSE pauses after this line, anything
- * else is a sticky RTW_ERR_CALLBACK_FAILURE. */
+ * else is a sticky RTW_ERR_CALLBACK_FAILURE. A callback that freed the parser stops everything
+ * at once, whatever it returned: the running recv()/end() then frees it. */
 static int check_cb(rtw_sse_parser *p, int rv)
 {
+  if (p->free_pending)
+    return fail(p, RTW_ERR_CALLBACK_FAILURE);
   if (rv == 0)
     return 0;
   if (rv == RTW_ERR_PAUSE) {
@@ -921,6 +931,8 @@ int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *n
     *nread = 0;
   if (p == NULL || nread == NULL || (in == NULL && len > 0))
     return RTW_ERR_INVALID_ARGUMENT;
+  if (p->busy)
+    return RTW_ERR_REENTRANT; /* a nested parse would corrupt the one running */
   if (p->error)
     return p->error;
   if (len == 0)
@@ -928,6 +940,7 @@ int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *n
   end = s + len;
   p->in_end = end;
   p->paused = 0;
+  p->busy = 1;
   if (p->bom < BOM_DONE)
     s = skip_bom(p, s, end);
   if (p->cr && s < end) { /* CR|LF split across calls: the LF belongs to the CR's line end */
@@ -942,6 +955,11 @@ int rtw_sse_parser_recv(rtw_sse_parser *p, const void *in, size_t len, size_t *n
   if (!p->error)
     materialize(p);
   *nread = (size_t)(s - (const uint8_t *)in);
+  p->busy = 0;
+  if (p->free_pending) {
+    destroy(p);
+    return RTW_ERR_CALLBACK_FAILURE;
+  }
   if (p->error)
     return p->error;
   return p->paused ? RTW_ERR_PAUSE : 0;
@@ -970,11 +988,20 @@ int rtw_sse_parser_end(rtw_sse_parser *p)
 
   if (p == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
+  if (p->busy)
+    return RTW_ERR_REENTRANT;
   if (p->error)
     return p->error;
   /* 9.2.6: "Once the end of the file is reached, any pending data must be discarded." */
-  if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) && p->data_lines > 0 && p->cb.on_discard != NULL)
+  if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) && p->data_lines > 0 && p->cb.on_discard != NULL) {
+    p->busy = 1;
     rv = p->cb.on_discard(p, p->user_data);
+    p->busy = 0;
+    if (p->free_pending) {
+      destroy(p);
+      return RTW_ERR_CALLBACK_FAILURE;
+    }
+  }
   reset_stream(p);
   if (rv != 0 && rv != RTW_ERR_PAUSE)
     return fail(p, RTW_ERR_CALLBACK_FAILURE);
@@ -985,6 +1012,8 @@ int rtw_sse_parser_reset(rtw_sse_parser *p, const char *id, size_t id_len)
 {
   if (p == NULL || (id == NULL && id_len > 0))
     return RTW_ERR_INVALID_ARGUMENT;
+  if (p->busy)
+    return RTW_ERR_REENTRANT;
   if (id != NULL && (memchr(id, 0, id_len) || memchr(id, '\r', id_len) || memchr(id, '\n', id_len)))
     return RTW_ERR_INVALID_ARGUMENT;
   if (id_len > p->max_id)
@@ -1098,6 +1127,15 @@ void rtw_sse_parser_free(rtw_sse_parser *p)
 {
   if (p == NULL)
     return;
+  if (p->busy) { /* from a callback: the running recv()/end() frees it when it returns */
+    p->free_pending = 1;
+    return;
+  }
+  destroy(p);
+}
+
+static void destroy(rtw_sse_parser *p)
+{
   rtw__buf_free(&p->line, &p->mem);
   rtw__buf_free(&p->data, &p->mem);
   rtw__buf_free(&p->type, &p->mem);

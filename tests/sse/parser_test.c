@@ -855,6 +855,181 @@ static void test_callback_failure(void **state)
   check(&o, "data:1\n\ndata:2\n\n", "event(message,1,)\nerror(RTW_ERR_CALLBACK_FAILURE)\n");
 }
 
+/* ------------------------------------------------------------------ re-entrancy */
+
+/* A parser whose callbacks call back into it: `nest` makes every callback try recv(), end()
+ * and reset() (each must be refused with RTW_ERR_REENTRANT and change nothing); `free_in`
+ * names the callback that frees the parser. */
+typedef struct reent {
+  rtw_sse_parser *p;
+  const char *free_in;
+  int nest;
+  int refused;   /* nested calls refused as they should be */
+  rtwt_log log;  /* what the callbacks saw */
+} reent;
+
+static int reent_cb(reent *r, const char *name)
+{
+  size_t n = 99;
+  const char *id;
+  size_t idl;
+
+  rtwt_log_printf(&r->log, "%s\n", name);
+  if (r->nest) {
+    assert_int_equal(rtw_sse_parser_recv(r->p, "data:x\n\n", 8, &n), RTW_ERR_REENTRANT);
+    assert_int_equal(n, 0);
+    assert_int_equal(rtw_sse_parser_end(r->p), RTW_ERR_REENTRANT);
+    assert_int_equal(rtw_sse_parser_reset(r->p, "z", 1), RTW_ERR_REENTRANT);
+    /* reading is allowed */
+    assert_int_equal(rtw_sse_parser_last_event_id(r->p, &id, &idl), 0);
+    r->refused += 3;
+  }
+  if (r->free_in != NULL && strcmp(r->free_in, name) == 0) {
+    rtw_sse_parser_free(r->p);
+    rtw_sse_parser_free(r->p); /* still deferred: the handle is only marked */
+    return RTW_ERR_PAUSE;      /* ignored: the parser stops anyway */
+  }
+  return 0;
+}
+
+static int re_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  reent *r = ud;
+  (void)p;
+  reent_cb(r, "event");
+  rtwt_log_bytes(&r->log, ev->data, ev->data ? ev->data_len : 0);
+  rtwt_log_printf(&r->log, "\n");
+  return 0;
+}
+
+static int re_text(rtw_sse_parser *p, const char *s, size_t n, void *ud, const char *name)
+{
+  reent *r = ud;
+  (void)p;
+  rtwt_log_bytes(&r->log, s, n);
+  return reent_cb(r, name);
+}
+
+static int re_id(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  return re_text(p, s, n, ud, "id");
+}
+
+static int re_comment(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  return re_text(p, s, n, ud, "comment");
+}
+
+static int re_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  return re_text(p, s, n, ud, "data");
+}
+
+static int re_retry(rtw_sse_parser *p, uint32_t ms, void *ud)
+{
+  (void)p, (void)ms;
+  return reent_cb(ud, "retry");
+}
+
+static int re_discard(rtw_sse_parser *p, void *ud)
+{
+  (void)p;
+  return reent_cb(ud, "discard");
+}
+
+static const char reent_in[] = ": c\nretry: 5\nid: 1\ndata: a\n\ndata: b\n\ndata: tail";
+
+/* Run reent_in through a parser counting its allocations; returns the last status. */
+static int reent_run(reent *r, uint32_t flags, size_t *nread, rtwt_failmem *fm)
+{
+  rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+  rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+  int rv;
+
+  cb.on_event = re_event;
+  cb.on_id = re_id;
+  cb.on_comment = re_comment;
+  cb.on_retry = re_retry;
+  cb.on_data = re_data;
+  cb.on_discard = re_discard;
+  st.flags = flags;
+  rtwt_failmem_init(fm, 0);
+  rtwt_log_init(&r->log);
+  assert_int_equal(rtw_sse_parser_new(&r->p, &cb, &st, &fm->mem, r), 0);
+  rv = rtw_sse_parser_recv(r->p, reent_in, sizeof reent_in - 1, nread);
+  if (rv == 0)
+    rv = rtw_sse_parser_end(r->p);
+  return rv;
+}
+
+/* Issue #12, defect 4: recv(), end() and reset() from a callback are refused, not nested,
+ * and the parse goes on exactly as without them. */
+static void test_reentrant_calls_refused(void **state)
+{
+  reent plain, nested;
+  rtwt_failmem fm;
+  size_t n;
+  uint32_t flags[2] = {0, RTW_SSE_FLAG_STREAM_DATA};
+  int i;
+
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    memset(&plain, 0, sizeof plain);
+    memset(&nested, 0, sizeof nested);
+    nested.nest = 1;
+    assert_int_equal(reent_run(&plain, flags[i], &n, &fm), 0);
+    rtw_sse_parser_free(plain.p);
+    assert_int_equal(reent_run(&nested, flags[i], &n, &fm), 0);
+    assert_int_equal(n, sizeof reent_in - 1);
+    assert_string_equal(nested.log.buf, plain.log.buf);
+    /* comment, retry, id, event, event (+ data pieces and discard when streaming) */
+    assert_true(nested.refused >= 15);
+    /* not sticky: the parser still works */
+    assert_int_equal(rtw_sse_parser_recv(nested.p, "data: z\n\n", 9, &n), 0);
+    rtw_sse_parser_free(nested.p);
+    assert_int_equal(fm.live, 0);
+    rtwt_log_free(&plain.log);
+    rtwt_log_free(&nested.log);
+  }
+}
+
+/* rtw_sse_parser_free() from a callback is deferred: the running call stops right after that
+ * callback (no other fires), frees the parser (no leak, no use after free under ASan) and
+ * returns RTW_ERR_CALLBACK_FAILURE. */
+static void test_free_from_callback(void **state)
+{
+  static const struct {
+    const char *in;
+    uint32_t flags;
+    const char *log;
+    size_t nread; /* SIZE_MAX: freed by end() */
+  } cases[] = {
+      {"comment", 0, "ccomment\n", 4},
+      {"retry", 0, "ccomment\nretry\n", 13},
+      {"id", 0, "ccomment\nretry\n1id\n", 28},
+      {"event", 0, "ccomment\nretry\n1id\nevent\na\n", 28},
+      {"data", RTW_SSE_FLAG_STREAM_DATA, "ccomment\nretry\nadata\n", 27},
+      {"discard", RTW_SSE_FLAG_STREAM_DATA,
+       "ccomment\nretry\nadata\n1id\nevent\n\nbdata\nevent\n\ntaildata\ndiscard\n",
+       (size_t)-1},
+  };
+  size_t i, n;
+
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    reent r;
+    rtwt_failmem fm;
+    memset(&r, 0, sizeof r);
+    r.free_in = cases[i].in;
+    assert_int_equal(reent_run(&r, cases[i].flags, &n, &fm), RTW_ERR_CALLBACK_FAILURE);
+    assert_string_equal(r.log.buf, cases[i].log);
+    if (cases[i].nread != (size_t)-1)
+      assert_int_equal(n, cases[i].nread);
+    assert_int_equal(fm.live, 0); /* freed by the call that ran the callback */
+    rtwt_log_free(&r.log);
+  }
+}
+
 /* ------------------------------------------------------------------ zero copy, reset */
 
 typedef struct zc {
@@ -1064,6 +1239,8 @@ int main(void)
       cmocka_unit_test(test_pause),
       cmocka_unit_test(test_pause_nread),
       cmocka_unit_test(test_callback_failure),
+      cmocka_unit_test(test_reentrant_calls_refused),
+      cmocka_unit_test(test_free_from_callback),
       cmocka_unit_test(test_zero_copy),
       cmocka_unit_test(test_reset_seeds_last_event_id),
       cmocka_unit_test(test_reset_validates),
