@@ -4,14 +4,17 @@
 
   epoll_server_test.py PATH_TO_epoll_server
 
-1. A WebSocket client floods the server with pings, then with messages (and pings), and reads
-   nothing for several seconds: the server's memory stays bounded (VmHWM, the peak VmRSS,
-   under RSS_BOUND_MIB) and it keeps serving another client meanwhile.
-2. After the flood, a fresh client's echo is intact, and the flooding client, once it reads,
-   gets every message it sent echoed back, exact bytes, in order.
+1. Two WebSocket clients flood the server for 5 s and read nothing, one with 16 KiB messages
+   (and pings), one with pings: each is stalled by backpressure (it could send less than
+   SENT_BOUND_MIB), the server's peak RSS (VmHWM) stays under RSS_BOUND_MIB, and a third
+   client's echo is intact meanwhile.
+2. After the flood, a fresh client's echo is intact, and the flooders, once they read, get
+   every message they sent echoed back, exact bytes, in order, and close cleanly.
 3. SSE: events published on the server's stdin arrive with their ids; a reconnect with
    Last-Event-ID gets exactly the missed events (no loss, no duplicate); an id the history
    no longer holds, or never held, gets the `reset` event; heartbeats arrive on idle streams.
+   A subscriber that reads nothing while 16 MiB are published costs bounded memory and,
+   reading again, gets consecutive events, then the slow-consumer comment and the end.
 4. Keepalive: a client that stops answering pings is dropped after keepalive + pong timeout;
    one that answers stays.
 5. Connection limit within RLIMIT_NOFILE: extra clients wait in the backlog (no busy loop)
@@ -137,7 +140,6 @@ class Frames:
 
     def __init__(self, data=b""):
         self.buf = bytearray(data)
-        self.partial = b""
 
     def feed(self, data):
         self.buf += data
@@ -252,7 +254,7 @@ class Flooder:
     def __init__(self, port, make):
         self.sock, self.frames = ws_connect(port, rcvbuf=65536)
         self.sock.setblocking(False)
-        self.make, self.pending, self.sent, self.last_progress = make, b"", 0, time.monotonic()
+        self.make, self.pending, self.sent = make, b"", 0
 
     def pump(self):
         if not self.pending:
@@ -262,7 +264,6 @@ class Flooder:
         except BlockingIOError:
             return
         self.pending, self.sent = self.pending[n:], self.sent + n
-        self.last_progress = time.monotonic()
 
     def read(self, count, then=b""):
         """Read `count` messages while sending the rest of the frame in progress and `then`."""
