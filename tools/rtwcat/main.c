@@ -65,7 +65,7 @@ static const rtwcat_command commands[] = {
    "                       offers that is listed is selected\n"
    "  --max-message N      largest WebSocket message, in bytes (default 64 MiB)\n"
    "  --history N          events kept for Last-Event-ID replay (default 1024)\n"
-   "  --heartbeat SEC      a ':' comment on an SSE stream idle for SEC seconds\n"
+   "  --heartbeat SEC      ': heartbeat' comment on every SSE stream each SEC seconds\n"
    "                       (default 15; 0 turns it off)\n"
    "  --head-timeout SEC   close a connection whose request head is not complete\n"
    "                       after SEC seconds (default 30)\n"

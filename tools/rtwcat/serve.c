@@ -11,7 +11,7 @@
  *   HTTP --GET /events--> SSE     an rtw_sse_stream made from the handshake server's view of
  *                                 the request (no copy of the head, no second parse): the
  *                                 replay after Last-Event-ID, then live events from the
- *                                 shared history (WHATWG HTML 9.2.4), heartbeats
+ *                                 shared history (WHATWG HTML 9.2.4), ": heartbeat"
  *   HTTP --other/error--> DRAIN   a 404 (or the handshake's 4xx) is written, then closed
  *
  * Backpressure. A WebSocket connection reads 64 KiB at a time straight into rtw_ws_recv()
@@ -93,6 +93,7 @@ struct conn {
   uint64_t born;   /* when it was accepted (head timeout) */
   uint64_t last_frame; /* WS: when the last whole message or control frame arrived */
   uint64_t out_since;  /* `out` pending since, or last written to (write timeout) */
+  uint64_t next_heartbeat; /* SSE: when the next ': heartbeat' comment is due */
   server *srv;
   rtw_ws_handshake_server *hs;
   rtw_ws *ws;
@@ -449,7 +450,8 @@ static void start_events(conn *c)
   rtw_ws_handshake_server_free(c->hs);
   c->hs = NULL;
   c->kind = K_SSE;
-  (void)rtw_sse_stream_tick(c->sse, s->now); /* arm its heartbeat and send timeout */
+  c->next_heartbeat = s->now + s->o.heartbeat_ms;
+  (void)rtw_sse_stream_tick(c->sse, s->now); /* arm its send timeout */
   conn_flush(c);
 }
 
@@ -674,6 +676,20 @@ static void sweep_ws(conn *c, uint64_t now)
   conn_flush(c); /* a keepalive ping or our close may be queued */
 }
 
+/* Every --heartbeat seconds a ': heartbeat' comment (WHATWG HTML 9.2.6: clients ignore
+ * comments; proxies see traffic), skipped while output is still waiting to be written. */
+static void sse_heartbeat(conn *c, uint64_t now)
+{
+  static const char hb[] = "heartbeat";
+  uint64_t every = c->srv->o.heartbeat_ms;
+
+  if (every == 0 || now < c->next_heartbeat)
+    return;
+  if (rtw_sse_stream_outbound_size(c->sse) == 0)
+    (void)rtw_sse_stream_comment(c->sse, hb, sizeof hb - 1);
+  c->next_heartbeat = now + every;
+}
+
 static void sweep_one(conn *c, uint64_t now)
 {
   const serve_options *o = &c->srv->o;
@@ -690,10 +706,12 @@ static void sweep_one(conn *c, uint64_t now)
       sweep_ws(c, now);
     break;
   case K_SSE:
-    if (rtw_sse_stream_tick(c->sse, now) == RTW_ERR_SEND_TIMEOUT)
+    if (rtw_sse_stream_tick(c->sse, now) == RTW_ERR_SEND_TIMEOUT) {
       conn_close(c);
-    else
-      conn_flush(c); /* a heartbeat, or a slow consumer's last bytes */
+      break;
+    }
+    sse_heartbeat(c, now);
+    conn_flush(c); /* the heartbeat, or a slow consumer's last bytes */
     break;
   default:
     if (o->write_ms > 0 && now - c->out_since >= o->write_ms)
@@ -856,10 +874,7 @@ static void ws_settings(server *s)
 static void sse_settings(server *s)
 {
   s->sseset.version = RTW_SSE_STREAM_SETTINGS_VERSION;
-  if (s->o.heartbeat_ms == 0)
-    s->sseset.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
-  else
-    s->sseset.heartbeat_ms = (uint32_t)s->o.heartbeat_ms;
+  s->sseset.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT; /* ours says "heartbeat": sse_heartbeat() */
   s->sseset.send_timeout_ms = (uint32_t)s->o.write_ms;
   s->ssecb.version = RTW_SSE_STREAM_CALLBACKS_VERSION;
   s->ssecb.on_gap = on_gap;
