@@ -29,6 +29,7 @@ struct rtw__http1 {
   int err;         /* sticky error once FAILED; set by callbacks before that */
   int in_field;    /* inside a field name (llhttp may deliver it in pieces) */
   size_t name_bytes; /* bytes of the current field name so far, trailers included */
+  int bad_name;      /* the current field name holds a byte that is not a tchar */
   size_t used;     /* head bytes consumed so far */
   rtw__buf text;   /* target, reason phrase, field names and values */
   rtw__buf fields; /* array of `field` */
@@ -118,12 +119,11 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
    * LLHTTP_STRICT_MODE (Debian's sources, built as they come; rtweb sets no lenient flag)
    * allows a space in the token it reads as a field name, so "Host : x" arrives as a field
    * named "Host ". Every piece is checked here, in the layer all of rtweb's HTTP parsers
-   * share (trailer fields included); the check is per byte, so the outcome does not depend
-   * on how the name was split. */
-  if (n > 0 && !rtw__http_is_token(at, n)) {
-    h->err = RTW_ERR_HTTP_MALFORMED;
-    return HPE_USER;
-  }
+   * share (trailer fields included), and the name is refused once complete
+   * (on_header_field_complete): llhttp hands a name over in pieces that end where the input
+   * was cut, so failing here would make the error position depend on the split. */
+  if (n > 0 && !rtw__http_is_token(at, n))
+    h->bad_name = 1;
   h->name_bytes += n;
   if (in_trailer(h))
     return 0;
@@ -137,7 +137,8 @@ static int on_header_field_complete(llhttp_t *p)
   rtw__http1 *h = from(p);
   field *f;
 
-  if (h->name_bytes == 0) { /* an empty name (": v"): a token has at least one tchar */
+  /* not a token (see on_header_field), or empty (": v"): a token has at least one tchar */
+  if (h->bad_name || h->name_bytes == 0) {
     h->err = RTW_ERR_HTTP_MALFORMED;
     return HPE_USER;
   }
@@ -274,6 +275,7 @@ void rtw__http1_reset(rtw__http1 *h)
   h->err = 0;
   h->in_field = 0;
   h->name_bytes = 0;
+  h->bad_name = 0;
   h->used = 0;
   h->text.len = 0;
   h->fields.len = 0;

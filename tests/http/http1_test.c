@@ -45,15 +45,19 @@ static const char *name_of(int rv)
 typedef int (*feed_one_fn)(void *obj, const uint8_t *in, size_t len, size_t *nread);
 
 /* Feed pieces until an outcome other than "incomplete" (0); log it, then the status. */
+static size_t last_consumed; /* bytes taken over all calls by the last feed_pieces() */
+
 static int feed_pieces(feed_one_fn fn, void *obj, const uint8_t *in, const size_t *pieces,
                        size_t npieces)
 {
   size_t i, off = 0, nread;
   int rv = 0;
 
+  last_consumed = 0;
   for (i = 0; i < npieces; i++) {
     rv = fn(obj, in + off, pieces[i], &nread);
     off += pieces[i];
+    last_consumed += nread;
     if (rv != 0)
       break;
   }
@@ -132,6 +136,8 @@ static void request_feed(void *arg, const uint8_t *in, size_t len, const size_t 
   assert_int_equal(rtw_sse_http_request_new(&req, NULL, NULL), 0);
   rv = feed_pieces(sse_request_recv, req, in, pieces, npieces);
   rtwt_log_printf(log, "%s\n", name_of(rv));
+  if (arg != NULL) /* where the error was found must not depend on the split either */
+    rtwt_log_printf(log, "consumed=%zu\n", last_consumed);
   rtw_sse_http_request_free(req);
 }
 
@@ -218,13 +224,19 @@ static void test_client_handshake_field_names(void **state)
 
 static void test_sse_request_field_names(void **state)
 {
+  static int with_consumed = 1;
   char req[512];
   size_t i;
   (void)state;
   for (i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
     snprintf(req, sizeof req, "GET /events HTTP/1.1\r\n" HOST "%s\r\n", bad_lines[i]);
     expect(request_feed, req, "RTW_ERR_HTTP_MALFORMED\n");
+    rtwt_check_splits(request_feed, &with_consumed, req, strlen(req), NULL);
   }
+  /* found by the fuzzer: the error was reported where the input was cut */
+  rtwt_check_splits(request_feed, &with_consumed,
+                    "GET / HTTP/1.1\r\nHost: h\r\nLast-Event-ID3  aContent-Length: bc \t\r\n\r\n",
+                    66, NULL);
   expect(request_feed, "GET /events HTTP/1.1\r\n" HOST ALL_TCHARS "\r\n", "1\n");
 }
 
