@@ -105,15 +105,22 @@ static void discard_output(rtw_ws *ws)
       break;
 }
 
-/* Feed one piece. Our callbacks never pause, so anything but 0 is a fatal error. After the
- * peer's close the session consumes and ignores the rest. */
+/* Feed one piece. Our callbacks never pause; the session's input gate may (RTW_ERR_PAUSE
+ * once its output reaches outbound_high_water): the output is dropped and the rest fed.
+ * Anything else but 0 is a fatal error. After the peer's close the session consumes and
+ * ignores the rest. */
 static int feed(void *arg, const unsigned char *p, size_t n)
 {
-  size_t nread;
-  int rc = rtw_ws_recv(arg, p, n, &nread);
+  size_t nread = 0;
+  int rc;
 
-  discard_output(arg);
-  return rc;
+  do {
+    p += nread;
+    n -= nread;
+    rc = rtw_ws_recv(arg, p, n, &nread);
+    discard_output(arg);
+  } while (rc == RTW_ERR_PAUSE && nread > 0 && nread < n);
+  return rc == RTW_ERR_PAUSE && nread == n ? 0 : rc;
 }
 
 /* ------------------------------------------------------------------ command */
