@@ -257,6 +257,12 @@ def test_head_timeout():
 
 
 def test_bad_flags():
+    p = T.start([RTWCAT, "serve", "--help"])
+    out = p.communicate(timeout=10)[0].decode()
+    flags = ["--head-timeout", "--keepalive", "--idle-timeout", "--write-timeout",
+             "--close-timeout"]
+    check("serve --help lists the timer flags", p.returncode == 0 and
+          all(f in out for f in flags), out)
     for args in (["--idle-timeout", "x"], ["--close-timeout", "0"], ["--head-timeout", "0"],
                  ["--keepalive", "5000000"], ["--write-timeout", "-1"]):
         p = T.start([RTWCAT, "serve", "--port", "0"] + args)
