@@ -21,7 +21,8 @@
  *   byte 6   chance (out of 256) that a callback returns RTW_ERR_PAUSE
  *   byte 7   the allocation that fails (1-based; 0 = none)
  *   byte 8   bits 0-4 the counted callback that fails (on_message/_end, on_ping, on_pong,
- *            on_close; 1-based; 0 = none); bits 5-7 the random callback call that fails
+ *            on_close; 1-based; 0 = none; when it is 3 mod 4 it returns RTW_ERR_WS_CLOSED,
+ *            which must count as 0); bits 5-7 the random callback call that fails
  *   byte 9   bits 0-1 == 3: on_message_data fails at the first piece of message 1 + bit 2;
  *            bits 3-7 op density (chance out of 32 that an op runs between steps, out of
  *            64 inside a callback)
@@ -353,7 +354,9 @@ static run *cb_run(rtw_ws *ws, void *ud)
  * first runs some ops from inside the callback. */
 static int reply_data(run *r, int counted, int op, const void *data, size_t len)
 {
-  static const int codes[] = {-1, RTW_ERR_NOMEM, -100000, RTW_ERR_WS_CLOSED};
+  /* RTW_ERR_WS_CLOSED counts as 0 (ws.h: what queue calls return after our close), so it
+   * does not fail the session; the others, RTW_ERR_WS_OUTBOUND_FULL included, do */
+  static const int codes[] = {-1, RTW_ERR_NOMEM, RTW_ERR_WS_OUTBOUND_FULL, RTW_ERR_WS_CLOSED};
 
   if (r->is_a) {
     r->cb_data = data;
@@ -364,7 +367,7 @@ static int reply_data(run *r, int counted, int op, const void *data, size_t len)
     r->cb_len = 0;
   }
   if (counted && r->cf->fail_cb_at != 0 && ++r->ncb == r->cf->fail_cb_at) {
-    r->cb_failed = 1;
+    r->cb_failed = codes[r->cf->fail_cb_at % 4] != RTW_ERR_WS_CLOSED;
     return codes[r->cf->fail_cb_at % 4];
   }
   if (r->is_a && r->cf->pause_chance != 0 &&
@@ -1585,8 +1588,8 @@ static void reference(const config *cf, ref_result *res)
   memset(res, 0, sizeof *res);
 #define REF_CB()                                                                          \
   do {                                                                                    \
-    if (cf->fail_cb_at != 0 && ++ncb == cf->fail_cb_at) {                                 \
-      res->errs = ebit(RTW_ERR_CALLBACK_FAILURE);                                         \
+    if (cf->fail_cb_at != 0 && ++ncb == cf->fail_cb_at && cf->fail_cb_at % 4 != 3) {      \
+      res->errs = ebit(RTW_ERR_CALLBACK_FAILURE); /* 3: RTW_ERR_WS_CLOSED counts as 0 */  \
       goto out;                                                                           \
     }                                                                                     \
   } while (0)
