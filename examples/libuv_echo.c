@@ -42,11 +42,14 @@ struct conn {
 
 static uv_loop_t *loop;
 
+/* Echo it, same type. After our close the session ignores RTW_ERR_WS_CLOSED. This loop
+ * stops reading while a write is in flight and reads again only when everything queued is
+ * written, so the queue holds at most the echo of one 16 KiB read: far below the session's
+ * outbound high-water mark, at which rtw_ws_recv() would pause and leave input unread. */
 static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
 {
-  int rv = rtw_ws_queue_message(ws, opcode, data, len, 0); /* echo it, same type */
   (void)user_data;
-  return rv == RTW_ERR_WS_CLOSED ? 0 : rv;
+  return rtw_ws_queue_message(ws, opcode, data, len, 0);
 }
 
 static void on_handle_closed(uv_handle_t *h)

@@ -170,6 +170,8 @@ static int run(int fd, rtw_ws *ws)
       return fail("poll", 0);
     if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
       n = recv(fd, buf, sizeof buf, 0);
+      if (n == 0 && rtw_ws_close_received(ws) != 0)
+        break; /* RFC 6455 7.1.1: after the closing handshake the server closes TCP first */
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         fprintf(stderr, "ws_client: connection lost without a close frame\n");
         return 1;

@@ -36,6 +36,8 @@ struct conn {
   const char *head;             /* handshake response still to write (points into hs) */
   size_t head_len;
   int close_after_head;         /* the handshake failed: close once the response is out */
+  char held[16384];             /* input the session has not taken yet (see ws_feed) */
+  size_t held_len;
 };
 
 static struct conn conns[MAX_CONNS];
@@ -52,11 +54,10 @@ static uint64_t now_ms(void)
  * validated as UTF-8. Queuing copies the payload; the bytes go out when we flush. */
 static int on_message(rtw_ws *ws, int opcode, const void *data, size_t len, void *user_data)
 {
-  int rv = rtw_ws_queue_message(ws, opcode, data, len, 0);
   (void)user_data;
-  /* After our close nothing more may be sent: drop the echo. Any other error (the outbound
-   * queue is full: a client that does not read) fails the session with close code 1011. */
-  return rv == RTW_ERR_WS_CLOSED ? 0 : rv;
+  /* After our close the session ignores RTW_ERR_WS_CLOSED; the echo always fits, because
+   * the session stops reading while its outbound queue is over its high-water mark. */
+  return rtw_ws_queue_message(ws, opcode, data, len, 0);
 }
 
 static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len, void *ud)
@@ -77,6 +78,22 @@ static void conn_close(struct conn *c)
   c->fd = -1;
 }
 
+/* Feed bytes to the session. When its outbound queue is over the high-water mark (a client
+ * that sends but does not read), rtw_ws_recv() returns RTW_ERR_PAUSE without taking the
+ * rest: keep it, stop polling for input (want_read is 0), and feed it again once the queue
+ * has drained. A protocol error returns < 0 and queues the matching close frame (1002,
+ * 1007, ...): keep flushing; want_read and want_write then drop to 0 and we close. */
+static void ws_feed(struct conn *c, const char *p, size_t n)
+{
+  size_t used = 0;
+  if (rtw_ws_recv(c->ws, p, n, &used) == RTW_ERR_PAUSE) {
+    memmove(c->held, p + used, n - used); /* p may point into held */
+    c->held_len = n - used;
+  } else {
+    c->held_len = 0;
+  }
+}
+
 /* The handshake is complete (or failed): prepare what to write, create the session. */
 static int handshake_done(struct conn *c, int rv, const char *rest, size_t rest_len)
 {
@@ -85,7 +102,7 @@ static int handshake_done(struct conn *c, int rv, const char *rest, size_t rest_
   rtw_ws_callbacks cb = {.version = RTW_WS_CALLBACKS_VERSION};
   rtw_ws_settings st = {.version = RTW_WS_SETTINGS_VERSION};
   const void *resp;
-  size_t resp_len, used;
+  size_t resp_len;
 
   if (rv == RTW_WS_HANDSHAKE_PLAIN_REQUEST) { /* not an upgrade: this server only echoes */
     c->head = not_ws;
@@ -107,11 +124,12 @@ static int handshake_done(struct conn *c, int rv, const char *rest, size_t rest_
   cb.on_close = on_close;
   st.flags = RTW_WS_FLAG_WHOLE_MESSAGES; /* one callback per message, not per piece */
   st.keepalive_ms = 30000;               /* ping an idle client every 30 s */
+  st.send_timeout_ms = 30000;            /* drop a client that stops reading for 30 s */
   if (rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &cb, &st, NULL, c) != 0)
     return -1;
   rtw_ws_tick(c->ws, now_ms()); /* timers arm from the first tick */
   /* Frames the client sent right behind its request belong to the session (handshake.md). */
-  rtw_ws_recv(c->ws, rest, rest_len, &used);
+  ws_feed(c, rest, rest_len);
   return 0;
 }
 
@@ -128,9 +146,7 @@ static int conn_read(struct conn *c)
   if (n == 0)
     return -1; /* the peer closed TCP (without a close frame, or after it) */
   if (c->ws != NULL) {
-    /* A protocol error returns < 0 and queues the matching close frame (1002, 1007, ...):
-     * keep flushing; want_read and want_write then drop to 0 and we close. */
-    rtw_ws_recv(c->ws, buf, (size_t)n, &used);
+    ws_feed(c, buf, (size_t)n);
     return 0;
   }
   rv = rtw_ws_handshake_server_recv(c->hs, buf, (size_t)n, &used);
@@ -235,7 +251,9 @@ int main(int argc, char **argv)
       pfd[i].events = 0;
       if (c->fd < 0)
         continue;
-      if (c->ws == NULL ? !c->close_after_head : rtw_ws_want_read(c->ws))
+      if (c->ws != NULL && c->held_len > 0 && rtw_ws_want_read(c->ws))
+        ws_feed(c, c->held, c->held_len); /* the queue drained: what we kept comes first */
+      if (c->ws == NULL ? !c->close_after_head : rtw_ws_want_read(c->ws) && c->held_len == 0)
         pfd[i].events |= POLLIN;
       if (c->head_len > 0 || (c->ws != NULL && rtw_ws_want_write(c->ws)))
         pfd[i].events |= POLLOUT;
