@@ -21,7 +21,8 @@
  *     op % 8 = 4  time passes: u8 milliseconds, then tick
  *     op % 8 = 5  the socket takes everything pending (repeatedly, as a host's flush)
  *     op % 8 = 6  end
- *     op % 8 = 7  the state accessors only
+ *     op % 8 = 7  the accessors, and set_cursor to first_seq - 1 + u8 % (retained + 3)
+ *                 (forward moves only, so that events still arrive in order)
  *
  * Oracles (http.h):
  * - after every step the output is below max_outbound + one framed item + the tail
@@ -196,6 +197,34 @@ static void send_direct(run *r, size_t len, int comment)
   result(r, rv);
 }
 
+/* The documented answers of rtw_sse_stream_set_cursor(); only forward moves are made. */
+static void set_cursor(run *r, uint8_t v)
+{
+  uint64_t first, next, seq, cur = rtw_sse_stream_cursor(r->st);
+  int rv;
+
+  if (r->h == NULL) {
+    FUZZ_CHECK(rtw_sse_stream_set_cursor(r->st, v) == RTW_ERR_INVALID_ARGUMENT);
+    return;
+  }
+  first = rtw_sse_history_first_seq(r->h);
+  next = rtw_sse_history_next_seq(r->h);
+  seq = first + v % (next - first + 3);
+  seq = seq == 0 ? 0 : seq - 1; /* first - 1 .. next + 1 */
+  if (seq >= first && seq <= next && seq < cur)
+    return;
+  rv = rtw_sse_stream_set_cursor(r->st, seq);
+  if (r->ended || r->failed)
+    FUZZ_CHECK(rv == RTW_ERR_INVALID_STATE);
+  else if (seq < first)
+    FUZZ_CHECK(rv == RTW_ERR_SSE_HISTORY_GAP);
+  else if (seq > next)
+    FUZZ_CHECK(rv == RTW_ERR_SSE_HISTORY_END);
+  else
+    FUZZ_CHECK(rv == 0);
+  FUZZ_CHECK(rtw_sse_stream_cursor(r->st) == (rv == 0 ? seq : cur));
+}
+
 static void step(run *r, fuzz_in *in)
 {
   uint8_t op = fuzz_u8(in);
@@ -233,7 +262,7 @@ static void step(run *r, fuzz_in *in)
       r->ended = 1;
     break;
   default:
-    (void)rtw_sse_stream_cursor(r->st);
+    set_cursor(r, fuzz_u8(in));
     (void)rtw_sse_stream_user_data(r->st);
   }
   check_state(r);

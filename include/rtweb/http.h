@@ -1413,6 +1413,22 @@ RTW_EXPORT int rtw_sse_stream_done(const rtw_sse_stream *stream);
 RTW_EXPORT uint64_t rtw_sse_stream_cursor(const rtw_sse_stream *stream);
 
 /**
+ * @brief Move the cursor: the next history event pulled is `seq`. For a host that starts a
+ * stream somewhere other than where `Last-Event-ID` says: the retained history for a new
+ * client (rtw_sse_history_first_seq()), the position of an id given another way (a query
+ * parameter, rtw_sse_history_find()), or the oldest retained event after a gap. Call it
+ * right after rtw_sse_stream_new() or from on_gap. Events already queued stay queued;
+ * moving the cursor back sends events again.
+ * @param stream the stream.
+ * @param seq a sequence number of the stream's history, from rtw_sse_history_first_seq() to
+ *        rtw_sse_history_next_seq() (live events only).
+ * @return 0; #RTW_ERR_SSE_HISTORY_GAP (seq was evicted) and #RTW_ERR_SSE_HISTORY_END (seq is
+ *         past the next sequence number): nothing changed; #RTW_ERR_INVALID_STATE (the stream
+ *         ended or failed); #RTW_ERR_INVALID_ARGUMENT (NULL stream, or no history).
+ */
+RTW_EXPORT int rtw_sse_stream_set_cursor(rtw_sse_stream *stream, uint64_t seq);
+
+/**
  * @brief The user_data given at creation.
  * @param stream the stream, or NULL.
  * @return the pointer passed to rtw_sse_stream_new() (not owned by the stream); NULL for a

@@ -593,6 +593,20 @@ uint64_t rtw_sse_stream_cursor(const rtw_sse_stream *s)
   return s != NULL ? s->cursor : 0;
 }
 
+int rtw_sse_stream_set_cursor(rtw_sse_stream *s, uint64_t seq)
+{
+  if (s == NULL || s->history == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (s->state != ST_OPEN)
+    return RTW_ERR_INVALID_STATE;
+  if (seq < rtw_sse_history_first_seq(s->history))
+    return RTW_ERR_SSE_HISTORY_GAP; /* would be a slow consumer at the next pull */
+  if (seq > rtw_sse_history_next_seq(s->history))
+    return RTW_ERR_SSE_HISTORY_END;
+  s->cursor = seq;
+  return 0;
+}
+
 void *rtw_sse_stream_user_data(const rtw_sse_stream *s)
 {
   return s != NULL ? s->user_data : NULL;

@@ -203,6 +203,7 @@ typedef struct gap_ctx {
   int send_reset; /* send a reset event from on_gap */
   int ret;        /* what on_gap returns */
   int end;        /* end the stream from on_gap */
+  rtw_sse_history *rewind; /* with a comment, move the cursor to its oldest retained event */
   int probe;      /* call the pump from on_gap and record the results */
   int probe_rv[4];
 } gap_ctx;
@@ -228,6 +229,10 @@ static int on_gap(rtw_sse_stream *s, uint32_t reason, void *ud)
     ev.type_len = 5;
     ev.data = "";
     assert_int_equal(rtw_sse_stream_send(s, &ev), 0);
+  }
+  if (g->rewind != NULL) {
+    assert_int_equal(rtw_sse_stream_comment(s, "gap", 3), 0);
+    assert_int_equal(rtw_sse_stream_set_cursor(s, rtw_sse_history_first_seq(g->rewind)), 0);
   }
   if (g->end)
     assert_int_equal(rtw_sse_stream_end(s), 0);
@@ -411,6 +416,71 @@ static void test_handshake_view(void **state)
   assert_int_equal(drain(s, &c, 0), 0);
   expect_read_back(&c, 0, "open\nevent type=message id=2 data=event 2\nend\n");
   rtw_sse_stream_free(s);
+  rtw_sse_history_free(h);
+  free(c.p);
+}
+
+/* A host that starts streams elsewhere: the retained history for a new client, the oldest
+ * retained event after a gap (from on_gap); the cursor's limits. */
+static void test_set_cursor(void **state)
+{
+  rtw_sse_history *h;
+  rtw_sse_http_request *req = request(0, NULL);
+  rtw_sse_stream *s;
+  capture c = {0};
+  gap_ctx g = {0};
+  (void)state;
+
+  assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
+  publish_n(h, 0, 10); /* 6..9 retained */
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, NULL, NULL, NULL), 0);
+  rtw_sse_http_request_free(req);
+  assert_int_equal(rtw_sse_stream_cursor(s), 10);
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 5), RTW_ERR_SSE_HISTORY_GAP);
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 11), RTW_ERR_SSE_HISTORY_END);
+  assert_int_equal(rtw_sse_stream_cursor(s), 10); /* unchanged */
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 10), 0);
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 6), 0); /* the retained history */
+  assert_int_equal(drain(s, &c, 0), 0);
+  assert_int_equal(rtw_sse_stream_end(s), 0);
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 6), RTW_ERR_INVALID_STATE);
+  assert_int_equal(drain(s, &c, 0), 0);
+  expect_read_back(&c, 0,
+                   "open\n"
+                   "event type=message id=6 data=event 6\n"
+                   "event type=message id=7 data=event 7\n"
+                   "event type=message id=8 data=event 8\n"
+                   "event type=message id=9 data=event 9\n"
+                   "end\n");
+  rtw_sse_stream_free(s);
+
+  /* an evicted Last-Event-ID: a comment, then the oldest retained event on */
+  g.rewind = h;
+  c.len = 0;
+  req = request(0, "2");
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+  rtw_sse_http_request_free(req);
+  assert_int_equal(g.calls, 1);
+  assert_int_equal(rtw_sse_stream_cursor(s), 6);
+  assert_int_equal(drain(s, &c, 0), 0);
+  assert_int_equal(rtw_sse_stream_end(s), 0);
+  assert_int_equal(drain(s, &c, 0), 0);
+  expect_read_back(&c, 0,
+                   "open\n"
+                   "comment gap\n"
+                   "event type=message id=6 data=event 6\n"
+                   "event type=message id=7 data=event 7\n"
+                   "event type=message id=8 data=event 8\n"
+                   "event type=message id=9 data=event 9\n"
+                   "end\n");
+  rtw_sse_stream_free(s);
+
+  req = request(0, NULL);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_set_cursor(s, 0), RTW_ERR_INVALID_ARGUMENT); /* no history */
+  assert_int_equal(rtw_sse_stream_set_cursor(NULL, 0), RTW_ERR_INVALID_ARGUMENT);
+  rtw_sse_stream_free(s);
+  rtw_sse_http_request_free(req);
   rtw_sse_history_free(h);
   free(c.p);
 }
@@ -1310,6 +1380,7 @@ int main(void)
       cmocka_unit_test(test_resume_up_to_date),
       cmocka_unit_test(test_gap),
       cmocka_unit_test(test_handshake_view),
+      cmocka_unit_test(test_set_cursor),
       cmocka_unit_test(test_no_history),
       cmocka_unit_test(test_http10),
       cmocka_unit_test(test_settings),

@@ -388,6 +388,7 @@ _PROTOS = {
     "rtw_sse_stream_end": (c_int, [vp]),
     "rtw_sse_stream_done": (c_int, [vp]),
     "rtw_sse_stream_cursor": (c_uint64, [vp]),
+    "rtw_sse_stream_set_cursor": (c_int, [vp, c_uint64]),
     "rtw_sse_stream_user_data": (vp, [vp]),
 }
 

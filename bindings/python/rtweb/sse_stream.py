@@ -182,8 +182,14 @@ class Stream(Handle):
 
     @property
     def cursor(self):
-        """The sequence number of the next history event to send."""
+        """The sequence number of the next history event to send. Settable (right after
+        creation or from on_gap) to any retained position: history.first_seq for the
+        retained events, history.next_seq for live ones; HistoryGap for an evicted one."""
         return lib.rtw_sse_stream_cursor(self._h())
+
+    @cursor.setter
+    def cursor(self, seq):
+        raise_for(lib.rtw_sse_stream_set_cursor(self._h(), seq))
 
     @property
     def done(self):

@@ -6,6 +6,7 @@ with sse.Parser."""
 import unittest
 
 import support  # noqa: F401 - sets sys.path
+import rtweb
 from rtweb import sse, sse_stream, errors, SSEError
 from rtweb.sse import Event
 from rtweb.sse_stream import Stream
@@ -105,6 +106,28 @@ class StreamTest(unittest.TestCase):
         body, ended = dechunk(drain(st)[len(HEAD11):])
         self.assertFalse(ended)
         self.assertEqual(events(body), [Event("reset", "", "")])
+        st.close()
+        h.close()
+
+    def test_set_cursor(self):
+        h = sse.History(4, 4096)
+        publish(h, 0, 10)                      # 6..9 retained
+
+        def on_gap(stream, reason):            # an evicted id: continue from the oldest
+            stream.comment("gap")
+            stream.cursor = h.first_seq
+
+        with request("1") as req:
+            st = Stream(req, h, on_gap=on_gap)
+        self.assertEqual(st.cursor, 6)
+        with self.assertRaises(rtweb.HistoryGap):
+            st.cursor = 5
+        with self.assertRaises(SSEError):
+            st.cursor = 11
+        comments = []
+        body, _ = dechunk(drain(st)[len(HEAD11):])
+        self.assertEqual([e.id for e in events(body, comments)], ["6", "7", "8", "9"])
+        self.assertEqual(comments, ["gap"])
         st.close()
         h.close()
 
