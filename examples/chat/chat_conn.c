@@ -29,13 +29,14 @@ void chat_conn_publish_count(server *s, const char *type)
           type[0] == 'j' ? "joined" : "left", s->online);
 }
 
-/* Queue a text message on a chat socket; a reader that lets its queue fill is dropped. */
+/* Queue a text message on a chat socket; a reader that lets its queue fill is dropped. A
+ * socket already closing (RTW_ERR_WS_CLOSED, not fatal) just does not get it. */
 static void ws_send(conn *c, const char *msg, size_t len)
 {
   int rv = rtw_ws_queue_text(c->ws, msg, len);
   if (rv == RTW_ERR_WS_OUTBOUND_FULL)
     conn_kill(c, "slow chat reader (send queue full)");
-  else if (rv != 0 && rv != RTW_ERR_WS_CLOSED)
+  else if (rtw_is_fatal(rv))
     conn_kill(c, rtw_strerror(rv));
 }
 

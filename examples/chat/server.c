@@ -407,7 +407,7 @@ static void accept_conns(server *s)
 
 static void run_timers(server *s)
 {
-  int beat = s->now >= s->next_heartbeat;
+  int beat = s->now >= s->next_heartbeat, rv;
   size_t i;
 
   if (beat)
@@ -420,8 +420,8 @@ static void run_timers(server *s)
       c->dead = 1;
     else if (s->now - c->last_empty > s->o.send_timeout * 1000u)
       conn_kill(c, "output not drained in time"); /* however little it reads meanwhile */
-    else if (c->kind == CONN_WS && rtw_ws_tick(c->ws, s->now) != 0)
-      conn_kill(c, "WebSocket timeout"); /* pong or closing handshake */
+    else if (c->kind == CONN_WS && (rv = rtw_ws_tick(c->ws, s->now)) != 0)
+      conn_kill(c, rtw_strerror(rv)); /* no pong, or no close: the peer is gone */
     else if (c->kind == CONN_SSE && beat)
       feed_conn_heartbeat(c);
   }
