@@ -181,7 +181,9 @@ static size_t fit_fd_limit(size_t want)
 
 int main(int argc, char **argv)
 {
-  options o = {"127.0.0.1", "8080", NULL, 1000, 512, 64, 16, 5, 16384, 300, 30};
+  options o = {.host = "127.0.0.1", .port = "8080", .history = 1000, .max_conns = 512,
+               .max_conns_per_addr = 64, .max_http_per_addr = 16, .msg_rate = 5,
+               .byte_rate = 16384, .join_rate = 300, .send_timeout = 30};
   struct sigaction sa;
   server s;
   int port, rv;
