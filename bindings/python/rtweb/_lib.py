@@ -336,6 +336,8 @@ _PROTOS = {
     "rtw_ws_handshake_server_reset": (c_int, [vp]),
     "rtw_ws_handshake_server_response": (c_int, [vp, PVP, PSZ]),
     "rtw_ws_handshake_server_status": (c_int, [vp]),
+    "rtw_ws_handshake_server_plain_request": (vp, [vp]),
+    "rtw_ws_handshake_server_version": (c_int, [vp, P(c_int), P(c_int)]),
     "rtw_ws_handshake_server_method": (c_int, [vp, PVP, PSZ]),
     "rtw_ws_handshake_server_path": (c_int, [vp, PVP, PSZ]),
     "rtw_ws_handshake_server_query": (c_int, [vp, PVP, PSZ]),
@@ -371,6 +373,8 @@ _PROTOS = {
     "rtw_sse_http_request_accepts": (c_int, [vp]),
     "rtw_sse_http_request_chunked": (c_int, [vp]),
     "rtw_sse_http_request_resume": (c_int, [vp, vp, PU64]),
+    "rtw_sse_http_request_outcome": (c_int, [vp]),
+    "rtw_sse_http_request_version": (c_int, [vp, P(c_int), P(c_int)]),
     "rtw_sse_http_response": (c_int, [vp, sz, PSZ, c_uint32, P(rtw_http_header), sz]),
     "rtw_sse_http_chunk": (c_int, [vp, sz, PSZ, c_char_p, sz]),
     # http.h: SSE stream

@@ -8,9 +8,10 @@ import ctypes
 from . import _lib
 from ._lib import lib, as_bytes, span, get_span, trampoline, Handle
 from .errors import Error, HandshakeError, raise_for
+from .sse import HttpRequest
 
-__all__ = ["ServerHandshake", "ClientHandshake", "accept_value", "INCOMPLETE", "DONE",
-           "PLAIN_REQUEST"]
+__all__ = ["ServerHandshake", "ClientHandshake", "PlainRequest", "accept_value", "INCOMPLETE",
+           "DONE", "PLAIN_REQUEST"]
 
 byref, c_size_t, c_void_p = ctypes.byref, ctypes.c_size_t, ctypes.c_void_p
 
@@ -101,6 +102,24 @@ class ServerHandshake(Handle):
             raise Error.from_code(_lib.RTW_ERR_INVALID_STATE, "reset() from inside on_upgrade")
         raise_for(lib.rtw_ws_handshake_server_reset(self._h()))
         self.trailing = b""
+        self._generation = getattr(self, "_generation", 0) + 1
+
+    def plain_request(self):
+        """After PLAIN_REQUEST: the same parsed request as an sse.HttpRequest (path,
+        last_event_id, accepts, chunked, version, resume(), outcome), without parsing it
+        again; None otherwise. It is a view: it works until this object is reset or closed
+        (then it raises), and closing it frees nothing."""
+        handle = lib.rtw_ws_handshake_server_plain_request(self._h())
+        return None if handle is None else PlainRequest(self, handle)
+
+    @property
+    def version(self):
+        """The request's HTTP version as (major, minor); None before the head is complete."""
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        if raise_for(lib.rtw_ws_handshake_server_version(self._h(), byref(major),
+                                                         byref(minor))) != 1:
+            return None
+        return major.value, minor.value
 
     @property
     def response(self):
@@ -179,6 +198,31 @@ class ServerHandshake(Handle):
 
 
 _ON_UPGRADE = trampoline(_lib.HS_SERVER_ON_UPGRADE, "_cb_upgrade")
+
+
+class PlainRequest(HttpRequest):
+    """A read-only view of a ServerHandshake's plain request (ServerHandshake.plain_request()).
+    The C object belongs to the handshake: this view keeps the handshake alive, refuses to
+    be fed, frees nothing, and raises once the handshake was reset or closed."""
+
+    _free = staticmethod(lambda handle: None)  # the handshake server owns it
+
+    def __init__(self, server, handle):  # pylint: disable=super-init-not-called
+        Handle.__init__(self)
+        self._server = server
+        self._generation = getattr(server, "_generation", 0)
+        self._handle = handle
+        self.trailing = server.trailing
+
+    def _h(self):
+        if self._server._handle is None or \
+                getattr(self._server, "_generation", 0) != self._generation:
+            raise Error.from_code(_lib.RTW_ERR_INVALID_STATE,
+                                  "the handshake was reset or closed")
+        return HttpRequest._h(self)
+
+    def feed(self, data):
+        raise Error.from_code(_lib.RTW_ERR_INVALID_STATE, "a plain request view is not fed")
 
 
 class ClientHandshake(Handle):

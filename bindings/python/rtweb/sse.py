@@ -319,6 +319,19 @@ class HttpRequest(Handle):
     def chunked(self):
         return raise_for(lib.rtw_sse_http_request_chunked(self._h())) == 1
 
+    @property
+    def version(self):
+        """The HTTP version as (major, minor), e.g. (1, 1)."""
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        raise_for(lib.rtw_sse_http_request_version(self._h(), byref(major), byref(minor)))
+        return major.value, minor.value
+
+    @property
+    def outcome(self):
+        """What the C parser returned for the head: 0 (incomplete), 1 (RTW_SSE_HTTP_DONE) or
+        a negative error code (see errors), without raising."""
+        return lib.rtw_sse_http_request_outcome(self._h())
+
     def resume(self, history):
         """Where to start sending from `history`: the sequence number after the client's
         last event, or None for a client without Last-Event-ID (live events only). Raises

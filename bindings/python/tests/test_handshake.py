@@ -7,7 +7,7 @@ import unittest
 
 import support
 import rtweb
-from rtweb import handshake, ws
+from rtweb import handshake, sse, ws
 from rtweb.handshake import ClientHandshake, ServerHandshake
 
 
@@ -121,6 +121,52 @@ class HandshakeTest(unittest.TestCase):
             self.assertEqual(server.trailing, b"GET /next")
             server.reset()
             self.assertEqual(server.feed(upgrade_request()), handshake.DONE)
+
+    def test_plain_request_as_sse_request(self):
+        history = sse.History()
+        history.push("1", b"data: a\n\n")
+        history.push("2", b"data: b\n\n")
+        with ServerHandshake() as server:
+            self.assertIsNone(server.version)
+            self.assertIsNone(server.plain_request())
+            req = b"GET /events?x=1 HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 1\r\n\r\nnext"
+            self.assertEqual(server.feed(req), handshake.PLAIN_REQUEST)
+            self.assertEqual(server.version, (1, 1))
+            view = server.plain_request()
+            self.assertIsInstance(view, sse.HttpRequest)
+            self.assertEqual(view.outcome, 1)            # RTW_SSE_HTTP_DONE
+            self.assertEqual((view.path, view.query, view.last_event_id), ("/events", "x=1", "1"))
+            self.assertEqual((view.version, view.chunked, view.accepts), ((1, 1), True, True))
+            self.assertEqual(view.resume(history), 1)     # after the client's last event
+            self.assertEqual(view.trailing, b"next")
+            with self.assertRaises(rtweb.Error):
+                view.feed(b"x")                           # a view is not fed
+            view.close()                                  # frees nothing
+            view = server.plain_request()
+            self.assertEqual(view.header("host"), "h")
+            server.reset()                                # the view is gone with the head
+            with self.assertRaises(rtweb.Error) as cm:
+                view.path
+            self.assertEqual(cm.exception.name, "RTW_ERR_INVALID_STATE")
+            self.assertIsNone(server.plain_request())
+            self.assertEqual(server.feed(b"GET /e HTTP/1.0\r\n\r\n"), handshake.PLAIN_REQUEST)
+            self.assertEqual(server.plain_request().version, (1, 0))
+            self.assertFalse(server.plain_request().chunked)
+            server.reset()
+            self.assertEqual(server.feed(b"POST /e HTTP/1.1\r\nHost: h\r\n\r\n"),
+                             handshake.PLAIN_REQUEST)
+            self.assertEqual(server.plain_request().outcome, rtweb.errors.RTW_ERR_HTTP_BAD_METHOD)
+            view = server.plain_request()
+        with self.assertRaises(rtweb.Error):             # the server was closed
+            view.outcome
+        history.close()
+
+    def test_field_name_with_space_is_400(self):
+        with ServerHandshake() as server:
+            with self.assertRaises(rtweb.HandshakeError) as cm:
+                server.feed(upgrade_request(**{"Host ": "evil"}))
+            self.assertEqual((cm.exception.name, cm.exception.status),
+                             ("RTW_ERR_HTTP_MALFORMED", 400))
 
     def test_client_checks_accept(self):
         with ClientHandshake("h", random=lambda n: b"\x00" * n) as client:
