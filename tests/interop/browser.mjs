@@ -153,6 +153,19 @@ try {
       `A ${JSON.stringify(ma)} B ${JSON.stringify(mb)}`];
   });
 
+  await tap.test('chromium: a name with U+202E is refused: the page shows why, nobody sees it', async () => {
+    await A.page.fill('#name', '\u202Eevil');
+    await A.page.fill('#text', 'reversed?');
+    await A.page.press('#text', 'Enter');
+    await A.page.waitForFunction(() => /U\+202E/.test(document.getElementById('hint').textContent), null, { timeout: T });
+    await A.page.fill('#name', 'Same Name');
+    await A.page.fill('#text', 'after the refusal');
+    await A.page.press('#text', 'Enter');
+    await B.page.waitForFunction(() => document.querySelectorAll('#messages li').length >= 4, null, { timeout: T });
+    const mb = await messages(B.page);
+    return [mb[3] === 'after the refusal' && !mb.includes('reversed?'), `B ${JSON.stringify(mb)}`];
+  });
+
   await tap.test('chromium offers permessage-deflate; rtweb-chat declines it (no Sec-WebSocket-Extensions)', async () => {
     const req = A.hs.requests[0] || {};
     const res = A.hs.responses[0] || { headers: {} };
