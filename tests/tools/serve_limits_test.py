@@ -244,6 +244,49 @@ def test_write_timeout_sse():
     srv.stop()
 
 
+def test_failure_lingers():
+    """A protocol error: close 1002, then serve shuts its side down and reads what the client
+    still sends until the client's EOF: a clean FIN, no reset that could eat the close."""
+    srv = Serve()
+    c = rawws.client_handshake(srv.port)
+    c.send(frame(OP_TEXT, b"x", rsv=4, mask=MASK) + b"\x00" * 200000)
+    f = c.read_frame()
+    fin = None
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            d = c.s.recv(65536)
+        except ConnectionResetError:
+            fin = "reset"
+            break
+        if not d:
+            fin = "fin"
+            break
+    check("a client's protocol error: close 1002, then a clean FIN (serve lingers)",
+          f is not None and f[2] == OP_CLOSE and f[3][:2] == b"\x03\xea" and fin == "fin",
+          (f, fin))
+    c.close()
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + b"y" * 200000)
+    data, how = b"", None
+    s.settimeout(5)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                how = "fin"
+                break
+            data += d
+    except ConnectionResetError:
+        how = "reset"
+    except OSError:
+        how = "timeout"
+    check("a 404 with unread bytes behind the request: the response, then a clean FIN",
+          data.startswith(b"HTTP/1.1 404") and how == "fin", (data[:40], how))
+    s.close()
+    srv.stop()
+
+
 def test_head_timeout():
     srv = Serve("--head-timeout", "0.5")
     s = socket.create_connection(("127.0.0.1", srv.port))
@@ -326,7 +369,7 @@ def test_sse_buffers_shrink():
     srv.stop()
 
 
-TESTS = [test_bad_flags, test_head_timeout, test_idle_timeout, test_trickle, test_keepalive,
+TESTS = [test_bad_flags, test_failure_lingers, test_head_timeout, test_idle_timeout, test_trickle, test_keepalive,
          test_write_timeout_ws, test_write_timeout_sse, test_ping_flood, test_echo_flood,
          test_sse_buffers_shrink]
 

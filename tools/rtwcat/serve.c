@@ -12,7 +12,11 @@
  *                                 the request (no copy of the head, no second parse): the
  *                                 replay after Last-Event-ID, then live events from the
  *                                 shared history (WHATWG HTML 9.2.4), ": heartbeat"
- *   HTTP --other/error--> DRAIN   a 404 (or the handshake's 4xx) is written, then closed
+ *   HTTP --other/error--> DRAIN   a 404 (or the handshake's 4xx) is written, then LINGER
+ *   WS --failed--> LINGER         our close frame (1002, 1007, ...) is written and our side
+ *                                 shut down; what the peer still sends is read and dropped
+ *                                 until its EOF or the close timeout, so close() does not
+ *                                 turn into a reset that could destroy the close frame
  *
  * Backpressure. A WebSocket connection reads 64 KiB at a time straight into rtw_ws_recv()
  * and writes what the session has pending at once with writev(). The session's input gate
@@ -65,7 +69,7 @@
 /* Largest timer value: the engines take 32-bit milliseconds. */
 #define MAX_TIMEOUT_MS 4294967295u
 
-enum { K_HTTP, K_WS, K_SSE, K_DRAIN };
+enum { K_HTTP, K_WS, K_SSE, K_DRAIN, K_LINGER };
 
 typedef struct serve_options {
   const char *host;
@@ -536,6 +540,18 @@ static int write_out(conn *c)
   return 0;
 }
 
+/* After our close frame on a failure, or an error response: shut our side down (the peer
+ * sees EOF after the last byte), drop its input until its EOF, at most the close timeout
+ * (sweep_one()). Closing with unread input would send a reset instead, and a reset can
+ * destroy what the peer has not read yet. */
+static void linger(conn *c)
+{
+  c->kind = K_LINGER;
+  c->out_since = c->srv->now;
+  (void)shutdown(c->fd, SHUT_WR);
+  set_events(c, EPOLLIN);
+}
+
 /* The epoll interest once the output is written as far as it goes (r: write_out()). */
 static uint32_t interest(const conn *c, int r)
 {
@@ -543,7 +559,7 @@ static uint32_t interest(const conn *c, int r)
 
   if (c->kind == K_WS && c->in.len == 0 && rtw_ws_want_read(c->ws))
     ev |= EPOLLIN;
-  if (c->kind == K_SSE || c->kind == K_HTTP)
+  if (c->kind == K_SSE || c->kind == K_HTTP || c->kind == K_LINGER)
     ev |= EPOLLIN; /* an SSE client's EOF shows as input */
   return ev;
 }
@@ -567,13 +583,16 @@ static void conn_flush(conn *c)
     break;
   }
   if (c->kind == K_DRAIN && r == 0) {
-    (void)shutdown(c->fd, SHUT_WR);
-    conn_close(c);
+    linger(c); /* the response is out; the client closes after reading it */
     return;
   }
   if (c->kind == K_WS && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
-    conn_close(c); /* closing handshake complete, or the session failed: RFC 6455 7.1.1,
-                      the server closes the TCP connection first */
+    if (rtw_ws_close_received(c->ws) != 0) {
+      conn_close(c); /* closing handshake complete: RFC 6455 7.1.1, the server closes the
+                        TCP connection first */
+      return;
+    }
+    linger(c); /* the session failed (7.1.7): the peer may still be sending */
     return;
   }
   set_events(c, interest(c, r));
@@ -605,7 +624,7 @@ static void conn_read(conn *c)
     conn_flush(c);
     break;
   default:
-    break; /* SSE clients and drained connections have nothing more to say */
+    break; /* SSE clients, drained and lingering connections: input is dropped */
   }
 }
 
@@ -712,6 +731,10 @@ static void sweep_one(conn *c, uint64_t now)
     }
     sse_heartbeat(c, now);
     conn_flush(c); /* the heartbeat, or a slow consumer's last bytes */
+    break;
+  case K_LINGER:
+    if (now - c->out_since >= o->close_ms)
+      conn_close(c);
     break;
   default:
     if (o->write_ms > 0 && now - c->out_since >= o->write_ms)
