@@ -1137,7 +1137,7 @@ RTW_EXPORT int rtw_sse_reconnect_next_attempt_ms(const rtw_sse_reconnect *rc, ui
  */
 RTW_EXPORT uint32_t rtw_sse_reconnect_failures(const rtw_sse_reconnect *rc);
 
-/* ====================================================================== SSE stream (server side) */
+/* ================================================================== SSE stream (server side) */
 /*
  * One server-side event stream per subscriber: the response head, chunk framing, a cursor into
  * the shared replay history that pulls events only while under an output budget, a
@@ -1191,7 +1191,8 @@ typedef struct rtw_sse_stream rtw_sse_stream;
 
 /**
  * @brief Stream settings; zero means the default. Initialise with
- * `rtw_sse_stream_settings s = {RTW_SSE_STREAM_SETTINGS_VERSION};` and set what you need.
+ * `rtw_sse_stream_settings s = {.version = RTW_SSE_STREAM_SETTINGS_VERSION};` and set what
+ * you need.
  */
 typedef struct rtw_sse_stream_settings {
   uint32_t version; /**< #RTW_SSE_STREAM_SETTINGS_VERSION (or older) */
@@ -1230,7 +1231,7 @@ typedef struct rtw_sse_stream_settings {
 
 /**
  * @brief Stream callbacks; any member may be NULL. Initialise with
- * `rtw_sse_stream_callbacks cb = {RTW_SSE_STREAM_CALLBACKS_VERSION};`.
+ * `rtw_sse_stream_callbacks cb = {.version = RTW_SSE_STREAM_CALLBACKS_VERSION};`.
  *
  * A callback may call rtw_sse_stream_send(), rtw_sse_stream_comment(), rtw_sse_stream_end()
  * and the accessors. rtw_sse_stream_send_pending(), rtw_sse_stream_send_consumed() and

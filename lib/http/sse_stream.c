@@ -27,7 +27,8 @@
  *   1. An item other than the head, retry and the closing bytes is queued only while
  *      pending < max_outbound, so pending < max_outbound + one framed item (+ the tail).
  *   2. History events are pulled in sequence order, one at a time, each exactly once:
- *      the cursor is the sequence number of the next one and only moves forward.
+ *      the cursor is the sequence number of the next one and only moves forward (unless
+ *      the host moves it, rtw_sse_stream_set_cursor()).
  *   3. A heartbeat is queued only when nothing is pending (so it never accumulates).
  *   4. Timers use the clock of the last tick; appending notes that time as the last output,
  *      and the time pending output started waiting or last made progress.

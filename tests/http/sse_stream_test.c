@@ -1278,7 +1278,8 @@ static void test_buffer_shrink(void **state)
     /* a host writing 1 KiB per call */
     do {
       assert_int_equal(rtw_sse_stream_send_pending(s[k], &p, &n), 0);
-      assert_true(n <= RTW_SSE_STREAM_DEFAULT_MAX_OUTBOUND - 1 + 1024 + RTW_SSE_HTTP_CHUNK_OVERHEAD);
+      assert_true(n <= RTW_SSE_STREAM_DEFAULT_MAX_OUTBOUND - 1 + 1024 +
+                           RTW_SSE_HTTP_CHUNK_OVERHEAD);
       total += n < 1024 ? n : 1024;
       assert_int_equal(rtw_sse_stream_send_consumed(s[k], n < 1024 ? n : 1024), 0);
     } while (n > 0);
