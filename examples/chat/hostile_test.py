@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Hostile clients against the chat demo (TAP): `hostile_test.py path/to/rtweb-chat`.
+"""Hostile clients against the chat demo (TAP):
+`hostile_test.py path/to/rtweb-chat path/to/chat_name_probe`.
 
 What an operator meets, each against its own rtweb-chat on a free port of 127.0.0.1 (every
 step bounded in time, every process stopped at the end):
 
 - names: controls (C0, C1), bidi (U+202E, U+2066), invisible characters (U+200B, U+FEFF, a
   name of no-break spaces) are refused with an {"error"} to the author and go nowhere; a
-  name in any script is accepted;
+  name in any script is accepted; and every assigned code point goes through the rule
+  (chat_name_probe) against Python's unicodedata categories;
 - "mine": the server tags the author's copy of a message, however many share its name;
 - rate limits: too many messages, too many bytes: close 1008 with the reason;
 - a ping flood from a client that never reads: closed 1008 by the rate limit, and with the
@@ -40,6 +42,7 @@ import tempfile
 import time
 
 EXE = sys.argv[1] if len(sys.argv) > 1 else "build/examples/chat/rtweb-chat"
+PROBE = sys.argv[2] if len(sys.argv) > 2 else "build/examples/chat/chat_name_probe"
 URL_LINE = re.compile(rb"^rtweb-chat: open http://127\.0\.0\.1:(\d+)/ in a browser$")
 MiB = 1024 * 1024
 
@@ -255,6 +258,39 @@ def names_and_mine(port):
           (to_a, to_b))
     a.close()
     b.close()
+
+
+# Refused although not in a refused category: invisible fillers and joiners, variation
+# selectors (U+FE0F is allowed after a non-ASCII character only; the probe puts it after
+# "a"), the braille blank, the object replacement character.
+INVISIBLE = set([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0, 0xFFFC] +
+                list(range(0x180B, 0x1810)) + list(range(0xFE00, 0xFE10)) +
+                list(range(0xE0100, 0xE01F0)))
+
+
+def names_exhaustive():
+    """Every assigned code point (Python's unicodedata) through the server's name rule."""
+    import unicodedata
+    if not os.access(PROBE, os.X_OK):
+        check(False, "the name probe is built", PROBE)
+        return
+    want = {}
+    for cp in range(0x110000):
+        cat = unicodedata.category(chr(cp))
+        if cat == "Cs" or (cat == "Cn" and (cp & 0xFFFE) != 0xFFFE and
+                           not 0xFDD0 <= cp <= 0xFDEF):
+            continue  # not encodable, or unassigned in this Python (noncharacters are kept)
+        refused = cat in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn") or (cat == "Zs" and cp != 0x20)
+        want[cp] = not (refused or cp in INVISIBLE)
+    out = subprocess.run([PROBE], input="".join("%x\n" % cp for cp in want).encode(),
+                         capture_output=True, timeout=60).stdout.decode().split("\n")
+    got = {int(a, 16): b == "1" for a, b in (l.split() for l in out if l)}
+    wrong = [(hex(cp), unicodedata.category(chr(cp)), got.get(cp)) for cp in want
+             if got.get(cp) != want[cp]]
+    check(len(got) == len(want) and not wrong,
+          "all %d assigned code points: names take letters, marks, numbers, punctuation and "
+          "symbols, and refuse every control, format, separator, private-use and "
+          "noncharacter (Unicode %s)" % (len(want), unicodedata.unidata_version), wrong[:20])
 
 
 def rate_limits(port):
@@ -610,7 +646,8 @@ def main():
         print("1..0 # SKIP %s is not built" % EXE)
         return 0
     try:
-        for part in (flood_parts, emfile_part, joins_part, heads_part, feed_file_part):
+        for part in (names_exhaustive, flood_parts, emfile_part, joins_part, heads_part,
+                     feed_file_part):
             try:
                 part()
             except Exception as e:  # noqa: BLE001 - reported, the other parts still run

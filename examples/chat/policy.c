@@ -52,7 +52,12 @@ static const uint32_t refused[][2] = {
   {0x007F, 0x00A0},   /* DEL, C1 controls, no-break space */
   {0x00AD, 0x00AD},   /* soft hyphen */
   {0x034F, 0x034F},   /* combining grapheme joiner */
+  {0x0600, 0x0605},   /* arabic number signs (format) */
   {0x061C, 0x061C},   /* arabic letter mark (bidi) */
+  {0x06DD, 0x06DD},   /* arabic end of ayah (format) */
+  {0x070F, 0x070F},   /* syriac abbreviation mark (format) */
+  {0x0890, 0x0891},   /* arabic pound and piastre marks above (format) */
+  {0x08E2, 0x08E2},   /* arabic disputed end of ayah (format) */
   {0x115F, 0x1160},   /* hangul fillers */
   {0x1680, 0x1680},   /* ogham space mark */
   {0x17B4, 0x17B5},   /* khmer inherent vowels (invisible) */
@@ -69,6 +74,9 @@ static const uint32_t refused[][2] = {
   {0xFEFF, 0xFEFF},   /* zero-width no-break space (BOM) */
   {0xFFA0, 0xFFA0},   /* halfwidth hangul filler */
   {0xFFF0, 0xFFFC},   /* specials: interlinear annotation, object replacement */
+  {0x110BD, 0x110BD}, /* kaithi number sign (format) */
+  {0x110CD, 0x110CD}, /* kaithi number sign above (format) */
+  {0x13430, 0x1343F}, /* egyptian hieroglyph format controls */
   {0x1BCA0, 0x1BCA3}, /* shorthand format controls */
   {0x1D173, 0x1D17A}, /* musical symbol format controls */
   {0xE0000, 0xEFFFF}, /* tags, variation selectors supplement */
