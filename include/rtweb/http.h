@@ -1159,6 +1159,10 @@ typedef struct rtw_sse_stream rtw_sse_stream;
 /** @brief Most bytes a stream queues beyond its budget when it ends or fails: the closing
  * comment of a dropped slow consumer and the last chunk (64). */
 #define RTW_SSE_STREAM_TAIL_MAX 64u
+/** @brief How long a failed stream keeps its closing bytes for a peer that does not read
+ * them when send_timeout_ms is 0 (with a send timeout, that is used): 5000 ms from the last
+ * progress. Then rtw_sse_stream_tick() drops them and rtw_sse_stream_done() turns 1. */
+#define RTW_SSE_STREAM_FAIL_LINGER_MS 5000u
 
 /** @brief rtw_sse_stream_settings::flags: send no heartbeats. */
 #define RTW_SSE_STREAM_FLAG_NO_HEARTBEAT 0x1u
@@ -1369,6 +1373,10 @@ RTW_EXPORT size_t rtw_sse_stream_outbound_size(const rtw_sse_stream *stream);
  * cursor (on_gap may fire). Call it when rtw_sse_stream_next_deadline() is reached.
  * @param stream the stream.
  * @param now_ms the current time; never smaller than in an earlier call.
+ * After the stream failed with its closing bytes kept (slow consumer, callback failure),
+ * the tick drops them once the peer has taken none for send_timeout_ms (or
+ * #RTW_SSE_STREAM_FAIL_LINGER_MS), so rtw_sse_stream_done() turns 1 even for a peer that
+ * never reads again.
  * @return 0 (also once the stream has failed: the error was reported then);
  *         #RTW_ERR_SEND_TIMEOUT (pending output is dropped: close the connection);
  *         #RTW_ERR_SSE_SLOW_CONSUMER (#RTW_SSE_STREAM_SLOW_DROP: the closing bytes are
@@ -1380,10 +1388,11 @@ RTW_EXPORT int rtw_sse_stream_tick(rtw_sse_stream *stream, uint64_t now_ms);
 
 /**
  * @brief When rtw_sse_stream_tick() next needs to run, in its clock: the heartbeat or, while
- * output is pending, the send timeout.
+ * output is pending, the send timeout; after a failure that kept closing bytes, when they
+ * are dropped (see rtw_sse_stream_tick()).
  * @param stream the stream, or NULL.
  * @return the deadline in milliseconds; UINT64_MAX when no timer is armed (before the first
- *         tick, after the stream failed, and for NULL).
+ *         tick, after the stream failed with nothing pending, and for NULL).
  */
 RTW_EXPORT uint64_t rtw_sse_stream_next_deadline(const rtw_sse_stream *stream);
 

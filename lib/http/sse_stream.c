@@ -532,6 +532,16 @@ static uint64_t after(uint64_t t, uint32_t ms)
   return t > UINT64_MAX - ms ? UINT64_MAX : t + ms;
 }
 
+/* A failed stream may keep its last bytes (the slow-consumer comment, the last chunk) for a
+ * peer that may never read them: they get send_timeout_ms, or RTW_SSE_STREAM_FAIL_LINGER_MS
+ * when no send timeout is set, from the last progress; then they are dropped and the
+ * stream is done, so a dropped subscriber cannot hold its connection forever. */
+static uint64_t linger_deadline(const rtw_sse_stream *s)
+{
+  return after(s->progress_at,
+               s->send_timeout_ms != 0 ? s->send_timeout_ms : RTW_SSE_STREAM_FAIL_LINGER_MS);
+}
+
 static int heartbeat_on(const rtw_sse_stream *s)
 {
   return s->state == ST_OPEN && !(s->flags & RTW_SSE_STREAM_FLAG_NO_HEARTBEAT);
@@ -545,14 +555,17 @@ int rtw_sse_stream_tick(rtw_sse_stream *s, uint64_t now_ms)
     return RTW_ERR_INVALID_ARGUMENT;
   if (s->busy)
     return RTW_ERR_REENTRANT;
-  if (s->state == ST_FAILED)
-    return 0;
   if (!s->armed) {
     s->armed = 1;
     s->last_output = s->progress_at = now_ms;
   }
   if (now_ms > s->now)
     s->now = now_ms;
+  if (s->state == ST_FAILED) { /* the error was reported when it happened */
+    if (pending(s) > 0 && s->now >= linger_deadline(s))
+      drop_output(s);
+    return 0;
+  }
   if ((rv = check_behind(s)) != 0)
     return rv;
   if (s->send_timeout_ms != 0 && pending(s) > 0 &&
@@ -571,8 +584,10 @@ uint64_t rtw_sse_stream_next_deadline(const rtw_sse_stream *s)
 {
   uint64_t d = UINT64_MAX, t;
 
-  if (s == NULL || !s->armed || s->state == ST_FAILED)
+  if (s == NULL || !s->armed)
     return UINT64_MAX;
+  if (s->state == ST_FAILED)
+    return pending(s) > 0 ? linger_deadline(s) : UINT64_MAX;
   if (heartbeat_on(s))
     d = after(s->last_output, s->heartbeat_ms);
   if (s->send_timeout_ms != 0 && pending(s) > 0) {

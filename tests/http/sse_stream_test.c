@@ -940,8 +940,11 @@ static void test_slow_drop(void **state)
     assert_int_equal(rtw_sse_stream_send(s, &(rtw_sse_event){0}), RTW_ERR_SSE_SLOW_CONSUMER);
     assert_int_equal(rtw_sse_stream_end(s), RTW_ERR_SSE_SLOW_CONSUMER);
     assert_int_equal(rtw_sse_stream_tick(s, 6), 0); /* reported already */
-    assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX);
+    /* the closing bytes linger for a peer that does not read them, but not forever */
+    assert_true(rtw_sse_stream_next_deadline(s) ==
+                (via_tick ? 5u : 6u) + RTW_SSE_STREAM_FAIL_LINGER_MS);
     assert_int_equal(drain(s, &c, 3), RTW_ERR_SSE_SLOW_CONSUMER);
+    assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX); /* all written */
     assert_int_equal(rtw_sse_stream_done(s), 1);
     assert_int_equal(rtw_sse_stream_want_write(s), 0);
     assert_int_equal(g.calls, 0);
@@ -951,6 +954,48 @@ static void test_slow_drop(void **state)
                      "event type=message id=1 data=event 1\n"
                      "comment rtweb: dropped, slow consumer\n"
                      "end\n");
+    rtw_sse_stream_free(s);
+    rtw_sse_history_free(h);
+  }
+  rtw_sse_http_request_free(req);
+  free(c.p);
+}
+
+/* A dropped slow consumer that never reads again: its closing bytes are dropped after the
+ * send timeout (or RTW_SSE_STREAM_FAIL_LINGER_MS without one), so the stream is done and the
+ * host closes the connection instead of holding it forever. */
+static void test_slow_drop_never_read(void **state)
+{
+  rtw_sse_history *h;
+  rtw_sse_http_request *req = request(0, NULL);
+  rtw_sse_stream_settings set = {.version = RTW_SSE_STREAM_SETTINGS_VERSION};
+  rtw_sse_stream *s;
+  capture c = {0};
+  const void *p;
+  size_t n;
+  int with_timeout;
+  (void)state;
+
+  for (with_timeout = 0; with_timeout < 2; with_timeout++) {
+    uint32_t linger = with_timeout ? 700u : RTW_SSE_STREAM_FAIL_LINGER_MS;
+    set.send_timeout_ms = with_timeout ? 700u : 0u;
+    c.len = 0;
+    assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
+    assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, NULL, NULL, NULL), 0);
+    assert_int_equal(rtw_sse_stream_tick(s, 100), 0);
+    publish_n(h, 0, 8); /* 0..3 evicted before they were pulled */
+    assert_int_equal(rtw_sse_stream_tick(s, 200), RTW_ERR_SSE_SLOW_CONSUMER);
+    assert_true(rtw_sse_stream_outbound_size(s) > 0);
+    assert_true(rtw_sse_stream_next_deadline(s) == 100u + linger);
+    assert_int_equal(rtw_sse_stream_tick(s, 100u + linger - 1u), 0);
+    assert_int_equal(rtw_sse_stream_done(s), 0);
+    assert_int_equal(rtw_sse_stream_tick(s, 100u + linger), 0);
+    assert_int_equal(rtw_sse_stream_outbound_size(s), 0);
+    assert_int_equal(rtw_sse_stream_done(s), 1);
+    assert_int_equal(rtw_sse_stream_want_write(s), 0);
+    assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX);
+    assert_int_equal(rtw_sse_stream_send_pending(s, &p, &n), RTW_ERR_SSE_SLOW_CONSUMER);
+    assert_int_equal(n, 0);
     rtw_sse_stream_free(s);
     rtw_sse_history_free(h);
   }
@@ -1390,6 +1435,7 @@ int main(void)
       cmocka_unit_test(test_budget),
       cmocka_unit_test(test_budget_property),
       cmocka_unit_test(test_slow_drop),
+      cmocka_unit_test(test_slow_drop_never_read),
       cmocka_unit_test(test_slow_hold),
       cmocka_unit_test(test_gap_callback_failure),
       cmocka_unit_test(test_reentrancy),
