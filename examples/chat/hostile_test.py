@@ -28,7 +28,6 @@ step bounded in time, every process stopped at the end):
   restart on it continues the ids.
 """
 import base64
-import errno
 import json
 import os
 import re
@@ -39,7 +38,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import unicodedata
 
 EXE = sys.argv[1] if len(sys.argv) > 1 else "build/examples/chat/rtweb-chat"
 PROBE = sys.argv[2] if len(sys.argv) > 2 else "build/examples/chat/chat_name_probe"
@@ -270,7 +271,6 @@ INVISIBLE = set([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0,
 
 def names_exhaustive():
     """Every assigned code point (Python's unicodedata) through the server's name rule."""
-    import unicodedata
     if not os.access(PROBE, os.X_OK):
         check(False, "the name probe is built", PROBE)
         return
@@ -356,7 +356,6 @@ def ping_flood(p, port, seconds, trickle=False):
 
 def backpressure(p, port, n=8000):
     """Send n chat messages without reading (a sender thread), then read every echo."""
-    import threading
     base = rss_kib(p.pid)
     ws = WS(port, rcvbuf=4096)
     frames = b"".join(WS.frame(1, json.dumps({"name": "bp", "text": "%05d" % i + "w" * 1000})
