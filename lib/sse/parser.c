@@ -598,38 +598,49 @@ RTW_ALWAYS_INLINE static int dispatch(rtw_sse_parser *p)
 
 /* ------------------------------------------------------------------ lines */
 
+/* The one place a field name is matched, for whole lines and cut ones alike. 9.2.6: names
+ * compare exactly, so "Data" or "data " are unknown fields. */
+static unsigned field_of(const uint8_t *name, size_t len)
+{
+  switch (len) {
+  case 2:
+    return memcmp(name, "id", 2) == 0 ? F_ID : F_UNKNOWN;
+  case 4:
+    return memcmp(name, "data", 4) == 0 ? F_DATA : F_UNKNOWN;
+  case 5:
+    if (memcmp(name, "event", 5) == 0)
+      return F_EVENT;
+    return memcmp(name, "retry", 5) == 0 ? F_RETRY : F_UNKNOWN;
+  default:
+    return F_UNKNOWN;
+  }
+}
+
 /* Classify a whole line: the field, and in *v the offset of its value (after the first colon
  * and one optional U+0020; n when the line has no colon). 9.2.6: a line starting with a colon
- * is a comment; field names compare exactly, so "Data" or "data " are unknown fields. */
+ * is a comment; the name is everything before the first colon (the whole line without one).
+ * Only the first NAME_MAX_KEEP bytes are looked at: a longer name is unknown anyway. */
 static unsigned classify(const uint8_t *s, size_t n, size_t *v)
 {
   unsigned f;
-  size_t k;
+  size_t k = 0;
 
-  if (s[0] == ':') {
-    f = F_COMMENT;
-    k = 0;
-  } else if (n >= 4 && memcmp(s, "data", 4) == 0) {
-    f = F_DATA;
+  if (n > 4 && s[4] == ':' && field_of(s, 4) == F_DATA) { /* the most common line first */
     k = 4;
-  } else if (n >= 2 && s[0] == 'i' && s[1] == 'd') {
-    f = F_ID;
-    k = 2;
-  } else if (n >= 5 && memcmp(s, "event", 5) == 0) {
-    f = F_EVENT;
-    k = 5;
-  } else if (n >= 5 && memcmp(s, "retry", 5) == 0) {
-    f = F_RETRY;
-    k = 5;
+    f = F_DATA;
+  } else if (s[0] == ':') {
+    f = F_COMMENT;
   } else {
-    return F_UNKNOWN;
+    while (k < n && k < NAME_MAX_KEEP && s[k] != ':')
+      k++;
+    if (k < n && s[k] != ':')
+      return F_UNKNOWN;
+    f = field_of(s, k);
   }
   if (k == n) { /* no colon: the whole line is the name, the value is empty */
     *v = n;
     return f;
   }
-  if (s[k] != ':')
-    return F_UNKNOWN;
   k++;
   if (k < n && s[k] == ' ')
     k++;
@@ -651,29 +662,16 @@ RTW_ALWAYS_INLINE static int process_line(rtw_sse_parser *p, const uint8_t *s, s
     }
     return dispatch(p);
   }
-  if (n >= 5 && memcmp(s, "data:", 5) == 0) { /* the most common line first */
-    v = n > 5 && s[5] == ' ' ? 6 : 5;
-    return data_line(p, s + v, n - v, ascii);
-  }
   field = classify(s, n, &v);
   if (field == F_DATA)
     return data_line(p, s + v, n - v, ascii);
   return apply_field(p, field, s + v, n - v, ascii, 1);
 }
 
+/* The field of a cut line, from the first NAME_MAX_KEEP bytes of its name. */
 static unsigned name_field(const rtw_sse_parser *p)
 {
-  static const struct {
-    const char *name;
-    uint8_t len;
-    uint8_t field;
-  } names[] = {{"data", 4, F_DATA}, {"event", 5, F_EVENT}, {"id", 2, F_ID}, {"retry", 5, F_RETRY}};
-  size_t i;
-
-  for (i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (p->name_len == names[i].len && memcmp(p->name, names[i].name, names[i].len) == 0)
-      return names[i].field;
-  return F_UNKNOWN;
+  return field_of((const uint8_t *)p->name, p->name_len);
 }
 
 /* The field name is complete (a colon follows): classify it. */

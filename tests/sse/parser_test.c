@@ -402,6 +402,10 @@ static void test_field_names_exact(void **state)
               "Data:1\nDATA:2\ndata :3\n data:4\ndata\0:5\ndatax:6\nretr:1\nid2:x\nevent2:y\n"
               "data:ok\n\n",
               "event(message,ok,)\n" END);
+  /* the name ends at the first colon, wherever later colons are (the matcher's shortcut for
+   * a 4-byte name must not see "id:x" or ":abc" as one) */
+  check(&with_comments, "id:x:\n:abc:d\nevent:a:b\ndat::1\nretry:7:\ndata:x:y\n\n",
+        "comment(abc:d)\nid(x:)\nevent(a:b,x:y,x:)\n" END);
 }
 
 /* 9.2.6 "data": the value and a LF are appended; dispatch removes one trailing LF. */
