@@ -602,6 +602,13 @@ RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
  *   tick returns 0: close the transport. Not an error.
  * - send timeout (send_timeout_ms): runs from the first tick that sees output pending, and
  *   restarts at each tick after rtw_ws_send_consumed() took bytes; output drained stops it.
+ *   Until our close frame is written, only this timer bounds a peer that stopped reading:
+ *   a server facing untrusted peers should set it.
+ * - after a fatal error (a protocol error queued its close frame): the output still pending
+ *   gets send_timeout_ms, or close_timeout_ms when no send timeout is set, measured like the
+ *   send timeout; then it is dropped (on_payload_released fires for NOCOPY payloads) and
+ *   want_write turns 0, so a peer that never reads cannot hold the connection. Tick returns
+ *   0 then (the error was reported when it happened).
  *
  * On #RTW_ERR_WS_PONG_TIMEOUT, #RTW_ERR_WS_CLOSE_TIMEOUT and #RTW_ERR_SEND_TIMEOUT the peer
  * is taken as gone: no close frame is queued, all queued output is dropped
@@ -627,7 +634,7 @@ RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
  * (tick now to arm it).
  * @param ws the session, or NULL.
  * @return the deadline in milliseconds; UINT64_MAX when no timer is armed (also after a
- *         fatal error, and for NULL).
+ *         fatal error once nothing is pending, and for NULL).
  */
 RTW_EXPORT uint64_t rtw_ws_next_deadline(const rtw_ws *ws);
 

@@ -1365,6 +1365,28 @@ static int tick_send(rtw_ws *ws, uint64_t now)
   return now >= ws->send_deadline ? RTW_ERR_SEND_TIMEOUT : 0;
 }
 
+/* After a fatal error the session keeps its close frame (and what was queued before it) for
+ * the host to flush. A peer that never reads must not hold the connection forever: that
+ * output gets send_timeout_ms (close_timeout_ms when no send timeout is set) from the last
+ * progress, then it is dropped and want_write turns 0. */
+static void tick_failed(rtw_ws *ws, uint64_t now)
+{
+  ws->now = now;
+  if (!has_output(ws)) {
+    ws->send_armed = 0;
+    return;
+  }
+  if (!ws->send_armed || ws->write_progress) {
+    ws->send_armed = 1;
+    ws->write_progress = 0;
+    ws->send_deadline =
+        now + (ws->send_timeout_ms != 0 ? ws->send_timeout_ms : ws->close_timeout_ms);
+    return;
+  }
+  if (now >= ws->send_deadline)
+    drop_output(ws);
+}
+
 /* Client role after the closing handshake: stop waiting for the server's EOF after
  * close_timeout_ms (RFC 6455 7.1.1), counted from the first tick once our close is out. */
 static void tick_eof(rtw_ws *ws, uint64_t now)
@@ -1442,8 +1464,10 @@ int rtw_ws_tick(rtw_ws *ws, uint64_t now)
     return RTW_ERR_INVALID_ARGUMENT;
   if (ws->cb_depth > 0)
     return RTW_ERR_REENTRANT;
-  if (ws->error)
-    return 0; /* reported already; nothing runs after a fatal error */
+  if (ws->error) { /* reported already; only the failed session's output may time out */
+    tick_failed(ws, now);
+    return leave(ws, 1, 0);
+  }
   rv = tick(ws, now);
   if (rv != 0 && !ws->free_pending)
     rv = time_out(ws, rv);
@@ -1459,8 +1483,10 @@ uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
 {
   uint64_t d = UINT64_MAX;
 
-  if (ws == NULL || ws->error || ws->free_pending)
+  if (ws == NULL || ws->free_pending)
     return UINT64_MAX;
+  if (ws->error) /* see tick_failed() */
+    return has_output(ws) ? (ws->send_armed ? ws->send_deadline : ws->now) : UINT64_MAX;
   if (ws->send_timeout_ms != 0 && has_output(ws))
     d = ws->send_armed ? ws->send_deadline : ws->now; /* due now: the next tick arms it */
   if (eof_waiting(ws) && ws->close_written)

@@ -1171,6 +1171,44 @@ static void send_timeout(void **state)
   rtw_ws_free(ws);
 }
 
+/* A protocol error queues a close frame; a peer that never reads it must not hold the
+ * connection: the failed session's output gets send_timeout_ms (close_timeout_ms without
+ * one) from the last progress, then it is dropped and want_write turns 0 (found by the
+ * epoll_server smoke test: next_deadline was UINT64_MAX with output pending forever). */
+static void failed_session_output_times_out(void **state)
+{
+  static const uint8_t bad[] = {0x83, 0x80, 1, 2, 3, 4}; /* reserved opcode 3, masked */
+  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtw_ws *ws;
+  size_t n;
+  int with_send_timeout;
+
+  (void)state;
+  for (with_send_timeout = 0; with_send_timeout < 2; with_send_timeout++) {
+    uint64_t limit = with_send_timeout ? 300u : RTW_WS_DEFAULT_CLOSE_TIMEOUT_MS;
+    st.send_timeout_ms = with_send_timeout ? 300u : 0u;
+    ws = new_ws(RTW_WS_ROLE_SERVER, NULL, &st, NULL, NULL);
+    assert_int_equal(rtw_ws_tick(ws, 1000), 0);
+    assert_int_equal(rtw_ws_recv(ws, bad, sizeof bad, &n), RTW_ERR_WS_RESERVED_OPCODE);
+    assert_int_equal(rtw_ws_close_sent(ws), RTW_WS_CLOSE_PROTOCOL_ERROR);
+    assert_int_equal(rtw_ws_want_write(ws), 1);
+    assert_true(rtw_ws_next_deadline(ws) == 1000); /* due: the next tick arms it */
+    assert_int_equal(rtw_ws_tick(ws, 1100), 0);
+    assert_true(rtw_ws_next_deadline(ws) == 1100 + limit);
+    assert_int_equal(rtw_ws_send_consumed(ws, 1), 0); /* progress restarts it */
+    assert_int_equal(rtw_ws_tick(ws, 1200), 0);
+    assert_true(rtw_ws_next_deadline(ws) == 1200 + limit);
+    assert_int_equal(rtw_ws_tick(ws, 1200 + limit - 1), 0);
+    assert_int_equal(rtw_ws_want_write(ws), 1);
+    assert_int_equal(rtw_ws_tick(ws, 1200 + limit), 0); /* the error was reported already */
+    assert_int_equal(rtw_ws_want_write(ws), 0);
+    assert_int_equal(rtw_ws_want_read(ws), 0);
+    assert_int_equal(rtw_ws_outbound_size(ws), 0);
+    assert_true(rtw_ws_next_deadline(ws) == UINT64_MAX);
+    rtw_ws_free(ws);
+  }
+}
+
 /* ================================================================== settings versions */
 
 /* The version 1 layout of rtw_ws_settings, as a caller compiled against it has it. */
@@ -1243,6 +1281,7 @@ int main(void)
     cmocka_unit_test(paused_input_is_not_a_dead_peer),
     cmocka_unit_test(callback_pause_and_gate_pause_keepalive),
     cmocka_unit_test(send_timeout),
+    cmocka_unit_test(failed_session_output_times_out),
     cmocka_unit_test(settings_versions),
   };
 
