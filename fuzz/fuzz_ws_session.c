@@ -1010,10 +1010,19 @@ static void op_tick(run *r, uint8_t o)
   uint64_t next;
   int rv;
 
+  size_t out0 = rtw_ws_outbound_size(r->ws);
+
   r->now += (uint64_t)fuzz_u8(&r->ops) * (1u + (o >> 4));
   rv = rtw_ws_tick(r->ws, r->now);
   if (r->err != 0) {
     FUZZ_CHECK(rv == 0); /* reported already */
+    /* ws.h: a failed session's output is dropped once it made no progress in time */
+    if (out0 > 0 && rtw_ws_outbound_size(r->ws) == 0) {
+      FUZZ_CHECK(!rtw_ws_want_write(r->ws));
+      r->dropped = r->disturbed = 1;
+    }
+    if (rtw_ws_outbound_size(r->ws) == 0)
+      FUZZ_CHECK(rtw_ws_next_deadline(r->ws) == UINT64_MAX);
     return;
   }
   if (rv == 0) {
