@@ -6,7 +6,8 @@
  *
  *   byte 0  bit 0 RTW_SSE_FLAG_STREAM_DATA    bit 4 seed the last event ID with reset()
  *           bit 1 RTW_SSE_FLAG_RAW_BYTES      bit 5 two streams: end() after the first half
- *           bit 2 small limits (bytes 1-3)    bit 6 (unused)
+ *           bit 2 small limits (bytes 1-3)    bit 6 every callback calls recv, end, reset
+ *                                             (each must be refused: RTW_ERR_REENTRANT)
  *           bit 3 set on_comment              bit 7 on_discard fails
  *   byte 1  max_type_length = 1 + b1          (1..256; only with bit 2, else the default)
  *   byte 2  max_event_size  = 1 + b2          (1..256; only with bit 2)
@@ -51,6 +52,7 @@ enum {
   H_COMMENT = 0x08,
   H_SEED = 0x10,
   H_TWO = 0x20,
+  H_NEST = 0x40,
   H_DISCARD_FAILS = 0x80
 };
 
@@ -76,6 +78,7 @@ typedef struct run {
   unsigned fail_cb_at;
   unsigned ncb;
   int discard_fails;
+  int nest;         /* callbacks try nested recv/end/reset (include/rtweb/sse.h: refused) */
   int cb_failed;    /* a callback returned a failure during the current API call */
   int cb_paused;    /* a callback returned RTW_ERR_PAUSE during the current API call */
   int too_large;    /* RTW_ERR_SSE_EVENT_TOO_LARGE was reported */
@@ -113,6 +116,12 @@ static void check_id(const run *r, const char *id, size_t n)
  * must become RTW_ERR_CALLBACK_FAILURE), otherwise a pause by chance in run A. */
 static int reply(run *r, int counted)
 {
+  if (r->nest) {
+    size_t n = 7;
+    FUZZ_CHECK(rtw_sse_parser_recv(r->p, "data:x\n\n", 8, &n) == RTW_ERR_REENTRANT && n == 0);
+    FUZZ_CHECK(rtw_sse_parser_end(r->p) == RTW_ERR_REENTRANT);
+    FUZZ_CHECK(rtw_sse_parser_reset(r->p, NULL, 0) == RTW_ERR_REENTRANT);
+  }
   if (counted && r->fail_cb_at != 0 && ++r->ncb == r->fail_cb_at) {
     static const int codes[] = {-1, RTW_ERR_NOMEM, -100000};
     r->cb_failed = 1;
@@ -396,6 +405,7 @@ static void parse(run *r, const config *cf, uint32_t flags, size_t max_event, in
   r->pause_chance = chunked ? cf->h[5] : 0;
   r->fail_cb_at = cf->h[7];
   r->discard_fails = (cf->h[0] & H_DISCARD_FAILS) != 0;
+  r->nest = (cf->h[0] & H_NEST) != 0;
   fuzz_mem_init(&fm, chunked ? fuzz_mem_scheduled(cf->h[6]) : 0);
   if (chunked)
     fuzz_mem_mark_scheduled(&fm);
