@@ -39,8 +39,9 @@
  * - A block has data iff data_lines > 0: each `data` field appends value + LF, so the buffer
  *   is non-empty exactly when a data field was seen (9.2.6 dispatch, step 2).
  * - Callbacks run only inside recv() and end(), which set `busy`. A nested recv(), end() or
- *   reset() is refused (RTW_ERR_REENTRANT); free() only sets `free_pending`, after which
- *   check_cb() stops processing at once and the running recv()/end() frees the parser.
+ *   reset() is refused (RTW_ERR_REENTRANT); rtw_sse_parser_free() there only sets
+ *   `free_pending`, after which check_cb() stops processing at once and the running
+ *   recv()/end() destroys the parser.
  */
 #include <string.h>
 
