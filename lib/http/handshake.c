@@ -76,6 +76,16 @@ void rtw__out_uint(rtw__out *o, unsigned long v)
   rtw__out_mem(o, tmp + i, sizeof tmp - i);
 }
 
+void rtw__out_get_line(rtw__out *o, const char *path, size_t path_len)
+{
+  RTW__OUT_LIT(o, "GET ");
+  if (path_len)
+    rtw__out_mem(o, path, path_len);
+  else
+    RTW__OUT_LIT(o, "/");
+  RTW__OUT_LIT(o, " HTTP/1.1\r\n");
+}
+
 void rtw__out_field(rtw__out *o, const char *name, size_t name_len, const char *value,
                     size_t value_len)
 {

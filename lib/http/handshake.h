@@ -24,6 +24,8 @@ void rtw__out_mem(rtw__out *o, const void *p, size_t n);
 void rtw__out_str(rtw__out *o, const char *s); /* a NUL-terminated string */
 void rtw__out_uint(rtw__out *o, unsigned long v);
 /* "name: value\r\n" */
+/* "GET <path> HTTP/1.1" CRLF (RFC 9112 3); an empty path is written as "/". */
+void rtw__out_get_line(rtw__out *o, const char *path, size_t path_len);
 void rtw__out_field(rtw__out *o, const char *name, size_t name_len, const char *value,
                     size_t value_len);
 /* 0 when every append succeeded, else the first error. */

@@ -105,12 +105,7 @@ static int build_request(rtw_ws_handshake_client *hs, const rtw_ws_handshake_cli
   int rv = 0;
 
   rtw__out_init(&o, &hs->request, &hs->mem);
-  RTW__OUT_LIT(&o, "GET ");
-  if (s->path_len)
-    rtw__out_mem(&o, s->path, s->path_len);
-  else
-    RTW__OUT_LIT(&o, "/");
-  RTW__OUT_LIT(&o, " HTTP/1.1\r\n");
+  rtw__out_get_line(&o, s->path, s->path_len);
   rtw__out_field(&o, RTW__LIT("Host"), s->host, s->host_len);
   RTW__OUT_LIT(&o, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
   rtw__out_field(&o, RTW__LIT("Sec-WebSocket-Key"), key, RTW_WS_KEY_LEN);

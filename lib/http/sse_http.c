@@ -494,12 +494,7 @@ static int build_client_request(rtw_sse_http_client *c, const rtw_sse_http_clien
   int rv = 0;
 
   rtw__out_init(&o, &c->request, &c->mem);
-  RTW__OUT_LIT(&o, "GET ");
-  if (s->path_len)
-    rtw__out_mem(&o, s->path, s->path_len);
-  else
-    RTW__OUT_LIT(&o, "/");
-  RTW__OUT_LIT(&o, " HTTP/1.1\r\n");
+  rtw__out_get_line(&o, s->path, s->path_len);
   rtw__out_field(&o, RTW__LIT("Host"), s->host, s->host_len);
   RTW__OUT_LIT(&o, "Accept: text/event-stream\r\nCache-Control: no-store\r\n");
   if (s->last_event_id_len != 0) /* only when not the empty string */
