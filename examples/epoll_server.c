@@ -215,7 +215,7 @@ static int start_sse(struct conn *c)
   cb.on_gap = on_gap;
   st.heartbeat_ms = (uint32_t)opt.heartbeat_ms;       /* proxies drop streams that look idle */
   st.send_timeout_ms = (uint32_t)opt.send_timeout_ms; /* writes stalled that long: drop */
-  rv = rtw_sse_stream_new(&c->sse, req, history, &st, &cb, NULL, c);
+  rv = rtw_sse_stream_new(&c->sse, req, history, &cb, &st, NULL, c);
   if (rv == 0)
     rtw_sse_stream_tick(c->sse, now_ms()); /* timers arm from the first tick */
   return rv;

@@ -402,7 +402,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   FUZZ_CHECK(rtw_sse_http_request_new(&req, NULL, NULL) == 0);
   FUZZ_CHECK(rtw_sse_http_request_recv(req, head, (size_t)n, &nread) == RTW_SSE_HTTP_DONE);
 
-  rv = fuzz_mem_saw(rtw_sse_stream_new(&r.st, req, r.h, &set, &cb, &fm.mem, &r));
+  rv = fuzz_mem_saw(rtw_sse_stream_new(&r.st, req, r.h, &cb, &set, &fm.mem, &r));
   rtw_sse_http_request_free(req);
   if (rv != 0) {
     FUZZ_CHECK(rv == RTW_ERR_NOMEM && fm.failed > 0 && r.st == NULL);

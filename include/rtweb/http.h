@@ -1272,9 +1272,9 @@ typedef struct rtw_sse_stream_callbacks {
  * @param history the shared replay history the stream reads from, or NULL (no replay: only
  *        rtw_sse_stream_send()). Not owned: it must outlive the stream. Push to it from the
  *        host; every stream sees new events at its next rtw_sse_stream_want_write().
- * @param settings copied; NULL for defaults.
  * @param callbacks copied; NULL for none. on_gap may fire during this call (with the new
  *        stream, before it is returned).
+ * @param settings copied; NULL for defaults.
  * @param mem allocator hooks, copied; NULL for the C library.
  * @param user_data passed to every callback.
  * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL stream or req, req not complete, unknown
@@ -1285,8 +1285,8 @@ typedef struct rtw_sse_stream_callbacks {
  */
 RTW_EXPORT int rtw_sse_stream_new(rtw_sse_stream **stream, const rtw_sse_http_request *req,
                                   rtw_sse_history *history,
-                                  const rtw_sse_stream_settings *settings,
-                                  const rtw_sse_stream_callbacks *callbacks, const rtw_mem *mem,
+                                  const rtw_sse_stream_callbacks *callbacks,
+                                  const rtw_sse_stream_settings *settings, const rtw_mem *mem,
                                   void *user_data);
 
 /**

@@ -365,8 +365,9 @@ static int resume(rtw_sse_stream *s, const rtw_sse_http_request *req, int *gap)
 }
 
 int rtw_sse_stream_new(rtw_sse_stream **out, const rtw_sse_http_request *req,
-                       rtw_sse_history *history, const rtw_sse_stream_settings *settings,
-                       const rtw_sse_stream_callbacks *cb, const rtw_mem *mem, void *user_data)
+                       rtw_sse_history *history, const rtw_sse_stream_callbacks *cb,
+                       const rtw_sse_stream_settings *settings, const rtw_mem *mem,
+                       void *user_data)
 {
   rtw_sse_stream *s;
   rtw_mem m;

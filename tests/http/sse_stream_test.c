@@ -256,7 +256,7 @@ static void test_live_events(void **state)
 
   assert_int_equal(rtw_sse_history_new(&h, 16, 4096, NULL), 0);
   publish_n(h, 0, 3);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g), 0);
   rtw_sse_http_request_free(req); /* the stream copied what it needs */
   assert_int_equal(g.calls, 0);
   assert_int_equal(rtw_sse_stream_cursor(s), 3);
@@ -297,7 +297,7 @@ static void test_resume(void **state)
 
   assert_int_equal(rtw_sse_history_new(&h, 16, 4096, NULL), 0);
   publish_n(h, 0, 5);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   assert_int_equal(g.calls, 0);
   assert_int_equal(rtw_sse_stream_cursor(s), 3);
@@ -370,7 +370,7 @@ static void test_gap(void **state)
     req = request(0, ids[i]);
     assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
     publish_n(h, 0, 10); /* 0..5 evicted */
-    assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+    assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g), 0);
     rtw_sse_http_request_free(req);
     assert_int_equal(g.calls, 1);
     assert_int_equal(g.reason, RTW_SSE_STREAM_GAP_RESUME);
@@ -458,7 +458,7 @@ static void test_set_cursor(void **state)
   g.rewind = h;
   c.len = 0;
   req = request(0, "2");
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   assert_int_equal(g.calls, 1);
   assert_int_equal(rtw_sse_stream_cursor(s), 6);
@@ -493,7 +493,7 @@ static void test_no_history(void **state)
   gap_ctx g = {0};
   (void)state;
 
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &gap_cbs, NULL, NULL, &g), 0);
   assert_int_equal(g.calls, 1);
   assert_int_equal(g.reason, RTW_SSE_STREAM_GAP_RESUME);
   assert_int_equal(rtw_sse_stream_cursor(s), 0);
@@ -502,7 +502,7 @@ static void test_no_history(void **state)
 
   memset(&g, 0, sizeof g);
   req = request(0, NULL);
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &gap_cbs, NULL, NULL, &g), 0);
   assert_int_equal(g.calls, 0);
   rtw_sse_stream_free(s);
   rtw_sse_http_request_free(req);
@@ -523,7 +523,7 @@ static void test_http10(void **state)
   set.retry_ms = 2500;
   assert_int_equal(rtw_sse_history_new(&h, 16, 4096, NULL), 0);
   publish_n(h, 0, 3);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &set, NULL, NULL), 0);
   rtw_sse_http_request_free(req);
   assert_int_equal(rtw_sse_stream_end(s), 0);
   assert_int_equal(drain(s, &c, 0), 0);
@@ -534,7 +534,7 @@ static void test_http10(void **state)
 
   req = request(1, "1");
   c.len = 0;
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &set, NULL, NULL), 0);
   rtw_sse_http_request_free(req);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_int_equal(rtw_sse_stream_end(s), 0);
@@ -566,7 +566,7 @@ static void test_settings(void **state)
   set.headers = hs;
   set.num_headers = 1;
   set.retry_ms = 100;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_string_equal(c.p, "HTTP/1.1 200 OK\r\n"
                            "Content-Type: text/event-stream\r\n"
@@ -580,7 +580,7 @@ static void test_settings(void **state)
 
   set.headers = bad;
   s = (rtw_sse_stream *)&c;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_HTTP_INVALID_HEADER);
   assert_null(s);
   rtw_sse_http_request_free(req);
@@ -609,25 +609,25 @@ static void test_arguments(void **state)
                    RTW_ERR_INVALID_ARGUMENT);
   rtw_sse_http_request_free(incomplete);
   set.version = 0;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   set.version = RTW_SSE_STREAM_SETTINGS_VERSION + 1;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   set.version = RTW_SSE_STREAM_SETTINGS_VERSION;
   set.flags = 0x80;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   set.flags = 0;
   set.slow_policy = 2;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   set.slow_policy = 0;
   set.num_headers = 1;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   cb.version = 2;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &cb, NULL, NULL),
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &cb, NULL, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, NULL, &half, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
@@ -712,7 +712,7 @@ static void test_budget(void **state)
   set.max_outbound = 100;
   assert_int_equal(rtw_sse_history_new(&h, 64, 8192, NULL), 0);
   publish_n(h, 0, 10);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &set, NULL, NULL), 0);
   rtw_sse_http_request_free(req);
   /* The head alone is over this tiny budget: nothing is pulled until it is written. */
   assert_true(sizeof head11 - 1 >= 100);
@@ -832,7 +832,7 @@ static void test_budget_property(void **state)
   set.slow_policy = RTW_SSE_STREAM_SLOW_HOLD;
   set.heartbeat_ms = 50;
   assert_int_equal(rtw_sse_history_new(&h, 32, 8192, NULL), 0);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, &set, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   for (step = 0; step < 20000; step++) {
     switch (lcg(&x) % 5) {
@@ -927,7 +927,7 @@ static void test_slow_drop(void **state)
   for (via_tick = 0; via_tick < 2; via_tick++) {
     c.len = 0;
     assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
-    assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g), 0);
+    assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g), 0);
     publish_n(h, 0, 2);
     assert_int_equal(drain(s, &c, 0), 0); /* head, events 0 and 1 */
     publish_n(h, 2, 8);                    /* 2 and 3 evicted before they were pulled */
@@ -981,7 +981,7 @@ static void test_slow_drop_never_read(void **state)
     set.send_timeout_ms = with_timeout ? 700u : 0u;
     c.len = 0;
     assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
-    assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, NULL, NULL, NULL), 0);
+    assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &set, NULL, NULL), 0);
     assert_int_equal(rtw_sse_stream_tick(s, 100), 0);
     publish_n(h, 0, 8); /* 0..3 evicted before they were pulled */
     assert_int_equal(rtw_sse_stream_tick(s, 200), RTW_ERR_SSE_SLOW_CONSUMER);
@@ -1018,7 +1018,7 @@ static void test_slow_hold(void **state)
   set.slow_policy = RTW_SSE_STREAM_SLOW_HOLD;
   g.send_reset = 1;
   assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, &set, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   publish_n(h, 0, 10); /* 0..5 evicted, never sent */
   assert_int_equal(drain(s, &c, 0), 0);
@@ -1066,14 +1066,14 @@ static void test_gap_callback_failure(void **state)
 
   g.ret = -1;
   assert_int_equal(rtw_sse_history_new(&h, 4, 4096, NULL), 0);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, NULL, &gap_cbs, NULL, &g),
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, NULL, NULL, &g),
                    RTW_ERR_CALLBACK_FAILURE);
   assert_null(s);
   rtw_sse_http_request_free(req);
 
   req = request(0, NULL);
   set.slow_policy = RTW_SSE_STREAM_SLOW_HOLD;
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, &set, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   publish_n(h, 0, 6);
   assert_int_equal(rtw_sse_stream_send_pending(s, &p, &n), RTW_ERR_CALLBACK_FAILURE);
@@ -1086,7 +1086,7 @@ static void test_gap_callback_failure(void **state)
   g.end = 1;
   c.len = 0;
   req = request(0, NULL);
-  assert_int_equal(rtw_sse_stream_new(&s, req, h, &set, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, h, &gap_cbs, &set, NULL, &g), 0);
   rtw_sse_http_request_free(req);
   publish_n(h, 6, 12);
   assert_int_equal(drain(s, &c, 0), RTW_ERR_CALLBACK_FAILURE);
@@ -1106,7 +1106,7 @@ static void test_reentrancy(void **state)
   (void)state;
 
   g.probe = 1;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &gap_cbs, NULL, &g), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &gap_cbs, NULL, NULL, &g), 0);
   assert_int_equal(g.calls, 1);
   assert_int_equal(g.probe_rv[0], RTW_ERR_REENTRANT);
   assert_int_equal(g.probe_rv[1], RTW_ERR_REENTRANT);
@@ -1128,7 +1128,7 @@ static void test_heartbeat(void **state)
   (void)state;
 
   set.heartbeat_ms = 1000;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX);
   assert_int_equal(rtw_sse_stream_tick(s, 5000), 0);
@@ -1159,7 +1159,7 @@ static void test_heartbeat(void **state)
   rtw_sse_stream_free(s);
 
   set.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_int_equal(rtw_sse_stream_tick(s, 0), 0);
   assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX);
@@ -1169,7 +1169,7 @@ static void test_heartbeat(void **state)
 
   set.flags = 0;
   set.heartbeat_ms = 0; /* the default */
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_int_equal(rtw_sse_stream_tick(s, 0), 0);
   assert_true(rtw_sse_stream_next_deadline(s) == RTW_SSE_STREAM_DEFAULT_HEARTBEAT_MS);
@@ -1192,7 +1192,7 @@ static void test_send_timeout(void **state)
 
   set.send_timeout_ms = 5000;
   set.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(rtw_sse_stream_tick(s, 100), 0);
   assert_true(rtw_sse_stream_next_deadline(s) == 5100);
   assert_int_equal(rtw_sse_stream_tick(s, 5099), 0);
@@ -1210,7 +1210,7 @@ static void test_send_timeout(void **state)
 
   /* Idle (nothing pending) is no timeout; output queued after a long idle time waits from
    * then, not from the last progress. */
-  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, &set, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_sse_stream_new(&s, req, NULL, NULL, &set, NULL, NULL), 0);
   assert_int_equal(rtw_sse_stream_tick(s, 0), 0);
   assert_int_equal(drain(s, &c, 0), 0);
   assert_true(rtw_sse_stream_next_deadline(s) == UINT64_MAX);
@@ -1382,7 +1382,7 @@ static int alloc_scenario(const rtw_mem *mem, void *arg)
   if ((rv = rtw_sse_history_new(&h, 8, 4096, mem)) != 0)
     goto out;
   publish_n(h, 0, 4);
-  if ((rv = rtw_sse_stream_new(&s, req, h, &set, NULL, mem, NULL)) != 0)
+  if ((rv = rtw_sse_stream_new(&s, req, h, NULL, &set, mem, NULL)) != 0)
     goto out;
   for (i = 0; i < 3; i++) {
     if ((rv = rtw_sse_stream_send_pending(s, &p, &n)) != 0)

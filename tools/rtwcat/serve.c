@@ -447,7 +447,7 @@ static void start_events(conn *c)
       respond(c, 400, "Bad Request", "bad request\n");
     return;
   }
-  if (rtw_sse_stream_new(&c->sse, req, s->history, &s->sseset, &s->ssecb, NULL, c) != 0) {
+  if (rtw_sse_stream_new(&c->sse, req, s->history, &s->ssecb, &s->sseset, NULL, c) != 0) {
     conn_close(c);
     return;
   }

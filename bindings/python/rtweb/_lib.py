@@ -378,8 +378,8 @@ _PROTOS = {
     "rtw_sse_http_response": (c_int, [vp, sz, PSZ, c_uint32, P(rtw_http_header), sz]),
     "rtw_sse_http_chunk": (c_int, [vp, sz, PSZ, c_char_p, sz]),
     # http.h: SSE stream
-    "rtw_sse_stream_new": (c_int, [PVP, vp, vp, P(rtw_sse_stream_settings),
-                                   P(rtw_sse_stream_callbacks), vp, vp]),
+    "rtw_sse_stream_new": (c_int, [PVP, vp, vp, P(rtw_sse_stream_callbacks),
+                                   P(rtw_sse_stream_settings), vp, vp]),
     "rtw_sse_stream_free": (None, [vp]),
     "rtw_sse_stream_send": (c_int, [vp, P(rtw_sse_event)]),
     "rtw_sse_stream_comment": (c_int, [vp, c_char_p, sz]),

@@ -102,7 +102,7 @@ class Stream(Handle):
         try:
             rv = lib.rtw_sse_stream_new(byref(handle), request._h(),
                                         history._h() if history is not None else None,
-                                        byref(st), byref(cb), None, self._key)
+                                        byref(cb), byref(st), None, self._key)
         finally:
             self._busy = False
         self._handle = handle.value      # None on failure (also if on_gap had set it)
