@@ -80,7 +80,8 @@ typedef struct run {
   size_t max_outbound;
   out_buf out;
   unsigned long published, directs, gaps;
-  int ended, failed, dropped; /* dropped: the output was discarded (NOMEM, send timeout) */
+  int ended, failed, dropped; /* dropped: the output was discarded (NOMEM, send timeout,
+                               * the linger of a failed stream's closing bytes) */
   uint64_t now;
   int ticked;
 } run;
@@ -246,12 +247,20 @@ static void step(run *r, fuzz_in *in)
   case 3:
     take(r, fuzz_u16(in));
     break;
-  case 4:
+  case 4: {
+    size_t before = rtw_sse_stream_outbound_size(r->st);
     r->now += fuzz_u8(in);
     r->ticked = 1;
     rv = rtw_sse_stream_tick(r->st, r->now);
     result(r, rv);
+    /* http.h: a failed stream's closing bytes are dropped once they made no progress in
+     * time (send_timeout_ms or RTW_SSE_STREAM_FAIL_LINGER_MS) */
+    if (r->failed && before > 0 && rtw_sse_stream_outbound_size(r->st) == 0) {
+      FUZZ_CHECK(rtw_sse_stream_done(r->st));
+      r->dropped = 1;
+    }
     break;
+  }
   case 5:
     while (rtw_sse_stream_want_write(r->st) && !r->failed)
       take(r, (size_t)-1);
