@@ -1349,20 +1349,22 @@ static int time_out(rtw_ws *ws, int err)
   return err;
 }
 
-/* send_timeout_ms: output pending and none taken for that long, as seen by ticks. */
-static int tick_send(rtw_ws *ws, uint64_t now)
+/* The send timer: output pending and none taken for timeout_ms (0: off), as seen by
+ * ticks; it restarts at the tick after rtw_ws_send_consumed() took bytes. 1 when it ran
+ * out. */
+static int send_stalled(rtw_ws *ws, uint64_t now, uint32_t timeout_ms)
 {
-  if (ws->send_timeout_ms == 0 || !has_output(ws)) {
+  if (timeout_ms == 0 || !has_output(ws)) {
     ws->send_armed = 0;
     return 0;
   }
   if (!ws->send_armed || ws->write_progress) {
     ws->send_armed = 1;
     ws->write_progress = 0;
-    ws->send_deadline = now + ws->send_timeout_ms;
+    ws->send_deadline = now + timeout_ms;
     return 0;
   }
-  return now >= ws->send_deadline ? RTW_ERR_SEND_TIMEOUT : 0;
+  return now >= ws->send_deadline;
 }
 
 /* After a fatal error the session keeps its close frame (and what was queued before it) for
@@ -1372,18 +1374,8 @@ static int tick_send(rtw_ws *ws, uint64_t now)
 static void tick_failed(rtw_ws *ws, uint64_t now)
 {
   ws->now = now;
-  if (!has_output(ws)) {
-    ws->send_armed = 0;
-    return;
-  }
-  if (!ws->send_armed || ws->write_progress) {
-    ws->send_armed = 1;
-    ws->write_progress = 0;
-    ws->send_deadline =
-        now + (ws->send_timeout_ms != 0 ? ws->send_timeout_ms : ws->close_timeout_ms);
-    return;
-  }
-  if (now >= ws->send_deadline)
+  if (send_stalled(ws, now, ws->send_timeout_ms != 0 ? ws->send_timeout_ms
+                                                     : ws->close_timeout_ms))
     drop_output(ws);
 }
 
@@ -1435,16 +1427,13 @@ static int tick_keepalive(rtw_ws *ws, uint64_t now)
 
 static int tick(rtw_ws *ws, uint64_t now)
 {
-  int rv;
-
   if (!ws->ticked || ws->rx_activity)
     ws->last_rx = now;
   ws->ticked = 1;
   ws->rx_activity = 0;
   ws->now = now;
-  rv = tick_send(ws, now);
-  if (rv != 0)
-    return rv;
+  if (send_stalled(ws, now, ws->send_timeout_ms))
+    return RTW_ERR_SEND_TIMEOUT;
   tick_eof(ws, now);
   if (ws->close_sent && ws->rstate <= R_PAYLOAD) { /* 7.1.1: wait for the peer's close */
     if (ws->close_written && !ws->close_armed) {
