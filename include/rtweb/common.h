@@ -73,6 +73,9 @@ extern "C" {
   XX(WS_OUTBOUND_FULL, -214, "WebSocket outbound queue over max_outbound")                  \
   XX(WS_PONG_TIMEOUT, -215, "WebSocket pong not received in time")                          \
   XX(WS_CLOSE_TIMEOUT, -216, "WebSocket closing handshake not completed in time")           \
+  XX(WS_DEFLATE_PARAM, -217, "permessage-deflate parameter unknown, repeated, malformed or not offered") \
+  XX(WS_BAD_COMPRESSED, -218, "WebSocket compressed message is not valid DEFLATE data")    \
+  XX(WS_EXTENSION_MISSING, -219, "required WebSocket extension not negotiated")            \
   XX(HTTP_MALFORMED, -300, "malformed HTTP/1 message")                                      \
   XX(HTTP_HEAD_TOO_LARGE, -301, "HTTP head larger than max_head_size")                      \
   XX(HTTP_TOO_MANY_HEADERS, -302, "HTTP head with more than max_headers field lines")       \

@@ -29,6 +29,7 @@
 
 #include "common.h"
 #include "sse.h"
+#include "ws.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -407,6 +408,24 @@ RTW_EXPORT int rtw_ws_handshake_server_select_subprotocol(rtw_ws_handshake_serve
 RTW_EXPORT int rtw_ws_handshake_server_set_extensions(rtw_ws_handshake_server *hs,
                                                       const char *value, size_t len);
 /**
+ * @brief Negotiate permessage-deflate (RFC 7692 5, 7.1): go through the client's
+ * `permessage-deflate` offers in order, parse each strictly (rtw_ws_deflate_parse(): an offer
+ * with an unknown, repeated or malformed parameter is declined), accept the first one
+ * rtw_ws_deflate_accept() accepts under `config`, and set the 101 response's
+ * `Sec-WebSocket-Extensions` to the answer (replacing what
+ * rtw_ws_handshake_server_set_extensions() set). Pass `negotiated` to rtw_ws_set_deflate()
+ * on the session.
+ * @param hs the object (the one on_upgrade received).
+ * @param config the policy, or NULL for the defaults.
+ * @param[out] negotiated the answer's parameters when accepted (zeroed otherwise).
+ * @return 1 accepted; 0 no acceptable offer (no extension in the response);
+ *         #RTW_ERR_INVALID_STATE (outside on_upgrade); #RTW_ERR_INVALID_ARGUMENT (NULL hs or
+ *         negotiated, a bad config); #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_ws_handshake_server_accept_deflate(rtw_ws_handshake_server *hs,
+                                                      const rtw_ws_deflate_config *config,
+                                                      rtw_ws_deflate_params *negotiated);
+/**
  * @brief Add a field line to the response, accepted or rejected (e.g. `Set-Cookie`,
  * `WWW-Authenticate`, `Location`). Fields the handshake writes itself (Connection, Upgrade,
  * Content-Length, Content-Type, Transfer-Encoding, Sec-WebSocket-*) are refused.
@@ -595,6 +614,24 @@ RTW_EXPORT size_t rtw_ws_handshake_client_extension_count(const rtw_ws_handshake
 RTW_EXPORT int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs,
                                                  size_t index, const char **ext,
                                                  size_t *len);
+/**
+ * @brief After a successful handshake: whether the server accepted the permessage-deflate
+ * offer made from `config` (rtw_ws_deflate_offer() gives the settings' `extensions` value),
+ * checked strictly (rtw_ws_deflate_parse() from the server, then
+ * rtw_ws_deflate_check_response()). Pass `negotiated` to rtw_ws_set_deflate() on the
+ * session; on 0 pass NULL (it closes with 1010 under #RTW_WS_DEFLATE_REQUIRED).
+ * @param hs the object, its handshake complete.
+ * @param config the policy the offer was made from, or NULL for the defaults.
+ * @param[out] negotiated the response's parameters when negotiated (zeroed otherwise).
+ * @return 1 negotiated; 0 the response has no permessage-deflate; #RTW_ERR_WS_DEFLATE_PARAM
+ *         (the response is malformed, repeats the extension, or answers what we did not
+ *         offer: RFC 7692 says the client must _Fail the WebSocket Connection_; a host may
+ *         create the session and close it with 1010, or drop the transport);
+ *         #RTW_ERR_INVALID_STATE (the handshake is not complete); #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_handshake_client_deflate(const rtw_ws_handshake_client *hs,
+                                               const rtw_ws_deflate_config *config,
+                                               rtw_ws_deflate_params *negotiated);
 /**
  * @brief The `index`-th response field line named `name` (case-insensitive).
  * @param hs the object.

@@ -475,7 +475,8 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
  * @param data the payload (NULL allowed with len 0): copied, or referenced with
  *        #RTW_WS_QUEUE_NOCOPY until on_payload_released.
  * @param len bytes at data.
- * @param flags 0 or #RTW_WS_QUEUE_NOCOPY.
+ * @param flags 0, #RTW_WS_QUEUE_NOCOPY, #RTW_WS_QUEUE_NO_COMPRESS (see rtw_ws_set_deflate()),
+ *        or both.
  * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8; nothing queued);
  *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued); #RTW_ERR_WS_CLOSED (a close was sent
  *         or the session failed); #RTW_ERR_INVALID_STATE (a streamed message is in
@@ -637,6 +638,296 @@ RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
  *         fatal error once nothing is pending, and for NULL).
  */
 RTW_EXPORT uint64_t rtw_ws_next_deadline(const rtw_ws *ws);
+
+/* ====================================================================== permessage-deflate */
+
+/**
+ * @name permessage-deflate (RFC 7692)
+ *
+ * Compression is negotiated in the opening handshake (rtw_ws_handshake_server_accept_deflate()
+ * and rtw_ws_handshake_client_deflate() in http.h do it for rtweb's own handshake; the
+ * functions below serve any other HTTP stack), then switched on in the session with
+ * rtw_ws_set_deflate() before any input or output. See docs/permessage-deflate.md.
+ */
+/**@{*/
+
+/** @brief rtw_ws_deflate_params::client_max_window_bits of an offer that names the parameter
+ * without a value (RFC 7692 7.1.2.2: the client can honour a limit the server chooses). */
+#define RTW_WS_DEFLATE_BITS_NO_VALUE 1u
+
+/**
+ * @brief The parameters of one permessage-deflate offer or response (RFC 7692 7.1). A plain
+ * value type: it will not grow.
+ *
+ * In a parsed offer or response, a window-bits member is 0 when the parameter is absent,
+ * 8..15 when present with a value, and (client_max_window_bits of an offer only)
+ * #RTW_WS_DEFLATE_BITS_NO_VALUE when present without one. The negotiated parameters a
+ * session reports (rtw_ws_deflate_active()) are the response's, with absent windows as 15.
+ */
+typedef struct rtw_ws_deflate_params {
+  uint8_t server_no_context_takeover; /**< 1: the server resets its compressor per message */
+  uint8_t client_no_context_takeover; /**< 1: the client resets its compressor per message */
+  uint8_t server_max_window_bits;     /**< limit on the server's LZ77 window (see above) */
+  uint8_t client_max_window_bits;     /**< limit on the client's LZ77 window (see above) */
+} rtw_ws_deflate_params;
+
+/** @name rtw_ws_deflate_config::flags */
+/**@{*/
+/** Keep our compressor's context between messages: better ratios for streams of similar
+ * messages, at the price of holding the compressor's memory while idle and of sending
+ * prepared messages (rtw_ws_queue_prepared()) through per-session compression. Off by default:
+ * we declare our own `*_no_context_takeover`. */
+#define RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER 0x1u
+/** Let the peer keep its compressor's context: we then hold a decompressor between messages.
+ * Off by default: a server answers `client_no_context_takeover`, a client offers
+ * `server_no_context_takeover`. */
+#define RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER 0x2u
+/** Client role: the connection is useless without compression. rtw_ws_set_deflate() with
+ * no negotiated parameters then closes the session with 1010 (RFC 6455 7.4.1). */
+#define RTW_WS_DEFLATE_REQUIRED 0x4u
+/** Client role: do not offer `client_max_window_bits` (by default it is offered without a
+ * value, as browsers do, so a server may limit our window). */
+#define RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER 0x8u
+/**@}*/
+
+/** @brief Default compression level (zlib's 1 = fastest .. 9 = smallest). */
+#define RTW_WS_DEFLATE_DEFAULT_LEVEL 6u
+/** @brief Default window bits for our compressor and for the peer's (the RFC's default). */
+#define RTW_WS_DEFLATE_DEFAULT_WINDOW_BITS 15u
+/** @brief Default zlib memLevel of our compressor. */
+#define RTW_WS_DEFLATE_DEFAULT_MEM_LEVEL 8u
+/** @brief Default memory_budget: 384 KiB, room for a compressor at 15/8 (about 262 KiB) and
+ * a decompressor at 15 (about 39 KiB). */
+#define RTW_WS_DEFLATE_DEFAULT_MEMORY_BUDGET (384u * 1024u)
+
+/** @brief The rtw_ws_deflate_config layout this header declares. */
+#define RTW_WS_DEFLATE_CONFIG_VERSION 1u
+
+/**
+ * @brief The host's compression policy, used to negotiate (both roles) and to run the
+ * compressor and decompressor. Zero in any member means its default. Initialise with
+ * `rtw_ws_deflate_config c = {.version = RTW_WS_DEFLATE_CONFIG_VERSION};`.
+ * The memory each setting costs is measured in docs/permessage-deflate.md.
+ */
+typedef struct rtw_ws_deflate_config {
+  uint32_t version; /**< #RTW_WS_DEFLATE_CONFIG_VERSION */
+  uint32_t flags;   /**< RTW_WS_DEFLATE_* flags */
+  /** zlib compression level 1..9. Default #RTW_WS_DEFLATE_DEFAULT_LEVEL. */
+  uint8_t level;
+  /** Largest LZ77 window of our compressor, 9..15 (zlib cannot deflate with 8). The window
+   * used is the smaller of this and the limit the peer negotiated; an offer that limits the
+   * server to 8 is declined. Default 15. */
+  uint8_t deflate_window_bits;
+  /** zlib memLevel of our compressor, 1..9. Default 8. */
+  uint8_t deflate_mem_level;
+  /** Largest LZ77 window we accept from the peer, 8..15: a server answers
+   * `client_max_window_bits=N` when N < 15 (declining offers that do not allow it), a
+   * client offers `server_max_window_bits=N` when N < 15. Default 15. */
+  uint8_t inflate_window_bits;
+  /** Messages shorter than this many bytes are sent uncompressed. Default 0: compress every
+   * message. */
+  size_t threshold;
+  /** Most zlib memory one session may hold (compressor and decompressor together, as
+   * allocated through its rtw_mem). Negotiation declines offers whose windows would not
+   * fit; an allocation beyond it fails with #RTW_ERR_NOMEM (close code 1011). Default
+   * #RTW_WS_DEFLATE_DEFAULT_MEMORY_BUDGET. */
+  size_t memory_budget;
+} rtw_ws_deflate_config;
+
+/**
+ * @brief Parse one element of a `Sec-WebSocket-Extensions` value, e.g.
+ * "permessage-deflate; client_max_window_bits" (RFC 7692 5, 7.1; RFC 6455 9.1 syntax,
+ * quoted-string values included).
+ *
+ * Strict: a parameter that is unknown, repeated, has a value where none is allowed, or a
+ * window-bits value outside 8..15 (digits only, no leading zero) makes the element invalid.
+ * A value-less `client_max_window_bits` is valid only in an offer.
+ * @param ext the element (one offer or the response), only read.
+ * @param len bytes at ext.
+ * @param from who sent it: #RTW_WS_ROLE_CLIENT (an offer) or #RTW_WS_ROLE_SERVER (a
+ *        response).
+ * @param[out] params the parameters (zeroed when the return is not 1).
+ * @return 1 (a valid permessage-deflate element); 0 (another extension); 
+ *         #RTW_ERR_WS_DEFLATE_PARAM (permessage-deflate with a bad parameter);
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL params, NULL ext with len > 0, another `from`).
+ */
+RTW_EXPORT int rtw_ws_deflate_parse(const char *ext, size_t len, int from,
+                                    rtw_ws_deflate_params *params);
+
+/**
+ * @brief Server role: decide on one parsed offer under `config` (RFC 7692 7.1). The response
+ * contains only what the client must accept: our own `server_no_context_takeover` unless
+ * #RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER, `client_no_context_takeover` unless
+ * #RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER or when offered, `server_max_window_bits` when the
+ * offer limited it or our window is smaller than 15, `client_max_window_bits` when our
+ * inflate window is below 15 or the offer gave a value.
+ * @param offer an offer from rtw_ws_deflate_parse() (from the client), only read.
+ * @param config the policy, or NULL for the defaults.
+ * @param[out] response the answer when accepted (format it with rtw_ws_deflate_format()).
+ * @return 1 accepted; 0 declined (e.g. `server_max_window_bits=8`, a limit below our
+ *         inflate window that the client cannot honour, or windows whose memory would
+ *         exceed the budget: try the next offer); #RTW_ERR_INVALID_ARGUMENT (NULL offer or response, a bad config).
+ */
+RTW_EXPORT int rtw_ws_deflate_accept(const rtw_ws_deflate_params *offer,
+                                     const rtw_ws_deflate_config *config,
+                                     rtw_ws_deflate_params *response);
+
+/**
+ * @brief Write parameters as a `Sec-WebSocket-Extensions` element, e.g.
+ * "permessage-deflate; server_no_context_takeover; client_max_window_bits=10". Members that
+ * are 0 are left out; #RTW_WS_DEFLATE_BITS_NO_VALUE is written without a value.
+ * @param params the parameters, only read.
+ * @param[out] buf where the text goes (not NUL-terminated).
+ * @param cap bytes available at buf (120 always suffice).
+ * @param[out] len bytes written.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing usable written); #RTW_ERR_INVALID_ARGUMENT
+ *         (NULL pointer, a window-bits value other than 0, 1 (client only) or 8..15).
+ */
+RTW_EXPORT int rtw_ws_deflate_format(const rtw_ws_deflate_params *params, char *buf,
+                                     size_t cap, size_t *len);
+
+/**
+ * @brief Client role: the offer `config` stands for, as a `Sec-WebSocket-Extensions` value
+ * for rtw_ws_handshake_client_settings::extensions, e.g.
+ * "permessage-deflate; server_no_context_takeover; client_max_window_bits".
+ * @param config the policy, or NULL for the defaults.
+ * @param[out] buf where the text goes (not NUL-terminated).
+ * @param cap bytes available at buf (120 always suffice).
+ * @param[out] len bytes written.
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL; #RTW_ERR_INVALID_ARGUMENT (NULL buf or len, a bad
+ *         config).
+ */
+RTW_EXPORT int rtw_ws_deflate_offer(const rtw_ws_deflate_config *config, char *buf, size_t cap,
+                                    size_t *len);
+
+/**
+ * @brief Client role: check the server's parsed response against the offer `config` makes
+ * (RFC 7692 7.1: the server may only answer with what was offered or allowed) and against
+ * what zlib can do.
+ * @param config the policy the offer was made from, or NULL for the defaults.
+ * @param response from rtw_ws_deflate_parse() (from the server), only read.
+ * @return 0 acceptable (pass it to rtw_ws_set_deflate()); #RTW_ERR_WS_DEFLATE_PARAM (a
+ *         parameter we did not offer or allow, e.g. `server_max_window_bits` above our
+ *         offer, `client_max_window_bits` when we did not offer it, or 8 for our own
+ *         compressor): fail the WebSocket connection (RFC 7692 7.1.1.1 and following);
+ *         #RTW_ERR_INVALID_ARGUMENT.
+ */
+RTW_EXPORT int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config,
+                                             const rtw_ws_deflate_params *response);
+
+/**
+ * @brief Switch permessage-deflate on for a session, with the parameters the handshake
+ * negotiated (the response: as answered by a server, as received by a client). Call after
+ * rtw_ws_new() and before any rtw_ws_recv() or queue call. zlib state is allocated lazily
+ * through the session's rtw_mem when the first compressed message is received or sent, and
+ * released after each message for a side without context takeover; see
+ * rtw_ws_deflate_memory().
+ *
+ * With `negotiated` NULL (the server did not accept compression) nothing changes, unless the
+ * session is a client and config has #RTW_WS_DEFLATE_REQUIRED: then a close frame with
+ * code 1010 is queued and #RTW_ERR_WS_EXTENSION_MISSING returned (flush and close the
+ * transport).
+ *
+ * Receiving: RSV1 is then allowed on the first frame of a data message only (RFC 7692 6;
+ * elsewhere 1002); compressed messages are inflated as their frames arrive, in bounded
+ * pieces, and max_message_size counts inflated bytes (1009 the moment it is crossed);
+ * invalid DEFLATE data fails with #RTW_ERR_WS_BAD_COMPRESSED (1007); text is validated on
+ * the inflated bytes (1007). Sending: messages of at least config->threshold bytes are
+ * compressed (RFC 7692 7.2.1) unless queued with #RTW_WS_QUEUE_NO_COMPRESS.
+ * @param ws the session.
+ * @param negotiated the negotiated parameters (only read; copied), or NULL.
+ * @param config the policy (level, memLevel, threshold, budget), or NULL for the defaults;
+ *        copied.
+ * @return 0; #RTW_ERR_WS_EXTENSION_MISSING (see above); #RTW_ERR_WS_DEFLATE_PARAM
+ *         (negotiated parameters this session cannot run: a window of 8 for our own
+ *         compressor, values outside 8..15); #RTW_ERR_INVALID_STATE (input or output has
+ *         already passed, or called twice); #RTW_ERR_INVALID_ARGUMENT (NULL ws, a bad
+ *         config).
+ */
+RTW_EXPORT int rtw_ws_set_deflate(rtw_ws *ws, const rtw_ws_deflate_params *negotiated,
+                                  const rtw_ws_deflate_config *config);
+
+/**
+ * @brief Whether permessage-deflate is on for this session, and with which parameters.
+ * @param ws the session, or NULL.
+ * @param[out] negotiated filled with the negotiated parameters (absent windows as 15) when
+ *             on; may be NULL.
+ * @return 1 on; 0 off (and for NULL).
+ */
+RTW_EXPORT int rtw_ws_deflate_active(const rtw_ws *ws, rtw_ws_deflate_params *negotiated);
+
+/**
+ * @brief zlib memory the session holds now (compressor plus decompressor, as allocated
+ * through its rtw_mem). 0 for an idle session without context takeover. No callback fires.
+ * @param ws the session, or NULL.
+ * @return bytes; 0 for NULL.
+ */
+RTW_EXPORT size_t rtw_ws_deflate_memory(const rtw_ws *ws);
+
+/** @brief Flag for rtw_ws_queue_message(): send this message uncompressed even when
+ * permessage-deflate is on (e.g. data already compressed). */
+#define RTW_WS_QUEUE_NO_COMPRESS 0x2u
+
+/* ---------------------------------------------------------------- prepared messages */
+
+/**
+ * @brief A message framed (and compressed) once, to be queued on many sessions. Opaque,
+ * reference-counted: each session holding it keeps it alive until its bytes are written.
+ * Not thread-safe: use it, its sessions and rtw_ws_prepared_free() on one thread.
+ */
+typedef struct rtw_ws_prepared rtw_ws_prepared;
+
+/**
+ * @brief Build a prepared message: the payload is copied once, framed as one unmasked frame,
+ * and (with `deflate` non-NULL) also compressed once with a fresh context at
+ * deflate->level, deflate_window_bits and deflate_mem_level (RFC 7692 7.2.1). No callback
+ * fires.
+ * @param[out] pm the new prepared message (NULL on failure); its reference is the caller's.
+ * @param opcode #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY.
+ * @param data the payload (NULL allowed with len 0), copied.
+ * @param len bytes at data.
+ * @param deflate the compression settings, or NULL for no compressed form.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8); #RTW_ERR_NOMEM;
+ *         #RTW_ERR_INVALID_ARGUMENT (NULL pm, NULL data with len > 0, another opcode, a
+ *         bad config, incomplete mem).
+ */
+RTW_EXPORT int rtw_ws_prepared_new(rtw_ws_prepared **pm, int opcode, const void *data,
+                                   size_t len, const rtw_ws_deflate_config *deflate,
+                                   const rtw_mem *mem);
+
+/**
+ * @brief Drop the caller's reference. The memory is freed when no session holds the
+ * message any more.
+ * @param pm the prepared message, or NULL (nothing happens).
+ */
+RTW_EXPORT void rtw_ws_prepared_free(rtw_ws_prepared *pm);
+
+/**
+ * @brief The sizes of a prepared message's frames (header included).
+ * @param pm the prepared message, or NULL.
+ * @param[out] plain_len bytes of the uncompressed frame; may be NULL.
+ * @param[out] compressed_len bytes of the compressed frame, 0 when it has none; may be NULL.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL pm).
+ */
+RTW_EXPORT int rtw_ws_prepared_sizes(const rtw_ws_prepared *pm, size_t *plain_len,
+                                     size_t *compressed_len);
+
+/**
+ * @brief Queue a prepared message on a session, zero-copy where possible: a server session
+ * whose negotiated parameters have `server_no_context_takeover` and a server window at
+ * least the prepared one's gets the shared compressed frame; a session without
+ * permessage-deflate gets the shared plain frame; any other session (context takeover,
+ * smaller window, client role) compresses or masks its own copy, as rtw_ws_queue_message()
+ * would. The session holds a reference until the frame is written (or dropped by
+ * rtw_ws_free()). Counts against max_outbound like any message. No callback fires except
+ * random (client role).
+ * @param ws the session.
+ * @param pm the prepared message, only read.
+ * @return as rtw_ws_queue_message() (text is already valid).
+ */
+RTW_EXPORT int rtw_ws_queue_prepared(rtw_ws *ws, rtw_ws_prepared *pm);
+/**@}*/
 
 #ifdef __cplusplus
 }

@@ -785,3 +785,12 @@ int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs, const char *
     hs->extra.len = before; /* nothing half-written */
   return rv;
 }
+
+/* STUB: permessage-deflate negotiation, being implemented (issue #13). */
+int rtw_ws_handshake_server_accept_deflate(rtw_ws_handshake_server *hs,
+                                           const rtw_ws_deflate_config *config,
+                                           rtw_ws_deflate_params *negotiated)
+{
+  (void)hs, (void)config, (void)negotiated;
+  return RTW_ERR_UNSUPPORTED;
+}

@@ -341,3 +341,12 @@ int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs, size_t 
     return empty(ext, len);
   return rtw__http_list_index_at(&hs->ext_idx, index, ext, len);
 }
+
+/* STUB: permessage-deflate negotiation, being implemented (issue #13). */
+int rtw_ws_handshake_client_deflate(const rtw_ws_handshake_client *hs,
+                                    const rtw_ws_deflate_config *config,
+                                    rtw_ws_deflate_params *negotiated)
+{
+  (void)hs, (void)config, (void)negotiated;
+  return RTW_ERR_UNSUPPORTED;
+}

@@ -1601,3 +1601,25 @@ void rtw_ws_free(rtw_ws *ws)
   }
   destroy(ws);
 }
+
+/* ------------------------------------------------------------------ permessage-deflate */
+/* STUB: being implemented (issue #13). */
+
+int rtw_ws_set_deflate(rtw_ws *ws, const rtw_ws_deflate_params *negotiated,
+                       const rtw_ws_deflate_config *config)
+{
+  (void)ws, (void)negotiated, (void)config;
+  return RTW_ERR_UNSUPPORTED;
+}
+
+int rtw_ws_deflate_active(const rtw_ws *ws, rtw_ws_deflate_params *negotiated)
+{
+  (void)ws, (void)negotiated;
+  return 0;
+}
+
+size_t rtw_ws_deflate_memory(const rtw_ws *ws)
+{
+  (void)ws;
+  return 0;
+}
