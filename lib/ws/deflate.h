@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* zlib seam for permessage-deflate (RFC 7692 7.2): raw DEFLATE streams whose memory comes
+ * from an rtw_mem and is counted against a budget. Used by the session (session.c) and by
+ * prepared messages (prepared.c). No other file includes zlib.h.
+ *
+ * Lazy by construction: a stream takes no memory until its first use and can be released
+ * after a message (no context takeover) and taken again later. */
+#ifndef RTW_WS_DEFLATE_H
+#define RTW_WS_DEFLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "rtweb/ws.h"
+
+/* Memory accounting shared by the streams of one owner (a session: its compressor and its
+ * decompressor). `used` counts the bytes zlib holds (allocation overhead included); an
+ * allocation that would take `used` over `budget` fails (zlib then reports Z_MEM_ERROR,
+ * mapped to RTW_ERR_NOMEM). */
+typedef struct rtw__zacct {
+  rtw_mem mem;
+  size_t used;
+  size_t budget;
+} rtw__zacct;
+
+/* The estimate of what zlib takes for a compressor / a decompressor with these parameters
+ * (used by negotiation to decline offers that cannot fit the budget). */
+size_t rtw__deflate_mem_estimate(unsigned window_bits, unsigned mem_level);
+size_t rtw__inflate_mem_estimate(unsigned window_bits);
+
+/* A compressor. Fields are private to deflate.c; zero-initialise before first use. */
+typedef struct rtw__deflater {
+  void *z;              /* z_stream when allocated, NULL when released */
+  rtw__zacct *acct;
+  uint8_t level;        /* 1..9 */
+  uint8_t window_bits;  /* 9..15 */
+  uint8_t mem_level;    /* 1..9 */
+  uint8_t midstream;    /* bytes of the current message went in */
+} rtw__deflater;
+
+/* A decompressor. Fields are private to deflate.c; zero-initialise before first use. */
+typedef struct rtw__inflater {
+  void *z;              /* z_stream when allocated, NULL when released */
+  rtw__zacct *acct;
+  uint8_t window_bits;  /* 8..15 */
+  uint8_t midstream;
+} rtw__inflater;
+
+/* Set the parameters (no memory is taken). 0 or RTW_ERR_INVALID_ARGUMENT. */
+int rtw__deflater_init(rtw__deflater *d, rtw__zacct *acct, unsigned level, unsigned window_bits,
+                       unsigned mem_level);
+int rtw__inflater_init(rtw__inflater *i, rtw__zacct *acct, unsigned window_bits);
+
+/* Compress `len` bytes of the current message (allocating the zlib state on first use) and
+ * append the output to `out` (grown through acct->mem; the caller checks its own limits on
+ * out->len). With fin = 0 the output ends at a byte boundary (Z_SYNC_FLUSH) so it can go out
+ * at once; with fin = 1 the message ends: the sync flush's 4-byte tail 00 00 FF FF is
+ * removed (RFC 7692 7.2.1) and an empty message yields the single byte 0x00 (7.2.3.6).
+ * Returns 0, RTW_ERR_NOMEM. */
+int rtw__deflate(rtw__deflater *d, const void *in, size_t len, int fin, rtw__buf *out);
+
+/* After a message: with reset = 1 (no context takeover) the state is released (memory back
+ * to the allocator; the next message allocates again), else it is kept for the next message.
+ * Does nothing when nothing is allocated. */
+void rtw__deflate_end(rtw__deflater *d, int reset);
+
+/* Decompress from `in` into `out` (at most cap bytes), allocating the state on first use.
+ * *nin = input bytes consumed, *nout = bytes produced. Call again while *nout == cap (zlib may
+ * hold more output: call with len 0 to drain) or input remains. At the end of a message feed
+ * the tail 00 00 FF FF the sender removed (RFC 7692 7.2.2) through this same call (the
+ * session passes rtw__deflate_tail), then drain.
+ * Returns 0; RTW_ERR_WS_BAD_COMPRESSED (not valid DEFLATE, or data after a final block);
+ * RTW_ERR_NOMEM. */
+int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void *out, size_t cap,
+                 size_t *nout);
+
+/* After a message: reset = 1 releases the state (no context takeover), else it is kept. */
+void rtw__inflate_end(rtw__inflater *i, int reset);
+
+/* Release everything (the owner is being freed). */
+void rtw__deflater_free(rtw__deflater *d);
+void rtw__inflater_free(rtw__inflater *i);
+
+/* The 4 bytes a receiver appends to each compressed message (RFC 7692 7.2.2). */
+extern const uint8_t rtw__deflate_tail[4];
+
+/* Internal hook for prepared messages (prepared.c), implemented in session.c: queue `len`
+ * bytes of ready frames (header and payload, unmasked, the first frame with RSV1 when
+ * compressed) that stay valid until release(ctx) is called once they are written or dropped.
+ * Counts against max_outbound. Returns as rtw_ws_queue_message(). Server role only. */
+int rtw__ws_queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
+                         void (*release)(void *ctx), void *ctx);
+
+#endif /* RTW_WS_DEFLATE_H */
