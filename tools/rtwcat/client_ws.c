@@ -72,6 +72,7 @@ typedef struct wsc_options {
   uint64_t max_message;
   uint64_t fragment_size; /* 0: the engine's default */
   const char *origin;
+  rtwcat_deflate deflate; /* --deflate: offer permessage-deflate (RFC 7692) */
 } wsc_options;
 
 typedef struct wsc {
@@ -80,6 +81,8 @@ typedef struct wsc {
   int fd, sigfd;
   rtw_ws_handshake_client *hs; /* until the handshake is over */
   rtw_ws *ws;
+  int deflate;     /* the server accepted our permessage-deflate offer with `negotiated` */
+  rtw_ws_deflate_params negotiated;
   int stdin_eof;
   int closing;    /* our close frame is queued */
   int bad_input;  /* a stdin line could not be sent */
@@ -189,7 +192,10 @@ static int parse_close(const rtwcat_command *cmd, const char *v, wsc_options *o)
 }
 
 enum { OPT_BINARY, OPT_JSON, OPT_CLOSE, OPT_SUBPROTOCOL, OPT_HEADER, OPT_PING_INTERVAL,
-       OPT_MAX_MESSAGE, OPT_FRAGMENT_SIZE, OPT_ORIGIN };
+       OPT_MAX_MESSAGE, OPT_FRAGMENT_SIZE, OPT_ORIGIN, OPT_DEFLATE, OPT_DEFLATE_LEVEL,
+       OPT_DEFLATE_WINDOW, OPT_DEFLATE_PEER_WINDOW, OPT_DEFLATE_MEM_LEVEL,
+       OPT_DEFLATE_THRESHOLD, OPT_DEFLATE_MEMORY, OPT_DEFLATE_CONTEXT_TAKEOVER,
+       OPT_DEFLATE_REQUIRED };
 
 static const rtwcat_option options[] = {
   [OPT_BINARY] = {"--binary", 0},
@@ -201,6 +207,15 @@ static const rtwcat_option options[] = {
   [OPT_MAX_MESSAGE] = {"--max-message", 1},
   [OPT_FRAGMENT_SIZE] = {"--fragment-size", 1},
   [OPT_ORIGIN] = {"--origin", 1},
+  [OPT_DEFLATE] = {"--deflate", 0},
+  [OPT_DEFLATE_LEVEL] = {"--deflate-level", 1},
+  [OPT_DEFLATE_WINDOW] = {"--deflate-window", 1},
+  [OPT_DEFLATE_PEER_WINDOW] = {"--deflate-peer-window", 1},
+  [OPT_DEFLATE_MEM_LEVEL] = {"--deflate-mem-level", 1},
+  [OPT_DEFLATE_THRESHOLD] = {"--deflate-threshold", 1},
+  [OPT_DEFLATE_MEMORY] = {"--deflate-memory", 1},
+  [OPT_DEFLATE_CONTEXT_TAKEOVER] = {"--deflate-context-takeover", 0},
+  [OPT_DEFLATE_REQUIRED] = {"--deflate-required", 0},
   {NULL, 0},
 };
 
@@ -238,9 +253,11 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
     if (rtwcat_parse_u64(v, (uint64_t)1 << 40, &o->fragment_size) != 0 || o->fragment_size == 0)
       return rtwcat_usage_error(cmd, "--fragment-size: '%s' is not a size in bytes", v);
     break;
-  default:
+  case OPT_ORIGIN:
     o->origin = v;
     break;
+  default:
+    return rtwcat_deflate_option(cmd, &o->deflate, options[which].name, v);
   }
   return -1;
 }
@@ -289,10 +306,19 @@ static int build_request(wsc *c, const rtwcat_url *url, rtw_ws_handshake_client 
 {
   rtw_ws_handshake_client_settings set = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
   char protos[2048];
+  char offer[128]; /* rtw_ws_deflate_offer(): 120 always suffice */
+  size_t offer_len = 0;
   int rc;
 
   if (join_subprotocols(&c->o, protos, sizeof protos) != 0)
     return rtwcat_usage_error(c->cmd, "too many subprotocols");
+  /* RFC 7692 5: one permessage-deflate offer made from our policy */
+  if (c->o.deflate.on &&
+      (rc = rtw_ws_deflate_offer(&c->o.deflate.cfg, offer, sizeof offer, &offer_len)) != 0)
+    return rtwcat_usage_error(c->cmd, "cannot offer permessage-deflate: %s (check the "
+                              "--deflate-* options)", rtw_strerror(rc));
+  set.extensions = offer_len > 0 ? offer : NULL;
+  set.extensions_len = offer_len;
   set.host = url->host_header;
   set.host_len = strlen(url->host_header);
   set.path = url->target;
@@ -359,6 +385,16 @@ static void print_open(const wsc *c, const rtw_ws_handshake_client *hs)
     rtwcat_json_string(stdout, proto, len);
   else
     fputs("null", stdout);
+  if (c->o.deflate.on) {
+    /* what was negotiated, as the response's element (absent windows left out) */
+    char ext[128];
+    rtwcat_deflate_describe(&c->negotiated, ext, sizeof ext);
+    fputs(",\"deflate\":", stdout);
+    if (c->deflate)
+      rtwcat_json_string(stdout, ext, strlen(ext));
+    else
+      fputs("null", stdout);
+  }
   fputs("}\n", stdout);
 }
 
@@ -385,7 +421,55 @@ static int new_session(wsc *c)
     fprintf(stderr, "rtwcat: %s\n", rtw_strerror(rc));
     return RTWCAT_EXIT_FAILURE;
   }
+  if (!c->deflate && !(c->o.deflate.cfg.flags & RTW_WS_DEFLATE_REQUIRED))
+    return -1;
+  /* RFC 7692 7.1: run what the server accepted; with --deflate-required and no
+   * acceptance the session queues a close with 1010 (RFC 6455 7.4.1) */
+  rc = rtw_ws_set_deflate(c->ws, c->deflate ? &c->negotiated : NULL, &c->o.deflate.cfg);
+  if (rc == RTW_ERR_WS_EXTENSION_MISSING) {
+    fprintf(stderr, "rtwcat: the server declined permessage-deflate (--deflate-required): "
+                    "closing with 1010\n");
+    (void)rtwcat_ws_flush(c->fd, c->ws);
+    return RTWCAT_EXIT_FAILURE;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "rtwcat: cannot run permessage-deflate: %s (%s)\n", rtw_strerror(rc),
+            rtw_err_name(rc));
+    return RTWCAT_EXIT_FAILURE;
+  }
   return -1;
+}
+
+/* The server accepted our offer? (RFC 7692 7.1.1, 7.1.2: only what we offered or allowed.)
+ * An answer we cannot accept fails the WebSocket connection (RFC 6455 7.1.7): a close with
+ * 1010 is sent and the exit status is 1. Returns -1 to go on, or an exit status. */
+static int check_deflate(wsc *c, const rtw_ws_handshake_client *hs)
+{
+  static const char why[] = "bad permessage-deflate response";
+  const char *ext;
+  size_t len, i;
+  int rc;
+
+  if (!c->o.deflate.on)
+    return -1;
+  rc = rtw_ws_handshake_client_deflate(hs, &c->o.deflate.cfg, &c->negotiated);
+  if (rc == 1) {
+    c->deflate = 1;
+    return -1;
+  }
+  if (rc == 0 || rc == RTW_ERR_UNSUPPORTED)
+    return -1; /* declined, or a library built without it: go on uncompressed */
+  fprintf(stderr, "rtwcat: handshake failed: the server's permessage-deflate answer is not "
+                  "acceptable (%s, RFC 7692 7.1):",
+          rtw_err_name(rc));
+  for (i = 0; rtw_ws_handshake_client_extension(hs, i, &ext, &len) == 1; i++)
+    fprintf(stderr, "%s '%.*s'", i > 0 ? "," : "", (int)len, ext);
+  fputs("\n", stderr);
+  c->o.deflate.on = 0; /* a plain session, only to send the close */
+  if (new_session(c) < 0 &&
+      rtw_ws_close(c->ws, RTW_WS_CLOSE_MANDATORY_EXTENSION, why, sizeof why - 1) == 0)
+    (void)rtwcat_ws_flush(c->fd, c->ws);
+  return RTWCAT_EXIT_FAILURE;
 }
 
 /* Run the opening handshake; on success create the session and keep what followed the 101
@@ -403,7 +487,8 @@ static int handshake(wsc *c)
     if (rc != -2)
       fprintf(stderr, "rtwcat: sending the handshake: %s\n", strerror(errno));
     rc = RTWCAT_EXIT_FAILURE;
-  } else if ((rc = read_response(c, hs, deadline, &used, &n)) < 0) {
+  } else if ((rc = read_response(c, hs, deadline, &used, &n)) < 0 &&
+             (rc = check_deflate(c, hs)) < 0) {
     print_open(c, hs);
   }
   rtw_ws_handshake_client_free(hs);

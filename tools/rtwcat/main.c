@@ -41,6 +41,8 @@ static const rtwcat_command commands[] = {
    "  --ping-interval SEC  send a ping every SEC seconds (decimals allowed)\n"
    "  --max-message N      largest message accepted, in bytes (default 64 MiB)\n"
    "  --fragment-size N    send messages in frames of at most N bytes (default 64 KiB)\n"
+   RTWCAT_DEFLATE_HELP
+   "  --deflate-required   close with 1010 when the server declines permessage-deflate\n"
    "after the closing handshake it waits up to 5 s for the server to close TCP first\n"
    "exit: 0 closed with 1000/1001, 1 error or lost connection, 2 usage,\n"
    "      3 the peer closed with another code\n",
@@ -77,6 +79,7 @@ static const rtwcat_command commands[] = {
    "                       no progress for SEC seconds (default 30; 0: off)\n"
    "  --close-timeout SEC  after our close frame, wait SEC seconds for the peer's\n"
    "                       (default 5)\n"
+   RTWCAT_DEFLATE_HELP
    "SEC may have decimals (0.5). prints 'listening on http://HOST:PORT/' first;\n"
    "SIGINT/SIGTERM stop it (exit 0)\n",
    rtwcat_serve},

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "rtweb/ws.h"
+
 /* Exit statuses, the same for every subcommand (docs/rtwcat.md, EXIT STATUS). */
 #define RTWCAT_EXIT_OK 0
 #define RTWCAT_EXIT_FAILURE 1 /* a protocol or I/O error; already reported */
@@ -92,6 +94,37 @@ int rtwcat_decode_ws(const rtwcat_command *cmd, int argc, char **argv);
 int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv);
 int rtwcat_client_sse(const rtwcat_command *cmd, int argc, char **argv);
 int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv);
+
+/* permessage-deflate (RFC 7692) options of `ws://` and `serve` (deflate_opt.c). */
+typedef struct rtwcat_deflate {
+  int on;                    /* --deflate or any --deflate-* knob given */
+  rtw_ws_deflate_config cfg; /* zero members: the library's defaults */
+} rtwcat_deflate;
+
+/* The option lines both commands print in --help (serve has no --deflate-required). */
+#define RTWCAT_DEFLATE_HELP                                                                 \
+  "  --deflate            negotiate permessage-deflate (RFC 7692) with the defaults:\n"      \
+  "                       level 6, windows of 15 bits, no context takeover, every\n"       \
+  "                       message compressed; each --deflate-* option implies it\n"        \
+  "  --deflate-level N    compression level, 1 (fast) to 9 (small) (default 6)\n"          \
+  "  --deflate-window N   largest window of our compressor, 9..15 bits (default 15)\n"     \
+  "  --deflate-peer-window N  largest window accepted from the peer, 8..15 (default 15)\n" \
+  "  --deflate-mem-level N  zlib memLevel of our compressor, 1..9 (default 8)\n"           \
+  "  --deflate-threshold N  send messages shorter than N bytes uncompressed (default 0)\n" \
+  "  --deflate-memory N   zlib memory budget per connection, in bytes (default 393216)\n"  \
+  "  --deflate-context-takeover  keep the compression contexts between messages, in\n"     \
+  "                       both directions (default: reset after each message)\n"
+
+/* Set up d with everything off and the defaults. */
+void rtwcat_deflate_init(rtwcat_deflate *d);
+
+/* Apply the option `name` ("--deflate", "--deflate-level", ...) with its value (NULL for a
+ * flag) to d. Returns -1 to go on, or an exit status after reporting a usage error. */
+int rtwcat_deflate_option(const rtwcat_command *cmd, rtwcat_deflate *d, const char *name,
+                          const char *v);
+
+/* The negotiated parameters as the header element text, NUL-terminated ("" on error). */
+void rtwcat_deflate_describe(const rtw_ws_deflate_params *p, char *buf, size_t cap);
 
 /* Exit status of a WebSocket client whose peer closed with a code other than 1000/1001. */
 #define RTWCAT_EXIT_PEER_CLOSE 3

@@ -7,7 +7,10 @@
  *
  *   HTTP --upgrade, 101--> WS     rtw_ws session; each whole message is queued back with its
  *                                 opcode (RFC 6455 5.6); pings and the close are answered
- *                                 by the engine, which echoes the peer's close code (5.5.1)
+ *                                 by the engine, which echoes the peer's close code (5.5.1).
+ *                                 With --deflate, on_upgrade accepts permessage-deflate
+ *                                 (RFC 7692) and the session inflates what arrives and
+ *                                 compresses the echo under the negotiated parameters
  *   HTTP --GET /events--> SSE     an rtw_sse_stream made from the handshake server's view of
  *                                 the request (no copy of the head, no second parse): the
  *                                 replay after Last-Event-ID, then live events from the
@@ -84,6 +87,7 @@ typedef struct serve_options {
   uint64_t close_ms;
   const char *subprotocols[MAX_SUBPROTOCOLS];
   size_t nsubprotocols;
+  rtwcat_deflate deflate; /* --deflate: accept permessage-deflate (RFC 7692) */
 } serve_options;
 
 typedef struct server server;
@@ -102,6 +106,8 @@ struct conn {
   rtw_ws_handshake_server *hs;
   rtw_ws *ws;
   rtw_sse_stream *sse;
+  int deflate;     /* the handshake accepted permessage-deflate with `negotiated` */
+  rtw_ws_deflate_params negotiated;
   rtwcat_buf in;  /* WS: input the session has not taken yet (its input gate closed) */
   rtwcat_buf out; /* bytes to write before the session's (101, error response) */
   conn *prev, *next;
@@ -238,7 +244,10 @@ static int on_close(rtw_ws *ws, int code, const char *reason, size_t reason_len,
   return on_control(ws, NULL, 0, user_data);
 }
 
-/* Pick the first subprotocol the client offers that is in our list (RFC 6455 4.2.2 /subprotocol/). */
+/* With --deflate, accept the first permessage-deflate offer our policy allows (RFC 7692
+ * 5, 7.1); the answer goes into the 101 and the parameters to the session (start_ws()).
+ * Without an acceptable offer the connection goes on uncompressed. Then pick the first
+ * subprotocol the client offers that is in our list (RFC 6455 4.2.2 /subprotocol/). */
 static int on_upgrade(rtw_ws_handshake_server *hs, void *user_data)
 {
   conn *c = user_data;
@@ -246,6 +255,12 @@ static int on_upgrade(rtw_ws_handshake_server *hs, void *user_data)
   const char *name;
   size_t len, i, j;
 
+  if (o->deflate.on) {
+    int rc = rtw_ws_handshake_server_accept_deflate(hs, &o->deflate.cfg, &c->negotiated);
+    if (rc == RTW_ERR_NOMEM)
+      return rc;
+    c->deflate = rc == 1; /* 0: none acceptable; an error: go on without it */
+  }
   for (i = 0; rtw_ws_handshake_server_subprotocol(hs, i, &name, &len) == 1; i++)
     for (j = 0; j < o->nsubprotocols; j++)
       if (strlen(o->subprotocols[j]) == len && memcmp(o->subprotocols[j], name, len) == 0)
@@ -479,6 +494,10 @@ static void start_ws(conn *c, const unsigned char *rest, size_t n)
   c->hs = NULL;
   if (rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &s->wscb, &s->wsset, NULL, c) != 0) {
     conn_close(c);
+    return;
+  }
+  if (c->deflate && rtw_ws_set_deflate(c->ws, &c->negotiated, &s->o.deflate.cfg) != 0) {
+    conn_close(c); /* cannot happen for parameters our own policy accepted */
     return;
   }
   c->kind = K_WS;
@@ -757,7 +776,10 @@ static void sweep(server *s, uint64_t now)
 /* ------------------------------------------------------------------ command line */
 
 enum { OPT_HOST, OPT_PORT, OPT_MAX_MESSAGE, OPT_SUBPROTOCOL, OPT_HISTORY, OPT_HEARTBEAT,
-       OPT_HEAD_TIMEOUT, OPT_KEEPALIVE, OPT_IDLE_TIMEOUT, OPT_WRITE_TIMEOUT, OPT_CLOSE_TIMEOUT };
+       OPT_HEAD_TIMEOUT, OPT_KEEPALIVE, OPT_IDLE_TIMEOUT, OPT_WRITE_TIMEOUT, OPT_CLOSE_TIMEOUT,
+       OPT_DEFLATE, OPT_DEFLATE_LEVEL, OPT_DEFLATE_WINDOW, OPT_DEFLATE_PEER_WINDOW,
+       OPT_DEFLATE_MEM_LEVEL, OPT_DEFLATE_THRESHOLD, OPT_DEFLATE_MEMORY,
+       OPT_DEFLATE_CONTEXT_TAKEOVER };
 
 static const rtwcat_option options[] = {
   [OPT_HOST] = {"--host", 1},
@@ -771,6 +793,14 @@ static const rtwcat_option options[] = {
   [OPT_IDLE_TIMEOUT] = {"--idle-timeout", 1},
   [OPT_WRITE_TIMEOUT] = {"--write-timeout", 1},
   [OPT_CLOSE_TIMEOUT] = {"--close-timeout", 1},
+  [OPT_DEFLATE] = {"--deflate", 0},
+  [OPT_DEFLATE_LEVEL] = {"--deflate-level", 1},
+  [OPT_DEFLATE_WINDOW] = {"--deflate-window", 1},
+  [OPT_DEFLATE_PEER_WINDOW] = {"--deflate-peer-window", 1},
+  [OPT_DEFLATE_MEM_LEVEL] = {"--deflate-mem-level", 1},
+  [OPT_DEFLATE_THRESHOLD] = {"--deflate-threshold", 1},
+  [OPT_DEFLATE_MEMORY] = {"--deflate-memory", 1},
+  [OPT_DEFLATE_CONTEXT_TAKEOVER] = {"--deflate-context-takeover", 0},
   {NULL, 0},
 };
 
@@ -823,8 +853,10 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
     return parse_timer(cmd, "--idle-timeout", v, 1, &o->idle_ms);
   case OPT_WRITE_TIMEOUT:
     return parse_timer(cmd, "--write-timeout", v, 1, &o->write_ms);
-  default:
+  case OPT_CLOSE_TIMEOUT:
     return parse_timer(cmd, "--close-timeout", v, 0, &o->close_ms);
+  default:
+    return rtwcat_deflate_option(cmd, &o->deflate, options[which].name, v);
   }
   return -1;
 }
@@ -874,8 +906,11 @@ static uint64_t sweep_period(const serve_options *o)
 static void ws_settings(server *s)
 {
   const serve_options *o = &s->o;
+  /* with --deflate an incompressible echo grows by zlib's stored-block overhead (5 bytes
+   * per 16 KiB block, RFC 1951 3.2.4) and a sync flush (5 bytes): 1/1024 covers it */
+  uint64_t slack = o->deflate.on ? o->max_message / 1024u + 64u : 0u;
   uint64_t max_out = RTW_WS_DEFAULT_OUTBOUND_HIGH_WATER + o->max_message +
-                     RTW_WS_MAX_HEADER + 256u;
+                     RTW_WS_MAX_HEADER + 256u + slack;
 
   s->wscb.version = RTW_WS_CALLBACKS_VERSION;
   s->wscb.on_message = on_message;
@@ -1018,11 +1053,12 @@ int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
   serve_options o = {"127.0.0.1", "8080", RTW_WS_DEFAULT_MAX_MESSAGE_SIZE,
                      RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS, 15000, DEFAULT_HEAD_TIMEOUT_MS,
                      DEFAULT_KEEPALIVE_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS,
-                     DEFAULT_CLOSE_TIMEOUT_MS, {NULL}, 0};
+                     DEFAULT_CLOSE_TIMEOUT_MS, {NULL}, 0, {0}};
   struct epoll_event evs[256];
   server *s;
   int rc, stop = 0;
 
+  rtwcat_deflate_init(&o.deflate);
   if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &o, NULL)) >= 0)
     return rc;
   s = calloc(1, sizeof *s);
