@@ -31,17 +31,26 @@ void chat_conn_publish_count(server *s, const char *type)
 
 /* Queue a text message on a chat socket; a reader that lets its queue fill is dropped. A
  * socket already closing (RTW_ERR_WS_CLOSED, not fatal) just does not get it. */
-static void ws_send(conn *c, const char *msg, size_t len)
+static void ws_sent(conn *c, int rv)
 {
-  int rv = rtw_ws_queue_text(c->ws, msg, len);
   if (rv == RTW_ERR_WS_OUTBOUND_FULL)
     conn_kill(c, "slow chat reader (send queue full)");
   else if (rtw_is_fatal(rv))
     conn_kill(c, rtw_strerror(rv));
 }
 
+static void ws_send(conn *c, const char *msg, size_t len)
+{
+  ws_sent(c, rtw_ws_queue_text(c->ws, msg, len));
+}
+
 /* Every chat socket gets {"name","text","ts"}; the author's copy also says "mine":true, so
- * a page marks its own messages by what the server says, not by a name anyone can take. */
+ * a page marks its own messages by what the server says, not by a name anyone can take.
+ * The others' copy is one prepared message: framed, and compressed for permessage-deflate,
+ * once (RFC 7692 7.2.1 with a fresh context); each session queues the same bytes, or
+ * compresses its own copy when its negotiated parameters do not allow sharing (ws.h,
+ * rtw_ws_queue_prepared()). Should it not be built (out of memory), each socket is sent
+ * its own copy. */
 static void broadcast(conn *from, const char *name, size_t name_len, const char *text,
                       size_t text_len)
 {
@@ -50,6 +59,7 @@ static void broadcast(conn *from, const char *name, size_t name_len, const char 
   chat_buf msg = {0};
   char ts[32];
   size_t i, feed_len, len;
+  rtw_ws_prepared *pm;
   int rv = 0;
 
   rv |= chat_buf_puts(&msg, "{\"name\":");
@@ -65,11 +75,19 @@ static void broadcast(conn *from, const char *name, size_t name_len, const char 
     chat_buf_free(&msg);
     return;
   }
+  if (rtw_ws_prepared_new(&pm, RTW_WS_OP_TEXT, msg.data, len,
+                          s->o.no_deflate ? NULL : &s->deflate, NULL) != 0)
+    pm = NULL;
   for (i = 0; i < s->nconns; i++) {
     conn *c = s->conns[i];
-    if (c->kind == CONN_WS && !c->dead && c->joined && c != from)
+    if (c->kind != CONN_WS || c->dead || !c->joined || c == from)
+      continue;
+    if (pm != NULL)
+      ws_sent(c, rtw_ws_queue_prepared(c->ws, pm));
+    else
       ws_send(c, msg.data, len);
   }
+  rtw_ws_prepared_free(pm); /* the sessions hold their own references until written */
   memmove(msg.data + len - 1, mine, sizeof mine - 1);
   ws_send(from, msg.data, len - 1 + sizeof mine - 1);
   /* the feed's message event: the same JSON without the timestamp */
@@ -204,6 +222,15 @@ int chat_conn_on_upgrade(rtw_ws_handshake_server *hs, void *user)
     fprintf(stderr, "rtweb-chat: refusing a chat socket from %d: too many joins\n", c->fd);
     return 429;
   }
+  /* RFC 7692 5, 7.1: accept the browser's permessage-deflate offer (Chromium and Firefox
+   * send "permessage-deflate; client_max_window_bits") unless --no-deflate; without an
+   * acceptable offer the socket runs uncompressed */
+  if (!c->srv->o.no_deflate) {
+    int rv = rtw_ws_handshake_server_accept_deflate(hs, &c->srv->deflate, &c->negotiated);
+    if (rv == RTW_ERR_NOMEM)
+      return 500;
+    c->deflate = rv == 1;
+  }
   return 0;
 }
 
@@ -276,7 +303,8 @@ void chat_conn_start(conn *c, const char *frames, size_t frames_len)
    * "Backpressure recipe": max_outbound >= high water + max_message_size + header + 256) */
   st.outbound_high_water = WS_HIGH_WATER;
   st.outbound_low_water = WS_LOW_WATER;
-  if (c->dead || rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &cb, &st, NULL, c) != 0) {
+  if (c->dead || rtw_ws_new(&c->ws, RTW_WS_ROLE_SERVER, &cb, &st, NULL, c) != 0 ||
+      (c->deflate && rtw_ws_set_deflate(c->ws, &c->negotiated, &c->srv->deflate) != 0)) {
     conn_kill(c, "cannot start a WebSocket session");
     return;
   }

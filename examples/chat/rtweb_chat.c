@@ -72,7 +72,7 @@ static void usage(FILE *f)
   fprintf(f, "usage: rtweb-chat [--host 127.0.0.1] [--port 8080] [--feed-file PATH]\n"
              "                  [--history 1000] [--max-conns 512] [--max-conns-per-addr 64]\n"
              "                  [--max-http-per-addr 16] [--msg-rate 5] [--byte-rate 16384]\n"
-             "                  [--join-rate 300] [--send-timeout 30]\n"
+             "                  [--join-rate 300] [--send-timeout 30] [--no-deflate]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
              "across restarts; --history is how many events a reconnecting page can get.\n"
@@ -82,7 +82,9 @@ static void usage(FILE *f)
              "messages and --byte-rate bytes a second on average (bursts of 10 s worth;\n"
              "beyond: close 1008; 0: no limit); per address --join-rate chat sockets opened\n"
              "a minute (beyond: 429); a connection whose output stays undrained for\n"
-             "--send-timeout seconds is dropped.\n");
+             "--send-timeout seconds is dropped. Chat sockets compress their messages\n"
+             "with permessage-deflate (RFC 7692) when the browser offers it, as browsers\n"
+             "do; --no-deflate declines it.\n");
 }
 
 static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -133,6 +135,10 @@ static int parse_args(int argc, char **argv, options *o)
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       exit(0);
+    }
+    if (strcmp(a, "--no-deflate") == 0) { /* the one flag without a value */
+      o->no_deflate = 1;
+      continue;
     }
     if (eq != NULL)
       v = eq + 1;
@@ -203,6 +209,7 @@ int main(int argc, char **argv)
   if (chat_feed_open(&s.feed, o.history, o.feed_file) != 0)
     return 1;
   s.o = o;
+  s.deflate.version = RTW_WS_DEFLATE_CONFIG_VERSION; /* zero members: the defaults */
   s.max_conns = fit_fd_limit(o.max_conns);
   s.conns = calloc(s.max_conns, sizeof *s.conns);
   s.lfd = s.conns != NULL ? listen_on(o.host, o.port, &port) : -1;

@@ -83,6 +83,8 @@ typedef struct conn {
   int close_after_flush; /* then LINGER */
   int read_eof;          /* REPLY: the client shut down its side; finish writing, then close */
   int policy_closed;     /* WS: closed 1008 for a broken rule; nothing more is read */
+  int deflate;           /* WS: permessage-deflate accepted with `negotiated` (RFC 7692) */
+  rtw_ws_deflate_params negotiated;
   addr_key addr;
   chat_rate msg_rate, byte_rate; /* WS: what it may still send */
   chat_buf in;           /* WS: input the session left unread while it paused */
@@ -98,6 +100,7 @@ typedef struct options {
   const char *host, *port, *feed_file;
   unsigned long history, max_conns, max_conns_per_addr, max_http_per_addr;
   unsigned long msg_rate, byte_rate, join_rate, send_timeout;
+  int no_deflate; /* --no-deflate: decline permessage-deflate */
 } options;
 
 struct server {
@@ -111,6 +114,10 @@ struct server {
   chat_feed feed;
   uint64_t now, next_heartbeat;
   options o;
+  /* permessage-deflate policy (RFC 7692): the library's defaults, i.e. no context takeover
+   * either way, so an idle chat socket holds no zlib memory and every socket gets the same
+   * compressed bytes of a broadcast (rtw_ws_queue_prepared()) */
+  rtw_ws_deflate_config deflate;
   join_slot joins[JOIN_SLOTS];
 };
 
