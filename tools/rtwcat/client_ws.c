@@ -800,6 +800,7 @@ int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
   c->o.close_code = RTW_WS_CLOSE_NORMAL;
   c->o.close_reason = "";
   c->o.max_message = RTW_WS_DEFAULT_MAX_MESSAGE_SIZE;
+  rtwcat_deflate_init(&c->o.deflate);
   /* the request is built before connecting, so a bad --header is a usage error */
   if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &c->o, &c->o.url)) >= 0 ||
       (rc = rtwcat_url_arg(cmd, c->o.url, 1, &url)) >= 0 ||
