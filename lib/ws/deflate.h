@@ -45,19 +45,28 @@ typedef struct rtw__inflater {
   rtw__zacct *acct;
   uint8_t window_bits;  /* 8..15 */
   uint8_t midstream;
+  uint8_t ended;        /* a final block (BFINAL = 1) ended the stream in this message */
+  uint8_t boundary;     /* the bytes fed so far end at a block boundary */
 } rtw__inflater;
 
-/* Set the parameters (no memory is taken). 0 or RTW_ERR_INVALID_ARGUMENT. */
+/* Set the parameters (no memory is taken). The owner sets acct->mem (resolved hooks),
+ * acct->budget (SIZE_MAX for no limit) and acct->used = 0 before; one acct may serve
+ * several streams. Window bits: 9..15 for a compressor (zlib refuses 8 for raw deflate),
+ * 8..15 for a decompressor; level and mem_level 1..9.
+ * 0 or RTW_ERR_INVALID_ARGUMENT. */
 int rtw__deflater_init(rtw__deflater *d, rtw__zacct *acct, unsigned level, unsigned window_bits,
                        unsigned mem_level);
 int rtw__inflater_init(rtw__inflater *i, rtw__zacct *acct, unsigned window_bits);
 
 /* Compress `len` bytes of the current message (allocating the zlib state on first use) and
- * append the output to `out` (grown through acct->mem; the caller checks its own limits on
- * out->len). With fin = 0 the output ends at a byte boundary (Z_SYNC_FLUSH) so it can go out
- * at once; with fin = 1 the message ends: the sync flush's 4-byte tail 00 00 FF FF is
- * removed (RFC 7692 7.2.1) and an empty message yields the single byte 0x00 (7.2.3.6).
- * Returns 0, RTW_ERR_NOMEM. */
+ * append the output to `out` (grown through acct->mem, not counted in acct->used; the
+ * caller checks its own limits on out->len). With fin = 0 the output ends at a byte
+ * boundary (Z_SYNC_FLUSH) so it can go out at once (a call with len 0 after a flush adds
+ * nothing); with fin = 1 the message ends: the sync flush's 4-byte tail 00 00 FF FF is
+ * removed (RFC 7692 7.2.1), and when nothing was added since the last flush (an empty
+ * message: 7.2.3.6) the single byte 0x00 is written. `in` may be NULL with len 0.
+ * Returns 0, RTW_ERR_NOMEM (out->len is then as before the call; the stream's state is
+ * undefined: call rtw__deflater_free()). */
 int rtw__deflate(rtw__deflater *d, const void *in, size_t len, int fin, rtw__buf *out);
 
 /* After a message: with reset = 1 (no context takeover) the state is released (memory back
@@ -66,17 +75,28 @@ int rtw__deflate(rtw__deflater *d, const void *in, size_t len, int fin, rtw__buf
 void rtw__deflate_end(rtw__deflater *d, int reset);
 
 /* Decompress from `in` into `out` (at most cap bytes), allocating the state on first use.
- * *nin = input bytes consumed, *nout = bytes produced. Call again while *nout == cap (zlib may
- * hold more output: call with len 0 to drain) or input remains. At the end of a message feed
- * the tail 00 00 FF FF the sender removed (RFC 7692 7.2.2) through this same call (the
- * session passes rtw__deflate_tail), then drain.
- * Returns 0; RTW_ERR_WS_BAD_COMPRESSED (not valid DEFLATE, or data after a final block);
- * RTW_ERR_NOMEM. */
+ * *nin = input bytes consumed, *nout = bytes produced. It returns when all input is
+ * consumed or out is full: call again while *nout == cap (zlib may hold more output: call
+ * with len 0 to drain) or input remains. At the end of a message feed the tail
+ * 00 00 FF FF the sender removed (RFC 7692 7.2.2) through this same call (the session
+ * passes rtw__deflate_tail), drain, then call rtw__inflate_end().
+ * A block with BFINAL = 1 (RFC 7692 7.2.3.3) ends the peer's DEFLATE stream: the stream is
+ * reset at once and the rest of the message (the 0x00 the RFC requires, then the tail) must
+ * produce no output.
+ * Returns 0; RTW_ERR_WS_BAD_COMPRESSED (not valid DEFLATE, or output after a final block);
+ * RTW_ERR_NOMEM (the budget or the allocator refused). After an error the stream is
+ * unusable: call rtw__inflater_free(). */
 int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void *out, size_t cap,
                  size_t *nout);
 
-/* After a message: reset = 1 releases the state (no context takeover), else it is kept. */
-void rtw__inflate_end(rtw__inflater *i, int reset);
+/* After a message (its tail fed and drained): reset = 1 releases the state (no context
+ * takeover), else it is kept; after a final block (BFINAL) the window was already dropped,
+ * so the next message starts from an empty window either way.
+ * Returns 0, or RTW_ERR_WS_BAD_COMPRESSED when the message's data did not end at a block
+ * boundary (it was cut inside a block: with the tail appended a valid message always ends
+ * at one); the state is then released. Callers that ignore the result lose only this
+ * check. */
+int rtw__inflate_end(rtw__inflater *i, int reset);
 
 /* Release everything (the owner is being freed). */
 void rtw__deflater_free(rtw__deflater *d);
