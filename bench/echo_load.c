@@ -5,6 +5,7 @@
 /*
  *   echo_load [--host 127.0.0.1] [--port 8080] [--path /] [--connections N] [--size BYTES]
  *             [--pipeline DEPTH] [--duration SEC] [--warmup SEC] [--binary | --text] [--tcp]
+ *             [--data fill|chat|text] [--deflate] [--deflate-takeover]
  *
  * Each connection opens with rtweb's client handshake (rtw_ws_handshake_client_*; RFC 6455
  * 4.1), then runs an rtw_ws session in the client role: every message it sends is masked
@@ -17,6 +18,18 @@
  * --tcp: the same over raw TCP (no handshake, no framing), against a plain TCP echo: a
  * message is SIZE bytes of the stream. That is the ceiling the WebSocket numbers compare to.
  *
+ * --data: what the messages hold. fill (the default): SIZE bytes "abc...z" repeated, the
+ * same every time. chat: JSON chat messages of 100..200 bytes with varied content
+ * (bench/deflate_data.c; a pool of 4096, each connection walks it from its own start; SIZE
+ * is ignored). text: SIZE bytes of JSON-like chat history, the same every time.
+ *
+ * --deflate: offer permessage-deflate (RFC 7692) as rtw_ws_deflate_offer() writes it for the
+ * default config (level 6, windows 15, memLevel 8, threshold 0: every message compressed;
+ * no context takeover either way), check the answer (rtw_ws_handshake_client_deflate) and
+ * switch the session to it (rtw_ws_set_deflate); a server that declines is an error.
+ * --deflate-takeover: the same with context takeover allowed both ways
+ * (RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER).
+ *
  * The first --warmup seconds are not counted (during them every echoed payload is compared
  * with what was sent). Then, for --duration seconds, every completed round trip is recorded.
  * At the end each WebSocket connection sends a close (1000) and waits up to 2 s for the
@@ -24,9 +37,16 @@
  *
  *   {"mode":"ws","connections":1,"size":32,"pipeline":1,"duration_s":5.000,
  *    "messages":NNN,"msgs_per_s":NNN,"p50_us":N,"p99_us":N,"p999_us":N,"max_us":N,
- *    "mean_us":N,"load_cpu":0.70,"unclosed":0}
+ *    "mean_us":N,"load_cpu":0.70,"unclosed":0,"data":"fill","deflate":0,"mean_size":32,
+ *    "bytes_per_s":N,"payload_tx":N,"wire_tx":N,"payload_rx":N,"wire_rx":N,
+ *    "tx_ratio":1.00,"rx_ratio":1.00,"extension":""}
  *
  * messages: round trips completed in the measured window; msgs_per_s = messages / duration;
+ * bytes_per_s: payload bytes of those echoes per second (one direction); payload_tx/rx and
+ * wire_tx/rx: message bytes sent/echoed and the bytes that crossed the socket for them, over
+ * the whole run after the handshake (tx_ratio = payload_tx / wire_tx is our compression,
+ * rx_ratio the server's; frame headers count as wire bytes); extension: the server's
+ * Sec-WebSocket-Extensions answer;
  * p50/p99/p999 by nearest rank over every recorded round trip; load_cpu: this process's CPU
  * time (user + system) over the window divided by its length (near 1.0: the load generator
  * itself may be the limit); unclosed: connections whose closing handshake did not finish.
@@ -39,6 +59,8 @@
 #define _GNU_SOURCE /* getrandom, writev with struct iovec, getaddrinfo */
 
 #include <rtweb/rtweb.h>
+
+#include "deflate_data.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +86,7 @@
 #define MAX_EVENTS 512
 #define MAX_SIZE (16u * 1024u * 1024u)
 #define CLOSE_WAIT_NS 2000000000ull
+#define CHAT_POOL 4096u
 
 enum { PH_WARMUP, PH_MEASURE, PH_CLOSE };
 
@@ -74,6 +97,8 @@ typedef struct conn {
   int closing;    /* start_close() done */
   rtw_ws *ws;     /* NULL in --tcp mode */
   uint64_t *ts;   /* send times of the messages in flight, a ring of `pipeline` */
+  unsigned *idx;  /* their messages (indices into g.pool), the same ring */
+  unsigned next;  /* the pool index of the next message to send */
   unsigned head;  /* oldest in flight */
   unsigned count; /* in flight */
   size_t rx;      /* bytes of the current echo received so far */
@@ -88,7 +113,10 @@ static struct {
   unsigned connections, pipeline;
   size_t size;
   double duration, warmup;
-  int text, tcp;
+  int text, tcp, deflate, takeover;
+  const char *data; /* fill, chat or text */
+  rtw_ws_deflate_config dcfg;
+  char extension[256]; /* the server's answer */
   /* state */
   int ep;
   int phase;
@@ -96,6 +124,10 @@ static struct {
   uint64_t t_measure, t_end;
   double cpu_measure, cpu_end; /* our CPU seconds (user + system) at the window's ends */
   unsigned char *payload;
+  struct { const unsigned char *p; size_t len; } *pool; /* the messages sent, in turn */
+  unsigned npool;
+  size_t max_len;
+  uint64_t payload_tx, wire_tx, payload_rx, wire_rx, bytes_measured;
   unsigned char rbuf[READ_BUF];
   uint32_t *lat; /* round trips recorded in the measured window, ns */
   size_t nlat, caplat;
@@ -198,15 +230,20 @@ static int rnd_cb(rtw_ws *ws, void *buf, size_t len, void *user_data)
 /* Queue one message and note its send time. */
 static void send_one(conn *c, uint64_t t)
 {
+  unsigned k = c->next;
+
+  c->next = (c->next + 1) % g.npool;
   if (c->ws != NULL) {
     int rc = rtw_ws_queue_message(c->ws, g.text ? RTW_WS_OP_TEXT : RTW_WS_OP_BINARY,
-                                  g.payload, g.size, 0);
+                                  g.pool[k].p, g.pool[k].len, 0);
     if (rc != 0)
       die("queue", rtw_err_name(rc));
   } else {
     c->tx_msgs++;
   }
+  g.payload_tx += g.pool[k].len;
   c->ts[(c->head + c->count) % g.pipeline] = t;
+  c->idx[(c->head + c->count) % g.pipeline] = k;
   c->count++;
 }
 
@@ -278,6 +315,7 @@ static void flush(conn *c)
       return;
     }
     done = write_iov(c, iov, n);
+    g.wire_tx += done;
     if (c->ws != NULL) {
       int rc = rtw_ws_send_consumed(c->ws, done);
 
@@ -332,7 +370,7 @@ static void complete(conn *c)
 
   if (c->count == 0)
     die("an echo arrived that was never sent", NULL);
-  if (c->rx != g.size) {
+  if (c->rx != g.pool[c->idx[c->head]].len) {
     char n[32];
     snprintf(n, sizeof n, "%zu", c->rx);
     die("an echo of the wrong size (bytes)", n);
@@ -345,8 +383,11 @@ static void complete(conn *c)
     g.phase = PH_CLOSE;
     g.cpu_end = cpu_seconds();
   }
-  if (g.phase == PH_MEASURE)
+  g.payload_rx += c->rx;
+  if (g.phase == PH_MEASURE) {
     record(t - c->ts[c->head]);
+    g.bytes_measured += c->rx;
+  }
   c->head = (c->head + 1) % g.pipeline;
   c->count--;
   c->rx = 0;
@@ -359,7 +400,14 @@ static void complete(conn *c)
 /* During the warm-up every payload byte is compared with what was sent. */
 static void check(const conn *c, const void *data, size_t len)
 {
-  if (g.phase == PH_WARMUP && (c->rx + len > g.size || memcmp(g.payload + c->rx, data, len)))
+  const unsigned char *want;
+  size_t want_len;
+
+  if (g.phase != PH_WARMUP || c->count == 0)
+    return;
+  want = g.pool[c->idx[c->head]].p;
+  want_len = g.pool[c->idx[c->head]].len;
+  if (c->rx + len > want_len || memcmp(want + c->rx, data, len) != 0)
     die("the echo differs from the message sent", NULL);
 }
 
@@ -454,6 +502,7 @@ static void on_readable(conn *c)
       }
       die("the server closed the connection before the end", NULL);
     }
+    g.wire_rx += (size_t)n;
     if (c->ws != NULL) {
       size_t used;
       int rc = rtw_ws_recv(c->ws, g.rbuf, (size_t)n, &used);
@@ -514,6 +563,7 @@ static void ws_open(conn *c)
   rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
   rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
   rtw_ws_handshake_client *hs;
+  rtw_ws_deflate_params neg;
   char host[300];
   const void *req;
   size_t req_len, used = 0;
@@ -525,6 +575,15 @@ static void ws_open(conn *c)
   hset.host_len = strlen(host);
   hset.path = g.path;
   hset.path_len = strlen(g.path);
+  if (g.deflate) {
+    static char offer[128];
+    size_t olen;
+
+    if ((rc = rtw_ws_deflate_offer(&g.dcfg, offer, sizeof offer, &olen)) != 0)
+      die("rtw_ws_deflate_offer", rtw_err_name(rc));
+    hset.extensions = offer;
+    hset.extensions_len = olen;
+  }
   if ((rc = rtw_ws_handshake_client_new(&hs, NULL, &hset, NULL, NULL)) != 0)
     die("handshake", rtw_err_name(rc));
   rtw_ws_handshake_client_request(hs, &req, &req_len);
@@ -544,6 +603,22 @@ static void ws_open(conn *c)
     fprintf(stderr, "echo_load: handshake failed: %s (status %s)\n", rtw_err_name(rc), status);
     exit(1);
   }
+  if (g.deflate) {
+    const char *ext;
+    size_t elen;
+
+    rc = rtw_ws_handshake_client_deflate(hs, &g.dcfg, &neg);
+    if (rc != 1)
+      die("the server did not negotiate permessage-deflate",
+          rc < 0 ? rtw_err_name(rc) : "no extension in its answer");
+    if (rtw_ws_handshake_client_extension(hs, 0, &ext, &elen) == 1 && g.extension[0] == 0) {
+      size_t k;
+
+      for (k = 0; k < elen && k + 1 < sizeof g.extension; k++)
+        g.extension[k] = ext[k] == '"' || ext[k] == '\\' ? '\'' : ext[k]; /* for the JSON */
+      g.extension[k] = 0;
+    }
+  }
   rtw_ws_handshake_client_free(hs);
 
   cb.on_message_begin = on_begin;
@@ -554,9 +629,11 @@ static void ws_open(conn *c)
   set.max_frame_size = MAX_SIZE + 1u;
   set.max_message_size = MAX_SIZE + 1u;
   set.fragment_size = MAX_SIZE; /* one frame per message */
-  set.max_outbound = (size_t)g.pipeline * (g.size + RTW_WS_MAX_HEADER) + 4096u;
+  set.max_outbound = (size_t)g.pipeline * (g.max_len + RTW_WS_MAX_HEADER + 64u) + 4096u;
   if ((rc = rtw_ws_new(&c->ws, RTW_WS_ROLE_CLIENT, &cb, &set, NULL, c)) != 0)
     die("rtw_ws_new", rtw_err_name(rc));
+  if (g.deflate && (rc = rtw_ws_set_deflate(c->ws, &neg, &g.dcfg)) != 0)
+    die("rtw_ws_set_deflate", rtw_err_name(rc));
   if ((size_t)n > used) { /* frames right after the 101: none expected from an echo */
     size_t k;
     if ((rc = rtw_ws_recv(c->ws, g.rbuf + used, (size_t)n - used, &k)) != 0)
@@ -572,7 +649,8 @@ static void usage(void)
           "usage: echo_load [--host H] [--port P] [--path /] [--connections N] "
           "[--size BYTES]\n"
           "                 [--pipeline DEPTH] [--duration SEC] [--warmup SEC] "
-          "[--binary|--text] [--tcp]\n");
+          "[--binary|--text] [--tcp]\n"
+          "                 [--data fill|chat|text] [--deflate] [--deflate-takeover]\n");
   exit(2);
 }
 
@@ -610,6 +688,7 @@ static void parse_args(int argc, char **argv)
   g.size = 32;
   g.duration = 5.0;
   g.warmup = 1.0;
+  g.data = "fill";
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -620,6 +699,11 @@ static void parse_args(int argc, char **argv)
       g.text = 1;
     } else if (strcmp(a, "--tcp") == 0) {
       g.tcp = 1;
+    } else if (strcmp(a, "--deflate") == 0) {
+      g.deflate = 1;
+    } else if (strcmp(a, "--deflate-takeover") == 0) {
+      g.deflate = 1;
+      g.takeover = 1;
     } else if (v == NULL) {
       usage();
     } else {
@@ -640,10 +724,64 @@ static void parse_args(int argc, char **argv)
         g.duration = seconds(v, 0.01);
       else if (strcmp(a, "--warmup") == 0)
         g.warmup = seconds(v, 0.0);
+      else if (strcmp(a, "--data") == 0)
+        g.data = v;
       else
         usage();
     }
   }
+  if (strcmp(g.data, "fill") != 0 && strcmp(g.data, "chat") != 0 && strcmp(g.data, "text") != 0)
+    usage();
+  if (g.tcp && (g.deflate || strcmp(g.data, "chat") == 0))
+    usage(); /* --tcp sends one fixed message */
+  g.dcfg.version = RTW_WS_DEFLATE_CONFIG_VERSION;
+  if (g.takeover)
+    g.dcfg.flags = RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER;
+}
+
+/* The messages to send: one fixed message, or the chat pool. */
+static void make_pool(void)
+{
+  size_t k;
+
+  if (strcmp(g.data, "chat") == 0) {
+    char msg[512];
+    unsigned char *all = malloc((size_t)CHAT_POOL * 200u);
+    size_t at = 0;
+
+    g.pool = malloc(CHAT_POOL * sizeof *g.pool);
+    if (all == NULL || g.pool == NULL)
+      die("out of memory", NULL);
+    for (g.npool = 0; g.npool < CHAT_POOL; g.npool++) {
+      size_t n = bench_chat_message(g.npool, msg, sizeof msg);
+
+      if (n > 200u)
+        die("a chat message is longer than 200 bytes", NULL);
+      memcpy(all + at, msg, n);
+      g.pool[g.npool].p = all + at;
+      g.pool[g.npool].len = n;
+      at += n;
+      if (n > g.max_len)
+        g.max_len = n;
+    }
+    g.payload = all;
+    return;
+  }
+  g.payload = malloc(g.size);
+  g.pool = malloc(sizeof *g.pool);
+  if (g.payload == NULL || g.pool == NULL)
+    die("out of memory", NULL);
+  if (strcmp(g.data, "text") == 0) {
+    bench_chat_text((char *)g.payload, g.size);
+  } else {
+    /* Printable ASCII: valid as text and as binary. */
+    for (k = 0; k < g.size; k++)
+      g.payload[k] = (unsigned char)('a' + k % 26);
+  }
+  g.pool[0].p = g.payload;
+  g.pool[0].len = g.size;
+  g.npool = 1;
+  g.max_len = g.size;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -661,13 +799,10 @@ int main(int argc, char **argv)
 
   parse_args(argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  g.payload = malloc(g.size);
+  make_pool();
   conns = calloc(g.connections, sizeof *conns);
-  if (g.payload == NULL || conns == NULL)
+  if (conns == NULL)
     die("out of memory", NULL);
-  /* Printable ASCII: valid as text and as binary. */
-  for (k = 0; k < g.size; k++)
-    g.payload[k] = (unsigned char)('a' + k % 26);
   g.rnd_pos = sizeof g.rnd;
 
   memset(&hints, 0, sizeof hints);
@@ -685,7 +820,9 @@ int main(int argc, char **argv)
 
     c->fd = connect_to(ai);
     c->ts = malloc(g.pipeline * sizeof *c->ts);
-    if (c->ts == NULL)
+    c->idx = malloc(g.pipeline * sizeof *c->idx);
+    c->next = (i * 997u) % g.npool; /* each connection walks the pool from its own start */
+    if (c->ts == NULL || c->idx == NULL)
       die("out of memory", NULL);
     if (!g.tcp)
       ws_open(c);
@@ -765,20 +902,31 @@ int main(int argc, char **argv)
   printf("{\"mode\":\"%s\",\"connections\":%u,\"size\":%zu,\"pipeline\":%u,"
          "\"duration_s\":%.3f,\"messages\":%zu,\"msgs_per_s\":%.0f,\"p50_us\":%.2f,"
          "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,\"mean_us\":%.2f,"
-         "\"load_cpu\":%.2f,\"unclosed\":%u}\n",
+         "\"load_cpu\":%.2f,\"unclosed\":%u,\"data\":\"%s\",\"deflate\":%d,"
+         "\"mean_size\":%.1f,\"bytes_per_s\":%.0f,\"payload_tx\":%llu,\"wire_tx\":%llu,"
+         "\"payload_rx\":%llu,\"wire_rx\":%llu,\"tx_ratio\":%.3f,\"rx_ratio\":%.3f,"
+         "\"extension\":\"%s\"}\n",
          g.tcp ? "tcp" : "ws", g.connections, g.size, g.pipeline, window, g.nlat,
          (double)g.nlat / window, quantile_us(0.50), quantile_us(0.99), quantile_us(0.999),
          g.nlat ? (double)g.lat[g.nlat - 1] / 1000.0 : 0.0,
          g.nlat ? sum / (double)g.nlat / 1000.0 : 0.0, (g.cpu_end - g.cpu_measure) / window,
-         g.open_conns);
+         g.open_conns, g.data, g.deflate + g.takeover,
+         g.nlat ? (double)g.bytes_measured / (double)g.nlat : 0.0,
+         (double)g.bytes_measured / window, (unsigned long long)g.payload_tx,
+         (unsigned long long)g.wire_tx, (unsigned long long)g.payload_rx,
+         (unsigned long long)g.wire_rx,
+         g.wire_tx ? (double)g.payload_tx / (double)g.wire_tx : 0.0,
+         g.wire_rx ? (double)g.payload_rx / (double)g.wire_rx : 0.0, g.extension);
   fflush(stdout);
   for (i = 0; i < g.connections; i++) {
     close(conns[i].fd);
     rtw_ws_free(conns[i].ws);
     free(conns[i].ts);
+    free(conns[i].idx);
   }
   free(conns);
   free(g.payload);
+  free(g.pool);
   free(g.lat);
   return g.nlat > 0 ? 0 : 1;
 }

@@ -1,0 +1,255 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The echo benchmark with permessage-deflate (RFC 7692) negotiated: rtweb's echo server
+# (`rtwcat serve --deflate`) against node `ws` (perMessageDeflate, threshold 0) and Python
+# `websockets` (permessage-deflate with zlib's defaults), all driven by bench/echo_load
+# --deflate (a load generator on rtweb: it offers the default rtweb offer, checks the answer
+# and compresses every message it sends). Same data for every server: JSON chat messages
+# (100..200 B, varied, deterministic: bench/deflate_data.c) and 64 KiB of JSON-like text.
+# See docs/performance.md, "permessage-deflate".
+#
+# usage: bench/run_deflate.sh [BUILD_DIR]     (default: build-release)
+#
+# Configures BUILD_DIR with --buildtype=release if it does not exist yet, builds echo_load
+# and rtwcat in it, starts the three servers once (all on SERVER_CPU), then runs every point
+# against every server, interleaved repetition after repetition, the load generator on
+# LOAD_CPU. Each number quoted is the MEDIAN over the repetitions. Prints markdown tables.
+# Every server started is stopped on exit (trap).
+#
+# Environment knobs:
+#   DEFLATE_REPS=3        repetitions of every (server, point)
+#   DEFLATE_DURATION=3    measured seconds per run
+#   DEFLATE_WARMUP=1      warm-up seconds per run (not counted; echoes are checked)
+#   DEFLATE_TAKEOVER=0    1: offer context takeover both ways (echo_load --deflate-takeover)
+#   DEFLATE_POINTS="chat:1 chat:100 text:1 text:10"   data:connections (text = 64 KiB)
+#   SERVER_CPU=0  LOAD_CPU=1
+#   DEFLATE_SERVERS="rtweb node python"
+#   RTWEB_SERVER="..."    the rtweb server command (default: BUILD_DIR/tools/rtwcat serve
+#                         --deflate --host 127.0.0.1 --port 0); it must print
+#                         `listening on http://HOST:PORT/`
+#   NODE=node  PYTHON=/usr/bin/python3
+#   DEFLATE_OUT=FILE      keep the raw JSON lines (one per run) there
+#   DEFLATE_REPORT=FILE   run nothing: print the tables from a file DEFLATE_OUT wrote
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${1:-build-release}
+reps=${DEFLATE_REPS:-3}
+duration=${DEFLATE_DURATION:-3}
+warmup=${DEFLATE_WARMUP:-1}
+takeover=${DEFLATE_TAKEOVER:-0}
+points=${DEFLATE_POINTS:-chat:1 chat:100 text:1 text:10}
+server_cpu=${SERVER_CPU:-0}
+load_cpu=${LOAD_CPU:-1}
+servers=${DEFLATE_SERVERS:-rtweb node python}
+node=${NODE:-node}
+python=${PYTHON:-/usr/bin/python3}
+
+report() {
+"$python" - "$1" <<'EOF'
+import json, statistics, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+names = {"rtweb": "rtweb", "node": "node ws", "python": "py websockets"}
+order = [s for s in ("rtweb", "node", "python") if any(r["server"] == s for r in rows)]
+points = []
+for r in rows:
+    p = (r["data"], r["connections"])
+    if p not in points:
+        points.append(p)
+
+def med(server, p, key):
+    v = [r[key] for r in rows if r["server"] == server and (r["data"], r["connections"]) == p]
+    return statistics.median(v) if v else None
+
+def label(p):
+    d, c = p
+    return ("JSON chat" if d == "chat" else "64 KiB text") + f", {c} conn"
+
+def rate(v):
+    return "-" if v is None else (f"{v / 1000:.1f} k" if v < 1e6 else f"{v / 1e6:.2f} M")
+
+def mbs(v):
+    return "-" if v is None else f"{v / 1e6:.1f}"
+
+print("Throughput with permessage-deflate (echo round trips per second, and payload MB/s one "
+      "way; median)")
+print()
+print("| point | " + " | ".join(f"{names[s]} msg/s" for s in order) + " | " +
+      " | ".join(f"{names[s]} MB/s" for s in order) + " | rtweb / node ws | >= 1.2x |")
+print("|---" * (2 * len(order) + 3) + "|")
+for p in points:
+    rt, nd = med("rtweb", p, "msgs_per_s"), med("node", p, "msgs_per_s")
+    if rt is not None and nd:
+        ratio, met = f"{rt / nd:.2f}x", ("met" if rt >= 1.2 * nd else "MISSED")
+    else:
+        ratio, met = "-", "-"
+    print(f"| {label(p)} | " + " | ".join(rate(med(s, p, "msgs_per_s")) for s in order) +
+          " | " + " | ".join(mbs(med(s, p, "bytes_per_s")) for s in order) +
+          f" | {ratio} | {met} |")
+print()
+print("Compression (payload bytes / bytes on the wire, frame headers included): each server's "
+      "echoes; the load generator's (rtweb client) messages")
+print()
+print("| point | mean message | " + " | ".join(names[s] for s in order) +
+      " | load generator (rtweb) |")
+print("|---" * (len(order) + 3) + "|")
+for p in points:
+    sizes = [med(s, p, "mean_size") for s in order if med(s, p, "mean_size")]
+    tx = [med(s, p, "tx_ratio") for s in order if med(s, p, "tx_ratio")]
+    print(f"| {label(p)} | {statistics.median(sizes):.0f} B | " +
+          " | ".join("-" if med(s, p, "rx_ratio") is None else f"{med(s, p, 'rx_ratio'):.2f}x"
+                     for s in order) +
+          f" | {statistics.median(tx):.2f}x |")
+print()
+print("Latency p50 / p99 (us) and CPU share of the server / load generator (median)")
+print()
+print("| point | " + " | ".join(names[s] for s in order) + " |")
+print("|---" * (len(order) + 1) + "|")
+for p in points:
+    cells = []
+    for s in order:
+        a = med(s, p, "p50_us")
+        cells.append("-" if a is None else
+                     f"{a:.0f} / {med(s, p, 'p99_us'):.0f} us, cpu {med(s, p, 'server_cpu'):.2f}"
+                     f" / {med(s, p, 'load_cpu'):.2f}")
+    print(f"| {label(p)} | " + " | ".join(cells) + " |")
+print()
+for s in order:
+    ext = sorted(set(r["extension"] for r in rows if r["server"] == s))
+    print(f"- {names[s]} answered: " + "; ".join(f"`{e}`" for e in ext))
+spread = []
+for s in order:
+    for p in points:
+        v = [r["msgs_per_s"] for r in rows if r["server"] == s and
+             (r["data"], r["connections"]) == p]
+        if len(v) > 1 and min(v) > 0 and max(v) / min(v) > 1.25:
+            spread.append(f"{names[s]} / {label(p)}: {min(v) / 1000:.1f}..{max(v) / 1000:.1f} k")
+if spread:
+    print("- noisy (max/min over repetitions > 1.25): " + "; ".join(spread))
+EOF
+}
+
+if [ -n "${DEFLATE_REPORT:-}" ]; then
+  report "$DEFLATE_REPORT"
+  exit 0
+fi
+
+case $build in
+  /*) ;;
+  *) if [ -d "$build" ]; then build=$(pwd)/$build; else build=$root/$build; fi ;;
+esac
+if [ ! -f "$build/build.ninja" ]; then
+  echo "run_deflate.sh: configuring $build (release)" >&2
+  meson setup "$build" "$root" --buildtype=release >&2
+fi
+ninja -C "$build" bench/echo_load tools/rtwcat >&2
+
+load=$build/bench/echo_load
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtweb-deflate.XXXXXX")
+pids=""
+
+cleanup() {
+  for p in $pids; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in $pids; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME COMMAND...: waits for its `listening on http://H:P/` line.
+start() {
+  name=$1
+  shift
+  taskset -c "$server_cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+  pids="$pids $!"
+  echo $! >"$tmp/$name.pid"
+  i=0
+  while ! grep -q '^listening on http://' "$tmp/$name.out" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
+      echo "run_deflate.sh: $name did not start:" >&2
+      cat "$tmp/$name.err" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  sed -n 's#^listening on http://.*:\([0-9][0-9]*\)/$#\1#p' "$tmp/$name.out" >"$tmp/$name.port"
+  echo "run_deflate.sh: $name listening on port $(cat "$tmp/$name.port")" >&2
+}
+
+if [ ! -d "$here/node/node_modules/ws" ]; then
+  (cd "$here/node" && npm ci --no-audit --no-fund >&2)
+fi
+
+active=""
+for s in $servers; do
+  case $s in
+    rtweb)
+      # shellcheck disable=SC2086 # RTWEB_SERVER is a command line: split on purpose
+      if start rtweb ${RTWEB_SERVER:-$build/tools/rtwcat serve --deflate --host 127.0.0.1 --port 0}; then
+        active="$active rtweb"
+      fi ;;
+    node) start node "$node" "$here/node/echo_ws.mjs" --port 0 --deflate && active="$active node" ;;
+    python) start python "$python" "$here/echo_websockets.py" --port 0 --deflate &&
+              active="$active python" ;;
+    *) echo "run_deflate.sh: unknown server $s" >&2; exit 2 ;;
+  esac
+done
+
+flag=--deflate
+[ "$takeover" = 1 ] && flag=--deflate-takeover
+hz=$(getconf CLK_TCK)
+server_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$(cat "$tmp/$1.pid")/stat"
+}
+
+results=$tmp/results.jsonl
+: >"$results"
+r=1
+while [ $r -le "$reps" ]; do
+  for pt in $points; do
+    data=${pt%%:*}
+    c=${pt#*:}
+    size=65536
+    for s in $active; do
+      port=$(cat "$tmp/$s.port")
+      printf 'run_deflate.sh: rep %s/%s %-6s %-4s %3s conn ' "$r" "$reps" "$s" "$data" "$c" >&2
+      t0=$(server_ticks "$s")
+      if line=$(taskset -c "$load_cpu" "$load" --port "$port" --connections "$c" \
+                  --size "$size" --data "$data" --text $flag --duration "$duration" \
+                  --warmup "$warmup"); then
+        t1=$(server_ticks "$s")
+        scpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$duration" -v w="$warmup" \
+                 'BEGIN { printf "%.2f", (b - a) / hz / (d + w) }')
+        echo "$line" | sed "s/^{/{\"server\":\"$s\",\"rep\":$r,\"server_cpu\":$scpu,/" >>"$results"
+        echo "$line" | sed 's/.*"msgs_per_s":\([0-9]*\).*"rx_ratio":\([0-9.]*\).*/\1 msg\/s, server ratio \2/' |
+          sed "s/\$/, server cpu $scpu/" >&2
+      else
+        echo "FAILED" >&2
+      fi
+    done
+  done
+  r=$((r + 1))
+done
+
+if [ -n "${DEFLATE_OUT:-}" ]; then
+  cp "$results" "$DEFLATE_OUT"
+fi
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo
+echo "permessage-deflate echo benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) CPUs, $(uname -sr)"
+echo "servers on CPU $server_cpu, load generator on CPU $load_cpu; $reps repetitions of" \
+     "${warmup} s warm-up + ${duration} s measured; medians; text messages; echo_load $flag"
+for s in node python; do
+  if [ -s "$tmp/$s.err" ]; then head -n 1 "$tmp/$s.err"; fi
+done
+echo
+report "$results"
