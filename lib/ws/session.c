@@ -45,6 +45,7 @@
 
 #include "codec.h"
 #include "crypto.h"
+#include "deflate.h"
 #include "internal.h"
 #include "mask.h"
 #include "rtweb/ws.h"
@@ -59,7 +60,8 @@ enum { R_HEADER, R_PAYLOAD, R_CLOSED, R_FAILED };
  * (6 + 125 bytes at most) always fits on top. */
 #define CONTROL_HEADROOM 256u
 #define CLOSE_RESERVE (6u + RTW_WS_MAX_CONTROL_PAYLOAD + RTW_WS_MAX_HEADER)
-#define MSG_KEEP 4096u /* whole-message buffer kept between messages up to this size */
+#define MSG_KEEP 4096u
+#define INFLATE_CHUNK 4096u /* inflated bytes per step: bounded, on the stack */ /* whole-message buffer kept between messages up to this size */
 
 typedef struct seg {
   const uint8_t *ptr; /* NULL: owned bytes at obuf + off */
@@ -68,6 +70,8 @@ typedef struct seg {
   struct out_msg *node;    /* freed when this segment is consumed (last payload segment) */
   const void *release;     /* NOCOPY payload to release when this segment is consumed */
   size_t release_len;
+  void (*rel_fn)(void *ctx); /* rtw__ws_queue_frames(): called once consumed or dropped */
+  void *rel_ctx;
 } seg;
 
 typedef struct out_msg {
@@ -79,6 +83,10 @@ typedef struct out_msg {
   uint8_t started; /* a frame of this message went out: the rest are continuations */
   uint8_t fin;     /* the last frame of this node ends the message */
   uint8_t nocopy;
+  uint8_t rsv;     /* RSV bits of the message's first frame (RSV1: compressed, RFC 7692 6) */
+  uint8_t raw;     /* ready frames from rtw__ws_queue_frames(), sent as they are */
+  void (*rel_fn)(void *ctx);
+  void *rel_ctx;
 } out_msg;
 
 struct rtw_ws {
@@ -161,6 +169,22 @@ struct rtw_ws {
   uint64_t close_deadline;
   uint64_t send_deadline;
   uint64_t eof_deadline;
+
+  /* permessage-deflate (RFC 7692), see rtw_ws_set_deflate() */
+  uint8_t io_seen;    /* input or output has passed: too late to switch compression on */
+  uint8_t dfl_set;    /* rtw_ws_set_deflate() was called */
+  uint8_t dfl_on;     /* negotiated */
+  uint8_t own_reset;  /* we do not take over context: release the compressor per message */
+  uint8_t peer_reset; /* the peer does not: release the decompressor per message */
+  uint8_t rx_z;       /* the message being received is compressed (RSV1 on its first frame) */
+  uint8_t rx_zpend;   /* the decompressor may hold output of input already consumed */
+  uint8_t out_z;      /* the streamed message being sent (queue_fragment) is compressed */
+  uint64_t rx_zwire;  /* compressed bytes of the message being received */
+  size_t dfl_threshold;
+  rtw_ws_deflate_params dfl; /* negotiated, absent windows as 15 */
+  rtw__zacct zacct;
+  rtw__deflater defl;
+  rtw__inflater infl;
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -181,7 +205,10 @@ static int close_code_for(int err)
 {
   switch (err) {
   case RTW_ERR_INVALID_UTF8:
+  case RTW_ERR_WS_BAD_COMPRESSED: /* RFC 7692 8: 1007 for data that does not inflate */
     return RTW_WS_CLOSE_INVALID_PAYLOAD; /* 7.4.1: 1007, data not consistent with type */
+  case RTW_ERR_WS_EXTENSION_MISSING:
+    return RTW_WS_CLOSE_MANDATORY_EXTENSION; /* 7.4.1: 1010, the client needs it */
   case RTW_ERR_WS_FRAME_TOO_LARGE:
   case RTW_ERR_WS_MESSAGE_TOO_LARGE:
     return RTW_WS_CLOSE_TOO_BIG; /* 7.4.1: 1009, message too big to process */
@@ -283,6 +310,8 @@ static int seg_push(rtw_ws *ws, const uint8_t *ptr, size_t off, size_t len)
   s->node = NULL;
   s->release = NULL;
   s->release_len = 0;
+  s->rel_fn = NULL;
+  s->rel_ctx = NULL;
   ws->seg_bytes += len;
   return 0;
 }
@@ -356,8 +385,8 @@ static int masking_key(rtw_ws *ws, uint8_t key[4])
 
 /* Write one frame into obuf: header, then the payload (masked in the client role, RFC 6455
  * 5.3) unless `payload_ref` says the payload goes out as a reference (server role only). */
-static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size_t len,
-                     int payload_ref)
+static int put_frame(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
+                     size_t len, int payload_ref)
 {
   rtw_ws_frame f;
   size_t hlen, total;
@@ -367,6 +396,7 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
   memset(&f, 0, sizeof f);
   f.fin = (uint8_t)(fin != 0);
   f.opcode = (uint8_t)op;
+  f.rsv = (uint8_t)rsv;
   f.payload_len = len;
   if (ws->role == RTW_WS_ROLE_CLIENT) {
     f.masked = 1;
@@ -390,7 +420,8 @@ static int put_frame(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size
 
 /* Server role, payload under 126 bytes, copied: a 2-byte header and the payload in one step
  * (RFC 6455 5.2: 7-bit length, no mask). The hot path of a chat or ticker server. */
-static inline int put_small(rtw_ws *ws, unsigned op, int fin, const uint8_t *data, size_t len)
+static inline int put_small(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
+                            size_t len)
 {
   uint8_t *d = owned_reserve(ws, 2 + len);
   rtw_ws_frame f = {0, 0, 0, 0, {0, 0, 0, 0}, 0};
@@ -399,11 +430,32 @@ static inline int put_small(rtw_ws *ws, unsigned op, int fin, const uint8_t *dat
     return RTW_ERR_NOMEM;
   f.fin = (uint8_t)(fin != 0);
   f.opcode = (uint8_t)op;
+  f.rsv = (uint8_t)rsv;
   f.payload_len = len;
   (void)rtw__ws_put_header(d, &f); /* inlined: folds to the two header bytes */
   if (len > 0)
     memcpy(d + 2, data, len);
   return owned_commit(ws, 2 + len);
+}
+
+/* Ready frames (rtw__ws_queue_frames()) that waited behind a message: one reference
+ * segment, whole, which frees the node and releases the frames once written. */
+static int next_raw(rtw_ws *ws)
+{
+  out_msg *m = ws->mq;
+  seg *s;
+
+  if (seg_push(ws, m->data, 0, m->len))
+    return RTW_ERR_NOMEM;
+  s = seg_last(ws);
+  s->node = m;
+  s->rel_fn = m->rel_fn;
+  s->rel_ctx = m->rel_ctx;
+  ws->mq_bytes -= m->len;
+  ws->mq = m->next;
+  if (ws->mq == NULL)
+    ws->mq_tail = NULL;
+  return 0;
 }
 
 /* Serialise the next fragment of the first waiting message. */
@@ -414,12 +466,15 @@ static int next_fragment(rtw_ws *ws)
   int last, ref, rv;
   unsigned op;
 
+  if (m->raw)
+    return next_raw(ws);
   if (n > ws->frag_size && !is_control(m->opcode))
     n = ws->frag_size;
   last = m->off + n == m->len;
   op = m->started ? RTW_WS_OP_CONTINUATION : m->opcode;
   ref = ws->role == RTW_WS_ROLE_SERVER && n > 0;
-  rv = put_frame(ws, op, last && m->fin, m->data + m->off, n, ref);
+  /* RFC 7692 6: RSV1 on the first frame of a compressed message only */
+  rv = put_frame(ws, op, m->started ? 0u : m->rsv, last && m->fin, m->data + m->off, n, ref);
   if (rv != 0)
     return rv;
   if (ref && seg_push(ws, m->data + m->off, 0, n))
@@ -448,6 +503,7 @@ static int next_fragment(rtw_ws *ws)
 }
 
 static void drop_output(rtw_ws *ws);
+static int fail(rtw_ws *ws, int err);
 static int budget_ok(const rtw_ws *ws, size_t len, int control);
 static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len);
 
@@ -483,6 +539,9 @@ static void release_seg(rtw_ws *ws, seg *s)
     rtw__mem_free(&ws->mem, s->node);
   s->release = NULL;
   s->node = NULL;
+  if (s->rel_fn != NULL)
+    s->rel_fn(s->rel_ctx); /* internal (prepared.c): fires no host callback */
+  s->rel_fn = NULL;
   if (rel != NULL)
     released(ws, rel, s->release_len);
 }
@@ -504,7 +563,9 @@ static void drop_queued(rtw_ws *ws, int keep_started)
   while (m != NULL) {
     out_msg *next = m->next;
     ws->mq_bytes -= m->len - m->off;
-    if (m->nocopy)
+    if (m->raw)
+      m->rel_fn(m->rel_ctx);
+    else if (m->nocopy)
       released(ws, m->data, m->len);
     rtw__mem_free(&ws->mem, m);
     m = next;
@@ -544,8 +605,8 @@ static int budget_ok(const rtw_ws *ws, size_t len, int control)
          len <= limit - used - RTW_WS_MAX_HEADER;
 }
 
-static int queue_node(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, int fin,
-                      int nocopy)
+static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
+                      int fin, int nocopy)
 {
   out_msg *m;
   size_t size = sizeof *m + (nocopy ? 0 : len);
@@ -563,6 +624,7 @@ static int queue_node(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
   }
   m->len = len;
   m->opcode = (uint8_t)op;
+  m->rsv = (uint8_t)rsv;
   m->started = op == RTW_WS_OP_CONTINUATION;
   m->fin = (uint8_t)(fin != 0);
   m->nocopy = (uint8_t)(nocopy != 0);
@@ -577,16 +639,16 @@ static int queue_node(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
 
 /* Queue the frames of one data message (or one piece of a streamed one). `op` is the opcode
  * of its first frame (CONTINUATION for later pieces). */
-static int queue_data(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, int fin,
-                      int nocopy)
+static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
+                      int fin, int nocopy)
 {
   if (ws->role == RTW_WS_ROLE_CLIENT)
     nocopy = 0; /* masking needs our own copy; released below */
   else if (!nocopy && ws->mq == NULL && len < 126 && len <= ws->frag_size)
-    return put_small(ws, op, fin, data, len); /* the common small server frame */
+    return put_small(ws, op, rsv, fin, data, len); /* the common small server frame */
   if (ws->mq == NULL && len <= ws->frag_size) {
     int ref = nocopy && len > 0;
-    int rv = put_frame(ws, op, fin, data, len, ref);
+    int rv = put_frame(ws, op, rsv, fin, data, len, ref);
     if (rv == 0 && ref) {
       rv = seg_push(ws, data, 0, len);
       if (rv == 0) {
@@ -598,14 +660,14 @@ static int queue_data(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, 
     }
     return rv;
   }
-  return queue_node(ws, op, data, len, fin, nocopy);
+  return queue_node(ws, op, rsv, data, len, fin, nocopy);
 }
 
 static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len)
 {
   /* RFC 6455 5.4: control frames may be injected in the middle of a fragmented message;
    * fragments still waiting in mq are serialised after it. */
-  return put_frame(ws, op, 1, data, len, 0);
+  return put_frame(ws, op, 0, 1, data, len, 0);
 }
 
 /* RFC 6455 5.5.2: answer a ping with a pong carrying its payload. Each ping is answered
@@ -623,18 +685,89 @@ static int auto_pong(rtw_ws *ws, const uint8_t *d, size_t n)
   return 0;
 }
 
-static int can_queue(const rtw_ws *ws)
+static int can_queue(rtw_ws *ws)
 {
   if (ws->close_sent || ws->error || ws->free_pending)
     return RTW_ERR_WS_CLOSED;
+  ws->io_seen = 1; /* rtw_ws_set_deflate() is too late from now on */
   return 0;
+}
+
+/* ------------------------------------------------------------------ compressed sending */
+
+/* Plaintext handed to rtw__deflate() per call, so the compressed form is checked against the
+ * outbound budget as it grows (a huge message fails without taking its size first). */
+#define ZPIECE (256u * 1024u)
+
+/* An upper bound of what a piece of len bytes compresses to with a sync flush: stored blocks
+ * cost 5 bytes each (at memLevel 1 zlib ends a block every 128 symbols), plus the flush. */
+static size_t zbound(size_t len)
+{
+  return len + (len >> 4) + 64u;
+}
+
+/* Compress one whole message into z (RFC 7692 7.2.1: deflate, sync flush, tail removed),
+ * within the outbound budget. Returns 0, RTW_ERR_WS_OUTBOUND_FULL, RTW_ERR_NOMEM. */
+static int compress_message(rtw_ws *ws, const uint8_t *data, size_t len, rtw__buf *z)
+{
+  size_t off = 0;
+
+  do {
+    size_t n = len - off > ZPIECE ? ZPIECE : len - off;
+    int rv = rtw__deflate(&ws->defl, data + off, n, off + n == len, z);
+    if (rv != 0)
+      return rv;
+    off += n;
+    if (!budget_ok(ws, z->len, 0))
+      return RTW_ERR_WS_OUTBOUND_FULL;
+  } while (off < len);
+  return 0;
+}
+
+/* Queue one whole message compressed, RSV1 on its first frame (RFC 7692 6). The session owns
+ * the compressed payload, so a NOCOPY payload is released before returning. */
+static int queue_compressed(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len,
+                            int nocopy)
+{
+  rtw__buf z = {NULL, 0, 0};
+  int rv = compress_message(ws, data, len, &z);
+
+  if (rv == 0) {
+    rtw__deflate_end(&ws->defl, ws->own_reset);
+    if (ws->own_reset && z.len >= len && budget_ok(ws, len, 0)) {
+      /* no context to keep in step: a message that does not shrink goes out as it is */
+      rtw__buf_free(&z, &ws->mem);
+      rv = queue_data(ws, op, 0, data, len, 1, nocopy && ws->role == RTW_WS_ROLE_SERVER);
+      if (rv == 0 && nocopy && ws->role == RTW_WS_ROLE_CLIENT)
+        released(ws, data, len);
+      return rv;
+    }
+    rv = queue_data(ws, op, RTW_WS_RSV1, (const uint8_t *)z.data, z.len, 1, 0);
+  }
+  rtw__buf_free(&z, &ws->mem);
+  if (rv != 0) {
+    /* the peer never sees this message, so our context must not hold it: start afresh
+     * (RFC 7692 7.2.1 lets a sender drop its context at any message) */
+    rtw__deflate_end(&ws->defl, 1);
+    return rv;
+  }
+  if (nocopy)
+    released(ws, data, len);
+  return 0;
+}
+
+static int wants_compression(const rtw_ws *ws, size_t len, uint32_t flags)
+{
+  return ws->dfl_on && !(flags & RTW_WS_QUEUE_NO_COMPRESS) && len >= ws->dfl_threshold;
 }
 
 static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
+  int nocopy = (flags & RTW_WS_QUEUE_NOCOPY) != 0;
   int rv;
 
-  if (ws == NULL || (data == NULL && len > 0) || (flags & ~RTW_WS_QUEUE_NOCOPY) ||
+  if (ws == NULL || (data == NULL && len > 0) ||
+      (flags & ~(RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_NO_COMPRESS)) ||
       (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY))
     return RTW_ERR_INVALID_ARGUMENT;
   rv = can_queue(ws);
@@ -643,20 +776,43 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
   if (ws->out_op != 0)
     return RTW_ERR_INVALID_STATE;
   if (opcode == RTW_WS_OP_TEXT && len > 0 && rtw__utf8_valid_prefix(data, len) != len)
-    return RTW_ERR_INVALID_UTF8; /* RFC 6455 5.6: text is UTF-8 */
+    return RTW_ERR_INVALID_UTF8; /* RFC 6455 5.6: text is UTF-8 (checked before deflate) */
+  if (wants_compression(ws, len, flags)) /* max_outbound counts the compressed bytes */
+    return queue_compressed(ws, (unsigned)opcode, data, len, nocopy);
   if (!budget_ok(ws, len, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
-  rv = queue_data(ws, (unsigned)opcode, data, len, 1, (flags & RTW_WS_QUEUE_NOCOPY) != 0);
-  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && (flags & RTW_WS_QUEUE_NOCOPY))
+  rv = queue_data(ws, (unsigned)opcode, 0, data, len, 1, nocopy);
+  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && nocopy)
     released(ws, data, len);
   return rv;
+}
+
+/* One piece of a compressed streamed message: deflated with a sync flush so it can go out
+ * now, the last one ending the message (RFC 7692 7.2.1). The compressor has then taken the
+ * piece, so a failure here breaks the message: the session fails (1011). */
+static int queue_zpiece(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, int fin)
+{
+  rtw__buf z = {NULL, 0, 0};
+  int rv = rtw__deflate(&ws->defl, data, len, fin, &z);
+
+  if (rv == 0)
+    rv = queue_data(ws, op, op == RTW_WS_OP_CONTINUATION ? 0u : RTW_WS_RSV1,
+                    (const uint8_t *)z.data, z.len, fin, 0);
+  rtw__buf_free(&z, &ws->mem);
+  if (rv != 0) {
+    rtw__deflate_end(&ws->defl, 1);
+    return fail(ws, rv);
+  }
+  if (fin)
+    rtw__deflate_end(&ws->defl, ws->own_reset);
+  return 0;
 }
 
 static int queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, int fin)
 {
   rtw__utf8 st;
   unsigned op;
-  int rv;
+  int rv, zstream;
 
   if (ws == NULL || (data == NULL && len > 0) ||
       (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY))
@@ -674,12 +830,19 @@ static int queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, 
     if (rtw__utf8_validate(&st, data, len) != len || (fin && !rtw__utf8_at_boundary(&st)))
       return RTW_ERR_INVALID_UTF8;
   }
-  if (!budget_ok(ws, len, 0))
+  zstream = ws->out_op ? ws->out_z : wants_compression(ws, SIZE_MAX, 0);
+  /* compressed: the bound on the deflated size, so the compressor never takes a piece
+   * that could not be queued */
+  if (!budget_ok(ws, zstream ? zbound(len) : len, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
   op = ws->out_op ? RTW_WS_OP_CONTINUATION : (unsigned)opcode;
-  rv = queue_data(ws, op, data, len, fin, 0);
+  if (zstream)
+    rv = queue_zpiece(ws, op, data, len, fin);
+  else
+    rv = queue_data(ws, op, 0, data, len, fin, 0);
   if (rv != 0)
     return rv;
+  ws->out_z = (uint8_t)zstream;
   ws->out_utf8 = st;
   ws->out_op = fin ? 0 : (uint8_t)opcode;
   return 0;
@@ -721,7 +884,7 @@ static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_le
   if (urgent)
     drop_queued(ws, 1);
   if (ws->mq != NULL)
-    rv = queue_node(ws, RTW_WS_OP_CLOSE, payload, n, 1, 0);
+    rv = queue_node(ws, RTW_WS_OP_CLOSE, 0, payload, n, 1, 0);
   else
     rv = queue_control(ws, RTW_WS_OP_CLOSE, payload, n);
   if (rv == 0) { /* only a close frame that is really queued counts as sent */
@@ -1006,8 +1169,18 @@ static int fail(rtw_ws *ws, int err)
 static int check_header(rtw_ws *ws, const rtw_ws_frame *f)
 {
   unsigned op = f->opcode;
+  uint32_t allowed = ws->rsv_allowed;
+  int z = 0;
 
-  if (f->rsv & ~ws->rsv_allowed) /* 5.2: non-zero RSV without a negotiated extension */
+  if (ws->dfl_on && (f->rsv & RTW_WS_RSV1)) {
+    /* RFC 7692 6: RSV1 ("Per-Message Compressed") only on the first frame of a data
+     * message; 6.1: never on control frames or continuations */
+    if (is_control(op) || op == RTW_WS_OP_CONTINUATION)
+      return RTW_ERR_WS_RESERVED_BITS;
+    allowed |= RTW_WS_RSV1;
+    z = 1;
+  }
+  if (f->rsv & ~allowed) /* 5.2: non-zero RSV without a negotiated extension */
     return RTW_ERR_WS_RESERVED_BITS;
   if ((op > RTW_WS_OP_BINARY && op < RTW_WS_OP_CLOSE) || op > RTW_WS_OP_PONG)
     return RTW_ERR_WS_RESERVED_OPCODE; /* 5.2: reserved opcodes */
@@ -1030,6 +1203,8 @@ static int check_header(rtw_ws *ws, const rtw_ws_frame *f)
     return RTW_ERR_WS_EXPECTED_CONTINUATION;
   if (f->payload_len > ws->max_frame) /* 10.4: limits, before any payload is taken */
     return RTW_ERR_WS_FRAME_TOO_LARGE;
+  if (z || (op == RTW_WS_OP_CONTINUATION && ws->rx_z))
+    return 0; /* compressed: inflated bytes count against max_message_size, per chunk */
   if (f->payload_len > ws->max_msg - (op == RTW_WS_OP_CONTINUATION ? ws->msg_len : 0))
     return RTW_ERR_WS_MESSAGE_TOO_LARGE;
   return 0;
@@ -1086,12 +1261,113 @@ static int data_payload(rtw_ws *ws, const uint8_t *in, size_t n)
   return deliver_piece(ws, buf, n);
 }
 
+/* ------------------------------------------------------------------ compressed receiving */
+
+static int frame_done(rtw_ws *ws);
+
+/* Inflated bytes of a compressed message: counted against max_message_size before they are
+ * delivered (RFC 7692 8.1 leaves the limit to us: 1009 the moment it is crossed, so a bomb
+ * costs at most max_message_size of output and never more memory than the limits allow). */
+static int deliver_inflated(rtw_ws *ws, const uint8_t *d, size_t n)
+{
+  if ((uint64_t)n > ws->max_msg - ws->msg_len)
+    return RTW_ERR_WS_MESSAGE_TOO_LARGE;
+  return deliver_piece(ws, d, n);
+}
+
+/* Inflate n bytes of payload (already unmasked) in INFLATE_CHUNK pieces and deliver them.
+ * Stops at a pause or the input gate with output possibly left in zlib (rx_zpend: the next
+ * step drains it before taking input), except when `final`: then it runs to the end (the
+ * output of a frame's last byte and of the tail is a few hundred bytes, see zpayload_step).
+ * *used = bytes zlib consumed. */
+static int inflate_run(rtw_ws *ws, const uint8_t *in, size_t n, int final, size_t *used)
+{
+  static const uint8_t none[1] = {0};
+  uint8_t out[INFLATE_CHUNK];
+  size_t off = 0;
+  int rv;
+
+  if (in == NULL)
+    in = none; /* a drain: no input */
+  for (;;) {
+    size_t nin = 0, nout = 0;
+    rv = rtw__inflate(&ws->infl, in + off, n - off, &nin, out, sizeof out, &nout);
+    if (rv != 0)
+      break;
+    off += nin;
+    ws->rx_zpend = nout == sizeof out;
+    if (nout > 0 && (rv = deliver_inflated(ws, out, nout)) != 0)
+      break;
+    if (ws->free_pending || (!ws->rx_zpend && off == n))
+      break;
+    gate_update(ws);
+    if ((ws->paused || ws->gated) && !final)
+      break;
+    if (nin == 0 && nout == 0) { /* zlib cannot go on: bytes after a final block */
+      rv = RTW_ERR_WS_BAD_COMPRESSED;
+      break;
+    }
+  }
+  *used = off;
+  return rv;
+}
+
+/* One step of a compressed data frame's payload. The frame's last byte goes to zlib alone,
+ * and only once earlier output is drained, so a pause can never leave output in zlib with
+ * every byte of the message consumed (the host would have nothing to feed to get it out):
+ * while output waits, at least that byte is still unread. */
+static int zpayload_step(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used)
+{
+  uint8_t buf[UNMASK_CHUNK];
+  size_t k = 0;
+  int rv, final = ws->remaining == 1;
+
+  *used = 0;
+  if (ws->rx_zpend) /* output of bytes taken earlier comes first */
+    return inflate_run(ws, NULL, 0, 0, &k);
+  if (final)
+    n = 1;
+  else if ((uint64_t)n > ws->remaining - 1)
+    n = (size_t)(ws->remaining - 1);
+  if (n > UNMASK_CHUNK)
+    n = UNMASK_CHUNK;
+  if (ws->f.masked) {
+    rtw__ws_mask(buf, p, n, ws->key, ws->frame_off);
+    p = buf;
+  }
+  rv = inflate_run(ws, p, n, final, &k);
+  *used = k;
+  ws->frame_off += k;
+  ws->remaining -= k;
+  ws->rx_zwire += k;
+  if (rv == 0 && ws->remaining == 0)
+    rv = frame_done(ws);
+  return rv;
+}
+
+/* The end of a compressed message: RFC 7692 7.2.2, append 00 00 FF FF and inflate the rest;
+ * then keep the context or drop it as negotiated (7.1.1.1, 7.1.1.2). A message with no
+ * payload at all carries no DEFLATE data; zlib is not touched. */
+static int inflate_finish(rtw_ws *ws)
+{
+  size_t k = 0;
+  int rv = 0;
+
+  if (ws->rx_zwire > 0)
+    rv = inflate_run(ws, rtw__deflate_tail, sizeof rtw__deflate_tail, 1, &k);
+  if (rv == 0) /* also RTW_ERR_WS_BAD_COMPRESSED: the data stopped inside a block */
+    rv = rtw__inflate_end(&ws->infl, ws->peer_reset);
+  return rv;
+}
+
 static int message_begin(rtw_ws *ws, unsigned op)
 {
   int rv;
 
   ws->msg_op = (uint8_t)op;
   ws->msg_len = 0;
+  ws->rx_z = (uint8_t)(ws->dfl_on && (ws->f.rsv & RTW_WS_RSV1));
+  ws->rx_zwire = 0;
   rtw__utf8_init(&ws->utf8);
   ws->msg.len = 0;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES || ws->cb.on_message_begin == NULL)
@@ -1189,11 +1465,17 @@ static int control_done(rtw_ws *ws)
 
 static int frame_done(rtw_ws *ws)
 {
+  int rv;
+
   ws->rstate = R_HEADER;
   ws->hdr_len = 0;
   if (is_control(ws->f.opcode))
     return control_done(ws);
-  return ws->f.fin ? message_end(ws) : 0;
+  if (!ws->f.fin)
+    return 0;
+  if (ws->rx_z && (rv = inflate_finish(ws)) != 0)
+    return rv;
+  return message_end(ws);
 }
 
 static int header_done(rtw_ws *ws)
@@ -1278,6 +1560,8 @@ static int recv_step(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used)
     rv = take_header(ws, p, n, used, &done);
     return rv == 0 && done ? header_done(ws) : rv;
   }
+  if (ws->rx_z && !is_control(ws->f.opcode))
+    return zpayload_step(ws, p, n, used);
   if ((uint64_t)n > ws->remaining)
     n = (size_t)ws->remaining;
   if (n > UNMASK_CHUNK && ws->f.masked)
@@ -1585,6 +1869,8 @@ static void destroy(rtw_ws *ws)
   ws->free_pending = 1; /* queue calls from on_payload_released now fail */
   ws->cb_depth++;       /* and rtw_ws_free() from there does nothing more */
   drop_output(ws);
+  rtw__deflater_free(&ws->defl);
+  rtw__inflater_free(&ws->infl);
   rtw__buf_free(&ws->msg, &ws->mem);
   rtw__buf_free(&ws->obuf, &ws->mem);
   rtw__mem_free(&ws->mem, ws->segs);
@@ -1603,23 +1889,164 @@ void rtw_ws_free(rtw_ws *ws)
 }
 
 /* ------------------------------------------------------------------ permessage-deflate */
-/* STUB: being implemented (issue #13). */
+
+/* A negotiated window-bits value: absent (0) means 15 (RFC 7692 7.1.2); 8..15 as given.
+ * 0 for anything else. */
+static unsigned window_of(uint8_t bits)
+{
+  if (bits == 0)
+    return 15u;
+  return bits >= 8 && bits <= 15 ? bits : 0u;
+}
+
+/* The config with defaults filled in; RTW_ERR_INVALID_ARGUMENT when a member is out of
+ * range (see rtw_ws_deflate_config). */
+static int deflate_config(const rtw_ws_deflate_config *in, rtw_ws_deflate_config *c)
+{
+  uint32_t known = RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER |
+                   RTW_WS_DEFLATE_REQUIRED | RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER;
+
+  memset(c, 0, sizeof *c);
+  if (in != NULL) {
+    if (in->version == 0 || in->version > RTW_WS_DEFLATE_CONFIG_VERSION)
+      return RTW_ERR_INVALID_ARGUMENT;
+    *c = *in; /* version 1 is the only layout so far */
+  }
+  if (c->level == 0)
+    c->level = RTW_WS_DEFLATE_DEFAULT_LEVEL;
+  if (c->deflate_window_bits == 0)
+    c->deflate_window_bits = RTW_WS_DEFLATE_DEFAULT_WINDOW_BITS;
+  if (c->deflate_mem_level == 0)
+    c->deflate_mem_level = RTW_WS_DEFLATE_DEFAULT_MEM_LEVEL;
+  if (c->inflate_window_bits == 0)
+    c->inflate_window_bits = RTW_WS_DEFLATE_DEFAULT_WINDOW_BITS;
+  if (c->memory_budget == 0)
+    c->memory_budget = RTW_WS_DEFLATE_DEFAULT_MEMORY_BUDGET;
+  if ((c->flags & ~known) || c->level > 9 || c->deflate_window_bits < 9 ||
+      c->deflate_window_bits > 15 || c->deflate_mem_level > 9 || c->inflate_window_bits < 8 ||
+      c->inflate_window_bits > 15)
+    return RTW_ERR_INVALID_ARGUMENT;
+  return 0;
+}
+
+/* Switch compression on with checked parameters: our window is the smaller of the config's
+ * and the one the peer allowed us (RFC 7692 7.1.2.1, 7.1.2.2); context is dropped after
+ * each message on the sides that negotiated *_no_context_takeover (7.1.1). */
+static int deflate_on(rtw_ws *ws, const rtw_ws_deflate_params *n, const rtw_ws_deflate_config *c)
+{
+  int server = ws->role == RTW_WS_ROLE_SERVER;
+  unsigned own = window_of(server ? n->server_max_window_bits : n->client_max_window_bits);
+  unsigned peer = window_of(server ? n->client_max_window_bits : n->server_max_window_bits);
+  int rv;
+
+  if (own < 9 || peer == 0) /* zlib cannot deflate with an 8-bit window */
+    return RTW_ERR_WS_DEFLATE_PARAM;
+  if (own > c->deflate_window_bits)
+    own = c->deflate_window_bits;
+  /* A peer limited to 8 bits may still deflate with 9 (zlib turns 8 into 9): inflating with
+   * 9 costs 256 bytes more and takes both. */
+  if (peer < 9)
+    peer = 9;
+  ws->zacct.mem = ws->mem;
+  ws->zacct.used = 0;
+  ws->zacct.budget = c->memory_budget;
+  rv = rtw__deflater_init(&ws->defl, &ws->zacct, c->level, own, c->deflate_mem_level);
+  if (rv == 0)
+    rv = rtw__inflater_init(&ws->infl, &ws->zacct, peer);
+  if (rv != 0)
+    return RTW_ERR_WS_DEFLATE_PARAM;
+  ws->own_reset = server ? n->server_no_context_takeover : n->client_no_context_takeover;
+  ws->peer_reset = server ? n->client_no_context_takeover : n->server_no_context_takeover;
+  ws->own_reset = ws->own_reset != 0 || !(c->flags & RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER);
+  ws->peer_reset = ws->peer_reset != 0;
+  ws->dfl = *n;
+  ws->dfl.server_max_window_bits = (uint8_t)window_of(n->server_max_window_bits);
+  ws->dfl.client_max_window_bits = (uint8_t)window_of(n->client_max_window_bits);
+  ws->dfl_threshold = c->threshold;
+  ws->dfl_on = 1;
+  return 0;
+}
 
 int rtw_ws_set_deflate(rtw_ws *ws, const rtw_ws_deflate_params *negotiated,
                        const rtw_ws_deflate_config *config)
 {
-  (void)ws, (void)negotiated, (void)config;
-  return RTW_ERR_UNSUPPORTED;
+  rtw_ws_deflate_config c;
+  int rv;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  rv = deflate_config(config, &c);
+  if (rv != 0)
+    return rv;
+  if (ws->cb_depth > 0 || ws->dfl_set || ws->io_seen || ws->error || has_output(ws))
+    return RTW_ERR_INVALID_STATE;
+  ws->dfl_set = 1;
+  if (negotiated != NULL)
+    return deflate_on(ws, negotiated, &c);
+  if (ws->role == RTW_WS_ROLE_CLIENT && (c.flags & RTW_WS_DEFLATE_REQUIRED))
+    return fail(ws, RTW_ERR_WS_EXTENSION_MISSING); /* RFC 6455 7.4.1: 1010 */
+  return 0;
 }
 
 int rtw_ws_deflate_active(const rtw_ws *ws, rtw_ws_deflate_params *negotiated)
 {
-  (void)ws, (void)negotiated;
-  return 0;
+  if (ws == NULL || !ws->dfl_on)
+    return 0;
+  if (negotiated != NULL)
+    *negotiated = ws->dfl;
+  return 1;
 }
 
 size_t rtw_ws_deflate_memory(const rtw_ws *ws)
 {
-  (void)ws;
+  return ws != NULL ? ws->zacct.used : 0;
+}
+
+/* Ready frames behind everything queued before them: directly as a reference segment when
+ * nothing waits in mq, else as a raw node, so they never land inside a message that is
+ * still being fragmented (RFC 6455 5.4). */
+static int queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
+                        void (*release)(void *ctx), void *ctx)
+{
+  out_msg *m;
+  seg *s;
+  int rv;
+
+  if (frames == NULL || len == 0 || release == NULL || ws->role != RTW_WS_ROLE_SERVER)
+    return RTW_ERR_INVALID_ARGUMENT;
+  rv = can_queue(ws);
+  if (rv != 0)
+    return rv;
+  if (ws->out_op != 0) /* a streamed message is open: whole frames cannot go inside it */
+    return RTW_ERR_INVALID_STATE;
+  if (!budget_ok(ws, len, 0))
+    return RTW_ERR_WS_OUTBOUND_FULL;
+  if (ws->mq == NULL) {
+    if (seg_push(ws, frames, 0, len))
+      return RTW_ERR_NOMEM;
+    s = seg_last(ws);
+    s->rel_fn = release;
+    s->rel_ctx = ctx;
+    return 0;
+  }
+  rv = queue_node(ws, 0, 0, frames, len, 1, 1);
+  if (rv != 0)
+    return rv;
+  m = ws->mq_tail;
+  m->raw = 1;
+  m->nocopy = 0;
+  m->rel_fn = release;
+  m->rel_ctx = ctx;
   return 0;
+}
+
+int rtw__ws_queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
+                         void (*release)(void *ctx), void *ctx)
+{
+  int outer;
+
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  outer = outermost(ws);
+  return leave(ws, outer, queue_frames(ws, frames, len, release, ctx));
 }
