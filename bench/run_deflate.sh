@@ -20,12 +20,19 @@
 #   DEFLATE_REPS=3        repetitions of every (server, point)
 #   DEFLATE_DURATION=3    measured seconds per run
 #   DEFLATE_WARMUP=1      warm-up seconds per run (not counted; echoes are checked)
-#   DEFLATE_TAKEOVER=0    1: offer context takeover both ways (echo_load --deflate-takeover)
+#   DEFLATE_TAKEOVER=0    1: context takeover both ways: echo_load --deflate-takeover offers
+#                         it, rtwcat runs with --deflate-context-takeover (node ws and
+#                         websockets accept it by default)
 #   DEFLATE_POINTS="chat:1 chat:100 text:1 text:10"   data:connections (text = 64 KiB)
 #   SERVER_CPU=0  LOAD_CPU=1
-#   DEFLATE_SERVERS="rtweb node python"
+#   DEFLATE_SERVERS="rtweb rtweb-notrim node python"   rtweb-notrim: the same rtwcat with
+#                         glibc's heap trimming off (GLIBC_TUNABLES trim_threshold and
+#                         mmap_threshold raised): without context takeover rtweb frees each
+#                         message's zlib state (about 300 KiB), and glibc otherwise gives the
+#                         heap top back to the kernel and takes it again every message
 #   RTWEB_SERVER="..."    the rtweb server command (default: BUILD_DIR/tools/rtwcat serve
-#                         --deflate --host 127.0.0.1 --port 0); it must print
+#                         --deflate [--deflate-context-takeover] --host 127.0.0.1
+#                         --port 0); it must print
 #                         `listening on http://HOST:PORT/`
 #   NODE=node  PYTHON=/usr/bin/python3
 #   DEFLATE_OUT=FILE      keep the raw JSON lines (one per run) there
@@ -42,7 +49,7 @@ takeover=${DEFLATE_TAKEOVER:-0}
 points=${DEFLATE_POINTS:-chat:1 chat:100 text:1 text:10}
 server_cpu=${SERVER_CPU:-0}
 load_cpu=${LOAD_CPU:-1}
-servers=${DEFLATE_SERVERS:-rtweb node python}
+servers=${DEFLATE_SERVERS:-rtweb rtweb-notrim node python}
 node=${NODE:-node}
 python=${PYTHON:-/usr/bin/python3}
 
@@ -51,8 +58,11 @@ report() {
 import json, statistics, sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-names = {"rtweb": "rtweb", "node": "node ws", "python": "py websockets"}
-order = [s for s in ("rtweb", "node", "python") if any(r["server"] == s for r in rows)]
+names = {"rtweb": "rtweb", "rtweb-notrim": "rtweb (no heap trim)", "node": "node ws",
+         "python": "py websockets"}
+order = [s for s in ("rtweb", "rtweb-notrim", "node", "python")
+         if any(r["server"] == s for r in rows)]
+ours = [s for s in order if s.startswith("rtweb")]
 points = []
 for r in rows:
     p = (r["data"], r["connections"])
@@ -77,17 +87,19 @@ print("Throughput with permessage-deflate (echo round trips per second, and payl
       "way; median)")
 print()
 print("| point | " + " | ".join(f"{names[s]} msg/s" for s in order) + " | " +
-      " | ".join(f"{names[s]} MB/s" for s in order) + " | rtweb / node ws | >= 1.2x |")
-print("|---" * (2 * len(order) + 3) + "|")
+      " | ".join(f"{names[s]} MB/s" for s in order) + " | " +
+      " | ".join(f"{names[s]} / node ws (>= 1.2x)" for s in ours) + " |")
+print("|---" * (2 * len(order) + len(ours) + 1) + "|")
 for p in points:
-    rt, nd = med("rtweb", p, "msgs_per_s"), med("node", p, "msgs_per_s")
-    if rt is not None and nd:
-        ratio, met = f"{rt / nd:.2f}x", ("met" if rt >= 1.2 * nd else "MISSED")
-    else:
-        ratio, met = "-", "-"
+    nd = med("node", p, "msgs_per_s")
+    cells = []
+    for s in ours:
+        rt = med(s, p, "msgs_per_s")
+        cells.append(f"{rt / nd:.2f}x " + ("met" if rt >= 1.2 * nd else "MISSED")
+                     if rt is not None and nd else "-")
     print(f"| {label(p)} | " + " | ".join(rate(med(s, p, "msgs_per_s")) for s in order) +
           " | " + " | ".join(mbs(med(s, p, "bytes_per_s")) for s in order) +
-          f" | {ratio} | {met} |")
+          " | " + " | ".join(cells) + " |")
 print()
 print("Compression (payload bytes / bytes on the wire, frame headers included): each server's "
       "echoes; the load generator's (rtweb client) messages")
@@ -188,13 +200,21 @@ if [ ! -d "$here/node/node_modules/ws" ]; then
   (cd "$here/node" && npm ci --no-audit --no-fund >&2)
 fi
 
+rtweb_takeover=""
+[ "$takeover" = 1 ] && rtweb_takeover=--deflate-context-takeover
 active=""
 for s in $servers; do
   case $s in
     rtweb)
       # shellcheck disable=SC2086 # RTWEB_SERVER is a command line: split on purpose
-      if start rtweb ${RTWEB_SERVER:-$build/tools/rtwcat serve --deflate --host 127.0.0.1 --port 0}; then
+      if start rtweb ${RTWEB_SERVER:-$build/tools/rtwcat serve --deflate $rtweb_takeover --host 127.0.0.1 --port 0}; then
         active="$active rtweb"
+      fi ;;
+    rtweb-notrim)
+      # shellcheck disable=SC2086 # as above
+      if start rtweb-notrim env "GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=33554432" \
+           ${RTWEB_SERVER:-$build/tools/rtwcat serve --deflate $rtweb_takeover --host 127.0.0.1 --port 0}; then
+        active="$active rtweb-notrim"
       fi ;;
     node) start node "$node" "$here/node/echo_ws.mjs" --port 0 --deflate && active="$active node" ;;
     python) start python "$python" "$here/echo_websockets.py" --port 0 --deflate &&
