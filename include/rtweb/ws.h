@@ -193,7 +193,10 @@ typedef struct rtw_ws_settings {
    * #RTW_ERR_WS_FRAME_TOO_LARGE and close code 1009. Default 16 MiB. */
   uint64_t max_frame_size;
   /** Largest received message across its fragments, checked at each header; exceeding it
-   * fails with #RTW_ERR_WS_MESSAGE_TOO_LARGE and close code 1009. Default 64 MiB. */
+   * fails with #RTW_ERR_WS_MESSAGE_TOO_LARGE and close code 1009. Default 64 MiB. For a
+   * compressed message (permessage-deflate, rtw_ws_set_deflate()) it counts the inflated
+   * bytes, checked at every 4 KiB inflated, so a decompression bomb fails the moment it
+   * crosses the limit; max_frame_size still bounds each frame's compressed payload. */
   uint64_t max_message_size;
   /** Outgoing messages larger than this go out as several frames, so control frames can be
    * sent between them. Default 64 KiB. */
@@ -512,6 +515,13 @@ RTW_EXPORT int rtw_ws_queue_binary(rtw_ws *ws, const void *data, size_t len);
  * opcode; `fin` = 1 ends it. Each call sends at least one frame (an empty one when len is 0
  * and fin is 1). Text is validated across pieces; a piece may end inside a UTF-8 sequence,
  * the final one may not. The random callback may fire (client role).
+ *
+ * With permessage-deflate on (rtw_ws_set_deflate()) a streamed message is always compressed
+ * (the threshold applies to whole messages): each piece is deflated with a sync flush so it
+ * can go out at once (RFC 7692 7.2.1), RSV1 on the first frame. A piece is checked against
+ * max_outbound by an upper bound of its compressed size (len + len / 16 + 64). Once the
+ * compressor has taken a piece the message cannot be taken back: #RTW_ERR_NOMEM then fails
+ * the session (close 1011, sticky).
  * @param ws the session.
  * @param opcode #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY, the same for every piece.
  * @param data this piece, copied (NULL allowed with len 0).
@@ -734,39 +744,62 @@ typedef struct rtw_ws_deflate_config {
   size_t memory_budget;
 } rtw_ws_deflate_config;
 
+/** @brief Bytes rtw_ws_deflate_format() and rtw_ws_deflate_offer() may write at most (all
+ * four parameters with two-digit values). */
+#define RTW_WS_DEFLATE_ELEMENT_MAX 128u
+
 /**
  * @brief Parse one element of a `Sec-WebSocket-Extensions` value, e.g.
  * "permessage-deflate; client_max_window_bits" (RFC 7692 5, 7.1; RFC 6455 9.1 syntax,
- * quoted-string values included).
+ * quoted-string values included). No callback fires; nothing is allocated.
  *
- * Strict: a parameter that is unknown, repeated, has a value where none is allowed, or a
- * window-bits value outside 8..15 (digits only, no leading zero) makes the element invalid.
- * A value-less `client_max_window_bits` is valid only in an offer.
- * @param ext the element (one offer or the response), only read.
+ * Strict: a parameter that is unknown, repeated, has a value where none is allowed, lacks
+ * one where one is required, or a window-bits value outside 8..15 (digits only, no leading
+ * zero, also once a quoted-string is unescaped) makes the element invalid, as does anything
+ * after the parameters. A value-less `client_max_window_bits` is valid only in an offer.
+ * Optional whitespace may surround `;` and `=`. Parameter names are compared exactly (they
+ * are lowercase in RFC 7692, as node `ws` and python websockets expect them); the extension
+ * name case-insensitively, as the handshakes compare extension names.
+ * @param ext the element (one offer or the response, without the separating commas), only
+ *        read.
  * @param len bytes at ext.
  * @param from who sent it: #RTW_WS_ROLE_CLIENT (an offer) or #RTW_WS_ROLE_SERVER (a
  *        response).
  * @param[out] params the parameters (zeroed when the return is not 1).
- * @return 1 (a valid permessage-deflate element); 0 (another extension); 
- *         #RTW_ERR_WS_DEFLATE_PARAM (permessage-deflate with a bad parameter);
+ * @return 1 (a valid permessage-deflate element); 0 (another extension, or no token at
+ *         all); #RTW_ERR_WS_DEFLATE_PARAM (permessage-deflate with a bad parameter: a server
+ *         declines that offer, a client fails the connection, RFC 7692 7);
  *         #RTW_ERR_INVALID_ARGUMENT (NULL params, NULL ext with len > 0, another `from`).
  */
 RTW_EXPORT int rtw_ws_deflate_parse(const char *ext, size_t len, int from,
                                     rtw_ws_deflate_params *params);
 
 /**
- * @brief Server role: decide on one parsed offer under `config` (RFC 7692 7.1). The response
- * contains only what the client must accept: our own `server_no_context_takeover` unless
- * #RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER, `client_no_context_takeover` unless
- * #RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER or when offered, `server_max_window_bits` when the
- * offer limited it or our window is smaller than 15, `client_max_window_bits` when our
- * inflate window is below 15 or the offer gave a value.
+ * @brief Server role: decide on one parsed offer under `config` (RFC 7692 7.1). No callback
+ * fires; nothing is allocated.
+ *
+ * The response contains only what the client must accept:
+ * - `server_no_context_takeover` when offered (7.1.1.1) or unless
+ *   #RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER;
+ * - `client_no_context_takeover` when offered or unless
+ *   #RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER (7.1.1.2);
+ * - `server_max_window_bits` when the offer limited it (the smaller of the offer and
+ *   config->deflate_window_bits) or when deflate_window_bits is below 15 (7.1.2.1);
+ * - `client_max_window_bits` when the offer gave a value (the smaller of it and
+ *   config->inflate_window_bits) or named it without one while inflate_window_bits is below
+ *   15 (7.1.2.2).
+ *
+ * Declined: `server_max_window_bits=8` (zlib cannot compress with an 8-bit window: RFC 7692
+ * 7.1.2.1 lets the server decline); inflate_window_bits below 15 with no
+ * `client_max_window_bits` in the offer (the client could not be limited); windows whose
+ * memory (compressor plus decompressor, as estimated for zlib) exceeds
+ * config->memory_budget. The caller then tries the next offer.
  * @param offer an offer from rtw_ws_deflate_parse() (from the client), only read.
- * @param config the policy, or NULL for the defaults.
- * @param[out] response the answer when accepted (format it with rtw_ws_deflate_format()).
- * @return 1 accepted; 0 declined (e.g. `server_max_window_bits=8`, a limit below our
- *         inflate window that the client cannot honour, or windows whose memory would
- *         exceed the budget: try the next offer); #RTW_ERR_INVALID_ARGUMENT (NULL offer or response, a bad config).
+ * @param config the policy, or NULL for the defaults; only read.
+ * @param[out] response the answer when accepted (format it with rtw_ws_deflate_format());
+ *             zeroed otherwise.
+ * @return 1 accepted; 0 declined; #RTW_ERR_INVALID_ARGUMENT (NULL offer or response, a bad
+ *         config, an offer with a window-bits value parse() never gives).
  */
 RTW_EXPORT int rtw_ws_deflate_accept(const rtw_ws_deflate_params *offer,
                                      const rtw_ws_deflate_config *config,
@@ -775,12 +808,14 @@ RTW_EXPORT int rtw_ws_deflate_accept(const rtw_ws_deflate_params *offer,
 /**
  * @brief Write parameters as a `Sec-WebSocket-Extensions` element, e.g.
  * "permessage-deflate; server_no_context_takeover; client_max_window_bits=10". Members that
- * are 0 are left out; #RTW_WS_DEFLATE_BITS_NO_VALUE is written without a value.
+ * are 0 are left out, the others written in the struct's order;
+ * #RTW_WS_DEFLATE_BITS_NO_VALUE is written without a value. rtw_ws_deflate_parse() of the
+ * result gives `params` back. No callback fires.
  * @param params the parameters, only read.
  * @param[out] buf where the text goes (not NUL-terminated).
- * @param cap bytes available at buf (120 always suffice).
- * @param[out] len bytes written.
- * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing usable written); #RTW_ERR_INVALID_ARGUMENT
+ * @param cap bytes available at buf (#RTW_WS_DEFLATE_ELEMENT_MAX always suffice).
+ * @param[out] len bytes written (0 on error).
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written); #RTW_ERR_INVALID_ARGUMENT
  *         (NULL pointer, a window-bits value other than 0, 1 (client only) or 8..15).
  */
 RTW_EXPORT int rtw_ws_deflate_format(const rtw_ws_deflate_params *params, char *buf,
@@ -788,29 +823,40 @@ RTW_EXPORT int rtw_ws_deflate_format(const rtw_ws_deflate_params *params, char *
 
 /**
  * @brief Client role: the offer `config` stands for, as a `Sec-WebSocket-Extensions` value
- * for rtw_ws_handshake_client_settings::extensions, e.g.
- * "permessage-deflate; server_no_context_takeover; client_max_window_bits".
- * @param config the policy, or NULL for the defaults.
+ * for rtw_ws_handshake_client_settings::extensions. The defaults give
+ * "permessage-deflate; server_no_context_takeover; client_no_context_takeover;
+ * client_max_window_bits": `server_no_context_takeover` unless
+ * #RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER, `client_no_context_takeover` unless
+ * #RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER, `server_max_window_bits=N` when
+ * config->inflate_window_bits N is below 15, a value-less `client_max_window_bits` unless
+ * #RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER. No callback fires.
+ * @param config the policy, or NULL for the defaults; only read.
  * @param[out] buf where the text goes (not NUL-terminated).
- * @param cap bytes available at buf (120 always suffice).
- * @param[out] len bytes written.
- * @return 0; #RTW_ERR_BUFFER_TOO_SMALL; #RTW_ERR_INVALID_ARGUMENT (NULL buf or len, a bad
- *         config).
+ * @param cap bytes available at buf (#RTW_WS_DEFLATE_ELEMENT_MAX always suffice).
+ * @param[out] len bytes written (0 on error).
+ * @return 0; #RTW_ERR_BUFFER_TOO_SMALL (nothing written); #RTW_ERR_INVALID_ARGUMENT (NULL
+ *         buf or len, a bad config).
  */
 RTW_EXPORT int rtw_ws_deflate_offer(const rtw_ws_deflate_config *config, char *buf, size_t cap,
                                     size_t *len);
 
 /**
  * @brief Client role: check the server's parsed response against the offer `config` makes
- * (RFC 7692 7.1: the server may only answer with what was offered or allowed) and against
- * what zlib can do.
- * @param config the policy the offer was made from, or NULL for the defaults.
+ * (rtw_ws_deflate_offer()) and against what zlib can do (RFC 7692 7.1: the server may only
+ * answer with what was offered or allowed). No callback fires.
+ *
+ * Refused: no `server_no_context_takeover` when we offered it (7.1.1.1); no
+ * `server_max_window_bits` when we offered one, or a larger value (7.1.2.1);
+ * `client_max_window_bits` when we did not offer it or without a value (7.1.2.2), or 8
+ * (zlib cannot compress with an 8-bit window); windows whose memory exceeds
+ * config->memory_budget. The server may add `client_no_context_takeover` and a
+ * `server_max_window_bits` we did not ask for.
+ * @param config the policy the offer was made from, or NULL for the defaults; only read.
  * @param response from rtw_ws_deflate_parse() (from the server), only read.
- * @return 0 acceptable (pass it to rtw_ws_set_deflate()); #RTW_ERR_WS_DEFLATE_PARAM (a
- *         parameter we did not offer or allow, e.g. `server_max_window_bits` above our
- *         offer, `client_max_window_bits` when we did not offer it, or 8 for our own
- *         compressor): fail the WebSocket connection (RFC 7692 7.1.1.1 and following);
- *         #RTW_ERR_INVALID_ARGUMENT.
+ * @return 0 acceptable (pass it to rtw_ws_set_deflate()); #RTW_ERR_WS_DEFLATE_PARAM (see
+ *         above): fail the WebSocket connection (RFC 7692 7: "_Fail the WebSocket
+ *         Connection_"); #RTW_ERR_INVALID_ARGUMENT (NULL response, a bad config, a
+ *         window-bits value parse() never gives).
  */
 RTW_EXPORT int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config,
                                              const rtw_ws_deflate_params *response);
@@ -829,11 +875,25 @@ RTW_EXPORT int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config
  * transport).
  *
  * Receiving: RSV1 is then allowed on the first frame of a data message only (RFC 7692 6;
- * elsewhere 1002); compressed messages are inflated as their frames arrive, in bounded
- * pieces, and max_message_size counts inflated bytes (1009 the moment it is crossed);
+ * elsewhere, including RSV1 on a continuation or a control frame, 1002); compressed
+ * messages are inflated as their frames arrive, in bounded pieces (4 KiB, on the stack),
+ * and max_message_size counts inflated bytes (1009 the moment it is crossed);
  * invalid DEFLATE data fails with #RTW_ERR_WS_BAD_COMPRESSED (1007); text is validated on
- * the inflated bytes (1007). Sending: messages of at least config->threshold bytes are
- * compressed (RFC 7692 7.2.1) unless queued with #RTW_WS_QUEUE_NO_COMPRESS.
+ * the inflated bytes, incrementally (1007 at the first bad byte); a zlib allocation beyond
+ * config->memory_budget fails with #RTW_ERR_NOMEM (1011). Streamed delivery hands out
+ * inflated pieces through on_message_data. A callback's #RTW_ERR_PAUSE (or the input gate)
+ * in the middle of a compressed frame loses nothing: `*nread` counts the bytes zlib took,
+ * output zlib still holds is delivered first by the next rtw_ws_recv(), and a frame's last
+ * byte is never taken while output waits, so the host always has input to resume with.
+ *
+ * Sending: messages of at least config->threshold bytes are compressed (RFC 7692 7.2.1)
+ * unless queued with #RTW_WS_QUEUE_NO_COMPRESS; text is validated before. The compressed
+ * payload is the session's (a #RTW_WS_QUEUE_NOCOPY payload is released before the queue
+ * call returns) and max_outbound counts compressed bytes; the compressor's own memory
+ * counts against the budget. Without our context takeover, a message that does not shrink
+ * goes out uncompressed (RSV1 clear). Our window is the smaller of
+ * config->deflate_window_bits and the one negotiated for our side. Control frames are never
+ * compressed.
  * @param ws the session.
  * @param negotiated the negotiated parameters (only read; copied), or NULL.
  * @param config the policy (level, memLevel, threshold, budget), or NULL for the defaults;
