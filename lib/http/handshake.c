@@ -20,6 +20,7 @@
 
 #include "base64.h"
 #include "crypto.h"
+#include "deflate_ext.h"
 #include "fields.h"
 #include "handshake.h"
 #include "sse_http.h"
@@ -786,11 +787,38 @@ int rtw_ws_handshake_server_add_header(rtw_ws_handshake_server *hs, const char *
   return rv;
 }
 
-/* STUB: permessage-deflate negotiation, being implemented (issue #13). */
+/* RFC 7692 5 and 7.1: the first offer we accept wins; a malformed one is declined (7: "A
+ * server MUST decline an extension negotiation offer for this extension if ...") and the
+ * next one tried. Each offer is parsed once: the walk is linear in the head. */
 int rtw_ws_handshake_server_accept_deflate(rtw_ws_handshake_server *hs,
                                            const rtw_ws_deflate_config *config,
                                            rtw_ws_deflate_params *negotiated)
 {
-  (void)hs, (void)config, (void)negotiated;
-  return RTW_ERR_UNSUPPORTED;
+  rtw_ws_deflate_config c;
+  rtw_ws_deflate_params offer, r;
+  char text[RTW_WS_DEFLATE_ELEMENT_MAX];
+  const char *e;
+  size_t i, elen, tlen;
+  int rv, accepted = 0;
+
+  if (negotiated != NULL)
+    memset(negotiated, 0, sizeof *negotiated);
+  if (hs == NULL || negotiated == NULL || rtw__deflate_config_get(config, &c) != 0)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!hs->in_callback)
+    return RTW_ERR_INVALID_STATE;
+  hs->extensions.len = 0;
+  for (i = 0; !accepted && rtw__http_list_index_at(&hs->ext_offers, i, &e, &elen); i++) {
+    count_work(hs, 1 + elen);
+    accepted = rtw_ws_deflate_parse(e, elen, RTW_WS_ROLE_CLIENT, &offer) == 1 &&
+               rtw_ws_deflate_accept(&offer, &c, &r) == 1;
+  }
+  if (!accepted)
+    return 0; /* no offer accepted: the response names no extension */
+  rtw_ws_deflate_format(&r, text, sizeof text, &tlen); /* cannot fail: r is accept()'s */
+  rv = rtw__buf_append(&hs->extensions, &hs->mem, text, tlen);
+  if (rv != 0)
+    return rv;
+  *negotiated = r;
+  return 1;
 }

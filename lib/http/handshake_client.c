@@ -20,6 +20,7 @@
 
 #include "base64.h"
 #include "crypto.h"
+#include "deflate_ext.h"
 #include "fields.h"
 #include "handshake.h"
 
@@ -342,11 +343,33 @@ int rtw_ws_handshake_client_extension(const rtw_ws_handshake_client *hs, size_t 
   return rtw__http_list_index_at(&hs->ext_idx, index, ext, len);
 }
 
-/* STUB: permessage-deflate negotiation, being implemented (issue #13). */
+/* RFC 7692 7: the response holds at most one permessage-deflate element, valid, with only
+ * what we offered; anything else fails the connection. Other extensions are the host's. */
 int rtw_ws_handshake_client_deflate(const rtw_ws_handshake_client *hs,
                                     const rtw_ws_deflate_config *config,
                                     rtw_ws_deflate_params *negotiated)
 {
-  (void)hs, (void)config, (void)negotiated;
-  return RTW_ERR_UNSUPPORTED;
+  rtw_ws_deflate_config c;
+  rtw_ws_deflate_params p;
+  const char *e;
+  size_t i, elen;
+  int rv, found = 0;
+
+  if (negotiated != NULL)
+    memset(negotiated, 0, sizeof *negotiated);
+  if (hs == NULL || negotiated == NULL || rtw__deflate_config_get(config, &c) != 0)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (hs->outcome != RTW_WS_HANDSHAKE_DONE)
+    return RTW_ERR_INVALID_STATE;
+  for (i = 0; rtw__http_list_index_at(&hs->ext_idx, i, &e, &elen); i++) {
+    rv = rtw_ws_deflate_parse(e, elen, RTW_WS_ROLE_SERVER, &p);
+    if (rv == 0)
+      continue;
+    if (rv < 0 || found++ || (rv = rtw_ws_deflate_check_response(&c, &p)) != 0) {
+      memset(negotiated, 0, sizeof *negotiated);
+      return RTW_ERR_WS_DEFLATE_PARAM;
+    }
+    *negotiated = p;
+  }
+  return found;
 }
