@@ -35,6 +35,24 @@
  *   RTW_ERR_REENTRANT there; rtw_ws_free() there only sets free_pending, and the outermost
  *   API call frees the session once the callback has returned (see leave()).
  *
+ * permessage-deflate (RFC 7692, issue #13; zlib behind lib/ws/deflate.h). With it on, RSV1
+ * marks the first frame of a compressed message (section 6). Receiving, its payload goes
+ * through the decompressor instead of straight to delivery:
+ *
+ *   unmask (8 KiB) --> rtw__inflate --4 KiB pieces--> max_message_size --> UTF-8 --> deliver
+ *   at FIN: the tail 00 00 FF FF (7.2.2), then rtw__inflate_end (context kept or dropped)
+ *
+ * A pause or the gate may stop delivery with output still inside zlib (rx_zpend): the next
+ * step drains it before taking input. A frame's last byte is fed alone, once nothing waits:
+ * its output (and the tail's) is a few hundred bytes at most, delivered in full, so output
+ * never waits once the host has fed every byte it has. Sending, a whole message is deflated
+ * into a temporary buffer and queued as a copied payload with RSV1 on its first frame; a
+ * streamed one piece by piece with sync flushes. rtw__ws_queue_frames() (prepared messages)
+ * adds reference segments whose bytes are shared and released through a callback; behind a
+ * message still in `mq` they wait as a `raw` node, so they never split a fragmented message.
+ * The zlib streams are allocated on first use and released after each message on a side
+ * without context takeover: an idle session without it holds no zlib memory.
+ *
  * Input gate (issue #12): when the outbound size reaches outbound_high_water, rtw_ws_recv()
  * stops before its next step (RTW_ERR_PAUSE) and want_read is 0 until the size falls to
  * outbound_low_water. A callback that queues an echo therefore always finds room when
