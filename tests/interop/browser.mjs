@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The chat demo in a real browser: Debian's chromium (headless), driven by npm playwright-core
 // (no browser download). Two pages load rtweb-chat; their EventSource receives the activity
-// feed and they chat over WebSocket; chromium's permessage-deflate offer must be declined.
+// feed and they chat over WebSocket, compressed: chromium's permessage-deflate offer must be
+// accepted (the page's socket reports it in `extensions`; RFC 7692).
 // Then the server is stopped and restarted on the same port with the same --feed-file while
 // a node `ws` client chats, and the pages must resume from Last-Event-ID with every feed
 // event exactly once: their #feed ids are exactly 1..N. Screenshots go to $RTW_INTEROP_OUT.
@@ -43,6 +44,15 @@ function instrument() {
   Recording.OPEN = 1;
   Recording.CLOSED = 2;
   window.EventSource = Recording;
+  // every WebSocket the page opens, to read its negotiated `extensions`
+  const NativeWs = window.WebSocket;
+  window.__ws = [];
+  window.WebSocket = class extends NativeWs {
+    constructor(...args) {
+      super(...args);
+      window.__ws.push(this);
+    }
+  };
 }
 
 // The feed file (examples/chat/feed.c: `id TAB type TAB data` per line): the server's record.
@@ -166,13 +176,28 @@ try {
     return [mb[3] === 'after the refusal' && !mb.includes('reversed?'), `B ${JSON.stringify(mb)}`];
   });
 
-  await tap.test('chromium offers permessage-deflate; rtweb-chat declines it (no Sec-WebSocket-Extensions)', async () => {
+  await tap.test('chromium offers permessage-deflate; rtweb-chat accepts it (Sec-WebSocket-Extensions answered)', async () => {
     const req = A.hs.requests[0] || {};
     const res = A.hs.responses[0] || { headers: {} };
     const offered = Object.entries(req).some(([k, v]) => k.toLowerCase() === 'sec-websocket-extensions' && /permessage-deflate/.test(v));
-    const answered = Object.keys(res.headers).some((k) => k.toLowerCase() === 'sec-websocket-extensions');
-    return [offered && res.status === 101 && !answered,
+    const answer = Object.entries(res.headers).find(([k]) => k.toLowerCase() === 'sec-websocket-extensions');
+    return [offered && res.status === 101 && answer && /^permessage-deflate/.test(answer[1]),
       `request ${JSON.stringify(req)}\nresponse ${res.status} ${JSON.stringify(res.headers)}`];
+  });
+  await tap.test('chromium: the page\'s WebSocket reports permessage-deflate in ws.extensions (both pages)', async () => {
+    const ext = async (p) => p.evaluate(() => (window.__ws || []).filter((w) => w.readyState === 1).map((w) => w.extensions));
+    const [ea, eb] = [await ext(A.page), await ext(B.page)];
+    // the browser reports the server's whole answer, parameters included
+    return [ea.length === 1 && eb.length === 1 && /^permessage-deflate(;|$)/.test(ea[0]) && /^permessage-deflate(;|$)/.test(eb[0]),
+      `A ${JSON.stringify(ea)} B ${JSON.stringify(eb)}`];
+  });
+  await tap.test('chromium: a long chat line crosses compressed (3 KiB of text, page A to page B)', async () => {
+    const long = 'compressible chat line – ü '.repeat(110).slice(0, 3000);
+    await A.page.fill('#text', long);
+    await A.page.press('#text', 'Enter');
+    await B.page.waitForFunction((t) => [...document.querySelectorAll('#messages li .bubble')].some((e) => e.textContent === t),
+      long, { timeout: T });
+    return true;
   });
 
   await tap.test('chromium: screenshots of both pages saved', async () => {

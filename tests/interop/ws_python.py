@@ -5,7 +5,11 @@
 Part A: a websockets client against `rtwcat serve` (the echo server). Part B: the
 `rtwcat ws://` client against a websockets server. Sizes 0 B to 16 MiB, fragmentation with a
 ping between fragments, ping/pong, close codes both ways, subprotocol selection, and the
-permessage-deflate offer websockets makes by default (rtweb must decline it).
+permessage-deflate offer websockets makes by default (rtweb must decline it). Parts C and D:
+permessage-deflate (RFC 7692) with compression="deflate" in both roles (`rtwcat serve
+--deflate`, `rtwcat ws:// --deflate`), 16 B to 128 KiB, negotiated and really compressed
+(frames with RSV1 counted in websockets' own decoder), and the Autobahn 13.x offers made
+with ClientPerMessageDeflateFactory, server_max_window_bits=8 declined cleanly.
 Prints TAP. Run with /usr/bin/python3. Environment: RTWCAT = path to the built rtwcat.
 """
 import asyncio
@@ -500,8 +504,183 @@ async def part_b():
         await server.wait_closed()
 
 
+# ====================================================================== C, D: permessage-deflate
+
+DEFLATE_SIZES = [16, 64, 256, 1024, 4096, 16384, 65536, 131072]
+
+
+def chat_text(n):
+    """Compressible JSON-like text (non-ASCII included), exactly n bytes of UTF-8, no LF."""
+    unit = '{"user":"zoë","text":"Grüße aus Köln ✓","n":12345} '
+    u = len(unit.encode())
+    return unit * (n // u) + "x" * (n - (n // u) * u)
+
+
+def pattern_binary(n):
+    return (bytes(range(256)) * (n // 256 + 1))[:n]
+
+
+def count_compressed(ws):
+    """Wrap websockets' permessage-deflate decoder: counts data frames that arrive with
+    RSV1 (compressed messages, RFC 7692 6). Returns the counter (a one-element list), or
+    None when the extension is not active."""
+    exts = [e for e in ws.extensions if e.name == "permessage-deflate"]
+    if not exts:
+        return None
+    ext, counter = exts[0], [0]
+    orig = ext.decode
+
+    def decode(frame, **kw):
+        if frame.rsv1 and frame.opcode in (websockets.frames.Opcode.TEXT,
+                                           websockets.frames.Opcode.BINARY):
+            counter[0] += 1
+        return orig(frame, **kw)
+    ext.decode = decode
+    return counter
+
+
+def autobahn_13_factories(pairs):
+    """Autobahn 13.x offers: (requestNoContextTakeover, requestMaxWindowBits) each, with
+    client_no_context_takeover and client_max_window_bits offered as Autobahn does."""
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    return [ClientPerMessageDeflateFactory(
+        server_no_context_takeover=nct, client_no_context_takeover=True,
+        server_max_window_bits=bits or None, client_max_window_bits=True) for nct, bits in pairs]
+
+
+async def part_c():
+    serve, port = await start_serve("--deflate")
+    base = f"ws://127.0.0.1:{port}"
+    try:
+        ws = None
+
+        async def negotiated():
+            nonlocal ws
+            ws = await websockets.connect(f"{base}/deflate", max_size=None, ping_interval=None,
+                                          compression="deflate", open_timeout=10)
+            ext = ws.response_headers.get("Sec-WebSocket-Extensions")
+            return bool(ws.extensions) and ws.extensions[0].name == "permessage-deflate" and \
+                ext.startswith("permessage-deflate"), f"extensions {ws.extensions} header {ext}"
+        await tap.test("deflate: websockets client (compression=deflate) negotiates with rtwcat serve --deflate",
+                       negotiated)
+        if ws is None or not ws.extensions:
+            return
+        counter = count_compressed(ws)
+        sent = 0
+        for kind in ("text", "binary"):
+            for n in DEFLATE_SIZES:
+                async def echo_case(kind=kind, n=n):
+                    nonlocal sent
+                    payload = chat_text(n) if kind == "text" else pattern_binary(n)
+                    before = counter[0]
+                    await ws.send(payload)
+                    got = await asyncio.wait_for(ws.recv(), 30)
+                    sent += 1
+                    # rtweb sends a message that would not shrink uncompressed (RFC 7692
+                    # allows it); these payloads shrink from 1 KiB on
+                    want = 1 if n >= 1024 else counter[0] - before
+                    return type(got) is type(payload) and got == payload and counter[0] - before == want, \
+                        f"sent {desc(payload)} got {type(got).__name__} {desc(got)}; compressed frames {counter[0] - before}"
+                await tap.test(f"deflate: websockets client {kind} {n} B echoed (compressed, RSV1, from 1 KiB on)",
+                               echo_case)
+
+        async def frag_case():
+            async def fragments():
+                yield "frag-one|"
+                yield "two|"
+                fragments.pong = await ws.ping(b"mid")
+                yield "three€"
+            await ws.send(fragments())
+            got = await asyncio.wait_for(ws.recv(), 10)
+            await asyncio.wait_for(fragments.pong, 5)
+            return got == "frag-one|two|three€", f"got {got!r}"
+        await tap.test("deflate: fragmented compressed text with a ping between fragments", frag_case)
+
+        async def close_case():
+            await ws.close(1000)
+            return ws.close_code == 1000, f"close {ws.close_code}"
+        await tap.test("deflate: close 1000 after compressed traffic", close_case)
+
+        # Autobahn 13.1-13.7: the offers its client makes; 8-bit server windows are declined
+        # (zlib cannot deflate with them), the next offer is taken; either way the echo works.
+        cases = {"13.1": [(False, 0)], "13.2": [(True, 0)], "13.3": [(False, 8)], "13.4": [(False, 15)],
+                 "13.5": [(True, 8)], "13.6": [(True, 15)], "13.7": [(True, 8), (True, 0), (False, 0)]}
+        for name, pairs in cases.items():
+            async def offer_case(name=name, pairs=pairs):
+                c = await websockets.connect(f"{base}/{name}", max_size=None, ping_interval=None,
+                                             compression=None, extensions=autobahn_13_factories(pairs),
+                                             open_timeout=10)
+                try:
+                    header = c.response_headers.get("Sec-WebSocket-Extensions")
+                    cnt = count_compressed(c)
+                    want_on = any(bits != 8 for _, bits in pairs)
+                    for n in (16, 4096, 131072):
+                        p = chat_text(n)
+                        await c.send(p)
+                        got = await asyncio.wait_for(c.recv(), 30)
+                        if got != p:
+                            return False, f"{n} B echo differs; header {header}"
+                    on = cnt is not None
+                    ok = on == want_on and (not on or cnt[0] >= 2)  # 4 KiB and 128 KiB at least
+                    if on and any(bits == 15 for _, bits in pairs):
+                        ok = ok and "server_max_window_bits=15" in header
+                    await c.close(1000)
+                    return ok and c.close_code == 1000, f"header {header!r} compressed {cnt and cnt[0]} close {c.close_code}"
+                finally:
+                    await c.close()
+            want = "declined, uncompressed echo" if all(b == 8 for _, b in pairs) else "accepted"
+            await tap.test(f"deflate: Autobahn {name} offers {pairs} (no context takeover, window bits): {want}",
+                           offer_case)
+    finally:
+        await stop(serve)
+
+
+async def part_d():
+    srv = Server()
+    server = await websockets.serve(srv.handler, "127.0.0.1", 0, max_size=None, ping_interval=None,
+                                    compression="deflate")
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async def behaviour(ws, rec):
+            rec["compressed"] = count_compressed(ws)
+            async for m in ws:
+                await ws.send(m)
+                rec["msgs"].append(m)
+
+        lines = [chat_text(n) for n in DEFLATE_SIZES]
+        srv.behaviours["/d"] = behaviour
+
+        async def wait_echoed():
+            while len(srv.records.get("/d", {}).get("msgs", [])) < len(lines):
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)
+        code, out, err = await rtwcat_client(f"ws://127.0.0.1:{port}/d", ["--deflate", "--json"],
+                                             "".join(l + "\n" for l in lines).encode(), None, 60, wait_echoed)
+        rec = srv.records.get("/d")
+
+        async def offered():
+            offer = rec and rec["headers"].get("Sec-WebSocket-Extensions")
+            first = (jlines(out) or [{}])[0]
+            return rec is not None and offer and offer.startswith("permessage-deflate") and \
+                rec["ws"].extensions and isinstance(first.get("deflate"), str), \
+                f"exit {code} {err[:300]} offer {offer} open {first}"
+        await tap.test("deflate: rtwcat ws:// --deflate offers permessage-deflate; websockets accepts", offered)
+
+        async def echoed():
+            got = [o["data"] for o in jlines(out) if o.get("type") == "text"]
+            comp = rec and rec.get("compressed")
+            big = sum(1 for n in DEFLATE_SIZES if n >= 1024)
+            ok = code == 0 and got == lines and rec["msgs"] == lines and comp is not None and comp[0] >= big
+            return ok, f"exit {code} {err[:300]} echoes {len(got)} server got {len(rec['msgs']) if rec else 0} compressed {comp}"
+        await tap.test(f"deflate: rtwcat ws:// --deflate: {len(lines)} messages 16 B..128 KiB sent compressed (RSV1), echoed exactly",
+                       echoed)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def main():
-    for part in (part_a, part_b):
+    for part in (part_a, part_b, part_c, part_d):
         try:
             await part()
         except Exception as e:
