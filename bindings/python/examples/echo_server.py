@@ -4,7 +4,8 @@
 
 asyncio owns the sockets and the clock; rtweb's ServerHandshake parses the HTTP upgrade and
 builds the 101, and its Session turns received bytes into messages and queued messages into
-bytes. Every text or binary message is sent back as it came.
+bytes. Every text or binary message is sent back as it came. With --deflate it accepts
+permessage-deflate (RFC 7692) with the library's default policy and compresses its echoes.
 
     RTWEB_LIBRARY=build/lib/librtweb.so PYTHONPATH=bindings/python \\
         /usr/bin/python3 bindings/python/examples/echo_server.py --port 9001
@@ -18,7 +19,7 @@ import sys
 
 from rtweb import HandshakeError, ProtocolError
 from rtweb.handshake import ServerHandshake, INCOMPLETE, PLAIN_REQUEST
-from rtweb.ws import Session, Message
+from rtweb.ws import Session, Message, DeflateConfig
 
 READ_SIZE = 65536
 
@@ -31,10 +32,16 @@ def _now_ms():
     return int(asyncio.get_running_loop().time() * 1000)
 
 
-async def _handshake(reader, writer):
-    """Read the upgrade request; return the bytes after it, or None when the connection is
-    answered and done."""
-    with ServerHandshake() as hs:
+async def _handshake(reader, writer, deflate=None):
+    """Read the upgrade request; return (the bytes after it, the negotiated
+    permessage-deflate parameters or None), or None when the connection is answered and
+    done. `deflate`: a DeflateConfig to accept permessage-deflate under, or None."""
+    negotiated = []
+
+    def on_upgrade(hs):
+        negotiated.append(hs.accept_deflate(deflate))
+
+    with ServerHandshake(on_upgrade=on_upgrade if deflate is not None else None) as hs:
         while True:
             data = await reader.read(READ_SIZE)
             if not data:
@@ -50,7 +57,7 @@ async def _handshake(reader, writer):
                 return None
             if outcome != INCOMPLETE:
                 writer.write(hs.response)       # 101 Switching Protocols
-                return hs.trailing
+                return hs.trailing, (negotiated[0] if negotiated else None)
 
 
 async def _session(reader, writer, first_bytes, ws_options):
@@ -87,11 +94,15 @@ async def _session(reader, writer, first_bytes, ws_options):
 
 
 async def handle(reader, writer, ws_options=None):
+    options = dict(ws_options or {})
+    deflate = options.pop("deflate", None)
     try:
-        rest = await _handshake(reader, writer)
+        rest = await _handshake(reader, writer, deflate)
         if rest is not None:
             await writer.drain()
-            await _session(reader, writer, rest, ws_options or {})
+            if rest[1] is not None:
+                options.update(deflate=rest[1], deflate_config=deflate)
+            await _session(reader, writer, rest[0], options)
         else:
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):
@@ -101,7 +112,9 @@ async def handle(reader, writer, ws_options=None):
 
 
 async def start(host="127.0.0.1", port=0, **ws_options):
-    """Start listening; returns the asyncio Server (port 0: see server.sockets)."""
+    """Start listening; returns the asyncio Server (port 0: see server.sockets).
+    ws_options go to each Session, except deflate=DeflateConfig(...), which makes the
+    handshake accept permessage-deflate under that policy."""
     return await asyncio.start_server(lambda r, w: handle(r, w, ws_options), host, port)
 
 
@@ -110,8 +123,10 @@ async def main(argv):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=9001)
     ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+    ap.add_argument("--deflate", action="store_true", help="accept permessage-deflate")
     args = ap.parse_args(argv)
-    server = await start(args.host, args.port)
+    server = await start(args.host, args.port,
+                         **({"deflate": DeflateConfig()} if args.deflate else {}))
     print("listening on ws://%s:%d/" % server.sockets[0].getsockname()[:2], flush=True)
     async with server:
         if args.seconds:

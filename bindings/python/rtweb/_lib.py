@@ -8,8 +8,8 @@ Everything that depends on the C declarations in include/rtweb/*.h lives here, w
 - the versioned settings and callbacks structs, member for member in header order (the
   library reads only the members that existed in the `version` we pass, so a newer library
   keeps working with this declaration); the same test compares the member lists;
-- the two plain value structs the ABI fixes for good: rtw_ws_frame (the wire format) and
-  rtw_http_header (two spans). rtw_mem is not declared: NULL selects the C library's
+- the plain value structs the ABI fixes for good: rtw_ws_frame (the wire format),
+  rtw_http_header (two spans) and rtw_ws_deflate_params (four bytes). rtw_mem is not declared: NULL selects the C library's
   allocator, which is what a Python program wants;
 - argtypes/restype of every function used.
 
@@ -120,6 +120,20 @@ RTW_WS_FLAG_WHOLE_MESSAGES = 0x1
 RTW_WS_FLAG_NO_AUTO_PONG = 0x2
 RTW_WS_SETTINGS_VERSION = 2
 RTW_WS_CALLBACKS_VERSION = 1
+RTW_WS_RSV1 = 0x4
+RTW_WS_QUEUE_NO_COMPRESS = 0x2
+# ws.h: permessage-deflate
+RTW_WS_DEFLATE_BITS_NO_VALUE = 1
+RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER = 0x1
+RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER = 0x2
+RTW_WS_DEFLATE_REQUIRED = 0x4
+RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER = 0x8
+RTW_WS_DEFLATE_DEFAULT_LEVEL = 6
+RTW_WS_DEFLATE_DEFAULT_WINDOW_BITS = 15
+RTW_WS_DEFLATE_DEFAULT_MEM_LEVEL = 8
+RTW_WS_DEFLATE_DEFAULT_MEMORY_BUDGET = 384 * 1024
+RTW_WS_DEFLATE_CONFIG_VERSION = 1
+RTW_WS_DEFLATE_ELEMENT_MAX = 128
 
 # http.h
 RTW_WS_ACCEPT_LEN = 28
@@ -209,6 +223,19 @@ class rtw_ws_callbacks(ctypes.Structure):
                 ("on_payload_released", WS_ON_PAYLOAD_RELEASED), ("random", WS_RANDOM)]
 
 
+class rtw_ws_deflate_params(ctypes.Structure):
+    """Plain value struct (ws.h: "will not grow"): one permessage-deflate offer or answer."""
+    _fields_ = [("server_no_context_takeover", c_uint8), ("client_no_context_takeover", c_uint8),
+                ("server_max_window_bits", c_uint8), ("client_max_window_bits", c_uint8)]
+
+
+class rtw_ws_deflate_config(ctypes.Structure):
+    _fields_ = [("version", c_uint32), ("flags", c_uint32), ("level", c_uint8),
+                ("deflate_window_bits", c_uint8), ("deflate_mem_level", c_uint8),
+                ("inflate_window_bits", c_uint8), ("threshold", c_size_t),
+                ("memory_budget", c_size_t)]
+
+
 class rtw_ws_handshake_server_settings(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("max_headers", c_uint32), ("max_head_size", c_size_t)]
 
@@ -264,6 +291,7 @@ VERSIONED_STRUCTS = [
     ("rtw_sse_callbacks", rtw_sse_callbacks),
     ("rtw_ws_settings", rtw_ws_settings),
     ("rtw_ws_callbacks", rtw_ws_callbacks),
+    ("rtw_ws_deflate_config", rtw_ws_deflate_config),
     ("rtw_ws_handshake_server_settings", rtw_ws_handshake_server_settings),
     ("rtw_ws_handshake_server_callbacks", rtw_ws_handshake_server_callbacks),
     ("rtw_ws_handshake_client_settings", rtw_ws_handshake_client_settings),
@@ -272,12 +300,14 @@ VERSIONED_STRUCTS = [
     ("rtw_sse_stream_settings", rtw_sse_stream_settings),
     ("rtw_sse_stream_callbacks", rtw_sse_stream_callbacks),
 ]
-PLAIN_STRUCTS = [("rtw_http_header", rtw_http_header), ("rtw_ws_frame", rtw_ws_frame)]
+PLAIN_STRUCTS = [("rtw_http_header", rtw_http_header), ("rtw_ws_frame", rtw_ws_frame),
+                 ("rtw_ws_deflate_params", rtw_ws_deflate_params)]
 
 # --------------------------------------------------------------------------- functions
 
 vp, sz = c_void_p, c_size_t
 PVP, PSZ, PU64 = P(c_void_p), P(c_size_t), P(c_uint64)
+PDP, PDC = P(rtw_ws_deflate_params), P(rtw_ws_deflate_config)
 
 _PROTOS = {
     # common.h
@@ -327,6 +357,19 @@ _PROTOS = {
     "rtw_ws_close_received": (c_int, [vp]),
     "rtw_ws_tick": (c_int, [vp, c_uint64]),
     "rtw_ws_next_deadline": (c_uint64, [vp]),
+    # ws.h: permessage-deflate
+    "rtw_ws_deflate_parse": (c_int, [c_char_p, sz, c_int, PDP]),
+    "rtw_ws_deflate_accept": (c_int, [PDP, PDC, PDP]),
+    "rtw_ws_deflate_format": (c_int, [PDP, vp, sz, PSZ]),
+    "rtw_ws_deflate_offer": (c_int, [PDC, vp, sz, PSZ]),
+    "rtw_ws_deflate_check_response": (c_int, [PDC, PDP]),
+    "rtw_ws_set_deflate": (c_int, [vp, PDP, PDC]),
+    "rtw_ws_deflate_active": (c_int, [vp, PDP]),
+    "rtw_ws_deflate_memory": (sz, [vp]),
+    "rtw_ws_prepared_new": (c_int, [PVP, c_int, c_char_p, sz, PDC, vp]),
+    "rtw_ws_prepared_free": (None, [vp]),
+    "rtw_ws_prepared_sizes": (c_int, [vp, PSZ, PSZ]),
+    "rtw_ws_queue_prepared": (c_int, [vp, vp]),
     # http.h: handshakes
     "rtw_ws_handshake_accept_value": (c_int, [c_char_p, sz, vp]),
     "rtw_ws_handshake_server_new": (c_int, [PVP, P(rtw_ws_handshake_server_callbacks),
@@ -352,6 +395,7 @@ _PROTOS = {
     "rtw_ws_handshake_server_select_subprotocol": (c_int, [vp, c_char_p, sz]),
     "rtw_ws_handshake_server_set_extensions": (c_int, [vp, c_char_p, sz]),
     "rtw_ws_handshake_server_add_header": (c_int, [vp, c_char_p, sz, c_char_p, sz]),
+    "rtw_ws_handshake_server_accept_deflate": (c_int, [vp, PDC, PDP]),
     "rtw_ws_handshake_client_new": (c_int, [PVP, P(rtw_ws_handshake_client_callbacks),
                                             P(rtw_ws_handshake_client_settings), vp, vp]),
     "rtw_ws_handshake_client_free": (None, [vp]),
@@ -362,6 +406,7 @@ _PROTOS = {
     "rtw_ws_handshake_client_extension_count": (sz, [vp]),
     "rtw_ws_handshake_client_extension": (c_int, [vp, sz, PVP, PSZ]),
     "rtw_ws_handshake_client_header": (c_int, [vp, c_char_p, sz, sz, PVP, PSZ]),
+    "rtw_ws_handshake_client_deflate": (c_int, [vp, PDC, PDP]),
     # http.h: SSE over HTTP/1.1, server side
     "rtw_sse_http_request_new": (c_int, [PVP, P(rtw_sse_http_request_settings), vp]),
     "rtw_sse_http_request_free": (None, [vp]),

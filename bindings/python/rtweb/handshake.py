@@ -9,6 +9,7 @@ from . import _lib
 from ._lib import lib, as_bytes, span, get_span, trampoline, Handle
 from .errors import Error, HandshakeError, raise_for
 from .sse import HttpRequest
+from . import ws as _ws
 
 __all__ = ["ServerHandshake", "ClientHandshake", "PlainRequest", "accept_value", "INCOMPLETE",
            "DONE", "PLAIN_REQUEST"]
@@ -196,6 +197,18 @@ class ServerHandshake(Handle):
         n, v = as_bytes(name, "name"), as_bytes(value, "value")
         raise_for(lib.rtw_ws_handshake_server_add_header(self._h(), n, len(n), v, len(v)))
 
+    def accept_deflate(self, config=None):
+        """Negotiate permessage-deflate (RFC 7692): accept the first offer `config` (a
+        ws.DeflateConfig, None for the defaults) allows and put the answer in the 101's
+        Sec-WebSocket-Extensions. Returns the ws.DeflateParams to give the Session
+        (Session(deflate=..., deflate_config=config)), or None when no offer was
+        acceptable."""
+        p = _lib.rtw_ws_deflate_params()
+        if raise_for(lib.rtw_ws_handshake_server_accept_deflate(
+                self._h(), _ws._config_c(config), byref(p))) != 1:
+            return None
+        return _ws._params_py(p)
+
 
 _ON_UPGRADE = trampoline(_lib.HS_SERVER_ON_UPGRADE, "_cb_upgrade")
 
@@ -308,6 +321,17 @@ class ClientHandshake(Handle):
     def header(self, name, index=0):
         n = as_bytes(name, "name")
         return _text(get_span(lib.rtw_ws_handshake_client_header, self._h(), n, len(n), index))
+
+    def deflate(self, config=None):
+        """After the handshake: the ws.DeflateParams the server answered to the offer made
+        from `config` (pass ws.deflate_offer(config) as `extensions`), or None when it did
+        not accept permessage-deflate. Raises WebSocketError RTW_ERR_WS_DEFLATE_PARAM when
+        the answer breaks the offer (RFC 7692: fail the connection)."""
+        p = _lib.rtw_ws_deflate_params()
+        if raise_for(lib.rtw_ws_handshake_client_deflate(
+                self._h(), _ws._config_c(config), byref(p))) != 1:
+            return None
+        return _ws._params_py(p)
 
 
 _HS_RANDOM = trampoline(_lib.HS_CLIENT_RANDOM, "_cb_random", abort=-1)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""WebSocket (RFC 6455): the session engine, both roles, and the frame codec. Thin Pythonic
-objects over rtweb/ws.h: feed received bytes, get events; queue messages, take the bytes to
-write with data_to_send()."""
+"""WebSocket (RFC 6455): the session engine, both roles, the frame codec, and
+permessage-deflate (RFC 7692). Thin Pythonic objects over rtweb/ws.h: feed received bytes,
+get events; queue messages, take the bytes to write with data_to_send()."""
 
 import ctypes
 from collections import namedtuple
@@ -13,7 +13,9 @@ from .errors import Error, ProtocolError, raise_for, CODES
 __all__ = ["Session", "Message", "MessageBegin", "MessageData", "MessageEnd", "Ping", "Pong",
            "Close", "Frame", "parse_frame_header", "build_frame_header", "build_frame", "mask",
            "OP_CONTINUATION", "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG",
-           "SERVER", "CLIENT", "SIZE_MAX"]
+           "SERVER", "CLIENT", "SIZE_MAX", "DeflateParams", "DeflateConfig", "deflate_parse",
+           "deflate_accept", "deflate_format", "deflate_offer", "deflate_check_response",
+           "Prepared", "BITS_NO_VALUE"]
 
 byref, c_size_t, c_void_p = ctypes.byref, ctypes.c_size_t, ctypes.c_void_p
 
@@ -65,6 +67,13 @@ class Session(Handle):
     feed() stops before the next frame, holding the rest of its input (held_input bytes);
     it is processed first by the next feed() call (feed(b"") once want_read is True again).
     pause_input(True/False) tells keepalive that the host stopped/resumed reading.
+
+    permessage-deflate (RFC 7692): `deflate=DeflateParams(...)` (what the handshake
+    negotiated: ServerHandshake.accept_deflate(), ClientHandshake.deflate()) switches it on
+    at creation, with `deflate_config` (a DeflateConfig, or None for the defaults); or call
+    set_deflate() before the first feed() or send. Then messages of at least the config's
+    threshold go out compressed (send(..., compress=False) opts one out), compressed
+    messages are inflated on receipt, and `deflate` / `deflate_memory` report the state.
     """
 
     _free = lib.rtw_ws_free
@@ -73,7 +82,7 @@ class Session(Handle):
                  max_message_size=0, fragment_size=0, max_outbound=0, keepalive_ms=0,
                  pong_timeout_ms=0, close_timeout_ms=0, rsv_allowed=0, random=None,
                  on_event=None, outbound_high_water=0, outbound_low_water=0,
-                 send_timeout_ms=0):
+                 send_timeout_ms=0, deflate=None, deflate_config=None):
         Handle.__init__(self)
         if role not in (SERVER, CLIENT):
             raise ValueError("role must be 'server' or 'client'")
@@ -105,6 +114,8 @@ class Session(Handle):
         raise_for(lib.rtw_ws_new(byref(handle), role_c, byref(cb), byref(st), None,
                                  c_void_p(self._key)))
         self._handle = handle.value
+        if deflate is not None:
+            self.set_deflate(deflate, deflate_config)
 
     # -- callbacks (through the module-level trampolines)
     def _emit(self, event):
@@ -176,20 +187,54 @@ class Session(Handle):
         self._raise_deferred()      # a random callback that raised
         return raise_for(rv)
 
-    def send(self, data):
-        """Queue a message: str as text, bytes-like as binary."""
+    def send(self, data, compress=True):
+        """Queue a message: str as text, bytes-like as binary. compress=False sends it
+        uncompressed even when permessage-deflate is on (RTW_WS_QUEUE_NO_COMPRESS)."""
         if isinstance(data, str):
-            self.send_text(data)
+            self.send_text(data, compress)
         else:
-            self.send_binary(data)
+            self.send_binary(data, compress)
 
-    def send_text(self, text):
+    def send_text(self, text, compress=True):
         b = as_bytes(text)
-        self._call(lib.rtw_ws_queue_message, OP_TEXT, b, len(b), 0)
+        self._call(lib.rtw_ws_queue_message, OP_TEXT, b, len(b), _queue_flags(compress))
 
-    def send_binary(self, data):
+    def send_binary(self, data, compress=True):
         b = as_bytes(data)
-        self._call(lib.rtw_ws_queue_message, OP_BINARY, b, len(b), 0)
+        self._call(lib.rtw_ws_queue_message, OP_BINARY, b, len(b), _queue_flags(compress))
+
+    def send_prepared(self, prepared):
+        """Queue a Prepared message: its shared bytes where this session's negotiated
+        parameters allow (server role, server_no_context_takeover, a large enough window, or
+        no compression at all), else compressed or masked for this session alone. The
+        session keeps the C message alive until written; `prepared` may be closed at once."""
+        if not isinstance(prepared, Prepared):
+            raise TypeError("send_prepared() takes a ws.Prepared")
+        self._call(lib.rtw_ws_queue_prepared, prepared._h())
+
+    # -- permessage-deflate
+    def set_deflate(self, negotiated, config=None):
+        """Switch permessage-deflate on with the parameters the handshake negotiated (a
+        DeflateParams), before any input or output. negotiated=None means the server did
+        not accept it: nothing changes, except that a client whose config has required=True
+        queues a close (1010) and raises WebSocketError RTW_ERR_WS_EXTENSION_MISSING."""
+        p = None if negotiated is None else byref(_params_c(negotiated))
+        self._call(lib.rtw_ws_set_deflate, p, _config_c(config))
+
+    @property
+    def deflate(self):
+        """The negotiated DeflateParams (absent windows as 15) when permessage-deflate is on,
+        else None."""
+        p = _lib.rtw_ws_deflate_params()
+        if lib.rtw_ws_deflate_active(self._h(), byref(p)) != 1:
+            return None
+        return _params_py(p)
+
+    @property
+    def deflate_memory(self):
+        """zlib memory the session holds now, in bytes (0 while idle without context
+        takeover)."""
+        return lib.rtw_ws_deflate_memory(self._h())
 
     def send_fragment(self, opcode, data, fin):
         """Streamed send: same opcode on every piece; fin=True ends the message."""
@@ -281,6 +326,10 @@ class Session(Handle):
         return None if t == _lib.UINT64_MAX else t
 
 
+def _queue_flags(compress):
+    return 0 if compress else _lib.RTW_WS_QUEUE_NO_COMPRESS
+
+
 _ON_MESSAGE = trampoline(_lib.WS_ON_MESSAGE, "_cb_message")
 _ON_BEGIN = trampoline(_lib.WS_ON_MESSAGE_BEGIN, "_cb_begin")
 _ON_DATA = trampoline(_lib.WS_ON_MESSAGE_DATA, "_cb_data")
@@ -334,3 +383,159 @@ def build_frame(opcode, payload=b"", fin=True, mask_key=None, rsv=0):
     p = as_bytes(payload)
     head = build_frame_header(opcode, len(p), fin=fin, mask=mask_key, rsv=rsv)
     return head + (p if mask_key is None else mask(p, mask_key))
+
+# ============================================================================ permessage-deflate
+
+#: The parameters of one permessage-deflate offer or answer (RFC 7692 7.1). The two
+#: *_no_context_takeover members are bools; a window-bits member is 0 when absent, 8..15, or
+#: (client_max_window_bits of an offer) BITS_NO_VALUE when named without a value.
+DeflateParams = namedtuple("DeflateParams", "server_no_context_takeover "
+                           "client_no_context_takeover server_max_window_bits "
+                           "client_max_window_bits")
+DeflateParams.__new__.__defaults__ = (False, False, 0, 0)
+BITS_NO_VALUE = _lib.RTW_WS_DEFLATE_BITS_NO_VALUE
+
+
+class DeflateConfig(object):
+    """The host's compression policy (rtw_ws_deflate_config); 0 means the library default:
+    level 6, windows 15, memLevel 8, threshold 0 (compress everything), a 384 KiB memory
+    budget. own_context_takeover / peer_context_takeover keep the compressor / allow the
+    peer's between messages (off by default); required (client): close with 1010 when the
+    server declines; no_client_bits_offer (client): do not offer client_max_window_bits."""
+
+    def __init__(self, level=0, deflate_window_bits=0, deflate_mem_level=0,
+                 inflate_window_bits=0, threshold=0, memory_budget=0,
+                 own_context_takeover=False, peer_context_takeover=False, required=False,
+                 no_client_bits_offer=False):
+        self.level, self.threshold, self.memory_budget = level, threshold, memory_budget
+        self.deflate_window_bits, self.deflate_mem_level = deflate_window_bits, deflate_mem_level
+        self.inflate_window_bits = inflate_window_bits
+        self.own_context_takeover = own_context_takeover
+        self.peer_context_takeover = peer_context_takeover
+        self.required, self.no_client_bits_offer = required, no_client_bits_offer
+
+    def __repr__(self):
+        return "DeflateConfig(%s)" % ", ".join("%s=%r" % kv for kv in sorted(vars(self).items()))
+
+    def _c(self):
+        flags = ((_lib.RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER if self.own_context_takeover else 0)
+                 | (_lib.RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER if self.peer_context_takeover
+                    else 0)
+                 | (_lib.RTW_WS_DEFLATE_REQUIRED if self.required else 0)
+                 | (_lib.RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER if self.no_client_bits_offer
+                    else 0))
+        for name in ("level", "deflate_window_bits", "deflate_mem_level",
+                     "inflate_window_bits"):
+            if not 0 <= getattr(self, name) <= 255:
+                raise ValueError("%s out of range" % name)
+        return _lib.rtw_ws_deflate_config(
+            version=_lib.RTW_WS_DEFLATE_CONFIG_VERSION, flags=flags, level=self.level,
+            deflate_window_bits=self.deflate_window_bits,
+            deflate_mem_level=self.deflate_mem_level,
+            inflate_window_bits=self.inflate_window_bits, threshold=self.threshold,
+            memory_budget=self.memory_budget)
+
+
+def _config_c(config):
+    """A DeflateConfig (or None: NULL, the defaults) as the pointer argument."""
+    if config is None:
+        return None
+    if not isinstance(config, DeflateConfig):
+        raise TypeError("config must be a ws.DeflateConfig or None")
+    return byref(config._c())
+
+
+def _params_c(params):
+    p = DeflateParams(*params)
+    for v in p[2:]:
+        if not 0 <= v <= 255:
+            raise ValueError("window bits out of range")
+    return _lib.rtw_ws_deflate_params(1 if p[0] else 0, 1 if p[1] else 0, p[2], p[3])
+
+
+def _params_py(p):
+    return DeflateParams(bool(p.server_no_context_takeover), bool(p.client_no_context_takeover),
+                         p.server_max_window_bits, p.client_max_window_bits)
+
+
+def _who(sender):
+    if sender not in (SERVER, CLIENT):
+        raise ValueError("sender must be 'server' or 'client'")
+    return _lib.RTW_WS_ROLE_SERVER if sender == SERVER else _lib.RTW_WS_ROLE_CLIENT
+
+
+def deflate_parse(ext, sender):
+    """Parse one Sec-WebSocket-Extensions element sent by `sender` ("client": an offer,
+    "server": an answer). Returns DeflateParams, or None for another extension; raises
+    WebSocketError (RTW_ERR_WS_DEFLATE_PARAM) for permessage-deflate with a bad, unknown
+    or repeated parameter (RFC 7692 7.1: such an offer is declined)."""
+    b = as_bytes(ext, "ext")
+    p = _lib.rtw_ws_deflate_params()
+    if raise_for(lib.rtw_ws_deflate_parse(b, len(b), _who(sender), byref(p))) != 1:
+        return None
+    return _params_py(p)
+
+
+def deflate_accept(offer, config=None):
+    """Server: the answer to a parsed offer under `config` (DeflateParams), or None when
+    the offer is declined (try the next one)."""
+    resp = _lib.rtw_ws_deflate_params()
+    if raise_for(lib.rtw_ws_deflate_accept(byref(_params_c(offer)), _config_c(config),
+                                           byref(resp))) != 1:
+        return None
+    return _params_py(resp)
+
+
+def _text_out(fn, *args):
+    buf, n = ctypes.create_string_buffer(_lib.RTW_WS_DEFLATE_ELEMENT_MAX), c_size_t()
+    raise_for(fn(*(args + (buf, len(buf), byref(n)))))
+    return buf.raw[:n.value].decode("ascii")
+
+
+def deflate_format(params):
+    """DeflateParams as a Sec-WebSocket-Extensions element (str), e.g.
+    'permessage-deflate; server_no_context_takeover'."""
+    return _text_out(lib.rtw_ws_deflate_format, byref(_params_c(params)))
+
+
+def deflate_offer(config=None):
+    """Client: the Sec-WebSocket-Extensions value `config` offers (str)."""
+    return _text_out(lib.rtw_ws_deflate_offer, _config_c(config))
+
+
+def deflate_check_response(response, config=None):
+    """Client: check the server's parsed answer against the offer `config` makes. Returns
+    None; raises WebSocketError (RTW_ERR_WS_DEFLATE_PARAM) when the server answered what
+    was not offered (RFC 7692: fail the connection)."""
+    raise_for(lib.rtw_ws_deflate_check_response(_config_c(config),
+                                                byref(_params_c(response))))
+
+
+class Prepared(Handle):
+    """A message framed, and with `deflate` also compressed, once, for many sessions
+    (Session.send_prepared()). `data`: str (text) or bytes-like (binary). `deflate`: None
+    (no compressed form), True (the default DeflateConfig) or a DeflateConfig (its level,
+    deflate_window_bits and deflate_mem_level). Sessions keep the C object alive while
+    they hold it, so close() may come right after the last send_prepared()."""
+
+    _free = lib.rtw_ws_prepared_free
+
+    def __init__(self, data, deflate=None):
+        Handle.__init__(self)
+        opcode = OP_TEXT if isinstance(data, str) else OP_BINARY
+        b = as_bytes(data)
+        if deflate is True:
+            deflate = DeflateConfig()
+        handle = c_void_p()
+        raise_for(lib.rtw_ws_prepared_new(byref(handle), opcode, b, len(b),
+                                          None if deflate in (None, False)
+                                          else _config_c(deflate), None))
+        self._handle = handle.value
+        self.opcode = opcode
+
+    @property
+    def sizes(self):
+        """(plain frame bytes, compressed frame bytes or 0), headers included."""
+        plain, comp = c_size_t(), c_size_t()
+        raise_for(lib.rtw_ws_prepared_sizes(self._h(), byref(plain), byref(comp)))
+        return plain.value, comp.value
