@@ -120,7 +120,7 @@ static inline void bench_negotiate(const rtw_ws_deflate_config *ccfg,
                                    rtw_ws_deflate_params *client_side, char *text,
                                    size_t text_cap)
 {
-  char offer[256], answer[256];
+  char offer[RTW_WS_DEFLATE_ELEMENT_MAX], answer[RTW_WS_DEFLATE_ELEMENT_MAX];
   size_t olen, alen;
   rtw_ws_deflate_params p;
 

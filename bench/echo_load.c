@@ -577,7 +577,7 @@ static void ws_open(conn *c)
   hset.path = g.path;
   hset.path_len = strlen(g.path);
   if (g.deflate) {
-    static char offer[128];
+    static char offer[RTW_WS_DEFLATE_ELEMENT_MAX];
     size_t olen;
 
     if ((rc = rtw_ws_deflate_offer(&g.dcfg, offer, sizeof offer, &olen)) != 0)
