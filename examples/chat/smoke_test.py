@@ -8,7 +8,10 @@ sent; the SSE feed at /events (retry, join/message/leave events with increasing 
 limits (an oversized message is closed with 1009, a malformed one answered with an error to
 its author), the author's copy tagged "mine"; then a restart
 with the same feed file: ids continue, and Last-Event-ID resumes with exactly the events
-missed, across the restart. Needs Debian's python3-websockets. Every process it starts is
+missed, across the restart. Then permessage-deflate (RFC 7692): negotiated by default (as
+with a browser's offer) and the broadcast arrives compressed (RSV1), a compressed message
+that inflates past 4 KiB is closed with 1009, and --no-deflate declines the offer. Needs
+Debian's python3-websockets. Every process it starts is
 stopped before it exits (each step has a timeout).
 """
 import asyncio
@@ -244,6 +247,71 @@ async def evicted_part(port, everything):
           (feed.comments, [(e.get("id"), e.get("event")) for e in feed.events]))
 
 
+def rsv1_counter(ws):
+    """Count data frames arriving with RSV1 (compressed), in websockets' own decoder; None
+    when permessage-deflate was not negotiated."""
+    exts = [e for e in ws.extensions if e.name == "permessage-deflate"]
+    if not exts:
+        return None
+    ext, n = exts[0], [0]
+    orig = ext.decode
+
+    def decode(frame, **kw):
+        if frame.rsv1:
+            n[0] += 1
+        return orig(frame, **kw)
+    ext.decode = decode
+    return n
+
+
+async def deflate_part(port, no_deflate_port):
+    import zlib
+    uri = "ws://127.0.0.1:%d/chat" % port
+    a = await websockets.connect(uri, compression="deflate")
+    b = await websockets.connect(uri, compression="deflate")
+    hdr = a.response_headers.get("Sec-WebSocket-Extensions", "")
+    check(hdr.startswith("permessage-deflate") and rsv1_counter(a) is not None,
+          "permessage-deflate is negotiated by default", hdr)
+    nb = rsv1_counter(b)
+    text = "compress me, " * 100
+    await a.send(json.dumps({"name": "alice", "text": text}))
+    got = []
+    for ws in (a, b):
+        try:
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            got.append({"error": repr(e)})
+    check([m.get("text") for m in got] == [text, text] and got[0].get("mine") is True and
+          "mine" not in got[1], "a 1.3 KB line reaches both sockets, mine on the author's", got)
+    check(nb is not None and nb[0] == 1, "the broadcast arrives compressed (RSV1)", nb)
+    # a compressed message that inflates to 1 MB: refused at 4 KiB inflated (1009)
+    bomb = await websockets.connect(uri, compression="deflate")
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = z.compress(b'{"name":"m","text":"' + b"x" * 1000000 + b'"}') + z.flush(zlib.Z_SYNC_FLUSH)
+    raw = bomb.transport
+    # one masked frame, RSV1, written under websockets (it would compress it again)
+    key = os.urandom(4)
+    payload = data[:-4]
+    head = bytes([0xC1, 0x80 | 126]) + len(payload).to_bytes(2, "big") if len(payload) < 65536 \
+        else bytes([0xC1, 0x80 | 127]) + len(payload).to_bytes(8, "big")
+    raw.write(head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload)))
+    try:
+        await asyncio.wait_for(bomb.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    check(bomb.close_code == 1009, "a compressed message inflating past 4 KiB: 1009 (%d B sent)"
+          % len(payload), bomb.close_code)
+    await a.close()
+    await b.close()
+    c = await websockets.connect("ws://127.0.0.1:%d/chat" % no_deflate_port, compression="deflate")
+    hdr = c.response_headers.get("Sec-WebSocket-Extensions")
+    await c.send(json.dumps({"name": "carol", "text": "plain"}))
+    m = json.loads(await asyncio.wait_for(c.recv(), 5))
+    check(hdr is None and not c.extensions and m.get("text") == "plain",
+          "--no-deflate declines the offer; the chat works uncompressed", hdr)
+    await c.close()
+
+
 def main():
     if not os.access(EXE, os.X_OK):
         print("1..0 # SKIP %s is not built" % EXE)
@@ -271,6 +339,13 @@ def main():
         check(port is not None, "restarts with --history 3", line)
         asyncio.run(asyncio.wait_for(evicted_part(port, everything), 30))
         stop(p)
+
+        p, port, line = start(os.path.join(tmp, "feed2.log"))
+        q, qport, qline = start(os.path.join(tmp, "feed3.log"), "--no-deflate")
+        if check(port is not None and qport is not None, "starts with and without --no-deflate",
+                 (line, qline)):
+            asyncio.run(asyncio.wait_for(deflate_part(port, qport), 30))
+        check(stop(p) == 0 and stop(q) == 0, "both exit 0 on SIGTERM")
     finally:
         for p in procs:
             if p.poll() is None:
