@@ -306,7 +306,7 @@ static int build_request(wsc *c, const rtwcat_url *url, rtw_ws_handshake_client 
 {
   rtw_ws_handshake_client_settings set = {RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION};
   char protos[2048];
-  char offer[128]; /* rtw_ws_deflate_offer(): 120 always suffice */
+  char offer[RTW_WS_DEFLATE_ELEMENT_MAX];
   size_t offer_len = 0;
   int rc;
 
@@ -387,7 +387,7 @@ static void print_open(const wsc *c, const rtw_ws_handshake_client *hs)
     fputs("null", stdout);
   if (c->o.deflate.on) {
     /* what was negotiated, as the response's element (absent windows left out) */
-    char ext[128];
+    char ext[RTW_WS_DEFLATE_ELEMENT_MAX + 1];
     rtwcat_deflate_describe(&c->negotiated, ext, sizeof ext);
     fputs(",\"deflate\":", stdout);
     if (c->deflate)
