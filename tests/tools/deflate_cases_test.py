@@ -12,7 +12,9 @@
 # window of server_max_window_bits), then a clean close (1000 both ways, the server closes
 # TCP first). Then the failures: RSV1 on a continuation frame or without the extension ->
 # 1002, invalid DEFLATE data -> 1007, a deflate bomb (200 MB of zeros in about 200 KB) ->
-# 1009 quickly with the server's VmRSS bounded. Prints TAP.
+# 1009 quickly with the server's VmRSS bounded. And the client: `rtwcat ws:// --deflate`
+# against the server, its options, and answers it must refuse (close 1010, exit 1). Prints
+# TAP.
 #
 # usage: deflate_cases_test.py RTWCAT
 
@@ -475,6 +477,74 @@ def client_cases(srv):
           p.returncode == 0 and b"--deflate " in p.stdout and b"--deflate-required" in p.stdout)
 
 
+def answering_server(answer):
+    """A one-connection server that answers the upgrade with Sec-WebSocket-Extensions:
+    `answer`, then reads the client's frames; .result is the first frame (or None)."""
+    import socket
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    out = {"frame": None, "port": ls.getsockname()[1]}
+
+    def run():
+        try:
+            ls.settimeout(10)
+            s, _ = ls.accept()
+            c = rawws.Conn(s)
+            deadline = time.time() + 10
+            while b"\r\n\r\n" not in c.buf:
+                if not c.fill(deadline):
+                    return
+            head, c.buf = c.buf.split(b"\r\n\r\n", 1)
+            key = b""
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"sec-websocket-key":
+                    key = value.strip()
+            c.send(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                    "Sec-WebSocket-Extensions: %s\r\n\r\n"
+                    % (rawws.accept_value(key), answer)).encode())
+            out["frame"] = c.read_frame(10)
+            c.close()
+        except OSError:
+            pass
+        finally:
+            ls.close()
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    out["thread"] = th
+    return out
+
+
+def bad_answers():
+    """RFC 7692 7.1: a client must fail the connection on an answer it did not offer or
+    allow; rtwcat says so, sends close 1010 and exits 1."""
+    for answer in ("permessage-deflate; server_max_window_bits=7",
+                   "permessage-deflate; client_max_window_bits=10; client_max_window_bits=10",
+                   "permessage-deflate; mystery_param"):
+        srv = answering_server(answer)
+        import subprocess
+        p = subprocess.run([RTWCAT, "ws://127.0.0.1:%d/" % srv["port"], "--deflate"],
+                           input=b"hi\n", capture_output=True, timeout=20)
+        srv["thread"].join(10)
+        f = srv["frame"]
+        err = p.stderr.decode(errors="replace")
+        ok = p.returncode == 1 and "permessage-deflate answer is not acceptable" in err and \
+            f is not None and f[2] == OP_CLOSE and f[3][:2] == struct.pack("!H", 1010)
+        check("ws:// --deflate, answer %r: close 1010, exit 1, said why" % answer, ok,
+              (p.returncode, err, f))
+    # without --deflate nothing was offered: an answer naming an extension fails the
+    # handshake itself (RFC 6455 4.1 item 5): exit 1, no frame sent
+    srv = answering_server("permessage-deflate")
+    import subprocess
+    p = subprocess.run([RTWCAT, "ws://127.0.0.1:%d/" % srv["port"]], input=b"hi\n",
+                       capture_output=True, timeout=20)
+    srv["thread"].join(10)
+    check("ws:// without --deflate, answered permessage-deflate: handshake fails (exit 1)",
+          p.returncode == 1 and srv["frame"] is None, (p.returncode, p.stderr, srv["frame"]))
+
+
 def bomb_bytes():
     """200 MB of zeros, raw deflate (about 200 KB), tail stripped."""
     z = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
@@ -552,6 +622,7 @@ def main():
           stats["messages"] > 0 and stats["wire"] < stats["payload"], stats)
     failures(srv)
     client_cases(srv)
+    bad_answers()
     rc = srv.stop()
     check("serve exits 0 on SIGTERM", rc == 0, (rc, srv.errs[-3:]))
     # 1 MiB limit: 1009 after at most ~1 MiB inflated, RSS stays small
