@@ -165,6 +165,8 @@ static int deflate_run(rtw__deflater *d, const uint8_t *in, size_t len, rtw__buf
       step = step < SIZE_MAX / 2 ? step * 2 : step;
       /* zlib: with avail_out == 0 call again with the same flush and more room. */
     } while (z->avail_out == 0);
+    if (len == 0) /* in may be NULL: no pointer arithmetic on it */
+      break;
     in += chunk - z->avail_in;
     len -= chunk - z->avail_in;
   } while (len > 0);
