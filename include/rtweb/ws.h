@@ -942,6 +942,15 @@ typedef struct rtw_ws_prepared rtw_ws_prepared;
  * and (with `deflate` non-NULL) also compressed once with a fresh context at
  * deflate->level, deflate_window_bits and deflate_mem_level (RFC 7692 7.2.1). No callback
  * fires.
+ *
+ * Each form is a single frame with FIN set, whatever its size (it is not fragmented at a
+ * session's fragment_size, so no control frame goes out in its middle); the compressed one
+ * has RSV1 set and the sync flush's tail removed. Both frames and the struct take one
+ * allocation of about the payload plus its compressed size; the compressor is a temporary
+ * one, bounded by what its window and memLevel need, released before the call returns.
+ * There is no compressed form when len is below deflate->threshold or when deflating does
+ * not make the payload smaller (rtw_ws_prepared_sizes() then reports 0): every session then
+ * gets the plain frame. Text is validated here once.
  * @param[out] pm the new prepared message (NULL on failure); its reference is the caller's.
  * @param opcode #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY.
  * @param data the payload (NULL allowed with len 0), copied.
@@ -976,15 +985,23 @@ RTW_EXPORT int rtw_ws_prepared_sizes(const rtw_ws_prepared *pm, size_t *plain_le
 /**
  * @brief Queue a prepared message on a session, zero-copy where possible: a server session
  * whose negotiated parameters have `server_no_context_takeover` and a server window at
- * least the prepared one's gets the shared compressed frame; a session without
- * permessage-deflate gets the shared plain frame; any other session (context takeover,
- * smaller window, client role) compresses or masks its own copy, as rtw_ws_queue_message()
- * would. The session holds a reference until the frame is written (or dropped by
- * rtw_ws_free()). Counts against max_outbound like any message. No callback fires except
- * random (client role).
+ * least the prepared one's gets the shared compressed frame; a server session without
+ * permessage-deflate, or any server session when the message has no compressed form, gets
+ * the shared plain frame; any other session (context takeover, smaller window, client role)
+ * compresses or masks its own copy, as rtw_ws_queue_message() with flags 0 would (under its
+ * own threshold). A shared frame reaches rtw_ws_send_pending_iov() as one element pointing
+ * into the prepared message. The session holds a reference until the frame is written (or
+ * dropped by rtw_ws_free()), so rtw_ws_prepared_free() may come at any time after this call.
+ * Counts against max_outbound like any message. No callback fires except random (client
+ * role).
  * @param ws the session.
- * @param pm the prepared message, only read.
- * @return as rtw_ws_queue_message() (text is already valid).
+ * @param pm the prepared message (its reference count changes, nothing else).
+ * @return as rtw_ws_queue_message() (text is already valid): 0;
+ *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued, no reference taken);
+ *         #RTW_ERR_WS_CLOSED; #RTW_ERR_INVALID_STATE (a streamed message is in progress);
+ *         #RTW_ERR_NOMEM; #RTW_ERR_CALLBACK_FAILURE or #RTW_ERR_UNSUPPORTED (client role: the
+ *         random callback or the default RNG failed); #RTW_ERR_INVALID_ARGUMENT (NULL ws or
+ *         pm).
  */
 RTW_EXPORT int rtw_ws_queue_prepared(rtw_ws *ws, rtw_ws_prepared *pm);
 /**@}*/
