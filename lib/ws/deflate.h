@@ -108,7 +108,10 @@ extern const uint8_t rtw__deflate_tail[4];
 /* Internal hook for prepared messages (prepared.c), implemented in session.c: queue `len`
  * bytes of ready frames (header and payload, unmasked, the first frame with RSV1 when
  * compressed) that stay valid until release(ctx) is called once they are written or dropped.
- * Counts against max_outbound. Returns as rtw_ws_queue_message(). Server role only. */
+ * Counts against max_outbound. Returns as rtw_ws_queue_message(); RTW_ERR_INVALID_ARGUMENT
+ * for a client session (its frames must be masked: prepared.c then falls back to
+ * rtw_ws_queue_message()) and RTW_ERR_INVALID_STATE while a streamed message is open. On
+ * any error nothing is queued and release is never called (the caller keeps its reference). */
 int rtw__ws_queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
                          void (*release)(void *ctx), void *ctx);
 
