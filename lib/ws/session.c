@@ -1293,6 +1293,21 @@ static int deliver_inflated(rtw_ws *ws, const uint8_t *d, size_t n)
   return deliver_piece(ws, d, n);
 }
 
+/* rtw__inflate() failed. Bad DEFLATE data is an error at its place in the stream: the
+ * output zlib made before it comes first (checked and delivered), so that a message whose
+ * output turns invalid (UTF-8, size) before its data does fails the same way whatever the
+ * input's split. Output after a final block (ended) is itself the error: nothing of it goes
+ * out. */
+static int inflate_failed(rtw_ws *ws, int err, const uint8_t *out, size_t nout)
+{
+  int rv;
+
+  if (err != RTW_ERR_WS_BAD_COMPRESSED || nout == 0 || ws->infl.ended)
+    return err;
+  rv = deliver_inflated(ws, out, nout);
+  return rv != 0 ? rv : err;
+}
+
 /* Inflate n bytes of payload (already unmasked) in INFLATE_CHUNK pieces and deliver them.
  * Stops at a pause or the input gate with output possibly left in zlib (rx_zpend: the next
  * step drains it before taking input), except when `final`: then it runs to the end (the
@@ -1310,8 +1325,10 @@ static int inflate_run(rtw_ws *ws, const uint8_t *in, size_t n, int final, size_
   for (;;) {
     size_t nin = 0, nout = 0;
     rv = rtw__inflate(&ws->infl, in + off, n - off, &nin, out, sizeof out, &nout);
-    if (rv != 0)
+    if (rv != 0) {
+      rv = inflate_failed(ws, rv, out, nout);
       break;
+    }
     off += nin;
     ws->rx_zpend = nout == sizeof out;
     if (nout > 0 && (rv = deliver_inflated(ws, out, nout)) != 0)

@@ -590,6 +590,8 @@ static void test_bad_deflate(void **state)
 {
   static const uint8_t reserved_type[] = {0xff, 0x00}; /* BTYPE 11: reserved (RFC 1951 3.2.3) */
   static const uint8_t bad_stored[] = {0x00, 0x05, 0x00, 0x00, 0x00, 'x'}; /* NLEN wrong */
+  /* a stored block with "\xff" "a", then a block of the reserved type */
+  static const uint8_t stored_then_bad[] = {0x00, 0x02, 0x00, 0xfd, 0xff, 0xff, 'a', 0xff, 0, 0};
   dopts o = server_opts();
   wst_buf b;
 
@@ -602,6 +604,12 @@ static void test_bad_deflate(void **state)
   cframe(&b, RSV1, 1, BIN, bad_stored, sizeof bad_stored);
   check_modes(&o, b.p, b.len,
               "msg(text,\"Hello\")\nerror(RTW_ERR_WS_BAD_COMPRESSED)\nout:close(1007)\n");
+  /* Regression (fuzz_ws_deflate_session): output that is not UTF-8 comes before the bad
+   * block; fed whole, zlib returned both in one call and the output was dropped, so the
+   * error depended on the split. The output before the bad data is checked first. */
+  wst_buf_clear(&b);
+  cframe(&b, RSV1, 1, TEXT, stored_then_bad, sizeof stored_then_bad);
+  check_modes(&o, b.p, b.len, "error(RTW_ERR_INVALID_UTF8)\nout:close(1007)\n");
   wst_buf_free(&b);
 }
 
