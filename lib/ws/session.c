@@ -1654,6 +1654,7 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
   ws->paused = 0; /* a callback's pause ends with this call, whatever it feeds */
   if (len == 0)
     return 0;
+  ws->io_seen = 1; /* rtw_ws_set_deflate() is too late from now on */
   return leave(ws, 1, recv_input(ws, in, len, nread));
 }
 
@@ -2069,6 +2070,7 @@ static int queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
     return rv;
   m = ws->mq_tail;
   m->raw = 1;
+  m->started = 0; /* opcode 0 read as a continuation: these frames are not a message's rest */
   m->nocopy = 0;
   m->rel_fn = release;
   m->rel_ctx = ctx;

@@ -1194,6 +1194,29 @@ static void test_queue_frames(void **state)
                                "out:cont[more](100)\nout:cont[more](100)\nout:cont(100)\n"
                                "out:text[rsv1]\nout:text[rsv1][more]\nout:cont(3)\n");
   d_stop(&r);
+  /* an urgent close (a failure) drops ready frames still waiting behind a message, as it
+   * drops messages not yet started */
+  n_released = 0;
+  rtwt_log_clear(&log);
+  assert_int_equal(d_start(&r, &o, &log), 0);
+  assert_int_equal(rtw_ws_queue_binary(r.ws, big, 1000), 0);
+  assert_int_equal(rtw__ws_queue_frames(r.ws, frames, sizeof frames, rel, NULL), 0);
+  while (rtw_ws_outbound_size(r.ws) > sizeof frames) { /* the message's frames, not ours */
+    const void *p;
+    size_t n;
+    assert_int_equal(rtw_ws_send_pending(r.ws, &p, &n), 0);
+    assert_int_equal(rtw_ws_send_consumed(r.ws, n), 0);
+  }
+  assert_int_equal(n_released, 0);
+  {
+    wst_buf bad;
+    wst_buf_init(&bad);
+    cframe(&bad, 0, 1, 3, "", 0); /* a reserved opcode: 1002 */
+    assert_int_equal(d_recv(&r, bad.p, bad.len), RTW_ERR_WS_RESERVED_OPCODE);
+    wst_buf_free(&bad);
+  }
+  assert_int_equal(n_released, 1);
+  d_stop(&r);
   /* dropped unwritten at rtw_ws_free() */
   n_released = 0;
   assert_int_equal(d_start(&r, &o, &log), 0);
@@ -1244,9 +1267,14 @@ static void test_set_deflate(void **state)
   assert_int_equal(got.client_max_window_bits, 10);
   assert_int_equal(rtw_ws_set_deflate(ws, &p, NULL), RTW_ERR_INVALID_STATE);
   rtw_ws_free(ws);
-  /* too late once output passed */
+  /* too late once output or input passed */
   assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, NULL, NULL, NULL), 0);
   assert_int_equal(rtw_ws_queue_text(ws, "x", 1), 0);
+  assert_int_equal(rtw_ws_set_deflate(ws, &p, NULL), RTW_ERR_INVALID_STATE);
+  rtw_ws_free(ws);
+  assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw_ws_recv(ws, "\x81", 1, &n), 0);
+  assert_int_equal(n, 1);
   assert_int_equal(rtw_ws_set_deflate(ws, &p, NULL), RTW_ERR_INVALID_STATE);
   rtw_ws_free(ws);
   /* a client that requires compression and did not get it: 1010 (RFC 6455 7.4.1) */
