@@ -26,7 +26,9 @@
  * against ws.h (text messages are UTF-8, messages within max_message_size, streamed pieces
  * non-empty), nread <= len, errors sticky, rtw_ws_deflate_memory() within the budget, and
  * no leak. Then A's events equal B's unless an allocation was refused in A (then A failed
- * with RTW_ERR_NOMEM, or had already failed). With the peer engine and no damage, B
+ * with RTW_ERR_NOMEM, or had already failed), or the memory budget stopped either run (then
+ * they agree up to the earlier stop, and the one that stopped first did so for the budget:
+ * zlib takes its window lazily, at a point that depends on the split). With the peer engine and no damage, B
  * receives exactly the messages sent unless a limit or the budget stopped it. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -341,6 +343,35 @@ static void one_run(run *r, const cfg *c, const uint8_t *w, size_t n, int is_a)
   fuzz_log_free(&r->msg);
 }
 
+/* The events before the last line (an error line, when there is one). */
+static size_t events_before_error(const run *r)
+{
+  size_t n = r->events.len;
+
+  if (r->err == 0 || n == 0)
+    return n;
+  n--; /* the error line's newline */
+  while (n > 0 && r->events.p[n - 1] != '\n')
+    n--;
+  return n;
+}
+
+/* The memory budget (RTW_ERR_NOMEM) may stop the two runs at different messages: zlib
+ * allocates its window at the end of an inflate call that made output, unless the same call
+ * met bad data, so when the budget cannot hold the window, where it fails depends on how
+ * the input was cut. Up to the earlier stop the events must still agree. */
+static void check_prefix(const run *a, const run *b)
+{
+  size_t na = events_before_error(a), nb = events_before_error(b);
+  size_t k = na < nb ? na : nb;
+
+  FUZZ_CHECK(k == 0 || memcmp(a->events.p, b->events.p, k) == 0);
+  if (na < nb)
+    FUZZ_CHECK(a->err == RTW_ERR_NOMEM);
+  if (nb < na)
+    FUZZ_CHECK(b->err == RTW_ERR_NOMEM);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   cfg c;
@@ -366,7 +397,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   one_run(&b, &c, w, n, 0);
   one_run(&a, &c, w, n, 1);
-  if (b.err != -1 && a.fm.failed == 0)
+  if (b.err != -1 && a.fm.failed == 0 && (a.err == RTW_ERR_NOMEM || b.err == RTW_ERR_NOMEM))
+    check_prefix(&a, &b);
+  else if (b.err != -1 && a.fm.failed == 0)
     fuzz_log_expect_equal("pieces against whole", &b.events, &a.events);
   else if (a.fm.failed > 0)
     FUZZ_CHECK(a.err != 0);
