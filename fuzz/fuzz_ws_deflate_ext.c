@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target for permessage-deflate negotiation (lib/ws/deflate_ext.c, RFC 7692 5 and
- * 7.1): the element parser in both roles against a reference written here, format/parse round
- * trips, the server's decision against the rules of 7.1, and our client's check of the
- * server's answer.
+/* libFuzzer target for permessage-deflate negotiation (lib/ws/deflate_ext.c and the handshake
+ * glue, RFC 7692 5 and 7.1): the element parser in both roles against a reference written
+ * here, format/parse round trips, the server's decision against the rules of 7.1, our
+ * client's check of the server's answer, and both through the handshake objects.
  *
  * Input layout:
  *
@@ -32,11 +32,20 @@
  *   stands for (unless it limits the client to 8, which our client refuses);
  * - offer() of that client config parses back to the same parameters (a client value becomes
  *   the value-less form we send).
- * Nothing here allocates, so no allocation schedule.
+ * Then, when the value is a plain field value: a server handshake fed a real request with it
+ * as `Sec-WebSocket-Extensions` completes, and rtw_ws_handshake_server_accept_deflate()
+ * answers exactly the first offer accept() takes (RTW_ERR_INVALID_ARGUMENT for an invalid
+ * config, 0 when none), its 101 carrying that answer formatted, or no extension field; a
+ * client handshake that offered what that offer stands for reads the answer back with
+ * rtw_ws_handshake_client_deflate() (RTW_ERR_WS_DEFLATE_PARAM when it limits the client to
+ * 8, or when the element is repeated in the response).
+ * The handshakes allocate through the C library: no allocation schedule here (the handshake
+ * targets have theirs).
  */
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "rtweb/http.h"
 #include "rtweb/ws.h"
 
 #define NV RTW_WS_DEFLATE_BITS_NO_VALUE
@@ -350,7 +359,9 @@ static void check_accept(const rtw_ws_deflate_params *o, const srv_cfg *s)
 
 /* ------------------------------------------------------------------ one element */
 
-static void element(const uint8_t *e, size_t n, const srv_cfg *s)
+/* Checks one element; returns 1 when it is an offer the server accepts (answer in *ans). */
+static int element(const uint8_t *e, size_t n, const srv_cfg *s, rtw_ws_deflate_params *offer,
+                   rtw_ws_deflate_params *ans)
 {
   rtw_ws_deflate_params pc, ps, rc, rs;
   int vc = rtw_ws_deflate_parse((const char *)e, n, RTW_WS_ROLE_CLIENT, &pc);
@@ -374,6 +385,157 @@ static void element(const uint8_t *e, size_t n, const srv_cfg *s)
   if (vc == 1) {
     check_format(&pc, RTW_WS_ROLE_CLIENT);
     check_accept(&pc, s);
+    if (s->valid && rtw_ws_deflate_accept(&pc, &s->c, ans) == 1) {
+      *offer = pc;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ through the handshakes */
+
+#define REQ_HEAD                                                                            \
+  "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"              \
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"             \
+  "Sec-WebSocket-Extensions: "
+
+typedef struct hs_ctx {
+  const rtw_ws_deflate_config *config;
+  rtw_ws_deflate_params neg;
+  int rv;
+} hs_ctx;
+
+static int on_upgrade(rtw_ws_handshake_server *hs, void *ud)
+{
+  hs_ctx *ctx = ud;
+  ctx->rv = rtw_ws_handshake_server_accept_deflate(hs, ctx->config, &ctx->neg);
+  return 0;
+}
+
+/* A field value llhttp takes as it is: visible ASCII, SP and HTAB, not starting or ending
+ * with whitespace (that would be trimmed), at least one byte. */
+static int plain_value(const uint8_t *v, size_t n)
+{
+  size_t i;
+  if (n == 0 || ows(v[0]) || ows(v[n - 1]))
+    return 0;
+  for (i = 0; i < n; i++)
+    if ((v[i] < 0x20 && v[i] != '\t') || v[i] >= 0x7F)
+      return 0;
+  return 1;
+}
+
+static void put(uint8_t *buf, size_t *at, const void *p, size_t n)
+{
+  memcpy(buf + *at, p, n);
+  *at += n;
+}
+
+#define PUT_LIT(buf, at, s) put(buf, at, s, sizeof(s) - 1)
+
+static int fixed_random(rtw_ws_handshake_client *hs, void *buf, size_t len, void *ud)
+{
+  (void)hs;
+  (void)ud;
+  memset(buf, 7, len);
+  return 0;
+}
+
+/* Our client offers what `offer` stands for and receives `text` (twice when `twice`). */
+static void client_reads(const rtw_ws_deflate_params *offer, const rtw_ws_deflate_params *ans,
+                         const char *text, size_t tlen, int twice)
+{
+  static uint8_t resp[1024];
+  rtw_ws_handshake_client_callbacks cb = {RTW_WS_HANDSHAKE_CLIENT_CALLBACKS_VERSION};
+  rtw_ws_handshake_client_settings st;
+  rtw_ws_handshake_client *hc;
+  rtw_ws_deflate_config cc = client_for(offer);
+  rtw_ws_deflate_params got;
+  char off[RTW_WS_DEFLATE_ELEMENT_MAX], key[RTW_WS_KEY_LEN], acc[RTW_WS_ACCEPT_LEN];
+  const char *req;
+  const void *reqv;
+  size_t on, qlen, at = 0, nread;
+  int want;
+
+  FUZZ_CHECK(rtw_ws_deflate_offer(&cc, off, sizeof off, &on) == 0);
+  memset(&st, 0, sizeof st);
+  st.version = RTW_WS_HANDSHAKE_CLIENT_SETTINGS_VERSION;
+  st.host = "h";
+  st.host_len = 1;
+  st.extensions = off;
+  st.extensions_len = on;
+  cb.random = fixed_random;
+  FUZZ_CHECK(rtw_ws_handshake_client_new(&hc, &cb, &st, NULL, NULL) == 0);
+  FUZZ_CHECK(rtw_ws_handshake_client_request(hc, &reqv, &qlen) == 0);
+  req = (const char *)fuzz_find(reqv, qlen, "Sec-WebSocket-Key: ");
+  FUZZ_CHECK(req != NULL);
+  memcpy(key, req + 19, sizeof key);
+  FUZZ_CHECK(rtw_ws_handshake_accept_value(key, sizeof key, acc) == 0);
+  PUT_LIT(resp, &at, "HTTP/1.1 101 x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+  PUT_LIT(resp, &at, "Sec-WebSocket-Accept: ");
+  put(resp, &at, acc, sizeof acc);
+  PUT_LIT(resp, &at, "\r\nSec-WebSocket-Extensions: ");
+  put(resp, &at, text, tlen);
+  if (twice) {
+    PUT_LIT(resp, &at, ", ");
+    put(resp, &at, text, tlen);
+  }
+  PUT_LIT(resp, &at, "\r\n\r\n");
+  FUZZ_CHECK(rtw_ws_handshake_client_recv(hc, resp, at, &nread) == RTW_WS_HANDSHAKE_DONE);
+  want = twice || ans->client_max_window_bits == 8 ? RTW_ERR_WS_DEFLATE_PARAM : 1;
+  FUZZ_CHECK(rtw_ws_handshake_client_deflate(hc, &cc, &got) == want);
+  if (want == 1)
+    FUZZ_CHECK(memcmp(&got, ans, sizeof got) == 0);
+  rtw_ws_handshake_client_free(hc);
+}
+
+/* rtw_ws_handshake_server_accept_deflate() on a real head answers the first acceptable
+ * offer (`found`, `ans`) exactly; our client, having offered what `offer` stands for,
+ * reads that answer back (and refuses it repeated). */
+static void handshakes(const uint8_t *v, size_t n, const srv_cfg *s, int found,
+                       const rtw_ws_deflate_params *offer, const rtw_ws_deflate_params *ans)
+{
+  static uint8_t buf[4096 + 512];
+  rtw_ws_handshake_server_callbacks cb = {RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};
+  rtw_ws_handshake_server *hs;
+  hs_ctx ctx;
+  char text[RTW_WS_DEFLATE_ELEMENT_MAX];
+  const void *resp;
+  size_t at = 0, nread, rlen, tlen = 0;
+  int rv;
+
+  if (!plain_value(v, n) || n > 4096)
+    return;
+  put(buf, &at, REQ_HEAD, sizeof REQ_HEAD - 1);
+  put(buf, &at, v, n);
+  PUT_LIT(buf, &at, "\r\n\r\n");
+  memset(&ctx, 0, sizeof ctx);
+  ctx.config = &s->c;
+  ctx.rv = 99;
+  cb.on_upgrade = on_upgrade;
+  FUZZ_CHECK(rtw_ws_handshake_server_new(&hs, &cb, NULL, NULL, &ctx) == 0);
+  rv = rtw_ws_handshake_server_recv(hs, buf, at, &nread);
+  FUZZ_CHECK(rv == RTW_WS_HANDSHAKE_DONE);
+  FUZZ_CHECK(ctx.rv == (!s->valid ? RTW_ERR_INVALID_ARGUMENT : found));
+  if (ctx.rv == 1)
+    FUZZ_CHECK(memcmp(&ctx.neg, ans, sizeof *ans) == 0);
+  FUZZ_CHECK(rtw_ws_handshake_server_response(hs, &resp, &rlen) == 0);
+  if (ctx.rv == 1) {
+    char line[RTW_WS_DEFLATE_ELEMENT_MAX + 40];
+    FUZZ_CHECK(rtw_ws_deflate_format(ans, text, sizeof text, &tlen) == 0);
+    static const char name[] = "\r\nSec-WebSocket-Extensions: ";
+    memcpy(line, name, sizeof name - 1);
+    memcpy(line + sizeof name - 1, text, tlen);
+    memcpy(line + sizeof name - 1 + tlen, "\r\n", 3); /* NUL-terminated for fuzz_find */
+    FUZZ_CHECK(fuzz_find(resp, rlen, line) != NULL);
+  } else {
+    FUZZ_CHECK(fuzz_find(resp, rlen, "Sec-WebSocket-Extensions") == NULL);
+  }
+  rtw_ws_handshake_server_free(hs);
+  if (ctx.rv == 1) {
+    client_reads(offer, ans, text, tlen, 0);
+    client_reads(offer, ans, text, tlen, 1);
   }
 }
 
@@ -381,8 +543,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   fuzz_in in = {data, size};
   srv_cfg s;
+  rtw_ws_deflate_params offer, ans;
   const uint8_t *v;
   size_t n, cut;
+  int found = 0;
 
   read_config(&in, &s);
   v = in.p;
@@ -390,14 +554,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (;;) { /* elements: commas outside quoted-strings (RFC 9110 5.6.1) */
     const uint8_t *e = v;
     size_t elen;
+    rtw_ws_deflate_params o, a;
     cut = find_sep(v, n, ',');
     elen = cut;
     trim(&e, &elen);
-    element(e, elen, &s);
+    if (element(e, elen, &s, &o, &a) && !found) {
+      found = 1;
+      offer = o;
+      ans = a;
+    }
     if (cut == n)
       break;
     v += cut + 1;
     n -= cut + 1;
   }
+  handshakes(in.p, in.n, &s, found, &offer, &ans);
   return 0;
 }
