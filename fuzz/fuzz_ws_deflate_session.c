@@ -226,7 +226,7 @@ static void drain(rtw_ws *ws, fuzz_log *out)
   size_t n;
 
   while (rtw_ws_want_write(ws)) {
-    int rv = rtw_ws_send_pending(ws, &p, &n);
+    int rv = fuzz_mem_saw(rtw_ws_send_pending(ws, &p, &n));
     if (rv != 0 || n == 0)
       break;
     if (out != NULL)
