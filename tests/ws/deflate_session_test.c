@@ -114,6 +114,7 @@ typedef struct dopts {
   uint64_t max_msg;
   uint64_t max_frame;
   size_t frag;
+  size_t max_out;
   unsigned pause;
   const rtw_mem *mem;
 } dopts;
@@ -218,6 +219,7 @@ static int d_start(drun *r, const dopts *o, rtwt_log *log)
   st.max_message_size = o->max_msg;
   st.max_frame_size = o->max_frame;
   st.fragment_size = o->frag;
+  st.max_outbound = o->max_out;
   rv = rtw_ws_new(&r->ws, o->role, &cb, &st, o->mem, r);
   if (rv != 0)
     return rv;
@@ -1077,6 +1079,50 @@ static void test_send_rules(void **state)
   rtwt_log_free(&log);
 }
 
+/* max_outbound counts compressed bytes: a large message that compresses well fits a small
+ * budget; one that does not is refused, and (context takeover) the compressor starts afresh
+ * so the peer still inflates what follows. */
+static void test_send_outbound(void **state)
+{
+  dopts o = server_opts(), ro;
+  drun r;
+  rtwt_log log, exp;
+  wst_buf wire;
+  size_t n = 100000;
+  uint8_t *a = malloc(n), *rnd = wst_pattern(n, 0, 9);
+  static const char tail[] = "Hello, hello, hello after a refused message";
+
+  (void)state;
+  assert_non_null(a);
+  memset(a, 'a', n);
+  rtwt_log_init(&log);
+  rtwt_log_init(&exp);
+  wst_buf_init(&wire);
+  o.max_out = 2000;
+  assert_int_equal(d_start(&r, &o, &log), 0);
+  assert_int_equal(rtw_ws_queue_binary(r.ws, a, n), 0);
+  assert_true(rtw_ws_outbound_size(r.ws) < 2000);
+  assert_int_equal(rtw_ws_queue_binary(r.ws, rnd, n), RTW_ERR_WS_OUTBOUND_FULL);
+  assert_true(rtw_ws_outbound_size(r.ws) < 2000);
+  assert_int_equal(rtw_ws_queue_text(r.ws, tail, sizeof tail - 1), 0);
+  /* bytes of the refused message: a compressor that kept it would refer back to it */
+  assert_int_equal(rtw_ws_queue_binary(r.ws, rnd + n - 2000, 300), 0);
+  drain(r.ws, &wire);
+  wst_log_msg(&exp, BIN, a, n);
+  wst_log_msg(&exp, TEXT, tail, sizeof tail - 1);
+  wst_log_msg(&exp, BIN, rnd + n - 2000, 300);
+  ro = o;
+  ro.role = RTW_WS_ROLE_CLIENT;
+  ro.max_out = 0;
+  check_chunks(&ro, wire.p, wire.len, exp.buf);
+  d_stop(&r);
+  free(a);
+  free(rnd);
+  rtwt_log_free(&log);
+  rtwt_log_free(&exp);
+  wst_buf_free(&wire);
+}
+
 /* Streamed sending: each piece deflated with a sync flush, RSV1 on the first frame only, the
  * whole inflating to the message; in both roles. */
 static void test_send_streamed(void **state)
@@ -1310,6 +1356,7 @@ int main(void)
       cmocka_unit_test(test_budget),
       cmocka_unit_test(test_send_rules),
       cmocka_unit_test(test_send_streamed),
+      cmocka_unit_test(test_send_outbound),
       cmocka_unit_test(test_queue_frames),
       cmocka_unit_test(test_pair_sizes),
       cmocka_unit_test(test_pair_fragments),
