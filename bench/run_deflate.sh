@@ -101,6 +101,30 @@ for p in points:
           " | " + " | ".join(mbs(med(s, p, "bytes_per_s")) for s in order) +
           " | " + " | ".join(cells) + " |")
 print()
+print("Server CPU per echo (microseconds of server CPU time per round trip, warm-up included: "
+      "server CPU share / msg/s, median over repetitions; lower is better). Less sensitive "
+      "than msg/s to other work on the machine; node's zlib runs on its worker threads, "
+      "counted too")
+print()
+print("| point | " + " | ".join(names[s] for s in order) + " | " +
+      " | ".join(f"node ws / {names[s]}" for s in ours) + " |")
+print("|---" * (len(order) + len(ours) + 1) + "|")
+
+def cpu_per_echo(server, p):
+    v = [r["server_cpu"] / r["msgs_per_s"] * 1e6 for r in rows
+         if r["server"] == server and (r["data"], r["connections"]) == p and r["msgs_per_s"]]
+    return statistics.median(v) if v else None
+
+for p in points:
+    vals = [cpu_per_echo(s, p) for s in order]
+    nd = cpu_per_echo("node", p)
+    cells = []
+    for s in ours:
+        v = cpu_per_echo(s, p)
+        cells.append("-" if v is None or nd is None else f"{nd / v:.2f}x")
+    print(f"| {label(p)} | " + " | ".join("-" if v is None else f"{v:.0f}" for v in vals) +
+          " | " + " | ".join(cells) + " |")
+print()
 print("Compression (payload bytes / bytes on the wire, frame headers included): each server's "
       "echoes; the load generator's (rtweb client) messages")
 print()
