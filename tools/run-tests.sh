@@ -124,6 +124,7 @@ run_config() {
     # under valgrind (about 15 s more). meson takes test names here, so the fuzz suite's are
     # listed.
     suites=(core deps sse_parser sse_writer sse_history ws_frame ws_session ws_autobahn
+      ws_deflate_session ws_deflate_zlib ws_deflate_ext ws_prepared http_deflate_handshake
       http_base64 http_handshake http_sse limits
       $(meson test -C "$dir" --list 2>/dev/null | sed -n 's/^rtweb:fuzz \/ //p'))
   fi
