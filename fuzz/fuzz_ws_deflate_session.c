@@ -210,12 +210,9 @@ static int start(run *r, const cfg *c, int role, const rtw_ws_settings *st, cons
   if (rv != 0)
     return rv;
   rv = rtw_ws_set_deflate(r->ws, &c->neg, &c->dc);
-  /* the parameters are checked: only a window of 8 for our own compressor is refused */
-  if (rv == RTW_ERR_WS_DEFLATE_PARAM)
-    FUZZ_CHECK((role == RTW_WS_ROLE_SERVER ? c->neg.server_max_window_bits
-                                           : c->neg.client_max_window_bits) == 8);
-  else
-    FUZZ_CHECK(rv == 0);
+  /* every window the input can name (0, 8..15) runs, 8 for our own compressor included
+   * (zlib deflates at 9 then) */
+  FUZZ_CHECK(rv == 0);
   return rv;
 }
 

@@ -724,9 +724,10 @@ typedef struct rtw_ws_deflate_config {
   uint32_t flags;   /**< RTW_WS_DEFLATE_* flags */
   /** zlib compression level 1..9. Default #RTW_WS_DEFLATE_DEFAULT_LEVEL. */
   uint8_t level;
-  /** Largest LZ77 window of our compressor, 9..15 (zlib cannot deflate with 8). The window
-   * used is the smaller of this and the limit the peer negotiated; an offer that limits the
-   * server to 8 is declined. Default 15. */
+  /** Largest LZ77 window of our compressor, 9..15 (8 is invalid here: zlib cannot deflate
+   * raw with an 8-bit window). The window used is the smaller of this and the limit the
+   * peer negotiated; a negotiated limit of 8 is accepted and zlib then runs at 9, whose
+   * match distances (at most 250 bytes) an 8-bit decompressor covers. Default 15. */
   uint8_t deflate_window_bits;
   /** zlib memLevel of our compressor, 1..9. Default 8. */
   uint8_t deflate_mem_level;
@@ -789,8 +790,12 @@ RTW_EXPORT int rtw_ws_deflate_parse(const char *ext, size_t len, int from,
  *   config->inflate_window_bits) or named it without one while inflate_window_bits is below
  *   15 (7.1.2.2).
  *
- * Declined: `server_max_window_bits=8` (zlib cannot compress with an 8-bit window: RFC 7692
- * 7.1.2.1 lets the server decline); inflate_window_bits below 15 with no
+ * An offer of `server_max_window_bits=8` is accepted and answered with 8 (7.1.2.1): zlib
+ * deflates at 9 bits then, and a 9-bit zlib compressor never emits a distance above 250
+ * bytes, so the client's 8-bit decompressor inflates everything; its memory is estimated at
+ * 9 bits.
+ *
+ * Declined: inflate_window_bits below 15 with no
  * `client_max_window_bits` in the offer (the client could not be limited); windows whose
  * memory (compressor plus decompressor, as estimated for zlib) exceeds
  * config->memory_budget. The caller then tries the next offer.
@@ -847,9 +852,11 @@ RTW_EXPORT int rtw_ws_deflate_offer(const rtw_ws_deflate_config *config, char *b
  *
  * Refused: no `server_no_context_takeover` when we offered it (7.1.1.1); no
  * `server_max_window_bits` when we offered one, or a larger value (7.1.2.1);
- * `client_max_window_bits` when we did not offer it or without a value (7.1.2.2), or 8
- * (zlib cannot compress with an 8-bit window); windows whose memory exceeds
- * config->memory_budget. The server may add `client_no_context_takeover` and a
+ * `client_max_window_bits` when we did not offer it or without a value (7.1.2.2); windows
+ * whose memory exceeds config->memory_budget. A `client_max_window_bits=8` answer is
+ * accepted: our compressor then runs at 9 bits (zlib cannot deflate raw with 8), whose
+ * distances (at most 250 bytes) the server's 8-bit decompressor covers; its memory is
+ * estimated at 9 bits. The server may add `client_no_context_takeover` and a
  * `server_max_window_bits` we did not ask for.
  * @param config the policy the offer was made from, or NULL for the defaults; only read.
  * @param response from rtw_ws_deflate_parse() (from the server), only read.
@@ -892,15 +899,16 @@ RTW_EXPORT int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config
  * call returns) and max_outbound counts compressed bytes; the compressor's own memory
  * counts against the budget. Without our context takeover, a message that does not shrink
  * goes out uncompressed (RSV1 clear). Our window is the smaller of
- * config->deflate_window_bits and the one negotiated for our side. Control frames are never
+ * config->deflate_window_bits and the one negotiated for our side; a negotiated 8 runs zlib
+ * at 9 (RFC 7692 7.1.2: zlib refuses raw windowBits 8, and at 9 it emits no distance above
+ * 512 - 262 = 250 bytes, which the peer's 256-byte window holds). Control frames are never
  * compressed.
  * @param ws the session.
  * @param negotiated the negotiated parameters (only read; copied), or NULL.
  * @param config the policy (level, memLevel, threshold, budget), or NULL for the defaults;
  *        copied.
  * @return 0; #RTW_ERR_WS_EXTENSION_MISSING (see above); #RTW_ERR_WS_DEFLATE_PARAM
- *         (negotiated parameters this session cannot run: a window of 8 for our own
- *         compressor, values outside 8..15); #RTW_ERR_INVALID_STATE (input or output has
+ *         (negotiated window-bits values outside 8..15 other than 0); #RTW_ERR_INVALID_STATE (input or output has
  *         already passed, or called twice); #RTW_ERR_INVALID_ARGUMENT (NULL ws, a bad
  *         config).
  */
@@ -985,7 +993,8 @@ RTW_EXPORT int rtw_ws_prepared_sizes(const rtw_ws_prepared *pm, size_t *plain_le
 /**
  * @brief Queue a prepared message on a session, zero-copy where possible: a server session
  * whose negotiated parameters have `server_no_context_takeover` and a server window at
- * least the prepared one's gets the shared compressed frame; a server session without
+ * least the prepared one's (a negotiated 8 counts as 9, see rtw_ws_set_deflate()) gets the
+ * shared compressed frame; a server session without
  * permessage-deflate, or any server session when the message has no compressed form, gets
  * the shared plain frame; any other session (context takeover, smaller window, client role)
  * compresses or masks its own copy, as rtw_ws_queue_message() with flags 0 would (under its

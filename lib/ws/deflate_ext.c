@@ -25,10 +25,16 @@
  * spelling is invalid, never silently read. The extension name itself is compared
  * case-insensitively, as rtweb's handshakes compare extension names offered and answered.
  *
- * Windows: an absent window is 15 (RFC 7692 7.1.2). zlib cannot deflate with an 8-bit window
- * (its deflateInit2() raises 8 to 9, and a 9-bit window can reach back further than an 8-bit
- * decompressor holds), so a limit of 8 on our own compressor is declined (server) or fails
- * the connection (client); decompressing with 8 is fine.
+ * Windows: an absent window is 15 (RFC 7692 7.1.2). zlib cannot deflate raw with an 8-bit
+ * window (deflateInit2() refuses -8), but a limit of 8 on our own compressor is still
+ * accepted (server: answered `server_max_window_bits=8`; client: a `client_max_window_bits=8`
+ * answer) and the compressor then runs at 9 bits: zlib never emits a match distance above
+ * its window minus MIN_LOOKAHEAD (deflate.c's MAX_DIST: 512 - 262 = 250 at 9 bits), so
+ * every distance fits the 256-byte window an 8-bit decompressor holds (7.1.2.1, 7.1.2.2:
+ * the limit is there so the peer's decompressor may hold only 2^N bytes of LZ77 window, and
+ * that is all it needs here). zlib itself raises a zlib-wrapped 8 to 9 for the same reason.
+ * Memory estimates therefore count such a compressor at 9 bits; decompressing with 8 is
+ * fine as it is (the session inflates at 9, which takes both).
  */
 #include <string.h>
 
@@ -38,6 +44,9 @@
 
 #define MAX_BITS 15u
 #define MIN_BITS 8u
+/* The smallest window zlib deflates raw with; see the file comment for why it serves a
+ * limit of 8. */
+#define MIN_DEFLATE_BITS 9u
 
 /* ====================================================================== config */
 
@@ -72,12 +81,19 @@ bad:
 }
 
 /* What zlib would hold for a compressor and a decompressor with these windows (the estimate
- * of deflate.c), against the budget. */
+ * of deflate.c), against the budget. Windows of 8 count as 9: the session runs both zlib
+ * streams at 9 then (see the file comment and rtw_ws_set_deflate()). */
 static int fits_budget(const rtw_ws_deflate_config *c, unsigned deflate_bits,
                        unsigned inflate_bits)
 {
-  size_t need = rtw__deflate_mem_estimate(deflate_bits, c->deflate_mem_level);
-  size_t inf = rtw__inflate_mem_estimate(inflate_bits);
+  size_t need, inf;
+
+  if (deflate_bits < MIN_DEFLATE_BITS)
+    deflate_bits = MIN_DEFLATE_BITS;
+  if (inflate_bits < MIN_DEFLATE_BITS)
+    inflate_bits = MIN_DEFLATE_BITS;
+  need = rtw__deflate_mem_estimate(deflate_bits, c->deflate_mem_level);
+  inf = rtw__inflate_mem_estimate(inflate_bits);
 
   return need <= c->memory_budget && inf <= c->memory_budget - need;
 }
@@ -325,11 +341,11 @@ int rtw_ws_deflate_format(const rtw_ws_deflate_params *pr, char *buf, size_t cap
 
 /* ====================================================================== server role */
 
-/* The window of our compressor under an offer's limit, or 0 when we cannot honour it. */
+/* The window our compressor may use under an offer's limit (RFC 7692 7.1.2.1: the same or
+ * a smaller value is answered). 8 stays 8 in the answer; zlib then deflates at 9, whose
+ * distances an 8-bit decompressor still covers (file comment). */
 static unsigned server_window(const rtw_ws_deflate_config *c, uint8_t offered)
 {
-  if (offered == MIN_BITS) /* RFC 7692 7.1.2.1: we would have to use 8; zlib cannot */
-    return 0;
   return offered != 0 && offered < c->deflate_window_bits ? offered : c->deflate_window_bits;
 }
 
@@ -349,8 +365,7 @@ int rtw_ws_deflate_accept(const rtw_ws_deflate_params *offer, const rtw_ws_defla
   memset(&r, 0, sizeof r);
   /* our compressor (7.1.2.1): the same or a smaller value than offered; we may state our own
    * limit when none was offered */
-  if ((dw = server_window(&c, offer->server_max_window_bits)) == 0)
-    return 0;
+  dw = server_window(&c, offer->server_max_window_bits);
   if (offer->server_max_window_bits != 0 || dw < MAX_BITS)
     r.server_max_window_bits = (uint8_t)dw;
   /* the client's compressor (7.1.2.2): we may limit it only when the offer has the
@@ -423,11 +438,10 @@ int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config,
   if (o.server_max_window_bits != 0 &&
       (r->server_max_window_bits == 0 || r->server_max_window_bits > o.server_max_window_bits))
     return RTW_ERR_WS_DEFLATE_PARAM;
-  /* 7.1.2.2: client_max_window_bits only when offered, always with a value; 8 is a limit
-   * zlib cannot keep when compressing */
+  /* 7.1.2.2: client_max_window_bits only when offered, always with a value; 8 is kept by
+   * deflating at 9 (file comment) */
   if (r->client_max_window_bits != 0 &&
-      (o.client_max_window_bits == 0 || r->client_max_window_bits == RTW_WS_DEFLATE_BITS_NO_VALUE ||
-       r->client_max_window_bits == MIN_BITS))
+      (o.client_max_window_bits == 0 || r->client_max_window_bits == RTW_WS_DEFLATE_BITS_NO_VALUE))
     return RTW_ERR_WS_DEFLATE_PARAM;
   dw = r->client_max_window_bits != 0 && r->client_max_window_bits < c.deflate_window_bits
            ? r->client_max_window_bits

@@ -207,10 +207,15 @@ int rtw_ws_prepared_sizes(const rtw_ws_prepared *pm, size_t *plain_len, size_t *
 /* Whether a session with these negotiated parameters can take the shared compressed frame:
  * its peer expects no context from us (server_no_context_takeover, RFC 7692 7.1.1.1: else
  * our compressor's window and the peer's decompressor's would disagree after this message)
- * and decompresses with a window at least ours (7.1.2.1). */
+ * and decompresses with a window at least ours (7.1.2.1). A negotiated 8 counts as 9: a
+ * 9-bit zlib compressor emits no distance above 512 - MIN_LOOKAHEAD (262) = 250 bytes, so
+ * an 8-bit decompressor inflates its output (the session's own compressor runs at 9 then
+ * too, see rtw_ws_set_deflate()). */
 static int shared_ok(const rtw_ws_prepared *pm, const rtw_ws_deflate_params *p)
 {
-  return p->server_no_context_takeover && p->server_max_window_bits >= pm->window_bits;
+  unsigned peer = p->server_max_window_bits < 9 ? 9u : p->server_max_window_bits;
+
+  return p->server_no_context_takeover && peer >= pm->window_bits;
 }
 
 int rtw_ws_queue_prepared(rtw_ws *ws, rtw_ws_prepared *pm)

@@ -1975,10 +1975,15 @@ static int deflate_on(rtw_ws *ws, const rtw_ws_deflate_params *n, const rtw_ws_d
   unsigned peer = window_of(server ? n->client_max_window_bits : n->server_max_window_bits);
   int rv;
 
-  if (own < 9 || peer == 0) /* zlib cannot deflate with an 8-bit window */
+  if (own == 0 || peer == 0)
     return RTW_ERR_WS_DEFLATE_PARAM;
   if (own > c->deflate_window_bits)
     own = c->deflate_window_bits;
+  /* A limit of 8 on our side (RFC 7692 7.1.2.1, 7.1.2.2) runs zlib at 9: it refuses raw
+   * windowBits 8, and with 9 it never emits a distance above MAX_DIST = 512 - MIN_LOOKAHEAD
+   * (262) = 250 bytes, within the 256 bytes the peer's 8-bit decompressor holds. */
+  if (own < 9)
+    own = 9;
   /* A peer limited to 8 bits may still deflate with 9 (zlib turns 8 into 9): inflating with
    * 9 costs 256 bytes more and takes both. */
   if (peer < 9)

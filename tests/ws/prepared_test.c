@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "deflate.h"
 #include "wst.h"
 
@@ -480,6 +482,115 @@ static void test_broadcast(void **state)
   free(text);
 }
 
+/* Inflate a single compressed server frame's payload with a raw zlib window of `bits`, the
+ * 00 00 FF FF tail put back (RFC 7692 7.2.2); the inflated length, or (size_t)-1 when zlib
+ * fails (a distance beyond the window among others). */
+static size_t zinflate_frame(const wst_buf *wire, int bits, uint8_t *out, size_t cap)
+{
+  size_t h = 2, len = wire->p[1] & 0x7Fu, n;
+  uint8_t *in;
+  z_stream zs;
+  int rv;
+
+  if (len == 126) {
+    len = (size_t)wire->p[2] << 8 | wire->p[3];
+    h = 4;
+  }
+  assert_int_equal(h + len, wire->len); /* one unmasked frame, shorter than 64 KiB here */
+  in = malloc(len + 4);
+  assert_non_null(in);
+  memcpy(in, wire->p + h, len);
+  memcpy(in + len, "\x00\x00\xff\xff", 4);
+  memset(&zs, 0, sizeof zs);
+  assert_int_equal(inflateInit2(&zs, -bits), Z_OK);
+  zs.next_in = in;
+  zs.avail_in = (uInt)(len + 4);
+  zs.next_out = out;
+  zs.avail_out = (uInt)cap;
+  rv = inflate(&zs, Z_SYNC_FLUSH);
+  n = rv == Z_OK && zs.avail_in == 0 ? cap - zs.avail_out : (size_t)-1;
+  inflateEnd(&zs);
+  free(in);
+  return n;
+}
+
+/* A session that negotiated server_max_window_bits=8 (Autobahn 13.3/13.5) takes the shared
+ * frame compressed at 9 bits: zlib at 9 emits no distance above 512 - 262 = 250 bytes, so a
+ * client inflating with a 256-byte window reads it (checked here with zlib at -8, on text,
+ * zeros and random blocks repeated at periods above 256). A 10-bit frame is not shared. */
+static void test_window8(void **state)
+{
+  static const nego n8 = {"server-8", RTW_WS_ROLE_SERVER, 1, {1, 1, 8, 15}, 1};
+  static const size_t periods[] = {0, 1, 255, 256, 300};
+  rtw_ws_deflate_config c = dcfg;
+  rtw_ws_callbacks cb;
+  size_t k, n = 20000;
+  uint8_t *data = malloc(n), *back = malloc(n + 1);
+  uint32_t seed = 7;
+
+  (void)state;
+  assert_true(data != NULL && back != NULL);
+  memset(&cb, 0, sizeof cb);
+  cb.version = RTW_WS_CALLBACKS_VERSION;
+  for (k = 0; k < sizeof periods / sizeof periods[0]; k++) {
+    rtw_ws_prepared *pm;
+    rtw_ws *ws;
+    rtw_iovec first;
+    wst_buf wire;
+    size_t i, comp, block_len;
+    const uint8_t *block;
+    cmem cm;
+
+    for (i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      if (periods[k] == 1)
+        data[i] = 0;
+      else if (periods[k] != 0 && i >= periods[k])
+        data[i] = data[i - periods[k]];
+      else
+        data[i] = (uint8_t)('a' + (seed >> 16) % 8u); /* text, compressible */
+    }
+    cmem_init(&cm);
+    c.deflate_window_bits = 9;
+    assert_int_equal(rtw_ws_prepared_new(&pm, BIN, data, n, &c, &cm.mem), 0);
+    block = cm.last;
+    block_len = cm.last_len;
+    assert_int_equal(rtw_ws_prepared_sizes(pm, NULL, &comp), 0);
+    assert_true(comp > 0 && comp < n);
+    ws = session(RTW_WS_ROLE_SERVER, &n8, 0, NULL, &cb, NULL);
+    assert_int_equal(rtw_ws_queue_prepared(ws, pm), 0);
+    wst_buf_init(&wire);
+    drain(ws, &wire, &first);
+    assert_true(inside(first.base, block, block_len)); /* shared, zero-copy */
+    assert_int_equal(wire.len, comp);
+    assert_int_equal(wire.p[0], 0xc2); /* FIN, RSV1, binary */
+    assert_int_equal(zinflate_frame(&wire, 8, back, n + 1), n);
+    assert_memory_equal(back, data, n);
+    rtw_ws_free(ws);
+    rtw_ws_prepared_free(pm);
+    wst_buf_free(&wire);
+    /* compressed at 10 bits: not for a peer limited to 8 (its own compressor runs at 9) */
+    c.deflate_window_bits = 10;
+    assert_int_equal(rtw_ws_prepared_new(&pm, BIN, data, n, &c, &cm.mem), 0);
+    block = cm.last;
+    block_len = cm.last_len;
+    ws = session(RTW_WS_ROLE_SERVER, &n8, 0, NULL, &cb, NULL);
+    assert_int_equal(rtw_ws_queue_prepared(ws, pm), 0);
+    wst_buf_init(&wire);
+    drain(ws, &wire, &first);
+    assert_false(inside(first.base, block, block_len));
+    assert_int_equal(wire.p[0] & 0x40u, 0x40u);
+    assert_int_equal(zinflate_frame(&wire, 8, back, n + 1), n);
+    assert_memory_equal(back, data, n);
+    rtw_ws_free(ws);
+    rtw_ws_prepared_free(pm);
+    wst_buf_free(&wire);
+    assert_int_equal(cm.live, 0);
+  }
+  free(data);
+  free(back);
+}
+
 /* Prepared and per-session messages interleave: the session's own compressor state stays in
  * step with its peer (a context takeover session falls back; a no-takeover one resets). */
 static void test_interleaved(void **state)
@@ -676,6 +787,7 @@ int main(void)
     cmocka_unit_test(test_utf8),
     cmocka_unit_test(test_broadcast),
     cmocka_unit_test(test_interleaved),
+    cmocka_unit_test(test_window8),
     cmocka_unit_test(test_refcount),
     cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_streamed_in_progress),
