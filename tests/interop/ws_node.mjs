@@ -743,6 +743,35 @@ async function partD() {
     const r2 = await run(rtwcat, [`ws://127.0.0.1:${port}/d2`, '--deflate', '--binary'], { input: 'abc'.repeat(30000) + '\nxyz\n', timeoutMs: 20000 });
     await tap.test('deflate: rtwcat ws:// --deflate --binary echoed', async () =>
       [r2.code === 0 && r2.stdout.toString() === 'abc'.repeat(30000) + '\nxyz\n', brief(r2)]);
+    // A ws server that limits the client to 8 bits (client_max_window_bits=8, RFC 7692
+    // 7.1.2.2): rtwcat accepts the answer and deflates at 9 bits, whose distances (at most
+    // 250 bytes) ws's 8-bit inflater takes; text really compressed.
+    const s8 = http.createServer((req, res) => { res.writeHead(404); res.end(); });
+    const wss8 = new WebSocketServer({ server: s8, perMessageDeflate: { threshold: 0, clientMaxWindowBits: 8 } });
+    const seen8 = [];
+    wss8.on('connection', (ws, req) => {
+      const rec8 = { msgs: [], sock: req.socket };
+      seen8.push(rec8);
+      ws.on('message', (d, b) => { rec8.msgs.push(d); ws.send(d, { binary: b, compress: true }); });
+      ws.on('error', () => {});
+    });
+    const port8 = await new Promise((resolve) => s8.listen(0, '127.0.0.1', () => resolve(s8.address().port)));
+    try {
+      const r8 = await run(rtwcat, [`ws://127.0.0.1:${port8}/c8`, '--deflate', '--json'], { input, timeoutMs: 30000 });
+      const o8 = jsonLines(r8.stdout);
+      const got8 = o8.filter((o) => o.type === 'text').map((o) => o.data);
+      const total8 = lines.reduce((a, l) => a + Buffer.byteLength(l), 0);
+      const rd8 = seen8[0] ? seen8[0].sock.bytesRead : -1;
+      await tap.test('deflate: ws server answering client_max_window_bits=8: rtwcat ws:// --deflate sends compressed, all echoed', async () =>
+        [r8.code === 0 && o8[0] && typeof o8[0].deflate === 'string' && /client_max_window_bits=8/.test(o8[0].deflate) &&
+          JSON.stringify(got8) === JSON.stringify(lines) && seen8[0] && seen8[0].msgs.length === lines.length &&
+          rd8 > 0 && rd8 < total8 / 3,
+        `${brief(r8)} open ${JSON.stringify(o8[0])}; ${got8.length} echoes; server read ${rd8} B for ${total8} B`]);
+    } finally {
+      wss8.close();
+      s8.closeAllConnections?.();
+      s8.close();
+    }
     // A server that does not do permessage-deflate: --deflate goes on uncompressed, and
     // --deflate-required closes 1010 with status 1.
     const plain = http.createServer((req, res) => { res.writeHead(404); res.end(); });
