@@ -615,6 +615,10 @@ RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
  *   restarts at each tick after rtw_ws_send_consumed() took bytes; output drained stops it.
  *   Until our close frame is written, only this timer bounds a peer that stopped reading:
  *   a server facing untrusted peers should set it.
+ * - zlib idle release (permessage-deflate without context takeover on a side, while its
+ *   stream is allocated and between messages): armed at a tick; at the first tick at or
+ *   after #RTW_WS_DEFLATE_IDLE_RELEASE_MS later the stream is released if no compressed
+ *   message passed since the arming tick, else the timer is armed again. Not an error.
  * - after a fatal error (a protocol error queued its close frame): the output still pending
  *   gets send_timeout_ms, or close_timeout_ms when no send timeout is set, measured like the
  *   send timeout; then it is dropped (on_payload_released fires for NOCOPY payloads) and
@@ -640,7 +644,8 @@ RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
 
 /**
  * @brief When rtw_ws_tick() next needs to run, in the clock passed to it: the earliest of
- * the timers described at rtw_ws_tick() (keepalive or pong, close, client EOF wait, send).
+ * the timers described at rtw_ws_tick() (keepalive or pong, close, client EOF wait, send,
+ * zlib idle release).
  * Timers arm from the first tick; a timer that is due to start returns the last tick's time
  * (tick now to arm it).
  * @param ws the session, or NULL.
@@ -698,7 +703,21 @@ typedef struct rtw_ws_deflate_params {
 /** Client role: do not offer `client_max_window_bits` (by default it is offered without a
  * value, as browsers do, so a server may limit our window). */
 #define RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER 0x8u
+/** Free a zlib stream without context takeover after every message instead of resetting it
+ * and keeping its memory until the session is idle (#RTW_WS_DEFLATE_IDLE_RELEASE_MS). The
+ * least memory at any instant, at the price of allocating the stream (about 262 KiB at
+ * 15/8) for every message: on glibc that costs about 1 ms a message (the heap shrinks and
+ * grows each time; see docs/permessage-deflate.md, "Memory"). */
+#define RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE 0x10u
 /**@}*/
+
+/** @brief How long a zlib stream without context takeover stays allocated (reset, so the
+ * next message allocates nothing) after the last compressed message: rtw_ws_tick() releases
+ * it at the first tick at or after this long from the tick that armed the timer with no
+ * compressed message since, so between 1 and 2 times this after the last one (see
+ * rtw_ws_tick()). Streams with context takeover are never released (they are the
+ * context). */
+#define RTW_WS_DEFLATE_IDLE_RELEASE_MS 1000u
 
 /** @brief Default compression level (zlib's 1 = fastest .. 9 = smallest). */
 #define RTW_WS_DEFLATE_DEFAULT_LEVEL 6u
@@ -872,9 +891,11 @@ RTW_EXPORT int rtw_ws_deflate_check_response(const rtw_ws_deflate_config *config
  * @brief Switch permessage-deflate on for a session, with the parameters the handshake
  * negotiated (the response: as answered by a server, as received by a client). Call after
  * rtw_ws_new() and before any rtw_ws_recv() or queue call. zlib state is allocated lazily
- * through the session's rtw_mem when the first compressed message is received or sent, and
- * released after each message for a side without context takeover; see
- * rtw_ws_deflate_memory().
+ * through the session's rtw_mem when the first compressed message is received or sent. For a
+ * side without context takeover it is reset after each message (context dropped, memory
+ * kept: no allocation per message) and released by rtw_ws_tick() once no compressed message
+ * passed for #RTW_WS_DEFLATE_IDLE_RELEASE_MS, or freed after every message with
+ * #RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE; see rtw_ws_deflate_memory().
  *
  * With `negotiated` NULL (the server did not accept compression) nothing changes, unless the
  * session is a client and config has #RTW_WS_DEFLATE_REQUIRED: then a close frame with
@@ -926,7 +947,10 @@ RTW_EXPORT int rtw_ws_deflate_active(const rtw_ws *ws, rtw_ws_deflate_params *ne
 
 /**
  * @brief zlib memory the session holds now (compressor plus decompressor, as allocated
- * through its rtw_mem). 0 for an idle session without context takeover. No callback fires.
+ * through its rtw_mem). 0 before the first compressed message, and for a session without
+ * context takeover once rtw_ws_tick() released its streams after
+ * #RTW_WS_DEFLATE_IDLE_RELEASE_MS without compressed messages (at once after each message
+ * with #RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE). No callback fires.
  * @param ws the session, or NULL.
  * @return bytes; 0 for NULL.
  */

@@ -210,6 +210,16 @@ void rtw__deflate_end(rtw__deflater *d, int reset)
     rtw__deflater_free(d);
 }
 
+int rtw__deflate_reset(rtw__deflater *d)
+{
+  d->midstream = 0;
+  if (d->z != NULL && deflateReset(d->z) != Z_OK) {
+    rtw__deflater_free(d);
+    return RTW_ERR_NOMEM;
+  }
+  return 0;
+}
+
 void rtw__deflater_free(rtw__deflater *d)
 {
   if (d->z != NULL) {
@@ -324,6 +334,18 @@ int rtw__inflate_end(rtw__inflater *i, int reset)
   if (reset || rv != 0)
     rtw__inflater_free(i);
   return rv;
+}
+
+int rtw__inflate_reset(rtw__inflater *i)
+{
+  i->midstream = 0;
+  i->ended = 0;
+  i->boundary = 1;
+  if (i->z != NULL && inflateReset(i->z) != Z_OK) {
+    rtw__inflater_free(i);
+    return RTW_ERR_NOMEM;
+  }
+  return 0;
 }
 
 void rtw__inflater_free(rtw__inflater *i)

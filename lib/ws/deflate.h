@@ -98,7 +98,14 @@ int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void
  * check. */
 int rtw__inflate_end(rtw__inflater *i, int reset);
 
-/* Release everything (the owner is being freed). */
+/* Drop the context but keep the memory (deflateReset / inflateReset): the next message
+ * starts from an empty window without allocating (no context takeover, RFC 7692 7.1.1).
+ * Call between messages only. Does nothing when nothing is allocated. Returns 0, or
+ * RTW_ERR_NOMEM when zlib refused (the state is then released). */
+int rtw__deflate_reset(rtw__deflater *d);
+int rtw__inflate_reset(rtw__inflater *i);
+
+/* Release everything (the owner is being freed, or an idle stream gives its memory back). */
 void rtw__deflater_free(rtw__deflater *d);
 void rtw__inflater_free(rtw__inflater *i);
 

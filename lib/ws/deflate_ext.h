@@ -10,7 +10,8 @@
 /* Every flag rtw_ws_deflate_config::flags may carry. */
 #define RTW__DEFLATE_KNOWN_FLAGS                                                            \
   (RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER |            \
-   RTW_WS_DEFLATE_REQUIRED | RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER)
+   RTW_WS_DEFLATE_REQUIRED | RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER |                       \
+   RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE)
 
 /* Copy the prefix of `in` its version states into `out` with every 0 replaced by its
  * default (NULL in: all defaults), and check the ranges documented at

@@ -55,7 +55,8 @@ static int prepared_config(const rtw_ws_deflate_config *in, rtw_ws_deflate_confi
       c->deflate_mem_level ? c->deflate_mem_level : (uint8_t)RTW_WS_DEFLATE_DEFAULT_MEM_LEVEL;
   if ((c->flags & ~(uint32_t)(RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER |
                               RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_REQUIRED |
-                              RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER)) != 0 ||
+                              RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER |
+                              RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE)) != 0 ||
       c->level > 9 || c->deflate_window_bits < 9 || c->deflate_window_bits > 15 ||
       c->deflate_mem_level > 9 || (c->inflate_window_bits != 0 &&
                                    (c->inflate_window_bits < 8 || c->inflate_window_bits > 15)))

@@ -192,8 +192,12 @@ struct rtw_ws {
   uint8_t io_seen;    /* input or output has passed: too late to switch compression on */
   uint8_t dfl_set;    /* rtw_ws_set_deflate() was called */
   uint8_t dfl_on;     /* negotiated */
-  uint8_t own_reset;  /* we do not take over context: release the compressor per message */
-  uint8_t peer_reset; /* the peer does not: release the decompressor per message */
+  uint8_t own_reset;  /* we do not take over context: reset the compressor per message */
+  uint8_t peer_reset; /* the peer does not: reset the decompressor per message */
+  uint8_t dfl_release_each; /* RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE: free instead of reset */
+  uint8_t dfl_used;         /* a compressed message passed since the idle timer was armed */
+  uint8_t dfl_idle_armed;
+  uint64_t dfl_idle_deadline; /* release reset streams when idle (RTW_WS_DEFLATE_IDLE_RELEASE_MS) */
   uint8_t rx_z;       /* the message being received is compressed (RSV1 on its first frame) */
   uint8_t rx_zpend;   /* the decompressor may hold output of input already consumed */
   uint8_t out_z;      /* the streamed message being sent (queue_fragment) is compressed */
@@ -742,6 +746,21 @@ static int compress_message(rtw_ws *ws, const uint8_t *data, size_t len, rtw__bu
   return 0;
 }
 
+/* A compressed message we sent is complete. Without context takeover (RFC 7692 7.1.1) the
+ * compressor drops its context but keeps its memory, so steady traffic allocates nothing per
+ * message; rtw_ws_tick() gives the memory back once the session is idle (tick_deflate_idle)
+ * unless RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE asks to free it at once. */
+static void end_compressed(rtw_ws *ws)
+{
+  ws->dfl_used = 1;
+  if (!ws->own_reset)
+    rtw__deflate_end(&ws->defl, 0);
+  else if (ws->dfl_release_each)
+    rtw__deflate_end(&ws->defl, 1);
+  else
+    (void)rtw__deflate_reset(&ws->defl); /* a failed reset releases the stream: also fine */
+}
+
 /* Queue one whole message compressed, RSV1 on its first frame (RFC 7692 6). The session owns
  * the compressed payload, so a NOCOPY payload is released before returning. */
 static int queue_compressed(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len,
@@ -751,7 +770,7 @@ static int queue_compressed(rtw_ws *ws, unsigned op, const uint8_t *data, size_t
   int rv = compress_message(ws, data, len, &z);
 
   if (rv == 0) {
-    rtw__deflate_end(&ws->defl, ws->own_reset);
+    end_compressed(ws);
     if (ws->own_reset && z.len >= len && budget_ok(ws, len, 0)) {
       /* no context to keep in step: a message that does not shrink goes out as it is */
       rtw__buf_free(&z, &ws->mem);
@@ -822,7 +841,7 @@ static int queue_zpiece(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len
     return fail(ws, rv);
   }
   if (fin)
-    rtw__deflate_end(&ws->defl, ws->own_reset);
+    end_compressed(ws);
   return 0;
 }
 
@@ -1391,7 +1410,11 @@ static int inflate_finish(rtw_ws *ws)
   if (ws->rx_zwire > 0)
     rv = inflate_run(ws, rtw__deflate_tail, sizeof rtw__deflate_tail, 1, &k);
   if (rv == 0) /* also RTW_ERR_WS_BAD_COMPRESSED: the data stopped inside a block */
-    rv = rtw__inflate_end(&ws->infl, ws->peer_reset);
+    rv = rtw__inflate_end(&ws->infl, ws->peer_reset && ws->dfl_release_each);
+  /* as end_compressed(): the peer's context is gone, our memory stays until idle */
+  if (rv == 0 && ws->peer_reset && !ws->dfl_release_each)
+    (void)rtw__inflate_reset(&ws->infl); /* a failed reset releases the stream: also fine */
+  ws->dfl_used = 1;
   return rv;
 }
 
@@ -1745,6 +1768,39 @@ static int tick_keepalive(rtw_ws *ws, uint64_t now)
   return 0;
 }
 
+/* zlib streams without context takeover that are held between messages, and could be
+ * released now (none in the middle of a message). */
+static int deflate_releasable(const rtw_ws *ws)
+{
+  return ws->dfl_on && ((ws->own_reset && ws->defl.z != NULL && !ws->defl.midstream) ||
+                        (ws->peer_reset && ws->infl.z != NULL && !ws->infl.midstream));
+}
+
+/* The idle release of reset zlib streams (see RTW_WS_DEFLATE_IDLE_RELEASE_MS): armed at a
+ * tick; at the first tick at or after its deadline the streams are released if no
+ * compressed message passed since it was armed, else it is armed again. So an idle session
+ * holds no zlib memory (issue #13) and a busy one allocates none per message. */
+static void tick_deflate_idle(rtw_ws *ws, uint64_t now)
+{
+  if (!deflate_releasable(ws)) {
+    ws->dfl_idle_armed = 0;
+    return;
+  }
+  if (ws->dfl_idle_armed && now >= ws->dfl_idle_deadline && !ws->dfl_used) {
+    if (ws->own_reset && !ws->defl.midstream)
+      rtw__deflater_free(&ws->defl);
+    if (ws->peer_reset && !ws->infl.midstream)
+      rtw__inflater_free(&ws->infl);
+    ws->dfl_idle_armed = 0;
+    return;
+  }
+  if (!ws->dfl_idle_armed || now >= ws->dfl_idle_deadline) {
+    ws->dfl_idle_armed = 1;
+    ws->dfl_used = 0;
+    ws->dfl_idle_deadline = now + RTW_WS_DEFLATE_IDLE_RELEASE_MS;
+  }
+}
+
 static int tick(rtw_ws *ws, uint64_t now)
 {
   if (!ws->ticked || ws->rx_activity)
@@ -1752,6 +1808,7 @@ static int tick(rtw_ws *ws, uint64_t now)
   ws->ticked = 1;
   ws->rx_activity = 0;
   ws->now = now;
+  tick_deflate_idle(ws, now);
   if (send_stalled(ws, now, ws->send_timeout_ms))
     return RTW_ERR_SEND_TIMEOUT;
   tick_eof(ws, now);
@@ -1798,6 +1855,8 @@ uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
     return has_output(ws) ? (ws->send_armed ? ws->send_deadline : ws->now) : UINT64_MAX;
   if (ws->send_timeout_ms != 0 && has_output(ws))
     d = ws->send_armed ? ws->send_deadline : ws->now; /* due now: the next tick arms it */
+  if (ws->ticked && deflate_releasable(ws))
+    d = earlier(d, ws->dfl_idle_armed ? ws->dfl_idle_deadline : ws->now);
   if (eof_waiting(ws) && ws->close_written)
     d = earlier(d, ws->eof_armed ? ws->eof_deadline : ws->now);
   if (ws->close_sent && ws->rstate <= R_PAYLOAD) {
@@ -1940,7 +1999,8 @@ static unsigned window_of(uint8_t bits)
 static int deflate_config(const rtw_ws_deflate_config *in, rtw_ws_deflate_config *c)
 {
   uint32_t known = RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER |
-                   RTW_WS_DEFLATE_REQUIRED | RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER;
+                   RTW_WS_DEFLATE_REQUIRED | RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER |
+                   RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE;
 
   memset(c, 0, sizeof *c);
   if (in != NULL) {
@@ -2000,6 +2060,7 @@ static int deflate_on(rtw_ws *ws, const rtw_ws_deflate_params *n, const rtw_ws_d
   ws->peer_reset = server ? n->client_no_context_takeover : n->server_no_context_takeover;
   ws->own_reset = ws->own_reset != 0 || !(c->flags & RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER);
   ws->peer_reset = ws->peer_reset != 0;
+  ws->dfl_release_each = (c->flags & RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE) != 0;
   ws->dfl = *n;
   ws->dfl.server_max_window_bits = (uint8_t)window_of(n->server_max_window_bits);
   ws->dfl.client_max_window_bits = (uint8_t)window_of(n->client_max_window_bits);

@@ -607,7 +607,7 @@ static void test_accept_arguments(void **state)
   } while (0)
   BAD_CONFIG(c.version = 0);
   BAD_CONFIG(c.version = RTW_WS_DEFLATE_CONFIG_VERSION + 1);
-  BAD_CONFIG(c.flags = 0x10);
+  BAD_CONFIG(c.flags = 0x20);
   BAD_CONFIG(c.level = 10);
   BAD_CONFIG(c.deflate_window_bits = 8);
   BAD_CONFIG(c.deflate_window_bits = 16);

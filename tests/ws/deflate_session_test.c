@@ -759,15 +759,47 @@ static void test_memory_between_messages(void **state)
   wst_buf_init(&b);
   wst_buf_init(&out);
   cframe(&b, RSV1, 1, TEXT, hello_z, sizeof hello_z);
-  /* no context takeover either way (the default policy): nothing held between messages */
+  /* no context takeover either way, RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE: nothing held
+   * between messages */
   o.neg = params(1, 1, 0, 0);
-  o.cfg = config(0);
+  o.cfg = config(RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE);
   assert_int_equal(d_start(&r, &o, &log), 0);
   assert_int_equal(rtw_ws_deflate_memory(r.ws), 0);
   assert_int_equal(d_recv(&r, b.p, b.len), 0);
   assert_int_equal(rtw_ws_deflate_memory(r.ws), 0);
   assert_int_equal(rtw_ws_queue_text(r.ws, msg, sizeof msg - 1), 0);
   assert_int_equal(rtw_ws_deflate_memory(r.ws), 0);
+  d_stop(&r);
+  /* the default policy: the streams are reset and kept, then released by rtw_ws_tick()
+   * once idle for RTW_WS_DEFLATE_IDLE_RELEASE_MS (measured from the arming tick) */
+  o.cfg = config(0);
+  assert_int_equal(d_start(&r, &o, &log), 0);
+  assert_int_equal(rtw_ws_tick(r.ws, 100), 0);
+  assert_int_equal(rtw_ws_next_deadline(r.ws), UINT64_MAX); /* nothing held, no timer */
+  assert_int_equal(d_recv(&r, b.p, b.len), 0);
+  assert_true(rtw_ws_deflate_memory(r.ws) > 0);
+  assert_int_equal(rtw_ws_queue_text(r.ws, msg, sizeof msg - 1), 0);
+  {
+    size_t held = rtw_ws_deflate_memory(r.ws);
+    assert_true(held > 0);
+    drain(r.ws, &out);
+    assert_int_equal(rtw_ws_next_deadline(r.ws), 100); /* due: the next tick arms it */
+    assert_int_equal(rtw_ws_tick(r.ws, 200), 0);
+    assert_int_equal(rtw_ws_next_deadline(r.ws), 200 + RTW_WS_DEFLATE_IDLE_RELEASE_MS);
+    assert_int_equal(rtw_ws_tick(r.ws, 200 + RTW_WS_DEFLATE_IDLE_RELEASE_MS - 1), 0);
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), held); /* not before the deadline */
+    /* a message in the interval re-arms the timer instead of releasing */
+    assert_int_equal(d_recv(&r, b.p, b.len), 0);
+    assert_int_equal(rtw_ws_tick(r.ws, 200 + RTW_WS_DEFLATE_IDLE_RELEASE_MS), 0);
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), held);
+    assert_int_equal(rtw_ws_next_deadline(r.ws), 200 + 2 * RTW_WS_DEFLATE_IDLE_RELEASE_MS);
+    assert_int_equal(rtw_ws_tick(r.ws, 200 + 2 * RTW_WS_DEFLATE_IDLE_RELEASE_MS), 0);
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), 0); /* idle: released */
+    assert_int_equal(rtw_ws_next_deadline(r.ws), UINT64_MAX);
+    /* and taken again by the next message */
+    assert_int_equal(d_recv(&r, b.p, b.len), 0);
+    assert_true(rtw_ws_deflate_memory(r.ws) > 0);
+  }
   d_stop(&r);
   /* with context takeover both ways the streams stay allocated */
   o.neg = params(0, 0, 0, 0);
@@ -786,6 +818,80 @@ static void test_memory_between_messages(void **state)
   rtwt_log_free(&log);
   wst_buf_free(&b);
   wst_buf_free(&out);
+}
+
+/* Allocations for n compressed messages received (streamed) and n sent, after a warm-up. */
+static void steady_allocs(uint32_t flags, int n, long *rx, long *tx)
+{
+  rtwt_failmem fm;
+  dopts o = server_opts();
+  drun r;
+  rtwt_log log;
+  wst_buf b, out;
+  long before;
+  int i;
+  static const char msg[] = "{\"type\":\"chat\",\"from\":\"ada\",\"text\":\"hello, hello, "
+                            "hello: a chat line long enough to compress\"}";
+
+  rtwt_failmem_init(&fm, 0);
+  rtwt_log_init(&log);
+  wst_buf_init(&b);
+  wst_buf_init(&out);
+  cframe(&b, RSV1, 1, TEXT, hello_z, sizeof hello_z);
+  o.neg = params(1, 1, 0, 0);
+  o.cfg = config(flags);
+  o.mem = &fm.mem;
+  assert_int_equal(d_start(&r, &o, &log), 0);
+  for (i = 0; i < 3; i++) { /* warm-up: streams, output buffers */
+    assert_int_equal(d_recv(&r, b.p, b.len), 0);
+    assert_int_equal(rtw_ws_queue_text(r.ws, msg, sizeof msg - 1), 0);
+    drain(r.ws, &out);
+  }
+  before = fm.count;
+  for (i = 0; i < n; i++)
+    assert_int_equal(d_recv(&r, b.p, b.len), 0);
+  *rx = fm.count - before;
+  before = fm.count;
+  for (i = 0; i < n; i++) {
+    assert_int_equal(rtw_ws_queue_text(r.ws, msg, sizeof msg - 1), 0);
+    drain(r.ws, &out);
+  }
+  *tx = fm.count - before;
+  if (flags & RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE) {
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), 0);
+  } else {
+    /* held while busy; released by the first tick a whole idle interval after arming */
+    assert_true(rtw_ws_deflate_memory(r.ws) > 0);
+    assert_int_equal(rtw_ws_tick(r.ws, 1), 0);
+    assert_int_equal(rtw_ws_tick(r.ws, 1 + RTW_WS_DEFLATE_IDLE_RELEASE_MS), 0);
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), 0);
+  }
+  d_stop(&r);
+  assert_int_equal(fm.live, 0);
+  rtwt_log_free(&log);
+  wst_buf_free(&b);
+  wst_buf_free(&out);
+}
+
+/* No context takeover, the default policy: a busy session reuses its zlib streams. Receiving
+ * takes no allocation per message; sending takes only the session's own buffers (3 a
+ * message today: the compressed copy and the output queue, issue #15's business), none of
+ * the blocks a fresh zlib stream takes (3 to inflate, 6 to deflate at 15/8), which
+ * RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE pays for every message. */
+static void test_steady_state_allocations(void **state)
+{
+  long rx, tx, rx_each, tx_each;
+
+  (void)state;
+  steady_allocs(0, 100, &rx, &tx);
+  steady_allocs(RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE, 100, &rx_each, &tx_each);
+  print_message("# allocations for 100 messages: receive %ld, send %ld (reusing streams); "
+                "receive %ld, send %ld (RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE)\n",
+                rx, tx, rx_each, tx_each);
+  assert_int_equal(rx, 0);       /* receiving: no allocation per message */
+  assert_true(tx <= 3 * 100);    /* sending: the session's buffers, no zlib state */
+  assert_true(rx_each >= 100);   /* a fresh stream per message */
+  assert_true(tx_each >= tx + 4 * 100);
 }
 
 /* A budget too small for zlib's state: RTW_ERR_NOMEM, close 1011, on receive and on send. */
@@ -1493,6 +1599,7 @@ int main(void)
       cmocka_unit_test(test_utf8),
       cmocka_unit_test(test_bomb),
       cmocka_unit_test(test_memory_between_messages),
+      cmocka_unit_test(test_steady_state_allocations),
       cmocka_unit_test(test_budget),
       cmocka_unit_test(test_send_rules),
       cmocka_unit_test(test_send_streamed),

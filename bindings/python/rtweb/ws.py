@@ -396,23 +396,30 @@ DeflateParams.__new__.__defaults__ = (False, False, 0, 0)
 BITS_NO_VALUE = _lib.RTW_WS_DEFLATE_BITS_NO_VALUE
 
 
+#: rtw_ws_tick() releases idle zlib streams without context takeover after this long.
+IDLE_RELEASE_MS = _lib.RTW_WS_DEFLATE_IDLE_RELEASE_MS
+
+
 class DeflateConfig(object):
     """The host's compression policy (rtw_ws_deflate_config); 0 means the library default:
     level 6, windows 15, memLevel 8, threshold 0 (compress everything), a 384 KiB memory
     budget. own_context_takeover / peer_context_takeover keep the compressor / allow the
     peer's between messages (off by default); required (client): close with 1010 when the
-    server declines; no_client_bits_offer (client): do not offer client_max_window_bits."""
+    server declines; no_client_bits_offer (client): do not offer client_max_window_bits;
+    release_each_message: free a stream without context takeover after every message
+    instead of keeping it until the session is idle (RTW_WS_DEFLATE_IDLE_RELEASE_MS)."""
 
     def __init__(self, level=0, deflate_window_bits=0, deflate_mem_level=0,
                  inflate_window_bits=0, threshold=0, memory_budget=0,
                  own_context_takeover=False, peer_context_takeover=False, required=False,
-                 no_client_bits_offer=False):
+                 no_client_bits_offer=False, release_each_message=False):
         self.level, self.threshold, self.memory_budget = level, threshold, memory_budget
         self.deflate_window_bits, self.deflate_mem_level = deflate_window_bits, deflate_mem_level
         self.inflate_window_bits = inflate_window_bits
         self.own_context_takeover = own_context_takeover
         self.peer_context_takeover = peer_context_takeover
         self.required, self.no_client_bits_offer = required, no_client_bits_offer
+        self.release_each_message = release_each_message
 
     def __repr__(self):
         return "DeflateConfig(%s)" % ", ".join("%s=%r" % kv for kv in sorted(vars(self).items()))
@@ -423,6 +430,8 @@ class DeflateConfig(object):
                     else 0)
                  | (_lib.RTW_WS_DEFLATE_REQUIRED if self.required else 0)
                  | (_lib.RTW_WS_DEFLATE_NO_CLIENT_BITS_OFFER if self.no_client_bits_offer
+                    else 0)
+                 | (_lib.RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE if self.release_each_message
                     else 0))
         for name in ("level", "deflate_window_bits", "deflate_mem_level",
                      "inflate_window_bits"):

@@ -262,9 +262,28 @@ class RoundTripTest(unittest.TestCase):
         server, client = negotiated_pair()
         with server, client:
             self.assertEqual(server.deflate_memory, 0)                      # lazy
+            server.tick(0)
+            server.send(chat(3))
+            client.tick(0)
+            client.feed(server.data_to_send())
+            self.assertGreater(server.deflate_memory, 0)          # reset, kept while busy
+            self.assertGreater(client.deflate_memory, 0)
+            # the first tick after the message arms the idle timer; a tick
+            # IDLE_RELEASE_MS later with no compressed message since releases the streams
+            server.tick(10)
+            client.tick(10)
+            server.tick(10 + ws.IDLE_RELEASE_MS - 1)
+            self.assertGreater(server.deflate_memory, 0)          # not before the deadline
+            server.tick(10 + ws.IDLE_RELEASE_MS)
+            client.tick(10 + ws.IDLE_RELEASE_MS)
+            self.assertEqual(server.deflate_memory, 0)            # idle: released
+            self.assertEqual(client.deflate_memory, 0)
+        cfg = ws.DeflateConfig(release_each_message=True)
+        server, client = negotiated_pair(cfg, cfg)
+        with server, client:
             server.send(chat(3))
             client.feed(server.data_to_send())
-            self.assertEqual(server.deflate_memory, 0)
+            self.assertEqual(server.deflate_memory, 0)            # freed after the message
             self.assertEqual(client.deflate_memory, 0)
         cfg = ws.DeflateConfig(own_context_takeover=True, peer_context_takeover=True)
         server, client = negotiated_pair(cfg, cfg)
