@@ -814,6 +814,14 @@ static void test_memory_between_messages(void **state)
     assert_true(rtw_ws_deflate_memory(r.ws) > rx);
   }
   drain(r.ws, &out);
+  {
+    /* their state is the context: rtw_ws_tick() never releases them, and no timer runs */
+    size_t held = rtw_ws_deflate_memory(r.ws);
+    assert_int_equal(rtw_ws_tick(r.ws, 100), 0);
+    assert_int_equal(rtw_ws_next_deadline(r.ws), UINT64_MAX);
+    assert_int_equal(rtw_ws_tick(r.ws, 100 + 3 * RTW_WS_DEFLATE_IDLE_RELEASE_MS), 0);
+    assert_int_equal(rtw_ws_deflate_memory(r.ws), held);
+  }
   d_stop(&r);
   rtwt_log_free(&log);
   wst_buf_free(&b);
