@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helpers: event log, input splitter, failing allocator. See rtwt.h. */
+/* Test helpers: event log, input splitter, failing and counting allocators. See rtwt.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,4 +231,97 @@ long rtwt_check_alloc_failures(rtwt_alloc_scenario fn, void *arg)
     }
     assert_true(n < 100000);
   }
+}
+
+/* ------------------------------------------------------------------ counting allocator */
+
+/* Each block is [size_t size | padding to 16 bytes | user bytes], keeping the user pointer
+ * aligned like malloc's on the usual targets. */
+#define CM_HDR 16u
+
+typedef char rtwt_cm_hdr_fits[sizeof(size_t) <= CM_HDR ? 1 : -1];
+
+static void cm_grow(rtwt_countmem *cm, size_t n)
+{
+  cm->cur += n;
+  if (cm->cur > cm->peak)
+    cm->peak = cm->cur;
+}
+
+static void *cm_malloc(size_t n, void *ud)
+{
+  rtwt_countmem *cm = ud;
+  unsigned char *p;
+
+  if (n > SIZE_MAX - CM_HDR)
+    return NULL;
+  p = malloc(n + CM_HDR);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, &n, sizeof n);
+  cm_grow(cm, n);
+  cm->live++;
+  cm->allocs++;
+  cm->last = p + CM_HDR;
+  cm->last_len = n;
+  return p + CM_HDR;
+}
+
+static void *cm_calloc(size_t k, size_t n, void *ud)
+{
+  void *p;
+
+  if (n != 0 && k > SIZE_MAX / n)
+    return NULL;
+  p = cm_malloc(k * n, ud);
+  if (p != NULL)
+    memset(p, 0, k * n);
+  return p;
+}
+
+static void *cm_realloc(void *ptr, size_t n, void *ud)
+{
+  rtwt_countmem *cm = ud;
+  unsigned char *p, *q;
+  size_t old;
+
+  if (ptr == NULL)
+    return cm_malloc(n, ud);
+  if (n > SIZE_MAX - CM_HDR)
+    return NULL;
+  p = (unsigned char *)ptr - CM_HDR;
+  memcpy(&old, p, sizeof old);
+  q = realloc(p, n + CM_HDR);
+  if (q == NULL)
+    return NULL;
+  memcpy(q, &n, sizeof n);
+  cm->cur -= old;
+  cm_grow(cm, n);
+  cm->allocs++;
+  return q + CM_HDR;
+}
+
+static void cm_free(void *ptr, void *ud)
+{
+  rtwt_countmem *cm = ud;
+  unsigned char *p;
+  size_t n;
+
+  if (ptr == NULL)
+    return;
+  p = (unsigned char *)ptr - CM_HDR;
+  memcpy(&n, p, sizeof n);
+  cm->cur -= n;
+  cm->live--;
+  free(p);
+}
+
+void rtwt_countmem_init(rtwt_countmem *cm)
+{
+  memset(cm, 0, sizeof *cm);
+  cm->mem.malloc_fn = cm_malloc;
+  cm->mem.calloc_fn = cm_calloc;
+  cm->mem.realloc_fn = cm_realloc;
+  cm->mem.free_fn = cm_free;
+  cm->mem.user_data = cm;
 }

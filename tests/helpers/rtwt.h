@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helpers shared by every cmocka test: an event log, the input splitter and the
- * failing allocator. Include after <cmocka.h>'s prerequisites (this header includes them). */
+/* Test helpers shared by every cmocka test: an event log, the input splitter, the failing
+ * allocator and the counting allocator. Include after <cmocka.h>'s prerequisites (this header
+ * includes them). */
 #ifndef RTWT_H
 #define RTWT_H
 
@@ -70,5 +71,21 @@ typedef int (*rtwt_alloc_scenario)(const rtw_mem *mem, void *arg);
  * allocation. Each run must return RTW_ERR_NOMEM when an allocation failed (0 otherwise) and
  * must leave no block allocated. Returns the number of allocation sites exercised. */
 long rtwt_check_alloc_failures(rtwt_alloc_scenario fn, void *arg);
+
+/* ------------------------------------------------------------------ counting allocator */
+
+/* An allocator whose blocks carry their size in a header, so the bytes in use and their peak
+ * are exact. It never refuses an allocation (beyond the system's). */
+typedef struct rtwt_countmem {
+  rtw_mem mem;          /* pass &cm.mem to the code under test */
+  size_t cur;           /* bytes currently allocated (requested sizes, headers excluded) */
+  size_t peak;          /* highest value `cur` reached */
+  long live;            /* blocks currently allocated */
+  long allocs;          /* successful allocations (malloc, calloc, realloc) */
+  const void *last;     /* the latest block malloc or calloc handed out (not realloc) */
+  size_t last_len;      /* its size */
+} rtwt_countmem;
+
+void rtwt_countmem_init(rtwt_countmem *cm);
 
 #endif /* RTWT_H */

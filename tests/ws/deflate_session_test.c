@@ -23,83 +23,6 @@
 #define CONT RTW_WS_OP_CONTINUATION
 #define RSV1 RTW_WS_RSV1
 
-/* ------------------------------------------------------------------ counting allocator */
-
-typedef struct cmem {
-  rtw_mem mem;
-  size_t cur, peak;
-  long live;
-} cmem;
-
-static void *cm_malloc(size_t n, void *ud)
-{
-  cmem *c = ud;
-  size_t *p = malloc(n + sizeof(size_t) * 2);
-
-  if (p == NULL)
-    return NULL;
-  p[0] = n;
-  c->cur += n;
-  c->live++;
-  if (c->cur > c->peak)
-    c->peak = c->cur;
-  return p + 2;
-}
-
-static void cm_free(void *ptr, void *ud)
-{
-  cmem *c = ud;
-  size_t *p = ptr;
-
-  if (p == NULL)
-    return;
-  p -= 2;
-  c->cur -= p[0];
-  c->live--;
-  free(p);
-}
-
-static void *cm_realloc(void *ptr, size_t n, void *ud)
-{
-  cmem *c = ud;
-  size_t *p, old;
-
-  if (ptr == NULL)
-    return cm_malloc(n, ud);
-  p = (size_t *)ptr - 2;
-  old = p[0];
-  p = realloc(p, n + sizeof(size_t) * 2);
-  if (p == NULL)
-    return NULL;
-  p[0] = n;
-  c->cur = c->cur - old + n;
-  if (c->cur > c->peak)
-    c->peak = c->cur;
-  return p + 2;
-}
-
-static void *cm_calloc(size_t k, size_t n, void *ud)
-{
-  void *p;
-
-  if (n != 0 && k > SIZE_MAX / n)
-    return NULL;
-  p = cm_malloc(k * n, ud);
-  if (p != NULL)
-    memset(p, 0, k * n);
-  return p;
-}
-
-static void cmem_init(cmem *c)
-{
-  memset(c, 0, sizeof *c);
-  c->mem.malloc_fn = cm_malloc;
-  c->mem.realloc_fn = cm_realloc;
-  c->mem.free_fn = cm_free;
-  c->mem.calloc_fn = cm_calloc;
-  c->mem.user_data = c;
-}
-
 /* ------------------------------------------------------------------ driven receiver */
 
 #define P_DATA 1u /* on_message_data returns RTW_ERR_PAUSE */
@@ -703,7 +626,7 @@ static void test_bomb(void **state)
   size_t zl, k;
   uint8_t *z = bomb(&zl);
   wst_buf b;
-  cmem cm;
+  rtwt_countmem cm;
   rtwt_log log;
   size_t piece[1];
   static const uint64_t limits[] = {1u << 20, 4u << 20};
@@ -716,7 +639,7 @@ static void test_bomb(void **state)
   for (k = 0; k < 2 * (sizeof limits / sizeof limits[0]); k++) {
     o.max_msg = limits[k / 2];
     o.whole = (int)(k & 1);
-    cmem_init(&cm);
+    rtwt_countmem_init(&cm);
     o.mem = &cm.mem;
     rtwt_log_init(&log);
     piece[0] = b.len;

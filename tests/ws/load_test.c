@@ -18,88 +18,6 @@
 #define PONG RTW_WS_OP_PONG
 #define CLOSE RTW_WS_OP_CLOSE
 
-/* ================================================================== counting allocator */
-
-/* Every block carries its size in a header, so the live byte count and its peak are exact. */
-typedef struct cmem {
-  rtw_mem mem;
-  size_t live;
-  size_t peak;
-  long blocks;
-} cmem;
-
-#define CM_HDR 16u
-
-static void cm_add(cmem *c, size_t n)
-{
-  c->live += n;
-  if (c->live > c->peak)
-    c->peak = c->live;
-}
-
-static void *cm_malloc(size_t n, void *ud)
-{
-  cmem *c = ud;
-  unsigned char *p = malloc(n + CM_HDR);
-
-  if (p == NULL)
-    return NULL;
-  memcpy(p, &n, sizeof n);
-  cm_add(c, n);
-  c->blocks++;
-  return p + CM_HDR;
-}
-
-static void *cm_calloc(size_t k, size_t n, void *ud)
-{
-  void *p;
-
-  if (n != 0 && k > SIZE_MAX / n)
-    return NULL;
-  p = cm_malloc(k * n, ud);
-  if (p != NULL)
-    memset(p, 0, k * n);
-  return p;
-}
-
-static void cm_free(void *ptr, void *ud)
-{
-  cmem *c = ud;
-  unsigned char *p = (unsigned char *)ptr - CM_HDR;
-  size_t n;
-
-  memcpy(&n, p, sizeof n);
-  c->live -= n;
-  c->blocks--;
-  free(p);
-}
-
-static void *cm_realloc(void *ptr, size_t n, void *ud)
-{
-  cmem *c = ud;
-  unsigned char *p = (unsigned char *)ptr - CM_HDR, *q;
-  size_t old;
-
-  memcpy(&old, p, sizeof old);
-  q = realloc(p, n + CM_HDR);
-  if (q == NULL)
-    return NULL;
-  memcpy(q, &n, sizeof n);
-  c->live -= old;
-  cm_add(c, n);
-  return q + CM_HDR;
-}
-
-static void cm_init(cmem *c)
-{
-  memset(c, 0, sizeof *c);
-  c->mem.malloc_fn = cm_malloc;
-  c->mem.calloc_fn = cm_calloc;
-  c->mem.realloc_fn = cm_realloc;
-  c->mem.free_fn = cm_free;
-  c->mem.user_data = c;
-}
-
 /* ================================================================== small helpers */
 
 static const wst_opts server = {RTW_WS_ROLE_SERVER};
@@ -176,18 +94,18 @@ static void ping_flood_bounded(void **state)
     rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
     wst_buf ping, out;
     wst_oframes of;
-    cmem cm;
+    rtwt_countmem cm;
     rtw_ws *ws;
     size_t base, i, maxq = 0, nread;
     char payload[16];
 
     cb.random = det_random;
     st.max_outbound = 1024;
-    cm_init(&cm);
+    rtwt_countmem_init(&cm);
     wst_buf_init(&ping);
     wst_buf_init(&out);
     ws = new_ws(role, &cb, &st, &cm.mem, NULL);
-    base = cm.live;
+    base = cm.cur;
     for (i = 0; i < 100000; i++) {
       wst_buf_clear(&ping);
       snprintf(payload, sizeof payload, "p%zu", i);
@@ -212,7 +130,7 @@ static void ping_flood_bounded(void **state)
     assert_memory_equal(of.f[of.n - 1].data, "p99999", 6);
     wst_oframes_free(&of);
     rtw_ws_free(ws);
-    assert_int_equal(cm.live, 0);
+    assert_int_equal(cm.cur, 0);
     wst_buf_free(&ping);
     wst_buf_free(&out);
   }
@@ -605,7 +523,7 @@ static void free_from_receive_callbacks(void **state)
     for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
       reent r;
       wst_buf in;
-      cmem cm;
+      rtwt_countmem cm;
       rtw_ws *ws;
       size_t nread = 12345;
       static const char nocopy[] = "held by the session";
@@ -615,7 +533,7 @@ static void free_from_receive_callbacks(void **state)
       memset(&r, 0, sizeof r);
       r.ev = evs[i];
       r.action = 1;
-      cm_init(&cm);
+      rtwt_countmem_init(&cm);
       wst_buf_init(&in);
       reent_input(&in, role);
       wst_frame_str(&in, peer_masks(role), 1, TEXT, "never"); /* after the close: ignored */
@@ -629,8 +547,8 @@ static void free_from_receive_callbacks(void **state)
         wst_fail("role %d event %d: %d callbacks after the free\n", role, r.ev, r.after);
       assert_int_equal(r.queue_after_free, RTW_ERR_WS_CLOSED);
       assert_true(nread > 0 && nread < in.len);
+      assert_int_equal(cm.cur, 0);
       assert_int_equal(cm.live, 0);
-      assert_int_equal(cm.blocks, 0);
       wst_buf_free(&in);
     }
   }
@@ -643,7 +561,7 @@ static void free_from_output_callbacks(void **state)
 {
   static const char a[] = "first payload", b[] = "second payload";
   reent r;
-  cmem cm;
+  rtwt_countmem cm;
   rtw_ws *ws;
   const void *d;
   size_t n;
@@ -653,7 +571,7 @@ static void free_from_output_callbacks(void **state)
   memset(&r, 0, sizeof r);
   r.ev = EV_RELEASED;
   r.action = 1;
-  cm_init(&cm);
+  rtwt_countmem_init(&cm);
   ws = reent_ws(&r, RTW_WS_ROLE_SERVER, 0, &cm.mem);
   assert_int_equal(rtw_ws_queue_message(ws, BIN, a, sizeof a, RTW_WS_QUEUE_NOCOPY), 0);
   assert_int_equal(rtw_ws_queue_message(ws, BIN, b, sizeof b, RTW_WS_QUEUE_NOCOPY), 0);
@@ -662,17 +580,17 @@ static void free_from_output_callbacks(void **state)
   assert_int_equal(rtw_ws_send_consumed(ws, 2 + sizeof a + 2), RTW_ERR_WS_CLOSED);
   assert_int_equal(r.freed, 1);
   assert_int_equal(r.hits, 2); /* both payloads released, the second by the free */
-  assert_int_equal(cm.live, 0);
+  assert_int_equal(cm.cur, 0);
 
   /* random from a queue call made at the top level (client role) */
   memset(&r, 0, sizeof r);
   r.ev = EV_RANDOM;
   r.action = 1;
-  cm_init(&cm);
+  rtwt_countmem_init(&cm);
   ws = reent_ws(&r, RTW_WS_ROLE_CLIENT, 0, &cm.mem);
   assert_int_equal(rtw_ws_queue_text(ws, "hi", 2), RTW_ERR_WS_CLOSED);
   assert_int_equal(r.freed, 1);
-  assert_int_equal(cm.live, 0);
+  assert_int_equal(cm.cur, 0);
 
   /* random from tick's keepalive ping */
   {
@@ -681,26 +599,26 @@ static void free_from_output_callbacks(void **state)
     memset(&r, 0, sizeof r);
     r.ev = EV_RANDOM;
     r.action = 1;
-    cm_init(&cm);
+    rtwt_countmem_init(&cm);
     cb.random = r_random;
     st.keepalive_ms = 10;
     ws = new_ws(RTW_WS_ROLE_CLIENT, &cb, &st, &cm.mem, &r);
     assert_int_equal(rtw_ws_tick(ws, 0), 0);
     assert_int_equal(rtw_ws_tick(ws, 10), RTW_ERR_WS_CLOSED);
     assert_int_equal(r.freed, 1);
-    assert_int_equal(cm.live, 0);
+    assert_int_equal(cm.cur, 0);
   }
 
   /* on_payload_released during rtw_ws_free(): a second free there is ignored */
   memset(&r, 0, sizeof r);
   r.ev = EV_RELEASED;
   r.action = 1;
-  cm_init(&cm);
+  rtwt_countmem_init(&cm);
   ws = reent_ws(&r, RTW_WS_ROLE_SERVER, 0, &cm.mem);
   assert_int_equal(rtw_ws_queue_message(ws, BIN, a, sizeof a, RTW_WS_QUEUE_NOCOPY), 0);
   rtw_ws_free(ws);
   assert_int_equal(r.freed, 1);
-  assert_int_equal(cm.live, 0);
+  assert_int_equal(cm.cur, 0);
 }
 
 /* ================================================================== host need 4 */

@@ -17,83 +17,6 @@
 #define TEXT RTW_WS_OP_TEXT
 #define BIN RTW_WS_OP_BINARY
 
-/* ------------------------------------------------------------------ counting allocator */
-
-typedef struct cmem {
-  rtw_mem mem;
-  size_t cur;
-  long live;
-  uint8_t *last; /* the latest block malloc handed out, and its size */
-  size_t last_len;
-} cmem;
-
-static void *cm_malloc(size_t n, void *ud)
-{
-  cmem *c = ud;
-  size_t *p = malloc(n + sizeof(size_t) * 2);
-
-  if (p == NULL)
-    return NULL;
-  p[0] = n;
-  c->cur += n;
-  c->live++;
-  c->last = (uint8_t *)(p + 2);
-  c->last_len = n;
-  return p + 2;
-}
-
-static void cm_free(void *ptr, void *ud)
-{
-  cmem *c = ud;
-  size_t *p = ptr;
-
-  if (p == NULL)
-    return;
-  p -= 2;
-  c->cur -= p[0];
-  c->live--;
-  free(p);
-}
-
-static void *cm_realloc(void *ptr, size_t n, void *ud)
-{
-  cmem *c = ud;
-  size_t *p, old;
-
-  if (ptr == NULL)
-    return cm_malloc(n, ud);
-  p = (size_t *)ptr - 2;
-  old = p[0];
-  p = realloc(p, n + sizeof(size_t) * 2);
-  if (p == NULL)
-    return NULL;
-  p[0] = n;
-  c->cur = c->cur - old + n;
-  return p + 2;
-}
-
-static void *cm_calloc(size_t k, size_t n, void *ud)
-{
-  void *p;
-
-  if (n != 0 && k > SIZE_MAX / n)
-    return NULL;
-  p = cm_malloc(k * n, ud);
-  if (p != NULL)
-    memset(p, 0, k * n);
-  return p;
-}
-
-static void cmem_init(cmem *c)
-{
-  memset(c, 0, sizeof *c);
-  c->mem.malloc_fn = cm_malloc;
-  c->mem.realloc_fn = cm_realloc;
-  c->mem.free_fn = cm_free;
-  c->mem.calloc_fn = cm_calloc;
-  c->mem.user_data = c;
-}
-
 /* ------------------------------------------------------------------ sessions */
 
 /* The negotiations a server session may have (as the response it sent). */
@@ -228,14 +151,14 @@ static void test_object(void **state)
   size_t plain = 0, comp = 0, hl = 0, nin, nout, more;
   rtw_ws_prepared *pm = NULL;
   rtw_ws_frame f;
-  cmem cm;
+  rtwt_countmem cm;
   const uint8_t *block;
   rtw__zacct acct = {{0}, 0, SIZE_MAX};
   rtw__inflater in;
   uint8_t back[5001];
 
   (void)state;
-  cmem_init(&cm);
+  rtwt_countmem_init(&cm);
   assert_int_equal(rtw_ws_prepared_new(&pm, TEXT, text, 5000, &dcfg, &cm.mem), 0);
   assert_non_null(pm);
   assert_int_equal(cm.live, 1); /* one block: struct, both frames; zlib's memory gone */
@@ -350,10 +273,10 @@ static void test_arguments(void **state)
   rtw_ws_deflate_config c;
   rtw_ws_prepared *pm = (rtw_ws_prepared *)&c;
   rtw_mem half;
-  cmem cm;
+  rtwt_countmem cm;
 
   (void)state;
-  cmem_init(&cm);
+  rtwt_countmem_init(&cm);
   assert_int_equal(rtw_ws_prepared_new(NULL, TEXT, "a", 1, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
   assert_int_equal(rtw_ws_prepared_new(&pm, TEXT, NULL, 1, NULL, NULL),
@@ -393,11 +316,11 @@ static void test_utf8(void **state)
 {
   static const char *const bad[] = {"\xff", "abc\xc3", "\xed\xa0\x80", "\xc0\xaf", "ok\xf4\x90\x80\x80"};
   rtw_ws_prepared *pm;
-  cmem cm;
+  rtwt_countmem cm;
   size_t k;
 
   (void)state;
-  cmem_init(&cm);
+  rtwt_countmem_init(&cm);
   for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     pm = (rtw_ws_prepared *)&cm;
     assert_int_equal(rtw_ws_prepared_new(&pm, TEXT, bad[k], strlen(bad[k]), &dcfg, &cm.mem),
@@ -428,10 +351,10 @@ static void test_broadcast(void **state)
   wst_buf wire[NNEGO];
   const uint8_t *block;
   size_t block_len, plain, comp, k;
-  cmem cm;
+  rtwt_countmem cm;
 
   (void)state;
-  cmem_init(&cm);
+  rtwt_countmem_init(&cm);
   memset(&cb, 0, sizeof cb);
   cb.version = RTW_WS_CALLBACKS_VERSION;
   cb.random = random_cb;
@@ -539,7 +462,7 @@ static void test_window8(void **state)
     wst_buf wire;
     size_t i, comp, block_len;
     const uint8_t *block;
-    cmem cm;
+    rtwt_countmem cm;
 
     for (i = 0; i < n; i++) {
       seed = seed * 1103515245u + 12345u;
@@ -550,7 +473,7 @@ static void test_window8(void **state)
       else
         data[i] = (uint8_t)('a' + (seed >> 16) % 8u); /* text, compressible */
     }
-    cmem_init(&cm);
+    rtwt_countmem_init(&cm);
     c.deflate_window_bits = 9;
     assert_int_equal(rtw_ws_prepared_new(&pm, BIN, data, n, &c, &cm.mem), 0);
     block = cm.last;
@@ -644,12 +567,12 @@ static void test_refcount(void **state)
   rtw_ws_prepared *pm;
   rtw_ws *s1, *s2, *s3;
   wst_buf wire;
-  cmem cm, sm;
+  rtwt_countmem cm, sm;
   size_t before;
 
   (void)state;
-  cmem_init(&cm);
-  cmem_init(&sm);
+  rtwt_countmem_init(&cm);
+  rtwt_countmem_init(&sm);
   assert_int_equal(rtw_ws_prepared_new(&pm, BIN, bin, 20000, &dcfg, &cm.mem), 0);
   s1 = session(RTW_WS_ROLE_SERVER, &negos[0], 0, &sm.mem, NULL, NULL);
   s2 = session(RTW_WS_ROLE_SERVER, &negos[1], 0, &sm.mem, NULL, NULL);
@@ -702,10 +625,10 @@ static void test_refusals(void **state)
   uint8_t *text = wst_pattern(1000, 1, 7);
   rtw_ws_prepared *pm;
   size_t k, comp;
-  cmem cm;
+  rtwt_countmem cm;
 
   (void)state;
-  cmem_init(&cm);
+  rtwt_countmem_init(&cm);
   assert_int_equal(rtw_ws_prepared_new(&pm, TEXT, text, 1000, &dcfg, &cm.mem), 0);
   assert_int_equal(rtw_ws_prepared_sizes(pm, NULL, &comp), 0);
   assert_true(comp > 16); /* even compressed (shared, or by the session) it cannot fit */
