@@ -52,6 +52,10 @@ load_cpu=${LOAD_CPU:-1}
 servers=${DEFLATE_SERVERS:-rtweb rtweb-notrim node python}
 node=${NODE:-node}
 python=${PYTHON:-/usr/bin/python3}
+prio=""
+prog=run_deflate.sh
+# shellcheck source-path=SCRIPTDIR source=echo_common.sh
+. "$here/echo_common.sh"
 
 report() {
 "$python" - "$1" <<'EOF'
@@ -172,57 +176,11 @@ if [ -n "${DEFLATE_REPORT:-}" ]; then
   exit 0
 fi
 
-case $build in
-  /*) ;;
-  *) if [ -d "$build" ]; then build=$(pwd)/$build; else build=$root/$build; fi ;;
-esac
-if [ ! -f "$build/build.ninja" ]; then
-  echo "run_deflate.sh: configuring $build (release)" >&2
-  meson setup "$build" "$root" --buildtype=release >&2
-fi
+configure_build
 ninja -C "$build" bench/echo_load tools/rtwcat >&2
 
-load=$build/bench/echo_load
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtweb-deflate.XXXXXX")
-pids=""
-
-cleanup() {
-  for p in $pids; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in $pids; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME COMMAND...: waits for its `listening on http://H:P/` line.
-start() {
-  name=$1
-  shift
-  taskset -c "$server_cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-  pids="$pids $!"
-  echo $! >"$tmp/$name.pid"
-  i=0
-  while ! grep -q '^listening on http://' "$tmp/$name.out" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
-      echo "run_deflate.sh: $name did not start:" >&2
-      cat "$tmp/$name.err" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  sed -n 's#^listening on http://.*:\([0-9][0-9]*\)/$#\1#p' "$tmp/$name.out" >"$tmp/$name.port"
-  echo "run_deflate.sh: $name listening on port $(cat "$tmp/$name.port")" >&2
-}
-
-if [ ! -d "$here/node/node_modules/ws" ]; then
-  (cd "$here/node" && npm ci --no-audit --no-fund >&2)
-fi
+setup_run deflate
+node_modules
 
 rtweb_takeover=""
 [ "$takeover" = 1 ] && rtweb_takeover=--deflate-context-takeover
@@ -249,51 +207,27 @@ done
 
 flag=--deflate
 [ "$takeover" = 1 ] && flag=--deflate-takeover
-hz=$(getconf CLK_TCK)
-server_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$(cat "$tmp/$1.pid")/stat"
+
+# one_point DATA:CONNECTIONS: one run against every server
+one_point() {
+  data=${1%%:*}
+  c=${1#*:}
+  size=65536
+  for s in $active; do
+    printf 'run_deflate.sh: rep %s/%s %-6s %-4s %3s conn ' "$r" "$reps" "$s" "$data" "$c" >&2
+    run_load "$s" --connections "$c" --size "$size" --data "$data" --text $flag \
+      --duration "$duration" --warmup "$warmup"
+    if [ "$load_ok" = 1 ]; then
+      echo "$line" | sed 's/.*"msgs_per_s":\([0-9]*\).*"rx_ratio":\([0-9.]*\).*/\1 msg\/s, server ratio \2/' |
+        sed "s/\$/, server cpu $scpu/" >&2
+    fi
+  done
 }
 
-results=$tmp/results.jsonl
-: >"$results"
-r=1
-while [ $r -le "$reps" ]; do
-  for pt in $points; do
-    data=${pt%%:*}
-    c=${pt#*:}
-    size=65536
-    for s in $active; do
-      port=$(cat "$tmp/$s.port")
-      printf 'run_deflate.sh: rep %s/%s %-6s %-4s %3s conn ' "$r" "$reps" "$s" "$data" "$c" >&2
-      t0=$(server_ticks "$s")
-      if line=$(taskset -c "$load_cpu" "$load" --port "$port" --connections "$c" \
-                  --size "$size" --data "$data" --text $flag --duration "$duration" \
-                  --warmup "$warmup"); then
-        t1=$(server_ticks "$s")
-        scpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$duration" -v w="$warmup" \
-                 'BEGIN { printf "%.2f", (b - a) / hz / (d + w) }')
-        echo "$line" | sed "s/^{/{\"server\":\"$s\",\"rep\":$r,\"server_cpu\":$scpu,/" >>"$results"
-        echo "$line" | sed 's/.*"msgs_per_s":\([0-9]*\).*"rx_ratio":\([0-9.]*\).*/\1 msg\/s, server ratio \2/' |
-          sed "s/\$/, server cpu $scpu/" >&2
-      else
-        echo "FAILED" >&2
-      fi
-    done
-  done
-  r=$((r + 1))
-done
+run_reps
+keep_results "${DEFLATE_OUT:-}"
 
-if [ -n "${DEFLATE_OUT:-}" ]; then
-  cp "$results" "$DEFLATE_OUT"
-fi
-
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-echo
-echo "permessage-deflate echo benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) CPUs, $(uname -sr)"
+print_header "permessage-deflate echo benchmark"
 echo "servers on CPU $server_cpu, load generator on CPU $load_cpu; $reps repetitions of" \
      "${warmup} s warm-up + ${duration} s measured; medians; text messages; echo_load $flag"
-for s in node python; do
-  if [ -s "$tmp/$s.err" ]; then head -n 1 "$tmp/$s.err"; fi
-done
-echo
-report "$results"
+print_report

@@ -52,6 +52,9 @@ servers=${ECHO_SERVERS:-rtweb node python tcp}
 prio=${ECHO_PRIO:-}
 node=${NODE:-node}
 python=${PYTHON:-/usr/bin/python3}
+prog=run_echo.sh
+# shellcheck source-path=SCRIPTDIR source=echo_common.sh
+. "$here/echo_common.sh"
 
 # Print the tables from a file of JSON lines (one per run, with "server" and "rep" added).
 report() {
@@ -160,68 +163,15 @@ if [ -n "${ECHO_GROUP_NICE:-}" ]; then
   fi
 fi
 
-# A relative BUILD_DIR: relative to the current directory if it exists there, else to the
-# repository root (where it is created when missing).
-case $build in
-  /*) ;;
-  *) if [ -d "$build" ]; then build=$(pwd)/$build; else build=$root/$build; fi ;;
-esac
-
-if [ ! -f "$build/build.ninja" ]; then
-  echo "run_echo.sh: configuring $build (release)" >&2
-  meson setup "$build" "$root" --buildtype=release >&2
-fi
+configure_build
 if [ "$(meson introspect --buildoptions "$build" 2>/dev/null |
         "$python" -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"][0])' 2>/dev/null || echo unknown)" != release ]; then
   echo "run_echo.sh: warning: $build is not a release build; numbers will be pessimistic" >&2
 fi
 ninja -C "$build" bench/echo_load bench/tcp_echo tools/rtwcat >&2
 
-load=$build/bench/echo_load
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtweb-echo.XXXXXX")
-pids=""
-
-cleanup() {
-  for p in $pids; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in $pids; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-  if [ -n "$old_group_nice" ]; then
-    echo "$old_group_nice" >/proc/self/autogroup 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Start a server: start NAME COMMAND...; waits for its `listening on http://H:P/` line.
-start() {
-  name=$1
-  shift
-  # shellcheck disable=SC2086 # $prio is a command prefix: split on purpose
-  taskset -c "$server_cpu" $prio "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-  pids="$pids $!"
-  echo $! >"$tmp/$name.pid"
-  i=0
-  while ! grep -q '^listening on http://' "$tmp/$name.out" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
-      echo "run_echo.sh: $name did not start:" >&2
-      cat "$tmp/$name.err" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  sed -n 's#^listening on http://.*:\([0-9][0-9]*\)/$#\1#p' "$tmp/$name.out" >"$tmp/$name.port"
-  echo "run_echo.sh: $name listening on port $(cat "$tmp/$name.port")" >&2
-}
-
-if [ ! -d "$here/node/node_modules/ws" ]; then
-  (cd "$here/node" && npm ci --no-audit --no-fund >&2)
-fi
+setup_run echo
+node_modules
 
 active=""
 for s in $servers; do
@@ -245,56 +195,31 @@ if [ "$pipelined" = 1 ]; then
   points="$points 1:32:16"
 fi
 
-hz=$(getconf CLK_TCK)
-server_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$(cat "$tmp/$1.pid")/stat"
+# one_point CONNECTIONS:SIZE:PIPELINE: one run against every server
+one_point() {
+  c=${1%%:*}
+  rest=${1#*:}
+  sz=${rest%%:*}
+  pl=${rest#*:}
+  for s in $active; do
+    mode=""
+    [ "$s" = tcp ] && mode=--tcp
+    printf 'run_echo.sh: rep %s/%s %-6s %3s conn %5s B pipeline %-2s ' "$r" "$reps" "$s" "$c" "$sz" "$pl" >&2
+    # shellcheck disable=SC2086 # $mode: split on purpose
+    run_load "$s" --connections "$c" --size "$sz" --pipeline "$pl" --duration "$duration" \
+      --warmup "$warmup" --binary $mode
+    if [ "$load_ok" = 1 ]; then
+      echo "$line" | sed 's/.*"msgs_per_s":\([0-9]*\).*"p50_us":\([0-9.]*\).*"load_cpu":\([0-9.]*\).*/\1 msg\/s, p50 \2 us, cpu load \3/' |
+        sed "s/\$/ server $scpu/" >&2
+    fi
+  done
 }
 
-results=$tmp/results.jsonl
-: >"$results"
-r=1
-while [ $r -le "$reps" ]; do
-  for pt in $points; do
-    c=${pt%%:*}
-    rest=${pt#*:}
-    sz=${rest%%:*}
-    pl=${rest#*:}
-    for s in $active; do
-      port=$(cat "$tmp/$s.port")
-      mode=""
-      [ "$s" = tcp ] && mode=--tcp
-      printf 'run_echo.sh: rep %s/%s %-6s %3s conn %5s B pipeline %-2s ' "$r" "$reps" "$s" "$c" "$sz" "$pl" >&2
-      t0=$(server_ticks "$s")
-      # shellcheck disable=SC2086 # $prio and $mode: split on purpose
-      if line=$(taskset -c "$load_cpu" $prio "$load" --port "$port" --connections "$c" \
-                  --size "$sz" --pipeline "$pl" --duration "$duration" --warmup "$warmup" \
-                  --binary $mode); then
-        t1=$(server_ticks "$s")
-        # server CPU share over warm-up + measured time (from /proc/PID/stat utime + stime)
-        scpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$duration" -v w="$warmup" \
-                 'BEGIN { printf "%.2f", (b - a) / hz / (d + w) }')
-        echo "$line" | sed "s/^{/{\"server\":\"$s\",\"rep\":$r,\"server_cpu\":$scpu,/" >>"$results"
-        echo "$line" | sed 's/.*"msgs_per_s":\([0-9]*\).*"p50_us":\([0-9.]*\).*"load_cpu":\([0-9.]*\).*/\1 msg\/s, p50 \2 us, cpu load \3/' |
-          sed "s/\$/ server $scpu/" >&2
-      else
-        echo "FAILED" >&2
-      fi
-    done
-  done
-  r=$((r + 1))
-done
+run_reps
+keep_results "${ECHO_OUT:-}"
 
-if [ -n "${ECHO_OUT:-}" ]; then
-  cp "$results" "$ECHO_OUT"
-fi
-
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-echo
-echo "Echo benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) CPUs, $(uname -sr)"
+print_header "Echo benchmark"
 # shellcheck disable=SC2016 # the quotes are literal text inside a double-quoted string
 echo "servers on CPU $server_cpu, load generator on CPU $load_cpu${prio:+, both under '$prio'}${ECHO_GROUP_NICE:+, autogroup nice $ECHO_GROUP_NICE};" \
      "$reps repetitions of ${warmup} s warm-up + ${duration} s measured; medians; binary messages"
-if [ -s "$tmp/node.err" ]; then head -n 1 "$tmp/node.err"; fi
-if [ -s "$tmp/python.err" ]; then head -n 1 "$tmp/python.err"; fi
-echo
-report "$results"
+print_report
