@@ -50,8 +50,10 @@
  * streamed one piece by piece with sync flushes. rtw__ws_queue_frames() (prepared messages)
  * adds reference segments whose bytes are shared and released through a callback; behind a
  * message still in `mq` they wait as a `raw` node, so they never split a fragmented message.
- * The zlib streams are allocated on first use and released after each message on a side
- * without context takeover: an idle session without it holds no zlib memory.
+ * The zlib streams are allocated on first use. On a side without context takeover they are
+ * reset after each message (no allocation per message) and released by rtw_ws_tick() once
+ * idle (tick_deflate_idle), or freed after each message with
+ * RTW_WS_DEFLATE_RELEASE_EACH_MESSAGE: an idle session without takeover holds no zlib memory.
  *
  * Input gate (issue #12): when the outbound size reaches outbound_high_water, rtw_ws_recv()
  * stops before its next step (RTW_ERR_PAUSE) and want_read is 0 until the size falls to
