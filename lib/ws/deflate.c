@@ -298,8 +298,10 @@ int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void
     if (zr == Z_STREAM_END) {
       /* A block with BFINAL = 1 (RFC 7692 7.2.3.3) ended the peer's DEFLATE stream: the
        * rest of the message, the 0x00 the RFC asks for plus our tail, is a new stream. */
-      if (i->ended && made > 0)
+      if (i->ended && made > 0) {
+        *nout -= made; /* the output after the end is the error; what came before stands */
         return RTW_ERR_WS_BAD_COMPRESSED;
+      }
       i->ended = 1;
       if (inflateReset(z) != Z_OK)
         return RTW_ERR_INVALID_STATE;
@@ -309,8 +311,10 @@ int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void
     if (zr != Z_OK && zr != Z_BUF_ERROR)
       return inflate_error(zr);
     /* After the final block only empty blocks may follow within the message. */
-    if (i->ended && made > 0)
+    if (i->ended && made > 0) {
+      *nout -= made; /* as above: only the output before the final block's end counts */
       return RTW_ERR_WS_BAD_COMPRESSED;
+    }
     i->boundary = (z->data_type & 128) != 0;
     /* Z_BUF_ERROR: no progress possible (input used up or output full), not an error. */
     if (zr == Z_BUF_ERROR || (took == 0 && made == 0) || *nin == len || *nout == cap)

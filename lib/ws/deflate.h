@@ -83,7 +83,8 @@ void rtw__deflate_end(rtw__deflater *d, int reset);
  * A block with BFINAL = 1 (RFC 7692 7.2.3.3) ends the peer's DEFLATE stream: the stream is
  * reset at once and the rest of the message (the 0x00 the RFC requires, then the tail) must
  * produce no output.
- * Returns 0; RTW_ERR_WS_BAD_COMPRESSED (not valid DEFLATE, or output after a final block);
+ * Returns 0; RTW_ERR_WS_BAD_COMPRESSED (not valid DEFLATE, or output after a final block: *nout then
+ * counts only the output made before it, which is valid);
  * RTW_ERR_NOMEM (the budget or the allocator refused). After an error the stream is
  * unusable: call rtw__inflater_free(). */
 int rtw__inflate(rtw__inflater *i, const void *in, size_t len, size_t *nin, void *out, size_t cap,

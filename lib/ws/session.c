@@ -1317,13 +1317,14 @@ static int deliver_inflated(rtw_ws *ws, const uint8_t *d, size_t n)
 /* rtw__inflate() failed. Bad DEFLATE data is an error at its place in the stream: the
  * output zlib made before it comes first (checked and delivered), so that a message whose
  * output turns invalid (UTF-8, size) before its data does fails the same way whatever the
- * input's split. Output after a final block (ended) is itself the error: nothing of it goes
- * out. */
+ * input's split. Output after a final block is itself the error: rtw__inflate() leaves it
+ * out of nout, so only what the final block and the blocks before it made goes out, in
+ * whatever call zlib made it (a fuzz finding: it used to depend on the split). */
 static int inflate_failed(rtw_ws *ws, int err, const uint8_t *out, size_t nout)
 {
   int rv;
 
-  if (err != RTW_ERR_WS_BAD_COMPRESSED || nout == 0 || ws->infl.ended)
+  if (err != RTW_ERR_WS_BAD_COMPRESSED || nout == 0)
     return err;
   rv = deliver_inflated(ws, out, nout);
   return rv != 0 ? rv : err;
