@@ -80,8 +80,8 @@ enum { R_HEADER, R_PAYLOAD, R_CLOSED, R_FAILED };
  * (6 + 125 bytes at most) always fits on top. */
 #define CONTROL_HEADROOM 256u
 #define CLOSE_RESERVE (6u + RTW_WS_MAX_CONTROL_PAYLOAD + RTW_WS_MAX_HEADER)
-#define MSG_KEEP 4096u
-#define INFLATE_CHUNK 4096u /* inflated bytes per step: bounded, on the stack */ /* whole-message buffer kept between messages up to this size */
+#define MSG_KEEP 4096u      /* whole-message buffer kept between messages up to this size */
+#define INFLATE_CHUNK 4096u /* inflated bytes per step: bounded, on the stack */
 
 typedef struct seg {
   const uint8_t *ptr; /* NULL: owned bytes at obuf + off */
