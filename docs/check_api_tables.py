@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-HEADERS = ("common.h", "sse.h", "ws.h", "http.h", "rtweb.h")
+HEADERS = ("common.h", "sse.h", "ws.h", "http.h", "rtweb.h", "tls.h")
 
 
 def read(root, *parts):

@@ -96,7 +96,17 @@ extern "C" {
   XX(HTTP_SSE_BAD_STATUS, -317, "SSE response status is not 200")                          \
   XX(HTTP_SSE_BAD_CONTENT_TYPE, -318, "SSE response Content-Type is not text/event-stream") \
   XX(HTTP_TRUNCATED_BODY, -319, "HTTP body cut short (length or last chunk missing)")       \
-  XX(HTTP_SSE_BAD_LAST_EVENT_ID, -320, "Last-Event-ID repeated or with CR, LF or NUL")
+  XX(HTTP_SSE_BAD_LAST_EVENT_ID, -320, "Last-Event-ID repeated or with CR, LF or NUL")     \
+  XX(TLS_CONFIG, -400, "TLS certificate, key or CA list could not be loaded")             \
+  XX(TLS_HANDSHAKE, -401, "TLS handshake failed")                                         \
+  XX(TLS_VERIFY, -402, "TLS peer certificate untrusted, expired or for another name")     \
+  XX(TLS_ALPN, -403, "TLS peers share no application protocol (ALPN)")                    \
+  XX(TLS_BAD_RECORD, -404, "TLS record malformed or failed authentication")               \
+  XX(TLS_NOT_TLS, -405, "plaintext (not TLS) received on a TLS connection")               \
+  XX(TLS_HANDSHAKE_TIMEOUT, -406, "TLS handshake not completed in time")                  \
+  XX(TLS_TRUNCATED, -407, "TLS connection ended without close_notify")                    \
+  XX(TLS_ALERT, -408, "TLS peer sent a fatal alert")                                      \
+  XX(TLS_BACKEND, -409, "TLS backend failure")
 
 /** @brief Error codes returned by rtweb functions (0 is success). */
 enum rtw_error {

@@ -4,7 +4,10 @@
 declare with RTW_EXPORT (nothing internal leaks, nothing declared is missing), and each public
 header compiles alone as C89 -pedantic, C99 -pedantic and C++.
 
-usage: check_abi.py LIBRTWEB_SO INCLUDE_DIR CC [CXX]
+usage: check_abi.py [--headers a.h,b.h] LIBRTWEB_SO INCLUDE_DIR CC [CXX]
+
+--headers names the headers that declare the library's API (default: the rtweb headers;
+librtweb-tls.so is checked with --headers tls.h).
 """
 import os
 import re
@@ -39,6 +42,10 @@ def exported(lib):
 
 
 def main():
+    global HEADERS
+    if len(sys.argv) > 2 and sys.argv[1] == "--headers":
+        HEADERS = sys.argv[2].split(",")
+        del sys.argv[1:3]
     if len(sys.argv) not in (4, 5):
         print(__doc__, file=sys.stderr)
         return 2
