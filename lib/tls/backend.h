@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The TLS seam: everything rtweb-tls needs from a TLS implementation, as plain C. backend.c
+ * implements it over mbedTLS (2.28 and 3.x) and is the only file of the library that includes
+ * mbedTLS's ssl/x509 headers; tls.c (the engine: buffers, pausing, budget, timers) and
+ * config.c (the shared configuration) talk to it only through these functions. */
+#ifndef RTW_TLS_BACKEND_H
+#define RTW_TLS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtweb/tls.h"
+
+typedef struct rtw__tlsb_conf rtw__tlsb_conf;
+typedef struct rtw__tlsb rtw__tlsb;
+
+/* The engine's side of the record layer: the backend never sees a socket.
+ * recv: copy up to len bytes of the input being fed; return the count, 0 when none is left.
+ * send: take all len bytes of ciphertext; return 0, or RTW_ERR_NOMEM. */
+typedef size_t (*rtw__tlsb_recv_fn)(void *io, unsigned char *buf, size_t len);
+typedef int (*rtw__tlsb_send_fn)(void *io, const unsigned char *buf, size_t len);
+
+/* Results besides 0 and negative RTW_ERR_* codes. */
+#define RTW__TLSB_AGAIN 1  /* needs more input */
+#define RTW__TLSB_CLOSED 2 /* the peer's close_notify arrived */
+
+/* What a configuration is made from (copied from rtw_tls_config_settings). */
+typedef struct rtw__tlsb_conf_params {
+  int role;
+  uint32_t flags;
+  uint32_t ticket_lifetime_s;
+  int (*random)(void *buf, size_t len, void *user_data);
+  void *random_user_data;
+  rtw_tls_sni_fn sni;
+  void *sni_user_data;
+  rtw_tls_config *owner; /* passed to sni */
+} rtw__tlsb_conf_params;
+
+/* Configuration. The backend's objects come from the C library (mbedTLS 2.28 has no
+ * per-object allocator); `mem` serves what the seam allocates itself. */
+int rtw__tlsb_conf_new(rtw__tlsb_conf **out, const rtw__tlsb_conf_params *p, const rtw_mem *mem);
+void rtw__tlsb_conf_free(rtw__tlsb_conf *c);
+/* Returns the new certificate's index or an error; sets the error text on failure. */
+int rtw__tlsb_conf_add_cert(rtw__tlsb_conf *c, const char *chain, size_t chain_len,
+                            const char *key, size_t key_len);
+int rtw__tlsb_conf_set_ca(rtw__tlsb_conf *c, const char *pem, size_t len);
+/* list: validated comma-separated names; len 0 turns ALPN off. */
+int rtw__tlsb_conf_set_alpn(rtw__tlsb_conf *c, const char *list, size_t len);
+/* Record an error text for rtw_tls_config_error_text() (a file that could not be read). */
+void rtw__tlsb_conf_set_error(rtw__tlsb_conf *c, int raw, const char *what);
+size_t rtw__tlsb_conf_error_text(const rtw__tlsb_conf *c, char *buf, size_t cap);
+size_t rtw__tlsb_conf_cert_count(const rtw__tlsb_conf *c);
+
+/* Connections. server_name: client only, already checked (1..255 bytes) or NULL. */
+int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, void *io,
+                  rtw__tlsb_recv_fn recv, rtw__tlsb_send_fn send, const rtw_mem *mem);
+void rtw__tlsb_free(rtw__tlsb *b);
+int rtw__tlsb_set_session(rtw__tlsb *b, const void *data, size_t len);
+int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len);
+
+/* Drive the handshake with the input recv() offers: 0 done, RTW__TLSB_AGAIN, or an error. */
+int rtw__tlsb_handshake(rtw__tlsb *b);
+/* Decrypt: 0 with *n > 0 bytes in buf, RTW__TLSB_AGAIN (*n 0), RTW__TLSB_CLOSED, or an error. */
+int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n);
+/* Encrypt len bytes (at most RTW_TLS_MAX_RECORD_PLAINTEXT) as one record. */
+int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len);
+int rtw__tlsb_close_notify(rtw__tlsb *b);
+
+int rtw__tlsb_raw_error(const rtw__tlsb *b);
+size_t rtw__tlsb_error_text(const rtw__tlsb *b, char *buf, size_t cap);
+uint32_t rtw__tlsb_verify_result(const rtw__tlsb *b);
+const char *rtw__tlsb_alpn(const rtw__tlsb *b);
+const char *rtw__tlsb_protocol(const rtw__tlsb *b);
+const char *rtw__tlsb_ciphersuite(const rtw__tlsb *b);
+const char *rtw__tlsb_server_name(const rtw__tlsb *b);
+int rtw__tlsb_resumed(const rtw__tlsb *b);
+int rtw__tlsb_cert_index(const rtw__tlsb *b);
+const char *rtw__tlsb_version(void);
+
+#endif /* RTW_TLS_BACKEND_H */
