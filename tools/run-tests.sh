@@ -19,7 +19,7 @@ PY=/usr/bin/python3 # Debian's python (meson needs it anyway); not a pyenv shim 
 
 packages=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev libcmocka-dev
   libmbedtls-dev node-llhttp zlib1g-dev valgrind python3 python3-websockets curl libuv1-dev
-  chromium fonts-dejavu-core doxygen)
+  chromium fonts-dejavu-core doxygen openssl)
 # Node.js and npm: the machine's own when present (it may come from elsewhere than Debian)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 

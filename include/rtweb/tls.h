@@ -95,8 +95,8 @@ typedef int (*rtw_tls_sni_fn)(rtw_tls_config *cfg, const char *name, size_t len,
 
 /**
  * @brief Settings of a configuration. Initialise with
- * `rtw_tls_config_settings s = {RTW_TLS_CONFIG_SETTINGS_VERSION};` (zero members take the
- * defaults); the struct only grows at the end (docs/abi.md).
+ * `rtw_tls_config_settings s = {.version = RTW_TLS_CONFIG_SETTINGS_VERSION};` (zero members
+ * take the defaults); the struct only grows at the end (docs/abi.md).
  */
 typedef struct rtw_tls_config_settings {
   uint32_t version; /**< #RTW_TLS_CONFIG_SETTINGS_VERSION (or older) */
@@ -242,7 +242,7 @@ RTW_EXPORT const char *rtw_tls_backend_version(void);
 
 /**
  * @brief Callbacks of a connection; every member may be NULL. Each returns 0 to go on.
- * Initialise with `rtw_tls_callbacks cb = {RTW_TLS_CALLBACKS_VERSION};`.
+ * Initialise with `rtw_tls_callbacks cb = {.version = RTW_TLS_CALLBACKS_VERSION};`.
  *
  * Re-entrancy: callbacks may call rtw_tls_write(), rtw_tls_writev(), rtw_tls_close() and
  * the accessors. rtw_tls_recv(), rtw_tls_tick(), rtw_tls_send_pending(),

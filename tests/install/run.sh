@@ -5,7 +5,9 @@
 #      `meson install` it; the expected files are in place, the shared library has soname
 #      librtweb.so.0 and versioned symbols (RTWEB_0);
 #   2. build tests/install/consumer.c against the installed headers with
-#      `pkg-config --cflags --libs rtweb` and run it (shared library);
+#      `pkg-config --cflags --libs rtweb` and run it (shared library); the same for
+#      tests/install/consumer_tls.c with `pkg-config ... rtweb-tls` (librtweb-tls.so.0,
+#      shared, then static);
 #   3. build it with `pkg-config --static --libs rtweb`, linking librtweb.a (and only it)
 #      statically, check the binary does not need librtweb.so, and run it;
 #   4. build tests/install/parent, a meson project using rtweb as a subproject, and run its
@@ -32,7 +34,7 @@ opts="-Dtests=disabled -Dbench=false -Dexamples=false -Dfuzzing=none -Dbuildtype
 opts="$opts -Dpython=enabled"
 
 examples=$(cd "$src/examples" && ls ./*.c | sed 's|^\./||')
-total=$((12 + $(echo "$examples" | wc -w) + 1))
+total=$((15 + $(echo "$examples" | wc -w) + 1))
 n=0
 failed=0
 echo "1..$total"
@@ -112,6 +114,38 @@ then
 else
   ldd "$tmp/consumer_shared" >> "$tmp/run_shared.log" 2>&1
   not_ok "shared consumer runs against the installed librtweb.so.0" "$tmp/run_shared.log"
+fi
+
+# rtweb-tls: its own header, library (soname librtweb-tls.so.0) and pkg-config file.
+tls_cflags=$(pkg-config --cflags rtweb-tls 2>"$tmp/pc_tls.log")
+tls_libs=$(pkg-config --libs rtweb-tls 2>>"$tmp/pc_tls.log")
+tls_soname=$(readelf -d "$prefix/lib/librtweb-tls.so" 2>/dev/null |
+             sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+if [ -f "$prefix/include/rtweb/tls.h" ] && [ "$tls_soname" = "librtweb-tls.so.0" ] &&
+   [ -n "$tls_libs" ]; then
+  ok "installed: rtweb/tls.h, librtweb-tls.so.0, rtweb-tls.pc ($tls_libs)"
+else
+  not_ok "installed: rtweb/tls.h, librtweb-tls.so.0, rtweb-tls.pc" "$tmp/pc_tls.log"
+fi
+# shellcheck disable=SC2086
+if "$cc" $warn $tls_cflags "$here/consumer_tls.c" -o "$tmp/consumer_tls" $tls_libs \
+     > "$tmp/cc_tls.log" 2>&1 &&
+   LD_LIBRARY_PATH=$prefix/lib "$tmp/consumer_tls" > "$tmp/run_tls.log" 2>&1; then
+  ok "consumer_tls.c builds with pkg-config rtweb-tls and runs against librtweb-tls.so.0"
+else
+  cat "$tmp/run_tls.log" >> "$tmp/cc_tls.log" 2>/dev/null
+  not_ok "consumer_tls.c builds with pkg-config rtweb-tls and runs" "$tmp/cc_tls.log"
+fi
+tls_slibs=$(pkg-config --static --libs rtweb-tls |
+            sed 's/-lrtweb-tls\( \|$\)/-l:librtweb-tls.a\1/; s/-lrtweb\( \|$\)/-l:librtweb.a\1/')
+# shellcheck disable=SC2086
+if "$cc" $warn $tls_cflags "$here/consumer_tls.c" -o "$tmp/consumer_tls_static" $tls_slibs \
+     > "$tmp/cc_tls_static.log" 2>&1 &&
+   ! readelf -d "$tmp/consumer_tls_static" | grep -q 'librtweb' &&
+   env -u LD_LIBRARY_PATH "$tmp/consumer_tls_static" >> "$tmp/cc_tls_static.log" 2>&1; then
+  ok "consumer_tls.c links statically ($tls_slibs) and runs"
+else
+  not_ok "consumer_tls.c links statically with pkg-config --static rtweb-tls" "$tmp/cc_tls_static.log"
 fi
 
 # ------------------------------------------------------------------ 3. static, pkg-config
