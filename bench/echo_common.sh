@@ -48,7 +48,7 @@ cleanup() {
   fi
 }
 
-# Start a server: start NAME COMMAND...; waits for its `listening on http://H:P/` line.
+# Start a server: start NAME COMMAND...; waits for its `listening on http://H:P/` (or https) line.
 start() {
   name=$1
   shift
@@ -57,7 +57,7 @@ start() {
   pids="$pids $!"
   echo $! >"$tmp/$name.pid"
   i=0
-  while ! grep -q '^listening on http://' "$tmp/$name.out" 2>/dev/null; do
+  while ! grep -q '^listening on https\{0,1\}://' "$tmp/$name.out" 2>/dev/null; do
     i=$((i + 1))
     if [ $i -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
       echo "$prog: $name did not start:" >&2
@@ -66,7 +66,7 @@ start() {
     fi
     sleep 0.1
   done
-  sed -n 's#^listening on http://.*:\([0-9][0-9]*\)/$#\1#p' "$tmp/$name.out" >"$tmp/$name.port"
+  sed -n 's#^listening on https\{0,1\}://.*:\([0-9][0-9]*\)/$#\1#p' "$tmp/$name.out" >"$tmp/$name.port"
   echo "$prog: $name listening on port $(cat "$tmp/$name.port")" >&2
 }
 

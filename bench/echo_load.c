@@ -6,6 +6,7 @@
  *   echo_load [--host 127.0.0.1] [--port 8080] [--path /] [--connections N] [--size BYTES]
  *             [--pipeline DEPTH] [--duration SEC] [--warmup SEC] [--binary | --text] [--tcp]
  *             [--data fill|chat|text] [--deflate] [--deflate-takeover]
+ *             [--tls (--ca FILE | --insecure)] [--idle SEC]
  *
  * Each connection opens with rtweb's client handshake (rtw_ws_handshake_client_*; RFC 6455
  * 4.1), then runs an rtw_ws session in the client role: every message it sends is masked
@@ -30,6 +31,19 @@
  * --deflate-takeover: the same with context takeover allowed both ways
  * (RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER).
  *
+ * --tls: the same WebSocket traffic over TLS (rtw_tls, the client role of librtweb-tls): each
+ * connection does a full TLS handshake (ALPN http/1.1, server name --host, verified against
+ * the CA certificates in --ca FILE, or not at all with --insecure) before its opening
+ * handshake, all before the clock starts. The session's frames go into TLS with
+ * rtw_ws_send_pending_iov() + rtw_tls_writev() (many small frames share a record) and the
+ * ciphertext to the socket; wire_tx/wire_rx then count ciphertext, and "tls" names the
+ * cipher suite. The glue is the one docs/tls.md describes.
+ *
+ * --idle SEC: open the connections (TCP, TLS with --tls, the opening handshake), print
+ * {"idle":N,"tls":"..."} and keep them open and silent for SEC seconds, then exit (status 0)
+ * without closing them: the server's memory per idle connection is measured meanwhile
+ * (bench/run_tls.sh). No messages are sent.
+ *
  * The first --warmup seconds are not counted (during them every echoed payload is compared
  * with what was sent). Then, for --duration seconds, every completed round trip is recorded.
  * At the end each WebSocket connection sends a close (1000) and waits up to 2 s for the
@@ -39,7 +53,7 @@
  *    "messages":NNN,"msgs_per_s":NNN,"p50_us":N,"p99_us":N,"p999_us":N,"max_us":N,
  *    "mean_us":N,"load_cpu":0.70,"unclosed":0,"data":"fill","deflate":0,"mean_size":32,
  *    "bytes_per_s":N,"payload_tx":N,"wire_tx":N,"payload_rx":N,"wire_rx":N,
- *    "tx_ratio":1.00,"rx_ratio":1.00,"extension":""}
+ *    "tx_ratio":1.00,"rx_ratio":1.00,"extension":"","tls":""}
  *
  * messages: round trips completed in the measured window; msgs_per_s = messages / duration;
  * bytes_per_s: payload bytes of those echoes per second (one direction); payload_tx/rx and
@@ -59,6 +73,7 @@
 #define _GNU_SOURCE /* getrandom, writev with struct iovec, getaddrinfo */
 
 #include <rtweb/rtweb.h>
+#include <rtweb/tls.h>
 
 #include "deflate_data.h"
 
@@ -97,6 +112,9 @@ typedef struct conn {
   int open;       /* still counted in open_conns */
   int closing;    /* start_close() done */
   rtw_ws *ws;     /* NULL in --tcp mode */
+  rtw_tls *tls;   /* --tls only */
+  rtw_ws_handshake_client *hs; /* --tls: during the opening handshake */
+  int hs_rc;      /* --tls: its outcome so far */
   uint64_t *ts;   /* send times of the messages in flight, a ring of `pipeline` */
   unsigned *idx;  /* their messages (indices into g.pool), the same ring */
   unsigned next;  /* the pool index of the next message to send */
@@ -116,6 +134,11 @@ static struct {
   double duration, warmup;
   int text, tcp, deflate, takeover;
   const char *data; /* fill, chat or text */
+  int tls, insecure;
+  const char *ca;
+  double idle; /* --idle SEC; 0: off */
+  rtw_tls_config *tls_cfg;
+  char cipher[64]; /* the suite of the first TLS connection */
   rtw_ws_deflate_config dcfg;
   char extension[256]; /* the server's answer */
   /* state */
@@ -278,11 +301,64 @@ static size_t write_iov(conn *c, struct iovec *iov, int n)
   }
 }
 
+/* --tls: move the session's frames into TLS, then TLS's ciphertext to the socket;
+ * registers EPOLLOUT while the socket is full. */
+static void flush_tls(conn *c)
+{
+  for (;;) {
+    int progress = 0, rc;
+
+    if (rtw_ws_want_write(c->ws)) {
+      rtw_iovec v[MAX_IOV];
+      size_t cnt, took = 0;
+
+      if ((rc = rtw_ws_send_pending_iov(c->ws, v, MAX_IOV, &cnt)) != 0)
+        die("send_pending", rtw_err_name(rc));
+      if (cnt > 0 && (rc = rtw_tls_writev(c->tls, v, cnt, &took)) != 0)
+        die("rtw_tls_writev", rtw_err_name(rc));
+      if (took > 0) {
+        if ((rc = rtw_ws_send_consumed(c->ws, took)) != 0)
+          die("send_consumed", rtw_err_name(rc));
+        progress = 1;
+      }
+    }
+    while (rtw_tls_want_write(c->tls)) {
+      const void *p;
+      size_t len, done;
+      struct iovec one;
+
+      if ((rc = rtw_tls_send_pending(c->tls, &p, &len)) != 0)
+        die("rtw_tls_send_pending", rtw_err_name(rc));
+      if (len == 0)
+        break;
+      one.iov_base = (void *)(uintptr_t)p;
+      one.iov_len = len;
+      done = write_iov(c, &one, 1);
+      if (done == 0) {
+        set_out(c, 1);
+        return;
+      }
+      g.wire_tx += done;
+      if ((rc = rtw_tls_send_consumed(c->tls, done)) != 0)
+        die("rtw_tls_send_consumed", rtw_err_name(rc));
+      progress = 1;
+    }
+    if (!progress) {
+      set_out(c, 0);
+      return;
+    }
+  }
+}
+
 /* Write what is pending; registers EPOLLOUT while the socket is full. */
 static void flush(conn *c)
 {
   struct iovec iov[MAX_IOV];
 
+  if (c->tls != NULL) {
+    flush_tls(c);
+    return;
+  }
   for (;;) {
     size_t want = 0, done;
     int n = 0;
@@ -504,7 +580,13 @@ static void on_readable(conn *c)
       die("the server closed the connection before the end", NULL);
     }
     g.wire_rx += (size_t)n;
-    if (c->ws != NULL) {
+    if (c->tls != NULL) {
+      size_t used;
+      int rc = rtw_tls_recv(c->tls, g.rbuf, (size_t)n, &used);
+
+      if (rc != 0)
+        die("rtw_tls_recv", rtw_err_name(rc));
+    } else if (c->ws != NULL) {
       size_t used;
       int rc = rtw_ws_recv(c->ws, g.rbuf, (size_t)n, &used);
 
@@ -522,8 +604,11 @@ static void on_readable(conn *c)
     return;
   flush(c);
   if (c->ws != NULL && c->closing && !rtw_ws_want_read(c->ws) &&
-      !rtw_ws_want_write(c->ws))
+      !rtw_ws_want_write(c->ws)) {
+    if (c->tls != NULL && rtw_tls_close(c->tls) == 0)
+      flush(c); /* close_notify, if the socket takes it */
     conn_done(c);
+  }
 }
 
 /* ---------------------------------------------------------------- connecting */
@@ -557,6 +642,92 @@ static void write_all(int fd, const void *data, size_t len)
   }
 }
 
+/* --tls: what TLS decrypted goes to the opening handshake, then to the session. The shape
+ * of rtw_tls_callbacks::on_data (docs/tls.md). */
+static int tls_on_data(rtw_tls *tls, const void *data, size_t len, size_t *used,
+                       void *user_data)
+{
+  conn *c = user_data;
+
+  (void)tls;
+  if (c->hs != NULL) {
+    c->hs_rc = rtw_ws_handshake_client_recv(c->hs, data, len, used);
+    if (c->hs_rc == RTW_WS_HANDSHAKE_INCOMPLETE)
+      return 0;
+    return RTW_ERR_PAUSE; /* the rest waits in TLS until the session exists */
+  }
+  if (c->ws == NULL) {
+    *used = 0;
+    return RTW_ERR_PAUSE;
+  }
+  return rtw_ws_recv(c->ws, data, len, used);
+}
+
+static __attribute__((noreturn)) void tls_die(const conn *c, const char *what, int rc)
+{
+  char why[256];
+
+  rtw_tls_error_text(c->tls, why, sizeof why);
+  fprintf(stderr, "echo_load: %s: %s%s%s\n", what, rtw_err_name(rc), why[0] ? ": " : "", why);
+  exit(1);
+}
+
+/* --tls, before the clock starts: write all the ciphertext waiting (blocking socket). */
+static void tls_flush_blocking(conn *c)
+{
+  while (rtw_tls_want_write(c->tls)) {
+    const void *p;
+    size_t len;
+    int rc = rtw_tls_send_pending(c->tls, &p, &len);
+
+    if (rc != 0)
+      tls_die(c, "rtw_tls_send_pending", rc);
+    if (len == 0)
+      break;
+    write_all(c->fd, p, len);
+    if ((rc = rtw_tls_send_consumed(c->tls, len)) != 0)
+      tls_die(c, "rtw_tls_send_consumed", rc);
+  }
+}
+
+/* --tls, before the clock starts: one read (blocking socket) into TLS. */
+static void tls_read_blocking(conn *c)
+{
+  size_t used = 0;
+  ssize_t n;
+  int rc;
+
+  do
+    n = read(c->fd, g.rbuf, sizeof g.rbuf);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    die("the connection closed during the TLS or opening handshake", NULL);
+  rc = rtw_tls_recv(c->tls, g.rbuf, (size_t)n, &used);
+  if (rc != 0 && rc != RTW_ERR_PAUSE)
+    tls_die(c, "rtw_tls_recv", rc);
+  if (used < (size_t)n)
+    die("records after the 101 response in the same read", "not expected from an echo");
+}
+
+/* --tls: the TLS handshake, blocking (before the clock starts). */
+static void tls_open(conn *c)
+{
+  rtw_tls_callbacks cb = {RTW_TLS_CALLBACKS_VERSION};
+  int rc;
+
+  cb.on_data = tls_on_data;
+  if ((rc = rtw_tls_new(&c->tls, g.tls_cfg, g.host, &cb, NULL, c)) != 0)
+    die("rtw_tls_new", rtw_err_name(rc));
+  tls_flush_blocking(c); /* the ClientHello */
+  while (!(rtw_tls_state(c->tls) & RTW_TLS_STATE_HANDSHAKE_DONE)) {
+    tls_read_blocking(c);
+    tls_flush_blocking(c);
+  }
+  if (g.cipher[0] == 0)
+    snprintf(g.cipher, sizeof g.cipher, "%s %s", rtw_tls_protocol(c->tls),
+             rtw_tls_ciphersuite(c->tls));
+}
+
 /* The opening handshake, blocking (before the clock starts); then the session. */
 static void ws_open(conn *c)
 {
@@ -588,8 +759,22 @@ static void ws_open(conn *c)
   if ((rc = rtw_ws_handshake_client_new(&hs, NULL, &hset, NULL, NULL)) != 0)
     die("handshake", rtw_err_name(rc));
   rtw_ws_handshake_client_request(hs, &req, &req_len);
-  write_all(c->fd, req, req_len);
-  for (rc = RTW_WS_HANDSHAKE_INCOMPLETE; rc == RTW_WS_HANDSHAKE_INCOMPLETE;) {
+  if (c->tls != NULL) {
+    size_t took = 0;
+
+    if ((rc = rtw_tls_write(c->tls, req, req_len, &took)) != 0 || took != req_len)
+      tls_die(c, "rtw_tls_write (the upgrade request)", rc);
+    tls_flush_blocking(c);
+    c->hs = hs;
+    c->hs_rc = RTW_WS_HANDSHAKE_INCOMPLETE;
+    while (c->hs_rc == RTW_WS_HANDSHAKE_INCOMPLETE)
+      tls_read_blocking(c);
+    c->hs = NULL;
+  } else {
+    write_all(c->fd, req, req_len);
+  }
+  for (rc = c->tls != NULL ? c->hs_rc : RTW_WS_HANDSHAKE_INCOMPLETE;
+       rc == RTW_WS_HANDSHAKE_INCOMPLETE;) {
     n = read(c->fd, g.rbuf, sizeof g.rbuf);
     if (n <= 0) {
       if (n < 0 && errno == EINTR)
@@ -640,6 +825,11 @@ static void ws_open(conn *c)
     if ((rc = rtw_ws_recv(c->ws, g.rbuf + used, (size_t)n - used, &k)) != 0)
       die("recv", rtw_err_name(rc));
   }
+  if (c->tls != NULL) { /* the same over TLS: what the pause kept */
+    size_t k;
+    if ((rc = rtw_tls_recv(c->tls, "", 0, &k)) != 0)
+      tls_die(c, "rtw_tls_recv", rc);
+  }
 }
 
 /* ---------------------------------------------------------------- options */
@@ -651,7 +841,8 @@ static void usage(void)
           "[--size BYTES]\n"
           "                 [--pipeline DEPTH] [--duration SEC] [--warmup SEC] "
           "[--binary|--text] [--tcp]\n"
-          "                 [--data fill|chat|text] [--deflate] [--deflate-takeover]\n");
+          "                 [--data fill|chat|text] [--deflate] [--deflate-takeover]\n"
+          "                 [--tls (--ca FILE | --insecure)] [--idle SEC]\n");
   exit(2);
 }
 
@@ -702,6 +893,10 @@ static void parse_args(int argc, char **argv)
       g.tcp = 1;
     } else if (strcmp(a, "--deflate") == 0) {
       g.deflate = 1;
+    } else if (strcmp(a, "--tls") == 0) {
+      g.tls = 1;
+    } else if (strcmp(a, "--insecure") == 0) {
+      g.insecure = 1;
     } else if (strcmp(a, "--deflate-takeover") == 0) {
       g.deflate = 1;
       g.takeover = 1;
@@ -727,6 +922,10 @@ static void parse_args(int argc, char **argv)
         g.warmup = seconds(v, 0.0);
       else if (strcmp(a, "--data") == 0)
         g.data = v;
+      else if (strcmp(a, "--ca") == 0)
+        g.ca = v;
+      else if (strcmp(a, "--idle") == 0)
+        g.idle = seconds(v, 0.01);
       else
         usage();
     }
@@ -735,6 +934,8 @@ static void parse_args(int argc, char **argv)
     usage();
   if (g.tcp && (g.deflate || strcmp(g.data, "chat") == 0))
     usage(); /* --tcp sends one fixed message */
+  if (g.tls && (g.tcp || (g.ca == NULL) == !g.insecure))
+    usage(); /* --tls needs exactly one of --ca and --insecure */
   g.dcfg.version = RTW_WS_DEFLATE_CONFIG_VERSION;
   if (g.takeover)
     g.dcfg.flags = RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER | RTW_WS_DEFLATE_PEER_CONTEXT_TAKEOVER;
@@ -807,6 +1008,15 @@ int main(int argc, char **argv)
   mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   make_pool();
+  if (g.tls) {
+    rtw_tls_config_settings ts = {RTW_TLS_CONFIG_SETTINGS_VERSION};
+
+    ts.flags = g.insecure ? RTW_TLS_INSECURE : 0u;
+    if ((rc = rtw_tls_config_new(&g.tls_cfg, RTW_TLS_ROLE_CLIENT, &ts, NULL)) != 0)
+      die("rtw_tls_config_new", rtw_err_name(rc));
+    if (g.ca != NULL && (rc = rtw_tls_config_set_ca_file(g.tls_cfg, g.ca)) != 0)
+      die("rtw_tls_config_set_ca_file", rtw_err_name(rc));
+  }
   conns = calloc(g.connections, sizeof *conns);
   if (conns == NULL)
     die("out of memory", NULL);
@@ -831,6 +1041,8 @@ int main(int argc, char **argv)
     c->next = (i * 997u) % g.npool; /* each connection walks the pool from its own start */
     if (c->ts == NULL || c->idx == NULL)
       die("out of memory", NULL);
+    if (g.tls)
+      tls_open(c);
     if (!g.tcp)
       ws_open(c);
     if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0)
@@ -844,6 +1056,18 @@ int main(int argc, char **argv)
     g.open_conns++;
   }
   freeaddrinfo(ai);
+  if (g.idle > 0.0) {
+    struct timespec hold;
+
+    printf("{\"idle\":%u,\"mode\":\"%s\",\"tls\":\"%s\"}\n", g.connections,
+           g.tcp ? "tcp" : "ws", g.cipher);
+    fflush(stdout);
+    hold.tv_sec = (time_t)g.idle;
+    hold.tv_nsec = (long)((g.idle - (double)hold.tv_sec) * 1e9);
+    while (nanosleep(&hold, &hold) != 0 && errno == EINTR)
+      ;
+    return 0; /* the connections close with the process */
+  }
 
   t0 = now_ns();
   g.t_measure = t0 + (uint64_t)(g.warmup * 1e9);
@@ -912,7 +1136,7 @@ int main(int argc, char **argv)
          "\"load_cpu\":%.2f,\"unclosed\":%u,\"data\":\"%s\",\"deflate\":%d,"
          "\"mean_size\":%.1f,\"bytes_per_s\":%.0f,\"payload_tx\":%llu,\"wire_tx\":%llu,"
          "\"payload_rx\":%llu,\"wire_rx\":%llu,\"tx_ratio\":%.3f,\"rx_ratio\":%.3f,"
-         "\"extension\":\"%s\"}\n",
+         "\"extension\":\"%s\",\"tls\":\"%s\"}\n",
          g.tcp ? "tcp" : "ws", g.connections, g.size, g.pipeline, window, g.nlat,
          (double)g.nlat / window, quantile_us(0.50), quantile_us(0.99), quantile_us(0.999),
          g.nlat ? (double)g.lat[g.nlat - 1] / 1000.0 : 0.0,
@@ -923,11 +1147,12 @@ int main(int argc, char **argv)
          (unsigned long long)g.wire_tx, (unsigned long long)g.payload_rx,
          (unsigned long long)g.wire_rx,
          g.wire_tx ? (double)g.payload_tx / (double)g.wire_tx : 0.0,
-         g.wire_rx ? (double)g.payload_rx / (double)g.wire_rx : 0.0, g.extension);
+         g.wire_rx ? (double)g.payload_rx / (double)g.wire_rx : 0.0, g.extension, g.cipher);
   fflush(stdout);
   for (i = 0; i < g.connections; i++) {
     close(conns[i].fd);
     rtw_ws_free(conns[i].ws);
+    rtw_tls_free(conns[i].tls);
     free(conns[i].ts);
     free(conns[i].idx);
   }
@@ -935,5 +1160,6 @@ int main(int argc, char **argv)
   free(g.payload);
   free(g.pool);
   free(g.lat);
+  rtw_tls_config_free(g.tls_cfg);
   return g.nlat > 0 ? 0 : 1;
 }
