@@ -6,7 +6,7 @@
  *   echo_load [--host 127.0.0.1] [--port 8080] [--path /] [--connections N] [--size BYTES]
  *             [--pipeline DEPTH] [--duration SEC] [--warmup SEC] [--binary | --text] [--tcp]
  *             [--data fill|chat|text] [--deflate] [--deflate-takeover]
- *             [--tls (--ca FILE | --insecure)] [--idle SEC]
+ *             [--tls (--ca FILE | --insecure)] [--idle SEC] [--server-pid PID]
  *
  * Each connection opens with rtweb's client handshake (rtw_ws_handshake_client_*; RFC 6455
  * 4.1), then runs an rtw_ws session in the client role: every message it sends is masked
@@ -39,6 +39,10 @@
  * ciphertext to the socket; wire_tx/wire_rx then count ciphertext, and "tls" names the
  * cipher suite. The glue is the one docs/tls.md describes.
  *
+ * --server-pid PID: read that process's CPU time (/proc/PID/stat) at both ends of the measured
+ * window: "server_cpu_s" is the server's CPU seconds inside the window (-1 without it), so
+ * its CPU per message excludes the connection setup (TLS handshakes) and the warm-up.
+ *
  * --idle SEC: open the connections (TCP, TLS with --tls, the opening handshake), print
  * {"idle":N,"tls":"..."} and keep them open and silent for SEC seconds, then exit (status 0)
  * without closing them: the server's memory per idle connection is measured meanwhile
@@ -53,7 +57,7 @@
  *    "messages":NNN,"msgs_per_s":NNN,"p50_us":N,"p99_us":N,"p999_us":N,"max_us":N,
  *    "mean_us":N,"load_cpu":0.70,"unclosed":0,"data":"fill","deflate":0,"mean_size":32,
  *    "bytes_per_s":N,"payload_tx":N,"wire_tx":N,"payload_rx":N,"wire_rx":N,
- *    "tx_ratio":1.00,"rx_ratio":1.00,"extension":"","tls":""}
+ *    "tx_ratio":1.00,"rx_ratio":1.00,"extension":"","tls":"","server_cpu_s":-1}
  *
  * messages: round trips completed in the measured window; msgs_per_s = messages / duration;
  * bytes_per_s: payload bytes of those echoes per second (one direction); payload_tx/rx and
@@ -147,6 +151,8 @@ static struct {
   unsigned open_conns;
   uint64_t t_measure, t_end;
   double cpu_measure, cpu_end; /* our CPU seconds (user + system) at the window's ends */
+  long server_pid;              /* --server-pid; 0: none */
+  double srv_measure, srv_end;  /* its CPU seconds at the window's ends */
   unsigned char *payload;
   struct { const unsigned char *p; size_t len; } *pool; /* the messages sent, in turn */
   unsigned npool;
@@ -183,6 +189,32 @@ static double cpu_seconds(void)
     return 0.0;
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* --server-pid: that process's CPU seconds (user + system, /proc/PID/stat fields 14 and 15),
+ * so the server's CPU is read exactly at the measured window's ends; -1 without it. */
+static double server_cpu(void)
+{
+  char path[64], buf[1024];
+  const char *p;
+  unsigned long long ut = 0, st = 0;
+  size_t n;
+  FILE *f;
+
+  if (g.server_pid <= 0)
+    return -1.0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", g.server_pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1.0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  p = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                          &ut, &st) != 2)
+    return -1.0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ---------------------------------------------------------------- latency record */
@@ -455,10 +487,12 @@ static void complete(conn *c)
   if (g.phase == PH_WARMUP && t >= g.t_measure) {
     g.phase = PH_MEASURE;
     g.cpu_measure = cpu_seconds();
+    g.srv_measure = server_cpu();
   }
   if (g.phase == PH_MEASURE && t >= g.t_end) {
     g.phase = PH_CLOSE;
     g.cpu_end = cpu_seconds();
+    g.srv_end = server_cpu();
   }
   g.payload_rx += c->rx;
   if (g.phase == PH_MEASURE) {
@@ -842,7 +876,7 @@ static void usage(void)
           "                 [--pipeline DEPTH] [--duration SEC] [--warmup SEC] "
           "[--binary|--text] [--tcp]\n"
           "                 [--data fill|chat|text] [--deflate] [--deflate-takeover]\n"
-          "                 [--tls (--ca FILE | --insecure)] [--idle SEC]\n");
+          "                 [--tls (--ca FILE | --insecure)] [--idle SEC] [--server-pid PID]\n");
   exit(2);
 }
 
@@ -922,6 +956,8 @@ static void parse_args(int argc, char **argv)
         g.warmup = seconds(v, 0.0);
       else if (strcmp(a, "--data") == 0)
         g.data = v;
+      else if (strcmp(a, "--server-pid") == 0)
+        g.server_pid = (long)num(v, 1, 0x7fffffffUL);
       else if (strcmp(a, "--ca") == 0)
         g.ca = v;
       else if (strcmp(a, "--idle") == 0)
@@ -1074,6 +1110,7 @@ int main(int argc, char **argv)
   g.t_end = g.t_measure + (uint64_t)(g.duration * 1e9);
   g.phase = g.warmup > 0.0 ? PH_WARMUP : PH_MEASURE;
   g.cpu_measure = cpu_seconds();
+  g.srv_measure = server_cpu();
   for (i = 0; i < g.connections; i++) {
     unsigned d;
     uint64_t t = now_ns();
@@ -1091,6 +1128,7 @@ int main(int argc, char **argv)
     if (g.phase != PH_CLOSE && t >= g.t_end) {
       g.phase = PH_CLOSE;
       g.cpu_end = cpu_seconds();
+      g.srv_end = server_cpu();
     }
     if (g.phase == PH_CLOSE && close_deadline == 0) {
       close_deadline = t + CLOSE_WAIT_NS;
@@ -1136,7 +1174,7 @@ int main(int argc, char **argv)
          "\"load_cpu\":%.2f,\"unclosed\":%u,\"data\":\"%s\",\"deflate\":%d,"
          "\"mean_size\":%.1f,\"bytes_per_s\":%.0f,\"payload_tx\":%llu,\"wire_tx\":%llu,"
          "\"payload_rx\":%llu,\"wire_rx\":%llu,\"tx_ratio\":%.3f,\"rx_ratio\":%.3f,"
-         "\"extension\":\"%s\",\"tls\":\"%s\"}\n",
+         "\"extension\":\"%s\",\"tls\":\"%s\",\"server_cpu_s\":%.3f}\n",
          g.tcp ? "tcp" : "ws", g.connections, g.size, g.pipeline, window, g.nlat,
          (double)g.nlat / window, quantile_us(0.50), quantile_us(0.99), quantile_us(0.999),
          g.nlat ? (double)g.lat[g.nlat - 1] / 1000.0 : 0.0,
@@ -1147,7 +1185,10 @@ int main(int argc, char **argv)
          (unsigned long long)g.wire_tx, (unsigned long long)g.payload_rx,
          (unsigned long long)g.wire_rx,
          g.wire_tx ? (double)g.payload_tx / (double)g.wire_tx : 0.0,
-         g.wire_rx ? (double)g.payload_rx / (double)g.wire_rx : 0.0, g.extension, g.cipher);
+         g.wire_rx ? (double)g.payload_rx / (double)g.wire_rx : 0.0, g.extension, g.cipher,
+         g.server_pid > 0 && g.srv_measure >= 0.0 && g.srv_end >= 0.0
+             ? g.srv_end - g.srv_measure
+             : -1.0);
   fflush(stdout);
   for (i = 0; i < g.connections; i++) {
     close(conns[i].fd);

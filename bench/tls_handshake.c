@@ -5,7 +5,7 @@
 
 /*
  *   tls_handshake [--host 127.0.0.1] --port P (--ca FILE | --insecure) [--resume]
- *                 [--concurrency K] [--duration SEC] [--warmup SEC]
+ *                 [--concurrency K] [--duration SEC] [--warmup SEC] [--server-pid PID]
  *
  * K connections at a time (default 8), closed loop: each connects, runs the TLS handshake
  * (RFC 5246 7.3; ALPN http/1.1, server name --host), sends close_notify and closes; then a
@@ -19,11 +19,13 @@
  * line:
  *
  *   {"mode":"full","concurrency":8,"duration_s":3.000,"handshakes":N,"per_s":N,
- *    "resumed":N,"load_cpu":0.95,"tls":"TLSv1.2 TLS-ECDHE-..."}
+ *    "resumed":N,"load_cpu":0.95,"tls":"TLSv1.2 TLS-ECDHE-...","server_cpu_s":0.51}
  *
  * resumed: how many of the counted handshakes were abbreviated; load_cpu: this process's CPU
  * time over the window divided by its length (near 1.0: the client may be the limit; the
- * harness also reports the server's CPU per handshake, the figure that compares servers).
+ * harness also reports the server's CPU per handshake, the figure that compares servers);
+ * server_cpu_s: with --server-pid, that process's CPU seconds (/proc/PID/stat) inside the
+ * measured window; -1 without it.
  *
  * One thread, level-triggered epoll, non-blocking sockets after a blocking connect (to
  * 127.0.0.1 it completes at once), TCP_NODELAY. Exit status 0; 1 on an error (a handshake
@@ -73,6 +75,8 @@ static struct {
   uint64_t t_measure, t_end;
   unsigned long counted, resumed;
   double cpu_measure, cpu_end;
+  long server_pid;
+  double srv_measure, srv_end;
   int measuring;
   char cipher[96];
   unsigned char rbuf[65536];
@@ -110,6 +114,32 @@ static double cpu_seconds(void)
     return 0.0;
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* --server-pid: that process's CPU seconds (user + system, /proc/PID/stat fields 14 and 15),
+ * so the server's CPU is read exactly at the measured window's ends; -1 without it. */
+static double server_cpu(void)
+{
+  char path[64], buf[1024];
+  const char *p;
+  unsigned long long ut = 0, st = 0;
+  size_t n;
+  FILE *f;
+
+  if (g.server_pid <= 0)
+    return -1.0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", g.server_pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1.0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  p = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                          &ut, &st) != 2)
+    return -1.0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void set_out(slot *s, int out)
@@ -192,6 +222,7 @@ static void done(slot *s)
   if (!g.measuring && t >= g.t_measure && t < g.t_end) {
     g.measuring = 1;
     g.cpu_measure = cpu_seconds();
+    g.srv_measure = server_cpu();
   }
   if (g.measuring && t < g.t_end) {
     g.counted++;
@@ -249,7 +280,8 @@ static void on_event(slot *s, uint32_t events)
 static void usage(void)
 {
   fprintf(stderr, "usage: tls_handshake [--host H] --port P (--ca FILE | --insecure) "
-                  "[--resume] [--concurrency K] [--duration SEC] [--warmup SEC]\n");
+                  "[--resume] [--concurrency K] [--duration SEC] [--warmup SEC] "
+                  "[--server-pid PID]\n");
   exit(2);
 }
 
@@ -295,6 +327,8 @@ int main(int argc, char **argv)
       g.host = v;
     } else if (strcmp(a, "--port") == 0) {
       g.port = v;
+    } else if (strcmp(a, "--server-pid") == 0) {
+      g.server_pid = strtol(v, NULL, 10);
     } else if (strcmp(a, "--ca") == 0) {
       g.ca = v;
     } else if (strcmp(a, "--concurrency") == 0) {
@@ -335,6 +369,7 @@ int main(int argc, char **argv)
   g.t_end = g.t_measure + (uint64_t)(g.duration * 1e9);
   g.measuring = g.warmup <= 0.0;
   g.cpu_measure = cpu_seconds();
+  g.srv_measure = server_cpu();
   /* --resume: one full handshake first, whose session every later connection offers. */
   start(&slots[0]);
   for (i = g.resume ? 1u : g.conc; i < g.conc;) {
@@ -358,8 +393,10 @@ int main(int argc, char **argv)
 
     for (i = 0; i < g.conc; i++)
       open += slots[i].tls != NULL;
-    if (t >= g.t_end && g.cpu_end == 0.0)
+    if (t >= g.t_end && g.cpu_end == 0.0) {
       g.cpu_end = cpu_seconds();
+      g.srv_end = server_cpu();
+    }
     if (t >= g.t_end && open == 0)
       break;
     if (t >= g.t_end + 2000000000ull)
@@ -375,10 +412,14 @@ int main(int argc, char **argv)
   }
   window = g.duration;
   printf("{\"mode\":\"%s\",\"concurrency\":%u,\"duration_s\":%.3f,\"handshakes\":%lu,"
-         "\"per_s\":%.0f,\"resumed\":%lu,\"load_cpu\":%.2f,\"tls\":\"%s\"}\n",
+         "\"per_s\":%.0f,\"resumed\":%lu,\"load_cpu\":%.2f,\"tls\":\"%s\","
+         "\"server_cpu_s\":%.3f}\n",
          g.resume ? "resumed" : "full", g.conc, window, g.counted, (double)g.counted / window,
          g.resumed, (g.cpu_end - g.cpu_measure) / window,
-         g.cipher);
+         g.cipher,
+         g.server_pid > 0 && g.srv_measure >= 0.0 && g.srv_end >= 0.0
+             ? g.srv_end - g.srv_measure
+             : -1.0);
   freeaddrinfo(g.ai);
   free(slots);
   rtw_tls_config_free(g.cfg);
