@@ -57,6 +57,106 @@ static void pattern(unsigned char *p, size_t n, unsigned seed)
 
 /* ====================================================================== handshake, data */
 
+/* Before its handshake completes a connection takes no plaintext; a client's first recv
+ * builds its hello (as send_pending and tick do). */
+static void before_the_handshake(void **state)
+{
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
+  tlst_end c, s;
+  static const unsigned char none[1];
+  size_t took = 1, used = 1;
+
+  (void)state;
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  assert_int_equal(tlst_end_open(&c, ccfg, "localhost", 0, NULL), 0);
+  assert_int_equal(tlst_end_open(&s, scfg, NULL, 0, NULL), 0);
+  assert_int_equal(rtw_tls_want_write(c.tls), 1);
+  assert_int_equal(rtw_tls_outbound_size(c.tls), 0);
+  assert_int_equal(rtw_tls_write(c.tls, "early", 5, &took), 0);
+  assert_int_equal(took, 0);
+  assert_int_equal(rtw_tls_recv(c.tls, none, 0, &used), 0);
+  assert_int_equal(used, 0);
+  assert_true(rtw_tls_outbound_size(c.tls) > 0); /* the ClientHello */
+  assert_int_equal(rtw_tls_want_write(s.tls), 0); /* a server waits for the client */
+  took = 1;
+  assert_int_equal(rtw_tls_write(s.tls, "early", 5, &took), 0);
+  assert_int_equal(took, 0);
+  /* halfway: the server answered, the client has not finished */
+  tlst_flush(&c, &s);
+  assert_int_equal(tlst_feed(&s), 0);
+  assert_int_equal(rtw_tls_want_write(s.tls), 1);
+  took = 1;
+  assert_int_equal(rtw_tls_write(s.tls, "early", 5, &took), 0);
+  assert_int_equal(took, 0);
+  assert_int_equal(rtw_tls_state(s.tls), 0);
+  assert_int_equal(tlst_pump(&c, &s), 0);
+  tlst_write_all(&s, "late", 4);
+  assert_int_equal(tlst_pump(&c, &s), 0);
+  expect_rx(&c, "late");
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
+/* on_handshake failing fails the connection; on_data failing does not (tls.h). */
+static int fail_data(tlst_end *e, const void *data, size_t len, size_t *used)
+{
+  (void)e;
+  (void)data;
+  *used = len > 2 ? 2 : len;
+  return RTW_ERR_HTTP_MALFORMED; /* what a layer above may return */
+}
+
+static void callback_failures(void **state)
+{
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
+  tlst_end c, s;
+  size_t used = 0;
+
+  (void)state;
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  s.hs_result = -1;
+  assert_int_equal(tlst_end_open(&c, ccfg, "localhost", 0, NULL), 0);
+  assert_int_equal(tlst_end_open(&s, scfg, NULL, 0, NULL), 0);
+  (void)tlst_pump(&c, &s);
+  assert_int_equal(s.handshakes, 1);
+  assert_int_equal(s.err, RTW_ERR_CALLBACK_FAILURE);
+  assert_int_equal(rtw_tls_error(s.tls), RTW_ERR_CALLBACK_FAILURE);
+  assert_true((rtw_tls_state(s.tls) & RTW_TLS_STATE_FAILED) != 0);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  tlst_connect(&c, &s, ccfg, scfg, "localhost");
+  s.on_data = fail_data;
+  tlst_write_all(&c, "abcdef", 6);
+  tlst_flush(&c, &s);
+  assert_int_equal(rtw_tls_recv(s.tls, s.wire, s.wire_len, &used), RTW_ERR_HTTP_MALFORMED);
+  /* not a TLS failure: the rest is kept, the connection can still answer and close */
+  assert_int_equal(rtw_tls_error(s.tls), 0);
+  assert_int_equal(rtw_tls_state(s.tls) & RTW_TLS_STATE_FAILED, 0);
+  s.wire_len = 0;
+  s.on_data = NULL;
+  {
+    static const unsigned char none[1];
+    assert_int_equal(rtw_tls_recv(s.tls, none, 0, &used), 0);
+  }
+  expect_rx(&s, "cdef");
+  tlst_write_all(&s, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+  assert_int_equal(rtw_tls_close(s.tls), 0);
+  assert_int_equal(tlst_pump(&c, &s), 0);
+  expect_rx(&c, "HTTP/1.1 400 Bad Request\r\n\r\n");
+  assert_true((rtw_tls_state(c.tls) & RTW_TLS_STATE_PEER_CLOSED) != 0);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
 static void handshake_and_data(void **state)
 {
   rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
@@ -394,6 +494,25 @@ static void write_budget(void **state)
   off = took;
   assert_int_equal(rtw_tls_write(c.tls, msg + off, sizeof msg - off, &took), 0);
   assert_int_equal(took, 0);
+  /* the transport takes half: writing resumes */
+  {
+    size_t half = rtw_tls_outbound_size(c.tls) / 2, moved = 0;
+    while (moved < half) {
+      const void *p;
+      size_t n;
+      assert_int_equal(rtw_tls_send_pending(c.tls, &p, &n), 0);
+      assert_true(n > 0);
+      if (n > half - moved)
+        n = half - moved;
+      tlst_append(&s.wire, &s.wire_len, &s.wire_cap, p, n);
+      assert_int_equal(rtw_tls_send_consumed(c.tls, n), 0);
+      c.sent += n;
+      moved += n;
+    }
+  }
+  assert_int_equal(rtw_tls_write(c.tls, msg + off, sizeof msg - off, &took), 0);
+  assert_true(took > 0);
+  off += took;
   while (off < sizeof msg) {
     assert_int_equal(tlst_pump(&c, &s), 0);
     assert_int_equal(rtw_tls_outbound_size(c.tls), 0);
@@ -1470,7 +1589,9 @@ static void connection_hooks(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(before_the_handshake),
       cmocka_unit_test(handshake_and_data),
+      cmocka_unit_test(callback_failures),
       cmocka_unit_test(rsa_certificate),
       cmocka_unit_test(split_client_stream),
       cmocka_unit_test(split_server_stream),

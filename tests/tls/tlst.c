@@ -88,7 +88,7 @@ static int on_handshake(rtw_tls *tls, void *ud)
   }
   if (e->close_after_hello && e->hello_err == 0)
     e->hello_err = rtw_tls_close(tls);
-  return 0;
+  return e->hs_result;
 }
 
 int tlst_end_open(tlst_end *e, rtw_tls_config *cfg, const char *server_name, int pull,
@@ -96,6 +96,7 @@ int tlst_end_open(tlst_end *e, rtw_tls_config *cfg, const char *server_name, int
 {
   rtw_tls_callbacks cb = {.version = RTW_TLS_CALLBACKS_VERSION};
 
+  e->pull = pull;
   cb.on_data = pull ? NULL : on_data;
   cb.on_handshake = on_handshake;
   return rtw_tls_new(&e->tls, cfg, server_name, &cb, mem, e);
@@ -164,8 +165,11 @@ int tlst_feed(tlst_end *e)
       e->err = rv;
       break;
     }
-    if (rv == 0 && used < n)
-      break; /* pull mode: plaintext waits for rtw_tls_read_pending() */
+    if (rv == 0 && used < n) {
+      /* only in pull mode, where plaintext waits for rtw_tls_read_pending() (tls.h) */
+      assert_true(e->pull);
+      break;
+    }
     assert_true(++rounds < MAX_ROUNDS);
   }
   return e->err != 0 ? e->err : rv;

@@ -34,6 +34,8 @@ struct tlst_end {
   const char *hello; /* written (whole) from on_handshake when not NULL */
   int close_after_hello; /* rtw_tls_close() from on_handshake */
   int hello_err;         /* what that write or close returned, when not 0 */
+  int hs_result;         /* what on_handshake returns (0: go on) */
+  int pull;              /* opened without on_data */
   /* the pump cuts what it delivers to this end at this offset of the stream (0: no cut);
    * byte_by_byte delivers every byte by its own rtw_tls_recv() */
   size_t cut_at;
