@@ -36,6 +36,7 @@ typedef struct spec {
   const char *not_after;
   int ip;                 /* add SAN IP 127.0.0.1 */
   int is_ca;
+  int no_san;             /* no subjectAltName at all */
 } spec;
 
 /* subjectAltName value, RFC 5280 4.2.1.6: GeneralNames ::= SEQUENCE OF GeneralName, with
@@ -95,6 +96,8 @@ static int set_extensions(mbedtls_x509write_cert *crt, const spec *s)
   if (s->is_ca)
     return mbedtls_x509write_crt_set_key_usage(crt, MBEDTLS_X509_KU_KEY_CERT_SIGN |
                                                         MBEDTLS_X509_KU_CRL_SIGN);
+  if (s->no_san)
+    return 0;
   san_len = san_der(san, s->cn, s->ip);
   return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
                                              MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
@@ -158,17 +161,21 @@ static int make_one(gen *g, mbedtls_pk_context *issuer, const char *issuer_cn, c
 static int make_leaves(gen *g, mbedtls_pk_context *ca, tlst_certs *c, unsigned flags)
 {
   static const char ca_cn[] = "rtweb test CA";
-  const spec localhost = {"localhost", VALID_FROM, VALID_TO, 1, 0};
-  const spec other = {"other.example", VALID_FROM, VALID_TO, 0, 0};
-  const spec expired = {"localhost", "20000101000000", "20010101000000", 1, 0};
-  const spec future = {"localhost", "20900101000000", "20990101000000", 1, 0};
+  const spec localhost = {"localhost", VALID_FROM, VALID_TO, 1, 0, 0};
+  const spec other = {"other.example", VALID_FROM, VALID_TO, 0, 0, 0};
+  const spec expired = {"localhost", "20000101000000", "20010101000000", 1, 0, 0};
+  const spec future = {"localhost", "20900101000000", "20990101000000", 1, 0, 0};
+  const spec wildcard = {"*.wild.example", VALID_FROM, VALID_TO, 0, 0, 0};
+  const spec cn_only = {"cn-only.example", VALID_FROM, VALID_TO, 0, 0, 1};
   int rv;
 
   if ((rv = make_one(g, ca, ca_cn, &localhost, 0, &c->localhost)) != 0 ||
       (rv = make_one(g, ca, ca_cn, &other, 0, &c->other)) != 0 ||
       (rv = make_one(g, ca, ca_cn, &expired, 0, &c->expired)) != 0 ||
       (rv = make_one(g, ca, ca_cn, &future, 0, &c->future)) != 0 ||
-      (rv = make_one(g, NULL, NULL, &localhost, 0, &c->self_signed)) != 0)
+      (rv = make_one(g, NULL, NULL, &localhost, 0, &c->self_signed)) != 0 ||
+      (rv = make_one(g, ca, ca_cn, &wildcard, 0, &c->wildcard)) != 0 ||
+      (rv = make_one(g, ca, ca_cn, &cn_only, 0, &c->cn_only)) != 0)
     return rv;
   if ((flags & TLST_CERTS_RSA) != 0) {
     if ((rv = make_one(g, ca, ca_cn, &localhost, 1, &c->rsa)) != 0)
@@ -180,7 +187,7 @@ static int make_leaves(gen *g, mbedtls_pk_context *ca, tlst_certs *c, unsigned f
 
 static int make_all(gen *g, tlst_certs *c, unsigned flags)
 {
-  const spec ca_spec = {"rtweb test CA", VALID_FROM, VALID_TO, 0, 1};
+  const spec ca_spec = {"rtweb test CA", VALID_FROM, VALID_TO, 0, 1, 0};
   mbedtls_pk_context ca;
   int rv;
 

@@ -28,6 +28,8 @@ typedef struct tlst_certs {
   tlst_pem expired;     /* as localhost, valid 2000-01-01 .. 2001-01-01 */
   tlst_pem future;      /* as localhost, valid 2090-01-01 .. 2099-01-01 */
   tlst_pem self_signed; /* as localhost, but signed by its own key: no trusted issuer */
+  tlst_pem wildcard;    /* CN=*.wild.example, SAN DNS:*.wild.example, by ca */
+  tlst_pem cn_only;     /* CN=cn-only.example and no subjectAltName, by ca */
   tlst_pem rsa;         /* as localhost with an RSA-2048 key (only with TLST_CERTS_RSA) */
   int has_rsa;          /* 1 when rsa was made */
 } tlst_certs;

@@ -71,8 +71,8 @@ static void check_pair(const tlst_pem *p, mbedtls_pk_type_t type)
 static void pem_shape(void **state)
 {
   const tlst_certs *c = tlst_certs_get(0);
-  const tlst_pem *all[] = {&c->ca, &c->localhost, &c->other, &c->expired, &c->future,
-                           &c->self_signed};
+  const tlst_pem *all[] = {&c->ca,     &c->localhost,   &c->other,    &c->expired,
+                           &c->future, &c->self_signed, &c->wildcard, &c->cn_only};
   size_t i;
 
   (void)state;
@@ -92,6 +92,8 @@ static void valid_leaf(void **state)
   (void)state;
   assert_int_equal(verify(&c->localhost, "localhost"), 0);
   assert_int_equal(verify(&c->other, "other.example"), 0);
+  assert_int_equal(verify(&c->wildcard, "a.wild.example"), 0);
+  assert_int_equal(verify(&c->cn_only, "cn-only.example"), 0); /* by its CN */
   /* the CA verifies as itself (a trusted self-signed root) */
   assert_int_equal(verify(&c->ca, NULL), 0);
 }
@@ -103,6 +105,8 @@ static void wrong_name(void **state)
   (void)state;
   assert_int_equal(verify(&c->other, "localhost"), MBEDTLS_X509_BADCERT_CN_MISMATCH);
   assert_int_equal(verify(&c->localhost, "example.com"), MBEDTLS_X509_BADCERT_CN_MISMATCH);
+  /* a wildcard covers one label only */
+  assert_int_equal(verify(&c->wildcard, "a.b.wild.example"), MBEDTLS_X509_BADCERT_CN_MISMATCH);
 }
 
 static void bad_dates(void **state)

@@ -1047,6 +1047,47 @@ static void sni_default_choice(void **state)
   rtw_tls_config_free(scfg);
 }
 
+/* The default choice: subjectAltName DNS names, a `*.` wildcard for one label, the CN of a
+ * certificate without any, case-insensitively; else the first certificate. */
+static void sni_default_matching(void **state)
+{
+  const tlst_certs *certs = tlst_certs_get(0);
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL);
+  rtw_tls_config *ccfg = tlst_client_config(0, NULL);
+  rtw_tls_config *insecure = tlst_client_config(RTW_TLS_INSECURE, NULL);
+  static const struct {
+    const char *name;
+    int index;
+    int verifies;
+  } cases[] = {
+      {"a.wild.example", 1, 1},   {"B.Wild.Example", 1, 1},  {"cn-only.example", 2, 1},
+      {"a.b.wild.example", 0, 0}, {"wild.example", 0, 0},    {"unknown.example", 0, 0},
+  };
+  size_t i;
+
+  (void)state;
+  assert_int_equal(rtw_tls_config_add_cert(scfg, certs->wildcard.cert, certs->wildcard.cert_len,
+                                           certs->wildcard.key, certs->wildcard.key_len), 1);
+  assert_int_equal(rtw_tls_config_add_cert(scfg, certs->cn_only.cert, certs->cn_only.cert_len,
+                                           certs->cn_only.key, certs->cn_only.key_len), 2);
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    tlst_end c, s;
+    tlst_end_init(&c, "client");
+    tlst_end_init(&s, "server");
+    /* a name no certificate has gets the first one, which the client then refuses */
+    tlst_connect(&c, &s, cases[i].verifies ? ccfg : insecure, scfg, cases[i].name);
+    if (rtw_tls_cert_index(s.tls) != cases[i].index)
+      fail_msg("%s: certificate %d, expected %d", cases[i].name, rtw_tls_cert_index(s.tls),
+               cases[i].index);
+    assert_string_equal(rtw_tls_server_name(s.tls), cases[i].name);
+    tlst_end_close(&c);
+    tlst_end_close(&s);
+  }
+  rtw_tls_config_free(insecure);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
 typedef struct sni_seen {
   char name[64];
   int calls;
@@ -1063,6 +1104,8 @@ static int pick(rtw_tls_config *cfg, const char *name, size_t len, void *ud)
   seen->calls++;
   if (len == 15 && memcmp(name, "refused.example", len) == 0)
     return -1;
+  if (len == 15 && memcmp(name, "invalid.example", len) == 0)
+    return 7; /* a host bug: no such certificate */
   return len == 13 && memcmp(name, "other.example", len) == 0 ? 1 : 0;
 }
 
@@ -1113,6 +1156,17 @@ static void sni_callback(void **state)
   assert_true(s.err < 0 && rtw_is_fatal(s.err));
   assert_int_equal(c.err, RTW_ERR_TLS_ALERT);
   assert_int_equal(s.handshakes + c.handshakes, 0);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+
+  /* an index that does not exist: no crash, and no certificate beyond the list */
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  assert_int_equal(tlst_end_open(&c, ccfg, "invalid.example", 0, NULL), 0);
+  assert_int_equal(tlst_end_open(&s, scfg, NULL, 0, NULL), 0);
+  (void)tlst_pump(&c, &s);
+  assert_int_equal(seen.calls, 4);
+  assert_true(s.err != 0 || (rtw_tls_cert_index(s.tls) >= 0 && rtw_tls_cert_index(s.tls) < 2));
   tlst_end_close(&c);
   tlst_end_close(&s);
   rtw_tls_config_free(ccfg);
@@ -1421,6 +1475,68 @@ static void config_errors(void **state)
   rtw_tls_free(t);
   rtw_tls_config_free(ccfg);
   rtw_tls_config_free(NULL);
+}
+
+/* Write `n` bytes to a fresh temporary file; returns its path (static buffer per slot). */
+static const char *temp_file(int slot, const void *data, size_t n)
+{
+  static char paths[3][64];
+  const char *dir = getenv("TMPDIR");
+  FILE *f;
+  int fd;
+
+  snprintf(paths[slot], sizeof paths[slot], "%s/rtweb-tls-test-XXXXXX",
+           dir != NULL && strlen(dir) < 32 ? dir : "/tmp");
+  fd = mkstemp(paths[slot]);
+  assert_true(fd >= 0);
+  f = fdopen(fd, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+  return paths[slot];
+}
+
+/* The *_file() loaders: a chain and key in one file or two, a CA file, a file too large. */
+static void config_files(void **state)
+{
+  const tlst_certs *certs = tlst_certs_get(0);
+  rtw_tls_config *scfg = NULL, *ccfg = NULL;
+  static char both[2 * TLST_PEM_MAX];
+  static char big[RTW_TLS_MAX_PEM_FILE + 1];
+  const char *cert_path, *key_path, *both_path, *big_path;
+  tlst_end c, s;
+
+  (void)state;
+  snprintf(both, sizeof both, "%s%s", certs->localhost.cert, certs->localhost.key);
+  cert_path = temp_file(0, certs->localhost.cert, certs->localhost.cert_len);
+  key_path = temp_file(1, certs->localhost.key, certs->localhost.key_len);
+  assert_int_equal(rtw_tls_config_new(&scfg, RTW_TLS_ROLE_SERVER, NULL, NULL), 0);
+  assert_int_equal(rtw_tls_config_add_cert_file(scfg, cert_path, key_path), 0);
+  assert_int_equal(remove(cert_path), 0);
+  assert_int_equal(remove(key_path), 0);
+  both_path = temp_file(0, both, strlen(both));
+  assert_int_equal(rtw_tls_config_add_cert_file(scfg, both_path, both_path), 1);
+  assert_int_equal(remove(both_path), 0);
+
+  assert_int_equal(rtw_tls_config_new(&ccfg, RTW_TLS_ROLE_CLIENT, NULL, NULL), 0);
+  /* larger than RTW_TLS_MAX_PEM_FILE: refused before reading it all */
+  memset(big, '\n', sizeof big);
+  memcpy(big, certs->ca.cert, certs->ca.cert_len);
+  big_path = temp_file(2, big, sizeof big);
+  assert_int_equal(rtw_tls_config_set_ca_file(ccfg, big_path), RTW_ERR_TLS_CONFIG);
+  assert_int_equal(remove(big_path), 0);
+  cert_path = temp_file(0, certs->ca.cert, certs->ca.cert_len);
+  assert_int_equal(rtw_tls_config_set_ca_file(ccfg, cert_path), 0);
+  assert_int_equal(remove(cert_path), 0);
+
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  tlst_connect(&c, &s, ccfg, scfg, "localhost");
+  assert_int_equal(rtw_tls_verify_result(c.tls), 0);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
 }
 
 /* More certificates than RTW_TLS_MAX_CERTS are refused. */
@@ -1754,6 +1870,7 @@ int main(void)
       cmocka_unit_test(verify_ip_literal),
       cmocka_unit_test(alpn_choice),
       cmocka_unit_test(sni_default_choice),
+      cmocka_unit_test(sni_default_matching),
       cmocka_unit_test(sni_callback),
       cmocka_unit_test(plain_http_to_server),
       cmocka_unit_test(old_protocol_refused),
@@ -1761,6 +1878,7 @@ int main(void)
       cmocka_unit_test(flipped_byte),
       cmocka_unit_test(handshake_timeout),
       cmocka_unit_test(config_errors),
+      cmocka_unit_test(config_files),
       cmocka_unit_test(config_cert_limit),
       cmocka_unit_test(config_random),
       cmocka_unit_test(argument_checks),
