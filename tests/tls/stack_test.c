@@ -379,6 +379,7 @@ static void websocket_split_sweep(void **state)
 typedef struct ssestack {
   tlst_end c, s;
   rtw_sse_http_request *req;
+  rtw_ws_handshake_server *hs; /* when set, the server parses with it (as rtwcat serve) */
   rtw_sse_stream *stream;
   rtw_sse_http_client *client;
   rtw_sse_parser *parser;
@@ -397,12 +398,25 @@ static int sse_server_data(tlst_end *e, const void *data, size_t len, size_t *us
     *used = len;
     return 0;
   }
+  ss.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
+  ss.retry_ms = 1500;
+  if (st->hs != NULL) {
+    /* one port for wss:// and https://: not an upgrade, so a plain request, served as SSE */
+    const rtw_sse_http_request *view;
+    rv = rtw_ws_handshake_server_recv(st->hs, data, len, used);
+    if (rv == RTW_WS_HANDSHAKE_INCOMPLETE)
+      return 0;
+    assert_int_equal(rv, RTW_WS_HANDSHAKE_PLAIN_REQUEST);
+    view = rtw_ws_handshake_server_plain_request(st->hs);
+    assert_non_null(view);
+    assert_int_equal(rtw_sse_http_request_outcome(view), RTW_SSE_HTTP_DONE);
+    assert_int_equal(rtw_sse_stream_new(&st->stream, view, NULL, NULL, &ss, NULL, st), 0);
+    return 0;
+  }
   rv = rtw_sse_http_request_recv(st->req, data, len, used);
   if (rv == RTW_SSE_HTTP_INCOMPLETE)
     return 0;
   assert_int_equal(rv, RTW_SSE_HTTP_DONE);
-  ss.flags = RTW_SSE_STREAM_FLAG_NO_HEARTBEAT;
-  ss.retry_ms = 1500;
   assert_int_equal(rtw_sse_stream_new(&st->stream, st->req, NULL, NULL, &ss, NULL, st), 0);
   return 0;
 }
@@ -520,6 +534,7 @@ static void sse_close_all(ssestack *st)
 {
   rtw_sse_stream_free(st->stream);
   rtw_sse_http_request_free(st->req);
+  rtw_ws_handshake_server_free(st->hs);
   rtw_sse_http_client_free(st->client);
   rtw_sse_parser_free(st->parser);
   tlst_end_close(&st->c);
@@ -574,6 +589,28 @@ static void sse_over_tls(void **state)
   assert_int_equal(sse_pump(&st), 0);
   assert_true((rtw_tls_state(st.c.tls) & RTW_TLS_STATE_PEER_CLOSED) != 0);
   assert_int_equal(rtw_tls_eof(st.c.tls), 0);
+  sse_close_all(&st);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
+/* The server parses with the WebSocket handshake server, as a host serving wss:// and
+ * https:// on one port does: the SSE request comes out as a plain request. */
+static void sse_via_handshake_server(void **state)
+{
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
+  static ssestack st;
+
+  (void)state;
+  sse_open(&st, ccfg, scfg, NULL, 0);
+  assert_int_equal(rtw_ws_handshake_server_new(&st.hs, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(sse_pump(&st), 0);
+  assert_non_null(st.stream);
+  send_event(&st, "hi", "7", "over one port");
+  assert_int_equal(rtw_sse_stream_end(st.stream), 0);
+  assert_int_equal(sse_pump(&st), 0);
+  assert_string_equal(st.log.buf, "[open 200][retry 1500][hi id=7 over one port]");
+  assert_int_equal(st.outcome, RTW_SSE_HTTP_END);
   sse_close_all(&st);
   rtw_tls_config_free(ccfg);
   rtw_tls_config_free(scfg);
@@ -650,6 +687,7 @@ int main(void)
       cmocka_unit_test(websocket_pause_through_tls),
       cmocka_unit_test(websocket_split_sweep),
       cmocka_unit_test(sse_over_tls),
+      cmocka_unit_test(sse_via_handshake_server),
       cmocka_unit_test(sse_split_sweep),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
