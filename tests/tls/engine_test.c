@@ -906,6 +906,7 @@ static void expect_refused(const tlst_pem *cert, const char *name, uint32_t bits
   rtw_tls_config *scfg = tlst_server_config(0, cert, NULL), *ccfg = tlst_client_config(0, NULL);
   tlst_end c, s;
   char text[256];
+  size_t text_len;
 
   tlst_end_init(&c, "client");
   tlst_end_init(&s, "server");
@@ -915,8 +916,11 @@ static void expect_refused(const tlst_pem *cert, const char *name, uint32_t bits
   assert_int_equal(c.err, RTW_ERR_TLS_VERIFY);
   assert_int_equal(rtw_tls_error(c.tls), RTW_ERR_TLS_VERIFY);
   assert_int_equal(rtw_tls_verify_result(c.tls), bits);
-  assert_true(rtw_tls_error_text(c.tls, text, sizeof text) > 0);
-  assert_true(strlen(text) > 0);
+  text_len = rtw_tls_error_text(c.tls, text, sizeof text);
+  assert_int_equal(text_len, strlen(text)); /* fits: not cut */
+  assert_true(text_len > 0);
+  assert_non_null(strstr(text, "verification")); /* mbedTLS's reason, for log lines */
+  assert_int_equal(rtw_tls_backend_error(c.tls) < 0, 1);
   assert_true((rtw_tls_state(c.tls) & RTW_TLS_STATE_FAILED) != 0);
   assert_int_equal(rtw_tls_state(c.tls) & RTW_TLS_STATE_HANDSHAKE_DONE, 0);
   assert_int_equal(c.handshakes, 0);
@@ -1524,6 +1528,17 @@ static void config_errors(void **state)
   assert_true(rtw_tls_config_error_text(scfg, text, sizeof text) > 0);
   assert_true(strlen(text) > 0);
   assert_int_equal(rtw_tls_config_add_cert(scfg, "hello", 5, "world", 5), RTW_ERR_TLS_CONFIG);
+  {
+    /* snprintf-like: the whole length, the text cut to fit, nothing written with cap 0 */
+    char small[8], untouched = 'u';
+    size_t whole = rtw_tls_config_error_text(scfg, text, sizeof text);
+    assert_int_equal(whole, strlen(text));
+    assert_int_equal(rtw_tls_config_error_text(scfg, small, sizeof small), whole);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_memory_equal(small, text, sizeof small - 1);
+    assert_int_equal(rtw_tls_config_error_text(scfg, &untouched, 0), whole);
+    assert_int_equal(untouched, 'u');
+  }
   /* the key of another certificate */
   assert_int_equal(rtw_tls_config_add_cert(scfg, certs->localhost.cert,
                                            certs->localhost.cert_len, certs->other.key,
