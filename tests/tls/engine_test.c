@@ -1518,6 +1518,16 @@ static void config_errors(void **state)
   assert_int_equal(rtw_tls_config_new(&bad, RTW_TLS_ROLE_SERVER, &st, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
 
+  st.flags = 0;
+  {
+    rtwt_failmem incomplete;
+    rtwt_failmem_init(&incomplete, 0);
+    incomplete.mem.malloc_fn = NULL;
+    assert_int_equal(rtw_tls_config_new(&bad, RTW_TLS_ROLE_SERVER, &st, &incomplete.mem),
+                     RTW_ERR_INVALID_ARGUMENT);
+    assert_int_equal(incomplete.count, 0);
+  }
+
   assert_int_equal(rtw_tls_config_new(&scfg, RTW_TLS_ROLE_SERVER, NULL, NULL), 0);
   assert_int_equal(rtw_tls_config_error_text(scfg, text, sizeof text), 0);
   /* a server without a certificate cannot make connections */
@@ -1577,6 +1587,9 @@ static void config_errors(void **state)
   rtw_tls_config_free(scfg);
 
   assert_int_equal(rtw_tls_config_new(&ccfg, RTW_TLS_ROLE_CLIENT, NULL, NULL), 0);
+  assert_int_equal(rtw_tls_config_set_ca(NULL, certs->ca.cert, certs->ca.cert_len),
+                   RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_tls_config_set_ca(ccfg, NULL, 5), RTW_ERR_INVALID_ARGUMENT);
   assert_int_equal(rtw_tls_config_set_ca(ccfg, "nothing", 7), RTW_ERR_TLS_CONFIG);
   assert_true(rtw_tls_config_error_text(ccfg, text, sizeof text) > 0);
   assert_int_equal(rtw_tls_config_set_ca(ccfg, junk, sizeof junk - 1), RTW_ERR_TLS_CONFIG);
