@@ -36,6 +36,8 @@
 #   TLS_HS_CONC=8         handshakes in flight
 #   TLS_IDLE=1000         idle connections for the memory figure (0: skip that part)
 #   TLS_SERVERS="rtweb-tls node-tls rtweb node"   servers to run
+#   TLS_GROUP_NICE=""     e.g. -10: this session's autogroup nice during the run (root;
+#                         see run_echo.sh), restored on exit
 #
 # Needs: node with bench/node/node_modules (`npm ci` when missing), openssl, taskset.
 set -eu
@@ -213,6 +215,19 @@ if [ -n "${TLS_REPORT:-}" ]; then
   exit 0
 fi
 
+# TLS_GROUP_NICE: as run_echo.sh's ECHO_GROUP_NICE (this session's autogroup nice, root only,
+# restored on exit), so that other sessions' work takes less of the CPUs meanwhile.
+old_group_nice=""
+if [ -n "${TLS_GROUP_NICE:-}" ]; then
+  if [ -w /proc/self/autogroup ]; then
+    old_group_nice=$(sed -n 's/.* nice \(-*[0-9][0-9]*\)$/\1/p' /proc/self/autogroup)
+    echo "$TLS_GROUP_NICE" >/proc/self/autogroup ||
+      echo "$prog: could not set the autogroup nice (root needed)" >&2
+  else
+    echo "$prog: no /proc/self/autogroup: TLS_GROUP_NICE ignored" >&2
+  fi
+fi
+
 configure_build
 ninja -C "$build" bench/echo_load bench/tls_echo bench/tls_handshake >&2
 setup_run tls
@@ -342,7 +357,7 @@ results=$tmp/all.jsonl
 keep_results "${TLS_OUT:-}"
 
 print_header "TLS benchmark"
-echo "servers on CPU $server_cpu, load generators on CPU $load_cpu${prio:+, both under '$prio'};" \
+echo "servers on CPU $server_cpu, load generators on CPU $load_cpu${prio:+, both under '$prio'}${TLS_GROUP_NICE:+, autogroup nice $TLS_GROUP_NICE};" \
      "$reps repetitions of ${warmup} s warm-up + ${duration} s measured; medians; binary" \
      "messages; rtweb $(basename "$build") ($(meson introspect --buildoptions "$build" 2>/dev/null |
        "$python" -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"][0])' 2>/dev/null || echo '?'))"
