@@ -206,8 +206,9 @@ RTW_EXPORT int rtw_tls_config_set_ca_file(rtw_tls_config *cfg, const char *path)
 /**
  * @brief The application protocols offered (client) or accepted (server) through ALPN
  * (RFC 7301), as a comma-separated list in preference order, e.g. "http/1.1" (the default).
- * A server picks the first of the client's protocols it knows and fails the handshake with
- * a `no_application_protocol` alert (#RTW_ERR_TLS_ALPN) when there is none; a client whose
+ * A server picks the first protocol of its own list that the client offered (the server's
+ * preference, as RFC 7301 3.2 allows) and fails the handshake with a
+ * `no_application_protocol` alert (#RTW_ERR_TLS_ALPN) when there is none; a client whose
  * peer answers no protocol proceeds (an old server), one that answers a protocol not
  * offered fails. An empty list turns ALPN off.
  * @param cfg the configuration.
@@ -323,7 +324,8 @@ RTW_EXPORT int rtw_tls_set_session(rtw_tls *tls, const void *data, size_t len);
  * a later connection to the same server (with the same configuration). It holds secret key
  * material: keep it like a password.
  * @param tls a client connection whose handshake completed.
- * @param buf receives the bytes; NULL with cap 0 to ask the size.
+ * @param buf receives the bytes; NULL with cap 0 to ask the size (then
+ *        #RTW_ERR_BUFFER_TOO_SMALL with *len set).
  * @param cap bytes at buf.
  * @param[out] len the size of the session (also when buf is too small).
  * @return 0; #RTW_ERR_BUFFER_TOO_SMALL; #RTW_ERR_INVALID_STATE (no handshake yet, a server);
@@ -340,8 +342,10 @@ RTW_EXPORT int rtw_tls_session_save(rtw_tls *tls, void *buf, size_t cap, size_t 
  *
  * Plain HTTP sent to a TLS server (e.g. `GET / HTTP/1.1`) fails with #RTW_ERR_TLS_NOT_TLS
  * and nothing to send: close the transport. A malformed or forged record fails with
- * #RTW_ERR_TLS_BAD_RECORD (a fatal alert is queued: flush it, then close). Errors other
- * than the callback's are sticky.
+ * #RTW_ERR_TLS_BAD_RECORD (a fatal alert, bad_record_mac or record_overflow, is queued:
+ * flush it, then close). Errors other than the callback's are sticky. The peer's
+ * close_notify is answered with ours at once (RFC 5246 7.2.1; see rtw_tls_state()): flush
+ * it, then close the transport.
  * @param tls the connection.
  * @param in ciphertext; only read.
  * @param len bytes at in.
@@ -479,7 +483,8 @@ RTW_EXPORT uint32_t rtw_tls_state(const rtw_tls *tls);
  * A client's first tick builds its hello.
  * @param tls the connection.
  * @param now_ms a monotonic clock in milliseconds; never smaller than in an earlier call.
- * @return 0; #RTW_ERR_TLS_HANDSHAKE_TIMEOUT (sticky); #RTW_ERR_REENTRANT;
+ * @return 0 (also on later ticks after a failure: the error stays in rtw_tls_error());
+ *         #RTW_ERR_TLS_HANDSHAKE_TIMEOUT (once; the connection is failed); #RTW_ERR_REENTRANT;
  *         #RTW_ERR_INVALID_ARGUMENT.
  */
 RTW_EXPORT int rtw_tls_tick(rtw_tls *tls, uint64_t now_ms);

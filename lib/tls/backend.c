@@ -32,6 +32,12 @@
 #  define RTW__MBED3 0
 #  define RTW__PRIV(m) m
 #endif
+/* mbedtls_x509_crt's v3_ext and subject_alt_names: private in 3.0 only, public again in 3.1. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && MBEDTLS_VERSION_NUMBER < 0x03010000
+#  define RTW__CRT(m) MBEDTLS_PRIVATE(m)
+#else
+#  define RTW__CRT(m) m
+#endif
 
 #define RTW__TLSB_ERRTEXT 200
 
@@ -88,8 +94,10 @@ struct rtw__tlsb {
   rtw__tlsb_recv_fn recv;
   rtw__tlsb_send_fn send;
   int send_err;   /* an error from send(): reported instead of mbedTLS's WANT_WRITE */
+  int starved;    /* recv() ran out of input since the last mbedtls_ssl_read() */
   int raw;        /* mbedTLS code of the sticky error */
   int alert_in;   /* description of a fatal alert received, -1 when none */
+  int alert_out;  /* description of a fatal alert we sent during the handshake, -1 when none */
   int ip_check;   /* client: server_name is an IP literal, checked in verify_cb */
   unsigned char ip[16];
   size_t ip_len;
@@ -98,6 +106,13 @@ struct rtw__tlsb {
   int cert_index; /* server: the certificate chosen (SNI), -1 before */
   char sni[RTW_TLS_MAX_SERVER_NAME + 1];
   int has_sni;
+#if RTW__MBED3
+  /* Client: the session last exported, serialised. From 3.0 on mbedtls_ssl_get_session()
+   * exports a session once (until a TLS 1.3 NewSessionTicket replaces it), so the bytes are
+   * kept for rtw_tls_session_save() to be asked again (its size first, then the bytes). */
+  unsigned char *saved;
+  size_t saved_len;
+#endif
 };
 
 /* ====================================================================== helpers */
@@ -194,7 +209,7 @@ static int cert_matches(const mbedtls_x509_crt *crt, const char *host, size_t hn
   const mbedtls_x509_sequence *s;
   const mbedtls_x509_name *n;
   int had_dns = 0;
-  for (s = &crt->RTW__PRIV(subject_alt_names); s != NULL && s->buf.p != NULL; s = s->next) {
+  for (s = &crt->RTW__CRT(subject_alt_names); s != NULL && s->buf.p != NULL; s = s->next) {
     if ((s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) != MBEDTLS_X509_SAN_DNS_NAME)
       continue;
     had_dns = 1;
@@ -323,12 +338,12 @@ static int parse_ipv6(const char *s, unsigned char out[16])
  * lists only dNSName entries in subject_alt_names, so the extension is read from v3_ext. */
 static int cert_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t ip_len)
 {
-  unsigned char *p = crt->RTW__PRIV(v3_ext).p;
+  unsigned char *p = crt->RTW__CRT(v3_ext).p;
   const unsigned char *end;
   size_t len;
-  if (p == NULL || crt->RTW__PRIV(v3_ext).len == 0)
+  if (p == NULL || crt->RTW__CRT(v3_ext).len == 0)
     return 0;
-  end = p + crt->RTW__PRIV(v3_ext).len;
+  end = p + crt->RTW__CRT(v3_ext).len;
   if (*p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3)) {
     if (mbedtls_asn1_get_tag(&p, end, &len,
                              MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3) != 0)
@@ -437,8 +452,15 @@ int rtw__tlsb_conf_new(rtw__tlsb_conf **out, const rtw__tlsb_conf_params *p, con
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
     if (!(p->flags & RTW_TLS_NO_TICKETS)) {
       /* RFC 5077 tickets sealed with AES-256-GCM under keys that rotate every lifetime. */
+      uint32_t lifetime = p->ticket_lifetime_s;
+#  if RTW__MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+      /* RFC 8446 4.6.1: a TLS 1.3 ticket lives 7 days at most; mbedTLS 3.x fails the
+       * connection (after its handshake) rather than send a longer one. */
+      if (lifetime > 604800u)
+        lifetime = 604800u;
+#  endif
       rv = mbedtls_ssl_ticket_setup(&c->ticket, mbedtls_ctr_drbg_random, &c->drbg,
-                                    MBEDTLS_CIPHER_AES_256_GCM, p->ticket_lifetime_s);
+                                    MBEDTLS_CIPHER_AES_256_GCM, lifetime);
       if (rv != 0)
         goto fail;
       c->ticket_on = 1;
@@ -451,6 +473,14 @@ int rtw__tlsb_conf_new(rtw__tlsb_conf **out, const rtw__tlsb_conf_params *p, con
                                                                      : MBEDTLS_SSL_VERIFY_REQUIRED);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&c->ssl, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#  if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED)
+    /* mbedTLS 3.6.1 and later: a TLS 1.3 client ignores NewSessionTicket (RFC 8446 4.6.1)
+     * unless asked; taken, each one surfaces as MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+     * from mbedtls_ssl_read(), which rtw__tlsb_read() steps over, and is exported by
+     * rtw__tlsb_session_save(). */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &c->ssl, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#  endif
 #endif
   }
   rv = rtw__tlsb_conf_set_alpn(c, "http/1.1", 8);
@@ -582,10 +612,11 @@ int rtw__tlsb_conf_set_alpn(rtw__tlsb_conf *c, const char *list, size_t len)
 {
   size_t i, n = 0;
   if (len == 0) {
+    /* No ALPN: no extension offered, the client's ignored (RFC 7301 3.1). mbedTLS's setter
+     * rejects an empty list and reads a NULL one, so the list is cleared directly. */
     c->alpn[0] = NULL;
-    /* An empty list: no ALPN extension offered, the client's ignored (RFC 7301 3.1). */
 #if defined(MBEDTLS_SSL_ALPN)
-    mbedtls_ssl_conf_alpn_protocols(&c->ssl, NULL);
+    c->ssl.RTW__PRIV(alpn_list) = NULL;
 #endif
     return 0;
   }
@@ -615,6 +646,11 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
   int rv;
   if (len > (size_t)INT32_MAX)
     len = (size_t)INT32_MAX;
+  /* During the handshake records are plaintext: a fatal alert of ours is visible here as
+   * [21, 3, x, 0, 2, level 2, description] (RFC 5246 6.2.1, 7.2). */
+  if (!b->done && len >= 7 && buf[0] == MBEDTLS_SSL_MSG_ALERT && buf[3] == 0 && buf[4] == 2 &&
+      buf[5] == MBEDTLS_SSL_ALERT_LEVEL_FATAL)
+    b->alert_out = buf[6];
   rv = b->send(b->io, buf, len);
   if (rv != 0) {
     b->send_err = rv;
@@ -630,7 +666,11 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
   if (len > (size_t)INT32_MAX)
     len = (size_t)INT32_MAX;
   n = b->recv(b->io, buf, len);
-  return n == 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
+  if (n == 0) {
+    b->starved = 1;
+    return MBEDTLS_ERR_SSL_WANT_READ;
+  }
+  return (int)n;
 }
 
 const char *rtw__tlsb_version(void)
@@ -653,6 +693,7 @@ int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, v
   b->recv = recv;
   b->send = send;
   b->alert_in = -1;
+  b->alert_out = -1;
   b->cert_index = -1;
   mbedtls_ssl_init(&b->ssl);
   rv = mbedtls_ssl_setup(&b->ssl, &c->ssl);
@@ -676,6 +717,16 @@ int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, v
        * its name check and verify_cb compares the address. */
       b->ip_check = !(c->p.flags & RTW_TLS_INSECURE);
       mbedtls_ssl_set_verify(&b->ssl, verify_cb, b);
+      /* No name to compare, said explicitly: mbedTLS 3.6.3 and later refuse to verify a
+       * certificate when mbedtls_ssl_set_hostname() was never called
+       * (MBEDTLS_ERR_SSL_CERTIFICATE_VERIFICATION_WITHOUT_HOSTNAME); NULL is the documented
+       * opt-out, and a no-op in older releases. The address is compared by verify_cb. */
+      rv = mbedtls_ssl_set_hostname(&b->ssl, NULL);
+      if (rv != 0) {
+        mbedtls_ssl_free(&b->ssl);
+        rtw__mem_free(mem, b);
+        return RTW_ERR_TLS_BACKEND;
+      }
     } else {
       rv = mbedtls_ssl_set_hostname(&b->ssl, server_name);
       if (rv != 0) {
@@ -700,6 +751,12 @@ void rtw__tlsb_free(rtw__tlsb *b)
     return;
   mem = b->mem;
   mbedtls_ssl_free(&b->ssl); /* zeroizes keys and buffers */
+#if RTW__MBED3
+  if (b->saved != NULL) {
+    mbedtls_platform_zeroize(b->saved, b->saved_len);
+    rtw__mem_free(&mem, b->saved);
+  }
+#endif
   rtw__mem_free(&mem, b);
 }
 
@@ -717,6 +774,90 @@ int rtw__tlsb_set_session(rtw__tlsb *b, const void *data, size_t len)
   return rv == 0 ? 0 : RTW_ERR_INVALID_ARGUMENT;
 }
 
+#if RTW__MBED3
+/* Whether a TLS 1.3 session holds no ticket to resume with: TLS 1.3 resumes only with a
+ * ticket (RFC 8446 2.2), which the server sends after the handshake (4.6.1). */
+static int tls13_without_ticket(const rtw__tlsb *b, const mbedtls_ssl_session *s)
+{
+#  if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+  if (mbedtls_ssl_get_version_number(&b->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
+    return 0;
+#    if defined(MBEDTLS_SSL_SESSION_TICKETS)
+  return s->MBEDTLS_PRIVATE(ticket) == NULL || s->MBEDTLS_PRIVATE(ticket_len) == 0;
+#    else
+  (void)s;
+  return 1;
+#    endif
+#  else
+  (void)b;
+  (void)s;
+  return 0;
+#  endif
+}
+
+/* Export the connection's session into b->saved if mbedTLS has one not exported yet (the
+ * first call, or a new TLS 1.3 ticket since the last); keep the earlier bytes otherwise. */
+static int export_session(rtw__tlsb *b)
+{
+  mbedtls_ssl_session s;
+  unsigned char *p;
+  size_t n = 0;
+  int rv;
+  mbedtls_ssl_session_init(&s);
+  rv = mbedtls_ssl_get_session(&b->ssl, &s);
+  if (rv == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE) {
+    rv = 0; /* exported before and nothing new */
+    goto out;
+  }
+  if (rv != 0) {
+    rv = rv == MBEDTLS_ERR_SSL_ALLOC_FAILED ? RTW_ERR_NOMEM : RTW_ERR_INVALID_STATE;
+    goto out;
+  }
+  if (tls13_without_ticket(b, &s))
+    goto out; /* nothing to resume with yet; a ticket exports again */
+  rv = mbedtls_ssl_session_save(&s, NULL, 0, &n);
+  if (rv != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL || n == 0) {
+    rv = RTW_ERR_TLS_BACKEND;
+    goto out;
+  }
+  p = rtw__mem_malloc(&b->mem, n);
+  if (p == NULL) {
+    rv = RTW_ERR_NOMEM;
+    goto out;
+  }
+  rv = mbedtls_ssl_session_save(&s, p, n, &n);
+  if (rv != 0) {
+    mbedtls_platform_zeroize(p, n);
+    rtw__mem_free(&b->mem, p);
+    rv = RTW_ERR_TLS_BACKEND;
+    goto out;
+  }
+  if (b->saved != NULL) {
+    mbedtls_platform_zeroize(b->saved, b->saved_len);
+    rtw__mem_free(&b->mem, b->saved);
+  }
+  b->saved = p;
+  b->saved_len = n;
+out:
+  mbedtls_ssl_session_free(&s);
+  return rv;
+}
+
+int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len)
+{
+  int rv = export_session(b);
+  *len = 0;
+  if (rv != 0)
+    return rv;
+  if (b->saved == NULL)
+    return RTW_ERR_INVALID_STATE; /* TLS 1.3 before the server's first ticket */
+  *len = b->saved_len;
+  if (cap < b->saved_len)
+    return RTW_ERR_BUFFER_TOO_SMALL;
+  memcpy(buf, b->saved, b->saved_len);
+  return 0;
+}
+#else
 int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len)
 {
   mbedtls_ssl_session s;
@@ -737,6 +878,32 @@ int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len)
   return rv;
 }
 
+#endif
+
+/* A TLS 1.3 record that failed authentication but is an unprotected fatal alert: outer type
+ * alert, 2 bytes [level 2, description]. Protected TLS 1.3 records have the outer type
+ * application_data (RFC 8446 5.2), but mbedTLS 3.x clients send the alerts that end their
+ * handshake (a refused certificate, say) in clear until they switch to the handshake keys
+ * for their second flight, while the server already expects those keys. Read so, the server
+ * reports the client's reason instead of a bad record MAC. The record is intact: an AEAD
+ * record shorter than its tag is refused before anything is decrypted. */
+static int plaintext_alert(rtw__tlsb *b)
+{
+#if RTW__MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+  const unsigned char *h = b->ssl.MBEDTLS_PRIVATE(in_hdr);
+  if (h == NULL || mbedtls_ssl_get_version_number(&b->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
+    return 0;
+  if (h[0] != MBEDTLS_SSL_MSG_ALERT || h[3] != 0 || h[4] != 2 ||
+      h[5] != MBEDTLS_SSL_ALERT_LEVEL_FATAL)
+    return 0;
+  b->alert_in = h[6];
+  return 1;
+#else
+  (void)b;
+  return 0;
+#endif
+}
+
 /* mbedTLS's code to rtweb's, remembering the raw one and a received alert. */
 static int map_error(rtw__tlsb *b, int rv)
 {
@@ -749,8 +916,15 @@ static int map_error(rtw__tlsb *b, int rv)
   case MBEDTLS_ERR_SSL_ALLOC_FAILED:
     return RTW_ERR_NOMEM;
   case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+  case MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED: /* verifying client without a CA list */
     return RTW_ERR_TLS_VERIFY;
   case MBEDTLS_ERR_SSL_INVALID_MAC:
+    if (plaintext_alert(b)) {
+      b->raw = MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+      return b->alert_in == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL ? RTW_ERR_TLS_ALPN
+                                                                         : RTW_ERR_TLS_ALERT;
+    }
+    return RTW_ERR_TLS_BAD_RECORD;
   case MBEDTLS_ERR_SSL_INVALID_RECORD:
 #ifdef MBEDTLS_ERR_SSL_DECODE_ERROR
   case MBEDTLS_ERR_SSL_DECODE_ERROR:
@@ -767,12 +941,21 @@ static int map_error(rtw__tlsb *b, int rv)
   case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
     return RTW_ERR_TLS_ALPN;
 #endif
+  case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
+    /* Our arguments are valid, so this is the peer's: mbedTLS 2.28 reports a record header
+     * announcing more than 2^14 + 2048 bytes so. RFC 5246 6.2.3, 7.2.2: record_overflow. */
+    mbedtls_ssl_send_alert_message(&b->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                   MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW);
+    return RTW_ERR_TLS_BAD_RECORD;
   case MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED:
   case MBEDTLS_ERR_CTR_DRBG_REQUEST_TOO_BIG:
   case MBEDTLS_ERR_SSL_INTERNAL_ERROR:
-  case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
     return RTW_ERR_TLS_BACKEND;
   default:
+    /* mbedTLS 2.28's server reports a failed ALPN match as a bad ClientHello, after sending
+     * no_application_protocol (RFC 7301 3.2): the alert tells. */
+    if (b->alert_out == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL)
+      return RTW_ERR_TLS_ALPN;
     return b->done ? RTW_ERR_TLS_BAD_RECORD : RTW_ERR_TLS_HANDSHAKE;
   }
 }
@@ -822,8 +1005,12 @@ int rtw__tlsb_handshake(rtw__tlsb *b)
 int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n)
 {
   int rv;
+#if RTW__MBED3
+  int spins = 0;
+#endif
   *n = 0;
   for (;;) {
+    b->starved = 0;
     rv = mbedtls_ssl_read(&b->ssl, buf, cap);
     if (rv > 0) {
       *n = (size_t)rv;
@@ -831,8 +1018,16 @@ int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n)
     }
     if (rv == 0 || rv == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
       return RTW__TLSB_CLOSED;
-    if (rv == MBEDTLS_ERR_SSL_WANT_READ && b->send_err == 0)
+    if (rv == MBEDTLS_ERR_SSL_WANT_READ && b->send_err == 0) {
+#if RTW__MBED3
+      /* mbedTLS 3.x also says WANT_READ with input left: a TLS 1.3 NewSessionTicket is
+       * parked for the next call to process (RFC 8446 4.6.1). Only running out of input
+       * means waiting for more. */
+      if (!b->starved && ++spins < 8)
+        continue;
+#endif
       return RTW__TLSB_AGAIN;
+    }
 #ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
     if (rv == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
       continue;
