@@ -357,6 +357,7 @@ results=$tmp/all.jsonl
 keep_results "${TLS_OUT:-}"
 
 print_header "TLS benchmark"
+# shellcheck disable=SC2016 # the quotes are literal text inside a double-quoted string
 echo "servers on CPU $server_cpu, load generators on CPU $load_cpu${prio:+, both under '$prio'}${TLS_GROUP_NICE:+, autogroup nice $TLS_GROUP_NICE};" \
      "$reps repetitions of ${warmup} s warm-up + ${duration} s measured; medians; binary" \
      "messages; rtweb $(basename "$build") ($(meson introspect --buildoptions "$build" 2>/dev/null |

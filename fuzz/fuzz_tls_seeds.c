@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 {
   rtw_tls_config_settings cs = {RTW_TLS_CONFIG_SETTINGS_VERSION};
   rtw_tls_config *scfg, *ccfg;
-  rtw_tls *s, *c;
+  rtw_tls *s = NULL, *c = NULL;
   size_t used;
   int rc;
   static const char get[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
