@@ -41,23 +41,55 @@
 
 #define RTW__TLSB_ERRTEXT 200
 
-/* Forward-secret AEAD suites only (RFC 7525 4.2; RFC 9325), AES-GCM first: with AES-NI and
- * PCLMULQDQ (MBEDTLS_AESNI_C) it is mbedTLS's fastest, while its ChaCha20-Poly1305 is
- * portable C. The server's order decides (mbedTLS's default). */
+/* Forward-secret AEAD suites only (RFC 7525 4.2; RFC 9325), in the order of the backend's
+ * speed; the server's order decides (mbedTLS's default). mbedTLS 2.28's AES-GCM is slow even
+ * with AES-NI and PCLMULQDQ detected (GHASH one block at a time): timed on the bench machine
+ * at about 180 MB/s against 300 MB/s for its portable ChaCha20-Poly1305 (docs/performance.md,
+ * TLS), so 2.28 prefers ChaCha20-Poly1305 (RFC 7905) and 3.x AES-GCM. */
+#if RTW__MBED3
+#  define RTW__SUITES_FAST_FIRST                                                          \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                     \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,                                       \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,                               \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+#else
+#  define RTW__SUITES_FAST_FIRST                                                          \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,                               \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,                                 \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                     \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+#endif
 static const int rtw__suites[] = {
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
   MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
-  MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
   MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+  MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
 #endif
-  MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-  MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+  RTW__SUITES_FAST_FIRST,
   MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
   MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-  MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-  MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
   0
 };
+
+/* Key exchange groups, fastest first: X25519 (RFC 7748, 8422), then the NIST curves. mbedTLS
+ * 2.28's own default puts secp521r1 first, which made a full handshake cost the server 1.7x
+ * the CPU (docs/performance.md, TLS). On a client the list also bounds the curves accepted in
+ * the server's certificate, so P-521 stays. */
+#if RTW__MBED3
+static const uint16_t rtw__groups[] = {
+  MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+  MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1, MBEDTLS_SSL_IANA_TLS_GROUP_SECP521R1,
+  MBEDTLS_SSL_IANA_TLS_GROUP_NONE
+};
+#else
+static const mbedtls_ecp_group_id rtw__groups[] = {
+#  if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+  MBEDTLS_ECP_DP_CURVE25519,
+#  endif
+  MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_SECP521R1,
+  MBEDTLS_ECP_DP_NONE
+};
+#endif
 
 struct rtw__tlsb_cert {
   mbedtls_x509_crt chain;
@@ -440,6 +472,11 @@ int rtw__tlsb_conf_new(rtw__tlsb_conf **out, const rtw__tlsb_conf_params *p, con
     goto fail;
   mbedtls_ssl_conf_rng(&c->ssl, mbedtls_ctr_drbg_random, &c->drbg);
   mbedtls_ssl_conf_ciphersuites(&c->ssl, rtw__suites);
+#if RTW__MBED3
+  mbedtls_ssl_conf_groups(&c->ssl, rtw__groups);
+#else
+  mbedtls_ssl_conf_curves(&c->ssl, rtw__groups);
+#endif
   /* TLS 1.2 at least (RFC 8996 deprecates 1.0 and 1.1). */
 #if RTW__MBED3
   mbedtls_ssl_conf_min_tls_version(&c->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
