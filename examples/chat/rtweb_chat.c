@@ -8,6 +8,9 @@
  *   /chat        the chat, WebSocket (RFC 6455): every text message {"name","text"} from any
  *                socket goes to every socket as {"name","text","ts"} (chat_conn.c, policy.c)
  *
+ * With --tls-cert and --tls-key, all three go over TLS (https, wss) on the same port
+ * (tls_conn.c).
+ *
  * This file: options, the descriptor limit, the listening socket, signals. The loop, the
  * connection states and the limits: server.h and server.c.
  */
@@ -73,6 +76,7 @@ static void usage(FILE *f)
              "                  [--history 1000] [--max-conns 512] [--max-conns-per-addr 64]\n"
              "                  [--max-http-per-addr 16] [--msg-rate 5] [--byte-rate 16384]\n"
              "                  [--join-rate 300] [--send-timeout 30] [--no-deflate]\n"
+             "                  [--tls-cert FILE --tls-key FILE]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
              "across restarts; --history is how many events a reconnecting page can get.\n"
@@ -84,7 +88,9 @@ static void usage(FILE *f)
              "a minute (beyond: 429); a connection whose output stays undrained for\n"
              "--send-timeout seconds is dropped. Chat sockets compress their messages\n"
              "with permessage-deflate (RFC 7692) when the browser offers it, as browsers\n"
-             "do; --no-deflate declines it.\n");
+             "do; --no-deflate declines it. With --tls-cert (PEM chain, leaf first) and\n"
+             "--tls-key (its PEM key), the port serves https and wss instead (TLS 1.2+,\n"
+             "a 10 s handshake timeout).\n");
 }
 
 static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -154,12 +160,49 @@ static int parse_args(int argc, char **argv, options *o)
       o->port = v;
     else if (chat_span_is(a, name_len, "--feed-file"))
       o->feed_file = v;
+    else if (chat_span_is(a, name_len, "--tls-cert"))
+      o->tls_cert = v;
+    else if (chat_span_is(a, name_len, "--tls-key"))
+      o->tls_key = v;
     else if (set_number(o, a, name_len, v) != 0) {
       fprintf(stderr, "rtweb-chat: bad option or value: %.*s %s\n", (int)name_len, a, v);
       return -1;
     }
   }
+  if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+    fprintf(stderr, "rtweb-chat: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
   return 0;
+}
+
+/* --tls-cert, --tls-key: the server configuration every connection shares (rtweb-tls,
+ * docs/tls.md): the certificate, ALPN http/1.1 (the default), a seeded DRBG. */
+static rtw_tls_config *load_tls(const options *o)
+{
+  rtw_tls_config *cfg;
+  char why[200];
+  rtw_tls_config_settings st = {.version = RTW_TLS_CONFIG_SETTINGS_VERSION};
+  int rv;
+
+  /* ciphertext held per connection: as much as a chat socket queues before its input gate
+   * closes (WS_HIGH_WATER), rather than rtw_tls's 256 KiB default on top of that queue */
+  st.max_outbound = WS_HIGH_WATER;
+  rv = rtw_tls_config_new(&cfg, RTW_TLS_ROLE_SERVER, &st, NULL);
+
+  if (rv != 0) {
+    fprintf(stderr, "rtweb-chat: TLS: %s\n", rtw_strerror(rv));
+    return NULL;
+  }
+  rv = rtw_tls_config_add_cert_file(cfg, o->tls_cert, o->tls_key);
+  if (rv < 0) {
+    if (rtw_tls_config_error_text(cfg, why, sizeof why) == 0)
+      snprintf(why, sizeof why, "%s", rtw_strerror(rv));
+    fprintf(stderr, "rtweb-chat: %s, %s: %s\n", o->tls_cert, o->tls_key, why);
+    rtw_tls_config_free(cfg);
+    return NULL;
+  }
+  return cfg;
 }
 
 /* Every connection is a descriptor: raise the soft limit toward the hard one if needed,
@@ -206,8 +249,12 @@ int main(int argc, char **argv)
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);
 
-  if (chat_feed_open(&s.feed, o.history, o.feed_file) != 0)
+  if (o.tls_cert != NULL && (s.tls = load_tls(&o)) == NULL)
     return 1;
+  if (chat_feed_open(&s.feed, o.history, o.feed_file) != 0) {
+    rtw_tls_config_free(s.tls);
+    return 1;
+  }
   s.o = o;
   s.deflate.version = RTW_WS_DEFLATE_CONFIG_VERSION; /* zero members: the defaults */
   s.max_conns = fit_fd_limit(o.max_conns);
@@ -216,10 +263,11 @@ int main(int argc, char **argv)
   if (s.lfd < 0) {
     chat_feed_close(&s.feed);
     free(s.conns);
+    rtw_tls_config_free(s.tls);
     return 1;
   }
-  printf("rtweb-chat: open http://%s%s%s:%d/ in a browser\n", strchr(o.host, ':') ? "[" : "",
-         o.host, strchr(o.host, ':') ? "]" : "", port);
+  printf("rtweb-chat: open %s://%s%s%s:%d/ in a browser\n", s.tls != NULL ? "https" : "http",
+         strchr(o.host, ':') ? "[" : "", o.host, strchr(o.host, ':') ? "]" : "", port);
   fflush(stdout);
   s.next_heartbeat = chat_clock_ms(CLOCK_MONOTONIC) + HEARTBEAT_MS;
   rv = chat_run(&s);
@@ -227,6 +275,7 @@ int main(int argc, char **argv)
     close(s.lfd);
   chat_feed_close(&s.feed);
   free(s.conns);
+  rtw_tls_config_free(s.tls); /* the connections, which held it too, are gone */
   fprintf(stderr, "rtweb-chat: bye\n");
   return rv == 0 ? 0 : 1;
 }

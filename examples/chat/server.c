@@ -49,16 +49,17 @@ void conn_kill(conn *c, const char *why)
 
 static int has_output(const conn *c)
 {
-  return chat_buf_size(&c->out) > 0 || (c->ws != NULL && rtw_ws_want_write(c->ws));
+  return chat_buf_size(&c->out) > 0 || (c->ws != NULL && rtw_ws_want_write(c->ws)) ||
+         tls_conn_has_output(c);
 }
 
 /* Write what fits; 1 when something is left, 0 when all went, -1 on a dead socket. */
-static int send_bytes(conn *c, const char *p, size_t n, size_t *sent)
+int conn_send(conn *c, const void *p, size_t n, size_t *sent)
 {
   ssize_t w;
   *sent = 0;
   while (*sent < n) {
-    w = send(c->fd, p + *sent, n - *sent, MSG_NOSIGNAL);
+    w = send(c->fd, (const char *)p + *sent, n - *sent, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR)
       continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -82,7 +83,7 @@ static void flush_session(conn *c)
     }
     if (n == 0)
       return;
-    rv = send_bytes(c, p, n, &sent);
+    rv = conn_send(c, p, n, &sent);
     rtw_ws_send_consumed(c->ws, sent);
     if (rv < 0)
       conn_kill(c, NULL);
@@ -91,8 +92,19 @@ static void flush_session(conn *c)
   }
 }
 
-static void start_linger(conn *c)
+/* All is said: close now, or shut down our side and linger. Over TLS, close_notify goes
+ * first (RFC 5246 7.2.1); while it waits for the socket, this runs again at the next flush. */
+static void finish(conn *c, int linger)
 {
+  int rv = c->tls != NULL ? tls_conn_close(c) : 0;
+  if (rv < 0)
+    conn_kill(c, NULL);
+  if (rv != 0)
+    return;
+  if (!linger) {
+    c->dead = 1;
+    return;
+  }
   shutdown(c->fd, SHUT_WR);
   c->kind = CONN_LINGER;
   c->deadline = c->srv->now + LINGER_MS;
@@ -101,21 +113,21 @@ static void start_linger(conn *c)
 static void flush_conn(conn *c)
 {
   size_t sent;
-  int rv;
+  int rv = 0;
 
   if (c->dead)
     return;
-  if (chat_buf_size(&c->out) > 0) {
-    rv = send_bytes(c, c->out.data + c->out.off, chat_buf_size(&c->out), &sent);
+  if (c->tls != NULL) {
+    rv = tls_conn_flush(c);
+  } else if (chat_buf_size(&c->out) > 0) {
+    rv = conn_send(c, c->out.data + c->out.off, chat_buf_size(&c->out), &sent);
     chat_buf_consume(&c->out, sent);
-    if (rv < 0) {
-      conn_kill(c, NULL);
-      return;
-    }
-    if (rv > 0)
-      return;
   }
-  if (c->ws != NULL)
+  if (rv < 0)
+    conn_kill(c, NULL);
+  if (rv != 0)
+    return;
+  if (c->ws != NULL && c->tls == NULL)
     flush_session(c);
   if (!c->dead && !has_output(c))
     c->last_empty = c->srv->now;
@@ -123,13 +135,13 @@ static void flush_conn(conn *c)
     /* RFC 6455 7.1.1: the server closes the TCP connection once the closing handshake is
      * done; after a policy close (7.1.7) it does not wait for the peer's close frame */
     if (!c->dead && !rtw_ws_want_write(c->ws) && c->policy_closed && c->kind != CONN_LINGER)
-      start_linger(c);
+      finish(c, 1);
     else if (!c->dead && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws))
-      c->dead = 1;
+      finish(c, 0);
   } else if (c->close_after_flush && c->read_eof) {
-    c->dead = 1; /* all written and the client has nothing more to say */
+    finish(c, 0); /* all written and the client has nothing more to say */
   } else if (c->close_after_flush && c->kind != CONN_LINGER) {
-    start_linger(c);
+    finish(c, 1);
   }
 }
 
@@ -216,7 +228,7 @@ static void http_input(conn *c, const char *buf, size_t n)
 
 /* ====================================================================== reading */
 
-static void on_bytes(conn *c, const char *buf, size_t n)
+void conn_input(conn *c, const char *buf, size_t n)
 {
   switch (c->kind) {
   case CONN_HTTP:
@@ -237,13 +249,15 @@ static void read_conn(conn *c)
 
   for (rounds = 0; rounds < 4 && !c->dead; rounds++) {
     ssize_t n;
-    if (c->kind == CONN_WS && !chat_conn_reading(c))
+    if ((c->kind == CONN_WS && !chat_conn_reading(c)) || c->tls_paused)
       return; /* paused, or closed for its policy: its bytes stay in the socket */
     n = recv(c->fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
+    if (n == 0 && c->tls != NULL) /* without close_notify first: harmless, HTTP and */
+      (void)rtw_tls_eof(c->tls);   /* WebSocket mark their own ends (RFC 9112 9.8) */
     if (n == 0 && c->kind == CONN_REPLY) { /* half-closed: it still reads the answer */
       c->read_eof = 1;
       return;
@@ -252,7 +266,10 @@ static void read_conn(conn *c)
       c->dead = 1;
       return;
     }
-    on_bytes(c, buf, (size_t)n);
+    if (c->tls != NULL)
+      tls_conn_input(c, buf, (size_t)n);
+    else
+      conn_input(c, buf, (size_t)n);
   }
 }
 
@@ -263,6 +280,8 @@ static void free_conn(conn *c)
   close(c->fd);
   rtw_ws_handshake_server_free(c->hs);
   rtw_ws_free(c->ws);
+  rtw_tls_free(c->tls);
+  chat_buf_free(&c->tls_in);
   chat_buf_free(&c->in);
   chat_buf_free(&c->out);
   free(c);
@@ -303,6 +322,8 @@ static void settle(server *s)
       flush_conn(c);
       if (c->kind == CONN_WS)
         chat_conn_resume(c);
+      if (c->tls_paused)
+        tls_conn_resume(c);
     }
   } while (reap(s));
 }
@@ -389,7 +410,10 @@ static void accept_conns(server *s)
     }
     c = calloc(1, sizeof *c);
     if (c == NULL || chat_set_nonblocking(fd) != 0 ||
-        rtw_ws_handshake_server_new(&c->hs, &cb, NULL, NULL, c) != 0) {
+        rtw_ws_handshake_server_new(&c->hs, &cb, NULL, NULL, c) != 0 ||
+        (s->tls != NULL && tls_conn_start(c, s->tls) != 0)) {
+      if (c != NULL)
+        rtw_ws_handshake_server_free(c->hs);
       free(c);
       close(fd);
       continue;
@@ -418,6 +442,8 @@ static void run_timers(server *s)
       c->last_empty = s->now;
     if ((c->kind == CONN_HTTP || c->kind == CONN_LINGER) && s->now >= c->deadline)
       c->dead = 1;
+    else if (c->tls != NULL && (rv = rtw_tls_tick(c->tls, s->now)) != 0)
+      conn_kill(c, rtw_strerror(rv)); /* the TLS handshake timeout */
     else if (s->now - c->last_empty > s->o.send_timeout * 1000u)
       conn_kill(c, "output not drained in time"); /* however little it reads meanwhile */
     else if (c->kind == CONN_WS && (rv = rtw_ws_tick(c->ws, s->now)) != 0)
@@ -431,6 +457,8 @@ static void run_timers(server *s)
 
 static int wants_input(const conn *c)
 {
+  if (c->tls_paused)
+    return 0;
   if (c->kind == CONN_WS)
     return chat_conn_reading(c);
   return !c->read_eof;

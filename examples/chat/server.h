@@ -7,7 +7,8 @@
  * completes a WebSocket upgrade (the connection becomes a chat socket, chat_conn.c) or
  * reports a plain request, which is routed by path (server.c): the page, or the feed
  * (feed_conn.c), which reads the request through the handshake server's SSE view of it.
- * See docs/handshake.md, "One port".
+ * See docs/handshake.md, "One port". With --tls-cert every connection's bytes go through
+ * an rtw_tls first (tls_conn.c); nothing above it changes.
  *
  *   HTTP --upgrade /chat--> WS ------------------------------------------------+
  *   HTTP --GET /events----> SSE --shutdown: last chunk--> LINGER --EOF---------+--> closed
@@ -34,6 +35,8 @@
 #define RTWEB_CHAT_SERVER_H
 
 #include "chat.h"
+
+#include <rtweb/tls.h>
 
 #include <signal.h>
 #include <time.h>
@@ -91,6 +94,9 @@ typedef struct conn {
   chat_buf out;          /* written before anything the WebSocket session has */
   rtw_ws_handshake_server *hs;
   rtw_ws *ws;
+  rtw_tls *tls;          /* --tls-cert: every byte goes through it (tls_conn.c) */
+  chat_buf tls_in;       /* ... ciphertext it left unread while the session paused */
+  int tls_paused;        /* ... and it holds input (maybe plaintext only) to redeliver */
   uint64_t sse_seq;       /* feed: the next history sequence number to send */
   uint64_t deadline;      /* HTTP: request timeout; LINGER: give up waiting for EOF */
   uint64_t last_empty;    /* the last time its output was seen empty */
@@ -98,6 +104,7 @@ typedef struct conn {
 
 typedef struct options {
   const char *host, *port, *feed_file;
+  const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: https and wss on the port */
   unsigned long history, max_conns, max_conns_per_addr, max_http_per_addr;
   unsigned long msg_rate, byte_rate, join_rate, send_timeout;
   int no_deflate; /* --no-deflate: decline permessage-deflate */
@@ -114,6 +121,7 @@ struct server {
   chat_feed feed;
   uint64_t now, next_heartbeat;
   options o;
+  rtw_tls_config *tls; /* with --tls-cert: the certificate every connection serves */
   /* permessage-deflate policy (RFC 7692): the library's defaults, i.e. no context takeover
    * either way, so an idle chat socket holds no zlib memory and every socket gets the same
    * compressed bytes of a broadcast (rtw_ws_queue_prepared()) */
@@ -138,6 +146,28 @@ void conn_kill(conn *c, const char *why);
 void conn_append(conn *c, const void *p, size_t n, size_t limit);
 /** Answer with a small text/plain response and close after it. */
 void conn_respond_text(conn *c, const char *status, const char *extra, const char *text);
+
+/** Bytes read from the socket, for the connection's current state (below TLS, if any). */
+void conn_input(conn *c, const char *p, size_t n);
+/** Write what fits to the socket (*sent bytes). @return 0 when all was written, 1 when some
+ * waits, -1 on a dead socket. */
+int conn_send(conn *c, const void *p, size_t n, size_t *sent);
+
+/* ---------------------------------------------------------------------- tls_conn.c */
+
+/** Start TLS on a new connection (server role, the server's configuration). @return 0, -1. */
+int tls_conn_start(conn *c, rtw_tls_config *cfg);
+/** Ciphertext read from the socket: decrypted, it goes to conn_input(). */
+void tls_conn_input(conn *c, const char *p, size_t n);
+/** Redeliver what TLS holds once the chat session reads again (settle()). */
+void tls_conn_resume(conn *c);
+/** Encrypt c->out and the session's frames, write the ciphertext. @return as conn_send(). */
+int tls_conn_flush(conn *c);
+/** Queue close_notify and write it. @return 0 when written (close now), 1 when it waits,
+ * -1 on a dead socket. */
+int tls_conn_close(conn *c);
+/** 1 when ciphertext waits for the socket. */
+int tls_conn_has_output(const conn *c);
 
 /* ---------------------------------------------------------------------- feed_conn.c */
 
