@@ -259,6 +259,9 @@ export PKG_CONFIG_PATH
 for ex in $examples; do
   pkgs=rtweb
   # A library an example needs besides rtweb, by the header it includes.
+  if grep -q '^#include <rtweb/tls.h>' "$src/examples/$ex"; then
+    pkgs="$pkgs rtweb-tls"
+  fi
   if grep -q '^#include <uv.h>' "$src/examples/$ex"; then
     pkgs="$pkgs libuv"
     if ! pkg-config --exists libuv; then
