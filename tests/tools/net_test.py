@@ -137,9 +137,16 @@ def test_cli():
                        (["http://127.0.0.1:1/", "--help"], "--last-event-id")):
         rc, out, _ = run(words)
         check("%s shows %s" % (" ".join(words), opt), rc == 0 and opt in out.decode(), out)
-    for url in ("wss://example.com/", "https://example.com/"):
+    # issue #14: the TLS schemes are commands now (tests/tools/tls_test.py runs them); a bad
+    # URL in them is still a usage error, and the TLS options are in their help
+    for url in ("wss://example.com:99999/", "https://example.com:0/"):
         rc, out, err = run([url])
-        check("%s is refused as TLS (exit 2)" % url, rc == 2 and "TLS" in err and out == b"", err)
+        check("%s is a usage error (bad port)" % url, rc == 2 and "port" in err and out == b"",
+              err)
+    for words in (["wss://127.0.0.1:1/", "--help"], ["https://127.0.0.1:1/", "--help"]):
+        rc, out, _ = run(words)
+        check("%s shows --cacert and --insecure" % " ".join(words),
+              rc == 0 and "--cacert" in out.decode() and "--insecure" in out.decode(), out)
     rc, _, err = run(["ws://127.0.0.1:1/", "--bogus"])
     check("unknown option is a usage error", rc == 2 and "--bogus" in err, err)
     rc, _, err = run(["ws://127.0.0.1:99999/"])

@@ -11,7 +11,11 @@
  * failed -> wait rtw_sse_reconnect_next_attempt_ms() (the server's retry, plus exponential
  * backoff with full jitter after failures) and try again with the parser's last event ID;
  * 204 -> stop, exit 0; another status or a wrong Content-Type -> fail, exit 1; a redirect
- * with an http:// Location (or a path) is followed, at most 10 times in a row.
+ * with an http:// or https:// Location (or a path) is followed, at most 10 times in a row.
+ *
+ * https:// is the same over TLS (net.c's transport): the handshake verifies the URL's host
+ * against --cacert (or the system bundle) before the request; a certificate that does not
+ * verify ends the command (exit 1) instead of a reconnect.
  */
 
 #include <errno.h>
@@ -43,6 +47,8 @@ typedef struct ssec_options {
   size_t nheaders;
   int comments;
   uint64_t retry_ms; /* 0: the library's default */
+  const char *cacert; /* https://: --cacert FILE */
+  int insecure;       /* https://: --insecure */
 } ssec_options;
 
 /* How one attempt ended. */
@@ -53,6 +59,7 @@ typedef struct ssec {
   int sigfd;
   rtw_sse_parser *parser;
   rtw_sse_reconnect *reconnect;
+  rtw_tls_config *tls; /* https://: made at the first attempt that needs it */
   uint64_t events;
   int done; /* --max-events reached */
   rtwcat_url url;
@@ -99,7 +106,8 @@ static int on_comment(rtw_sse_parser *parser, const char *text, size_t len, void
 
 /* ------------------------------------------------------------------ command line */
 
-enum { OPT_COMMENTS, OPT_MAX_EVENTS, OPT_MAX_RECONNECTS, OPT_LAST_EVENT_ID, OPT_RETRY, OPT_HEADER };
+enum { OPT_COMMENTS, OPT_MAX_EVENTS, OPT_MAX_RECONNECTS, OPT_LAST_EVENT_ID, OPT_RETRY, OPT_HEADER,
+       OPT_CACERT, OPT_INSECURE };
 
 static const rtwcat_option options[] = {
   [OPT_COMMENTS] = {"--comments", 0},
@@ -108,6 +116,8 @@ static const rtwcat_option options[] = {
   [OPT_LAST_EVENT_ID] = {"--last-event-id", 1},
   [OPT_RETRY] = {"--retry", 1},
   [OPT_HEADER] = {"--header", 1},
+  [OPT_CACERT] = {"--cacert", 1},
+  [OPT_INSECURE] = {"--insecure", 0},
   {NULL, 0},
 };
 
@@ -136,6 +146,12 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
     if (rtwcat_parse_u64(v, UINT32_MAX, &o->retry_ms) != 0 || o->retry_ms == 0)
       return rtwcat_usage_error(cmd, "--retry: '%s' is not a number of milliseconds", v);
     break;
+  case OPT_CACERT:
+    o->cacert = v;
+    break;
+  case OPT_INSECURE:
+    o->insecure = 1;
+    break;
   default:
     if ((rc = rtwcat_parse_header(cmd, v, &h)) >= 0)
       return rc;
@@ -151,18 +167,18 @@ static const rtwcat_option_spec option_spec = {options, set_option, NULL};
 
 /* ------------------------------------------------------------------ one attempt */
 
-static int send_request(ssec *c, int fd, rtw_sse_http_client *client)
+static int send_request(ssec *c, rtwcat_conn *io, rtw_sse_http_client *client)
 {
   const void *req;
   size_t len;
   int rc;
 
   (void)rtw_sse_http_client_request(client, &req, &len);
-  rc = rtwcat_write_all(fd, req, len, c->sigfd, UINT64_MAX);
+  rc = rtwcat_conn_write_all(io, req, len, c->sigfd, UINT64_MAX);
   if (rc == -2)
     return OUT_SIGNAL;
   if (rc == -1)
-    fprintf(stderr, "rtwcat: sending the request: %s\n", strerror(errno));
+    fprintf(stderr, "rtwcat: sending the request: %s\n", rtwcat_conn_strerror(io, errno));
   return rc != 0 ? OUT_RECONNECT : -1;
 }
 
@@ -235,14 +251,14 @@ static int feed(ssec *c, rtw_sse_http_client *client, const unsigned char *in, s
   }
 }
 
-static int read_response(ssec *c, int fd, rtw_sse_http_client *client)
+static int read_response(ssec *c, rtwcat_conn *io, rtw_sse_http_client *client)
 {
   for (;;) {
-    ssize_t n = read(fd, c->buf, sizeof c->buf);
+    ssize_t n = rtwcat_conn_read(io, c->buf, sizeof c->buf);
     int r;
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      r = rtwcat_wait_fd(fd, POLLIN, c->sigfd, UINT64_MAX);
+      r = rtwcat_wait_fd(io->fd, POLLIN, c->sigfd, UINT64_MAX);
       if (r == -2)
         return OUT_SIGNAL;
       if (r < 0)
@@ -250,7 +266,7 @@ static int read_response(ssec *c, int fd, rtw_sse_http_client *client)
       continue;
     }
     if (n < 0) {
-      fprintf(stderr, "rtwcat: reading: %s\n", strerror(errno));
+      fprintf(stderr, "rtwcat: reading: %s\n", rtwcat_conn_strerror(io, errno));
       (void)rtw_sse_http_client_end(client);
       return OUT_RECONNECT;
     }
@@ -283,41 +299,78 @@ static int new_client(ssec *c, rtw_sse_http_client **client)
   return rtw_sse_http_client_new(client, &s, c->parser, NULL);
 }
 
+/* https:// (RFC 9110 4.2.2): the TLS handshake, verifying the URL's host. A certificate
+ * that does not verify, or a TLS setup that cannot work, is not retried (OUT_FAIL); a
+ * network failure during the handshake is (OUT_RECONNECT). Returns -1 to go on. */
+static int start_tls(ssec *c, rtwcat_conn *io)
+{
+  int rc;
+
+  if (!c->url.tls)
+    return -1;
+  if (c->tls == NULL && (c->tls = rtwcat_tls_client_config(c->o.cacert, c->o.insecure)) == NULL)
+    return OUT_FAIL;
+  if ((rc = rtwcat_conn_tls(io, c->tls, c->url.host)) != 0) {
+    fprintf(stderr, "rtwcat: cannot start TLS: %s\n", rtw_strerror(rc));
+    return OUT_FAIL;
+  }
+  rc = rtwcat_conn_handshake(io, c->url.host, c->sigfd, rtwcat_now_ms() + CONNECT_TIMEOUT_MS);
+  if (rc == -2)
+    return OUT_SIGNAL;
+  if (rc == 0)
+    return -1;
+  switch (rtw_tls_error(io->tls)) {
+  case RTW_ERR_TLS_VERIFY:
+  case RTW_ERR_TLS_ALPN:
+  case RTW_ERR_TLS_HANDSHAKE:
+    return OUT_FAIL;
+  default:
+    return OUT_RECONNECT;
+  }
+}
+
 static int attempt(ssec *c)
 {
   rtw_sse_http_client *client = NULL;
-  int fd, rc;
+  rtwcat_conn io;
+  int rc;
 
-  fd = rtwcat_connect(c->url.host, c->url.port, CONNECT_TIMEOUT_MS, c->sigfd);
-  if (fd == -2)
+  rtwcat_conn_init(&io, rtwcat_connect(c->url.host, c->url.port, CONNECT_TIMEOUT_MS, c->sigfd));
+  if (io.fd == -2)
     return OUT_SIGNAL;
-  if (fd < 0)
+  if (io.fd < 0)
     return OUT_RECONNECT;
+  if ((rc = start_tls(c, &io)) >= 0) {
+    rtwcat_conn_close(&io);
+    return rc;
+  }
   (void)rtw_sse_parser_reset(c->parser, NULL, 0);
   if ((rc = new_client(c, &client)) != 0) {
     fprintf(stderr, "rtwcat: cannot build the request: %s%s\n", rtw_strerror(rc),
             rc == RTW_ERR_HTTP_INVALID_HEADER ? " (check --header)" : "");
-    close(fd);
+    rtwcat_conn_close(&io);
     return OUT_FAIL;
   }
-  rc = send_request(c, fd, client);
+  rc = send_request(c, &io, client);
   if (rc < 0)
-    rc = read_response(c, fd, client);
+    rc = read_response(c, &io, client);
   rtw_sse_http_client_free(client);
-  close(fd);
+  rtwcat_conn_close(&io); /* https://: close_notify first */
   return rc;
 }
 
 /* ------------------------------------------------------------------ reconnection loop */
 
-/* Follow a redirect: an absolute http:// URL or an absolute path on the same server. */
+/* Follow a redirect: an absolute http:// or https:// URL, or an absolute path on the same
+ * server (same scheme). */
 static int follow(ssec *c)
 {
   char err[512], tmp[4096];
   const char *target = c->location;
 
   if (c->location[0] == '/') {
-    snprintf(tmp, sizeof tmp, "http://%s%s", c->url.host_header, c->location);
+    snprintf(tmp, sizeof tmp, "%s://%s%s", c->url.tls ? "https" : "http", c->url.host_header,
+             c->location);
     target = tmp;
   }
   if (rtwcat_url_parse(target, &c->url, err, sizeof err) != 0 || c->url.websocket) {
@@ -447,6 +500,7 @@ done:
     close(c->sigfd);
   rtw_sse_parser_free(c->parser);
   rtw_sse_reconnect_free(c->reconnect);
+  rtw_tls_config_free(c->tls);
   free(c);
   return rc;
 }

@@ -73,12 +73,16 @@ typedef struct wsc_options {
   uint64_t fragment_size; /* 0: the engine's default */
   const char *origin;
   rtwcat_deflate deflate; /* --deflate: offer permessage-deflate (RFC 7692) */
+  const char *cacert;     /* wss://: --cacert FILE */
+  int insecure;           /* wss://: --insecure */
 } wsc_options;
 
 typedef struct wsc {
   wsc_options o;
   const rtwcat_command *cmd;
-  int fd, sigfd;
+  rtwcat_conn io; /* the socket, with TLS for wss:// */
+  int sigfd;
+  rtw_tls_config *tls; /* wss://: the client configuration (CAs or --insecure) */
   rtw_ws_handshake_client *hs; /* until the handshake is over */
   rtw_ws *ws;
   int deflate;     /* the server accepted our permessage-deflate offer with `negotiated` */
@@ -195,7 +199,7 @@ enum { OPT_BINARY, OPT_JSON, OPT_CLOSE, OPT_SUBPROTOCOL, OPT_HEADER, OPT_PING_IN
        OPT_MAX_MESSAGE, OPT_FRAGMENT_SIZE, OPT_ORIGIN, OPT_DEFLATE, OPT_DEFLATE_LEVEL,
        OPT_DEFLATE_WINDOW, OPT_DEFLATE_PEER_WINDOW, OPT_DEFLATE_MEM_LEVEL,
        OPT_DEFLATE_THRESHOLD, OPT_DEFLATE_MEMORY, OPT_DEFLATE_CONTEXT_TAKEOVER,
-       OPT_DEFLATE_REQUIRED };
+       OPT_DEFLATE_REQUIRED, OPT_CACERT, OPT_INSECURE };
 
 static const rtwcat_option options[] = {
   [OPT_BINARY] = {"--binary", 0},
@@ -216,6 +220,8 @@ static const rtwcat_option options[] = {
   [OPT_DEFLATE_MEMORY] = {"--deflate-memory", 1},
   [OPT_DEFLATE_CONTEXT_TAKEOVER] = {"--deflate-context-takeover", 0},
   [OPT_DEFLATE_REQUIRED] = {"--deflate-required", 0},
+  [OPT_CACERT] = {"--cacert", 1},
+  [OPT_INSECURE] = {"--insecure", 0},
   {NULL, 0},
 };
 
@@ -255,6 +261,12 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
     break;
   case OPT_ORIGIN:
     o->origin = v;
+    break;
+  case OPT_CACERT:
+    o->cacert = v;
+    break;
+  case OPT_INSECURE:
+    o->insecure = 1;
     break;
   default:
     return rtwcat_deflate_option(cmd, &o->deflate, options[which].name, v);
@@ -346,9 +358,9 @@ static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline,
   int rc = RTW_WS_HANDSHAKE_INCOMPLETE;
 
   while (rc == RTW_WS_HANDSHAKE_INCOMPLETE) {
-    ssize_t r = read(c->fd, c->in, sizeof c->in);
+    ssize_t r = rtwcat_conn_read(&c->io, c->in, sizeof c->in);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      int w = rtwcat_wait_fd(c->fd, POLLIN, c->sigfd, deadline);
+      int w = rtwcat_wait_fd(c->io.fd, POLLIN, c->sigfd, deadline);
       if (w == 0)
         fprintf(stderr, "rtwcat: handshake failed: no response within %d s\n",
                 HANDSHAKE_TIMEOUT_MS / 1000);
@@ -362,7 +374,8 @@ static int read_response(wsc *c, rtw_ws_handshake_client *hs, uint64_t deadline,
     }
     if (r <= 0) {
       fprintf(stderr, "rtwcat: handshake failed: %s\n",
-              r == 0 ? "the server closed the connection before answering" : strerror(errno));
+              r == 0 ? "the server closed the connection before answering"
+                     : rtwcat_conn_strerror(&c->io, errno));
       return RTWCAT_EXIT_FAILURE;
     }
     *n = (size_t)r;
@@ -385,6 +398,19 @@ static void print_open(const wsc *c, const rtw_ws_handshake_client *hs)
     rtwcat_json_string(stdout, proto, len);
   else
     fputs("null", stdout);
+  if (c->io.tls != NULL) {
+    /* wss://: the TLS version, cipher suite and ALPN protocol negotiated */
+    const char *v = rtw_tls_protocol(c->io.tls), *suite = rtw_tls_ciphersuite(c->io.tls);
+    fputs(",\"tls\":", stdout);
+    rtwcat_json_string(stdout, v, strlen(v));
+    fputs(",\"cipher\":", stdout);
+    rtwcat_json_string(stdout, suite, strlen(suite));
+    fputs(",\"alpn\":", stdout);
+    if (rtw_tls_alpn(c->io.tls, &proto, &len) == 0 && proto != NULL)
+      rtwcat_json_string(stdout, proto, len);
+    else
+      fputs("null", stdout);
+  }
   if (c->o.deflate.on) {
     /* what was negotiated, as the response's element (absent windows left out) */
     char ext[RTW_WS_DEFLATE_ELEMENT_MAX + 1];
@@ -429,7 +455,7 @@ static int new_session(wsc *c)
   if (rc == RTW_ERR_WS_EXTENSION_MISSING) {
     fprintf(stderr, "rtwcat: the server declined permessage-deflate (--deflate-required): "
                     "closing with 1010\n");
-    (void)rtwcat_ws_flush(c->fd, c->ws);
+    (void)rtwcat_ws_flush(&c->io, c->ws);
     return RTWCAT_EXIT_FAILURE;
   }
   if (rc != 0) {
@@ -468,7 +494,7 @@ static int check_deflate(wsc *c, const rtw_ws_handshake_client *hs)
   c->o.deflate.on = 0; /* a plain session, only to send the close */
   if (new_session(c) < 0 &&
       rtw_ws_close(c->ws, RTW_WS_CLOSE_MANDATORY_EXTENSION, why, sizeof why - 1) == 0)
-    (void)rtwcat_ws_flush(c->fd, c->ws);
+    (void)rtwcat_ws_flush(&c->io, c->ws);
   return RTWCAT_EXIT_FAILURE;
 }
 
@@ -483,9 +509,10 @@ static int handshake(wsc *c)
   int rc;
 
   (void)rtw_ws_handshake_client_request(hs, &req, &req_len);
-  if ((rc = rtwcat_write_all(c->fd, req, req_len, c->sigfd, deadline)) != 0) {
+  if ((rc = rtwcat_conn_write_all(&c->io, req, req_len, c->sigfd, deadline)) != 0) {
     if (rc != -2)
-      fprintf(stderr, "rtwcat: sending the handshake: %s\n", strerror(errno));
+      fprintf(stderr, "rtwcat: sending the handshake: %s\n",
+              rtwcat_conn_strerror(&c->io, errno));
     rc = RTWCAT_EXIT_FAILURE;
   } else if ((rc = read_response(c, hs, deadline, &used, &n)) < 0 &&
              (rc = check_deflate(c, hs)) < 0) {
@@ -631,7 +658,7 @@ static int feed(wsc *c, uint64_t now)
  * over. Returns -1 to go on, or an exit status. */
 static int socket_input(wsc *c, uint64_t now)
 {
-  ssize_t n = read(c->fd, c->in, sizeof c->in);
+  ssize_t n = rtwcat_conn_read(&c->io, c->in, sizeof c->in);
 
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return -1;
@@ -640,7 +667,8 @@ static int socket_input(wsc *c, uint64_t now)
   if (n == 0 || (n < 0 && c->peer_code != 0))
     return final_status(c, 0); /* after the peer's close, a reset is just the end */
   if (n < 0) {
-    fprintf(stderr, "rtwcat: reading from the server: %s\n", strerror(errno));
+    fprintf(stderr, "rtwcat: reading from the server: %s\n",
+            rtwcat_conn_strerror(&c->io, errno));
     return RTWCAT_EXIT_FAILURE;
   }
   c->in_off = 0;
@@ -689,14 +717,15 @@ static void timers(wsc *c, uint64_t now)
 static int service(wsc *c, uint64_t now, int *w)
 {
   timers(c, now);
-  *w = rtwcat_ws_flush(c->fd, c->ws);
+  *w = rtwcat_ws_flush(&c->io, c->ws);
   c->out_blocked = *w == 1;
   if (*w == 0)
     c->pong_debt = 0;
   if (*w == -1 && (c->peer_code != 0 || c->ending))
     return c->ending ? c->end_status : final_status(c, 0); /* the server is gone */
   if (*w == -1) {
-    fprintf(stderr, "rtwcat: writing to the server: %s\n", strerror(errno));
+    fprintf(stderr, "rtwcat: writing to the server: %s\n",
+            rtwcat_conn_strerror(&c->io, errno));
     return RTWCAT_EXIT_FAILURE;
   }
   if (*w < -1) {
@@ -755,7 +784,7 @@ static int run_session(wsc *c)
     /* the rest of a read, after a pause: its pong was written first (above) */
     if (feed(c, now))
       continue;
-    p[0].fd = c->fd;
+    p[0].fd = c->io.fd;
     p[0].events = socket_events(c, w);
     p[1].fd = c->sigfd;
     p[1].events = POLLIN;
@@ -795,7 +824,8 @@ int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
     fprintf(stderr, "rtwcat: out of memory\n");
     return RTWCAT_EXIT_FAILURE;
   }
-  c->fd = c->sigfd = -1;
+  rtwcat_conn_init(&c->io, -1);
+  c->sigfd = -1;
   c->cmd = cmd;
   c->o.close_code = RTW_WS_CLOSE_NORMAL;
   c->o.close_reason = "";
@@ -809,15 +839,23 @@ int rtwcat_client_ws(const rtwcat_command *cmd, int argc, char **argv)
   rc = RTWCAT_EXIT_FAILURE;
   if ((c->sigfd = rtwcat_signals_open()) < 0)
     goto done;
-  if ((c->fd = rtwcat_connect(url.host, url.port, CONNECT_TIMEOUT_MS, c->sigfd)) < 0)
+  if (url.tls && (c->tls = rtwcat_tls_client_config(c->o.cacert, c->o.insecure)) == NULL)
+    goto done;
+  if ((c->io.fd = rtwcat_connect(url.host, url.port, CONNECT_TIMEOUT_MS, c->sigfd)) < 0)
+    goto done;
+  /* wss:// (RFC 6455 3, 4.1 item 3): the TLS handshake first, verifying the URL's host
+   * (sent as SNI unless it is an IP literal) */
+  if (url.tls && (rtwcat_conn_tls(&c->io, c->tls, url.host) != 0 ||
+                  rtwcat_conn_handshake(&c->io, url.host, c->sigfd,
+                                        rtwcat_now_ms() + HANDSHAKE_TIMEOUT_MS) != 0))
     goto done;
   if ((rc = handshake(c)) >= 0)
     goto done;
   rc = run_session(c);
 done:
   fflush(stdout);
-  if (c->fd >= 0)
-    close(c->fd);
+  rtwcat_conn_close(&c->io); /* wss://: close_notify first */
+  rtw_tls_config_free(c->tls);
   if (c->sigfd >= 0)
     close(c->sigfd);
   rtw_ws_handshake_client_free(c->hs);

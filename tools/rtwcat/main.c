@@ -14,7 +14,39 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net.h"
 #include "rtwcat.h"
+
+/* The client options, shared by the plain and the TLS scheme of each protocol. */
+#define WS_CLIENT_OPTIONS \
+  "  --binary             send each line as a binary message (default: text)\n" \
+  "  --json               print JSON lines as 'decode ws' does, with an \"open\" line\n" \
+  "                       first and pings, pongs and the peer's close\n" \
+  "  --close CODE[:REASON]  the close sent at stdin EOF (default 1000)\n" \
+  "  --subprotocol P      offer subprotocol P (repeatable, in order of preference)\n" \
+  "  --header 'N: V'      add a request header (repeatable)\n" \
+  "  --origin O           send Origin: O\n" \
+  "  --ping-interval SEC  send a ping every SEC seconds (decimals allowed)\n" \
+  "  --max-message N      largest message accepted, in bytes (default 64 MiB)\n" \
+  "  --fragment-size N    send messages in frames of at most N bytes (default 64 KiB)\n" \
+  RTWCAT_DEFLATE_HELP \
+  "  --deflate-required   close with 1010 when the server declines permessage-deflate\n" \
+  RTWCAT_TLS_CLIENT_HELP \
+  "after the closing handshake it waits up to 5 s for the server to close TCP first\n" \
+  "exit: 0 closed with 1000/1001, 1 error or lost connection, 2 usage,\n" \
+  "      3 the peer closed with another code\n"
+
+#define SSE_CLIENT_OPTIONS \
+  "  --max-events N       exit 0 after N events\n" \
+  "  --max-reconnects N   give up (exit 1) after N reconnects (default: never; 0: no\n" \
+  "                       reconnect at all)\n" \
+  "  --last-event-id ID   send Last-Event-ID: ID on the first request\n" \
+  "  --header 'N: V'      add a request header (repeatable)\n" \
+  "  --comments           also print comment lines as {\"comment\":...}\n" \
+  "  --retry MS           reconnection time until the server sends retry: (default 3000)\n" \
+  RTWCAT_TLS_CLIENT_HELP \
+  "exit: 0 on 204 No Content or after --max-events, 1 on a bad status or Content-Type or\n" \
+  "      when reconnects are exhausted, 2 usage\n"
 
 static const rtwcat_command commands[] = {
   {"decode", "sse", "[--chunk N] [--comments] [--last-event-id ID]",
@@ -31,35 +63,17 @@ static const rtwcat_command commands[] = {
    rtwcat_decode_ws},
   {"ws://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
    "WebSocket client: stdin lines are sent as messages, messages received are printed.",
-   "  --binary             send each line as a binary message (default: text)\n"
-   "  --json               print JSON lines as 'decode ws' does, with an \"open\" line\n"
-   "                       first and pings, pongs and the peer's close\n"
-   "  --close CODE[:REASON]  the close sent at stdin EOF (default 1000)\n"
-   "  --subprotocol P      offer subprotocol P (repeatable, in order of preference)\n"
-   "  --header 'N: V'      add a request header (repeatable)\n"
-   "  --origin O           send Origin: O\n"
-   "  --ping-interval SEC  send a ping every SEC seconds (decimals allowed)\n"
-   "  --max-message N      largest message accepted, in bytes (default 64 MiB)\n"
-   "  --fragment-size N    send messages in frames of at most N bytes (default 64 KiB)\n"
-   RTWCAT_DEFLATE_HELP
-   "  --deflate-required   close with 1010 when the server declines permessage-deflate\n"
-   "after the closing handshake it waits up to 5 s for the server to close TCP first\n"
-   "exit: 0 closed with 1000/1001, 1 error or lost connection, 2 usage,\n"
-   "      3 the peer closed with another code\n",
-   rtwcat_client_ws},
+   WS_CLIENT_OPTIONS, rtwcat_client_ws},
+  {"wss://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
+   "The WebSocket client over TLS (default port 443), verifying the server.",
+   WS_CLIENT_OPTIONS, rtwcat_client_ws},
   {"http://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
    "Server-Sent Events client with reconnection; prints events as 'decode sse' does.",
-   "  --max-events N       exit 0 after N events\n"
-   "  --max-reconnects N   give up (exit 1) after N reconnects (default: never; 0: no\n"
-   "                       reconnect at all)\n"
-   "  --last-event-id ID   send Last-Event-ID: ID on the first request\n"
-   "  --header 'N: V'      add a request header (repeatable)\n"
-   "  --comments           also print comment lines as {\"comment\":...}\n"
-   "  --retry MS           reconnection time until the server sends retry: (default 3000)\n"
-   "exit: 0 on 204 No Content or after --max-events, 1 on a bad status or Content-Type or\n"
-   "      when reconnects are exhausted, 2 usage\n",
-   rtwcat_client_sse},
-  {"serve", NULL, "[--host H] [--port P] [options]",
+   SSE_CLIENT_OPTIONS, rtwcat_client_sse},
+  {"https://", NULL, "HOST[:PORT][/PATH][?QUERY] [options]",
+   "The Server-Sent Events client over TLS (default port 443), verifying the server.",
+   SSE_CLIENT_OPTIONS, rtwcat_client_sse},
+  {"serve", NULL, "[--host H] [--port P] [--tls-cert FILE --tls-key FILE] [options]",
    "Serve WebSocket echo (any path) and an SSE stream of stdin lines at /events.",
    "  --host H             address to listen on (default 127.0.0.1)\n"
    "  --port P             port (default 8080; 0 picks a free port)\n"
@@ -80,7 +94,13 @@ static const rtwcat_command commands[] = {
    "  --close-timeout SEC  after our close frame, wait SEC seconds for the peer's\n"
    "                       (default 5)\n"
    RTWCAT_DEFLATE_HELP
-   "SEC may have decimals (0.5). prints 'listening on http://HOST:PORT/' first;\n"
+   "  --tls-cert FILE      serve TLS (wss:// and https://) with this PEM certificate\n"
+   "                       chain (leaf first); needs --tls-key\n"
+   "  --tls-key FILE       the PEM private key of the --tls-cert leaf\n"
+   "  --tls-handshake-timeout SEC  drop a connection whose TLS handshake is not\n"
+   "                       complete after SEC seconds (default 10)\n"
+   "SEC may have decimals (0.5). prints 'listening on http://HOST:PORT/' first\n"
+   "(https:// with --tls-cert);\n"
    "SIGINT/SIGTERM stop it (exit 0)\n",
    rtwcat_serve},
 };
@@ -370,16 +390,13 @@ int main(int argc, char **argv)
   }
   if (is_help(argv[1]))
     return finish(help(argc - 2, argv + 2));
-  if (has_prefix_ci(argv[1], "wss://") || has_prefix_ci(argv[1], "https://"))
-    return rtwcat_usage_error(NULL, "'%s': TLS is not supported; rtwcat speaks only ws:// and "
-                              "http:// (put a TLS proxy such as stunnel or socat in front)",
-                              argv[1]);
   cmd = find_command(argc - 1, argv + 1, &nwords);
   if (cmd != NULL && nwords == 1 && is_scheme_row(cmd))
     cmd = NULL; /* a bare "ws" is not a URL */
   if (cmd == NULL) {
     if (strstr(argv[1], "://") != NULL)
-      return rtwcat_usage_error(NULL, "'%s': unsupported URL scheme (only ws:// and http://)",
+      return rtwcat_usage_error(NULL, "'%s': unsupported URL scheme (only ws://, wss://, http:// "
+                                "and https://)",
                                 argv[1]);
     if (is_first_word(argv[1]) && argc > 2)
       return rtwcat_usage_error(NULL, "unknown command '%s %s' (%s takes: %s)", argv[1],

@@ -120,7 +120,7 @@ static int parse_authority(rtwcat_url *u, size_t *pos, const char *a, size_t n, 
 {
   const char *host = a, *colon = NULL, *end = a + n;
   size_t host_len;
-  unsigned long port = 80;
+  unsigned long def = u->tls ? 443 : 80, port = def;
 
   if (memchr(a, '@', n) != NULL)
     return url_error(err, cap, "user information in URLs is not supported", s);
@@ -161,7 +161,7 @@ static int parse_authority(rtwcat_url *u, size_t *pos, const char *a, size_t n, 
     u->port = store(u, pos, digits, (size_t)dn);
   }
   /* The Host field carries the authority as written, minus a default port. */
-  u->host_header = store(u, pos, a, (colon != NULL && port == 80) ? (size_t)(colon - a) : n);
+  u->host_header = store(u, pos, a, (colon != NULL && port == def) ? (size_t)(colon - a) : n);
   if (u->host == NULL || u->port == NULL || u->host_header == NULL)
     return url_error(err, cap, "URL too long", s);
   return 0;
@@ -176,17 +176,15 @@ int rtwcat_url_parse(const char *s, rtwcat_url *u, char *err, size_t cap)
   if (sep == NULL)
     return url_error(err, cap, "not a URL (expected ws://HOST[:PORT]/PATH or http://...)", s);
   scheme_len = (size_t)(sep - s);
-  if (lower_eq(s, scheme_len, "ws"))
+  if (lower_eq(s, scheme_len, "ws") || lower_eq(s, scheme_len, "wss"))
     u->websocket = 1;
-  else if (lower_eq(s, scheme_len, "http"))
+  else if (lower_eq(s, scheme_len, "http") || lower_eq(s, scheme_len, "https"))
     u->websocket = 0;
-  else if (lower_eq(s, scheme_len, "wss") || lower_eq(s, scheme_len, "https"))
-    return url_error(err, cap,
-                     "TLS is not supported: rtwcat speaks only ws:// and http:// (use a TLS "
-                     "proxy such as stunnel or socat for wss:// and https://)",
-                     s);
   else
-    return url_error(err, cap, "unsupported scheme (only ws:// and http://)", s);
+    return url_error(err, cap, "unsupported scheme (only ws://, wss://, http:// and https://)",
+                     s);
+  /* RFC 6455 3, RFC 9110 4.2.2: the secure schemes, default port 443 */
+  u->tls = lower_eq(s, scheme_len, "wss") || lower_eq(s, scheme_len, "https");
   auth = sep + 3;
   rest = auth + strcspn(auth, "/?#");
   if (parse_authority(u, &pos, auth, (size_t)(rest - auth), s, err, cap) != 0)
@@ -440,50 +438,349 @@ static int write_failed(void)
   return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
 }
 
-int rtwcat_ws_flush(int fd, rtw_ws *ws)
+int rtwcat_ws_flush(rtwcat_conn *c, rtw_ws *ws)
 {
   for (;;) {
     rtw_iovec iov[FLUSH_IOV];
-    struct iovec v[FLUSH_IOV];
-    size_t count, i, total = 0;
-    ssize_t n;
+    size_t count, taken = 0;
     int rc = rtw_ws_send_pending_iov(ws, iov, FLUSH_IOV, &count);
 
     if (rc != 0)
       return rc;
     if (count == 0)
-      return 0;
-    for (i = 0; i < count; i++) {
-      v[i].iov_base = (void *)(uintptr_t)iov[i].base;
-      v[i].iov_len = iov[i].len;
-      total += iov[i].len;
-    }
-    n = writev(fd, v, (int)count);
-    if (n < 0) {
-      if ((rc = write_failed()) != 0)
-        return rc;
-      continue;
-    }
-    (void)rtw_ws_send_consumed(ws, (size_t)n);
-    if ((size_t)n < total)
-      return 1; /* the socket buffer is full: wait for POLLOUT */
+      return rtwcat_conn_flush(c); /* with TLS, records the socket did not take yet */
+    rc = rtwcat_conn_writev(c, iov, count, &taken);
+    if (taken > 0)
+      (void)rtw_ws_send_consumed(ws, taken);
+    if (rc != 0)
+      return rc; /* the socket buffer is full (wait for POLLOUT), or an error */
+    if (taken == 0)
+      return 0; /* TLS takes nothing (closed): nothing more can go */
   }
 }
 
-int rtwcat_buf_flush(int fd, rtwcat_buf *b)
+int rtwcat_buf_flush(rtwcat_conn *c, rtwcat_buf *b)
 {
   while (b->len > 0) {
-    ssize_t n = write(fd, b->data + b->off, b->len);
+    rtw_iovec v;
+    size_t taken = 0;
     int rc;
 
+    v.base = b->data + b->off;
+    v.len = b->len;
+    rc = rtwcat_conn_writev(c, &v, 1, &taken);
+    rtwcat_buf_consume(b, taken);
+    if (rc != 0)
+      return rc;
+    if (taken == 0)
+      return 0;
+  }
+  return rtwcat_conn_flush(c);
+}
+
+/* ------------------------------------------------------------------ transport */
+
+void rtwcat_conn_init(rtwcat_conn *c, int fd)
+{
+  memset(c, 0, sizeof *c);
+  c->fd = fd;
+}
+
+/* The TLS engine's plaintext goes into the buffer of the rtwcat_conn_read() running.
+ * RTWCAT_CONN_READ_MAX() makes it fit; should it not, the rest waits inside the engine
+ * (RTW_ERR_PAUSE) and comes first on the next read. */
+static int tls_on_data(rtw_tls *tls, const void *data, size_t len, size_t *used,
+                       void *user_data)
+{
+  rtwcat_conn *c = user_data;
+  size_t room = c->rd_cap - c->rd_len, n = len < room ? len : room;
+
+  (void)tls;
+  memcpy(c->rd + c->rd_len, data, n);
+  c->rd_len += n;
+  *used = n;
+  return n < len ? RTW_ERR_PAUSE : 0;
+}
+
+int rtwcat_conn_tls(rtwcat_conn *c, rtw_tls_config *cfg, const char *server_name)
+{
+  rtw_tls_callbacks cb = {RTW_TLS_CALLBACKS_VERSION, NULL, NULL};
+
+  cb.on_data = tls_on_data;
+  return rtw_tls_new(&c->tls, cfg, server_name, &cb, NULL, c);
+}
+
+int rtwcat_conn_want_write(const rtwcat_conn *c)
+{
+  return c->tls != NULL && rtw_tls_want_write(c->tls);
+}
+
+int rtwcat_conn_flush(rtwcat_conn *c)
+{
+  while (rtwcat_conn_want_write(c)) {
+    const void *p;
+    size_t len;
+    ssize_t n;
+    int rc;
+
+    if (rtw_tls_send_pending(c->tls, &p, &len) != 0) {
+      errno = EPROTO;
+      return -1;
+    }
+    if (len == 0)
+      return 0;
+    n = write(c->fd, p, len);
     if (n < 0) {
       if ((rc = write_failed()) != 0)
         return rc;
       continue;
     }
-    rtwcat_buf_consume(b, (size_t)n);
+    (void)rtw_tls_send_consumed(c->tls, (size_t)n);
   }
   return 0;
+}
+
+/* Plain TCP: one writev(2). 1 when it did not take everything (wait for POLLOUT). */
+static int plain_writev(rtwcat_conn *c, const rtw_iovec *iov, size_t count, size_t *taken)
+{
+  struct iovec v[FLUSH_IOV];
+  size_t i, total = 0;
+  ssize_t n;
+  int rc;
+
+  if (count > FLUSH_IOV)
+    count = FLUSH_IOV;
+  for (i = 0; i < count; i++) {
+    v[i].iov_base = (void *)(uintptr_t)iov[i].base;
+    v[i].iov_len = iov[i].len;
+    total += iov[i].len;
+  }
+  for (;;) {
+    n = writev(c->fd, v, (int)count);
+    if (n >= 0)
+      break;
+    if ((rc = write_failed()) != 0)
+      return rc;
+  }
+  *taken = (size_t)n;
+  return (size_t)n < total ? 1 : 0;
+}
+
+int rtwcat_conn_writev(rtwcat_conn *c, const rtw_iovec *iov, size_t count, size_t *taken)
+{
+  int rc;
+
+  *taken = 0;
+  if (c->tls == NULL)
+    return plain_writev(c, iov, count, taken);
+  /* the records are built only as far as the engine's output budget (max_outbound) goes;
+   * the caller calls again with the rest once the flush drained it */
+  if ((rc = rtwcat_conn_flush(c)) != 0)
+    return rc;
+  if (rtw_tls_writev(c->tls, iov, count, taken) != 0) {
+    errno = EPROTO;
+    return -1;
+  }
+  return rtwcat_conn_flush(c);
+}
+
+ssize_t rtwcat_conn_read(rtwcat_conn *c, void *buf, size_t cap)
+{
+  unsigned char cipher[64u * 1024u];
+  size_t want, used = 0;
+  ssize_t n;
+  int rc;
+
+  if (c->tls == NULL)
+    return read(c->fd, buf, cap);
+  c->rd = buf;
+  c->rd_len = 0;
+  c->rd_cap = cap;
+  /* plaintext kept from an earlier read that did not fit (see tls_on_data) comes first */
+  rc = rtw_tls_recv(c->tls, NULL, 0, &used);
+  if (c->rd_len > 0 || rc == RTW_ERR_PAUSE)
+    return (ssize_t)c->rd_len;
+  if (rc != 0) {
+    errno = EPROTO; /* failed earlier (sticky) */
+    return -1;
+  }
+  if (rtw_tls_state(c->tls) & (RTW_TLS_STATE_PEER_CLOSED | RTW_TLS_STATE_EOF))
+    return 0; /* close_notify (RFC 5246 7.2.1): the end of the plaintext */
+  want = cap > RTW_TLS_MAX_RECORD_PLAINTEXT ? RTWCAT_CONN_READ_MAX(cap) : 1;
+  n = read(c->fd, cipher, want < sizeof cipher ? want : sizeof cipher);
+  if (n < 0)
+    return -1;
+  if (n == 0) {
+    (void)rtw_tls_eof(c->tls); /* a truncation (no close_notify) also ends the plaintext */
+    return 0;
+  }
+  rc = rtw_tls_recv(c->tls, cipher, (size_t)n, &used);
+  /* handshake messages to answer, or the alert of a failure: out now (best effort) */
+  (void)rtwcat_conn_flush(c);
+  if (rc != 0 && rc != RTW_ERR_PAUSE && c->rd_len == 0) {
+    errno = EPROTO;
+    return -1;
+  }
+  if (c->rd_len == 0) {
+    errno = EAGAIN; /* a handshake step or an incomplete record: nothing for the caller */
+    return -1;
+  }
+  return (ssize_t)c->rd_len;
+}
+
+void rtwcat_conn_shutdown(rtwcat_conn *c)
+{
+  if (c->tls != NULL && rtw_tls_close(c->tls) == 0)
+    (void)rtwcat_conn_flush(c);
+  (void)shutdown(c->fd, SHUT_WR);
+}
+
+void rtwcat_conn_close(rtwcat_conn *c)
+{
+  if (c->tls != NULL) {
+    uint32_t st = rtw_tls_state(c->tls);
+    /* RFC 5246 7.2.1: close_notify before closing the transport, one non-blocking attempt */
+    if ((st & RTW_TLS_STATE_HANDSHAKE_DONE) && !(st & RTW_TLS_STATE_FAILED) &&
+        rtw_tls_close(c->tls) == 0)
+      (void)rtwcat_conn_flush(c);
+    rtw_tls_free(c->tls);
+    c->tls = NULL;
+  }
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+}
+
+const char *rtwcat_conn_strerror(rtwcat_conn *c, int err)
+{
+  static char text[512];
+
+  if (c->tls != NULL && rtw_tls_error(c->tls) != 0) {
+    int code = rtw_tls_error(c->tls);
+    size_t n = (size_t)snprintf(text, sizeof text, "TLS: %s: ", rtw_err_name(code));
+    if (n < sizeof text && rtw_tls_error_text(c->tls, text + n, sizeof text - n) == 0)
+      snprintf(text + n, sizeof text - n, "%s", rtw_strerror(code));
+    return text;
+  }
+  return strerror(err);
+}
+
+/* Wait for the socket during a blocking step; prints why it failed. 1 ready, -1, -2. */
+static int wait_step(rtwcat_conn *c, short events, int sigfd, uint64_t deadline,
+                     const char *host)
+{
+  int r = rtwcat_wait_fd(c->fd, events, sigfd, deadline);
+
+  if (r == 0)
+    fprintf(stderr, "rtwcat: TLS handshake with %s failed: timed out\n", host);
+  else if (r == -1)
+    fprintf(stderr, "rtwcat: poll: %s\n", strerror(errno));
+  return r == 0 ? -1 : r;
+}
+
+int rtwcat_conn_handshake(rtwcat_conn *c, const char *host, int sigfd, uint64_t deadline)
+{
+  unsigned char scratch[RTW_TLS_MAX_RECORD_PLAINTEXT + 1024u];
+
+  if (c->tls == NULL)
+    return 0;
+  /* a client's first send_pending builds its ClientHello (rtw_tls_new()) */
+  while (!(rtw_tls_state(c->tls) & RTW_TLS_STATE_HANDSHAKE_DONE)) {
+    int r = rtwcat_conn_flush(c);
+    ssize_t n;
+
+    if (r == 1 && (r = wait_step(c, POLLOUT, sigfd, deadline, host)) != 1)
+      return r;
+    if (r < 0)
+      break;
+    if (rtwcat_conn_want_write(c))
+      continue;
+    if (rtw_tls_state(c->tls) & RTW_TLS_STATE_HANDSHAKE_DONE)
+      break;
+    if ((r = wait_step(c, POLLIN, sigfd, deadline, host)) != 1)
+      return r;
+    n = rtwcat_conn_read(c, scratch, sizeof scratch);
+    if (n > 0) /* application data before our Finished was sent cannot happen */
+      break;
+    if (n == 0) {
+      fprintf(stderr, "rtwcat: TLS handshake with %s failed: the server closed the "
+                      "connection\n", host);
+      return -1;
+    }
+    if (errno != EAGAIN && errno != EINTR)
+      break;
+  }
+  if (rtw_tls_state(c->tls) & RTW_TLS_STATE_HANDSHAKE_DONE)
+    return 0;
+  fprintf(stderr, "rtwcat: TLS handshake with %s failed: %s\n", host,
+          rtwcat_conn_strerror(c, errno));
+  if (rtw_tls_error(c->tls) == RTW_ERR_TLS_VERIFY)
+    fprintf(stderr, "rtwcat: the server's certificate could not be verified (give its CA "
+                    "with --cacert FILE, or --insecure to skip verification)\n");
+  return -1;
+}
+
+int rtwcat_conn_write_all(rtwcat_conn *c, const void *p, size_t n, int sigfd, uint64_t deadline)
+{
+  const unsigned char *b = p;
+
+  for (;;) {
+    rtw_iovec v;
+    size_t taken = 0;
+    int rc, w;
+
+    v.base = b;
+    v.len = n;
+    rc = n > 0 ? rtwcat_conn_writev(c, &v, 1, &taken) : rtwcat_conn_flush(c);
+    b += taken;
+    n -= taken;
+    if (rc < 0)
+      return -1;
+    if (rc == 0 && n == 0 && !rtwcat_conn_want_write(c))
+      return 0;
+    if (rc == 0 && taken > 0)
+      continue;
+    if (rc == 0 && n > 0) {
+      errno = EPROTO; /* TLS takes nothing: closed */
+      return -1;
+    }
+    w = rtwcat_wait_fd(c->fd, POLLOUT, sigfd, deadline);
+    if (w <= 0)
+      return w == -2 ? -2 : -3;
+  }
+}
+
+rtw_tls_config *rtwcat_tls_client_config(const char *cafile, int insecure)
+{
+  rtw_tls_config_settings s = {RTW_TLS_CONFIG_SETTINGS_VERSION, 0, 0, 0, 0, NULL, NULL,
+                               NULL, NULL};
+  rtw_tls_config *cfg = NULL;
+  char why[256];
+  int rc;
+
+  s.flags = insecure ? RTW_TLS_INSECURE : 0u;
+  if ((rc = rtw_tls_config_new(&cfg, RTW_TLS_ROLE_CLIENT, &s, NULL)) != 0) {
+    fprintf(stderr, "rtwcat: cannot set up TLS: %s\n", rtw_strerror(rc));
+    return NULL;
+  }
+  if (insecure)
+    return cfg;
+  if (cafile == NULL && access(RTWCAT_SYSTEM_CA_FILE, R_OK) == 0)
+    cafile = RTWCAT_SYSTEM_CA_FILE;
+  if (cafile == NULL) {
+    fprintf(stderr, "rtwcat: no CA certificates to verify the server: %s is missing; give "
+                    "--cacert FILE (or --insecure)\n", RTWCAT_SYSTEM_CA_FILE);
+    rtw_tls_config_free(cfg);
+    return NULL;
+  }
+  if ((rc = rtw_tls_config_set_ca_file(cfg, cafile)) != 0) {
+    if (rtw_tls_config_error_text(cfg, why, sizeof why) == 0)
+      snprintf(why, sizeof why, "%s", rtw_strerror(rc));
+    fprintf(stderr, "rtwcat: --cacert %s: %s\n", cafile, why);
+    rtw_tls_config_free(cfg);
+    return NULL;
+  }
+  return cfg;
 }
 
 /* ------------------------------------------------------------------ numbers */
@@ -538,7 +835,8 @@ int rtwcat_url_arg(const rtwcat_command *cmd, const char *s, int websocket, rtwc
   if (rtwcat_url_parse(s, u, err, sizeof err) != 0)
     return rtwcat_usage_error(cmd, "%s", err);
   if (u->websocket != websocket)
-    return rtwcat_usage_error(cmd, "the URL must start with %s", websocket ? "ws://" : "http://");
+    return rtwcat_usage_error(cmd, "the URL must start with %s",
+                              websocket ? "ws:// or wss://" : "http:// or https://");
   return -1;
 }
 

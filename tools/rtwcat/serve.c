@@ -53,6 +53,7 @@
 
 #include "rtweb/http.h"
 #include "rtweb/sse.h"
+#include "rtweb/tls.h"
 #include "rtweb/ws.h"
 
 #include "net.h"
@@ -88,13 +89,17 @@ typedef struct serve_options {
   const char *subprotocols[MAX_SUBPROTOCOLS];
   size_t nsubprotocols;
   rtwcat_deflate deflate; /* --deflate: accept permessage-deflate (RFC 7692) */
+  const char *tls_cert;   /* --tls-cert: serve TLS with this chain ... */
+  const char *tls_key;    /* ... and --tls-key */
+  uint64_t tls_handshake_ms; /* --tls-handshake-timeout */
 } serve_options;
 
 typedef struct server server;
 typedef struct conn conn;
 
 struct conn {
-  int fd;          /* -1 once closed (the struct is freed at the end of the loop turn) */
+  rtwcat_conn io;  /* the socket (fd -1 once closed: the struct is freed at the end of the
+                      loop turn), with its TLS engine under --tls-cert */
   int kind;        /* K_* */
   int idle_closed; /* WS: we sent close 1001 for the idle timeout */
   uint32_t events; /* the epoll interest set now registered */
@@ -122,6 +127,7 @@ struct server {
   conn *dead;       /* closed this turn, freed after the events are handled */
   size_t nconns;
   rtw_sse_history *history;
+  rtw_tls_config *tls; /* --tls-cert/--tls-key: every connection speaks TLS */
   uint64_t next_id; /* the id of the next stdin event */
   rtwcat_buf line;  /* the stdin line being read */
   int line_skip;    /* the current line is too long and is being dropped */
@@ -153,7 +159,7 @@ static void set_events(conn *c, uint32_t events)
     return;
   ev.events = events;
   ev.data.ptr = c;
-  if (epoll_ctl(c->srv->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+  if (epoll_ctl(c->srv->ep, EPOLL_CTL_MOD, c->io.fd, &ev) == 0)
     c->events = events;
 }
 
@@ -174,11 +180,10 @@ static void conn_close(conn *c)
 {
   server *s = c->srv;
 
-  if (c->fd < 0)
+  if (c->io.fd < 0)
     return;
-  (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-  close(c->fd);
-  c->fd = -1;
+  (void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->io.fd, NULL);
+  rtwcat_conn_close(&c->io); /* TLS: close_notify first, once the handshake is done */
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
@@ -193,6 +198,7 @@ static void conn_close(conn *c)
 
 static void conn_free(conn *c)
 {
+  rtw_tls_free(c->io.tls); /* NULL once conn_close() ran */
   rtw_ws_handshake_server_free(c->hs);
   rtw_ws_free(c->ws);
   rtw_sse_stream_free(c->sse);
@@ -411,21 +417,23 @@ static int read_stdin(server *s)
 static int sse_flush(conn *c)
 {
   for (;;) {
-    const void *p;
-    size_t len;
-    ssize_t n;
-    int rc = rtw_sse_stream_send_pending(c->sse, &p, &len);
+    rtw_iovec v;
+    size_t taken = 0;
+    int rc = rtw_sse_stream_send_pending(c->sse, &v.base, &v.len);
 
     if (rc != 0 && rc != RTW_ERR_SSE_SLOW_CONSUMER && rc != RTW_ERR_CALLBACK_FAILURE)
       return -1; /* out of memory or a send timeout: the output is gone */
-    if (len == 0)
+    if (v.len == 0) {
+      if ((rc = rtwcat_conn_flush(&c->io)) != 0)
+        return rc; /* TLS records still on their way */
       return rtw_sse_stream_done(c->sse) ? -1 : 0;
-    n = write(c->fd, p, len);
-    if (n < 0)
-      return errno == EINTR ? 0 : (errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1);
-    (void)rtw_sse_stream_send_consumed(c->sse, (size_t)n);
-    if ((size_t)n < len)
-      return 1;
+    }
+    rc = rtwcat_conn_writev(&c->io, &v, 1, &taken);
+    (void)rtw_sse_stream_send_consumed(c->sse, taken);
+    if (rc != 0)
+      return rc;
+    if (taken == 0)
+      return -1; /* TLS takes nothing more (closed) */
   }
 }
 
@@ -506,7 +514,7 @@ static void start_ws(conn *c, const unsigned char *rest, size_t n)
   /* frames that arrived with the request belong to the session (docs/handshake.md) */
   if (n > 0)
     ws_feed(c, rest, n);
-  if (c->fd >= 0)
+  if (c->io.fd >= 0)
     conn_flush(c);
 }
 
@@ -546,17 +554,17 @@ static int write_out(conn *c)
   int r = 0;
 
   if (c->out.len > 0) {
-    r = rtwcat_buf_flush(c->fd, &c->out);
+    r = rtwcat_buf_flush(&c->io, &c->out);
     if (c->out.len < before)
       c->out_since = c->srv->now; /* progress (write timeout) */
   }
   if (r != 0)
     return r;
   if (c->ws != NULL)
-    return rtwcat_ws_flush(c->fd, c->ws);
+    return rtwcat_ws_flush(&c->io, c->ws);
   if (c->sse != NULL)
     return sse_flush(c);
-  return 0;
+  return rtwcat_conn_flush(&c->io); /* TLS handshake messages */
 }
 
 /* After our close frame on a failure, or an error response: shut our side down (the peer
@@ -567,7 +575,7 @@ static void linger(conn *c)
 {
   c->kind = K_LINGER;
   c->out_since = c->srv->now;
-  (void)shutdown(c->fd, SHUT_WR);
+  rtwcat_conn_shutdown(&c->io); /* TLS: close_notify, then the TCP FIN */
   set_events(c, EPOLLIN);
 }
 
@@ -590,7 +598,7 @@ static void conn_flush(conn *c)
   int r;
 
   for (;;) {
-    if (c->fd < 0)
+    if (c->io.fd < 0)
       return;
     r = write_out(c);
     if (r < 0) {
@@ -605,7 +613,8 @@ static void conn_flush(conn *c)
     linger(c); /* the response is out; the client closes after reading it */
     return;
   }
-  if (c->kind == K_WS && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
+  /* r == 0: with TLS the session's last frames may still wait as records */
+  if (c->kind == K_WS && r == 0 && !rtw_ws_want_read(c->ws) && !rtw_ws_want_write(c->ws)) {
     if (rtw_ws_close_received(c->ws) != 0) {
       conn_close(c); /* closing handshake complete: RFC 6455 7.1.1, the server closes the
                         TCP connection first */
@@ -624,10 +633,12 @@ static void conn_read(conn *c)
 
   if (c->kind == K_WS && c->in.len > 0)
     return; /* not polled for input then: kept input goes first, never out of order */
-  n = read(c->fd, s->rbuf, sizeof s->rbuf);
+  n = rtwcat_conn_read(&c->io, s->rbuf, sizeof s->rbuf);
   if (n < 0) {
     if (errno != EAGAIN && errno != EINTR)
-      conn_close(c);
+      conn_close(c); /* TLS: a failed handshake or record, plain HTTP on the TLS port */
+    else if (rtwcat_conn_want_write(&c->io))
+      conn_flush(c); /* a TLS handshake step the socket did not take at once */
     return;
   }
   if (n == 0) {
@@ -665,14 +676,17 @@ static void accept_all(server *s)
     }
     c = calloc(1, sizeof *c);
     if (c == NULL || rtwcat_set_nonblock(fd) != 0 ||
-        rtw_ws_handshake_server_new(&c->hs, &s->hscb, NULL, NULL, c) != 0) {
+        rtw_ws_handshake_server_new(&c->hs, &s->hscb, NULL, NULL, c) != 0 ||
+        (s->tls != NULL && rtwcat_conn_tls(&c->io, s->tls, NULL) != 0)) {
       if (c != NULL)
         conn_free(c);
       close(fd);
       continue;
     }
     rtwcat_set_nodelay(fd);
-    c->fd = fd;
+    c->io.fd = fd;
+    if (c->io.tls != NULL)
+      (void)rtw_tls_tick(c->io.tls, s->now); /* starts the TLS handshake timer */
     c->born = s->now;
     c->srv = s;
     c->kind = K_HTTP;
@@ -734,7 +748,9 @@ static void sweep_one(conn *c, uint64_t now)
 
   switch (c->kind) {
   case K_HTTP:
-    if (now - c->born >= o->head_timeout_ms)
+    /* a TLS handshake not complete after --tls-handshake-timeout fails in the tick */
+    if (now - c->born >= o->head_timeout_ms ||
+        (c->io.tls != NULL && rtw_tls_tick(c->io.tls, now) != 0))
       conn_close(c);
     break;
   case K_WS:
@@ -779,7 +795,7 @@ enum { OPT_HOST, OPT_PORT, OPT_MAX_MESSAGE, OPT_SUBPROTOCOL, OPT_HISTORY, OPT_HE
        OPT_HEAD_TIMEOUT, OPT_KEEPALIVE, OPT_IDLE_TIMEOUT, OPT_WRITE_TIMEOUT, OPT_CLOSE_TIMEOUT,
        OPT_DEFLATE, OPT_DEFLATE_LEVEL, OPT_DEFLATE_WINDOW, OPT_DEFLATE_PEER_WINDOW,
        OPT_DEFLATE_MEM_LEVEL, OPT_DEFLATE_THRESHOLD, OPT_DEFLATE_MEMORY,
-       OPT_DEFLATE_CONTEXT_TAKEOVER };
+       OPT_DEFLATE_CONTEXT_TAKEOVER, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_HANDSHAKE_TIMEOUT };
 
 static const rtwcat_option options[] = {
   [OPT_HOST] = {"--host", 1},
@@ -801,6 +817,9 @@ static const rtwcat_option options[] = {
   [OPT_DEFLATE_THRESHOLD] = {"--deflate-threshold", 1},
   [OPT_DEFLATE_MEMORY] = {"--deflate-memory", 1},
   [OPT_DEFLATE_CONTEXT_TAKEOVER] = {"--deflate-context-takeover", 0},
+  [OPT_TLS_CERT] = {"--tls-cert", 1},
+  [OPT_TLS_KEY] = {"--tls-key", 1},
+  [OPT_TLS_HANDSHAKE_TIMEOUT] = {"--tls-handshake-timeout", 1},
   {NULL, 0},
 };
 
@@ -855,6 +874,14 @@ static int set_option(const rtwcat_command *cmd, void *opts, int which, const ch
     return parse_timer(cmd, "--write-timeout", v, 1, &o->write_ms);
   case OPT_CLOSE_TIMEOUT:
     return parse_timer(cmd, "--close-timeout", v, 0, &o->close_ms);
+  case OPT_TLS_CERT:
+    o->tls_cert = v;
+    break;
+  case OPT_TLS_KEY:
+    o->tls_key = v;
+    break;
+  case OPT_TLS_HANDSHAKE_TIMEOUT:
+    return parse_timer(cmd, "--tls-handshake-timeout", v, 0, &o->tls_handshake_ms);
   default:
     return rtwcat_deflate_option(cmd, &o->deflate, options[which].name, v);
   }
@@ -889,12 +916,12 @@ static int watch(server *s, int fd, void *tag)
  * 1 s: each fires at most that late, and a sweep visits every connection only that often. */
 static uint64_t sweep_period(const serve_options *o)
 {
-  uint64_t t[6] = {o->head_timeout_ms, o->keepalive_ms, o->idle_ms, o->write_ms,
-                   o->close_ms, o->heartbeat_ms};
+  uint64_t t[7] = {o->head_timeout_ms, o->keepalive_ms, o->idle_ms, o->write_ms,
+                   o->close_ms, o->heartbeat_ms, o->tls_cert != NULL ? o->tls_handshake_ms : 0};
   uint64_t m = 4000;
   size_t i;
 
-  for (i = 0; i < 6; i++)
+  for (i = 0; i < 7; i++)
     if (t[i] > 0 && t[i] < m)
       m = t[i];
   m /= 4;
@@ -938,6 +965,33 @@ static void sse_settings(server *s)
   s->ssecb.on_gap = on_gap;
 }
 
+/* --tls-cert/--tls-key: one server configuration for every connection (ALPN http/1.1, the
+ * engine's default; session tickets on). Returns -1 after a message with mbedTLS's reason. */
+static int tls_setup(server *s)
+{
+  rtw_tls_config_settings set = {RTW_TLS_CONFIG_SETTINGS_VERSION, 0, 0, 0, 0, NULL, NULL,
+                                 NULL, NULL};
+  char why[256];
+  int rc;
+
+  if (s->o.tls_cert == NULL)
+    return 0;
+  set.handshake_timeout_ms = (uint32_t)s->o.tls_handshake_ms;
+  if ((rc = rtw_tls_config_new(&s->tls, RTW_TLS_ROLE_SERVER, &set, NULL)) != 0) {
+    fprintf(stderr, "rtwcat: serve: cannot set up TLS: %s\n", rtw_strerror(rc));
+    return -1;
+  }
+  rc = rtw_tls_config_add_cert_file(s->tls, s->o.tls_cert, s->o.tls_key);
+  if (rc < 0) {
+    if (rtw_tls_config_error_text(s->tls, why, sizeof why) == 0)
+      snprintf(why, sizeof why, "%s", rtw_strerror(rc));
+    fprintf(stderr, "rtwcat: serve: --tls-cert %s --tls-key %s: %s\n", s->o.tls_cert,
+            s->o.tls_key, why);
+    return -1;
+  }
+  return 0;
+}
+
 static int setup(server *s)
 {
   unsigned port;
@@ -950,6 +1004,8 @@ static int setup(server *s)
   s->now = rtwcat_now_ms();
   s->sweep_ms = sweep_period(&s->o);
   s->next_sweep = s->now + s->sweep_ms;
+  if (tls_setup(s) != 0)
+    return -1;
   if (rtw_sse_history_new(&s->history, (size_t)s->o.history, HISTORY_BYTES, NULL) != 0) {
     fprintf(stderr, "rtwcat: serve: cannot create the replay history\n");
     return -1;
@@ -968,9 +1024,9 @@ static int setup(server *s)
     return -1;
   }
   if (strchr(s->o.host, ':') != NULL)
-    printf("listening on http://[%s]:%u/\n", s->o.host, port);
+    printf("listening on %s://[%s]:%u/\n", s->tls ? "https" : "http", s->o.host, port);
   else
-    printf("listening on http://%s:%u/\n", s->o.host, port);
+    printf("listening on %s://%s:%u/\n", s->tls ? "https" : "http", s->o.host, port);
   fflush(stdout);
   /* stdin: a pipe or terminal is watched; a regular file or /dev/null (which epoll refuses)
    * is read to its end now. */
@@ -1007,9 +1063,10 @@ static int handle(server *s, struct epoll_event *ev)
     }
   } else {
     conn *c = tag;
-    if (c->fd >= 0 && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (c->events & EPOLLIN))
+    uint32_t e = ev->events;
+    if (c->io.fd >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (c->events & EPOLLIN))
       conn_read(c);
-    if (c->fd >= 0 && (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (c->events & EPOLLOUT))
+    if (c->io.fd >= 0 && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (c->events & EPOLLOUT))
       conn_flush(c);
   }
   return 0;
@@ -1043,6 +1100,7 @@ static void teardown(server *s)
   if (s->sigfd >= 0)
     close(s->sigfd);
   rtw_sse_history_free(s->history);
+  rtw_tls_config_free(s->tls);
   rtwcat_buf_free(&s->line);
   free(s->ev);
   free(s);
@@ -1053,7 +1111,8 @@ int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
   serve_options o = {"127.0.0.1", "8080", RTW_WS_DEFAULT_MAX_MESSAGE_SIZE,
                      RTW_SSE_HISTORY_DEFAULT_MAX_EVENTS, 15000, DEFAULT_HEAD_TIMEOUT_MS,
                      DEFAULT_KEEPALIVE_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS,
-                     DEFAULT_CLOSE_TIMEOUT_MS, {NULL}, 0, {0}};
+                     DEFAULT_CLOSE_TIMEOUT_MS, {NULL}, 0, {0}, NULL, NULL,
+                     RTW_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS};
   struct epoll_event evs[256];
   server *s;
   int rc, stop = 0;
@@ -1061,6 +1120,8 @@ int rtwcat_serve(const rtwcat_command *cmd, int argc, char **argv)
   rtwcat_deflate_init(&o.deflate);
   if ((rc = rtwcat_parse_options(cmd, &option_spec, argc, argv, &o, NULL)) >= 0)
     return rc;
+  if ((o.tls_cert == NULL) != (o.tls_key == NULL))
+    return rtwcat_usage_error(cmd, "--tls-cert and --tls-key go together (or neither)");
   s = calloc(1, sizeof *s);
   if (s == NULL) {
     fprintf(stderr, "rtwcat: serve: out of memory\n");
