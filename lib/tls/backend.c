@@ -32,11 +32,11 @@
 #  define RTW__MBED3 0
 #  define RTW__PRIV(m) m
 #endif
-/* mbedtls_x509_crt's v3_ext and subject_alt_names: private in 3.0 only, public again in 3.1. */
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && MBEDTLS_VERSION_NUMBER < 0x03010000
-#  define RTW__CRT(m) MBEDTLS_PRIVATE(m)
-#else
-#  define RTW__CRT(m) m
+/* 3.2 brought what the 3.x branches use (mbedtls_ssl_is_handshake_over,
+ * mbedtls_ssl_conf_min_tls_version, mbedtls_ssl_get_version_number) and 3.1 made
+ * mbedtls_x509_crt's v3_ext and subject_alt_names public again. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && MBEDTLS_VERSION_NUMBER < 0x03020000
+#  error "rtweb-tls needs mbedTLS 2.28, or 3.2 or later"
 #endif
 
 #define RTW__TLSB_ERRTEXT 200
@@ -241,7 +241,7 @@ static int cert_matches(const mbedtls_x509_crt *crt, const char *host, size_t hn
   const mbedtls_x509_sequence *s;
   const mbedtls_x509_name *n;
   int had_dns = 0;
-  for (s = &crt->RTW__CRT(subject_alt_names); s != NULL && s->buf.p != NULL; s = s->next) {
+  for (s = &crt->subject_alt_names; s != NULL && s->buf.p != NULL; s = s->next) {
     if ((s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) != MBEDTLS_X509_SAN_DNS_NAME)
       continue;
     had_dns = 1;
@@ -370,12 +370,12 @@ static int parse_ipv6(const char *s, unsigned char out[16])
  * lists only dNSName entries in subject_alt_names, so the extension is read from v3_ext. */
 static int cert_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t ip_len)
 {
-  unsigned char *p = crt->RTW__CRT(v3_ext).p;
+  unsigned char *p = crt->v3_ext.p;
   const unsigned char *end;
   size_t len;
-  if (p == NULL || crt->RTW__CRT(v3_ext).len == 0)
+  if (p == NULL || crt->v3_ext.len == 0)
     return 0;
-  end = p + crt->RTW__CRT(v3_ext).len;
+  end = p + crt->v3_ext.len;
   if (*p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3)) {
     if (mbedtls_asn1_get_tag(&p, end, &len,
                              MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3) != 0)
@@ -816,7 +816,7 @@ int rtw__tlsb_set_session(rtw__tlsb *b, const void *data, size_t len)
  * ticket (RFC 8446 2.2), which the server sends after the handshake (4.6.1). */
 static int tls13_without_ticket(const rtw__tlsb *b, const mbedtls_ssl_session *s)
 {
-#  if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+#  if defined(MBEDTLS_SSL_PROTO_TLS1_3)
   if (mbedtls_ssl_get_version_number(&b->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
     return 0;
 #    if defined(MBEDTLS_SSL_SESSION_TICKETS)
@@ -926,7 +926,7 @@ int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len)
  * record shorter than its tag is refused before anything is decrypted. */
 static int plaintext_alert(rtw__tlsb *b)
 {
-#if RTW__MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+#if RTW__MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
   const unsigned char *h = b->ssl.MBEDTLS_PRIVATE(in_hdr);
   if (h == NULL || mbedtls_ssl_get_version_number(&b->ssl) != MBEDTLS_SSL_VERSION_TLS1_3)
     return 0;
@@ -1019,7 +1019,9 @@ int rtw__tlsb_handshake(rtw__tlsb *b)
     return 0;
   /* Step by step so that a full handshake (the server's Certificate message) can be told
    * from an abbreviated one (RFC 5246 7.3, resumption): mbedTLS 2.28 has no accessor. A
-   * resumed handshake jumps from ServerHello to ChangeCipherSpec on both sides. */
+   * resumed handshake jumps from ServerHello to ChangeCipherSpec on both sides. In TLS 1.3
+   * (mbedTLS 3.x) a ticket's PSK handshake likewise goes from EncryptedExtensions to
+   * Finished without the Certificate state on either side (RFC 8446 2.2). */
   while (!hs_over(b)) {
     if (at_cert_state(b))
       b->full_hs = 1;
