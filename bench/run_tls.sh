@@ -36,6 +36,10 @@
 #   TLS_HS_CONC=8         handshakes in flight
 #   TLS_IDLE=1000         idle connections for the memory figure (0: skip that part)
 #   TLS_SERVERS="rtweb-tls node-tls rtweb node"   servers to run
+#   TLS_NODE_CHACHA=1     1: node's server prefers ChaCha20-Poly1305 (echo_wss.mjs
+#                         --prefer-chacha), as rtweb's does on mbedTLS 2.28, so that both
+#                         run the same cipher suite with the client; 0: node's defaults
+#                         (AES-GCM). The report names each server's suite.
 #   TLS_GROUP_NICE=""     e.g. -10: this session's autogroup nice during the run (root;
 #                         see run_echo.sh), restored on exit
 #
@@ -94,9 +98,13 @@ def label(p):
     size = f"{s // 1024} KiB" if s >= 1024 and s % 1024 == 0 else f"{s} B"
     return f"{c} conn, {size}"
 
-cipher = next((r["tls"] for r in rows if r.get("tls")), "")
-if cipher:
-    print(f"Negotiated (as seen by the client): {cipher}")
+suites = []
+for s in ("rtweb-tls", "node-tls"):
+    c = next((r["tls"] for r in rows if r.get("server") == s and r.get("tls")), "")
+    if c:
+        suites.append(f"{names[s]}: {c}")
+if suites:
+    print("Negotiated (as seen by the client): " + "; ".join(suites))
     print()
 if points:
     print("Echo throughput (messages/s, round trips per second; median)")
@@ -253,8 +261,12 @@ start_server() {
   case $1 in
     rtweb-tls) start rtweb-tls "$build/bench/tls_echo" --port 0 --tls-cert "$tmp/leaf.crt" \
                  --tls-key "$tmp/leaf.key" ;;
-    node-tls) start node-tls "$node" "$here/node/echo_wss.mjs" --port 0 --cert "$tmp/leaf.crt" \
-                --key "$tmp/leaf.key" ;;
+    node-tls)
+      chacha=""
+      [ "${TLS_NODE_CHACHA:-1}" = 1 ] && chacha=--prefer-chacha
+      # shellcheck disable=SC2086 # $chacha: empty or one word
+      start node-tls "$node" "$here/node/echo_wss.mjs" --port 0 --cert "$tmp/leaf.crt" \
+        --key "$tmp/leaf.key" $chacha ;;
     rtweb) start rtweb "$build/bench/tls_echo" --port 0 ;;
     node) start node "$node" "$here/node/echo_ws.mjs" --port 0 ;;
     *) echo "$prog: unknown server $1" >&2; exit 2 ;;
