@@ -352,6 +352,9 @@ def main():
     test_handshake_timeout(srv)
     T.check("serve exits 0 on SIGTERM", rawws.stop(srv.p) == 0)
     rawws.stop(other.p)
+    time.sleep(0.2)  # the stderr readers see the last lines
+    bad = [l for l in srv.errors + other.errors if b"Sanitizer" in l or b"runtime error" in l]
+    T.check("serve reported no sanitizer error (ASan/UBSan builds)", not bad, bad)
     return T.finish()
 
 
