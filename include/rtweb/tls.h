@@ -105,7 +105,8 @@ typedef struct rtw_tls_config_settings {
    * after the first rtw_tls_tick(). 0: #RTW_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS. */
   uint32_t handshake_timeout_ms;
   /** Server: lifetime of session tickets, and the period of the ticket key rotation, in
-   * seconds. 0: #RTW_TLS_DEFAULT_TICKET_LIFETIME_S. */
+   * seconds. 0: #RTW_TLS_DEFAULT_TICKET_LIFETIME_S. Capped at 7 days (604800) where TLS 1.3
+   * is built in (RFC 8446 4.6.1). */
   uint32_t ticket_lifetime_s;
   /** Most ciphertext a connection holds for the socket (rtw_tls_outbound_size());
    * rtw_tls_write() takes no more plaintext once it is reached. 0:
@@ -322,7 +323,10 @@ RTW_EXPORT int rtw_tls_set_session(rtw_tls *tls, const void *data, size_t len);
 /**
  * @brief Client, after the handshake: the session, serialised, for rtw_tls_set_session() on
  * a later connection to the same server (with the same configuration). It holds secret key
- * material: keep it like a password.
+ * material: keep it like a password. In TLS 1.3 (mbedTLS 3.x built with it) a session is
+ * resumable only through a ticket, which the server sends after the handshake (RFC 8446
+ * 4.6.1): until one arrived through rtw_tls_recv() (or when the server sends none) this
+ * returns #RTW_ERR_INVALID_STATE; each new ticket replaces the saved session.
  * @param tls a client connection whose handshake completed.
  * @param buf receives the bytes; NULL with cap 0 to ask the size (then
  *        #RTW_ERR_BUFFER_TOO_SMALL with *len set).
@@ -425,6 +429,15 @@ RTW_EXPORT int rtw_tls_want_write(const rtw_tls *tls);
  * @return the byte count (0 for NULL).
  */
 RTW_EXPORT size_t rtw_tls_outbound_size(const rtw_tls *tls);
+
+/**
+ * @brief Bytes of decrypted plaintext the connection keeps: what on_data did not take (a
+ * pause; deliver it with `rtw_tls_recv(tls, NULL, 0, &n)` once the layer above reads again)
+ * or, without on_data, what waits for rtw_tls_read_pending(). At most one record's.
+ * @param tls the connection, or NULL.
+ * @return the byte count (0 for NULL).
+ */
+RTW_EXPORT size_t rtw_tls_inbound_size(const rtw_tls *tls);
 
 /**
  * @brief The next contiguous ciphertext to write (a client's first call builds its hello).

@@ -1091,6 +1091,14 @@ int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len)
   return 0;
 }
 
+size_t rtw__tlsb_max_record(const rtw__tlsb *b)
+{
+  int n = mbedtls_ssl_get_max_out_record_payload(&b->ssl);
+  if (n <= 0 || n > (int)RTW_TLS_MAX_RECORD_PLAINTEXT)
+    return RTW_TLS_MAX_RECORD_PLAINTEXT;
+  return (size_t)n;
+}
+
 int rtw__tlsb_close_notify(rtw__tlsb *b)
 {
   int rv = mbedtls_ssl_close_notify(&b->ssl);

@@ -62,7 +62,10 @@ int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len);
 int rtw__tlsb_handshake(rtw__tlsb *b);
 /* Decrypt: 0 with *n > 0 bytes in buf, RTW__TLSB_AGAIN (*n 0), RTW__TLSB_CLOSED, or an error. */
 int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n);
-/* Encrypt len bytes (at most RTW_TLS_MAX_RECORD_PLAINTEXT) as one record. */
+/* Most plaintext one record of ours carries now (RTW_TLS_MAX_RECORD_PLAINTEXT in TLS 1.2;
+ * mbedTLS 3.x sends 16383 in TLS 1.3, a negotiated max_fragment_length less). */
+size_t rtw__tlsb_max_record(const rtw__tlsb *b);
+/* Encrypt len bytes (at most rtw__tlsb_max_record()) as one record. */
 int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len);
 int rtw__tlsb_close_notify(rtw__tlsb *b);
 

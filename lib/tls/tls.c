@@ -422,7 +422,7 @@ static size_t out_pending(const rtw_tls *t) { return t->out_len - t->out_off; }
 int rtw_tls_write(rtw_tls *t, const void *data, size_t len, size_t *nwritten)
 {
   const unsigned char *p = data;
-  size_t done = 0;
+  size_t done = 0, rec;
   int rv;
   if (nwritten != NULL)
     *nwritten = 0;
@@ -432,8 +432,9 @@ int rtw_tls_write(rtw_tls *t, const void *data, size_t len, size_t *nwritten)
   if (rv != 0 || !(t->state & RTW_TLS_STATE_HANDSHAKE_DONE))
     return rv;
   /* One record at a time while under the budget (RFC 5246 6.2.1: 2^14 bytes a record). */
+  rec = rtw__tlsb_max_record(t->b);
   while (done < len && out_pending(t) < t->cfg->max_outbound) {
-    size_t chunk = len - done < REC ? len - done : REC;
+    size_t chunk = len - done < rec ? len - done : rec;
     rv = rtw__tlsb_write(t->b, p + done, chunk);
     if (rv < 0)
       return fail(t, rv);
@@ -446,7 +447,7 @@ int rtw_tls_write(rtw_tls *t, const void *data, size_t len, size_t *nwritten)
 int rtw_tls_writev(rtw_tls *t, const rtw_iovec *iov, size_t count, size_t *nwritten)
 {
   unsigned char stage[REC];
-  size_t i = 0, off = 0, done = 0;
+  size_t i = 0, off = 0, done = 0, rec;
   int rv;
   if (nwritten != NULL)
     *nwritten = 0;
@@ -459,13 +460,14 @@ int rtw_tls_writev(rtw_tls *t, const rtw_iovec *iov, size_t count, size_t *nwrit
   if (rv != 0 || !(t->state & RTW_TLS_STATE_HANDSHAKE_DONE))
     return rv;
   i = 0;
+  rec = rtw__tlsb_max_record(t->b);
   /* Pack the pieces into full records: many small frames become one record. */
   while (i < count && out_pending(t) < t->cfg->max_outbound) {
     size_t fill = 0;
-    while (i < count && fill < REC) {
+    while (i < count && fill < rec) {
       size_t take = iov[i].len - off;
-      if (take > REC - fill)
-        take = REC - fill;
+      if (take > rec - fill)
+        take = rec - fill;
       memcpy(stage + fill, (const unsigned char *)iov[i].base + off, take);
       fill += take;
       off += take;
@@ -506,6 +508,8 @@ int rtw_tls_want_write(const rtw_tls *t)
 }
 
 size_t rtw_tls_outbound_size(const rtw_tls *t) { return t != NULL ? out_pending(t) : 0; }
+
+size_t rtw_tls_inbound_size(const rtw_tls *t) { return t != NULL ? t->held_len : 0; }
 
 int rtw_tls_send_pending(rtw_tls *t, const void **data, size_t *len)
 {

@@ -400,6 +400,7 @@ static void pause_in_on_data(void **state)
   rv = rtw_tls_recv(s.tls, s.wire, s.wire_len, &used);
   assert_int_equal(rv, RTW_ERR_PAUSE);
   expect_rx(&s, "abc");
+  assert_int_equal(rtw_tls_inbound_size(s.tls), 7); /* "defghij" kept */
   assert_true(used <= wire);
   memmove(s.wire, s.wire + used, s.wire_len - used);
   s.wire_len -= used;
@@ -410,6 +411,7 @@ static void pause_in_on_data(void **state)
   }
   assert_int_equal(rv, 0);
   assert_int_equal(used, 0);
+  assert_int_equal(rtw_tls_inbound_size(s.tls), 0);
   assert_true(s.rx_len >= 10);
   assert_memory_equal(s.rx, "abcdefghij", 10);
   /* then the rest of the input */
@@ -453,6 +455,7 @@ static void pull_mode(void **state)
   assert_int_equal(rtw_tls_want_read(s.tls), 0);
   assert_int_equal(rtw_tls_read_pending(s.tls, &p, &n), 0);
   assert_int_equal(n, RTW_TLS_MAX_RECORD_PLAINTEXT);
+  assert_int_equal(rtw_tls_inbound_size(s.tls), n);
   /* while plaintext waits, recv takes nothing */
   assert_int_equal(rtw_tls_recv(s.tls, s.wire, s.wire_len, &used), 0);
   assert_int_equal(used, 0);
