@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -297,6 +298,57 @@ def test_wrong_name(other):
     T.check("... and --insecure accepts it", rc == 0 and out == b"y\n", (rc, out, err))
 
 
+class EndingStream:
+    """An https:// SSE server on Python's ssl (OpenSSL, TLS 1.2, session tickets on) whose
+    streams end after one event, so the client reconnects; it records, per connection,
+    whether the TLS session was resumed and the Last-Event-ID received."""
+
+    def __init__(self, connections):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # what mbedTLS 2.28 speaks
+        ctx.load_cert_chain(path("leaf.pem"), path("leaf.key"))
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(4)
+        self.port = self.ls.getsockname()[1]
+        self.seen = []
+        self.th = threading.Thread(target=self.run, args=(ctx, connections), daemon=True)
+        self.th.start()
+
+    def run(self, ctx, connections):
+        self.ls.settimeout(15)
+        try:
+            for n in range(1, connections + 1):
+                raw, _ = self.ls.accept()
+                s = ctx.wrap_socket(raw, server_side=True)
+                head = recv_until(s, lambda d: b"\r\n\r\n" in d)
+                last = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"last-event-id:")]
+                self.seen.append((s.session_reused, last[0] if last else None))
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                          b"Connection: close\r\n\r\nretry: 50\nid: %d\ndata: event %d\n\n"
+                          % (n, n))
+                s.close()
+        except OSError as e:
+            self.seen.append(repr(e))
+        finally:
+            self.ls.close()
+
+
+def test_resumption():
+    fx = EndingStream(2)
+    rc, out, err = run(["https://localhost:%d/events" % fx.port, "--cacert", path("ca.pem"),
+                        "--max-events", "2"], timeout=20)
+    fx.th.join(10)
+    T.check("rtwcat https:// reconnects after the stream ended, Last-Event-ID 1",
+            rc == 0 and [m.get("data") for m in json_lines(out) if "data" in m] ==
+            ["event 1", "event 2"] and len(fx.seen) == 2 and fx.seen[1][1] == b"1",
+            (rc, out, err, fx.seen))
+    T.check("... and resumes its TLS session (RFC 5077) on the reconnect",
+            len(fx.seen) == 2 and fx.seen[0][0] is False and fx.seen[1][0] is True and
+            "TLS session resumed" in err, (fx.seen, err))
+
+
 # ------------------------------------------------------------------ bad peers
 
 def test_plaintext(srv):
@@ -348,6 +400,7 @@ def main():
     test_rtwcat_wss(srv)
     test_rtwcat_https(srv)
     test_wrong_name(other)
+    test_resumption()
     test_plaintext(srv)
     test_handshake_timeout(srv)
     T.check("serve exits 0 on SIGTERM", rawws.stop(srv.p) == 0)

@@ -15,7 +15,8 @@
  *
  * https:// is the same over TLS (net.c's transport): the handshake verifies the URL's host
  * against --cacert (or the system bundle) before the request; a certificate that does not
- * verify ends the command (exit 1) instead of a reconnect.
+ * verify ends the command (exit 1) instead of a reconnect. A reconnect offers the TLS
+ * session of the last connection, for an abbreviated handshake (RFC 5246 7.3).
  */
 
 #include <errno.h>
@@ -60,6 +61,8 @@ typedef struct ssec {
   rtw_sse_parser *parser;
   rtw_sse_reconnect *reconnect;
   rtw_tls_config *tls; /* https://: made at the first attempt that needs it */
+  size_t session_len;  /* https://: bytes of the last TLS session in `session`, 0: none */
+  unsigned char session[8192];
   uint64_t events;
   int done; /* --max-events reached */
   rtwcat_url url;
@@ -314,11 +317,20 @@ static int start_tls(ssec *c, rtwcat_conn *io)
     fprintf(stderr, "rtwcat: cannot start TLS: %s\n", rtw_strerror(rc));
     return OUT_FAIL;
   }
+  /* a reconnect offers the last session (RFC 5077 ticket or session ID); a server that
+   * does not take it runs a full handshake */
+  if (c->session_len > 0)
+    (void)rtw_tls_set_session(io->tls, c->session, c->session_len);
   rc = rtwcat_conn_handshake(io, c->url.host, c->sigfd, rtwcat_now_ms() + CONNECT_TIMEOUT_MS);
   if (rc == -2)
     return OUT_SIGNAL;
-  if (rc == 0)
+  if (rc == 0) {
+    if (rtw_tls_resumed(io->tls))
+      fprintf(stderr, "rtwcat: TLS session resumed\n");
+    if (rtw_tls_session_save(io->tls, c->session, sizeof c->session, &c->session_len) != 0)
+      c->session_len = 0;
     return -1;
+  }
   switch (rtw_tls_error(io->tls)) {
   case RTW_ERR_TLS_VERIFY:
   case RTW_ERR_TLS_ALPN:
@@ -379,6 +391,7 @@ static int follow(ssec *c)
     return -1;
   }
   fprintf(stderr, "rtwcat: redirected to %s\n", target);
+  c->session_len = 0; /* a TLS session belongs to the server it came from */
   return 0;
 }
 
@@ -501,6 +514,7 @@ done:
   rtw_sse_parser_free(c->parser);
   rtw_sse_reconnect_free(c->reconnect);
   rtw_tls_config_free(c->tls);
+  memset(c->session, 0, sizeof c->session); /* key material */
   free(c);
   return rc;
 }
