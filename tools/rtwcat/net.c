@@ -617,6 +617,12 @@ ssize_t rtwcat_conn_read(rtwcat_conn *c, void *buf, size_t cap)
   rc = rtw_tls_recv(c->tls, cipher, (size_t)n, &used);
   /* handshake messages to answer, or the alert of a failure: out now (best effort) */
   (void)rtwcat_conn_flush(c);
+  if (rc == RTW_ERR_PAUSE && used < (size_t)n) {
+    /* the plaintext did not fit and ciphertext is left over: only with cap <=
+     * RTW_TLS_MAX_RECORD_PLAINTEXT (see RTWCAT_CONN_READ_MAX), never silently dropped */
+    errno = ENOBUFS;
+    return -1;
+  }
   if (rc != 0 && rc != RTW_ERR_PAUSE && c->rd_len == 0) {
     errno = EPROTO;
     return -1;
