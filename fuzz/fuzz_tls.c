@@ -38,7 +38,8 @@
  * only from on_data, errors sticky (the same code again, rtw_tls_error(), want_read 0,
  * STATE_FAILED), no plaintext before the handshake completed, the handshake deadline, what
  * rtw_tls_write and rtw_tls_close may answer, the output accounting (outbound_size equals
- * what send_pending shows, send_consumed beyond it refused). Then A must equal B (error,
+ * what send_pending shows, send_consumed beyond it refused), the input accounting
+ * (inbound_size: what read_pending shows in pull mode, 0 once on_data took everything). Then A must equal B (error,
  * plaintext delivered, handshake state) when A had no refused allocation.
  *
  * Pair: the script is a sequence of ops (one byte: bits 0-2 kind, bits 3-7 operand, some
@@ -216,6 +217,7 @@ static size_t pull(end *e)
     size_t len = 0, take;
 
     FUZZ_CHECK(rtw_tls_read_pending(e->tls, &p, &len) == 0);
+    FUZZ_CHECK(rtw_tls_inbound_size(e->tls) == len); /* what waits, exactly */
     if (len == 0)
       return total;
     FUZZ_CHECK(len <= RTW_TLS_MAX_RECORD_PLAINTEXT);
@@ -243,6 +245,7 @@ static size_t feed(end *e, const uint8_t *p, size_t n)
     off += nread;
     if (rc == RTW_ERR_PAUSE) {
       FUZZ_CHECK(!e->pull); /* only on_data pauses */
+      FUZZ_CHECK(rtw_tls_inbound_size(e->tls) <= RTW_TLS_MAX_RECORD_PLAINTEXT);
       continue;             /* resume: recv delivers what was kept first */
     }
     if (rc != 0) {
@@ -251,8 +254,11 @@ static size_t feed(end *e, const uint8_t *p, size_t n)
     }
     if (e->pull && pull(e) > 0)
       continue;
-    if (off == n)
+    if (off == n) {
+      if (!e->pull)
+        FUZZ_CHECK(rtw_tls_inbound_size(e->tls) == 0); /* all delivered */
       return off;
+    }
     FUZZ_CHECK(e->pull); /* with on_data everything is consumed */
     if (nread == 0)
       return off;
@@ -362,6 +368,7 @@ static int open_end(end *e, rtw_tls_config *cfg, int role, int pull_mode)
     return -1;
   }
   FUZZ_CHECK(rtw_tls_user_data(e->tls) == e);
+  FUZZ_CHECK(rtw_tls_inbound_size(e->tls) == 0 && rtw_tls_inbound_size(NULL) == 0);
   FUZZ_CHECK(rtw_tls_next_deadline(e->tls) == 0);
   FUZZ_CHECK(rtw_tls_cert_index(e->tls) == -1);
   FUZZ_CHECK(rtw_tls_resumed(e->tls) == 0);
