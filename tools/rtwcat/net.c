@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Socket, clock, signal, URL and buffer helpers shared by rtwcat's networked commands. */
+/* Socket, transport (plain TCP or rtw_tls), clock, signal, URL and buffer helpers shared
+ * by rtwcat's networked commands. */
 
 #include <errno.h>
 #include <fcntl.h>

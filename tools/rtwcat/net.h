@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Socket, clock, signal, URL and buffer helpers shared by rtwcat's networked commands
- * (ws:// and http:// clients, serve). Linux: epoll and signalfd are used by the callers. */
+/* Socket, transport (plain or TLS), clock, signal, URL and buffer helpers shared by rtwcat's
+ * networked commands (ws://, wss://, http://, https:// clients, serve). Linux: epoll and
+ * signalfd are used by the callers. */
 #ifndef RTWCAT_NET_H
 #define RTWCAT_NET_H
 
