@@ -279,7 +279,8 @@ for ex in $examples; do
 done
 
 # The chat demo, as its meson.build builds it: its .c files, the page embedded as C
-# (embed.py), and the POSIX level the whole tree is built with (it is several files sharing
+# (embed.py), linked with pkg-config rtweb-tls (it serves https/wss), and the POSIX level the
+# whole tree is built with (it is several files sharing
 # chat.h, not a single file defining its own). name_probe.c is a test helper with its own
 # main (the hostile test runs code points through the name rule with it), not the demo.
 chat=$src/examples/chat
@@ -287,8 +288,8 @@ posix=-D_POSIX_C_SOURCE=200809L
 chat_srcs=$(ls "$chat"/*.c | grep -v '/name_probe\.c$')
 if /usr/bin/python3 "$chat/embed.py" "$chat/page.html" "$tmp/chat_page.c" > "$tmp/chat.log" 2>&1 &&
    # shellcheck disable=SC2046,SC2086
-   "$cc" $warn $posix $(pkg-config --cflags rtweb) -I"$chat" $chat_srcs "$tmp/chat_page.c" \
-     -o "$tmp/rtweb-chat" $(pkg-config --libs rtweb) >> "$tmp/chat.log" 2>&1; then
+   "$cc" $warn $posix $(pkg-config --cflags rtweb-tls) -I"$chat" $chat_srcs "$tmp/chat_page.c" \
+     -o "$tmp/rtweb-chat" $(pkg-config --libs rtweb-tls) >> "$tmp/chat.log" 2>&1; then
   ok "examples/chat (rtweb-chat) builds standalone: $warn $posix"
 else
   not_ok "examples/chat (rtweb-chat) builds standalone: $warn $posix" "$tmp/chat.log"
