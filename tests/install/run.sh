@@ -279,10 +279,10 @@ for ex in $examples; do
 done
 
 # The chat demo, as its meson.build builds it: its .c files, the page embedded as C
-# (embed.py), linked with pkg-config rtweb-tls (it serves https/wss), and the POSIX level the
-# whole tree is built with (it is several files sharing
-# chat.h, not a single file defining its own). name_probe.c is a test helper with its own
-# main (the hostile test runs code points through the name rule with it), not the demo.
+# (embed.py), linked with pkg-config rtweb-tls (it serves https/wss), and the POSIX level
+# the whole tree is built with (it is several files sharing chat.h, not a single file
+# defining its own). name_probe.c is a test helper with its own main (the hostile test runs
+# code points through the name rule with it), not the demo.
 chat=$src/examples/chat
 posix=-D_POSIX_C_SOURCE=200809L
 chat_srcs=$(ls "$chat"/*.c | grep -v '/name_probe\.c$')
