@@ -26,6 +26,22 @@ static int has(const void *hay, size_t hay_len, const void *needle, size_t len)
   return 0;
 }
 
+/* mbedTLS 3.x built with TLS 1.3 negotiates it with itself: the protocol string says so, the
+ * Certificate message is encrypted (RFC 8446 4.4.2) and a record carries at most 2^14 - 1
+ * bytes of data (mbedTLS keeps one for the inner content type, 5.2). 2.28 speaks only 1.2. */
+static int tls13(const rtw_tls *t)
+{
+  return strcmp(rtw_tls_protocol(t), "TLSv1.3") == 0;
+}
+
+static const char *expected_protocol(void)
+{
+  return strncmp(rtw_tls_backend_version(), "Mbed TLS 2.", 11) == 0 ||
+                 strncmp(rtw_tls_backend_version(), "mbed TLS 2.", 11) == 0
+             ? "TLSv1.2"
+             : NULL;
+}
+
 /* The DER of a PEM certificate (to look for it on the wire: TLS 1.2 sends the Certificate
  * message in clear, RFC 5246 7.4.2). */
 static void cert_der(const tlst_pem *p, unsigned char *der, size_t cap, size_t *len)
@@ -176,8 +192,11 @@ static void handshake_and_data(void **state)
   assert_int_equal(rtw_tls_alpn(s.tls, &proto, &proto_len), 0);
   assert_int_equal(proto_len, 8);
   assert_memory_equal(proto, "http/1.1", 8);
-  assert_string_equal(rtw_tls_protocol(c.tls), "TLSv1.2");
-  assert_string_equal(rtw_tls_protocol(s.tls), "TLSv1.2");
+  if (expected_protocol() != NULL)
+    assert_string_equal(rtw_tls_protocol(c.tls), expected_protocol());
+  else
+    assert_true(strcmp(rtw_tls_protocol(c.tls), "TLSv1.2") == 0 || tls13(c.tls));
+  assert_string_equal(rtw_tls_protocol(s.tls), rtw_tls_protocol(c.tls));
   assert_true(strlen(rtw_tls_ciphersuite(c.tls)) > 0);
   assert_string_equal(rtw_tls_ciphersuite(c.tls), rtw_tls_ciphersuite(s.tls));
   assert_string_equal(rtw_tls_server_name(c.tls), "localhost");
@@ -233,7 +252,8 @@ static void rsa_certificate(void **state)
   tlst_end_init(&c, "client");
   tlst_end_init(&s, "server");
   tlst_connect(&c, &s, ccfg, scfg, "localhost");
-  assert_non_null(strstr(rtw_tls_ciphersuite(c.tls), "RSA"));
+  if (!tls13(c.tls)) /* TLS 1.3 suites do not name the signature algorithm */
+    assert_non_null(strstr(rtw_tls_ciphersuite(c.tls), "RSA"));
   tlst_write_all(&s, "rsa", 3);
   assert_int_equal(tlst_pump(&c, &s), 0);
   expect_rx(&c, "rsa");
@@ -431,7 +451,7 @@ static void pull_mode(void **state)
   rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
   tlst_end c, s;
   static unsigned char msg[20000], got[20000];
-  size_t got_len = 0, used = 0;
+  size_t got_len = 0, used = 0, record;
   const void *p;
   size_t n;
 
@@ -454,7 +474,8 @@ static void pull_mode(void **state)
   s.wire_len -= used;
   assert_int_equal(rtw_tls_want_read(s.tls), 0);
   assert_int_equal(rtw_tls_read_pending(s.tls, &p, &n), 0);
-  assert_int_equal(n, RTW_TLS_MAX_RECORD_PLAINTEXT);
+  record = tls13(s.tls) ? RTW_TLS_MAX_RECORD_PLAINTEXT - 1 : RTW_TLS_MAX_RECORD_PLAINTEXT;
+  assert_int_equal(n, record);
   assert_int_equal(rtw_tls_inbound_size(s.tls), n);
   /* while plaintext waits, recv takes nothing */
   assert_int_equal(rtw_tls_recv(s.tls, s.wire, s.wire_len, &used), 0);
@@ -464,7 +485,7 @@ static void pull_mode(void **state)
   assert_int_equal(rtw_tls_read_consumed(s.tls, 100), 0);
   got_len = 100;
   assert_int_equal(rtw_tls_read_pending(s.tls, &p, &n), 0);
-  assert_int_equal(n, RTW_TLS_MAX_RECORD_PLAINTEXT - 100);
+  assert_int_equal(n, record - 100);
   memcpy(got + got_len, p, n);
   got_len += n;
   assert_int_equal(rtw_tls_read_consumed(s.tls, n), 0);
@@ -796,7 +817,8 @@ static void tickets_and_resumption(void **state)
   tlst_end_init(&s, "server");
   c.keep_stream = 1;
   tlst_connect(&c, &s, ccfg, scfg, "localhost");
-  assert_true(has(c.stream, c.stream_len, der, der_len)); /* the certificate went by */
+  if (!tls13(c.tls))
+    assert_true(has(c.stream, c.stream_len, der, der_len)); /* the certificate went by */
   first_bytes = s.sent;
   assert_int_equal(rtw_tls_session_save(s.tls, sess, sizeof sess, &sess_len),
                    RTW_ERR_INVALID_STATE);
@@ -895,7 +917,8 @@ static void no_tickets(void **state)
   assert_int_equal(c.handshakes, 1);
   assert_int_equal(rtw_tls_resumed(c.tls), 0);
   assert_int_equal(rtw_tls_resumed(s.tls), 0);
-  assert_true(has(c.stream, c.stream_len, der, der_len));
+  if (!tls13(c.tls))
+    assert_true(has(c.stream, c.stream_len, der, der_len));
   tlst_end_close(&c);
   tlst_end_close(&s);
   rtw_tls_config_free(ccfg);
