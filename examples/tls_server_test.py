@@ -37,6 +37,11 @@ import sys
 import tempfile
 import time
 
+# the throwaway CA maker shared by the TLS tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "helpers"))
+import throwaway_ca  # noqa: E402 (tests/helpers)
+
 HANDSHAKE_TIMEOUT_MS = 3000  # long enough for a real handshake on a loaded machine
 results = []
 
@@ -49,23 +54,9 @@ def check(name, ok, detail=""):
             print(f"# {line}", flush=True)
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def make_certs(d):
     """A CA and a leaf it signs, for DNS:localhost and IP:127.0.0.1 (EC P-256, 2 days)."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=rtweb test CA",
-            "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
-    openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr",
-            cwd=d)
-    with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "leaf.pem", cwd=d)
-    return {k: os.path.join(d, k + ".pem") for k in ("ca", "leaf")} | {
-        "key": os.path.join(d, "leaf.key")}
+    return throwaway_ca.make_ca_and_leaf(d)
 
 
 # ------------------------------------------------------------------ WebSocket by hand

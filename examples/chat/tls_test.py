@@ -26,6 +26,11 @@ import sys
 import tempfile
 import time  # the stall is judged by select() timeouts, the counts are what is asserted
 
+# the throwaway CA maker shared by the TLS tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "helpers"))
+import throwaway_ca  # noqa: E402 (tests/helpers)
+
 try:
     import websockets
 except ImportError:
@@ -49,22 +54,9 @@ def check(ok, name, diag=None):
     return ok
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-
 def make_certs(d):
     """A CA and a leaf for localhost and 127.0.0.1 signed by it (EC P-256, 2 days)."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=rtweb test CA",
-            "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
-    openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr",
-            cwd=d)
-    with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "leaf.pem", cwd=d)
+    throwaway_ca.make_ca_and_leaf(d)
 
 
 def start(*args):

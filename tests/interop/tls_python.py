@@ -22,6 +22,11 @@ import subprocess
 import sys
 import tempfile
 
+# the throwaway CA maker shared by the TLS tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "helpers"))
+import throwaway_ca  # noqa: E402 (tests/helpers)
+
 try:
     import websockets
 except ImportError:
@@ -51,18 +56,7 @@ def check(ok, name, diag=None):
 
 
 def make_certs(d):
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], cwd=d, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=rtweb interop CA",
-            "-keyout", "ca.key", "-out", "ca.pem")
-    openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr")
-    with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "leaf.pem")
+    throwaway_ca.make_ca_and_leaf(d, "rtweb interop CA")
 
 
 async def ws_part(ctx, port):
