@@ -775,8 +775,6 @@ int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, v
     snprintf(b->sni, sizeof b->sni, "%s", server_name);
     b->has_sni = 1;
   }
-  if (c->p.role == RTW_TLS_ROLE_SERVER && c->ncerts > 0)
-    b->cert_index = -1;
   *out = b;
   return 0;
 }
