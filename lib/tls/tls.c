@@ -464,6 +464,19 @@ int rtw_tls_writev(rtw_tls *t, const rtw_iovec *iov, size_t count, size_t *nwrit
   /* Pack the pieces into full records: many small frames become one record. */
   while (i < count && out_pending(t) < t->cfg->max_outbound) {
     size_t fill = 0;
+    if (iov[i].len - off >= rec) {
+      /* A piece that fills a record alone (a large payload) is encrypted in place. */
+      rv = rtw__tlsb_write(t->b, (const unsigned char *)iov[i].base + off, rec);
+      if (rv < 0)
+        return fail(t, rv);
+      done += rec;
+      off += rec;
+      if (off == iov[i].len) {
+        i++;
+        off = 0;
+      }
+      continue;
+    }
     while (i < count && fill < rec) {
       size_t take = iov[i].len - off;
       if (take > rec - fill)

@@ -681,6 +681,42 @@ static void writev_packs(void **state)
   rtw_tls_config_free(scfg);
 }
 
+/* Large pieces between small ones (frame headers around payloads; a piece that fills a
+ * record alone is encrypted from where it is, not staged): the bytes arrive in order and the
+ * records stay full, 60005 bytes in the fewest records (4). */
+static void writev_large_pieces(void **state)
+{
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = tlst_client_config(0, NULL);
+  tlst_end c, s;
+  static unsigned char data[60005];
+  static const size_t sizes[4] = {3, 40000, 2, 20000};
+  rtw_iovec iov[4];
+  size_t i, off = 0, took = 0, before;
+
+  (void)state;
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  tlst_connect(&c, &s, ccfg, scfg, "localhost");
+  pattern(data, sizeof data, 29);
+  for (i = 0; i < 4; i++) {
+    iov[i].base = data + off;
+    iov[i].len = sizes[i];
+    off += sizes[i];
+  }
+  before = c.sent;
+  assert_int_equal(rtw_tls_writev(c.tls, iov, 4, &took), 0);
+  assert_int_equal(took, sizeof data);
+  assert_int_equal(tlst_pump(&c, &s), 0);
+  assert_int_equal(s.rx_len, sizeof data);
+  assert_memory_equal(s.rx, data, sizeof data);
+  /* four records of at most 29 bytes of framing each (AES-GCM; ChaCha20-Poly1305: 21) */
+  assert_true(c.sent - before <= sizeof data + 4 * 29);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
 /* writev over the budget: it stops inside a piece, and the caller goes on from there. */
 static void writev_partial(void **state)
 {
@@ -2018,6 +2054,7 @@ int main(void)
       cmocka_unit_test(write_budget_small),
       cmocka_unit_test(tiny_budget_server),
       cmocka_unit_test(writev_packs),
+      cmocka_unit_test(writev_large_pieces),
       cmocka_unit_test(writev_partial),
       cmocka_unit_test(close_notify_both_ways),
       cmocka_unit_test(tickets_and_resumption),
