@@ -110,7 +110,10 @@ typedef struct rtw_tls_config_settings {
   uint32_t ticket_lifetime_s;
   /** Most ciphertext a connection holds for the socket (rtw_tls_outbound_size());
    * rtw_tls_write() takes no more plaintext once it is reached. 0:
-   * #RTW_TLS_DEFAULT_MAX_OUTBOUND. At least one record (about 16.5 KiB) always fits. */
+   * #RTW_TLS_DEFAULT_MAX_OUTBOUND. At least one record (about 16.5 KiB) always fits.
+   * Automatic replies count too: a peer that keeps asking to renegotiate while not reading
+   * (each request draws a no_renegotiation warning) fails the connection with
+   * #RTW_ERR_TLS_HANDSHAKE once the queue is over this. */
   size_t max_outbound;
   /** Random bytes for the DRBG's seed (and its reseeds): return 0, or a negative value on
    * failure. NULL: the operating system's CSPRNG (getrandom, else /dev/urandom). Called

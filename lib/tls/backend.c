@@ -1103,6 +1103,25 @@ int rtw__tlsb_close_notify(rtw__tlsb *b)
   return rv == 0 ? 0 : map_error(b, rv);
 }
 
+#if !RTW__MBED3
+#  include <mbedtls/ssl_internal.h>
+#endif
+
+int rtw__tlsb_test_hello_request(rtw__tlsb *b)
+{
+#if !RTW__MBED3
+  int rv;
+  b->ssl.out_msgtype = MBEDTLS_SSL_MSG_HANDSHAKE;
+  b->ssl.out_msglen = 4;
+  memset(b->ssl.out_msg, 0, 4); /* HelloRequest: type 0, empty body */
+  rv = mbedtls_ssl_write_record(&b->ssl, 1);
+  return rv == 0 ? 0 : map_error(b, rv);
+#else
+  (void)b;
+  return RTW_ERR_UNSUPPORTED;
+#endif
+}
+
 int rtw__tlsb_raw_error(const rtw__tlsb *b) { return b->raw; }
 
 size_t rtw__tlsb_error_text(const rtw__tlsb *b, char *buf, size_t cap)

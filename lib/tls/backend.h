@@ -69,6 +69,10 @@ size_t rtw__tlsb_max_record(const rtw__tlsb *b);
 int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len);
 int rtw__tlsb_close_notify(rtw__tlsb *b);
 
+/* Tests only (mbedTLS 2.28): queue an encrypted HelloRequest, a peer asking to renegotiate
+ * (RFC 5246 7.4.1.1), through the connection's record layer. RTW_ERR_UNSUPPORTED elsewhere. */
+int rtw__tlsb_test_hello_request(rtw__tlsb *b);
+
 int rtw__tlsb_raw_error(const rtw__tlsb *b);
 size_t rtw__tlsb_error_text(const rtw__tlsb *b, char *buf, size_t cap);
 uint32_t rtw__tlsb_verify_result(const rtw__tlsb *b);

@@ -43,6 +43,10 @@ struct rtw_tls {
   uint64_t hs_start;
 };
 
+static size_t out_pending(const rtw_tls *t);
+
+rtw__tlsb *rtw__tls_backend(rtw_tls *t) { return t->b; }
+
 /* ---------------------------------------------------------------- backend I/O */
 
 static size_t io_recv(void *io, unsigned char *buf, size_t len)
@@ -268,6 +272,15 @@ static int peer_closed(rtw_tls *t)
   return 0;
 }
 
+/* After the handshake a read produces output only as mbedTLS's automatic replies: the
+ * no_renegotiation warning to each renegotiation request (RFC 5246 7.2.2, 7.4.1.1; RFC 5746
+ * 4.4). A peer that keeps asking without reading would grow the queue without bound, so the
+ * replies count against max_outbound like everything else: over it, the connection fails. */
+static int auto_reply_over_budget(const rtw_tls *t, size_t before)
+{
+  return out_pending(t) > before && out_pending(t) > t->cfg->max_outbound;
+}
+
 static int process(rtw_tls *t)
 {
   unsigned char buf[REC];
@@ -288,7 +301,7 @@ static int process(rtw_tls *t)
     }
   }
   for (;;) {
-    size_t n = 0;
+    size_t n = 0, out_before = out_pending(t);
     if (t->state & RTW_TLS_STATE_PEER_CLOSED) {
       t->in_off = t->in_len; /* nothing counts after close_notify (RFC 5246 7.2.1) */
       return 0;
@@ -302,6 +315,8 @@ static int process(rtw_tls *t)
           return fail(t, RTW_ERR_NOMEM);
       }
       rv = rtw__tlsb_read(t->b, t->held, REC, &n);
+      if (rv >= 0 && auto_reply_over_budget(t, out_before))
+        return fail(t, RTW_ERR_TLS_HANDSHAKE);
       if (rv == 0) {
         t->held_off = 0;
         t->held_len = n;
@@ -310,6 +325,8 @@ static int process(rtw_tls *t)
       drop_held(t);
     } else {
       rv = rtw__tlsb_read(t->b, buf, sizeof buf, &n);
+      if (rv >= 0 && auto_reply_over_budget(t, out_before))
+        return fail(t, RTW_ERR_TLS_HANDSHAKE);
       if (rv == 0) {
         rv = deliver(t, buf, n);
         memset(buf, 0, n);

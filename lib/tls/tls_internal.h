@@ -19,6 +19,9 @@ struct rtw_tls_config {
   int used;      /* a connection was made: the setters refuse from then on */
 };
 
+/* The connection's backend object (tests reach the seam's test hooks through it). */
+rtw__tlsb *rtw__tls_backend(rtw_tls *t);
+
 /* A connection takes a reference and freezes the configuration. */
 void rtw__tls_config_ref(rtw_tls_config *c);
 

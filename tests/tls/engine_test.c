@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tlst.h"
+#include "tls_internal.h" /* rtw__tls_backend(), for the seam's test hook */
 
 #include "mbedtls/x509.h"
 #include "mbedtls/x509_crt.h"
@@ -711,6 +712,56 @@ static void writev_large_pieces(void **state)
   assert_memory_equal(s.rx, data, sizeof data);
   /* four records of at most 29 bytes of framing each (AES-GCM; ChaCha20-Poly1305: 21) */
   assert_true(c.sent - before <= sizeof data + 4 * 29);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw_tls_config_free(ccfg);
+  rtw_tls_config_free(scfg);
+}
+
+/* A server that keeps asking to renegotiate (HelloRequest, RFC 5246 7.4.1.1) while the
+ * client's output is not drained: each request draws mbedTLS's no_renegotiation warning
+ * (RFC 5746 4.4), an automatic reply that counts against max_outbound, so the queue stops at
+ * the budget plus one reply and the client fails instead of growing without bound. */
+static void renegotiation_requests_bounded(void **state)
+{
+  rtw_tls_config_settings st = {.version = RTW_TLS_CONFIG_SETTINGS_VERSION};
+  const tlst_certs *certs = tlst_certs_get(0);
+  rtw_tls_config *scfg = tlst_server_config(0, NULL, NULL), *ccfg = NULL;
+  tlst_end c, s;
+  size_t used, i, reply = 0, before;
+  int rv = 0;
+
+  (void)state;
+  st.max_outbound = 1024;
+  assert_int_equal(rtw_tls_config_new(&ccfg, RTW_TLS_ROLE_CLIENT, &st, NULL), 0);
+  assert_int_equal(rtw_tls_config_set_ca(ccfg, certs->ca.cert, certs->ca.cert_len), 0);
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  tlst_connect(&c, &s, ccfg, scfg, "localhost");
+  if (rtw__tlsb_test_hello_request(rtw__tls_backend(s.tls)) == RTW_ERR_UNSUPPORTED) {
+    tlst_end_close(&c);
+    tlst_end_close(&s);
+    rtw_tls_config_free(ccfg);
+    rtw_tls_config_free(scfg);
+    skip(); /* the hook needs mbedTLS 2.28's record layer */
+  }
+  for (i = 0; i < 1000 && rv == 0; i++) {
+    if (i > 0)
+      assert_int_equal(rtw__tlsb_test_hello_request(rtw__tls_backend(s.tls)), 0);
+    tlst_flush(&s, &c);
+    before = rtw_tls_outbound_size(c.tls);
+    rv = rtw_tls_recv(c.tls, c.wire, c.wire_len, &used);
+    c.wire_len = 0; /* the client never writes its replies out */
+    if (rv == 0) {
+      assert_true(rtw_tls_outbound_size(c.tls) > before); /* the warning was queued */
+      if (reply == 0)
+        reply = rtw_tls_outbound_size(c.tls) - before;
+    }
+  }
+  assert_int_equal(rv, RTW_ERR_TLS_HANDSHAKE);
+  assert_true(i > 1024 / 64); /* the warnings were answered until the budget was reached */
+  assert_true(reply > 0 && rtw_tls_outbound_size(c.tls) <= 1024 + reply);
+  assert_int_equal(rtw_tls_error(c.tls), RTW_ERR_TLS_HANDSHAKE);
   tlst_end_close(&c);
   tlst_end_close(&s);
   rtw_tls_config_free(ccfg);
@@ -2055,6 +2106,7 @@ int main(void)
       cmocka_unit_test(tiny_budget_server),
       cmocka_unit_test(writev_packs),
       cmocka_unit_test(writev_large_pieces),
+      cmocka_unit_test(renegotiation_requests_bounded),
       cmocka_unit_test(writev_partial),
       cmocka_unit_test(close_notify_both_ways),
       cmocka_unit_test(tickets_and_resumption),
