@@ -131,7 +131,7 @@ int rtw_tls_config_add_cert(rtw_tls_config *c, const char *chain, size_t chain_l
 
 /* Read a whole file of at most RTW_TLS_MAX_PEM_FILE bytes into memory from mem. One
  * allocation of the limit, not a growing buffer: a key file must not leave partial copies
- * behind in blocks a realloc() freed (free_secret() wipes the one block). */
+ * behind in blocks a reallocation freed (free_secret() wipes the one block). */
 static int read_file(rtw_tls_config *c, const char *path, char **data, size_t *len)
 {
   FILE *f;
