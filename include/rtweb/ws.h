@@ -165,10 +165,16 @@ typedef struct rtw_ws rtw_ws;
 /** @brief Flag: do not answer pings automatically (call rtw_ws_queue_pong() yourself). */
 #define RTW_WS_FLAG_NO_AUTO_PONG 0x2u
 
+/** @brief Default keep_buffer: 64 KiB. */
+#define RTW_WS_DEFAULT_KEEP_BUFFER (64u * 1024u)
+/** @brief Default keep_idle_ms: 1000. */
+#define RTW_WS_DEFAULT_KEEP_IDLE_MS 1000u
+
 /** @brief The rtw_ws_settings layout this header declares. Version 2 appended
- * outbound_high_water, outbound_low_water and send_timeout_ms; a caller stating version 1
- * gets their defaults. */
-#define RTW_WS_SETTINGS_VERSION 2u
+ * outbound_high_water, outbound_low_water and send_timeout_ms; version 3 appended
+ * keep_buffer and keep_idle_ms. A caller stating an older version gets the defaults of the
+ * members it does not know. */
+#define RTW_WS_SETTINGS_VERSION 3u
 
 /**
  * @brief Session limits and options. Zero in any member means its default.
@@ -236,6 +242,19 @@ typedef struct rtw_ws_settings {
   /** Fail with #RTW_ERR_SEND_TIMEOUT when bytes are pending and rtw_ws_send_consumed() takes
    * none for this long (see rtw_ws_tick()). Default 0: off. */
   uint32_t send_timeout_ms;
+  /* ---- version 3 ---- */
+  /** Buffer capacity the session keeps for reuse instead of freeing it: the output buffer
+   * once the queue drains, and the whole-message buffer once a message was delivered, each
+   * up to this many bytes. Steady traffic of messages up to this size then allocates
+   * nothing per message; a larger buffer is released as soon as it is no longer needed.
+   * Default #RTW_WS_DEFAULT_KEEP_BUFFER (64 KiB); SIZE_MAX keeps everything (until
+   * keep_idle_ms or rtw_ws_trim()). */
+  size_t keep_buffer;
+  /** Kept buffers are released by rtw_ws_tick() once the session has neither received nor
+   * queued anything for this long (announced by rtw_ws_next_deadline()), so an idle
+   * session returns to its idle size. Default #RTW_WS_DEFAULT_KEEP_IDLE_MS (1000);
+   * UINT32_MAX never releases them by time. See also rtw_ws_trim(). */
+  uint32_t keep_idle_ms;
 } rtw_ws_settings;
 
 /** @brief The rtw_ws_callbacks layout this header declares. */
@@ -366,6 +385,31 @@ RTW_EXPORT void *rtw_ws_user_data(const rtw_ws *ws);
 RTW_EXPORT int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread);
 
 /**
+ * @brief rtw_ws_recv() for a host that owns a writable read buffer: the session unmasks
+ * payload bytes in place (the buffer's contents change) and delivers pointers into `in`
+ * wherever it can instead of copying (every on_message_data piece in streamed mode, and a
+ * whole message that lies in one frame inside `in`). Same contract, return values and
+ * backpressure as rtw_ws_recv(); the bytes it did not consume (*nread onwards) are left
+ * untouched, so feeding them again later is correct. Do not mix the two calls within one
+ * frame's payload with bytes already unmasked in place.
+ * @param ws the session.
+ * @param in received bytes, modified in place (NULL allowed with len 0).
+ * @param len bytes at in.
+ * @param[out] nread bytes consumed (may be less than len; keep the rest).
+ * @return as rtw_ws_recv().
+ */
+RTW_EXPORT int rtw_ws_recv_inplace(rtw_ws *ws, void *in, size_t len, size_t *nread);
+
+/**
+ * @brief Release the buffers the session keeps for reuse (see rtw_ws_settings::keep_buffer)
+ * now, except what still holds queued output or a message being assembled. No callback
+ * fires. rtw_ws_tick() does the same after keep_idle_ms without traffic.
+ * @param ws the session.
+ * @return 0; #RTW_ERR_REENTRANT (called from a callback of this session); #RTW_ERR_INVALID_ARGUMENT (NULL ws).
+ */
+RTW_EXPORT int rtw_ws_trim(rtw_ws *ws);
+
+/**
  * @brief Whether the session wants input now: poll the transport for reading while it is 1.
  *
  * When want_read and want_write are both 0, the session is over: close the transport.
@@ -470,6 +514,13 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
  * copied (masking must not modify the caller's bytes) and released at once. */
 #define RTW_WS_QUEUE_NOCOPY 0x1u
 
+/** @brief Flag for rtw_ws_queue_message(): the application
+ * vouches that this text payload is valid UTF-8 (e.g. a relay forwarding a text message the
+ * session already validated), so the session does not check it again. A payload that is
+ * not valid UTF-8 then reaches the peer, which fails the connection with 1007 (RFC 6455
+ * 8.1): use it only for text that was validated. Ignored for binary messages. */
+#define RTW_WS_QUEUE_VALID_UTF8 0x4u
+
 /**
  * @brief Queue a text (#RTW_WS_OP_TEXT) or binary (#RTW_WS_OP_BINARY) message, fragmented at
  * fragment_size. The random callback may fire (client role: masking keys).
@@ -478,8 +529,8 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
  * @param data the payload (NULL allowed with len 0): copied, or referenced with
  *        #RTW_WS_QUEUE_NOCOPY until on_payload_released.
  * @param len bytes at data.
- * @param flags 0, #RTW_WS_QUEUE_NOCOPY, #RTW_WS_QUEUE_NO_COMPRESS (see rtw_ws_set_deflate()),
- *        or both.
+ * @param flags 0 or a combination of #RTW_WS_QUEUE_NOCOPY, #RTW_WS_QUEUE_NO_COMPRESS (see
+ *        rtw_ws_set_deflate()) and #RTW_WS_QUEUE_VALID_UTF8.
  * @return 0; #RTW_ERR_INVALID_UTF8 (text that is not UTF-8; nothing queued);
  *         #RTW_ERR_WS_OUTBOUND_FULL (nothing queued); #RTW_ERR_WS_CLOSED (a close was sent
  *         or the session failed); #RTW_ERR_INVALID_STATE (a streamed message is in

@@ -162,6 +162,8 @@ struct rtw_ws {
   uint8_t out_op; /* opcode of the message being sent with queue_fragment, 0 when none */
   uint8_t out_started;
   rtw__utf8 out_utf8;
+  size_t keep_buffer;    /* settings: buffer capacity kept for reuse */
+  uint32_t keep_idle_ms; /* settings: kept buffers released after this long idle */
   int close_sent;
   int close_recv;
   uint8_t close_written; /* our close frame has been fully taken by the host */
@@ -806,7 +808,7 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
   int rv;
 
   if (ws == NULL || (data == NULL && len > 0) ||
-      (flags & ~(RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_NO_COMPRESS)) ||
+      (flags & ~(RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_NO_COMPRESS | RTW_WS_QUEUE_VALID_UTF8)) ||
       (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY))
     return RTW_ERR_INVALID_ARGUMENT;
   rv = can_queue(ws);
@@ -814,7 +816,8 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
     return rv;
   if (ws->out_op != 0)
     return RTW_ERR_INVALID_STATE;
-  if (opcode == RTW_WS_OP_TEXT && len > 0 && rtw__utf8_valid_prefix(data, len) != len)
+  if (opcode == RTW_WS_OP_TEXT && len > 0 && !(flags & RTW_WS_QUEUE_VALID_UTF8) &&
+      rtw__utf8_valid_prefix(data, len) != len)
     return RTW_ERR_INVALID_UTF8; /* RFC 6455 5.6: text is UTF-8 (checked before deflate) */
   if (wants_compression(ws, len, flags)) /* max_outbound counts the compressed bytes */
     return queue_compressed(ws, (unsigned)opcode, data, len, nocopy);
@@ -1667,6 +1670,22 @@ static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
   return ws->paused ? RTW_ERR_PAUSE : 0;
 }
 
+/* TODO(issue 15): unmask in place and deliver pointers into `in`. For now the same as
+ * rtw_ws_recv(), which is correct (the contract allows but does not require modifying in). */
+int rtw_ws_recv_inplace(rtw_ws *ws, void *in, size_t len, size_t *nread)
+{
+  return rtw_ws_recv(ws, in, len, nread);
+}
+
+int rtw_ws_trim(rtw_ws *ws)
+{
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!outermost(ws))
+    return RTW_ERR_REENTRANT;
+  return 0; /* TODO(issue 15): nothing is kept yet */
+}
+
 int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
 {
   if (nread != NULL)
@@ -1893,6 +1912,8 @@ void *rtw_ws_user_data(const rtw_ws *ws)
 
 /* The prefix of rtw_ws_settings that version 1 declared. */
 #define SETTINGS_V1_SIZE offsetof(rtw_ws_settings, outbound_high_water)
+/* The prefix of rtw_ws_settings that version 2 declared. */
+#define SETTINGS_V2_SIZE offsetof(rtw_ws_settings, keep_buffer)
 
 static int apply_settings(rtw_ws *ws, const rtw_ws_settings *in)
 {
@@ -1903,7 +1924,8 @@ static int apply_settings(rtw_ws *ws, const rtw_ws_settings *in)
     if (in->version == 0 || in->version > RTW_WS_SETTINGS_VERSION)
       return RTW_ERR_INVALID_ARGUMENT;
     /* copy only the layout the caller knows; newer members stay 0 (their defaults) */
-    memcpy(&s, in, in->version == 1 ? SETTINGS_V1_SIZE : sizeof s);
+    memcpy(&s, in,
+           in->version == 1 ? SETTINGS_V1_SIZE : in->version == 2 ? SETTINGS_V2_SIZE : sizeof s);
     if (s.flags & ~(RTW_WS_FLAG_WHOLE_MESSAGES | RTW_WS_FLAG_NO_AUTO_PONG) ||
         s.rsv_allowed & ~(RTW_WS_RSV1 | RTW_WS_RSV2 | RTW_WS_RSV3))
       return RTW_ERR_INVALID_ARGUMENT;
@@ -1924,6 +1946,8 @@ static int apply_settings(rtw_ws *ws, const rtw_ws_settings *in)
   if (ws->low_water > ws->high_water)
     return RTW_ERR_INVALID_ARGUMENT;
   ws->send_timeout_ms = s.send_timeout_ms;
+  ws->keep_buffer = s.keep_buffer ? s.keep_buffer : RTW_WS_DEFAULT_KEEP_BUFFER;
+  ws->keep_idle_ms = s.keep_idle_ms ? s.keep_idle_ms : RTW_WS_DEFAULT_KEEP_IDLE_MS;
   return 0;
 }
 

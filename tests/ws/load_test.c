@@ -1149,7 +1149,7 @@ static void settings_versions(void **state)
   size_t nread;
 
   (void)state;
-  assert_int_equal(RTW_WS_SETTINGS_VERSION, 2);
+  assert_int_equal(RTW_WS_SETTINGS_VERSION, 3);
   memset(v1, 0, sizeof *v1);
   v1->version = 1;
   v1->max_outbound = 4u * 1024u * 1024u;

@@ -118,10 +118,11 @@ RTW_WS_ROLE_SERVER = 0
 RTW_WS_ROLE_CLIENT = 1
 RTW_WS_FLAG_WHOLE_MESSAGES = 0x1
 RTW_WS_FLAG_NO_AUTO_PONG = 0x2
-RTW_WS_SETTINGS_VERSION = 2
+RTW_WS_SETTINGS_VERSION = 3
 RTW_WS_CALLBACKS_VERSION = 1
 RTW_WS_RSV1 = 0x4
 RTW_WS_QUEUE_NO_COMPRESS = 0x2
+RTW_WS_QUEUE_VALID_UTF8 = 0x4
 # ws.h: permessage-deflate
 RTW_WS_DEFLATE_BITS_NO_VALUE = 1
 RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER = 0x1
@@ -214,7 +215,9 @@ class rtw_ws_settings(ctypes.Structure):
                 ("rsv_allowed", c_uint32),
                 # version 2
                 ("outbound_high_water", c_size_t), ("outbound_low_water", c_size_t),
-                ("send_timeout_ms", c_uint32)]
+                ("send_timeout_ms", c_uint32),
+                # version 3
+                ("keep_buffer", c_size_t), ("keep_idle_ms", c_uint32)]
 
 
 class rtw_ws_callbacks(ctypes.Structure):
