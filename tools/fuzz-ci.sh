@@ -15,7 +15,7 @@
 # log next to it; reproduce it with BUILDDIR/fuzz/fuzz_<target> ARTIFACT (docs/fuzzing.md).
 # Without clang or its libFuzzer runtime the script prints `1..0 # SKIP ...` and exits 0.
 #
-# Environment: RTW_FUZZ_SECONDS (30), RTW_FUZZ_BUILDDIR (build-ci-fuzz), RTW_FUZZ_TARGETS
+# Environment: RTW_FUZZ_SECONDS (30), RTW_FUZZ_SEED (1; 0 = random), RTW_FUZZ_BUILDDIR (build-ci-fuzz), RTW_FUZZ_TARGETS
 # (space-separated names without fuzz_, default every directory in fuzz/corpus),
 # RTW_FUZZ_ARTIFACTS, CC (clang).
 # Run time: one run per corpus directory (15 targets: about 8 minutes at 30 s) plus the build (about
@@ -25,6 +25,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 seconds=${RTW_FUZZ_SECONDS:-30}
+# A fixed seed makes the CI run repeatable: the same corpus and seed replay the same mutations
+# in the same order, so a crash found once is found again and can be fixed. RTW_FUZZ_SEED=0
+# lets libFuzzer pick one (the exploring runs of docs/fuzzing.md).
+seed=${RTW_FUZZ_SEED:-1}
 builddir=${RTW_FUZZ_BUILDDIR:-build-ci-fuzz}
 cc=${CC:-clang}
 case $cc in *clang*) ;; *) cc=clang ;; esac
@@ -96,7 +100,7 @@ for t in "${targets[@]}"; do
   [ -n "$longest" ] && [ "$longest" -gt "$max_len" ] && max_len=$longest
   dict=()
   [ -f "fuzz/$name.dict" ] && dict=("-dict=$root/fuzz/$name.dict")
-  (cd "$work" && "$exe" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  (cd "$work" && "$exe" "${dict[@]}" -seed="$seed" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1)
   rc=$?
@@ -134,7 +138,16 @@ for t in "${targets[@]}"; do
     else
       echo "not ok $n - $name: exit status $rc, no artifact (log $artifacts/$name/log)"
     fi
-    grep -E 'ERROR|fuzz check failed|SUMMARY' "$work/log" | head -5 | sed 's/^/# /'
+    if grep -q -E 'ERROR|fuzz check failed|SUMMARY' "$work/log"; then
+      grep -E 'ERROR|fuzz check failed|SUMMARY' "$work/log" | head -5 | sed 's/^/# /'
+    else
+      tail -8 "$work/log" | sed 's/^/# /' # no sanitizer report: show how the run ended
+    fi
+    if [ -n "$art" ]; then # does the artifact fail again on its own?
+      (cd "$work" && timeout 60 "$exe" -runs=1 "$art" >"$work/replay.log" 2>&1)
+      echo "# replayed alone: exit status $?"
+      grep -E 'ERROR|fuzz check failed|SUMMARY' "$work/replay.log" | head -3 | sed 's/^/# /'
+    fi
     failed=$((failed + 1))
   fi
   rm -rf "$work"

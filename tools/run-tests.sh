@@ -19,7 +19,7 @@ PY=/usr/bin/python3 # Debian's python (meson needs it anyway); not a pyenv shim 
 
 packages=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev libcmocka-dev
   libmbedtls-dev node-llhttp zlib1g-dev valgrind python3 python3-websockets curl libuv1-dev
-  chromium fonts-dejavu-core doxygen openssl)
+  chromium fonts-dejavu-core doxygen openssl redis-server libhiredis-dev nginx)
 # Node.js and npm: the machine's own when present (it may come from elsewhere than Debian)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
@@ -106,9 +106,9 @@ run_config() {
   case $name in
     gcc) ;;
     # the suites that do not depend on the compiler or sanitizers run once, in the gcc build
-    clang) cc=clang; suites=(--no-suite interop --no-suite python --no-suite docs --no-suite install) ;;
+    clang) cc=clang; suites=(--no-suite interop --no-suite python --no-suite docs --no-suite install --no-suite scaleout) ;;
     asan) opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all)
-      suites=(--no-suite python --no-suite docs --no-suite install) ;;
+      suites=(--no-suite python --no-suite docs --no-suite install --no-suite scaleout) ;;
     valgrind) dir=build-ci-gcc; wrap=(--wrapper "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect -q") ;;
     *) echo "unknown config $name"; return 1 ;;
   esac
