@@ -5,7 +5,7 @@
  * Run it through bench/run_sse.sh, which adds eventsource-parser and prints the table;
  * docs/performance.md describes the method. Alone:
  *
- *   bench_sse [-d DIR] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
+ *   bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
  *
  *   -d DIR      write the streams and DIR/manifest.tsv there (for bench/node/bench_sse.mjs)
  *   -r REPS     timed repetitions per parser and stream; the median is reported (default 9)
@@ -13,6 +13,10 @@
  *               the stream until it lasts that long (default 0.3)
  *   -m MIB      size of each stream in MiB (default 1: cache-resident, like a socket buffer)
  *   -c CHUNK    bytes handed to the parser per call (default 16384)
+ *   -s NAMES    only these streams, comma-separated (json,big,heartbeat; default all)
+ *
+ * Parsers: rtweb (buffered: on_event gets the whole data), rtweb-stream (the same parser
+ * with RTW_SSE_FLAG_STREAM_DATA: data arrives through on_data) and the memchr baseline.
  *
  * Output (stdout) is tab-separated, one record per line, first column the record kind:
  *
@@ -264,6 +268,63 @@ static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err
   return rc;
 }
 
+static int rtw_stream_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
+{
+  counts *c = user_data;
+
+  (void)parser;
+  c->events++; /* the data came through rtw_stream_data; ev->data_len is its total */
+  c->meta_bytes += ev->type_len + ev->id_len;
+  return 0;
+}
+
+static int rtw_stream_data(rtw_sse_parser *parser, const char *piece, size_t len,
+                           void *user_data)
+{
+  counts *c = user_data;
+
+  (void)parser;
+  (void)piece;
+  c->data_bytes += len;
+  return 0;
+}
+
+/* rtweb with RTW_SSE_FLAG_STREAM_DATA: data pieces through on_data, nothing buffered. */
+static int pass_rtweb_stream(const stream *s, size_t chunk, counts *c, const char **err)
+{
+  rtw_sse_callbacks cb;
+  rtw_sse_settings set;
+  rtw_sse_parser *p = NULL;
+  size_t off;
+  int rc;
+
+  memset(&cb, 0, sizeof cb);
+  cb.version = RTW_SSE_CALLBACKS_VERSION;
+  cb.on_event = rtw_stream_event;
+  cb.on_data = rtw_stream_data;
+  cb.on_comment = rtw_comment;
+  memset(&set, 0, sizeof set);
+  set.version = RTW_SSE_SETTINGS_VERSION;
+  set.flags = RTW_SSE_FLAG_STREAM_DATA;
+  rc = rtw_sse_parser_new(&p, &cb, &set, NULL, c);
+  for (off = 0; off < s->len && rc == 0; off += chunk) {
+    size_t n = s->len - off < chunk ? s->len - off : chunk;
+    size_t nread = 0;
+    rc = rtw_sse_parser_recv(p, s->buf + off, n, &nread);
+    if (rc == 0 && nread != n) {
+      rc = RTW_ERR_INVALID_STATE; /* nothing pauses here, so all input must be consumed */
+    }
+  }
+  if (rc == 0) {
+    rc = rtw_sse_parser_end(p);
+  }
+  rtw_sse_parser_free(p);
+  if (rc != 0) {
+    *err = rtw_strerror(rc);
+  }
+  return rc;
+}
+
 static int mcs_event(const char *type, size_t type_len, const char *data, size_t data_len,
                      const char *id, size_t id_len, void *user_data)
 {
@@ -318,6 +379,7 @@ static int pass_memchr(const stream *s, size_t chunk, counts *c, const char **er
 
 typedef struct options {
   const char *dir;
+  int selected[3]; /* json, big, heartbeat */
   unsigned reps;
   double min_time;
   size_t mib;
@@ -341,7 +403,7 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
   unsigned long passes;
   unsigned r;
 
-  fprintf(stderr, "bench_sse: %-9s %-6s ...", s->name, parser);
+  fprintf(stderr, "bench_sse: %-9s %-12s ...", s->name, parser);
   memset(&first, 0, sizeof first);
   t0 = bench_now();
   if (pass(s, o->chunk, &first, &err) != 0) {
@@ -376,7 +438,8 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: bench_sse [-d DIR] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
+  fprintf(stderr,
+          "usage: bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
   exit(2);
 }
 
@@ -393,19 +456,46 @@ static unsigned long num(const char *arg, unsigned long lo, unsigned long hi)
   return v;
 }
 
+static const char *const stream_names[3] = {"json", "big", "heartbeat"};
+
+/* -s json,big: select streams by name. */
+static void select_streams(options *o, const char *list)
+{
+  size_t i;
+
+  for (i = 0; i < 3; i++) {
+    const char *p = list;
+    size_t n = strlen(stream_names[i]);
+
+    o->selected[i] = 0;
+    while ((p = strstr(p, stream_names[i])) != NULL) {
+      if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) {
+        o->selected[i] = 1;
+        break;
+      }
+      p += n;
+    }
+  }
+  if (!o->selected[0] && !o->selected[1] && !o->selected[2]) {
+    usage();
+  }
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
   int ch;
   char *end;
 
   o->dir = NULL;
+  o->selected[0] = o->selected[1] = o->selected[2] = 1;
   o->reps = 9;
   o->min_time = 0.3;
   o->mib = 1;
   o->chunk = 16384;
-  while ((ch = getopt(argc, argv, "d:r:t:m:c:")) != -1) {
+  while ((ch = getopt(argc, argv, "d:s:r:t:m:c:")) != -1) {
     switch (ch) {
     case 'd': o->dir = optarg; break;
+    case 's': select_streams(o, optarg); break;
     case 'r': o->reps = (unsigned)num(optarg, 1, MAX_REPS); break;
     case 'm': o->mib = (size_t)num(optarg, 1, 4096); break;
     case 'c': o->chunk = (size_t)num(optarg, 1, 1ul << 30); break;
@@ -437,6 +527,9 @@ static void write_streams(const options *o, stream *st, size_t n)
 
   for (i = 0; i < n; i++) {
     char file[64];
+    if (!o->selected[i]) {
+      continue;
+    }
     fmt_len(snprintf(file, sizeof file, "%s.sse", st[i].name), sizeof file);
     if (write_file(o->dir, file, st[i].buf, st[i].len) != 0) {
       exit(1);
@@ -450,6 +543,9 @@ static void write_streams(const options *o, stream *st, size_t n)
   }
   fprintf(f, "chunk\t%zu\n", o->chunk);
   for (i = 0; i < n; i++) {
+    if (!o->selected[i]) {
+      continue;
+    }
     fprintf(f, "stream\t%s\t%s.sse\t%zu\n", st[i].name, st[i].name, st[i].len);
   }
   if (fclose(f) != 0) {
@@ -481,13 +577,18 @@ int main(int argc, char **argv)
   printf("info\treps\t%u\n", o.reps);
   printf("info\tmin_time\t%g\n", o.min_time);
   for (i = 0; i < 3; i++) {
-    print_stream(&st[i]);
+    if (o.selected[i]) {
+      print_stream(&st[i]);
+    }
   }
   fflush(stdout);
 
   for (i = 0; i < 3; i++) {
-    measure(&o, &st[i], "rtweb", pass_rtweb);
-    measure(&o, &st[i], "memchr", pass_memchr);
+    if (o.selected[i]) {
+      measure(&o, &st[i], "rtweb", pass_rtweb);
+      measure(&o, &st[i], "rtweb-stream", pass_rtweb_stream);
+      measure(&o, &st[i], "memchr", pass_memchr);
+    }
   }
   for (i = 0; i < 3; i++) {
     free(st[i].buf);
