@@ -1529,6 +1529,7 @@ static int perf_callgrind(const options *o)
       fprintf(stderr, "bench_ws: %s failed its check: %s\n", name, err);
       return 1;
     }
+    memset(&c, 0, sizeof c); /* passes add to the counts */
     if (cg_pass(it, &s, o, &c, &err) != 0 || !same_counts(&c, &s.expect, 0)) {
       fprintf(stderr, "bench_ws: %s failed: %s\n", name, err);
       return 1;
