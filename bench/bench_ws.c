@@ -1542,12 +1542,96 @@ static int perf_callgrind(const options *o)
   return 2;
 }
 
+#define ROW_MAX 4 /* implementations in one row */
+
+/*
+ * Time the n implementations of one row (perf_items[first..first+n)) interleaved: after a
+ * verifying warm-up pass each, repetition r runs one repetition of every implementation in
+ * turn (starting at a different one each time), so a machine that gets busier or quieter
+ * during the row slows all of them alike and the same-run ratios hold. A repetition repeats
+ * whole passes until min_time has gone by. Prints one result or error record each; returns
+ * nonzero when one failed.
+ */
+static int perf_row(const options *o, const stream *st, size_t first, size_t n)
+{
+  double t[ROW_MAX][MAX_REPS];
+  const char *err[ROW_MAX];
+  int ok[ROW_MAX];
+  size_t k;
+  unsigned r;
+  int failed = 0;
+
+  for (k = 0; k < n; k++) {
+    const perf_item *it = &perf_items[first + k];
+    const stream *s = &st[it->ps];
+    counts c;
+
+    memset(&c, 0, sizeof c);
+    err[k] = "";
+    ok[k] = it->pass(s, o, &c, 1, &err[k]) == 0 && same_counts(&c, &s->expect, 1);
+    if (!ok[k] && err[k][0] == '\0')
+      err[k] = "counts or content differ from the generator's";
+  }
+  for (r = 0; r < o->reps; r++) {
+    size_t j;
+
+    for (j = 0; j < n; j++) {
+      const perf_item *it;
+      const stream *s;
+      unsigned long i = 0;
+      double t0, elapsed = 0.0;
+
+      k = (j + r) % n;
+      it = &perf_items[first + k];
+      s = &st[it->ps];
+      if (!ok[k])
+        continue;
+      t0 = bench_now();
+      do {
+        counts c;
+
+        memset(&c, 0, sizeof c);
+        if (it->pass(s, o, &c, 0, &err[k]) != 0 || !same_counts(&c, &s->expect, 0)) {
+          ok[k] = 0;
+          err[k] = "result changed between passes";
+          break;
+        }
+        i++;
+        elapsed = bench_now() - t0;
+      } while (elapsed < o->min_time);
+      t[k][r] = elapsed / (double)i;
+    }
+  }
+  for (k = 0; k < n; k++) {
+    const perf_item *it = &perf_items[first + k];
+    const stream *s = &st[it->ps];
+
+    fprintf(stderr, "bench_ws: %s %-6s %7zu B  %-18s", it->row, s->type, s->msg_size,
+            it->impl);
+    if (!ok[k]) {
+      fprintf(stderr, " FAILED: %s\n", err[k]);
+      printf("error\t%s\t%s\t%s\n", it->row, it->impl, err[k]);
+      failed = 1;
+      continue;
+    }
+    {
+      double median = bench_median(t[k], o->reps);
+
+      fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
+      printf("result\t%s\t%s\t%llu\t%zu\t%u\t%.9f\t%.9f\t%.9f\n", it->row, it->impl,
+             s->expect.messages, s->len, o->reps, median, t[k][0], t[k][o->reps - 1]);
+    }
+  }
+  fflush(stdout);
+  return failed;
+}
+
 static int perf_main(const options *o)
 {
   size_t target = o->smoke ? 256u * 1024u : o->mib * 1024u * 1024u;
   size_t big = o->smoke ? 70000u : 1048576u; /* 70000: takes the 64-bit length path */
   stream st[NPS];
-  size_t i;
+  size_t i, n;
   int failed = 0, ps;
 
   if (o->cg != NULL)
@@ -1568,23 +1652,10 @@ static int perf_main(const options *o)
   printf("info\ttext_non_ascii\t%.1f%%\n",
          100.0 * (double)st[PS_TEXTBIG].non_ascii / (double)st[PS_TEXTBIG].expect.bytes);
   fflush(stdout);
-  for (i = 0; i < NPERF; i++) {
-    const perf_item *it = &perf_items[i];
-    const stream *s = &st[it->ps];
-    impl im;
-    result r;
-
-    im.name = it->impl;
-    im.pass = it->pass;
-    r = measure(o, s, &im);
-    if (!r.ok) {
-      printf("error\t%s\t%s\t%s\n", it->row, it->impl, r.err);
-      failed = 1;
-    } else {
-      printf("result\t%s\t%s\t%llu\t%zu\t%u\t%.9f\t%.9f\t%.9f\n", it->row, it->impl,
-             s->expect.messages, s->len, o->reps, r.median, r.min, r.max);
-    }
-    fflush(stdout);
+  for (i = 0; i < NPERF; i += n) {
+    for (n = 1; i + n < NPERF && strcmp(perf_items[i + n].row, perf_items[i].row) == 0; n++)
+      ;
+    failed |= perf_row(o, st, i, n);
   }
   for (i = 0; i < NPERF; i++) {
     if (perf_items[i].rtweb_kind != 0) {

@@ -82,32 +82,32 @@ const gbs = (r) => r.bytes / r.median / 1e9;
 
 // Each row: what is compared, the unit it is quoted in, and the target as a same-run ratio.
 const ROWS = [
-  { id: 'r1', work: 'receive binary 1 MiB, whole messages', unit: 'GB/s',
+  { id: 'r1', work: 'receive binary 1 MiB, whole messages', short: 'recv bin 1 MiB whole / memcpy', unit: 'GB/s',
     peers: ['wslay_event', 'node_ws', 'memcpy'], target: ['memcpy', 0.4],
     note: 'keep: >= 0.4 of memcpy' },
-  { id: 'r2', work: 'receive binary 16 B, streamed', unit: 'Mmsg/s', peers: ['wslay_frame'],
+  { id: 'r2', work: 'receive binary 16 B, streamed', short: 'recv bin 16 B / wslay_frame', unit: 'Mmsg/s', peers: ['wslay_frame'],
     target: ['wslay_frame', 1.5], note: '>= 1.5x wslay_frame (aim 120 Mmsg/s)' },
-  { id: 'r3', work: 'receive text 1 MiB, whole', unit: 'GB/s', peers: ['memcpy', 'wslay_event'],
+  { id: 'r3', work: 'receive text 1 MiB, whole', short: 'recv text 1 MiB / memcpy', unit: 'GB/s', peers: ['memcpy', 'wslay_event'],
     target: ['memcpy', 0.4], note: '>= 0.4 of memcpy' },
-  { id: 'r4', work: 'receive text 16 B, whole', unit: 'Mmsg/s', peers: ['wslay_frame'],
+  { id: 'r4', work: 'receive text 16 B, whole', short: 'recv text 16 B / wslay_frame', unit: 'Mmsg/s', peers: ['wslay_frame'],
     target: ['wslay_frame', 0.7], note: '>= 0.7x wslay_frame (no UTF-8 check); aim 40 Mmsg/s' },
-  { id: 'r5', work: 'send server binary 16 B (NOCOPY + gather)', unit: 'Mmsg/s',
+  { id: 'r5', work: 'send server binary 16 B (NOCOPY + gather)', short: 'send 16 B / wslay_frame', unit: 'Mmsg/s',
     peers: ['wslay_frame', 'rtweb_copy'], target: ['wslay_frame', 1.0],
     note: '>= 1x wslay_frame' },
-  { id: 'r6', work: 'send server text 1 MiB (validated)', unit: 'GB/s', peers: ['wslay_frame'],
+  { id: 'r6', work: 'send server text 1 MiB (validated)', short: 'send text 1 MiB / wslay_frame', unit: 'GB/s', peers: ['wslay_frame'],
     target: ['wslay_frame', 0.8], note: '>= 0.8x wslay_frame' },
-  { id: 'r6', impl: 'rtweb_valid_utf8', work: 'extra: r6 with RTW_WS_QUEUE_VALID_UTF8',
+  { id: 'r6', impl: 'rtweb_valid_utf8', work: 'extra: r6 with RTW_WS_QUEUE_VALID_UTF8', short: '(r6 VALID_UTF8 / wslay_frame)',
     unit: 'GB/s', peers: ['wslay_frame'], target: ['wslay_frame', 0.8],
     note: '(not the target row)' },
-  { id: 'r7', work: 'send client binary 1 MiB (masked)', unit: 'GB/s',
+  { id: 'r7', work: 'send client binary 1 MiB (masked)', short: 'send client 1 MiB / memcpy', unit: 'GB/s',
     peers: ['memcpy', 'wslay_frame'], target: ['memcpy', 0.8], note: '>= 0.8 of memcpy' },
-  { id: 'r8', work: 'SSE ~100 B events', unit: 'Mev/s', peers: ['memchr', 'esp-string',
+  { id: 'r8', work: 'SSE ~100 B events', short: 'SSE 100 B / memchr C', unit: 'Mev/s', peers: ['memchr', 'esp-string',
     'esp-decode'], target: ['memchr', 2.5], note: '>= 2.5x memchr C (about 150 Mev/s)' },
-  { id: 'r8', impl: 'rtweb-stream', work: 'extra: r8, data streamed (on_data)', unit: 'Mev/s',
+  { id: 'r8', impl: 'rtweb-stream', work: 'extra: r8, data streamed (on_data)', short: '(r8 streamed / memchr C)', unit: 'Mev/s',
     peers: ['memchr'], target: ['memchr', 2.5], note: '(not the target row)' },
-  { id: 'r9', work: 'SSE 64 KiB events', unit: 'GB/s', peers: ['memchr'],
+  { id: 'r9', work: 'SSE 64 KiB events', short: 'SSE 64 KiB / memchr C', unit: 'GB/s', peers: ['memchr'],
     target: ['memchr', 2.0], note: '>= 2x memchr C' },
-  { id: 'r9', impl: 'rtweb-stream', work: 'extra: r9, data streamed (on_data)', unit: 'GB/s',
+  { id: 'r9', impl: 'rtweb-stream', work: 'extra: r9, data streamed (on_data)', short: '(r9 streamed / memchr C)', unit: 'GB/s',
     peers: ['memchr'], target: ['memchr', 2.0], note: '(not the target row)' },
 ];
 const PEER_LABEL = { wslay_event: 'wslay_event', wslay_frame: 'wslay_frame', node_ws: 'node ws',
@@ -125,7 +125,7 @@ function fmt(v) {
 const noisy = (r) => (r && r.max > NOISY * r.min ? '~' : '');
 
 const lines = [];
-const tsv = ['# row\twork\tunit\trtweb\ttarget_peer\tpeer\tratio\ttarget_ratio'];
+const tsv = ['# row\tshort\tunit\trtweb\ttarget_peer\tpeer\tratio\ttarget_ratio'];
 let met = 0;
 let missed = 0;
 for (const row of ROWS) {
@@ -150,7 +150,7 @@ for (const row of ROWS) {
   }
   lines.push([row.id + (row.impl ? '+' : ''), row.work, `${fmt(a)}${noisy(mine)} ${row.unit}`,
     peers.join(', '), ratios.join(', '), row.note, verdict]);
-  tsv.push([row.id + (row.impl ? '+' : ''), row.work, row.unit, fmt(a), row.target[0],
+  tsv.push([row.id + (row.impl ? '+' : ''), row.short, row.unit, fmt(a), row.target[0],
     fmt(figure(tr, row.unit)), Number.isFinite(ratio) ? ratio.toFixed(3) : 'nan',
     row.target[1]].join('\t'));
 }
@@ -208,7 +208,12 @@ for (const row of ROWS) {
   for (const p of row.peers) expected.add(`${row.id}/${p}`);
 }
 for (const k of expected) if (!res[k]) errors.push(`${k}: no result`);
-if (tsvOut) writeFileSync(tsvOut, `${tsv.join('\n')}\n`);
+if (tsvOut) {
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  tsv.unshift(`# measured: ${when} UTC`);
+  tsv.unshift('# bench/run_perf.sh (perf_report.mjs --tsv): ratio = rtweb / target_peer, same run');
+  writeFileSync(tsvOut, `${tsv.join('\n')}\n`);
+}
 if (errors.length > 0) {
   console.log('\nFAILED:');
   for (const e of [...new Set(errors)]) console.log(`  ${e}`);
