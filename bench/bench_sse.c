@@ -386,51 +386,90 @@ typedef struct options {
   size_t chunk;
 } options;
 
-/*
- * One warm-up pass (also the count check and the calibration), then reps repetitions of
- * `passes` whole passes each, `passes` chosen so a repetition lasts at least min_time.
- * Prints one result record with the median, minimum and maximum seconds per pass.
- */
-static void measure(const options *o, const stream *s, const char *parser, pass_fn pass)
-{
-  double t[MAX_REPS];
-  double t0;
-  double warm;
-  double median;
-  counts first;
-  counts c;
-  const char *err = "";
-  unsigned long passes;
-  unsigned r;
+#define NPARSERS 3
 
-  fprintf(stderr, "bench_sse: %-9s %-12s ...", s->name, parser);
-  memset(&first, 0, sizeof first);
-  t0 = bench_now();
-  if (pass(s, o->chunk, &first, &err) != 0) {
-    fprintf(stderr, " failed: %s\n", err);
-    printf("error\t%s\t%s\t%s\n", s->name, parser, err);
-    return;
+typedef struct parser_def {
+  const char *name;
+  pass_fn pass;
+} parser_def;
+
+static const parser_def parsers[NPARSERS] = {
+  {"rtweb", pass_rtweb},
+  {"rtweb-stream", pass_rtweb_stream},
+  {"memchr", pass_memchr},
+};
+
+/*
+ * Times every parser on stream s. Each gets one warm-up pass (also its count check and its
+ * calibration: `passes` is chosen so a repetition lasts at least min_time). Then the
+ * repetitions are interleaved: repetition r of every parser runs in turn, starting at a
+ * different one each time, so load that comes and goes on a shared machine slows them
+ * alike. Prints one result (or error) record per parser with the median, minimum and
+ * maximum seconds per pass.
+ */
+static void measure(const options *o, const stream *s)
+{
+  double t[NPARSERS][MAX_REPS];
+  counts first[NPARSERS];
+  unsigned long passes[NPARSERS];
+  const char *err[NPARSERS];
+  int ok[NPARSERS];
+  unsigned r;
+  size_t k;
+
+  for (k = 0; k < NPARSERS; k++) {
+    double t0 = bench_now();
+    double warm;
+
+    memset(&first[k], 0, sizeof first[k]);
+    err[k] = "";
+    ok[k] = parsers[k].pass(s, o->chunk, &first[k], &err[k]) == 0;
+    warm = bench_now() - t0;
+    passes[k] = warm >= o->min_time
+                    ? 1ul
+                    : (unsigned long)(o->min_time / (warm > 1e-6 ? warm : 1e-6)) + 1ul;
   }
-  warm = bench_now() - t0;
-  passes = warm >= o->min_time ? 1ul : (unsigned long)(o->min_time / (warm > 1e-6 ? warm : 1e-6)) + 1ul;
   for (r = 0; r < o->reps; r++) {
-    unsigned long i;
-    t0 = bench_now();
-    for (i = 0; i < passes; i++) {
-      memset(&c, 0, sizeof c);
-      if (pass(s, o->chunk, &c, &err) != 0 || memcmp(&c, &first, sizeof c) != 0) {
-        fprintf(stderr, " failed on repetition %u: %s\n", r, err);
-        printf("error\t%s\t%s\tresult changed between passes (%s)\n", s->name, parser, err);
-        return;
+    size_t j;
+
+    for (j = 0; j < NPARSERS; j++) {
+      double t0;
+      unsigned long i;
+
+      k = (j + r) % NPARSERS;
+      if (!ok[k]) {
+        continue;
       }
+      t0 = bench_now();
+      for (i = 0; i < passes[k]; i++) {
+        counts c;
+        memset(&c, 0, sizeof c);
+        if (parsers[k].pass(s, o->chunk, &c, &err[k]) != 0 ||
+            memcmp(&c, &first[k], sizeof c) != 0) {
+          ok[k] = 0;
+          err[k] = "result changed between passes";
+          break;
+        }
+      }
+      t[k][r] = (bench_now() - t0) / (double)passes[k];
     }
-    t[r] = (bench_now() - t0) / (double)passes;
   }
-  median = bench_median(t, o->reps);
-  fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
-  printf("result\t%s\t%s\t%llu\t%llu\t%llu\t%llu\t%zu\t%lu\t%u\t%.9f\t%.9f\t%.9f\n", s->name,
-         parser, first.events, first.comments, first.data_bytes, first.comment_bytes, s->len,
-         passes, o->reps, median, t[0], t[o->reps - 1]);
+  for (k = 0; k < NPARSERS; k++) {
+    double median;
+
+    fprintf(stderr, "bench_sse: %-9s %-12s ...", s->name, parsers[k].name);
+    if (!ok[k]) {
+      fprintf(stderr, " failed: %s\n", err[k]);
+      printf("error\t%s\t%s\t%s\n", s->name, parsers[k].name, err[k]);
+      continue;
+    }
+    median = bench_median(t[k], o->reps);
+    fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
+    printf("result\t%s\t%s\t%llu\t%llu\t%llu\t%llu\t%zu\t%lu\t%u\t%.9f\t%.9f\t%.9f\n",
+           s->name, parsers[k].name, first[k].events, first[k].comments, first[k].data_bytes,
+           first[k].comment_bytes, s->len, passes[k], o->reps, median, t[k][0],
+           t[k][o->reps - 1]);
+  }
   fflush(stdout);
 }
 
@@ -585,9 +624,7 @@ int main(int argc, char **argv)
 
   for (i = 0; i < 3; i++) {
     if (o.selected[i]) {
-      measure(&o, &st[i], "rtweb", pass_rtweb);
-      measure(&o, &st[i], "rtweb-stream", pass_rtweb_stream);
-      measure(&o, &st[i], "memchr", pass_memchr);
+      measure(&o, &st[i]);
     }
   }
   for (i = 0; i < 3; i++) {
