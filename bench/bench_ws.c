@@ -1094,6 +1094,8 @@ static void sink_init(outsink *k, int keep_all)
 
 static void sink_put(outsink *k, const void *data, size_t len)
 {
+  if (len == 0)
+    return; /* send_pending gives no pointer when nothing is pending */
   out_write(&k->ring, data, len);
   if (!k->keep_all)
     return;
