@@ -234,22 +234,16 @@ static int rtw_comment(rtw_sse_parser *parser, const char *text, size_t len, voi
   return 0;
 }
 
-static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err)
+/* Feed the whole stream to a parser made from cb and settings (NULL: defaults), end it and
+ * free it. */
+static int rtweb_run(const stream *s, size_t chunk, const rtw_sse_callbacks *cb,
+                     const rtw_sse_settings *settings, counts *c, const char **err)
 {
-  rtw_sse_callbacks cb;
   rtw_sse_parser *p = NULL;
   size_t off;
   int rc;
 
-  memset(&cb, 0, sizeof cb);
-  cb.version = RTW_SSE_CALLBACKS_VERSION;
-  cb.on_event = rtw_event;
-  cb.on_comment = rtw_comment;
-  rc = rtw_sse_parser_new(&p, &cb, NULL, NULL, c);
-  if (rc != 0) {
-    *err = rtw_strerror(rc);
-    return rc;
-  }
+  rc = rtw_sse_parser_new(&p, cb, settings, NULL, c);
   for (off = 0; off < s->len && rc == 0; off += chunk) {
     size_t n = s->len - off < chunk ? s->len - off : chunk;
     size_t nread = 0;
@@ -266,6 +260,17 @@ static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err
     *err = rtw_strerror(rc);
   }
   return rc;
+}
+
+static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err)
+{
+  rtw_sse_callbacks cb;
+
+  memset(&cb, 0, sizeof cb);
+  cb.version = RTW_SSE_CALLBACKS_VERSION;
+  cb.on_event = rtw_event;
+  cb.on_comment = rtw_comment;
+  return rtweb_run(s, chunk, &cb, NULL, c, err);
 }
 
 static int rtw_stream_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
@@ -294,9 +299,6 @@ static int pass_rtweb_stream(const stream *s, size_t chunk, counts *c, const cha
 {
   rtw_sse_callbacks cb;
   rtw_sse_settings set;
-  rtw_sse_parser *p = NULL;
-  size_t off;
-  int rc;
 
   memset(&cb, 0, sizeof cb);
   cb.version = RTW_SSE_CALLBACKS_VERSION;
@@ -306,23 +308,7 @@ static int pass_rtweb_stream(const stream *s, size_t chunk, counts *c, const cha
   memset(&set, 0, sizeof set);
   set.version = RTW_SSE_SETTINGS_VERSION;
   set.flags = RTW_SSE_FLAG_STREAM_DATA;
-  rc = rtw_sse_parser_new(&p, &cb, &set, NULL, c);
-  for (off = 0; off < s->len && rc == 0; off += chunk) {
-    size_t n = s->len - off < chunk ? s->len - off : chunk;
-    size_t nread = 0;
-    rc = rtw_sse_parser_recv(p, s->buf + off, n, &nread);
-    if (rc == 0 && nread != n) {
-      rc = RTW_ERR_INVALID_STATE; /* nothing pauses here, so all input must be consumed */
-    }
-  }
-  if (rc == 0) {
-    rc = rtw_sse_parser_end(p);
-  }
-  rtw_sse_parser_free(p);
-  if (rc != 0) {
-    *err = rtw_strerror(rc);
-  }
-  return rc;
+  return rtweb_run(s, chunk, &cb, &set, c, err);
 }
 
 static int mcs_event(const char *type, size_t type_len, const char *data, size_t data_len,

@@ -333,7 +333,11 @@ static int rtw_recv_new(rtw_ws **ws, uint32_t flags, size_t keep_buffer, const r
   return rtw_ws_new(ws, RTW_WS_ROLE_SERVER, &cb, &set, mem, t);
 }
 
-/* Feed all of s to ws in chunks, copying each chunk first when copy is set. */
+#define FEED_DIRECT 0  /* rtw_ws_recv() on the stream itself */
+#define FEED_COPY 1    /* each chunk copied into host_buf (as read() would), then rtw_ws_recv() */
+#define FEED_INPLACE 2 /* copied into host_buf, then rtw_ws_recv_inplace() there */
+
+/* Feed all of s to ws in chunks, as `copy` (FEED_*) says. */
 static int rtw_recv_feed(rtw_ws *ws, const stream *s, size_t chunk, int copy)
 {
   size_t off;
@@ -344,18 +348,21 @@ static int rtw_recv_feed(rtw_ws *ws, const stream *s, size_t chunk, int copy)
     const unsigned char *in = s->buf + off;
     size_t nread = 0;
 
-    if (copy) {
+    if (copy != FEED_DIRECT) {
       memcpy(host_buf, in, n);
       in = host_buf;
     }
-    rc = rtw_ws_recv(ws, in, n, &nread);
+    if (copy == FEED_INPLACE)
+      rc = rtw_ws_recv_inplace(ws, host_buf, n, &nread);
+    else
+      rc = rtw_ws_recv(ws, in, n, &nread);
     if (rc == 0 && nread != n)
       rc = RTW_ERR_INVALID_STATE; /* nothing pauses, so all input must be consumed */
   }
   return rc;
 }
 
-/* Feed s to a server session in chunks, copying each chunk first when copy is set. */
+/* Feed s to a server session in chunks, as copy (FEED_*) says. */
 static int rtw_pass(const stream *s, const options *o, counts *c, int verify, uint32_t flags,
                     int copy, const char **err)
 {
@@ -391,7 +398,13 @@ static int pass_rtw_whole(const stream *s, const options *o, counts *c, int veri
 static int pass_rtw_copy(const stream *s, const options *o, counts *c, int verify,
                          const char **err)
 {
-  return rtw_pass(s, o, c, verify, 0, 1, err);
+  return rtw_pass(s, o, c, verify, 0, FEED_COPY, err);
+}
+
+static int pass_rtw_inplace(const stream *s, const options *o, counts *c, int verify,
+                            const char **err)
+{
+  return rtw_pass(s, o, c, verify, 0, FEED_INPLACE, err);
 }
 
 /* ---- wslay: the in-memory "socket" its recv callbacks read */
@@ -730,12 +743,37 @@ static int same_counts(const counts *a, const counts *b, int with_hash)
          (!with_hash || a->hash == b->hash);
 }
 
+/* One timed repetition: whole passes of `pass` over s until min_time has gone by (the clock
+ * is read after every pass); *secs = seconds per pass. Every pass must report the stream's
+ * messages and bytes. Returns 0, or -1 with *err set. */
+static int one_rep(const options *o, const stream *s, pass_fn pass, double *secs,
+                   unsigned long *npasses, const char **err)
+{
+  unsigned long i = 0;
+  double t0 = bench_now(), elapsed;
+
+  do {
+    counts c;
+
+    memset(&c, 0, sizeof c);
+    if (pass(s, o, &c, 0, err) != 0 || !same_counts(&c, &s->expect, 0)) {
+      *err = "result changed between passes";
+      return -1;
+    }
+    i++;
+    elapsed = bench_now() - t0;
+  } while (elapsed < o->min_time);
+  *secs = elapsed / (double)i;
+  *npasses += i;
+  return 0;
+}
+
 /* One verifying warm-up pass, then reps repetitions, each of as many whole passes as fit in
  * min_time (the clock is read after every pass: the warm-up is slower, as it hashes, so it
  * cannot calibrate). Every pass must report the stream's messages and bytes. */
 static result measure(const options *o, const stream *s, const impl *im)
 {
-  double t[MAX_REPS], t0, elapsed;
+  double t[MAX_REPS];
   result res = {0, 0, 0, 0, 0, ""};
   counts c;
   unsigned r;
@@ -749,21 +787,10 @@ static result measure(const options *o, const stream *s, const impl *im)
     return res;
   }
   for (r = 0; r < o->reps; r++) {
-    unsigned long i = 0;
-
-    t0 = bench_now();
-    do {
-      memset(&c, 0, sizeof c);
-      if (im->pass(s, o, &c, 0, &res.err) != 0 || !same_counts(&c, &s->expect, 0)) {
-        res.err = "result changed between passes";
-        fprintf(stderr, " FAILED on repetition %u\n", r);
-        return res;
-      }
-      i++;
-      elapsed = bench_now() - t0;
-    } while (elapsed < o->min_time);
-    t[r] = elapsed / (double)i;
-    res.passes += i;
+    if (one_rep(o, s, im->pass, &t[r], &res.passes, &res.err) != 0) {
+      fprintf(stderr, " FAILED on repetition %u\n", r);
+      return res;
+    }
   }
   res.median = bench_median(t, o->reps);
   res.min = t[0];
@@ -952,7 +979,9 @@ static void print_send(const stream *s, const result *res)
  *
  * Rows (rtweb always through the public API, as an outside user would):
  *   r1 receive binary 1 MiB whole   rtweb on_message; wslay event API; memcpy
- *   r2 receive binary 16 B streamed rtweb on_message_begin/data/end; wslay frame API
+ *   r2 receive binary 16 B streamed rtweb on_message_begin/data/end; wslay frame API;
+ *                                   extra: rtweb_inplace, each chunk copied into a host
+ *                                   buffer (as read() leaves it), rtw_ws_recv_inplace() there
  *   r3 receive text 1 MiB whole     rtweb on_message (UTF-8 validated); memcpy; wslay event
  *   r4 receive text 16 B whole      rtweb on_message; wslay frame API on the same bytes
  *                                   (it checks no UTF-8)
@@ -1375,7 +1404,7 @@ typedef struct perf_item {
   pass_fn pass;
   int rtweb_kind; /* for the allocation rows: 0 none, 1 receive, 2 send */
   uint32_t flags; /* receive: RTW_WS_FLAG_*; send: RTW_WS_QUEUE_* */
-  int iov;        /* send: gather output */
+  int mode;       /* send: 1 gathers output; receive: FEED_* */
 } perf_item;
 
 static const perf_item perf_items[] = {
@@ -1384,6 +1413,7 @@ static const perf_item perf_items[] = {
   {"r1", "memcpy", PS_BINBIG, pass_memcpy, 0, 0, 0},
   {"r2", "rtweb", PS_BIN16, pass_rtw_streamed, 1, 0, 0},
   {"r2", "wslay_frame", PS_BIN16, pass_wslay_frame, 0, 0, 0},
+  {"r2", "rtweb_inplace", PS_BIN16, pass_rtw_inplace, 1, 0, FEED_INPLACE},
   {"r3", "rtweb", PS_TEXTBIG, pass_rtw_whole, 1, RTW_WS_FLAG_WHOLE_MESSAGES, 0},
   {"r3", "memcpy", PS_TEXTBIG, pass_memcpy, 0, 0, 0},
   {"r3", "wslay_event", PS_TEXTBIG, pass_wslay_event, 0, 0, 0},
@@ -1441,9 +1471,9 @@ static void perf_alloc(const perf_item *it, const stream *s, size_t chunk, size_
     sink_init(&k, 0);
     warm = cm.calls;
     if (it->rtweb_kind == 1)
-      rc = rtw_recv_feed(ws, s, chunk, 0);
+      rc = rtw_recv_feed(ws, s, chunk, it->mode);
     else
-      rc = rtw_send_run(ws, s, it->flags, it->iov, &k);
+      rc = rtw_send_run(ws, s, it->flags, it->mode, &k);
   }
   rtw_ws_free(ws);
   if (rc != 0)
@@ -1578,30 +1608,12 @@ static int perf_row(const options *o, const stream *st, size_t first, size_t n)
     size_t j;
 
     for (j = 0; j < n; j++) {
-      const perf_item *it;
-      const stream *s;
-      unsigned long i = 0;
-      double t0, elapsed = 0.0;
+      unsigned long passes = 0;
 
       k = (j + r) % n;
-      it = &perf_items[first + k];
-      s = &st[it->ps];
-      if (!ok[k])
-        continue;
-      t0 = bench_now();
-      do {
-        counts c;
-
-        memset(&c, 0, sizeof c);
-        if (it->pass(s, o, &c, 0, &err[k]) != 0 || !same_counts(&c, &s->expect, 0)) {
-          ok[k] = 0;
-          err[k] = "result changed between passes";
-          break;
-        }
-        i++;
-        elapsed = bench_now() - t0;
-      } while (elapsed < o->min_time);
-      t[k][r] = elapsed / (double)i;
+      if (ok[k] && one_rep(o, &st[perf_items[first + k].ps], perf_items[first + k].pass,
+                           &t[k][r], &passes, &err[k]) != 0)
+        ok[k] = 0;
     }
   }
   for (k = 0; k < n; k++) {

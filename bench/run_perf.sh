@@ -115,8 +115,8 @@ $pin "$node" "$here/node/bench_sse.mjs" "$tmp" $node_args >"$tmp/sse_node.tsv" |
 : >"$tmp/cg.tsv"
 if [ "$smoke" = 0 ] && [ "${BENCH_CALLGRIND:-1}" != 0 ]; then
   if command -v valgrind >/dev/null 2>&1; then
-    for item in r2:rtweb r2:wslay_frame r4:rtweb r4:wslay_frame r5:rtweb r5:rtweb_copy \
-                r5:wslay_frame; do
+    for item in r2:rtweb r2:wslay_frame r2:rtweb_inplace r4:rtweb r4:wslay_frame r5:rtweb \
+                r5:rtweb_copy r5:wslay_frame; do
       echo "run_perf.sh: callgrind $item ($cg_msgs messages) ..." >&2
       if valgrind --tool=callgrind --toggle-collect=cg_pass --callgrind-out-file=/dev/null \
           "$build/bench/bench_ws" -P -C "$item" -n "$cg_msgs" >"$tmp/cg.out" 2>"$tmp/cg.log"; then

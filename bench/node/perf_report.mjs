@@ -109,6 +109,10 @@ const ROWS = [
     target: ['memchr', 2.0], note: '>= 2x memchr C' },
   { id: 'r9', impl: 'rtweb-stream', work: 'extra: r9, data streamed (on_data)', short: '(r9 streamed / memchr C)', unit: 'GB/s',
     peers: ['memchr'], target: ['memchr', 2.0], note: '(not the target row)' },
+  // last, so the rows of an older perf15_before.tsv still line up in the chart
+  { id: 'r2', impl: 'rtweb_inplace', work: 'extra: r2, read buffer + rtw_ws_recv_inplace',
+    short: '(r2 in place / wslay_frame)', unit: 'Mmsg/s', peers: ['wslay_frame'],
+    target: ['wslay_frame', 1.5], note: '(not the target row)' },
 ];
 const PEER_LABEL = { wslay_event: 'wslay_event', wslay_frame: 'wslay_frame', node_ws: 'node ws',
   memcpy: 'memcpy', rtweb_copy: 'rtweb copy+contiguous', memchr: 'memchr C',
@@ -192,12 +196,12 @@ for (const [role, v] of Object.entries(idle)) {
 if (Object.keys(cg).length > 0) {
   console.log('\ncallgrind instructions per message (deterministic; valgrind hides AVX-512, ' +
     'so SIMD code takes its AVX2 path):');
-  for (const [row, peer] of [['r2', 'wslay_frame'], ['r4', 'wslay_frame'], ['r5', 'wslay_frame'],
-    ['r5', 'rtweb_copy']]) {
+  for (const [row, peer] of [['r2', 'wslay_frame'], ['r2', 'rtweb_inplace'], ['r4', 'wslay_frame'],
+    ['r5', 'wslay_frame'], ['r5', 'rtweb_copy']]) {
     const a = cg[`${row}/rtweb`];
     const b = cg[`${row}/${peer}`];
     if (a === undefined || b === undefined) continue;
-    console.log(`  ${row} rtweb ${a.toFixed(1).padStart(7)}  ${peer.padEnd(11)} ` +
+    console.log(`  ${row} rtweb ${a.toFixed(1).padStart(7)}  ${peer.padEnd(13)} ` +
       `${b.toFixed(1).padStart(7)}  rtweb/${peer} ${(a / b).toFixed(2)}`);
   }
 }
