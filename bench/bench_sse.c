@@ -5,7 +5,7 @@
  * Run it through bench/run_sse.sh, which adds eventsource-parser and prints the table;
  * docs/performance.md describes the method. Alone:
  *
- *   bench_sse [-d DIR] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
+ *   bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
  *
  *   -d DIR      write the streams and DIR/manifest.tsv there (for bench/node/bench_sse.mjs)
  *   -r REPS     timed repetitions per parser and stream; the median is reported (default 9)
@@ -13,6 +13,10 @@
  *               the stream until it lasts that long (default 0.3)
  *   -m MIB      size of each stream in MiB (default 1: cache-resident, like a socket buffer)
  *   -c CHUNK    bytes handed to the parser per call (default 16384)
+ *   -s NAMES    only these streams, comma-separated (json,big,heartbeat; default all)
+ *
+ * Parsers: rtweb (buffered: on_event gets the whole data), rtweb-stream (the same parser
+ * with RTW_SSE_FLAG_STREAM_DATA: data arrives through on_data) and the memchr baseline.
  *
  * Output (stdout) is tab-separated, one record per line, first column the record kind:
  *
@@ -230,22 +234,16 @@ static int rtw_comment(rtw_sse_parser *parser, const char *text, size_t len, voi
   return 0;
 }
 
-static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err)
+/* Feed the whole stream to a parser made from cb and settings (NULL: defaults), end it and
+ * free it. */
+static int rtweb_run(const stream *s, size_t chunk, const rtw_sse_callbacks *cb,
+                     const rtw_sse_settings *settings, counts *c, const char **err)
 {
-  rtw_sse_callbacks cb;
   rtw_sse_parser *p = NULL;
   size_t off;
   int rc;
 
-  memset(&cb, 0, sizeof cb);
-  cb.version = RTW_SSE_CALLBACKS_VERSION;
-  cb.on_event = rtw_event;
-  cb.on_comment = rtw_comment;
-  rc = rtw_sse_parser_new(&p, &cb, NULL, NULL, c);
-  if (rc != 0) {
-    *err = rtw_strerror(rc);
-    return rc;
-  }
+  rc = rtw_sse_parser_new(&p, cb, settings, NULL, c);
   for (off = 0; off < s->len && rc == 0; off += chunk) {
     size_t n = s->len - off < chunk ? s->len - off : chunk;
     size_t nread = 0;
@@ -262,6 +260,55 @@ static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err
     *err = rtw_strerror(rc);
   }
   return rc;
+}
+
+static int pass_rtweb(const stream *s, size_t chunk, counts *c, const char **err)
+{
+  rtw_sse_callbacks cb;
+
+  memset(&cb, 0, sizeof cb);
+  cb.version = RTW_SSE_CALLBACKS_VERSION;
+  cb.on_event = rtw_event;
+  cb.on_comment = rtw_comment;
+  return rtweb_run(s, chunk, &cb, NULL, c, err);
+}
+
+static int rtw_stream_event(rtw_sse_parser *parser, const rtw_sse_event *ev, void *user_data)
+{
+  counts *c = user_data;
+
+  (void)parser;
+  c->events++; /* the data came through rtw_stream_data; ev->data_len is its total */
+  c->meta_bytes += ev->type_len + ev->id_len;
+  return 0;
+}
+
+static int rtw_stream_data(rtw_sse_parser *parser, const char *piece, size_t len,
+                           void *user_data)
+{
+  counts *c = user_data;
+
+  (void)parser;
+  (void)piece;
+  c->data_bytes += len;
+  return 0;
+}
+
+/* rtweb with RTW_SSE_FLAG_STREAM_DATA: data pieces through on_data, nothing buffered. */
+static int pass_rtweb_stream(const stream *s, size_t chunk, counts *c, const char **err)
+{
+  rtw_sse_callbacks cb;
+  rtw_sse_settings set;
+
+  memset(&cb, 0, sizeof cb);
+  cb.version = RTW_SSE_CALLBACKS_VERSION;
+  cb.on_event = rtw_stream_event;
+  cb.on_data = rtw_stream_data;
+  cb.on_comment = rtw_comment;
+  memset(&set, 0, sizeof set);
+  set.version = RTW_SSE_SETTINGS_VERSION;
+  set.flags = RTW_SSE_FLAG_STREAM_DATA;
+  return rtweb_run(s, chunk, &cb, &set, c, err);
 }
 
 static int mcs_event(const char *type, size_t type_len, const char *data, size_t data_len,
@@ -318,57 +365,97 @@ static int pass_memchr(const stream *s, size_t chunk, counts *c, const char **er
 
 typedef struct options {
   const char *dir;
+  int selected[3]; /* json, big, heartbeat */
   unsigned reps;
   double min_time;
   size_t mib;
   size_t chunk;
 } options;
 
-/*
- * One warm-up pass (also the count check and the calibration), then reps repetitions of
- * `passes` whole passes each, `passes` chosen so a repetition lasts at least min_time.
- * Prints one result record with the median, minimum and maximum seconds per pass.
- */
-static void measure(const options *o, const stream *s, const char *parser, pass_fn pass)
-{
-  double t[MAX_REPS];
-  double t0;
-  double warm;
-  double median;
-  counts first;
-  counts c;
-  const char *err = "";
-  unsigned long passes;
-  unsigned r;
+#define NPARSERS 3
 
-  fprintf(stderr, "bench_sse: %-9s %-6s ...", s->name, parser);
-  memset(&first, 0, sizeof first);
-  t0 = bench_now();
-  if (pass(s, o->chunk, &first, &err) != 0) {
-    fprintf(stderr, " failed: %s\n", err);
-    printf("error\t%s\t%s\t%s\n", s->name, parser, err);
-    return;
+typedef struct parser_def {
+  const char *name;
+  pass_fn pass;
+} parser_def;
+
+static const parser_def parsers[NPARSERS] = {
+  {"rtweb", pass_rtweb},
+  {"rtweb-stream", pass_rtweb_stream},
+  {"memchr", pass_memchr},
+};
+
+/*
+ * Times every parser on stream s. Each gets one warm-up pass (also its count check and its
+ * calibration: `passes` is chosen so a repetition lasts at least min_time). Then the
+ * repetitions are interleaved: repetition r of every parser runs in turn, starting at a
+ * different one each time, so load that comes and goes on a shared machine slows them
+ * alike. Prints one result (or error) record per parser with the median, minimum and
+ * maximum seconds per pass.
+ */
+static void measure(const options *o, const stream *s)
+{
+  double t[NPARSERS][MAX_REPS];
+  counts first[NPARSERS];
+  unsigned long passes[NPARSERS];
+  const char *err[NPARSERS];
+  int ok[NPARSERS];
+  unsigned r;
+  size_t k;
+
+  for (k = 0; k < NPARSERS; k++) {
+    double t0 = bench_now();
+    double warm;
+
+    memset(&first[k], 0, sizeof first[k]);
+    err[k] = "";
+    ok[k] = parsers[k].pass(s, o->chunk, &first[k], &err[k]) == 0;
+    warm = bench_now() - t0;
+    passes[k] = warm >= o->min_time
+                    ? 1ul
+                    : (unsigned long)(o->min_time / (warm > 1e-6 ? warm : 1e-6)) + 1ul;
   }
-  warm = bench_now() - t0;
-  passes = warm >= o->min_time ? 1ul : (unsigned long)(o->min_time / (warm > 1e-6 ? warm : 1e-6)) + 1ul;
   for (r = 0; r < o->reps; r++) {
-    unsigned long i;
-    t0 = bench_now();
-    for (i = 0; i < passes; i++) {
-      memset(&c, 0, sizeof c);
-      if (pass(s, o->chunk, &c, &err) != 0 || memcmp(&c, &first, sizeof c) != 0) {
-        fprintf(stderr, " failed on repetition %u: %s\n", r, err);
-        printf("error\t%s\t%s\tresult changed between passes (%s)\n", s->name, parser, err);
-        return;
+    size_t j;
+
+    for (j = 0; j < NPARSERS; j++) {
+      double t0;
+      unsigned long i;
+
+      k = (j + r) % NPARSERS;
+      if (!ok[k]) {
+        continue;
       }
+      t0 = bench_now();
+      for (i = 0; i < passes[k]; i++) {
+        counts c;
+        memset(&c, 0, sizeof c);
+        if (parsers[k].pass(s, o->chunk, &c, &err[k]) != 0 ||
+            memcmp(&c, &first[k], sizeof c) != 0) {
+          ok[k] = 0;
+          err[k] = "result changed between passes";
+          break;
+        }
+      }
+      t[k][r] = (bench_now() - t0) / (double)passes[k];
     }
-    t[r] = (bench_now() - t0) / (double)passes;
   }
-  median = bench_median(t, o->reps);
-  fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
-  printf("result\t%s\t%s\t%llu\t%llu\t%llu\t%llu\t%zu\t%lu\t%u\t%.9f\t%.9f\t%.9f\n", s->name,
-         parser, first.events, first.comments, first.data_bytes, first.comment_bytes, s->len,
-         passes, o->reps, median, t[0], t[o->reps - 1]);
+  for (k = 0; k < NPARSERS; k++) {
+    double median;
+
+    fprintf(stderr, "bench_sse: %-9s %-12s ...", s->name, parsers[k].name);
+    if (!ok[k]) {
+      fprintf(stderr, " failed: %s\n", err[k]);
+      printf("error\t%s\t%s\t%s\n", s->name, parsers[k].name, err[k]);
+      continue;
+    }
+    median = bench_median(t[k], o->reps);
+    fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
+    printf("result\t%s\t%s\t%llu\t%llu\t%llu\t%llu\t%zu\t%lu\t%u\t%.9f\t%.9f\t%.9f\n",
+           s->name, parsers[k].name, first[k].events, first[k].comments, first[k].data_bytes,
+           first[k].comment_bytes, s->len, passes[k], o->reps, median, t[k][0],
+           t[k][o->reps - 1]);
+  }
   fflush(stdout);
 }
 
@@ -376,7 +463,8 @@ static void measure(const options *o, const stream *s, const char *parser, pass_
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: bench_sse [-d DIR] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
+  fprintf(stderr,
+          "usage: bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
   exit(2);
 }
 
@@ -393,19 +481,46 @@ static unsigned long num(const char *arg, unsigned long lo, unsigned long hi)
   return v;
 }
 
+static const char *const stream_names[3] = {"json", "big", "heartbeat"};
+
+/* -s json,big: select streams by name. */
+static void select_streams(options *o, const char *list)
+{
+  size_t i;
+
+  for (i = 0; i < 3; i++) {
+    const char *p = list;
+    size_t n = strlen(stream_names[i]);
+
+    o->selected[i] = 0;
+    while ((p = strstr(p, stream_names[i])) != NULL) {
+      if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) {
+        o->selected[i] = 1;
+        break;
+      }
+      p += n;
+    }
+  }
+  if (!o->selected[0] && !o->selected[1] && !o->selected[2]) {
+    usage();
+  }
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
   int ch;
   char *end;
 
   o->dir = NULL;
+  o->selected[0] = o->selected[1] = o->selected[2] = 1;
   o->reps = 9;
   o->min_time = 0.3;
   o->mib = 1;
   o->chunk = 16384;
-  while ((ch = getopt(argc, argv, "d:r:t:m:c:")) != -1) {
+  while ((ch = getopt(argc, argv, "d:s:r:t:m:c:")) != -1) {
     switch (ch) {
     case 'd': o->dir = optarg; break;
+    case 's': select_streams(o, optarg); break;
     case 'r': o->reps = (unsigned)num(optarg, 1, MAX_REPS); break;
     case 'm': o->mib = (size_t)num(optarg, 1, 4096); break;
     case 'c': o->chunk = (size_t)num(optarg, 1, 1ul << 30); break;
@@ -437,6 +552,9 @@ static void write_streams(const options *o, stream *st, size_t n)
 
   for (i = 0; i < n; i++) {
     char file[64];
+    if (!o->selected[i]) {
+      continue;
+    }
     fmt_len(snprintf(file, sizeof file, "%s.sse", st[i].name), sizeof file);
     if (write_file(o->dir, file, st[i].buf, st[i].len) != 0) {
       exit(1);
@@ -450,6 +568,9 @@ static void write_streams(const options *o, stream *st, size_t n)
   }
   fprintf(f, "chunk\t%zu\n", o->chunk);
   for (i = 0; i < n; i++) {
+    if (!o->selected[i]) {
+      continue;
+    }
     fprintf(f, "stream\t%s\t%s.sse\t%zu\n", st[i].name, st[i].name, st[i].len);
   }
   if (fclose(f) != 0) {
@@ -481,13 +602,16 @@ int main(int argc, char **argv)
   printf("info\treps\t%u\n", o.reps);
   printf("info\tmin_time\t%g\n", o.min_time);
   for (i = 0; i < 3; i++) {
-    print_stream(&st[i]);
+    if (o.selected[i]) {
+      print_stream(&st[i]);
+    }
   }
   fflush(stdout);
 
   for (i = 0; i < 3; i++) {
-    measure(&o, &st[i], "rtweb", pass_rtweb);
-    measure(&o, &st[i], "memchr", pass_memchr);
+    if (o.selected[i]) {
+      measure(&o, &st[i]);
+    }
   }
   for (i = 0; i < 3; i++) {
     free(st[i].buf);

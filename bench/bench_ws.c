@@ -106,10 +106,11 @@ typedef struct stream {
   const char *type; /* "binary", "text" or "send" */
   int opcode;
   size_t msg_size;
-  unsigned char *buf; /* the wire bytes (receive only) */
+  unsigned char *buf; /* the wire bytes (receive); one message's payload (-P send rows) */
   size_t len;         /* wire bytes per pass */
   counts expect;      /* what the generator put in */
   size_t non_ascii;   /* text: payload bytes >= 0x80 */
+  int role;           /* -P send rows: the sending session's RTW_WS_ROLE_* */
 } stream;
 
 /*
@@ -251,6 +252,11 @@ typedef struct options {
   double min_time;
   size_t mib;
   size_t chunk;
+  int perf;             /* -P: the issue-15 rows as records (see perf_main) */
+  int smoke;            /* -S: -P with tiny sizes, one repetition */
+  const char *dir;      /* -d: write the 1 MiB binary stream for bench/node/ws_recv.mjs */
+  const char *cg;       /* -C ROW:IMPL: one untimed pass, for callgrind */
+  unsigned long cg_msgs; /* -n: messages in that pass */
 } options;
 
 /* One pass over a stream; fills c; returns 0, or nonzero with *err set. */
@@ -307,19 +313,16 @@ static int rtw_whole(rtw_ws *ws, int opcode, const void *data, size_t len, void 
   return 0;
 }
 
-/* Feed s to a server session in chunks, copying each chunk first when copy is set. */
-static int rtw_pass(const stream *s, const options *o, counts *c, int verify, uint32_t flags,
-                    int copy, const char **err)
+/* A server session counting into t: whole messages (on_message) when flags say so, else
+ * streamed. keep_buffer 0 is the default. */
+static int rtw_recv_new(rtw_ws **ws, uint32_t flags, size_t keep_buffer, const rtw_mem *mem,
+                        tally *t)
 {
   rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
   rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
-  tally t = {{0, 0, FNV_INIT}, 0};
-  rtw_ws *ws = NULL;
-  size_t off;
-  int rc;
 
-  t.verify = verify;
   set.flags = flags;
+  set.keep_buffer = keep_buffer;
   if (flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
     cb.on_message = rtw_whole;
   } else {
@@ -327,23 +330,52 @@ static int rtw_pass(const stream *s, const options *o, counts *c, int verify, ui
     cb.on_message_data = rtw_data;
     cb.on_message_end = rtw_end;
   }
-  if ((rc = rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, &cb, &set, NULL, &t)) != 0) {
-    *err = rtw_err_name(rc);
-    return rc;
-  }
-  for (off = 0; off < s->len && rc == 0; off += o->chunk) {
-    size_t n = s->len - off < o->chunk ? s->len - off : o->chunk;
+  return rtw_ws_new(ws, RTW_WS_ROLE_SERVER, &cb, &set, mem, t);
+}
+
+#define FEED_DIRECT 0  /* rtw_ws_recv() on the stream itself */
+#define FEED_COPY 1    /* each chunk copied into host_buf (as read() would), then rtw_ws_recv() */
+#define FEED_INPLACE 2 /* copied into host_buf, then rtw_ws_recv_inplace() there */
+
+/* Feed all of s to ws in chunks, as `copy` (FEED_*) says. */
+static int rtw_recv_feed(rtw_ws *ws, const stream *s, size_t chunk, int copy)
+{
+  size_t off;
+  int rc = 0;
+
+  for (off = 0; off < s->len && rc == 0; off += chunk) {
+    size_t n = s->len - off < chunk ? s->len - off : chunk;
     const unsigned char *in = s->buf + off;
     size_t nread = 0;
 
-    if (copy) {
+    if (copy != FEED_DIRECT) {
       memcpy(host_buf, in, n);
       in = host_buf;
     }
-    rc = rtw_ws_recv(ws, in, n, &nread);
+    if (copy == FEED_INPLACE)
+      rc = rtw_ws_recv_inplace(ws, host_buf, n, &nread);
+    else
+      rc = rtw_ws_recv(ws, in, n, &nread);
     if (rc == 0 && nread != n)
       rc = RTW_ERR_INVALID_STATE; /* nothing pauses, so all input must be consumed */
   }
+  return rc;
+}
+
+/* Feed s to a server session in chunks, as copy (FEED_*) says. */
+static int rtw_pass(const stream *s, const options *o, counts *c, int verify, uint32_t flags,
+                    int copy, const char **err)
+{
+  tally t = {{0, 0, FNV_INIT}, 0};
+  rtw_ws *ws = NULL;
+  int rc;
+
+  t.verify = verify;
+  if ((rc = rtw_recv_new(&ws, flags, 0, NULL, &t)) != 0) {
+    *err = rtw_err_name(rc);
+    return rc;
+  }
+  rc = rtw_recv_feed(ws, s, o->chunk, copy);
   rtw_ws_free(ws);
   *c = t.c;
   if (rc != 0)
@@ -366,7 +398,13 @@ static int pass_rtw_whole(const stream *s, const options *o, counts *c, int veri
 static int pass_rtw_copy(const stream *s, const options *o, counts *c, int verify,
                          const char **err)
 {
-  return rtw_pass(s, o, c, verify, 0, 1, err);
+  return rtw_pass(s, o, c, verify, 0, FEED_COPY, err);
+}
+
+static int pass_rtw_inplace(const stream *s, const options *o, counts *c, int verify,
+                            const char **err)
+{
+  return rtw_pass(s, o, c, verify, 0, FEED_INPLACE, err);
 }
 
 /* ---- wslay: the in-memory "socket" its recv callbacks read */
@@ -705,12 +743,37 @@ static int same_counts(const counts *a, const counts *b, int with_hash)
          (!with_hash || a->hash == b->hash);
 }
 
+/* One timed repetition: whole passes of `pass` over s until min_time has gone by (the clock
+ * is read after every pass); *secs = seconds per pass. Every pass must report the stream's
+ * messages and bytes. Returns 0, or -1 with *err set. */
+static int one_rep(const options *o, const stream *s, pass_fn pass, double *secs,
+                   unsigned long *npasses, const char **err)
+{
+  unsigned long i = 0;
+  double t0 = bench_now(), elapsed;
+
+  do {
+    counts c;
+
+    memset(&c, 0, sizeof c);
+    if (pass(s, o, &c, 0, err) != 0 || !same_counts(&c, &s->expect, 0)) {
+      *err = "result changed between passes";
+      return -1;
+    }
+    i++;
+    elapsed = bench_now() - t0;
+  } while (elapsed < o->min_time);
+  *secs = elapsed / (double)i;
+  *npasses += i;
+  return 0;
+}
+
 /* One verifying warm-up pass, then reps repetitions, each of as many whole passes as fit in
  * min_time (the clock is read after every pass: the warm-up is slower, as it hashes, so it
  * cannot calibrate). Every pass must report the stream's messages and bytes. */
 static result measure(const options *o, const stream *s, const impl *im)
 {
-  double t[MAX_REPS], t0, elapsed;
+  double t[MAX_REPS];
   result res = {0, 0, 0, 0, 0, ""};
   counts c;
   unsigned r;
@@ -724,21 +787,10 @@ static result measure(const options *o, const stream *s, const impl *im)
     return res;
   }
   for (r = 0; r < o->reps; r++) {
-    unsigned long i = 0;
-
-    t0 = bench_now();
-    do {
-      memset(&c, 0, sizeof c);
-      if (im->pass(s, o, &c, 0, &res.err) != 0 || !same_counts(&c, &s->expect, 0)) {
-        res.err = "result changed between passes";
-        fprintf(stderr, " FAILED on repetition %u\n", r);
-        return res;
-      }
-      i++;
-      elapsed = bench_now() - t0;
-    } while (elapsed < o->min_time);
-    t[r] = elapsed / (double)i;
-    res.passes += i;
+    if (one_rep(o, s, im->pass, &t[r], &res.passes, &res.err) != 0) {
+      fprintf(stderr, " FAILED on repetition %u\n", r);
+      return res;
+    }
   }
   res.median = bench_median(t, o->reps);
   res.min = t[0];
@@ -913,11 +965,732 @@ static void print_send(const stream *s, const result *res)
          msgs >= 80e6 ? "met" : "MISSED");
 }
 
+/* ================================================================ -P: the issue-15 table */
+
+/*
+ * bench/run_perf.sh runs `bench_ws -P` (and bench_sse, node, callgrind) and prints the
+ * table of issue 15. Here: the WebSocket rows, as tab-separated records on stdout:
+ *
+ *   info    key value
+ *   result  row impl messages wire_bytes reps median_s min_s max_s    (seconds per pass)
+ *   error   row impl message
+ *   alloc   row impl keep_buffer messages allocations               (after a warm-up pass)
+ *   idle    role bytes allocations                                  (rtw_ws_new, no traffic)
+ *
+ * Rows (rtweb always through the public API, as an outside user would):
+ *   r1 receive binary 1 MiB whole   rtweb on_message; wslay event API; memcpy
+ *   r2 receive binary 16 B streamed rtweb on_message_begin/data/end; wslay frame API;
+ *                                   extra: rtweb_inplace, each chunk copied into a host
+ *                                   buffer (as read() leaves it), rtw_ws_recv_inplace() there
+ *   r3 receive text 1 MiB whole     rtweb on_message (UTF-8 validated); memcpy; wslay event
+ *   r4 receive text 16 B whole      rtweb on_message; wslay frame API on the same bytes
+ *                                   (it checks no UTF-8)
+ *   r5 send server binary 16 B      rtweb rtw_ws_queue_message(NOCOPY) + send_pending_iov;
+ *                                   rtweb copy (queue_binary + send_pending); wslay_frame_send
+ *   r6 send server text 1 MiB       rtweb NOCOPY + iov (validated); the same with
+ *                                   RTW_WS_QUEUE_VALID_UTF8 (extra row); wslay_frame_send
+ *   r7 send client binary 1 MiB     rtweb client NOCOPY + iov (masked); memcpy of the
+ *                                   payload; wslay_frame_send with mask
+ * Sent output goes to a sink that copies it into a 64 KiB ring, as write()/writev() copy it
+ * into a socket buffer (every implementation pays that copy; the r7 memcpy ceiling is that
+ * copy alone). The verifying warm-up pass also keeps every byte and decodes the frames
+ * (unmasking them) to check opcode, message count, payload bytes and payload hash against
+ * the generator.
+ */
+
+/* ---- counting allocator (rtw_mem): calls and live bytes */
+
+typedef struct cmem {
+  unsigned long long calls; /* malloc, calloc and realloc calls */
+  size_t live;              /* bytes allocated and not freed */
+} cmem;
+
+#define CM_HEAD 16u /* size header in front of each block; keeps 16-byte alignment */
+
+static void *cm_malloc(size_t n, void *user_data)
+{
+  cmem *c = user_data;
+  unsigned char *p = n > SIZE_MAX - CM_HEAD ? NULL : malloc(n + CM_HEAD);
+
+  if (p == NULL)
+    return NULL;
+  memcpy(p, &n, sizeof n);
+  c->calls++;
+  c->live += n;
+  return p + CM_HEAD;
+}
+
+static void *cm_calloc(size_t k, size_t n, void *user_data)
+{
+  void *p;
+
+  if (n != 0 && k > SIZE_MAX / n)
+    return NULL;
+  p = cm_malloc(k * n, user_data);
+  if (p != NULL)
+    memset(p, 0, k * n);
+  return p;
+}
+
+static void *cm_realloc(void *ptr, size_t n, void *user_data)
+{
+  cmem *c = user_data;
+  unsigned char *base = (unsigned char *)ptr - CM_HEAD;
+  size_t old;
+  unsigned char *p;
+
+  memcpy(&old, base, sizeof old);
+  p = n > SIZE_MAX - CM_HEAD ? NULL : realloc(base, n + CM_HEAD);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, &n, sizeof n);
+  c->calls++;
+  c->live = c->live - old + n;
+  return p + CM_HEAD;
+}
+
+static void cm_free(void *ptr, void *user_data)
+{
+  cmem *c = user_data;
+  unsigned char *base = (unsigned char *)ptr - CM_HEAD;
+  size_t old;
+
+  memcpy(&old, base, sizeof old);
+  c->live -= old;
+  free(base);
+}
+
+static rtw_mem cm_hooks(cmem *c)
+{
+  rtw_mem m;
+
+  m.malloc_fn = cm_malloc;
+  m.calloc_fn = cm_calloc;
+  m.realloc_fn = cm_realloc;
+  m.free_fn = cm_free;
+  m.user_data = c;
+  return m;
+}
+
+/* ---- send rows: workloads, output sink, decoding */
+
+/* A send workload: count messages of msg_size bytes (one payload, sent again and again),
+ * about target wire bytes (counting one frame header per message). */
+static void make_send_stream(stream *s, int role, int opcode, size_t msg_size, size_t target)
+{
+  size_t frame = header_len(msg_size) + (role == RTW_WS_ROLE_CLIENT ? 4 : 0) + msg_size;
+  size_t count = target / frame < 2 ? 2 : target / frame;
+  uint32_t lcg = (uint32_t)msg_size * 2246822519u;
+  size_t i, pos = 0;
+
+  memset(s, 0, sizeof *s);
+  s->type = "send";
+  s->opcode = opcode;
+  s->role = role;
+  s->msg_size = msg_size;
+  s->buf = xmalloc(msg_size);
+  if (opcode == RTW_WS_OP_TEXT) {
+    s->non_ascii = fill_text(s->buf, msg_size, &pos);
+  } else {
+    for (i = 0; i < msg_size; i++)
+      s->buf[i] = (unsigned char)(lcg_next(&lcg) >> 24);
+  }
+  s->len = count * frame;
+  s->expect.messages = count;
+  s->expect.bytes = (unsigned long long)count * msg_size;
+  s->expect.hash = FNV_INIT;
+  for (i = 0; i < count; i++)
+    s->expect.hash = fnv(s->expect.hash, s->buf, msg_size);
+}
+
+/* Where sent bytes go: copied into a 64 KiB ring (out_write), as write() copies them into
+ * a socket buffer; in a verifying pass also kept whole, to be decoded after. */
+typedef struct outsink {
+  out_buf ring;
+  int keep_all;
+  unsigned char *keep;
+  size_t keep_len;
+  size_t keep_cap;
+} outsink;
+
+static void sink_init(outsink *k, int keep_all)
+{
+  memset(k, 0, sizeof *k);
+  k->ring.p = out_mem;
+  k->ring.hash = FNV_INIT;
+  k->keep_all = keep_all;
+}
+
+static void sink_put(outsink *k, const void *data, size_t len)
+{
+  if (len == 0)
+    return; /* send_pending gives no pointer when nothing is pending */
+  out_write(&k->ring, data, len);
+  if (!k->keep_all)
+    return;
+  if (k->keep_len + len > k->keep_cap) {
+    size_t cap = k->keep_cap ? k->keep_cap : 65536;
+    unsigned char *p;
+
+    while (cap < k->keep_len + len)
+      cap *= 2;
+    p = realloc(k->keep, cap);
+    if (p == NULL)
+      die("out of memory");
+    k->keep = p;
+    k->keep_cap = cap;
+  }
+  memcpy(k->keep + k->keep_len, data, len);
+  k->keep_len += len;
+}
+
+/*
+ * Decode frames p[0..n) as a receiver would (RFC 6455 5.2): every message of `opcode`,
+ * fragments continued with opcode 0, masked exactly when `masked`; counts messages at FIN
+ * and hashes the unmasked payload (5.3). When out is given, the payload is written there.
+ * Returns 0, or -1 when the bytes are not such frames.
+ */
+static int decode_frames(const unsigned char *p, size_t n, int opcode, int masked, counts *c,
+                         FILE *out)
+{
+  unsigned char tmp[4096];
+  size_t off = 0;
+  int in_msg = 0;
+
+  c->messages = 0;
+  c->bytes = 0;
+  c->hash = FNV_INIT;
+  while (off < n) {
+    unsigned b0, b1;
+    uint64_t len;
+    size_t h = 2, i, done;
+    const unsigned char *key = NULL;
+
+    if (n - off < 2)
+      return -1;
+    b0 = p[off];
+    b1 = p[off + 1];
+    if ((b0 & 0x70) != 0 || (int)(b0 & 0x0f) != (in_msg ? 0 : opcode) ||
+        (int)(b1 >> 7) != masked)
+      return -1;
+    len = b1 & 0x7f;
+    if (len == 126) {
+      if (n - off < 4)
+        return -1;
+      len = (uint64_t)p[off + 2] << 8 | p[off + 3];
+      h = 4;
+    } else if (len == 127) {
+      if (n - off < 10)
+        return -1;
+      for (len = 0, i = 0; i < 8; i++)
+        len = len << 8 | p[off + 2 + i];
+      h = 10;
+    }
+    if (masked) {
+      if (n - off < h + 4)
+        return -1;
+      key = p + off + h;
+      h += 4;
+    }
+    if (n - off - h < len)
+      return -1;
+    for (done = 0; done < len; done += i) {
+      size_t m = len - done < sizeof tmp ? (size_t)(len - done) : sizeof tmp;
+      const unsigned char *src = p + off + h + done;
+
+      for (i = 0; i < m; i++)
+        tmp[i] = (unsigned char)(src[i] ^ (key != NULL ? key[(done + i) & 3] : 0));
+      c->hash = fnv(c->hash, tmp, m);
+      if (out != NULL && fwrite(tmp, 1, m, out) != m)
+        return -1;
+    }
+    c->bytes += len;
+    off += h + (size_t)len;
+    in_msg = !(b0 & 0x80);
+    if (!in_msg)
+      c->messages++;
+  }
+  return in_msg ? -1 : 0;
+}
+
+/* The counts of a send pass: decoded from the kept output when verifying, else the
+ * messages queued, provided at least the payload bytes came out. */
+static int send_finish(const stream *s, outsink *k, int rc, counts *c, int verify,
+                       const char *what, const char **err)
+{
+  if (rc == 0 && verify &&
+      decode_frames(k->keep, k->keep_len, s->opcode, s->role == RTW_WS_ROLE_CLIENT, c,
+                    NULL) != 0) {
+    *err = "the output does not decode as the frames queued";
+    rc = -1;
+  } else if (rc == 0 && !verify) {
+    c->messages = s->expect.messages;
+    c->bytes = k->ring.total >= s->expect.bytes ? s->expect.bytes : 0;
+  } else if (rc != 0) {
+    *err = what;
+  }
+  free(k->keep);
+  k->keep = NULL;
+  return rc;
+}
+
+static int rtw_send_new(rtw_ws **ws, int role, size_t keep_buffer, const rtw_mem *mem)
+{
+  rtw_ws_settings set = {RTW_WS_SETTINGS_VERSION};
+
+  set.keep_buffer = keep_buffer;
+  return rtw_ws_new(ws, role, NULL, &set, mem, NULL);
+}
+
+#define SEND_IOV 1024u /* gather elements per rtw_ws_send_pending_iov() (Linux IOV_MAX) */
+
+/* Queue every message of s (16 B ones SEND_BATCH at a time) and drain after each batch:
+ * gather (rtw_ws_send_pending_iov) when iov is set, else contiguous (send_pending). */
+static int rtw_send_run(rtw_ws *ws, const stream *s, uint32_t qflags, int iov, outsink *k)
+{
+  static rtw_iovec v[SEND_IOV];
+  size_t batch = s->msg_size <= 1024 ? SEND_BATCH : 1;
+  unsigned long long m = 0;
+  int rc = 0;
+
+  while (m < s->expect.messages && rc == 0) {
+    size_t i;
+
+    for (i = 0; i < batch && m < s->expect.messages && rc == 0; i++, m++)
+      rc = rtw_ws_queue_message(ws, s->opcode, s->buf, s->msg_size, qflags);
+    while (rc == 0) {
+      size_t cnt = 0, j, n = 0;
+      const void *data;
+
+      if (iov) {
+        rc = rtw_ws_send_pending_iov(ws, v, SEND_IOV, &cnt);
+        for (j = 0; rc == 0 && j < cnt; j++) {
+          sink_put(k, v[j].base, v[j].len);
+          n += v[j].len;
+        }
+      } else if ((rc = rtw_ws_send_pending(ws, &data, &n)) == 0) {
+        sink_put(k, data, n);
+      }
+      if (rc != 0 || n == 0)
+        break;
+      rc = rtw_ws_send_consumed(ws, n);
+    }
+  }
+  return rc;
+}
+
+static int rtw_send_pass(const stream *s, counts *c, int verify, uint32_t qflags, int iov,
+                         const char **err)
+{
+  outsink k;
+  rtw_ws *ws = NULL;
+  int rc;
+
+  sink_init(&k, verify);
+  if ((rc = rtw_send_new(&ws, s->role, 0, NULL)) == 0)
+    rc = rtw_send_run(ws, s, qflags, iov, &k);
+  rtw_ws_free(ws);
+  return send_finish(s, &k, rc, c, verify, rc != 0 ? rtw_err_name(rc) : "", err);
+}
+
+static int pass_send_nocopy_iov(const stream *s, const options *o, counts *c, int verify,
+                                const char **err)
+{
+  (void)o;
+  return rtw_send_pass(s, c, verify, RTW_WS_QUEUE_NOCOPY, 1, err);
+}
+
+static int pass_send_valid_iov(const stream *s, const options *o, counts *c, int verify,
+                               const char **err)
+{
+  (void)o;
+  return rtw_send_pass(s, c, verify, RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_VALID_UTF8, 1, err);
+}
+
+static int pass_send_copy(const stream *s, const options *o, counts *c, int verify,
+                          const char **err)
+{
+  (void)o;
+  return rtw_send_pass(s, c, verify, 0, 0, err);
+}
+
+static ssize_t wfs_send(const uint8_t *data, size_t len, int flags, void *user_data)
+{
+  (void)flags;
+  sink_put(user_data, data, len);
+  return (ssize_t)len;
+}
+
+static int wfs_genmask(uint8_t *buf, size_t len, void *user_data)
+{
+  static uint32_t state = 1;
+  size_t i;
+
+  (void)user_data;
+  for (i = 0; i < len; i++)
+    buf[i] = (uint8_t)(lcg_next(&state) >> 24);
+  return 0;
+}
+
+/* wslay_frame_send() of every message as one frame, masked in the client role. */
+static int pass_wslay_frame_send(const stream *s, const options *o, counts *c, int verify,
+                                 const char **err)
+{
+  struct wslay_frame_callbacks cb = {wfs_send, NULL, wfs_genmask};
+  wslay_frame_context_ptr ctx;
+  unsigned long long m;
+  outsink k;
+  int rc = 0;
+
+  (void)o;
+  sink_init(&k, verify);
+  if (wslay_frame_context_init(&ctx, &cb, &k) != 0) {
+    *err = "wslay_frame_context_init failed";
+    return -1;
+  }
+  for (m = 0; m < s->expect.messages && rc == 0; m++) {
+    size_t off = 0;
+    unsigned stalls = 0;
+
+    do {
+      struct wslay_frame_iocb iocb;
+      ssize_t r;
+
+      memset(&iocb, 0, sizeof iocb);
+      iocb.fin = 1;
+      iocb.opcode = (uint8_t)s->opcode;
+      iocb.payload_length = s->msg_size;
+      iocb.mask = s->role == RTW_WS_ROLE_CLIENT;
+      iocb.data = s->buf + off;
+      iocb.data_length = s->msg_size - off;
+      r = wslay_frame_send(ctx, &iocb);
+      if (r < 0 || (r == 0 && ++stalls > 2)) {
+        rc = -1;
+        break;
+      }
+      off += (size_t)r;
+    } while (off < s->msg_size);
+  }
+  wslay_frame_context_free(ctx);
+  return send_finish(s, &k, rc, c, verify, "wslay_frame_send failed", err);
+}
+
+/* The ceiling of r7: each payload copied once into the sink's ring, which is all a send
+ * that fused masking into the copy to the socket buffer would cost. */
+static int pass_send_memcpy(const stream *s, const options *o, counts *c, int verify,
+                            const char **err)
+{
+  out_buf ring = {out_mem, 0, 0, FNV_INIT, 0};
+  unsigned long long m;
+
+  (void)o;
+  (void)verify;
+  (void)err;
+  for (m = 0; m < s->expect.messages; m++)
+    out_write(&ring, s->buf, s->msg_size);
+  sink = out_mem[0];
+  *c = s->expect;
+  return 0;
+}
+
+/* ---- the rows */
+
+enum { PS_BIN16, PS_BINBIG, PS_TEXT16, PS_TEXTBIG, PS_SEND16, PS_SENDTEXT, PS_SENDCLIENT, NPS };
+
+typedef struct perf_item {
+  const char *row;
+  const char *impl;
+  int ps;         /* PS_* */
+  pass_fn pass;
+  int rtweb_kind; /* for the allocation rows: 0 none, 1 receive, 2 send */
+  uint32_t flags; /* receive: RTW_WS_FLAG_*; send: RTW_WS_QUEUE_* */
+  int mode;       /* send: 1 gathers output; receive: FEED_* */
+} perf_item;
+
+static const perf_item perf_items[] = {
+  {"r1", "rtweb", PS_BINBIG, pass_rtw_whole, 1, RTW_WS_FLAG_WHOLE_MESSAGES, 0},
+  {"r1", "wslay_event", PS_BINBIG, pass_wslay_event, 0, 0, 0},
+  {"r1", "memcpy", PS_BINBIG, pass_memcpy, 0, 0, 0},
+  {"r2", "rtweb", PS_BIN16, pass_rtw_streamed, 1, 0, 0},
+  {"r2", "wslay_frame", PS_BIN16, pass_wslay_frame, 0, 0, 0},
+  {"r2", "rtweb_inplace", PS_BIN16, pass_rtw_inplace, 1, 0, FEED_INPLACE},
+  {"r3", "rtweb", PS_TEXTBIG, pass_rtw_whole, 1, RTW_WS_FLAG_WHOLE_MESSAGES, 0},
+  {"r3", "memcpy", PS_TEXTBIG, pass_memcpy, 0, 0, 0},
+  {"r3", "wslay_event", PS_TEXTBIG, pass_wslay_event, 0, 0, 0},
+  {"r4", "rtweb", PS_TEXT16, pass_rtw_whole, 1, RTW_WS_FLAG_WHOLE_MESSAGES, 0},
+  {"r4", "wslay_frame", PS_TEXT16, pass_wslay_frame, 0, 0, 0},
+  {"r5", "rtweb", PS_SEND16, pass_send_nocopy_iov, 2, RTW_WS_QUEUE_NOCOPY, 1},
+  {"r5", "rtweb_copy", PS_SEND16, pass_send_copy, 2, 0, 0},
+  {"r5", "wslay_frame", PS_SEND16, pass_wslay_frame_send, 0, 0, 0},
+  {"r6", "rtweb", PS_SENDTEXT, pass_send_nocopy_iov, 2, RTW_WS_QUEUE_NOCOPY, 1},
+  {"r6", "rtweb_valid_utf8", PS_SENDTEXT, pass_send_valid_iov, 2,
+   RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_VALID_UTF8, 1},
+  {"r6", "wslay_frame", PS_SENDTEXT, pass_wslay_frame_send, 0, 0, 0},
+  {"r7", "rtweb", PS_SENDCLIENT, pass_send_nocopy_iov, 2, RTW_WS_QUEUE_NOCOPY, 1},
+  {"r7", "memcpy", PS_SENDCLIENT, pass_send_memcpy, 0, 0, 0},
+  {"r7", "wslay_frame", PS_SENDCLIENT, pass_wslay_frame_send, 0, 0, 0},
+};
+#define NPERF (sizeof perf_items / sizeof perf_items[0])
+
+/* Build workload ps: about target wire bytes, "big" messages of big bytes. */
+static void make_perf_stream(stream *s, int ps, size_t target, size_t big)
+{
+  switch (ps) {
+  case PS_BIN16: make_stream(s, RTW_WS_OP_BINARY, 16, target); break;
+  case PS_BINBIG: make_stream(s, RTW_WS_OP_BINARY, big, target); break;
+  case PS_TEXT16: make_stream(s, RTW_WS_OP_TEXT, 16, target); break;
+  case PS_TEXTBIG: make_stream(s, RTW_WS_OP_TEXT, big, target); break;
+  case PS_SEND16:
+    make_send_stream(s, RTW_WS_ROLE_SERVER, RTW_WS_OP_BINARY, 16, target);
+    break;
+  case PS_SENDTEXT:
+    make_send_stream(s, RTW_WS_ROLE_SERVER, RTW_WS_OP_TEXT, big, target);
+    break;
+  default: make_send_stream(s, RTW_WS_ROLE_CLIENT, RTW_WS_OP_BINARY, big, target); break;
+  }
+}
+
+/* Allocation calls per message in steady state: one session (counting allocator) runs the
+ * workload twice; the second run's calls are divided by its messages. */
+static void perf_alloc(const perf_item *it, const stream *s, size_t chunk, size_t keep)
+{
+  cmem cm = {0, 0};
+  rtw_mem mem = cm_hooks(&cm);
+  tally t = {{0, 0, FNV_INIT}, 0};
+  rtw_ws *ws = NULL;
+  unsigned long long warm = 0;
+  int rc, pass;
+
+  if (it->rtweb_kind == 1)
+    rc = rtw_recv_new(&ws, it->flags, keep, &mem, &t);
+  else
+    rc = rtw_send_new(&ws, s->role, keep, &mem);
+  for (pass = 0; pass < 2 && rc == 0; pass++) {
+    outsink k;
+
+    sink_init(&k, 0);
+    warm = cm.calls;
+    if (it->rtweb_kind == 1)
+      rc = rtw_recv_feed(ws, s, chunk, it->mode);
+    else
+      rc = rtw_send_run(ws, s, it->flags, it->mode, &k);
+  }
+  rtw_ws_free(ws);
+  if (rc != 0)
+    printf("error\t%s\talloc:%s\t%s\n", it->row, it->impl, rtw_err_name(rc));
+  else
+    printf("alloc\t%s\t%s\t%s\t%llu\t%llu\n", it->row, it->impl,
+           keep == 0 ? "default" : "SIZE_MAX", s->expect.messages, cm.calls - warm);
+}
+
+static void perf_idle(int role, const char *name)
+{
+  cmem cm = {0, 0};
+  rtw_mem mem = cm_hooks(&cm);
+  rtw_ws *ws = NULL;
+  int rc = rtw_ws_new(&ws, role, NULL, NULL, &mem, NULL);
+
+  if (rc != 0)
+    printf("error\tidle\t%s\t%s\n", name, rtw_err_name(rc));
+  else
+    printf("idle\t%s\t%zu\t%llu\n", name, cm.live, cm.calls);
+  rtw_ws_free(ws);
+}
+
+/* -d DIR: the r1 stream for bench/node/ws_recv.mjs (wire bytes, the payloads it must
+ * deliver, and a manifest). */
+static void perf_write_stream(const options *o, const stream *s)
+{
+  char path[4096];
+  FILE *f;
+  counts c;
+  int ok;
+
+  snprintf(path, sizeof path, "%s/ws_r1.wire", o->dir);
+  f = fopen(path, "wb");
+  ok = f != NULL && fwrite(s->buf, 1, s->len, f) == s->len;
+  ok = f != NULL && fclose(f) == 0 && ok;
+  snprintf(path, sizeof path, "%s/ws_r1.payload", o->dir);
+  f = ok ? fopen(path, "wb") : NULL;
+  ok = f != NULL && decode_frames(s->buf, s->len, s->opcode, 1, &c, f) == 0;
+  ok = f != NULL && fclose(f) == 0 && ok;
+  snprintf(path, sizeof path, "%s/ws_r1.tsv", o->dir);
+  f = ok ? fopen(path, "w") : NULL;
+  ok = ok && f != NULL && fprintf(f, "chunk\t%zu\nmessages\t%llu\nwire_bytes\t%zu\n", o->chunk,
+                                  s->expect.messages, s->len) > 0;
+  ok = f != NULL && fclose(f) == 0 && ok;
+  if (!ok)
+    die("cannot write the r1 stream to the -d directory");
+}
+
+/* -C: the only function callgrind collects in (--toggle-collect=cg_pass). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+int cg_pass(const perf_item *it, const stream *s, const options *o, counts *c,
+            const char **err);
+int cg_pass(const perf_item *it, const stream *s, const options *o, counts *c,
+            const char **err)
+{
+  return it->pass(s, o, c, 0, err);
+}
+
+/* -C ROW:IMPL -n COUNT: one untimed pass over COUNT messages (callgrind counts it). */
+static int perf_callgrind(const options *o)
+{
+  size_t i;
+
+  for (i = 0; i < NPERF; i++) {
+    const perf_item *it = &perf_items[i];
+    char name[64];
+    stream s, probe;
+    counts c;
+    const char *err = "";
+    size_t per;
+
+    snprintf(name, sizeof name, "%s:%s", it->row, it->impl);
+    if (strcmp(name, o->cg) != 0)
+      continue;
+    /* wire bytes per message, from a two-message probe of the same workload */
+    make_perf_stream(&probe, it->ps, 1, 1048576);
+    per = probe.len / (size_t)probe.expect.messages;
+    free(probe.buf);
+    make_perf_stream(&s, it->ps, per * o->cg_msgs, 1048576);
+    memset(&c, 0, sizeof c);
+    if (it->pass(&s, o, &c, 1, &err) != 0 || !same_counts(&c, &s.expect, 1)) {
+      fprintf(stderr, "bench_ws: %s failed its check: %s\n", name, err);
+      return 1;
+    }
+    memset(&c, 0, sizeof c); /* passes add to the counts */
+    if (cg_pass(it, &s, o, &c, &err) != 0 || !same_counts(&c, &s.expect, 0)) {
+      fprintf(stderr, "bench_ws: %s failed: %s\n", name, err);
+      return 1;
+    }
+    printf("cg\t%s\t%s\t%llu\n", it->row, it->impl, s.expect.messages);
+    free(s.buf);
+    return 0;
+  }
+  fprintf(stderr, "bench_ws: -C %s: no such row:impl\n", o->cg);
+  return 2;
+}
+
+#define ROW_MAX 4 /* implementations in one row */
+
+/*
+ * Time the n implementations of one row (perf_items[first..first+n)) interleaved: after a
+ * verifying warm-up pass each, repetition r runs one repetition of every implementation in
+ * turn (starting at a different one each time), so a machine that gets busier or quieter
+ * during the row slows all of them alike and the same-run ratios hold. A repetition repeats
+ * whole passes until min_time has gone by. Prints one result or error record each; returns
+ * nonzero when one failed.
+ */
+static int perf_row(const options *o, const stream *st, size_t first, size_t n)
+{
+  double t[ROW_MAX][MAX_REPS];
+  const char *err[ROW_MAX];
+  int ok[ROW_MAX];
+  size_t k;
+  unsigned r;
+  int failed = 0;
+
+  for (k = 0; k < n; k++) {
+    const perf_item *it = &perf_items[first + k];
+    const stream *s = &st[it->ps];
+    counts c;
+
+    memset(&c, 0, sizeof c);
+    err[k] = "";
+    ok[k] = it->pass(s, o, &c, 1, &err[k]) == 0 && same_counts(&c, &s->expect, 1);
+    if (!ok[k] && err[k][0] == '\0')
+      err[k] = "counts or content differ from the generator's";
+  }
+  for (r = 0; r < o->reps; r++) {
+    size_t j;
+
+    for (j = 0; j < n; j++) {
+      unsigned long passes = 0;
+
+      k = (j + r) % n;
+      if (ok[k] && one_rep(o, &st[perf_items[first + k].ps], perf_items[first + k].pass,
+                           &t[k][r], &passes, &err[k]) != 0)
+        ok[k] = 0;
+    }
+  }
+  for (k = 0; k < n; k++) {
+    const perf_item *it = &perf_items[first + k];
+    const stream *s = &st[it->ps];
+
+    fprintf(stderr, "bench_ws: %s %-6s %7zu B  %-18s", it->row, s->type, s->msg_size,
+            it->impl);
+    if (!ok[k]) {
+      fprintf(stderr, " FAILED: %s\n", err[k]);
+      printf("error\t%s\t%s\t%s\n", it->row, it->impl, err[k]);
+      failed = 1;
+      continue;
+    }
+    {
+      double median = bench_median(t[k], o->reps);
+
+      fprintf(stderr, " %.3f GB/s\n", (double)s->len / median / 1e9);
+      printf("result\t%s\t%s\t%llu\t%zu\t%u\t%.9f\t%.9f\t%.9f\n", it->row, it->impl,
+             s->expect.messages, s->len, o->reps, median, t[k][0], t[k][o->reps - 1]);
+    }
+  }
+  fflush(stdout);
+  return failed;
+}
+
+static int perf_main(const options *o)
+{
+  size_t target = o->smoke ? 256u * 1024u : o->mib * 1024u * 1024u;
+  size_t big = o->smoke ? 70000u : 1048576u; /* 70000: takes the 64-bit length path */
+  stream st[NPS];
+  size_t i, n;
+  int failed = 0, ps;
+
+  if (o->cg != NULL)
+    return perf_callgrind(o);
+  for (ps = 0; ps < NPS; ps++)
+    make_perf_stream(&st[ps], ps, target, big);
+  if (o->dir != NULL)
+    perf_write_stream(o, &st[PS_BINBIG]);
+  printf("info\trtweb\t%s\n", rtw_version_string());
+  printf("info\tcompiler\t%s\n", BENCH_COMPILER);
+  printf("info\tbuildtype\t%s\n", BENCH_BUILDTYPE);
+  printf("info\toptimization\t%s\n", BENCH_OPTIMIZATION);
+  printf("info\twslay\t%s\n", WSLAY_VERSION);
+  printf("info\tchunk\t%zu\n", o->chunk);
+  printf("info\treps\t%u\n", o->reps);
+  printf("info\tmin_time\t%g\n", o->min_time);
+  printf("info\tbig\t%zu\n", big);
+  printf("info\ttext_non_ascii\t%.1f%%\n",
+         100.0 * (double)st[PS_TEXTBIG].non_ascii / (double)st[PS_TEXTBIG].expect.bytes);
+  fflush(stdout);
+  for (i = 0; i < NPERF; i += n) {
+    for (n = 1; i + n < NPERF && strcmp(perf_items[i + n].row, perf_items[i].row) == 0; n++)
+      ;
+    failed |= perf_row(o, st, i, n);
+  }
+  for (i = 0; i < NPERF; i++) {
+    if (perf_items[i].rtweb_kind != 0) {
+      perf_alloc(&perf_items[i], &st[perf_items[i].ps], o->chunk, 0);
+      perf_alloc(&perf_items[i], &st[perf_items[i].ps], o->chunk, SIZE_MAX);
+    }
+  }
+  perf_idle(RTW_WS_ROLE_SERVER, "server");
+  perf_idle(RTW_WS_ROLE_CLIENT, "client");
+  for (ps = 0; ps < NPS; ps++)
+    free(st[ps].buf);
+  return failed;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: bench_ws [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
+  fprintf(stderr, "usage: bench_ws [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n"
+                  "       bench_ws -P [-S] [-d DIR] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n"
+                  "       bench_ws -P -C ROW:IMPL -n MESSAGES\n");
   exit(2);
 }
 
@@ -942,8 +1715,18 @@ static void parse_args(int argc, char **argv, options *o)
   o->min_time = 0.3;
   o->mib = 4;
   o->chunk = 16384;
-  while ((ch = getopt(argc, argv, "r:t:m:c:")) != -1) {
+  o->perf = 0;
+  o->smoke = 0;
+  o->dir = NULL;
+  o->cg = NULL;
+  o->cg_msgs = 100000;
+  while ((ch = getopt(argc, argv, "r:t:m:c:PSd:C:n:")) != -1) {
     switch (ch) {
+    case 'P': o->perf = 1; break;
+    case 'S': o->smoke = 1; break;
+    case 'd': o->dir = optarg; break;
+    case 'C': o->cg = optarg; break;
+    case 'n': o->cg_msgs = num(optarg, 2, 100000000); break;
     case 'r': o->reps = (unsigned)num(optarg, 7, MAX_REPS); break;
     case 'm': o->mib = (size_t)num(optarg, 1, 1024); break;
     case 'c': o->chunk = (size_t)num(optarg, 1, MAX_CHUNK); break;
@@ -955,8 +1738,12 @@ static void parse_args(int argc, char **argv, options *o)
     default: usage();
     }
   }
-  if (optind != argc)
+  if (optind != argc || ((o->smoke || o->dir != NULL || o->cg != NULL) && !o->perf))
     usage();
+  if (o->smoke) {
+    o->reps = 1; /* -S: a correctness check, not a measurement */
+    o->min_time = 0.0;
+  }
 }
 
 int main(int argc, char **argv)
@@ -969,6 +1756,8 @@ int main(int argc, char **argv)
   int failed = 0;
 
   parse_args(argc, argv, &o);
+  if (o.perf)
+    return perf_main(&o);
   target = o.mib * 1024u * 1024u;
   for (i = 0; i < NSIZES; i++) {
     make_stream(&st[i], RTW_WS_OP_BINARY, sizes[i], target);

@@ -68,3 +68,35 @@ plot "$results/ws.tsv" index 0 using 2:3 title "rtweb, binary" lw 2 pt 7 lc rgb 
 unset multiplot
 EOF
 echo "plot-bench.sh: wrote $out"
+
+# Issue 15 (bench/run_perf.sh, BENCH_TSV=bench/results/perf15_before.tsv; perf15_after.tsv
+# when the re-measured table exists): rtweb's same-run ratio per row against its target.
+before=$results/perf15_before.tsv
+after=$results/perf15_after.tsv
+out15=$(dirname "$out")/performance-issue15.png
+if [ -f "$before" ]; then
+  extra=
+  [ -f "$after" ] && extra=", \"$after\" using 7 title \"after\" lc rgb \"#1f77b4\""
+  gnuplot <<EOF15
+set terminal pngcairo size 1400,700 font "DejaVu Sans,11" noenhanced
+set output "$out15"
+set bmargin 9
+set rmargin 8
+set datafile separator "\t"
+set datafile commentschars "#"
+set title "rtweb, issue 15: each row's ratio to its peer in the same run (bench/run_perf.sh; higher is better)" font ",13"
+set ylabel "rtweb / peer (same run)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set yrange [0:3]
+set grid ytics lc rgb "#dddddd"
+set key top left box
+set xtics rotate by -30 nomirror
+set ytics nomirror
+plot "$before" using 7:xtic(2) title "before (main, $(sed -n 's/^# measured: //p' "$before"))" lc rgb "#aec7e8"$extra, \
+     "" using 8 title "target" lc rgb "#2ca02c"
+EOF15
+  echo "plot-bench.sh: wrote $out15"
+fi

@@ -9,28 +9,17 @@
 //   esp-decode  a TextDecoder (stream: true) turns each byte chunk into a string inside the
 //               timed loop, as a real client reading a fetch() body must
 //   esp-string  the chunks are decoded once beforehand; only parser.feed() is timed
-// Prints `result` records in bench_sse's format (see bench/bench_sse.c) on stdout.
-//
-// Timing uses process.hrtime.bigint(), which on Linux is clock_gettime(CLOCK_MONOTONIC).
-// The callbacks read the lengths, as the C callbacks do. V8 may keep a multi-line `data` as
+// Prints `result` records in bench_sse's format (see bench/bench_sse.c) on stdout; the
+// timing loop is timing.mjs's. The callbacks read the lengths, as the C callbacks do. V8 may keep a multi-line `data` as
 // a rope (concatenation not flattened); nothing here forces it flat, which favours
 // eventsource-parser.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
+import { benchArgs, measurePasses } from './timing.mjs';
 
-const [dir, repsArg = '9', minArg = '0.3'] = process.argv.slice(2);
-if (!dir) {
-  console.error('usage: node bench_sse.mjs DIR [REPS] [MIN_SECONDS]');
-  process.exit(2);
-}
-const reps = Number.parseInt(repsArg, 10);
-const minTime = Number.parseFloat(minArg);
-if (!(reps >= 1 && reps <= 101) || !(minTime >= 0)) {
-  console.error('bench_sse.mjs: bad REPS or MIN_SECONDS');
-  process.exit(2);
-}
+const { dir, reps, minTime } = benchArgs('node bench_sse.mjs DIR [REPS] [MIN_SECONDS]');
 
 let chunk = 16384;
 const streams = [];
@@ -93,55 +82,30 @@ function decodeAll(bytes) {
   return out;
 }
 
-function seconds(t0) {
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 function sameCounts(a, b) {
   return a.events === b.events && a.comments === b.comments && a.dataBytes === b.dataBytes &&
     a.commentBytes === b.commentBytes && a.metaBytes === b.metaBytes && a.errors === b.errors;
 }
 
-// Mirrors measure() in bench_sse.c, plus a second warm-up pass so the timed passes run
-// optimized code rather than the JIT's first tiers.
 function measure(s, parserName, pass, input) {
   process.stderr.write(`bench_sse.mjs: ${s.name.padEnd(9)} ${parserName.padEnd(10)} ...`);
-  const first = newCounts();
-  pass(input, first);
-  const c0 = newCounts();
-  let t0 = process.hrtime.bigint();
-  pass(input, c0);
-  const warm = seconds(t0);
-  if (!sameCounts(first, c0)) {
-    console.log(`error\t${s.name}\t${parserName}\tresult changed between passes`);
+  const m = measurePasses(() => {
+    const c = newCounts();
+    pass(input, c);
+    return c;
+  }, sameCounts, reps, minTime);
+  if (m.error) {
+    console.log(`error\t${s.name}\t${parserName}\t${m.error}`);
     process.stderr.write(' failed\n');
     return;
   }
-  const passes = warm >= minTime ? 1 : Math.floor(minTime / Math.max(warm, 1e-6)) + 1;
-  const t = [];
-  for (let r = 0; r < reps; r++) {
-    t0 = process.hrtime.bigint();
-    for (let i = 0; i < passes; i++) {
-      const c = newCounts();
-      pass(input, c);
-      if (!sameCounts(first, c)) {
-        console.log(`error\t${s.name}\t${parserName}\tresult changed between passes`);
-        process.stderr.write(' failed\n');
-        return;
-      }
-    }
-    t.push(seconds(t0) / passes);
+  if (m.first.errors > 0) {
+    console.log(`error\t${s.name}\t${parserName}\tonError fired ${m.first.errors} times per pass`);
   }
-  t.sort((a, b) => a - b);
-  const mid = reps >> 1;
-  const median = reps % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
-  if (first.errors > 0) {
-    console.log(`error\t${s.name}\t${parserName}\tonError fired ${first.errors} times per pass`);
-  }
-  process.stderr.write(` ${(s.bytes / median / 1e9).toFixed(3)} GB/s\n`);
-  console.log(['result', s.name, parserName, first.events, first.comments, first.dataBytes,
-    first.commentBytes, s.bytes, passes, reps, median.toFixed(9), t[0].toFixed(9),
-    t[reps - 1].toFixed(9)].join('\t'));
+  process.stderr.write(` ${(s.bytes / m.median / 1e9).toFixed(3)} GB/s\n`);
+  console.log(['result', s.name, parserName, m.first.events, m.first.comments,
+    m.first.dataBytes, m.first.commentBytes, s.bytes, m.passes, reps, m.median.toFixed(9),
+    m.min.toFixed(9), m.max.toFixed(9)].join('\t'));
 }
 
 const espVersion = JSON.parse(readFileSync(new URL(

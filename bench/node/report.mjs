@@ -19,6 +19,7 @@ const STREAM_LABEL = {
 };
 const PARSERS = [
   ['rtweb', 'rtweb'],
+  ['rtweb-stream', 'rtweb, data streamed (on_data)'],
   ['memchr', 'memchr baseline (C)'],
   ['esp-decode', 'eventsource-parser, decode+parse'],
   ['esp-string', 'eventsource-parser, parse only'],
