@@ -58,6 +58,7 @@ struct chat_redis {
   rlink cmd, tail;
   int state;
   int said_down; /* the failure was logged (once per outage) */
+  char last_why[64]; /* ... and why */
   uint64_t now, retry_at, backoff;
   char epoch[CHAT_REDIS_EPOCH_MAX + 1];
   int have_epoch;
@@ -233,10 +234,12 @@ static void fail(chat_redis *r, const char *why)
 
   if (r->state == ST_DOWN)
     return;
-  if (!r->said_down)
+  /* once per outage, and again when the reason changes (not at every retry) */
+  if (!r->said_down || strncmp(r->last_why, why, sizeof r->last_why - 1) != 0)
     fprintf(stderr, "rtweb-chat: redis: %s; reconnecting (backoff from %" PRIu64 " ms)\n",
             why, r->backoff);
   r->said_down = 1;
+  snprintf(r->last_why, sizeof r->last_why, "%s", why);
   /* the ranges asked for get their answer: failed */
   for (i = 0; i < l->q_count; i++) {
     const pending *p = &l->q[(l->q_head + i) % CHAT_REDIS_MAX_PENDING];

@@ -69,6 +69,7 @@ typedef struct chat_redis_hooks {
   void (*on_range)(void *user, uint64_t tag, const chat_redis_entry *e, size_t n, int failed);
 } chat_redis_hooks;
 
+#ifdef CHAT_HAVE_REDIS
 /** Parse "HOST:PORT" (numeric IPv4 or [IPv6]). @return 0, -1 with a message on stderr. */
 int chat_redis_new(chat_redis **r, const char *hostport, const char *stream,
                    unsigned long maxlen, size_t seed_count, const chat_redis_hooks *hooks);
@@ -90,5 +91,52 @@ int chat_redis_publish(chat_redis *r, const char *type, const char *data, size_t
 /** Ask for at most count entries from sequence number `from` on: on_range(tag) answers.
  * @return 0 asked, -1 when down or too much waits (no answer will come). */
 int chat_redis_range(chat_redis *r, uint64_t from, size_t count, uint64_t tag);
+
+#else /* built without hiredis: --redis is refused (rtweb_chat.c), nothing else runs */
+
+#include <stdio.h>
+
+static inline int chat_redis_new(chat_redis **r, const char *hostport, const char *stream,
+                                 unsigned long maxlen, size_t seed_count,
+                                 const chat_redis_hooks *hooks)
+{
+  (void)hostport, (void)stream, (void)maxlen, (void)seed_count, (void)hooks;
+  *r = NULL;
+  fprintf(stderr, "rtweb-chat: built without hiredis: --redis is not available\n");
+  return -1;
+}
+static inline void chat_redis_free(chat_redis *r) { (void)r; }
+static inline int chat_redis_fds(const chat_redis *r, int fds[2], short events[2])
+{
+  (void)r, (void)fds, (void)events;
+  return 0;
+}
+static inline void chat_redis_io(chat_redis *r, int fd, short revents, uint64_t now)
+{
+  (void)r, (void)fd, (void)revents, (void)now;
+}
+static inline uint64_t chat_redis_next_deadline(const chat_redis *r)
+{
+  (void)r;
+  return UINT64_MAX;
+}
+static inline void chat_redis_tick(chat_redis *r, uint64_t now) { (void)r, (void)now; }
+static inline int chat_redis_up(const chat_redis *r)
+{
+  (void)r;
+  return 0;
+}
+static inline int chat_redis_publish(chat_redis *r, const char *type, const char *data,
+                                     size_t len, const char *from, uint64_t ts)
+{
+  (void)r, (void)type, (void)data, (void)len, (void)from, (void)ts;
+  return -1;
+}
+static inline int chat_redis_range(chat_redis *r, uint64_t from, size_t count, uint64_t tag)
+{
+  (void)r, (void)from, (void)count, (void)tag;
+  return -1;
+}
+#endif /* CHAT_HAVE_REDIS */
 
 #endif /* RTWEB_CHAT_REDIS_H */
