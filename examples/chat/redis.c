@@ -29,7 +29,7 @@
 #include <hiredis/hiredis.h>
 
 enum { ST_DOWN, ST_CONNECTING, ST_SEEDING, ST_UP };
-enum { CMD_INIT, CMD_SEED, CMD_PUBLISH, CMD_RANGE, CMD_XREAD };
+enum { CMD_INIT, CMD_SEED, CMD_PUBLISH, CMD_RANGE, CMD_XREAD, CMD_EPOCH };
 
 typedef struct pending {
   int kind;
@@ -469,6 +469,18 @@ static void on_xread(chat_redis *r, const redisReply *x)
   size_t i;
 
   if (x->type == REDIS_REPLY_NIL) { /* BLOCK ran out: nothing new */
+    /* ... or the log was reset under us (FLUSHALL), and its new entries are numbered
+     * below last_seq: an idle tail checks the epoch (the reply fails the links if it
+     * changed; the reconnect then reports the new one) */
+    const char *argv[2] = {"GET", r->epoch_key};
+    size_t lens[2];
+    lens[0] = 3;
+    lens[1] = strlen(r->epoch_key);
+    if (r->cmd.q_count == 0 && link_send(r, &r->cmd, CMD_EPOCH, 0, 2, argv, lens) == 0 &&
+        link_flush(&r->cmd) != 0) {
+      fail(r, "write failed");
+      return;
+    }
     send_xread(r);
     return;
   }
@@ -562,6 +574,11 @@ static void dispatch(chat_redis *r, rlink *l, redisReply *x)
     break;
   case CMD_RANGE:
     on_range_reply(r, p.tag, x);
+    break;
+  case CMD_EPOCH:
+    if (x->type != REDIS_REPLY_STRING || (size_t)x->len != strlen(r->epoch) ||
+        memcmp(x->str, r->epoch, (size_t)x->len) != 0)
+      fail(r, "the log's epoch changed");
     break;
   default:
     on_xread(r, x);

@@ -14,7 +14,7 @@ and rtweb-chat nodes with --redis on it, then checks (docs/scale-out.md):
   - the nodes' links killed (CLIENT KILL): same epoch, the tail resumes, nothing twice;
   - redis-server killed (SIGKILL) and restarted on the same port: the nodes live on, say
     `status` down then up, refuse chat lines meanwhile, then `reset` (a new epoch) and the
-    chat works again;
+    chat works again; FLUSHALL under running nodes: the same reset, found by the nodes;
   - a hostile fake "redis" (huge array and bulk lengths, garbage, an endless reply) fails
     only its connection: the node serves its page and keeps reconnecting, in bounded memory.
 Skips (not a pass) when redis-server or python3-websockets is missing. Every process it
@@ -405,6 +405,36 @@ async def redis_restart_part(redis, redis_port, pa, pb, a, b):
     return redis
 
 
+async def flush_part(redis_port, pa, pb, a, b):
+    """FLUSHALL under running nodes: both notice the new log by themselves (an idle tail
+    checks the epoch) and reset their feeds; the chat goes on."""
+    await drain(a, b)
+    fa, fb = await Feed(pa).open(), await Feed(pb).open()
+    await fa.quiet(0.2)
+    await fb.quiet(0.2)
+    redis_cmd(redis_port, "FLUSHALL")
+    ra = await fa.until(lambda ev: any(e.get("event") == "reset" for e in ev), 6)
+    rb = await fb.until(lambda ev: any(e.get("event") == "reset" for e in ev), 3)
+    check(ra and rb, "FLUSHALL: both nodes' feeds get a reset without any append")
+    ok = False
+    for _ in range(30):
+        await a.send(json.dumps({"name": "alice", "text": "after flush"}))
+        m = await recv_json(a)
+        if isinstance(m, dict) and m.get("mine"):
+            ok = True
+            break
+        await asyncio.sleep(0.1)
+    mb = await recv_json(b)
+    await fb.until(lambda ev: any(e.get("event") == "message" and "after flush" in e["data"]
+                                  for e in ev), 3)
+    msgs = [e for e in fb.events if e.get("event") == "message"]
+    check(ok and isinstance(mb, dict) and mb.get("text") == "after flush" and msgs and
+          seq_of(msgs[-1]["id"]) is not None,
+          "after FLUSHALL a line on A reaches B's socket and feed", (mb, msgs[-1:]))
+    fa.close()
+    fb.close()
+
+
 async def http_get(port, path):
     r, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (path, port)).encode())
@@ -513,6 +543,7 @@ async def main():
     await trim_part(redis_port)
     await links_killed_part(redis_port, pa, pb, a, b)
     redis = await redis_restart_part(redis, redis_port, pa, pb, a, b)
+    await flush_part(redis_port, pa, pb, a, b)
     await a.close()
     await b.close()
     check(pa_proc.poll() is None and pb_proc.poll() is None, "no node crashed")
@@ -520,6 +551,15 @@ async def main():
         check(stop(p) == 0, "node %s exits cleanly on SIGTERM" % name)
     stop(redis)
     await hostile_part()
+    reports = []
+    for name in ("A", "B", "trim", "hostile"):
+        path = os.path.join(tmp, name + ".log")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                text = f.read().decode(errors="replace")
+            reports += [name + ": " + line for line in text.splitlines()
+                        if "runtime error" in line or "Sanitizer" in line]
+    check(not reports, "no sanitizer report in the nodes' logs", "\n".join(reports))
 
 
 try:
