@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +148,7 @@ static void link_close(rlink *l)
 
 static int link_open(chat_redis *r, rlink *l)
 {
-  int fd = socket(r->addr.ss_family, SOCK_STREAM, 0), fl;
+  int fd = socket(r->addr.ss_family, SOCK_STREAM, 0), fl, one = 1;
 
   l->fd = -1;
   if (fd < 0)
@@ -159,6 +161,7 @@ static int link_open(chat_redis *r, rlink *l)
     close(fd);
     return -1;
   }
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* a chat line is small */
   l->fd = fd;
   l->connected = 0;
   l->deadline = r->now + CHAT_REDIS_REPLY_TIMEOUT_MS; /* the connect, too */
