@@ -435,6 +435,30 @@ async def flush_part(redis_port, pa, pb, a, b):
     fb.close()
 
 
+async def foreign_part(redis_port, pa, pb, a, b):
+    """An entry of another type in the stream (a foreign writer): no node shows it, both
+    keep their windows, the next events follow on both."""
+    await drain(a, b)
+    fb = await Feed(pb).open()
+    await fb.quiet(0.3)
+    epoch = redis_cmd(redis_port, "GET", "rtweb-chat:epoch").split(b"\r\n")[1].decode()
+    seq = int(redis_cmd(redis_port, "INCR", "rtweb-chat:seq")[1:].strip())
+    redis_cmd(redis_port, "XADD", "rtweb-chat", "%d-0" % seq, "type", "bogus", "data", "{}",
+              "epoch", epoch)
+    await a.send(json.dumps({"name": "alice", "text": "after a foreign entry"}))
+    await fb.until(lambda ev: any("after a foreign entry" in e.get("data", "") for e in ev), 3)
+    fa = await Feed(pa).open()
+    await fa.until(lambda ev: any("after a foreign entry" in e.get("data", "") for e in ev), 3)
+    la, lb = fa.log(), fb.log()
+    fa.close()
+    fb.close()
+    shown = [e.get("event") for e in fa.events + fb.events]
+    check("bogus" not in shown and la and la[-1][2].find("after a foreign entry") > 0 and
+          seq_of(la[-1][0]) == seq + 1 and lb[-1] == la[-1] and len(la) > 1,
+          "a foreign entry (seq %d) is shown by no node; the windows keep what they had" % seq,
+          (shown, la[-3:], lb[-3:]))
+
+
 async def http_get(port, path):
     r, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (path, port)).encode())
@@ -544,6 +568,7 @@ async def main():
     await links_killed_part(redis_port, pa, pb, a, b)
     redis = await redis_restart_part(redis, redis_port, pa, pb, a, b)
     await flush_part(redis_port, pa, pb, a, b)
+    await foreign_part(redis_port, pa, pb, a, b)
     await a.close()
     await b.close()
     check(pa_proc.poll() is None and pb_proc.poll() is None, "no node crashed")
