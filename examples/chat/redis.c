@@ -243,6 +243,7 @@ static void fail(chat_redis *r, const char *why)
             why, r->backoff);
   r->said_down = 1;
   snprintf(r->last_why, sizeof r->last_why, "%s", why);
+  r->state = ST_DOWN; /* first: a hook that asks again now is refused, not lost */
   /* the ranges asked for get their answer: failed */
   for (i = 0; i < l->q_count; i++) {
     const pending *p = &l->q[(l->q_head + i) % CHAT_REDIS_MAX_PENDING];
@@ -251,7 +252,6 @@ static void fail(chat_redis *r, const char *why)
   }
   link_close(&r->cmd);
   link_close(&r->tail);
-  r->state = ST_DOWN;
   r->retry_at = r->now + r->backoff;
   r->backoff = r->backoff * 2 > CHAT_REDIS_BACKOFF_MAX_MS ? CHAT_REDIS_BACKOFF_MAX_MS
                                                          : r->backoff * 2;
