@@ -257,8 +257,13 @@ static void on_log_entry(void *user, const chat_redis_entry *e)
     fprintf(stderr, "rtweb-chat: log entry %" PRIu64 " not kept\n", e->seq);
     return;
   }
-  if (chat_span_is(e->type, e->type_len, "message"))
-    chat_conn_from_log(s, e->data, e->data_len, e->from, e->from_len, e->ts);
+  if (chat_span_is(e->type, e->type_len, "message")) {
+    char id[CHAT_LOG_ID_MAX];
+    int idn = chat_feed_log_id(id, sizeof id, s->epoch, e->seq);
+    if (idn > 0)
+      chat_conn_from_log(s, e->data, e->data_len, id, (size_t)idn, e->from, e->from_len,
+                         e->ts);
+  }
 }
 
 void feed_conn_redis_hooks(struct chat_redis_hooks *h, server *s)

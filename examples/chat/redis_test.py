@@ -5,7 +5,8 @@
 Starts its own redis-server (Debian package) on a free loopback port, without persistence,
 and rtweb-chat nodes with --redis on it, then checks (docs/scale-out.md):
   - a chat line sent on node A reaches node B's sockets (and the other way), "mine" only
-    for the author;
+    for the author; a chat socket that reconnects (to the other node) with
+    /chat?after=<id> gets the lines it missed;
   - the feed read from A and from B is identical (ids, types, data, order), ids
     `<epoch>-<seq>` with a dense seq;
   - Last-Event-ID on the other node: inside its window, and older than its window (replayed
@@ -435,6 +436,42 @@ async def flush_part(redis_port, pa, pb, a, b):
     fb.close()
 
 
+async def chat_resume_part(pa, pb, a, b):
+    """A chat socket that reconnects, to another node, with /chat?after=<id of the last line
+    it showed> gets the lines sent meanwhile, in order, then live ones; none twice."""
+    await drain(a, b)
+    c = await websockets.connect("ws://127.0.0.1:%d/chat" % pb)  # B: --history 4
+    await asyncio.sleep(0.2)
+    await b.send(json.dumps({"name": "bob", "text": "seen by c"}))
+    seen = await recv_json(c)
+    last = seen.get("id") if isinstance(seen, dict) else None
+    check(isinstance(last, str) and seq_of(last) is not None,
+          "with --redis a chat line carries its feed id", seen)
+    await c.close()
+    await asyncio.sleep(0.2)
+    for i in range(3):
+        await b.send(json.dumps({"name": "bob", "text": "missed %d" % i}))
+    await asyncio.sleep(0.4)
+    c = await websockets.connect("ws://127.0.0.1:%d/chat?after=%s" % (pa, last))
+    got = [await recv_json(c) for _ in range(3)]
+    await b.send(json.dumps({"name": "bob", "text": "live again"}))
+    live = await recv_json(c)
+    more = None
+    try:
+        more = json.loads(await asyncio.wait_for(c.recv(), 0.5))
+    except asyncio.TimeoutError:
+        pass
+    await c.close()
+    texts = [m.get("text") if isinstance(m, dict) else m for m in got]
+    seqs = [seq_of(m.get("id")) if isinstance(m, dict) else None for m in got]
+    check(texts == ["missed 0", "missed 1", "missed 2"] and None not in seqs and
+          seqs == sorted(seqs) and seqs[0] > seq_of(last) and
+          isinstance(live, dict) and live.get("text") == "live again" and more is None,
+          "a chat socket reconnecting on the other node with ?after=<id> gets the lines "
+          "it missed, in order, then live ones, nothing twice", (got, live, more))
+    await drain(a, b)
+
+
 async def foreign_part(redis_port, pa, pb, a, b):
     """An entry of another type in the stream (a foreign writer): no node shows it, both
     keep their windows, the next events follow on both."""
@@ -564,6 +601,7 @@ async def main():
     a, b = await cross_node_part(pa, pb)
     everything = await identical_part(pa, pb, 4)
     everything = await resume_part(redis_port, pa, pb, a, everything)
+    await chat_resume_part(pa, pb, a, b)
     await trim_part(redis_port)
     await links_killed_part(redis_port, pa, pb, a, b)
     redis = await redis_restart_part(redis, redis_port, pa, pb, a, b)
