@@ -6,6 +6,7 @@
  * described in server.h.
  */
 #include "server.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -420,6 +421,7 @@ static void accept_conns(server *s)
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* chat latency */
     c->srv = s;
+    c->serial = ++s->next_serial;
     c->fd = fd;
     c->addr = key;
     c->kind = CONN_HTTP;
@@ -484,10 +486,11 @@ static void begin_shutdown(server *s)
 
 int chat_run(server *s)
 {
-  struct pollfd *pfd = calloc(s->max_conns + 1, sizeof *pfd);
-  uint64_t grace_end = 0;
-  size_t i, n;
-  int listening;
+  struct pollfd *pfd = calloc(s->max_conns + 3, sizeof *pfd); /* + listener, Redis log */
+  uint64_t grace_end = 0, due;
+  size_t i, n, nr; /* nr: the Redis log's descriptors (redis.h), after the listener */
+  int listening, timeout, rfd[2], j;
+  short rev[2];
 
   if (pfd == NULL)
     return -1;
@@ -509,21 +512,40 @@ int chat_run(server *s)
       pfd[n].fd = s->lfd;
       pfd[n++].events = POLLIN;
     }
+    timeout = s->lfd >= 0 ? 1000 : 50;
+    nr = 0;
+    if (s->rds != NULL) {
+      chat_redis_tick(s->rds, s->now);
+      nr = (size_t)chat_redis_fds(s->rds, rfd, rev);
+      for (j = 0; j < (int)nr; j++) {
+        pfd[n].fd = rfd[j];
+        pfd[n].revents = 0;
+        pfd[n++].events = rev[j];
+      }
+      due = chat_redis_next_deadline(s->rds);
+      if (due <= s->now)
+        timeout = 0;
+      else if (due - s->now < (uint64_t)timeout)
+        timeout = (int)(due - s->now);
+    }
     for (i = 0; i < s->nconns; i++) {
       pfd[n].fd = s->conns[i]->fd;
       pfd[n].revents = 0;
       pfd[n++].events = (short)((wants_input(s->conns[i]) ? POLLIN : 0) |
                                 (has_output(s->conns[i]) ? POLLOUT : 0));
     }
-    if (poll(pfd, (nfds_t)n, s->lfd >= 0 ? 1000 : 50) < 0 && errno != EINTR)
+    if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
       break;
     s->now = chat_clock_ms(CLOCK_MONOTONIC);
     i = 0;
     if (listening && (pfd[i++].revents & POLLIN))
       accept_conns(s);
+    for (j = 0; j < (int)nr; j++, i++) /* the log: its hooks may queue output anywhere */
+      if (pfd[i].revents != 0)
+        chat_redis_io(s->rds, pfd[i].fd, pfd[i].revents, s->now);
     /* conns[] only grew at its end since pfd was built: the first entries still match */
     for (; i < n; i++) {
-      conn *c = s->conns[i - (listening ? 1 : 0)];
+      conn *c = s->conns[i - (listening ? 1 : 0) - nr];
       if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
         read_conn(c);
       /* poll reports these even when input is not wanted: without this check a paused
