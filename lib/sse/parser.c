@@ -542,6 +542,8 @@ RTW_ALWAYS_INLINE static int comment_line(rtw_sse_parser *p, const uint8_t *s, s
 {
   if (p->cb.on_comment == NULL)
     return 0;
+  if (n <= p->max_comment && (ascii || is_raw(p))) /* delivered as is: the common case */
+    return check_cb(p, p->cb.on_comment(p, (const char *)s, n, p->user_data));
   if (n > p->max_comment)
     return comment_text(p, s, p->max_comment, ascii, 1);
   return comment_text(p, s, n, ascii, 0);
