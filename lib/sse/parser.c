@@ -58,7 +58,7 @@ enum { R_EMPTY, R_DIGITS, R_INVALID }; /* a `retry` value so far: nothing, digit
 #define BOM_DONE 3u
 #define NAME_MAX_KEEP 6u /* longest known name is 5 bytes; 6 tells "longer" */
 #define DECODE_BLOCK 1024u
-#define COPY_SLACK 33u /* a line, its LF and copy_line()'s overrun */
+#define COPY_SLACK 65u /* a line, its LF and copy_line()'s overrun */
 
 struct rtw_sse_parser {
   rtw_mem mem;
@@ -350,19 +350,19 @@ static int begin_data_line(rtw_sse_parser *p)
   return materialize_data(p);
 }
 
-/* Copy a short line in 32-byte steps, which may copy up to 31 bytes past its end (the
- * destination has COPY_SLACK spare bytes; the source must stay inside the input): cheaper than
- * a memcpy call for the typical 20-200 byte line. */
+/* Copy a short line in 64-byte steps (one block of the scanner), which may copy up to 63
+ * bytes past its end (the destination has COPY_SLACK spare bytes; the source must stay inside
+ * the input): cheaper than a memcpy call for the typical 20-200 byte line. */
 static inline void copy_line(char *d, const uint8_t *s, size_t n, const uint8_t *in_end)
 {
   size_t i;
 
-  if (n > 256 || (size_t)(in_end - s) < ((n + 31) & ~(size_t)31)) {
+  if (n > 256 || (size_t)(in_end - s) < ((n + 63) & ~(size_t)63)) {
     memcpy(d, s, n);
     return;
   }
-  for (i = 0; i < n; i += 32)
-    memcpy(d + i, s + i, 32);
+  for (i = 0; i < n; i += 64)
+    memcpy(d + i, s + i, 64);
 }
 
 /* A data line lying whole in the input. The first line of a block whose bytes are valid is
