@@ -388,8 +388,8 @@ static size_t gen_stream(uint8_t *out, size_t cap, uint32_t seed)
   static const char *const pieces[] = {
     "data:", "data: ", "data", "id:", "id: ", "event:", "event: ", "retry:", ":", " ",
     "\n",    "\r",     "\r\n", "\n\n", "\r\n\r\n", "x", "hello world", "12", "\xC3\xA9",
-    "\xE2\x82", "\xFF", "\0", "\xEF\xBB\xBF", "dat", "data:0123456789abcdef0123456789abcdef"
-    "0123456789abcdef0123456789abcdef"};
+    "\xE2\x82", "\xFF", "\0", "\xEF\xBB\xBF", "dat",
+    ("data:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")};
   size_t len = 0;
 
   while (len + 80 < cap) {
