@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* Event-stream parser fast path tests: line ends at every position around the 16/32/64-byte
+ * scan block edges, the word-load field dispatch (names next to the end of the input), ids
+ * tested for NUL a word at a time, streamed and buffered modes giving the same events on
+ * generated streams, and no allocation per event once the buffers are warm. Every input runs
+ * through each scanner variant this machine has; most are fed whole, byte by byte and split at
+ * every offset (tests/helpers), so the fast path (whole lines) is checked against the slow path
+ * (lines cut by the end of the input). WHATWG HTML 9.2.5 and 9.2.6 give the expected results. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtwt.h"
+#include "rtweb/sse.h"
+#include "sse_internal.h"
+
+/* ------------------------------------------------------------------ harness */
+
+typedef struct opts {
+  uint32_t flags;
+  int simd; /* RTW__SSE_SIMD_* */
+  size_t max_comment;
+} opts;
+
+typedef struct run {
+  rtwt_log *log;
+  const opts *o;
+  rtwt_log streamed; /* STREAM_DATA: the current event's data, as delivered */
+} run;
+
+static int on_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  run *r = ud;
+  (void)p;
+  rtwt_log_printf(r->log, "event(");
+  rtwt_log_bytes(r->log, ev->type, ev->type_len);
+  rtwt_log_printf(r->log, ",");
+  if (r->o->flags & RTW_SSE_FLAG_STREAM_DATA) {
+    assert_null(ev->data);
+    assert_int_equal(ev->data_len, r->streamed.len);
+    rtwt_log_bytes(r->log, r->streamed.buf, r->streamed.len);
+    rtwt_log_clear(&r->streamed);
+  } else {
+    rtwt_log_bytes(r->log, ev->data, ev->data_len);
+  }
+  rtwt_log_printf(r->log, ",");
+  rtwt_log_bytes(r->log, ev->id, ev->id_len);
+  rtwt_log_printf(r->log, ")\n");
+  return 0;
+}
+
+static int on_id(rtw_sse_parser *p, const char *id, size_t len, void *ud)
+{
+  run *r = ud;
+  (void)p;
+  rtwt_log_printf(r->log, "id(");
+  rtwt_log_bytes(r->log, id, len);
+  rtwt_log_printf(r->log, ")\n");
+  return 0;
+}
+
+static int on_retry(rtw_sse_parser *p, uint32_t ms, void *ud)
+{
+  run *r = ud;
+  (void)p;
+  rtwt_log_printf(r->log, "retry(%lu)\n", (unsigned long)ms);
+  return 0;
+}
+
+static int on_comment(rtw_sse_parser *p, const char *text, size_t len, void *ud)
+{
+  run *r = ud;
+  (void)p;
+  rtwt_log_printf(r->log, "comment(");
+  rtwt_log_bytes(r->log, text, len);
+  rtwt_log_printf(r->log, ")\n");
+  return 0;
+}
+
+static int on_data(rtw_sse_parser *p, const char *piece, size_t len, void *ud)
+{
+  run *r = ud;
+  (void)p;
+  assert_true(len > 0);
+  /* raw bytes; the event logs them escaped (rtwt_log_bytes on a scratch log would escape
+   * twice, so keep them in a plain buffer) */
+  while (r->streamed.len + len + 1 > r->streamed.cap) {
+    r->streamed.cap *= 2;
+    r->streamed.buf = realloc(r->streamed.buf, r->streamed.cap);
+    assert_non_null(r->streamed.buf);
+  }
+  memcpy(r->streamed.buf + r->streamed.len, piece, len);
+  r->streamed.len += len;
+  r->streamed.buf[r->streamed.len] = 0;
+  return 0;
+}
+
+static rtw_sse_parser *make_parser(const opts *o, run *r, const rtw_mem *mem)
+{
+  rtw_sse_callbacks cb;
+  rtw_sse_settings st;
+  rtw_sse_parser *p = NULL;
+
+  memset(&cb, 0, sizeof cb);
+  memset(&st, 0, sizeof st);
+  cb.version = RTW_SSE_CALLBACKS_VERSION;
+  st.version = RTW_SSE_SETTINGS_VERSION;
+  cb.on_event = on_event;
+  cb.on_id = on_id;
+  cb.on_retry = on_retry;
+  cb.on_comment = on_comment;
+  if (o->flags & RTW_SSE_FLAG_STREAM_DATA)
+    cb.on_data = on_data;
+  st.flags = o->flags;
+  st.max_comment_length = o->max_comment;
+  assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, mem, r), 0);
+  assert_int_equal(rtw__sse_parser_set_simd(p, o->simd), 0);
+  return p;
+}
+
+static void feed(void *arg, const uint8_t *in, size_t len, const size_t *pieces, size_t npieces,
+                 rtwt_log *log)
+{
+  const opts *o = arg;
+  run r;
+  rtw_sse_parser *p;
+  size_t i, off = 0;
+  int rv = 0;
+
+  (void)len;
+  memset(&r, 0, sizeof r);
+  r.log = log;
+  r.o = o;
+  rtwt_log_init(&r.streamed);
+  p = make_parser(o, &r, NULL);
+  for (i = 0; i < npieces && rv == 0; i++) {
+    size_t nread = 0;
+    rv = rtw_sse_parser_recv(p, in + off, pieces[i], &nread);
+    if (rv == 0)
+      assert_int_equal(nread, pieces[i]);
+    off += pieces[i];
+  }
+  if (rv == 0)
+    rv = rtw_sse_parser_end(p);
+  rtwt_log_printf(log, "end(%s)\n", rtw_err_name(rv));
+  rtw_sse_parser_free(p);
+  rtwt_log_free(&r.streamed);
+}
+
+static int level_supported(int level)
+{
+  rtw_sse_parser *p;
+  int ok;
+
+  assert_int_equal(rtw_sse_parser_new(&p, NULL, NULL, NULL, NULL), 0);
+  ok = rtw__sse_parser_set_simd(p, level) == 0;
+  rtw_sse_parser_free(p);
+  return ok;
+}
+
+/* Whole, byte by byte and at every split, under every scanner variant this machine has. */
+static void check_all(const opts *o, const char *in, size_t n, const char *expected)
+{
+  opts v = *o;
+  int level;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    v.simd = level;
+    rtwt_check_splits(feed, &v, in, n, expected);
+  }
+}
+
+static void check(const char *in, const char *expected)
+{
+  static const opts o = {0, 0, 0};
+  check_all(&o, in, strlen(in), expected);
+}
+
+#define END "end(RTW_OK)\n"
+
+/* A growable text for building inputs and expected logs. */
+typedef struct text {
+  char buf[1024];
+  size_t len;
+} text;
+
+static void put(text *t, const char *s, size_t n)
+{
+  assert_true(t->len + n < sizeof t->buf);
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len] = 0;
+}
+
+static void puts_(text *t, const char *s)
+{
+  put(t, s, strlen(s));
+}
+
+static void fill(text *t, size_t n, char c)
+{
+  assert_true(t->len + n < sizeof t->buf);
+  memset(t->buf + t->len, c, n);
+  t->len += n;
+  t->buf[t->len] = 0;
+}
+
+/* ------------------------------------------------------------------ block edges */
+
+static const char *const terms[3] = {"\n", "\r", "\r\n"};
+
+/* 9.2.5: a line end (LF, CR, CRLF) at every offset from 0 to 140, so on both sides of each
+ * 16-, 32- and 64-byte block edge of the scanners, with a second line straddling the next
+ * block and the blank line after it. The first line ends at offset 5 + k. */
+static void test_line_end_at_every_block_offset(void **state)
+{
+  size_t k, t;
+  (void)state;
+
+  for (k = 0; k <= 135; k++) {
+    for (t = 0; t < 3; t++) {
+      text in = {{0}, 0}, ex = {{0}, 0};
+      puts_(&in, "data:");
+      fill(&in, k, 'a');
+      puts_(&in, terms[t]);
+      puts_(&in, "data:");
+      fill(&in, 70, 'b');
+      puts_(&in, terms[t]);
+      puts_(&in, terms[t]);
+      puts_(&ex, "event(message,");
+      fill(&ex, k, 'a');
+      puts_(&ex, "\\n");
+      fill(&ex, 70, 'b');
+      puts_(&ex, ",)\n" END);
+      check(in.buf, ex.buf);
+    }
+  }
+}
+
+/* The same around block edges with a BOM first (shifting every offset by 3) and non-ASCII
+ * bytes before the line end, in the same block or the one before: a valid character passes
+ * as is, an invalid byte becomes U+FFFD (9.2.6 UTF-8 decode), and the ASCII line after them
+ * is not decoded. */
+static void test_non_ascii_at_every_block_offset(void **state)
+{
+  size_t k, t;
+  (void)state;
+
+  for (k = 0; k <= 70; k++) {
+    for (t = 0; t < 3; t++) {
+      text in = {{0}, 0}, ex = {{0}, 0};
+      puts_(&in, "\xEF\xBB\xBF" "data:");
+      fill(&in, k, 'a');
+      puts_(&in, "\xC3\xA9\xFF");
+      puts_(&in, terms[t]);
+      puts_(&in, "data:\xFF");
+      puts_(&in, terms[t]);
+      puts_(&in, "data:c");
+      puts_(&in, terms[t]);
+      puts_(&in, terms[t]);
+      puts_(&ex, "event(message,");
+      fill(&ex, k, 'a');
+      puts_(&ex, "\\xC3\\xA9\\xEF\\xBF\\xBD\\n\\xEF\\xBF\\xBD\\nc,)\n" END);
+      check(in.buf, ex.buf);
+    }
+  }
+}
+
+/* Events lying across block edges whole, each a few lines: ids and types referenced in the
+ * input while the data is in another block, then copied when the call ends. */
+static void test_events_straddle_blocks(void **state)
+{
+  size_t k;
+  (void)state;
+
+  for (k = 0; k <= 64; k++) {
+    text in = {{0}, 0}, ex = {{0}, 0};
+    fill(&in, k, ':');
+    puts_(&in, "\nid: 7\nevent: tick\ndata: 1\ndata: 2\n\nid: 8\ndata: 3\r\n\r\n");
+    if (k > 0) { /* k colons: a comment of k - 1 colons; none: a blank line */
+      puts_(&ex, "comment(");
+      fill(&ex, k - 1, ':');
+      puts_(&ex, ")\n");
+    }
+    puts_(&ex, "id(7)\nevent(tick,1\\n2,7)\nid(8)\nevent(message,3,8)\n" END);
+    check(in.buf, ex.buf);
+  }
+}
+
+/* ------------------------------------------------------------------ field dispatch */
+
+/* 9.2.6: names compare exactly; the word compare must not accept a prefix, a longer name or
+ * a line end inside the name, and must skip exactly one space. Each line is also checked
+ * with the end of the input right after it (every split), where the bytewise classifier
+ * runs instead. */
+static void test_field_names_by_word(void **state)
+{
+  (void)state;
+  check("data\n\n", "event(message,,)\n" END);
+  check("data:\n\n", "event(message,,)\n" END);
+  check("data: \n\n", "event(message,,)\n" END);
+  check("data:  x\n\n", "event(message, x,)\n" END);
+  check("data:x\r\n\r\n", "event(message,x,)\n" END);
+  check("dat:x\ndata:y\n\n", "event(message,y,)\n" END);
+  check("datax:x\ndata:y\n\n", "event(message,y,)\n" END);
+  check("dat\ndata:y\n\n", "event(message,y,)\n" END);
+  check("Data:x\ndata :x\ndata:y\n\n", "event(message,y,)\n" END);
+  check("id\ndata:y\n\n", "id()\nevent(message,y,)\n" END);
+  check("id:\ndata:y\n\n", "id()\nevent(message,y,)\n" END);
+  check("id: 5\ndata:y\n\n", "id(5)\nevent(message,y,5)\n" END);
+  check("idx:5\nids:5\ni:5\nid :5\ndata:y\n\n", "event(message,y,)\n" END);
+  check("id:5\r\rdata:y\r\r", "id(5)\nevent(message,y,5)\n" END);
+  check("event\ndata:y\n\n", "event(message,y,)\n" END);
+  check("event:\ndata:y\n\n", "event(message,y,)\n" END);
+  check("event: t\ndata:y\n\n", "event(t,y,)\n" END);
+  check("event:t \ndata:y\n\n", "event(t ,y,)\n" END);
+  check("events:t\nevent :t\neven:t\ndata:y\n\n", "event(message,y,)\n" END);
+  check("retry:5\n", "retry(5)\n" END);
+  check("retry: 7\n", "retry(7)\n" END);
+  check("retry\nretry:\nretry:5x\nretryx:5\nretr:5\n", END);
+  check(":\n: x\n:  y\n::z\n", "comment()\ncomment(x)\ncomment( y)\ncomment(:z)\n" END);
+  check("x:data\ndata\r\n\r\n", "event(message,,)\n" END);
+}
+
+/* A comment at, under and over max_comment_length, ASCII and not, with and without
+ * RTW_SSE_FLAG_RAW_BYTES: only the whole ASCII (or raw) comment skips decoding. */
+static void test_comment_lengths(void **state)
+{
+  opts o = {0, 0, 4};
+  opts raw = {RTW_SSE_FLAG_RAW_BYTES, 0, 4};
+  (void)state;
+
+  check_all(&o, ":abcd\n", 6, "comment(abcd)\n" END);
+  check_all(&o, ":abcde\n", 7, "comment(abcd)\n" END);
+  check_all(&o, ":ab\xFF\n", 5, "comment(ab\\xEF\\xBF\\xBD)\n" END);
+  check_all(&o, ":abc\xC3\xA9\n", 7, "comment(abc)\n" END);
+  check_all(&raw, ":ab\xFF\n", 5, "comment(ab\\xFF)\n" END);
+  check_all(&raw, ":abc\xFF\xFF\n", 7, "comment(abc\\xFF)\n" END);
+}
+
+/* 9.2.6: an id holding U+0000 is ignored. Values of 0 to 40 bytes with a NUL at every
+ * position, and without one, so the word-at-a-time test sees the NUL in every lane of its
+ * first, middle and last word, and values longer than its 32-byte reach. */
+static void test_id_nul_at_every_position(void **state)
+{
+  static const opts o = {0, 0, 0};
+  size_t n, z;
+  (void)state;
+
+  for (n = 0; n <= 40; n++) {
+    for (z = 0; z <= n; z++) { /* z == n: no NUL */
+      text in = {{0}, 0}, ex = {{0}, 0};
+      puts_(&in, "id:old\n\nid:");
+      fill(&in, n, 'i');
+      if (z < n)
+        in.buf[in.len - n + z] = 0;
+      puts_(&in, "\ndata:x\n\n");
+      puts_(&ex, "id(old)\n");
+      if (z == n) {
+        puts_(&ex, "id(");
+        fill(&ex, n, 'i');
+        puts_(&ex, ")\nevent(message,x,");
+        fill(&ex, n, 'i');
+      } else {
+        puts_(&ex, "event(message,x,old");
+      }
+      puts_(&ex, ")\n" END);
+      check_all(&o, in.buf, in.len, ex.buf);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ generated streams */
+
+static uint32_t lcg_next(uint32_t *s)
+{
+  *s = *s * 1664525u + 1013904223u;
+  return *s >> 8;
+}
+
+/* A pseudo-random stream of `n` bytes at most, from pieces that matter to the parser: field
+ * names, colons, spaces, all three line ends, blank lines, non-ASCII and invalid bytes, NUL,
+ * and lines longer than a scan block. */
+static size_t gen_stream(uint8_t *out, size_t cap, uint32_t seed)
+{
+  static const char *const pieces[] = {
+    "data:", "data: ", "data", "id:", "id: ", "event:", "event: ", "retry:", ":", " ",
+    "\n",    "\r",     "\r\n", "\n\n", "\r\n\r\n", "x", "hello world", "12", "\xC3\xA9",
+    "\xE2\x82", "\xFF", "\0", "\xEF\xBB\xBF", "dat",
+    ("data:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")};
+  size_t len = 0;
+
+  while (len + 80 < cap) {
+    const char *piece = pieces[lcg_next(&seed) % (sizeof pieces / sizeof pieces[0])];
+    size_t n = piece[0] == 0 ? 1 : strlen(piece); /* "\0" stands for one NUL byte */
+    memcpy(out + len, piece, n);
+    len += n;
+  }
+  return len;
+}
+
+/* Feed `in` in pieces of pseudo-random sizes (1 to 200 bytes); log as feed() does. */
+static void feed_random(const opts *o, const uint8_t *in, size_t len, uint32_t seed,
+                        rtwt_log *log)
+{
+  size_t pieces[4096], n = 0, off = 0;
+
+  while (off < len) {
+    size_t k = 1 + lcg_next(&seed) % 200;
+    if (k > len - off)
+      k = len - off;
+    assert_true(n < sizeof pieces / sizeof pieces[0]);
+    pieces[n++] = k;
+    off += k;
+  }
+  feed((void *)o, in, len, pieces, n, log);
+}
+
+/* Streamed (on_data) and buffered (on_event data) modes report the same events, ids,
+ * retries and comments on generated streams, whatever the scanner and the chunking; so does
+ * the whole-input feed. */
+static void test_streamed_equals_buffered(void **state)
+{
+  static uint8_t in[8192];
+  uint32_t seed;
+  (void)state;
+
+  for (seed = 1; seed <= 40; seed++) {
+    size_t len = gen_stream(in, sizeof in, seed);
+    rtwt_log ref;
+    int level, mode;
+    size_t whole = len;
+
+    rtwt_log_init(&ref);
+    {
+      opts o = {0, RTW__SSE_SIMD_BASE, 0};
+      feed(&o, in, len, &whole, 1, &ref);
+    }
+    assert_true(ref.len > 0);
+    for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+      if (!level_supported(level))
+        continue;
+      for (mode = 0; mode < 2; mode++) {
+        opts o = {0, 0, 0};
+        rtwt_log a, b;
+        o.flags = mode ? RTW_SSE_FLAG_STREAM_DATA : 0;
+        o.simd = level;
+        rtwt_log_init(&a);
+        rtwt_log_init(&b);
+        feed(&o, in, len, &whole, 1, &a);
+        feed_random(&o, in, len, seed * 7919u, &b);
+        assert_string_equal(a.buf, ref.buf);
+        assert_string_equal(b.buf, ref.buf);
+        rtwt_log_free(&a);
+        rtwt_log_free(&b);
+      }
+    }
+    rtwt_log_free(&ref);
+  }
+}
+
+/* ------------------------------------------------------------------ allocation */
+
+static int count_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  (void)p;
+  *(size_t *)ud += 1 + ev->data_len;
+  return 0;
+}
+
+static int count_piece(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  (void)s;
+  *(size_t *)ud += n;
+  return 0;
+}
+
+static int count_comment(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  (void)s;
+  *(size_t *)ud += n;
+  return 0;
+}
+
+/* No allocation per event in steady state: after one warm-up pass over a stream of every
+ * kind of event (one and several data lines, types, ids, retry, comments, non-ASCII and
+ * invalid bytes, CRLF), ten more passes in pieces of odd sizes (so lines are cut between
+ * calls and kept) allocate nothing, in both modes and every scanner variant. */
+static void test_no_allocation_in_steady_state(void **state)
+{
+  static const char event[] =
+    "id: 41\nevent: tick\ndata: {\"seq\":41,\"text\":\"hello\"}\n\n"
+    "data: line one\ndata: line two, a little longer than one scan block of 64 bytes....\n"
+    "data: three\r\n\r\n"
+    ": keep-alive\n"
+    "retry: 1500\n"
+    "event: caf\xC3\xA9\ndata: na\xC3\xAFve \xFF\n\n"
+    "id: 42\ndata: x\n\n";
+  static const size_t chunks[] = {16384, 37, 5, 64, 1};
+  uint8_t in[4096];
+  size_t len = 0, c;
+  int level, mode;
+  (void)state;
+
+  while (len + sizeof event - 1 <= sizeof in) {
+    memcpy(in + len, event, sizeof event - 1);
+    len += sizeof event - 1;
+  }
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (mode = 0; mode < 2; mode++) {
+      for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        rtwt_countmem cm;
+        rtw_sse_callbacks cb;
+        rtw_sse_settings st;
+        rtw_sse_parser *p;
+        size_t seen = 0, first = 0;
+        long warm = 0;
+        int pass;
+
+        rtwt_countmem_init(&cm);
+        memset(&cb, 0, sizeof cb);
+        memset(&st, 0, sizeof st);
+        cb.version = RTW_SSE_CALLBACKS_VERSION;
+        st.version = RTW_SSE_SETTINGS_VERSION;
+        cb.on_event = count_event;
+        cb.on_comment = count_comment;
+        if (mode) {
+          st.flags = RTW_SSE_FLAG_STREAM_DATA;
+          cb.on_data = count_piece;
+        }
+        assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, &cm.mem, &seen), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+        for (pass = 0; pass < 11; pass++) {
+          size_t off;
+          for (off = 0; off < len; off += chunks[c]) {
+            size_t n = len - off < chunks[c] ? len - off : chunks[c], nread;
+            assert_int_equal(rtw_sse_parser_recv(p, in + off, n, &nread), 0);
+            assert_int_equal(nread, n);
+          }
+          if (pass == 0) {
+            warm = cm.allocs;
+            first = seen;
+          }
+        }
+        assert_true(first > 0);
+        assert_int_equal(seen, 11 * first); /* every pass saw the same events */
+        assert_int_equal(cm.allocs, warm);
+        rtw_sse_parser_free(p);
+        assert_int_equal(cm.live, 0);
+      }
+    }
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_line_end_at_every_block_offset),
+      cmocka_unit_test(test_non_ascii_at_every_block_offset),
+      cmocka_unit_test(test_events_straddle_blocks),
+      cmocka_unit_test(test_field_names_by_word),
+      cmocka_unit_test(test_comment_lengths),
+      cmocka_unit_test(test_id_nul_at_every_position),
+      cmocka_unit_test(test_streamed_equals_buffered),
+      cmocka_unit_test(test_no_allocation_in_steady_state),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
