@@ -465,6 +465,35 @@ static size_t bulk(int level, int mode, uint8_t *dst, const uint8_t *src, size_t
 /* Bytes the portable fused loop unmasks before validating them (stays in L1). */
 #define CHUNK 1024u
 
+/* A small message (the common chat line), starting at a boundary: one word loop that
+ * (un)masks and collects the high bits; only text with a byte >= 0x80 goes through the
+ * scalar validator. Inlined into the entry points with `mode` a constant. */
+static inline size_t small(int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                           uint32_t key_le, uint64_t offset)
+{
+  uint32_t kw = key_rotate(key_le, offset);
+  uint64_t acc = 0;
+  size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t k64 = (uint64_t)kw << 32 | kw, x;
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&x, src + i, 8);
+    acc |= mode == MODE_UNMASK ? x ^ k64 : x;
+    x ^= k64;
+    memcpy(dst + i, &x, 8);
+  }
+#endif
+  for (; i < n; i++) {
+    uint8_t y = (uint8_t)(src[i] ^ (uint8_t)(kw >> (8u * (i & 3u))));
+    acc |= mode == MODE_UNMASK ? y : src[i];
+    dst[i] = y;
+  }
+  if ((acc & ASCII_MASK) == 0)
+    return n;
+  return validate_scalar(st, mode == MODE_UNMASK ? dst : src, n);
+}
+
 /* The fused operations (MODE_UNMASK, MODE_MASK) at a given level. */
 static size_t fused(int level, int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
                     size_t n, uint32_t key_le, uint64_t offset)
@@ -473,6 +502,8 @@ static size_t fused(int level, int mode, rtw__utf8 *st, uint8_t *dst, const uint
 
   if (n == 0)
     return 0; /* dst and src may be NULL */
+  if (n < SIMD_MIN && st->need == 0)
+    return small(mode, st, dst, src, n, key_le, offset);
   /* finish a sequence left open by the previous call, byte by byte */
   for (; i < n && st->need != 0; i++) {
     uint8_t x = src[i], y = (uint8_t)(x ^ key_byte(key_le, offset + i));
@@ -522,6 +553,17 @@ size_t rtw__utf8_validate_at(int level, rtw__utf8 *st, const uint8_t *p, size_t 
 
 size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
 {
+  if (n < SIMD_MIN && st->need == 0) { /* small: ASCII words, else the scalar validator */
+    uint64_t acc = 0, x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&x, p + i, 8);
+      acc |= x;
+    }
+    for (; i < n; i++)
+      acc |= p[i];
+    return (acc & ASCII_MASK) == 0 ? n : validate_scalar(st, p, n);
+  }
   return rtw__utf8_validate_at(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, st, p, n);
 }
 
@@ -534,6 +576,8 @@ size_t rtw__utf8_unmask_copy_at(int level, rtw__utf8 *st, uint8_t *dst, const ui
 size_t rtw__utf8_unmask_copy(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
                              uint32_t key_le, uint64_t offset)
 {
+  if (n < SIMD_MIN && n > 0 && st->need == 0)
+    return small(MODE_UNMASK, st, dst, src, n, key_le, offset);
   return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_UNMASK, st, dst, src, n,
                key_le, offset);
 }
@@ -547,6 +591,8 @@ size_t rtw__utf8_copy_mask_at(int level, rtw__utf8 *st, uint8_t *dst, const uint
 size_t rtw__utf8_copy_mask(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
                            uint32_t key_le, uint64_t offset)
 {
+  if (n < SIMD_MIN && n > 0 && st->need == 0)
+    return small(MODE_MASK, st, dst, src, n, key_le, offset);
   return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_MASK, st, dst, src, n,
                key_le, offset);
 }

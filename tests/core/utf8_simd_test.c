@@ -342,6 +342,65 @@ static void test_long_runs(void **state)
     }
 }
 
+/* The dispatching entry points (which take the small-message path under 64 bytes and the
+ * widest variant above) agree with the reference, from a boundary and continuing an open
+ * sequence. */
+static void test_entry_points(void **state)
+{
+  static uint8_t s[304], src[304], dst[304];
+  uint64_t seed = 0x5DEECE66Dull;
+  size_t n, i, want, got;
+  int pending, kind;
+  rtw__utf8 st;
+  (void)state;
+
+  for (n = 0; n <= 300; n++)
+    for (kind = 0; kind < 8; kind++) {
+      fill_valid(s, n, kind % 4, &seed);
+      if (kind >= 4 && n > 0)
+        s[rng(&seed) % n] = (uint8_t)(0x80 + rng(&seed) % 0x80); /* likely an error */
+      want = ref_check(s, n, &pending);
+      rtw__utf8_init(&st);
+      assert_int_equal(rtw__utf8_validate(&st, n ? s : NULL, n), want);
+      if (want == n)
+        assert_int_equal(rtw__utf8_at_boundary(&st), !pending);
+      assert_int_equal(rtw__utf8_valid_prefix(n ? s : NULL, n), ref_prefix(s, n));
+      for (i = 0; i < n; i++)
+        src[i] = (uint8_t)(s[i] ^ key_at(keys[1], n + i));
+      rtw__utf8_init(&st);
+      got = rtw__utf8_unmask_copy(&st, dst, src, n, keys[1], n);
+      assert_int_equal(got, want);
+      if (want == n)
+        assert_int_equal(rtw__utf8_at_boundary(&st), !pending);
+      for (i = 0; i < got; i++)
+        assert_int_equal(dst[i], s[i]);
+      rtw__utf8_init(&st);
+      got = rtw__utf8_copy_mask(&st, dst, s, n, keys[1], n);
+      assert_int_equal(got, want);
+      for (i = 0; i < got; i++)
+        assert_int_equal(dst[i], src[i]);
+      /* continuing an open sequence: "\xE2" then "\x82\xAC" + s */
+      if (n >= 2 && want == n) {
+        uint8_t e2 = 0xE2;
+        rtw__utf8_init(&st);
+        assert_int_equal(rtw__utf8_validate(&st, &e2, 1), 1);
+        memmove(s + 2, s, n - 2);
+        s[0] = 0x82;
+        s[1] = 0xAC;
+        want = ref_check(s + 2, n - 2, &pending) + 2;
+        assert_int_equal(rtw__utf8_validate(&st, s, n), want);
+        for (i = 0; i < n; i++)
+          src[i] = (uint8_t)(s[i] ^ key_at(keys[1], 1 + i));
+        rtw__utf8_init(&st);
+        dst[0] = (uint8_t)(0xE2 ^ key_at(keys[1], 0));
+        assert_int_equal(rtw__utf8_unmask_copy(&st, dst, dst, 1, keys[1], 0), 1);
+        assert_int_equal(rtw__utf8_unmask_copy(&st, dst, src, n, keys[1], 1), want);
+        for (i = 0; i < want; i++)
+          assert_int_equal(dst[i], s[i]);
+      }
+    }
+}
+
 static const int lv_portable = RTW__UTF8_PORTABLE, lv_avx2 = RTW__UTF8_AVX2,
                  lv_avx512 = RTW__UTF8_AVX512;
 
@@ -357,9 +416,11 @@ static const int lv_portable = RTW__UTF8_PORTABLE, lv_avx2 = RTW__UTF8_AVX2,
 
 int main(void)
 {
-  struct CMUnitTest tests[12];
+  struct CMUnitTest tests[13];
   size_t n = 0;
   int level = rtw__utf8_level();
+
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_entry_points);
 
   LEVEL_TESTS(lv_portable, "portable");
   /* A variant the CPU (or valgrind, which hides AVX-512) cannot run is not registered: it is
