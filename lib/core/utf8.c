@@ -462,18 +462,23 @@ static size_t bulk(int level, int mode, uint8_t *dst, const uint8_t *src, size_t
 /* Inputs shorter than this never ask the CPU (a small message pays nothing for the choice). */
 #define SIMD_MIN 64u
 
+/* Non-ASCII inputs of this size or more take the AVX-512 kernel (one masked block) when the
+ * CPU has it. */
+#define SMALL_SIMD_MIN 16u
+
 /* Bytes the portable fused loop unmasks before validating them (stays in L1). */
 #define CHUNK 1024u
 
 /* A small message (the common chat line), starting at a boundary: one word loop that
  * (un)masks and collects the high bits; only text with a byte >= 0x80 goes through the
  * scalar validator. Inlined into the entry points with `mode` a constant. */
-static inline size_t small(int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
-                           uint32_t key_le, uint64_t offset)
+static inline size_t small(int mode, int level, rtw__utf8 *st, uint8_t *dst,
+                           const uint8_t *src, size_t n, uint32_t key_le, uint64_t offset)
 {
   uint32_t kw = key_rotate(key_le, offset);
   uint64_t acc = 0;
-  size_t i = 0;
+  size_t i = 0, b = 0, w;
+  const uint8_t *v = mode == MODE_UNMASK ? dst : src;
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   uint64_t k64 = (uint64_t)kw << 32 | kw, x;
@@ -491,7 +496,14 @@ static inline size_t small(int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t 
   }
   if ((acc & ASCII_MASK) == 0)
     return n;
-  return validate_scalar(st, mode == MODE_UNMASK ? dst : src, n);
+  /* non-ASCII text: one masked AVX-512 block beats the byte loop from 16 bytes on */
+  if (n >= SMALL_SIMD_MIN) {
+    if (level < 0)
+      level = cpu_level();
+    if (level >= RTW__UTF8_AVX512)
+      b = bulk(level, MODE_VALIDATE, NULL, v, n, 0, &w);
+  }
+  return b + validate_scalar(st, v + b, n - b);
 }
 
 /* The fused operations (MODE_UNMASK, MODE_MASK) at a given level. */
@@ -503,7 +515,7 @@ static size_t fused(int level, int mode, rtw__utf8 *st, uint8_t *dst, const uint
   if (n == 0)
     return 0; /* dst and src may be NULL */
   if (n < SIMD_MIN && st->need == 0)
-    return small(mode, st, dst, src, n, key_le, offset);
+    return small(mode, level, st, dst, src, n, key_le, offset);
   /* finish a sequence left open by the previous call, byte by byte */
   for (; i < n && st->need != 0; i++) {
     uint8_t x = src[i], y = (uint8_t)(x ^ key_byte(key_le, offset + i));
@@ -546,7 +558,8 @@ size_t rtw__utf8_validate_at(int level, rtw__utf8 *st, const uint8_t *p, size_t 
   for (; i < n && st->need != 0; i++) /* finish a sequence left from the previous call */
     if (!cont(st, p[i]))
       return i;
-  if (n - i >= SIMD_MIN && level > RTW__UTF8_PORTABLE)
+  if (n - i >= (level >= RTW__UTF8_AVX512 ? SMALL_SIMD_MIN : SIMD_MIN) &&
+      level > RTW__UTF8_PORTABLE)
     i += bulk(level, MODE_VALIDATE, NULL, p + i, n - i, 0, &w);
   return i + validate_scalar(st, p + i, n - i);
 }
@@ -562,7 +575,10 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
     }
     for (; i < n; i++)
       acc |= p[i];
-    return (acc & ASCII_MASK) == 0 ? n : validate_scalar(st, p, n);
+    if ((acc & ASCII_MASK) == 0)
+      return n;
+    return rtw__utf8_validate_at(n >= SMALL_SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, st, p,
+                                 n);
   }
   return rtw__utf8_validate_at(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, st, p, n);
 }
@@ -577,7 +593,7 @@ size_t rtw__utf8_unmask_copy(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, si
                              uint32_t key_le, uint64_t offset)
 {
   if (n < SIMD_MIN && n > 0 && st->need == 0)
-    return small(MODE_UNMASK, st, dst, src, n, key_le, offset);
+    return small(MODE_UNMASK, -1, st, dst, src, n, key_le, offset);
   return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_UNMASK, st, dst, src, n,
                key_le, offset);
 }
@@ -592,7 +608,7 @@ size_t rtw__utf8_copy_mask(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size
                            uint32_t key_le, uint64_t offset)
 {
   if (n < SIMD_MIN && n > 0 && st->need == 0)
-    return small(MODE_MASK, st, dst, src, n, key_le, offset);
+    return small(MODE_MASK, -1, st, dst, src, n, key_le, offset);
   return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_MASK, st, dst, src, n,
                key_le, offset);
 }
