@@ -469,6 +469,25 @@ static size_t bulk(int level, int mode, uint8_t *dst, const uint8_t *src, size_t
 /* Bytes the portable fused loop unmasks before validating them (stays in L1). */
 #define CHUNK 1024u
 
+/* Validate a small non-ASCII p[0..n) from a boundary (level < 0: ask the CPU). One masked
+ * AVX-512 block beats the byte loop from 16 bytes on. Kept out of line so the ASCII path of
+ * small() stays a leaf. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static size_t small_text(int level, rtw__utf8 *st, const uint8_t *p, size_t n)
+{
+  size_t b = 0, w;
+
+  if (n >= SMALL_SIMD_MIN) {
+    if (level < 0)
+      level = cpu_level();
+    if (level >= RTW__UTF8_AVX512)
+      b = bulk(level, MODE_VALIDATE, NULL, p, n, 0, &w);
+  }
+  return b + validate_scalar(st, p + b, n - b);
+}
+
 /* A small message (the common chat line), starting at a boundary: one word loop that
  * (un)masks and collects the high bits; only text with a byte >= 0x80 goes through the
  * scalar validator. Inlined into the entry points with `mode` a constant. */
@@ -477,8 +496,7 @@ static inline size_t small(int mode, int level, rtw__utf8 *st, uint8_t *dst,
 {
   uint32_t kw = key_rotate(key_le, offset);
   uint64_t acc = 0;
-  size_t i = 0, b = 0, w;
-  const uint8_t *v = mode == MODE_UNMASK ? dst : src;
+  size_t i = 0;
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   uint64_t k64 = (uint64_t)kw << 32 | kw, x;
@@ -496,14 +514,7 @@ static inline size_t small(int mode, int level, rtw__utf8 *st, uint8_t *dst,
   }
   if ((acc & ASCII_MASK) == 0)
     return n;
-  /* non-ASCII text: one masked AVX-512 block beats the byte loop from 16 bytes on */
-  if (n >= SMALL_SIMD_MIN) {
-    if (level < 0)
-      level = cpu_level();
-    if (level >= RTW__UTF8_AVX512)
-      b = bulk(level, MODE_VALIDATE, NULL, v, n, 0, &w);
-  }
-  return b + validate_scalar(st, v + b, n - b);
+  return small_text(level, st, mode == MODE_UNMASK ? dst : src, n);
 }
 
 /* The fused operations (MODE_UNMASK, MODE_MASK) at a given level. */
