@@ -163,6 +163,8 @@ static size_t backoff(const uint8_t *p, size_t m)
 #  define HAVE_X86_BULK 1
 #  define TARGET_AVX2 __attribute__((target("avx2")))
 #  define TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
+/* the kernels are instantiated once per mode with `mode` a constant */
+#  define INLINE inline __attribute__((always_inline))
 
 /* Error kinds of a (previous byte, byte) pair. */
 #define E_TOO_SHORT 0x01u  /* a lead not followed by a continuation */
@@ -209,7 +211,7 @@ TARGET_AVX2 static inline __m256i tab256(const uint8_t t[16])
 }
 
 /* The error bits of each byte of `in`, given the block before it. */
-TARGET_AVX2 static inline __m256i errors256(const tabs256 *t, __m256i in, __m256i prev_block)
+TARGET_AVX2 static INLINE __m256i errors256(const tabs256 *t, __m256i in, __m256i prev_block)
 {
   const __m256i lo4 = _mm256_set1_epi8(0x0F);
   /* prev_block's upper half next to in's lower half, to shift bytes in across lanes */
@@ -232,7 +234,7 @@ TARGET_AVX2 static inline __m256i errors256(const tabs256 *t, __m256i in, __m256
 
 /* Load block i (32 bytes) in the given mode: the bytes to validate; dst written when the
  * mode writes. */
-TARGET_AVX2 static inline __m256i load256(int mode, uint8_t *dst, const uint8_t *src, size_t i,
+TARGET_AVX2 static INLINE __m256i load256(int mode, uint8_t *dst, const uint8_t *src, size_t i,
                                           __m256i key)
 {
   __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
@@ -245,7 +247,7 @@ TARGET_AVX2 static inline __m256i load256(int mode, uint8_t *dst, const uint8_t 
 /* The AVX2 bulk pass over whole 32-byte blocks of src[0..n), starting at a sequence
  * boundary. Returns the length of a prefix proven valid that ends at a boundary; *written is
  * how many bytes of dst hold their (un)masked value (>= the return value). */
-TARGET_AVX2 static inline size_t bulk256(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+TARGET_AVX2 static INLINE size_t bulk256(int mode, uint8_t *dst, const uint8_t *src, size_t n,
                                          uint32_t key_le, size_t *written)
 {
   const uint8_t *v = mode == MODE_UNMASK ? dst : src; /* where the validated bytes are */
@@ -308,7 +310,7 @@ TARGET_AVX512 static inline __m512i tab512(const uint8_t t[16])
   return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
 }
 
-TARGET_AVX512 static inline __m512i errors512(const tabs512 *t, __m512i in, __m512i prev_block)
+TARGET_AVX512 static INLINE __m512i errors512(const tabs512 *t, __m512i in, __m512i prev_block)
 {
   const __m512i lo4 = _mm512_set1_epi8(0x0F);
   /* 128-bit lanes [prev.3, in.0, in.1, in.2]: alignr within each lane then shifts bytes in
@@ -328,7 +330,7 @@ TARGET_AVX512 static inline __m512i errors512(const tabs512 *t, __m512i in, __m5
   return _mm512_xor_si512(must, special);
 }
 
-TARGET_AVX512 static inline __m512i load512(int mode, uint8_t *dst, const uint8_t *src,
+TARGET_AVX512 static INLINE __m512i load512(int mode, uint8_t *dst, const uint8_t *src,
                                             size_t i, __m512i key)
 {
   __m512i x = _mm512_loadu_si512((const void *)(src + i));
@@ -338,7 +340,7 @@ TARGET_AVX512 static inline __m512i load512(int mode, uint8_t *dst, const uint8_
   return mode == MODE_UNMASK ? _mm512_xor_si512(x, key) : x;
 }
 
-TARGET_AVX512 static inline size_t bulk512(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+TARGET_AVX512 static INLINE size_t bulk512(int mode, uint8_t *dst, const uint8_t *src, size_t n,
                                            uint32_t key_le, size_t *written)
 {
   const uint8_t *v = mode == MODE_UNMASK ? dst : src;
