@@ -71,8 +71,9 @@ size_t rtw__utf8_copy_mask(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size
 
 /* Variants, for tests and benchmarks. rtw__utf8_level() is the widest this CPU runs (it calls
  * __builtin_cpu_init() first). The *_at functions run the given variant (call them only with
- * a level <= rtw__utf8_level()); the functions above choose per call (inputs under 64 bytes
- * always take the portable path). */
+ * a level <= rtw__utf8_level()); the functions above choose per call: under 64 bytes a word
+ * loop settles ASCII without asking the CPU, and only non-ASCII input of 16 bytes or more
+ * goes to the AVX-512 kernel. No global state: any thread may call any of them. */
 #define RTW__UTF8_PORTABLE 0
 #define RTW__UTF8_AVX2 1
 #define RTW__UTF8_AVX512 2
