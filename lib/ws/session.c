@@ -19,7 +19,12 @@
  * (RTW_WS_QUEUE_NOCOPY, and large messages held in a node). A message that fits in one
  * fragment is serialised at once; larger ones (and any message queued behind one) wait in
  * `mq` and are serialised one fragment at a time as the host drains the output, so control
- * frames queued meanwhile go out between fragments (RFC 6455 5.4, 5.5).
+ * frames queued meanwhile go out between fragments (RFC 6455 5.4, 5.5). In the client role a
+ * larger message with nothing waiting is masked into obuf whole, fragment by fragment, at once
+ * (put_fragments(): one pass, no node). obuf, the segment array and the compression buffer
+ * are kept across drains up to keep_buffer (issue 15: no allocation per message), released
+ * by rtw_ws_trim(), by rtw_ws_tick() after keep_idle_ms without queueing, and at once when
+ * larger.
  *
  * Invariants:
  * - seg_bytes is the sum of the pending segments' lengths; mq_bytes the payload bytes of

@@ -1167,6 +1167,34 @@ static void settings_versions(void **state)
   assert_int_equal(nread, 0);
   rtw_ws_free(ws);
 
+  /* a version-2 struct (before keep_buffer): the keep members get their defaults */
+  {
+    size_t v2size = offsetof(rtw_ws_settings, keep_buffer);
+    void *v2 = malloc(v2size); /* exactly its size: ASan flags a read past it */
+    rtw_ws_settings full = {2};
+    rtwt_countmem cm;
+    size_t fresh;
+    const void *d;
+    size_t n;
+    assert_non_null(v2);
+    full.send_timeout_ms = 5000;
+    memcpy(v2, &full, v2size);
+    rtwt_countmem_init(&cm);
+    assert_int_equal(
+        rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, (const rtw_ws_settings *)v2, &cm.mem, NULL), 0);
+    fresh = cm.cur;
+    assert_int_equal(rtw_ws_tick(ws, 0), 0);
+    assert_int_equal(rtw_ws_queue_binary(ws, big, 1000), 0);
+    assert_int_equal(rtw_ws_send_pending(ws, &d, &n), 0);
+    assert_int_equal(rtw_ws_send_consumed(ws, n), 0);
+    assert_true(cm.cur > fresh); /* kept: the default keep_buffer (64 KiB) */
+    assert_true(rtw_ws_next_deadline(ws) == RTW_WS_DEFAULT_KEEP_IDLE_MS);
+    assert_int_equal(rtw_ws_tick(ws, RTW_WS_DEFAULT_KEEP_IDLE_MS), 0);
+    assert_int_equal(cm.cur, fresh);
+    rtw_ws_free(ws);
+    free(v2);
+  }
+
   st.version = RTW_WS_SETTINGS_VERSION + 1;
   assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, &st, NULL, NULL),
                    RTW_ERR_INVALID_ARGUMENT);
