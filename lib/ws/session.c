@@ -1120,6 +1120,59 @@ static int leave(rtw_ws *ws, int outer, int rv)
   return rv;
 }
 
+/* The hot path (issue 15): a small server-role data message (RFC 6455 5.2: 2-byte header,
+ * 7-bit length, no mask) with nothing waiting in mq, into a kept output buffer that has room,
+ * after pending owned bytes it extends (or as the first segment): header and payload written
+ * in one step, no allocation. 1 when queued; 0 to take the general path, which checks
+ * everything again and reports any error. */
+static inline int queue_small(rtw_ws *ws, int opcode, const void *data, size_t len,
+                              uint32_t flags)
+{
+  size_t off = ws->obuf.len;
+  uint8_t *d;
+  seg *last;
+
+  if (ws->role != RTW_WS_ROLE_SERVER || len >= 126 || len > ws->frag_size || ws->mq != NULL ||
+      ws->out_op != 0 || ws->close_sent || ws->error || ws->free_pending ||
+      (flags & ~(RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_NO_COMPRESS | RTW_WS_QUEUE_VALID_UTF8)) ||
+      (data == NULL && len > 0) || (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY) ||
+      wants_compression(ws, len, flags) || 2 + len > ws->obuf.cap - off ||
+      !budget_ok(ws, len, 0))
+    return 0;
+  if (ws->seg_count > 0) {
+    last = &ws->segs[ws->seg_head + ws->seg_count - 1];
+    if (last->ptr != NULL || last->off + last->len != off || last->node || last->release)
+      return 0;
+  } else {
+    if (ws->seg_cap == 0)
+      return 0;
+    ws->seg_head = 0;
+    last = &ws->segs[0];
+    memset(last, 0, sizeof *last);
+    last->off = off;
+    ws->seg_count = 1;
+  }
+  if (opcode == RTW_WS_OP_TEXT && len > 0 && !(flags & RTW_WS_QUEUE_VALID_UTF8) &&
+      rtw__utf8_valid_prefix(data, len) != len) {
+    if (last->len == 0) /* the segment made above: take it back */
+      ws->seg_count = 0;
+    return 0; /* RFC 6455 5.6: the general path reports RTW_ERR_INVALID_UTF8 */
+  }
+  ws->io_seen = 1;
+  ws->keep_used = 1;
+  d = (uint8_t *)ws->obuf.data + off;
+  d[0] = (uint8_t)(0x80u | (unsigned)opcode); /* FIN, RSV 0 */
+  d[1] = (uint8_t)len;                         /* MASK 0 */
+  if (len > 0)
+    memcpy(d + 2, data, len);
+  ws->obuf.len = off + 2 + len;
+  last->len += 2 + len;
+  ws->seg_bytes += 2 + len;
+  if (flags & RTW_WS_QUEUE_NOCOPY)
+    released(ws, data, len); /* copied: the caller's again at once (ws.h) */
+  return 1;
+}
+
 int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
   int outer;
@@ -1127,6 +1180,8 @@ int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
   if (ws == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
   outer = outermost(ws);
+  if (queue_small(ws, opcode, data, len, flags))
+    return leave(ws, outer, 0);
   return leave(ws, outer, queue_message(ws, opcode, data, len, flags));
 }
 
