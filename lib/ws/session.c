@@ -519,46 +519,58 @@ static inline int put_small(rtw_ws *ws, unsigned op, unsigned rsv, int fin, cons
 
 static int budget_ok(const rtw_ws *ws, size_t len, int control);
 
-/* Client role, a message longer than fragment_size with nothing waiting before it: every
- * fragment is masked straight from the caller's bytes into obuf now (RFC 6455 5.3, 5.4), one
- * pass over the payload instead of a copy into a node and a masking pass later. Control
- * frames queued meanwhile then follow the message instead of going between its fragments
- * (5.4 allows but does not require that). RTW_ERR_WS_OUTBOUND_FULL (nothing queued) when the
- * extra headers do not fit the budget. All or nothing: a failing masking key takes the
- * fragments already written back out. */
+/* Fragments put_fragments() masks at once: their keys come from one random call. */
+#define EAGER_FRAGMENTS 16u
+
+/* Client role, a message of 2 to EAGER_FRAGMENTS fragments with nothing waiting before it:
+ * every fragment is masked straight from the caller's bytes into obuf now (RFC 6455 5.3,
+ * 5.4), one pass over the payload instead of a copy into a node and a masking pass later.
+ * Control frames queued meanwhile then follow the message instead of going between its
+ * fragments (5.4 allows but does not require that). The keys are drawn first, in one call of
+ * the random callback, so a failure there leaves nothing queued and no key spent.
+ * RTW_ERR_WS_OUTBOUND_FULL (nothing queued) when the message has more fragments or the extra
+ * headers do not fit the budget: the caller then fragments as the host drains. */
 static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
                          size_t len)
 {
-  size_t frag = ws->frag_size, nfrag = len / frag + (len % frag != 0), off = 0;
-  size_t olen = ws->obuf.len, count = ws->seg_count, bytes = ws->seg_bytes, last_len = 0;
-  seg *last;
+  size_t frag = ws->frag_size, nfrag = len / frag + (len % frag != 0), off = 0, i, total = 0;
+  uint8_t keys[4 * EAGER_FRAGMENTS];
+  uint8_t *d;
+  int rv = 0;
 
-  if (nfrag > (SIZE_MAX - len) / RTW_WS_MAX_HEADER ||
-      !budget_ok(ws, len + (nfrag - 1) * RTW_WS_MAX_HEADER, 0))
+  if (nfrag > EAGER_FRAGMENTS || !budget_ok(ws, len + (nfrag - 1) * RTW_WS_MAX_HEADER, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
-  if (owned_reserve(ws, len + nfrag * RTW_WS_MAX_HEADER) == NULL || seg_reserve(ws, 2))
+  d = owned_reserve(ws, len + nfrag * RTW_WS_MAX_HEADER);
+  if (d == NULL || seg_reserve(ws, 1))
     return RTW_ERR_NOMEM;
-  olen = ws->obuf.len; /* owned_reserve() may have slid obuf down */
-  last = seg_last(ws);
-  if (last != NULL)
-    last_len = last->len;
-  while (off < len) {
-    size_t n = len - off < frag ? len - off : frag;
-    int end = off + n == len;
-    /* room and segments are reserved: put_frame() fails only on a masking key */
-    int rv = put_frame(ws, off ? RTW_WS_OP_CONTINUATION : op, off ? 0u : rsv, end && fin,
-                       data + off, n, 0);
-    if (rv != 0) {
-      ws->obuf.len = olen;
-      ws->seg_count = count;
-      ws->seg_bytes = bytes;
-      if (last != NULL)
-        last->len = last_len;
+  if (ws->cb.random != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.random(ws, keys, 4 * nfrag, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0)
+      return RTW_ERR_CALLBACK_FAILURE;
+  } else {
+    for (i = 0; i < nfrag && rv == 0; i++)
+      rv = masking_key(ws, keys + 4 * i);
+    if (rv != 0)
       return rv;
-    }
+  }
+  for (i = 0; i < nfrag; i++) {
+    size_t n = len - off < frag ? len - off : frag, hlen;
+    rtw_ws_frame f;
+    memset(&f, 0, sizeof f);
+    f.fin = (uint8_t)(off + n == len && fin);
+    f.opcode = (uint8_t)(i ? RTW_WS_OP_CONTINUATION : op);
+    f.rsv = (uint8_t)(i ? 0u : rsv); /* RFC 7692 6: RSV1 on the first frame only */
+    f.payload_len = n;
+    f.masked = 1;
+    memcpy(f.mask, keys + 4 * i, 4);
+    hlen = rtw__ws_put_header(d + total, &f);
+    rtw__ws_mask(d + total + hlen, data + off, n, rtw__ws_mask_key(f.mask), 0);
+    total += hlen + n;
     off += n;
   }
-  return 0;
+  return owned_commit(ws, total); /* cannot fail: a segment is reserved */
 }
 
 /* Ready frames (rtw__ws_queue_frames()) that waited behind a message: one reference
