@@ -511,7 +511,8 @@ RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
 
 /** @brief Flag for rtw_ws_queue_message(): reference the payload instead of copying it. It
  * must stay unchanged until on_payload_released. In the client role the payload is still
- * copied (masking must not modify the caller's bytes) and released at once. */
+ * copied (masking must not modify the caller's bytes) and released at once; so is a payload
+ * under 126 bytes in the server role (copying it costs less than a reference). */
 #define RTW_WS_QUEUE_NOCOPY 0x1u
 
 /** @brief Flag for rtw_ws_queue_message(): the application

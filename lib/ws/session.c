@@ -19,7 +19,12 @@
  * (RTW_WS_QUEUE_NOCOPY, and large messages held in a node). A message that fits in one
  * fragment is serialised at once; larger ones (and any message queued behind one) wait in
  * `mq` and are serialised one fragment at a time as the host drains the output, so control
- * frames queued meanwhile go out between fragments (RFC 6455 5.4, 5.5).
+ * frames queued meanwhile go out between fragments (RFC 6455 5.4, 5.5). In the client role a
+ * larger message with nothing waiting is masked into obuf whole, fragment by fragment, at once
+ * (put_fragments(): one pass, no node). obuf, the segment array and the compression buffer
+ * are kept across drains up to keep_buffer (issue 15: no allocation per message), released
+ * by rtw_ws_trim(), by rtw_ws_tick() after keep_idle_ms without queueing, and at once when
+ * larger.
  *
  * Invariants:
  * - seg_bytes is the sum of the pending segments' lengths; mq_bytes the payload bytes of
@@ -164,6 +169,11 @@ struct rtw_ws {
   rtw__utf8 out_utf8;
   size_t keep_buffer;    /* settings: buffer capacity kept for reuse */
   uint32_t keep_idle_ms; /* settings: kept buffers released after this long idle */
+  /* send: buffers kept across drains (issue 15), see output_idle() and tick_keep_idle() */
+  uint8_t keep_used;      /* something was queued since the idle release was armed */
+  uint8_t keep_armed;     /* the idle release is armed (at a tick) */
+  uint64_t keep_deadline; /* ... for this tick */
+  rtw__buf zbuf;          /* compressed payload of the message being queued (kept) */
   int close_sent;
   int close_recv;
   uint8_t close_written; /* our close frame has been fully taken by the host */
@@ -347,6 +357,49 @@ static seg *seg_last(rtw_ws *ws)
   return ws->seg_count ? &ws->segs[ws->seg_head + ws->seg_count - 1] : NULL;
 }
 
+/* Room on top of keep_buffer in a kept output buffer: a keep_buffer-byte payload with its
+ * header (RTW_WS_MAX_HEADER) and a few control frames still fit in it. */
+#define KEEP_SLACK 256u
+
+/* The largest output buffer (bytes of capacity) kept across drains. */
+static size_t keep_limit(const rtw_ws *ws)
+{
+  return ws->keep_buffer > SIZE_MAX - KEEP_SLACK ? SIZE_MAX : ws->keep_buffer + KEEP_SLACK;
+}
+
+/* The largest compression buffer kept: what a keep_buffer-byte message deflates to at most
+ * (zbound(), saturating). */
+static size_t zkeep_limit(const rtw_ws *ws)
+{
+  size_t k = ws->keep_buffer;
+
+  return k > (SIZE_MAX - 64u) / 2u ? SIZE_MAX : k + (k >> 4) + 64u;
+}
+
+/* Grow obuf for n more bytes: geometrically (amortised O(1) appends), but never past
+ * keep_limit() when the need fits under it, so the buffer for messages up to keep_buffer is
+ * one that output_idle() keeps. The caller checked the outbound budget. */
+static int obuf_grow(rtw_ws *ws, size_t n)
+{
+  size_t need, cap, lim = keep_limit(ws);
+  char *p;
+
+  if (n > SIZE_MAX - ws->obuf.len)
+    return RTW_ERR_NOMEM;
+  need = ws->obuf.len + n;
+  cap = ws->obuf.cap ? ws->obuf.cap : 256;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  if (need <= lim && cap > lim)
+    cap = lim;
+  p = rtw__mem_realloc(&ws->mem, ws->obuf.data, cap);
+  if (p == NULL)
+    return RTW_ERR_NOMEM;
+  ws->obuf.data = p;
+  ws->obuf.cap = cap;
+  return 0;
+}
+
 /* Room for n more owned bytes at the end of obuf, returned as a pointer; the bytes become
  * part of the output with owned_commit(). */
 static inline uint8_t *owned_reserve(rtw_ws *ws, size_t n)
@@ -365,7 +418,7 @@ static inline uint8_t *owned_reserve(rtw_ws *ws, size_t n)
         s->off -= k;
     }
   }
-  if (rtw__buf_reserve(&ws->obuf, &ws->mem, n))
+  if (n > ws->obuf.cap - ws->obuf.len && obuf_grow(ws, n))
     return NULL;
   return (uint8_t *)ws->obuf.data + ws->obuf.len;
 }
@@ -462,6 +515,62 @@ static inline int put_small(rtw_ws *ws, unsigned op, unsigned rsv, int fin, cons
   if (len > 0)
     memcpy(d + 2, data, len);
   return owned_commit(ws, 2 + len);
+}
+
+static int budget_ok(const rtw_ws *ws, size_t len, int control);
+
+/* Fragments put_fragments() masks at once: their keys come from one random call. */
+#define EAGER_FRAGMENTS 16u
+
+/* Client role, a message of 2 to EAGER_FRAGMENTS fragments with nothing waiting before it:
+ * every fragment is masked straight from the caller's bytes into obuf now (RFC 6455 5.3,
+ * 5.4), one pass over the payload instead of a copy into a node and a masking pass later.
+ * Control frames queued meanwhile then follow the message instead of going between its
+ * fragments (5.4 allows but does not require that). The keys are drawn first, in one call of
+ * the random callback, so a failure there leaves nothing queued and no key spent.
+ * RTW_ERR_WS_OUTBOUND_FULL (nothing queued) when the message has more fragments or the extra
+ * headers do not fit the budget: the caller then fragments as the host drains. */
+static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
+                         size_t len)
+{
+  size_t frag = ws->frag_size, nfrag = len / frag + (len % frag != 0), off = 0, i, total = 0;
+  uint8_t keys[4 * EAGER_FRAGMENTS];
+  uint8_t *d;
+  int rv = 0;
+
+  if (nfrag > EAGER_FRAGMENTS || !budget_ok(ws, len + (nfrag - 1) * RTW_WS_MAX_HEADER, 0))
+    return RTW_ERR_WS_OUTBOUND_FULL;
+  d = owned_reserve(ws, len + nfrag * RTW_WS_MAX_HEADER);
+  if (d == NULL || seg_reserve(ws, 1))
+    return RTW_ERR_NOMEM;
+  if (ws->cb.random != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.random(ws, keys, 4 * nfrag, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0)
+      return RTW_ERR_CALLBACK_FAILURE;
+  } else {
+    for (i = 0; i < nfrag && rv == 0; i++)
+      rv = masking_key(ws, keys + 4 * i);
+    if (rv != 0)
+      return rv;
+  }
+  for (i = 0; i < nfrag; i++) {
+    size_t n = len - off < frag ? len - off : frag, hlen;
+    rtw_ws_frame f;
+    memset(&f, 0, sizeof f);
+    f.fin = (uint8_t)(off + n == len && fin);
+    f.opcode = (uint8_t)(i ? RTW_WS_OP_CONTINUATION : op);
+    f.rsv = (uint8_t)(i ? 0u : rsv); /* RFC 7692 6: RSV1 on the first frame only */
+    f.payload_len = n;
+    f.masked = 1;
+    memcpy(f.mask, keys + 4 * i, 4);
+    hlen = rtw__ws_put_header(d + total, &f);
+    rtw__ws_mask(d + total + hlen, data + off, n, rtw__ws_mask_key(f.mask), 0);
+    total += hlen + n;
+    off += n;
+  }
+  return owned_commit(ws, total); /* cannot fail: a segment is reserved */
 }
 
 /* Ready frames (rtw__ws_queue_frames()) that waited behind a message: one reference
@@ -668,10 +777,23 @@ static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
 static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
                       int fin, int nocopy)
 {
-  if (ws->role == RTW_WS_ROLE_CLIENT)
+  if (ws->role == RTW_WS_ROLE_CLIENT) {
     nocopy = 0; /* masking needs our own copy; released below */
-  else if (!nocopy && ws->mq == NULL && len < 126 && len <= ws->frag_size)
-    return put_small(ws, op, rsv, fin, data, len); /* the common small server frame */
+    if (ws->mq == NULL && len > ws->frag_size) {
+      int rv = put_fragments(ws, op, rsv, fin, data, len);
+      if (rv != RTW_ERR_WS_OUTBOUND_FULL)
+        return rv;
+      /* the frames' headers do not fit the budget at once: fragment as the host drains */
+    }
+  } else if (ws->mq == NULL && len < 126 && len <= ws->frag_size) {
+    /* the common small server frame, in one step; a small NOCOPY payload is copied too (a
+     * reference would cost a segment and a gather element more than its bytes) and is the
+     * caller's again at once */
+    int rv = put_small(ws, op, rsv, fin, data, len);
+    if (rv == 0 && nocopy)
+      released(ws, data, len);
+    return rv;
+  }
   if (ws->mq == NULL && len <= ws->frag_size) {
     int ref = nocopy && len > 0;
     int rv = put_frame(ws, op, rsv, fin, data, len, ref);
@@ -715,7 +837,8 @@ static int can_queue(rtw_ws *ws)
 {
   if (ws->close_sent || ws->error || ws->free_pending)
     return RTW_ERR_WS_CLOSED;
-  ws->io_seen = 1; /* rtw_ws_set_deflate() is too late from now on */
+  ws->io_seen = 1;   /* rtw_ws_set_deflate() is too late from now on */
+  ws->keep_used = 1; /* kept output buffers are in use: no idle release yet */
   return 0;
 }
 
@@ -767,25 +890,55 @@ static void end_compressed(rtw_ws *ws)
 
 /* Queue one whole message compressed, RSV1 on its first frame (RFC 7692 6). The session owns
  * the compressed payload, so a NOCOPY payload is released before returning. */
+/* The compression buffer (zbuf) ready for a message of len bytes: empty, with room for what
+ * its first piece deflates to at most, sized exactly so that the buffer for messages up to
+ * keep_buffer is one release_output() keeps (no allocation per compressed message). */
+static int zbuf_prepare(rtw_ws *ws, size_t len)
+{
+  size_t need = zbound(len < ZPIECE ? len : ZPIECE);
+  char *p;
+
+  ws->zbuf.len = 0;
+  if (ws->zbuf.cap >= need)
+    return 0;
+  p = rtw__mem_realloc(&ws->mem, ws->zbuf.data, need);
+  if (p == NULL)
+    return RTW_ERR_NOMEM;
+  ws->zbuf.data = p;
+  ws->zbuf.cap = need;
+  return 0;
+}
+
+/* The compressed bytes were queued (copied): empty zbuf, and free it if it grew past what is
+ * kept. */
+static void zbuf_done(rtw_ws *ws)
+{
+  ws->zbuf.len = 0;
+  if (ws->zbuf.cap > zkeep_limit(ws))
+    rtw__buf_free(&ws->zbuf, &ws->mem);
+}
+
 static int queue_compressed(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len,
                             int nocopy)
 {
-  rtw__buf z = {NULL, 0, 0};
-  int rv = compress_message(ws, data, len, &z);
+  rtw__buf *z = &ws->zbuf;
+  int rv = zbuf_prepare(ws, len);
 
+  if (rv == 0)
+    rv = compress_message(ws, data, len, z);
   if (rv == 0) {
     end_compressed(ws);
-    if (ws->own_reset && z.len >= len && budget_ok(ws, len, 0)) {
+    if (ws->own_reset && z->len >= len && budget_ok(ws, len, 0)) {
       /* no context to keep in step: a message that does not shrink goes out as it is */
-      rtw__buf_free(&z, &ws->mem);
+      zbuf_done(ws);
       rv = queue_data(ws, op, 0, data, len, 1, nocopy && ws->role == RTW_WS_ROLE_SERVER);
       if (rv == 0 && nocopy && ws->role == RTW_WS_ROLE_CLIENT)
         released(ws, data, len);
       return rv;
     }
-    rv = queue_data(ws, op, RTW_WS_RSV1, (const uint8_t *)z.data, z.len, 1, 0);
+    rv = queue_data(ws, op, RTW_WS_RSV1, (const uint8_t *)z->data, z->len, 1, 0);
   }
-  rtw__buf_free(&z, &ws->mem);
+  zbuf_done(ws);
   if (rv != 0) {
     /* the peer never sees this message, so our context must not hold it: start afresh
      * (RFC 7692 7.2.1 lets a sender drop its context at any message) */
@@ -834,13 +987,15 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
  * piece, so a failure here breaks the message: the session fails (1011). */
 static int queue_zpiece(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len, int fin)
 {
-  rtw__buf z = {NULL, 0, 0};
-  int rv = rtw__deflate(&ws->defl, data, len, fin, &z);
+  rtw__buf *z = &ws->zbuf;
+  int rv = zbuf_prepare(ws, len);
 
   if (rv == 0)
+    rv = rtw__deflate(&ws->defl, data, len, fin, z);
+  if (rv == 0)
     rv = queue_data(ws, op, op == RTW_WS_OP_CONTINUATION ? 0u : RTW_WS_RSV1,
-                    (const uint8_t *)z.data, z.len, fin, 0);
-  rtw__buf_free(&z, &ws->mem);
+                    (const uint8_t *)z->data, z->len, fin, 0);
+  zbuf_done(ws);
   if (rv != 0) {
     rtw__deflate_end(&ws->defl, 1);
     return fail(ws, rv);
@@ -977,6 +1132,59 @@ static int leave(rtw_ws *ws, int outer, int rv)
   return rv;
 }
 
+/* The hot path (issue 15): a small server-role data message (RFC 6455 5.2: 2-byte header,
+ * 7-bit length, no mask) with nothing waiting in mq, into a kept output buffer that has room,
+ * after pending owned bytes it extends (or as the first segment): header and payload written
+ * in one step, no allocation. 1 when queued; 0 to take the general path, which checks
+ * everything again and reports any error. */
+static inline int queue_small(rtw_ws *ws, int opcode, const void *data, size_t len,
+                              uint32_t flags)
+{
+  size_t off = ws->obuf.len;
+  uint8_t *d;
+  seg *last;
+
+  if (ws->role != RTW_WS_ROLE_SERVER || len >= 126 || len > ws->frag_size || ws->mq != NULL ||
+      ws->out_op != 0 || ws->close_sent || ws->error || ws->free_pending ||
+      (flags & ~(RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_NO_COMPRESS | RTW_WS_QUEUE_VALID_UTF8)) ||
+      (data == NULL && len > 0) || (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY) ||
+      wants_compression(ws, len, flags) || 2 + len > ws->obuf.cap - off ||
+      !budget_ok(ws, len, 0))
+    return 0;
+  if (ws->seg_count > 0) {
+    last = &ws->segs[ws->seg_head + ws->seg_count - 1];
+    if (last->ptr != NULL || last->off + last->len != off || last->node || last->release)
+      return 0;
+  } else {
+    if (ws->seg_cap == 0)
+      return 0;
+    ws->seg_head = 0;
+    last = &ws->segs[0];
+    memset(last, 0, sizeof *last);
+    last->off = off;
+    ws->seg_count = 1;
+  }
+  if (opcode == RTW_WS_OP_TEXT && len > 0 && !(flags & RTW_WS_QUEUE_VALID_UTF8) &&
+      rtw__utf8_valid_prefix(data, len) != len) {
+    if (last->len == 0) /* the segment made above: take it back */
+      ws->seg_count = 0;
+    return 0; /* RFC 6455 5.6: the general path reports RTW_ERR_INVALID_UTF8 */
+  }
+  ws->io_seen = 1;
+  ws->keep_used = 1;
+  d = (uint8_t *)ws->obuf.data + off;
+  d[0] = (uint8_t)(0x80u | (unsigned)opcode); /* FIN, RSV 0 */
+  d[1] = (uint8_t)len;                         /* MASK 0 */
+  if (len > 0)
+    memcpy(d + 2, data, len);
+  ws->obuf.len = off + 2 + len;
+  last->len += 2 + len;
+  ws->seg_bytes += 2 + len;
+  if (flags & RTW_WS_QUEUE_NOCOPY)
+    released(ws, data, len); /* copied: the caller's again at once (ws.h) */
+  return 1;
+}
+
 int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
   int outer;
@@ -984,6 +1192,8 @@ int rtw_ws_queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
   if (ws == NULL)
     return RTW_ERR_INVALID_ARGUMENT;
   outer = outermost(ws);
+  if (queue_small(ws, opcode, data, len, flags))
+    return leave(ws, outer, 0);
   return leave(ws, outer, queue_message(ws, opcode, data, len, flags));
 }
 
@@ -1139,19 +1349,43 @@ int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, size_t *coun
   return leave(ws, outer, send_pending_iov(ws, iov, max, count));
 }
 
-/* All written: an idle session keeps no output memory. */
+/* Free the output buffer, the segment array and the compression buffer when nothing is
+ * pending in them: all of them (`all`), or only what is larger than the session keeps
+ * (keep_buffer). */
+static void release_output(rtw_ws *ws, int all)
+{
+  if (ws->seg_count > 0 || ws->mq != NULL)
+    return; /* they hold output still to be written */
+  ws->seg_head = 0;
+  ws->ohead = ws->obuf.len = 0;
+  if (all || ws->obuf.cap > keep_limit(ws))
+    rtw__buf_free(&ws->obuf, &ws->mem);
+  if (all || ws->seg_cap > keep_limit(ws) / sizeof *ws->segs) {
+    rtw__mem_free(&ws->mem, ws->segs);
+    ws->segs = NULL;
+    ws->seg_cap = 0;
+  }
+  if (all || ws->zbuf.cap > zkeep_limit(ws))
+    rtw__buf_free(&ws->zbuf, &ws->mem);
+}
+
+/* All written. The output buffer and segment array stay for the next message (issue 15: no
+ * allocation per message in steady traffic) up to keep_buffer; rtw_ws_trim() and the idle
+ * release in rtw_ws_tick() give them back. */
 static void output_idle(rtw_ws *ws)
 {
   ws->seg_head = 0;
   if (ws->mq != NULL)
     return;
-  rtw__buf_free(&ws->obuf, &ws->mem);
-  rtw__mem_free(&ws->mem, ws->segs);
-  ws->segs = NULL;
-  ws->seg_cap = 0;
-  ws->ohead = 0;
+  /* after our close nothing but a rare pong can follow: keep nothing */
+  release_output(ws, ws->close_sent != 0);
   if (ws->close_sent)
     ws->close_written = 1;
+  if (!ws->keep_armed && ws->ticked) { /* the idle release counts from the last tick */
+    ws->keep_armed = 1;
+    ws->keep_used = 0;
+    ws->keep_deadline = ws->now + ws->keep_idle_ms;
+  }
 }
 
 static void send_consumed(rtw_ws *ws, size_t n)
@@ -1683,7 +1917,8 @@ int rtw_ws_trim(rtw_ws *ws)
     return RTW_ERR_INVALID_ARGUMENT;
   if (!outermost(ws))
     return RTW_ERR_REENTRANT;
-  return 0; /* TODO(issue 15): nothing is kept yet */
+  release_output(ws, 1); /* send side: not while output is pending */
+  return 0;
 }
 
 int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
@@ -1823,6 +2058,35 @@ static void tick_deflate_idle(rtw_ws *ws, uint64_t now)
   }
 }
 
+/* Whether the send side holds kept buffers that an idle release could free. */
+static int keep_releasable(const rtw_ws *ws)
+{
+  return ws->keep_idle_ms != UINT32_MAX && ws->seg_count == 0 && ws->mq == NULL &&
+         (ws->obuf.data != NULL || ws->segs != NULL || ws->zbuf.data != NULL);
+}
+
+/* The idle release of kept output buffers (rtw_ws_settings::keep_idle_ms): armed at a tick;
+ * the first tick at or after its deadline frees them if nothing was queued since it was
+ * armed, else arms it again. So a busy session allocates nothing per message and an idle
+ * one returns to its idle size. */
+static void tick_keep_idle(rtw_ws *ws, uint64_t now)
+{
+  if (!keep_releasable(ws)) {
+    ws->keep_armed = 0;
+    return;
+  }
+  if (ws->keep_armed && now >= ws->keep_deadline && !ws->keep_used) {
+    release_output(ws, 1);
+    ws->keep_armed = 0;
+    return;
+  }
+  if (!ws->keep_armed || now >= ws->keep_deadline) {
+    ws->keep_armed = 1;
+    ws->keep_used = 0;
+    ws->keep_deadline = now + ws->keep_idle_ms;
+  }
+}
+
 static int tick(rtw_ws *ws, uint64_t now)
 {
   if (!ws->ticked || ws->rx_activity)
@@ -1831,6 +2095,7 @@ static int tick(rtw_ws *ws, uint64_t now)
   ws->rx_activity = 0;
   ws->now = now;
   tick_deflate_idle(ws, now);
+  tick_keep_idle(ws, now);
   if (send_stalled(ws, now, ws->send_timeout_ms))
     return RTW_ERR_SEND_TIMEOUT;
   tick_eof(ws, now);
@@ -1879,6 +2144,8 @@ uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
     d = ws->send_armed ? ws->send_deadline : ws->now; /* due now: the next tick arms it */
   if (ws->ticked && deflate_releasable(ws))
     d = earlier(d, ws->dfl_idle_armed ? ws->dfl_idle_deadline : ws->now);
+  if (ws->ticked && keep_releasable(ws))
+    d = earlier(d, ws->keep_armed ? ws->keep_deadline : ws->now);
   if (eof_waiting(ws) && ws->close_written)
     d = earlier(d, ws->eof_armed ? ws->eof_deadline : ws->now);
   if (ws->close_sent && ws->rstate <= R_PAYLOAD) {
@@ -1995,6 +2262,7 @@ static void destroy(rtw_ws *ws)
   rtw__inflater_free(&ws->infl);
   rtw__buf_free(&ws->msg, &ws->mem);
   rtw__buf_free(&ws->obuf, &ws->mem);
+  rtw__buf_free(&ws->zbuf, &ws->mem);
   rtw__mem_free(&ws->mem, ws->segs);
   rtw__mem_free(&ws->mem, ws);
 }

@@ -143,6 +143,7 @@ static int d_start(drun *r, const dopts *o, rtwt_log *log)
   st.max_frame_size = o->max_frame;
   st.fragment_size = o->frag;
   st.max_outbound = o->max_out;
+  st.keep_idle_ms = UINT32_MAX; /* the zlib timers alone set the deadlines here */
   rv = rtw_ws_new(&r->ws, o->role, &cb, &st, o->mem, r);
   if (rv != 0)
     return rv;

@@ -559,7 +559,8 @@ static void free_from_receive_callbacks(void **state)
  * from on_payload_released during rtw_ws_free() itself (nothing more happens). */
 static void free_from_output_callbacks(void **state)
 {
-  static const char a[] = "first payload", b[] = "second payload";
+  /* 126 bytes or more: a smaller NOCOPY payload is copied and released at once */
+  static const char a[200] = "first payload", b[200] = "second payload";
   reent r;
   rtwt_countmem cm;
   rtw_ws *ws;
@@ -576,8 +577,8 @@ static void free_from_output_callbacks(void **state)
   assert_int_equal(rtw_ws_queue_message(ws, BIN, a, sizeof a, RTW_WS_QUEUE_NOCOPY), 0);
   assert_int_equal(rtw_ws_queue_message(ws, BIN, b, sizeof b, RTW_WS_QUEUE_NOCOPY), 0);
   assert_int_equal(rtw_ws_send_pending(ws, &d, &n), 0);
-  assert_int_equal(n, 2); /* the first header */
-  assert_int_equal(rtw_ws_send_consumed(ws, 2 + sizeof a + 2), RTW_ERR_WS_CLOSED);
+  assert_int_equal(n, 4); /* the first header */
+  assert_int_equal(rtw_ws_send_consumed(ws, 4 + sizeof a + 4), RTW_ERR_WS_CLOSED);
   assert_int_equal(r.freed, 1);
   assert_int_equal(r.hits, 2); /* both payloads released, the second by the free */
   assert_int_equal(cm.cur, 0);
@@ -937,6 +938,7 @@ static void paused_input_is_not_a_dead_peer(void **state)
 
   (void)state;
   st.keepalive_ms = 1000;
+  st.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
   st.pong_timeout_ms = 500;
   wst_buf_init(&out);
   ws = new_ws(RTW_WS_ROLE_SERVER, NULL, &st, NULL, NULL);
@@ -1002,6 +1004,7 @@ static void callback_pause_and_gate_pause_keepalive(void **state)
   cb.on_message = pause_msg;
   st.flags = RTW_WS_FLAG_WHOLE_MESSAGES;
   st.keepalive_ms = 1000;
+  st.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
   st.pong_timeout_ms = 500;
   wst_buf_init(&in);
   wst_frame_str(&in, 1, 1, TEXT, "a");
@@ -1163,6 +1166,34 @@ static void settings_versions(void **state)
   assert_int_equal(rtw_ws_recv(ws, "\x81", 1, &nread), RTW_ERR_PAUSE);
   assert_int_equal(nread, 0);
   rtw_ws_free(ws);
+
+  /* a version-2 struct (before keep_buffer): the keep members get their defaults */
+  {
+    size_t v2size = offsetof(rtw_ws_settings, keep_buffer);
+    void *v2 = malloc(v2size); /* exactly its size: ASan flags a read past it */
+    rtw_ws_settings full = {2};
+    rtwt_countmem cm;
+    size_t fresh;
+    const void *d;
+    size_t n;
+    assert_non_null(v2);
+    full.send_timeout_ms = 5000;
+    memcpy(v2, &full, v2size);
+    rtwt_countmem_init(&cm);
+    assert_int_equal(
+        rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, (const rtw_ws_settings *)v2, &cm.mem, NULL), 0);
+    fresh = cm.cur;
+    assert_int_equal(rtw_ws_tick(ws, 0), 0);
+    assert_int_equal(rtw_ws_queue_binary(ws, big, 1000), 0);
+    assert_int_equal(rtw_ws_send_pending(ws, &d, &n), 0);
+    assert_int_equal(rtw_ws_send_consumed(ws, n), 0);
+    assert_true(cm.cur > fresh); /* kept: the default keep_buffer (64 KiB) */
+    assert_true(rtw_ws_next_deadline(ws) == RTW_WS_DEFAULT_KEEP_IDLE_MS);
+    assert_int_equal(rtw_ws_tick(ws, RTW_WS_DEFAULT_KEEP_IDLE_MS), 0);
+    assert_int_equal(cm.cur, fresh);
+    rtw_ws_free(ws);
+    free(v2);
+  }
 
   st.version = RTW_WS_SETTINGS_VERSION + 1;
   assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_SERVER, NULL, &st, NULL, NULL),

@@ -1066,7 +1066,7 @@ static void partial_writes_and_queue_order(void **state)
  * its last byte has been consumed, or by rtw_ws_free() if it never was. */
 static void nocopy_released_once(void **state)
 {
-  uint8_t *buf = wst_pattern(5000, 0, 9), *buf2 = wst_pattern(50, 0, 10);
+  uint8_t *buf = wst_pattern(5000, 0, 9), *buf2 = wst_pattern(200, 0, 10);
   wst_opts o = server, frag = server;
   wst_run r;
   rtwt_log log;
@@ -1115,7 +1115,7 @@ static void nocopy_released_once(void **state)
   assert_int_equal(wst_start(&r, &o, &log, NULL), 0);
   assert_int_equal(rtw_ws_queue_message(r.ws, BIN, buf, 5000, RTW_WS_QUEUE_NOCOPY), 0);
   assert_int_equal(rtw_ws_queue_message(r.ws, TEXT, "hi", 2, RTW_WS_QUEUE_NOCOPY), 0);
-  assert_int_equal(rtw_ws_queue_message(r.ws, BIN, buf2, 50, RTW_WS_QUEUE_NOCOPY), 0);
+  assert_int_equal(rtw_ws_queue_message(r.ws, BIN, buf2, 200, RTW_WS_QUEUE_NOCOPY), 0);
   assert_int_equal(wst_pump(&r), 0);
   assert_int_equal(r.released, 3);
   assert_ptr_equal(r.released_ptr, buf2);
@@ -1408,6 +1408,7 @@ static void keepalive_ping_and_pong_timeout(void **state)
 
   (void)state;
   o.keepalive_ms = 1000;
+  o.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
   o.pong_timeout_ms = 500;
   rtwt_log_init(&log);
   assert_int_equal(wst_start(&r, &o, &log, NULL), 0);
@@ -1441,6 +1442,8 @@ static void keepalive_pong_in_time(void **state)
     wst_buf in;
 
     o.keepalive_ms = 1000;
+    o.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
+  o.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
     o.pong_timeout_ms = 500;
     rtwt_log_init(&log);
     wst_buf_init(&in);
@@ -1475,6 +1478,7 @@ static void keepalive_deferred_by_input(void **state)
 
   (void)state;
   o.keepalive_ms = 1000;
+  o.keep_idle_ms = UINT32_MAX; /* no kept-buffer release among the pinned deadlines */
   rtwt_log_init(&log);
   wst_buf_init(&in);
   frs(&in, &o, 1, TEXT, "activity");

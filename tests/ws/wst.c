@@ -697,6 +697,7 @@ int wst_start(wst_run *r, const wst_opts *o, rtwt_log *log, const rtw_mem *mem)
   st.keepalive_ms = o->keepalive_ms;
   st.pong_timeout_ms = o->pong_timeout_ms;
   st.close_timeout_ms = o->close_timeout_ms;
+  st.keep_idle_ms = o->keep_idle_ms;
   r->ws = NULL;
   rv = rtw_ws_new(&r->ws, o->role, &cb, &st, mem, r);
   if (rv != 0) {

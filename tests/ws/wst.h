@@ -161,6 +161,7 @@ typedef struct wst_opts {
   uint32_t keepalive_ms;
   uint32_t pong_timeout_ms;
   uint32_t close_timeout_ms;
+  uint32_t keep_idle_ms; /* settings; 0 = default (UINT32_MAX: timer tests pin deadlines) */
   unsigned pause; /* WST_EV_* whose callback returns RTW_ERR_PAUSE */
   unsigned fail;  /* WST_EV_* whose callback returns -1 */
   int drain;      /* WST_DRAIN_* */
