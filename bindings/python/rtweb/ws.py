@@ -57,6 +57,8 @@ _K_END, _K_PING, _K_PONG = _lib.RTW_WS_BATCH_END, _lib.RTW_WS_BATCH_PING, _lib.R
 #: than one bytes copy of it (a copy is cheaper for many small payloads).
 _VIEW_MIN = 2048
 _HDR = _lib.RTW_WS_MAX_HEADER
+#: Smallest non-ASCII text feed() remembers the UTF-8 bytes of (see Session._relay).
+_RELAY_MIN = 256
 # Deferred sends are kept as rtw_ws_batch_event items in an array of machine words:
 # where size_t is 8 bytes an item is 3 words (kind | value << 32 in the first, in native
 # byte order), where it is 4 bytes, 4 words.
@@ -164,6 +166,10 @@ class Session(Handle):
         self._batch = None
         self._views = bool(views)
         self._handed = []           # views handed out by the last feed(), released next time
+        # id(str) -> (str, its UTF-8 bytes) for large non-ASCII text the last feed() decoded:
+        # echoing or relaying that str skips encoding it again (the str is kept alive, so
+        # its id stays its own until the next feed())
+        self._relay = {}
         # deferred sends (see send()): payloads, their rtw_ws_batch_event words, room left
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
         self._frag_open = False
@@ -268,6 +274,8 @@ class Session(Handle):
         self._qroom = -1
         if self._handed:
             self._release_views()
+        if self._relay:
+            self._relay = {}
         buf = data if type(data) is bytes else as_bytes(data)
         if self._held:
             buf = self._held + buf
@@ -322,8 +330,20 @@ class Session(Handle):
         for kind, value, off, ln in _EV.iter_unpack(raw):
             if kind == _K_MESSAGE:
                 if value == OP_TEXT:
-                    d = ab[off:off + ln].decode("utf-8") if ab is not None else \
-                        str(mv[off:off + ln], "utf-8")
+                    if ab is not None:
+                        if ln < _RELAY_MIN:
+                            d = ab[off:off + ln].decode("utf-8")
+                        else:
+                            raw = ab[off:off + ln]
+                            d = raw.decode("utf-8")
+                            if not d.isascii():
+                                self._relay[id(d)] = (d, raw)   # as below
+                    else:
+                        d = str(mv[off:off + ln], "utf-8")
+                        if not d.isascii():
+                            # Encoding it back is slow (ASCII is a copy): remember the
+                            # bytes, valid UTF-8 already, for a send() of this very str.
+                            self._relay[id(d)] = (d, bytes(mv[off:off + ln]))
                 elif ab is not None:
                     d = ab[off:off + ln]
                 elif views:
@@ -435,10 +455,14 @@ class Session(Handle):
         if self._batching:
             t = type(data)
             if t is str:
-                try:
-                    b, w = data.encode(), _W_TEXT
-                except UnicodeEncodeError:
-                    b = None
+                r = self._relay.get(id(data)) if self._relay else None
+                if r is not None and r[0] is data:
+                    b, w = r[1], _W_TEXT
+                else:
+                    try:
+                        b, w = data.encode(), _W_TEXT
+                    except UnicodeEncodeError:
+                        b = None
             elif t is bytes:
                 b, w = data, _W_BINARY
             else:

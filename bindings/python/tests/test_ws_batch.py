@@ -287,6 +287,24 @@ class DeferredSendTest(unittest.TestCase):
             c.feed(s.data_to_send())                 # its automatic pong is masked in C
             self.assertEqual(len(calls), 3)
 
+    def test_echo_non_ascii_reuses_received_bytes(self):
+        # large non-ASCII text: send() of the very str feed() returned reuses its UTF-8
+        # bytes instead of encoding it again; any other str is encoded
+        texts = ["\u00e9t\u00e9 %d " % i * 40 for i in range(3)] + ["x" * 300]
+        stream = client_stream(*[(ws.OP_TEXT, t.encode(), True) for t in texts])
+        with ws.Session("server") as s, ws.Session("client") as c:
+            got = s.feed(stream)
+            self.assertEqual(got, [Message(ws.OP_TEXT, t) for t in texts])
+            self.assertEqual(len(s._relay), 3)                   # ASCII is not kept
+            s.send(got[0].data)
+            self.assertIs(s._q[-1], s._relay[id(got[0].data)][1])
+            s.send("".join(got[1].data))                         # equal, not the same str
+            s.send(got[2].data)
+            s.send(got[3].data)
+            self.assertEqual(c.feed(s.data_to_send()), got)
+            s.feed(b"")
+            self.assertEqual(s._relay, {})                       # forgotten at the next feed
+
     def test_echo_many(self):
         # the benchmark's loop: every message echoed, output taken once per read
         texts = ["%05d" % i * 7 for i in range(3000)]
