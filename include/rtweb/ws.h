@@ -1091,6 +1091,168 @@ RTW_EXPORT int rtw_ws_prepared_sizes(const rtw_ws_prepared *pm, size_t *plain_le
 RTW_EXPORT int rtw_ws_queue_prepared(rtw_ws *ws, rtw_ws_prepared *pm);
 /**@}*/
 
+/**
+ * @name Event batches (one call per read, for language bindings)
+ *
+ * A binding that pays for every crossing into its host language (Python's ctypes, for
+ * one) records the events of one rtw_ws_recv() in a batch instead of taking a callback
+ * per event: a compact array of #rtw_ws_batch_event (kind, opcode or close code, offset,
+ * length) and one arena holding their payloads back to back, walked after the call
+ * returns. rtw_ws_queue_batch() is the other direction: many messages, described by the
+ * same event array, queued in one call.
+ *
+ * Use: create the batch, fill the session's callbacks with rtw_ws_batch_callbacks() and
+ * pass the batch as the session's user_data to rtw_ws_new(); then call
+ * rtw_ws_batch_recv() instead of rtw_ws_recv() and read rtw_ws_batch_events().
+ *
+ * Bounds: once a batch holds max_events events, or its arena holds at least max_arena
+ * bytes, the recording callback returns #RTW_ERR_PAUSE, so the session stops after the frame
+ * piece under way and rtw_ws_batch_recv() returns #RTW_ERR_PAUSE with rtw_ws_batch_full() = 1
+ * and *nread short of len (or equal to it when the input ended there): take the events and
+ * call again with the rest. That piece may still complete up to 2 more events (streamed
+ * mode: a message begin is followed by its data and end), so a batch holds at most
+ * max_events + 2 events, and its arena at most max_arena plus what one piece delivers (a
+ * whole message: at most the session's max_message_size; a control frame: 125 bytes; a
+ * streamed piece: at most the input given).
+ */
+/**@{*/
+
+/** @brief Opaque event recorder (see "Event batches"). */
+typedef struct rtw_ws_batch rtw_ws_batch;
+
+/** @brief Event kind: a whole message (whole-message mode); value = opcode, the payload is
+ * the message (text is valid UTF-8). */
+#define RTW_WS_BATCH_MESSAGE 1u
+/** @brief Event kind: a message starts (streamed mode); value = opcode, no payload. */
+#define RTW_WS_BATCH_BEGIN 2u
+/** @brief Event kind: the next piece of the current message (streamed mode); value 0. */
+#define RTW_WS_BATCH_DATA 3u
+/** @brief Event kind: the current message is complete (streamed mode); no payload. */
+#define RTW_WS_BATCH_END 4u
+/** @brief Event kind: a ping arrived; the payload is its application data. */
+#define RTW_WS_BATCH_PING 5u
+/** @brief Event kind: a pong arrived; the payload is its application data. */
+#define RTW_WS_BATCH_PONG 6u
+/** @brief Event kind: the peer's close frame; value = close code (#RTW_WS_CLOSE_NO_STATUS
+ * when it had none), the payload is the reason (valid UTF-8). */
+#define RTW_WS_BATCH_CLOSE 7u
+
+/** @brief Default max_events of rtw_ws_batch_new(): 4096. */
+#define RTW_WS_BATCH_DEFAULT_MAX_EVENTS 4096u
+/** @brief Default max_arena of rtw_ws_batch_new(): 256 KiB. */
+#define RTW_WS_BATCH_DEFAULT_MAX_ARENA (256u * 1024u)
+
+/** @brief One recorded event. This layout is fixed (no version): 24 bytes where size_t is
+ * 8 bytes, 16 where it is 4. */
+typedef struct rtw_ws_batch_event {
+  uint32_t kind;  /**< #RTW_WS_BATCH_MESSAGE ... #RTW_WS_BATCH_CLOSE */
+  uint32_t value; /**< opcode (MESSAGE, BEGIN), close code (CLOSE), else 0 */
+  size_t offset;  /**< where the payload starts in the arena */
+  size_t length;  /**< payload bytes (0 for BEGIN and END) */
+} rtw_ws_batch_event;
+
+/**
+ * @brief Create an empty batch. No callback fires.
+ * @param[out] batch receives the batch; set to NULL on failure.
+ * @param max_events events per batch before recording pauses (at least 1); 0 for
+ *        #RTW_WS_BATCH_DEFAULT_MAX_EVENTS.
+ * @param max_arena arena bytes after which recording pauses; 0 for
+ *        #RTW_WS_BATCH_DEFAULT_MAX_ARENA.
+ * @param mem allocator hooks, copied; NULL for the C library.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL batch, incomplete mem); #RTW_ERR_NOMEM.
+ */
+RTW_EXPORT int rtw_ws_batch_new(rtw_ws_batch **batch, size_t max_events, size_t max_arena,
+                                const rtw_mem *mem);
+
+/**
+ * @brief Free a batch and its arena. Free the session that records into it first (or
+ * never call that session's recv again).
+ * @param batch the batch, or NULL (then nothing happens).
+ */
+RTW_EXPORT void rtw_ws_batch_free(rtw_ws_batch *batch);
+
+/**
+ * @brief Point the event members of `callbacks` at the batch's recorders: on_message
+ * (whole_messages = 1) or on_message_begin, on_message_data and on_message_end
+ * (whole_messages = 0, which clears on_message), plus on_ping, on_pong and on_close. The
+ * other members (random, on_payload_released, version) are left as they are. The session
+ * created with these callbacks must have the batch as its user_data (so a host's own
+ * random or on_payload_released callback receives the batch: keep a map from it to the
+ * host's state).
+ * @param callbacks the struct to fill (NULL: nothing happens).
+ * @param whole_messages 1 when the session has #RTW_WS_FLAG_WHOLE_MESSAGES, else 0.
+ */
+RTW_EXPORT void rtw_ws_batch_callbacks(rtw_ws_callbacks *callbacks, int whole_messages);
+
+/**
+ * @brief Empty the batch, then rtw_ws_recv() into it: every event the input completes is
+ * recorded instead of reaching a host callback. The events stay readable until the next
+ * rtw_ws_batch_recv() or rtw_ws_batch_free().
+ * @param batch the batch the session records into (its user_data).
+ * @param ws the session.
+ * @param in received bytes (NULL allowed with len 0).
+ * @param len bytes at in.
+ * @param[out] nread bytes consumed (may be less than len; keep the rest).
+ * @return what rtw_ws_recv() returned: 0; #RTW_ERR_PAUSE (the batch filled up,
+ *         rtw_ws_batch_full() = 1, or the session's input gate closed: call again with the
+ *         rest); a protocol error (the events before it are recorded);
+ *         #RTW_ERR_CALLBACK_FAILURE (the arena could not grow: out of memory; the session
+ *         has failed with 1011); #RTW_ERR_REENTRANT (called while the batch is recording,
+ *         from a callback of the session; nothing done); #RTW_ERR_INVALID_ARGUMENT (NULL
+ *         batch, ws or nread, or ws records into another batch, as rtw_ws_recv()).
+ */
+RTW_EXPORT int rtw_ws_batch_recv(rtw_ws_batch *batch, rtw_ws *ws, const void *in, size_t len,
+                                 size_t *nread);
+
+/**
+ * @brief The events of the last rtw_ws_batch_recv(). No callback fires.
+ * @param batch the batch.
+ * @param[out] events receives the event array (NULL when there are none); may be NULL.
+ * @param[out] arena receives the arena the events' offsets point into; may be NULL. Both
+ *             pointers are valid until the next rtw_ws_batch_recv() or rtw_ws_batch_free().
+ * @return the number of events (0 for NULL batch).
+ */
+RTW_EXPORT size_t rtw_ws_batch_events(const rtw_ws_batch *batch,
+                                      const rtw_ws_batch_event **events,
+                                      const uint8_t **arena);
+
+/**
+ * @brief Whether the last rtw_ws_batch_recv() stopped because the batch filled up (as
+ * opposed to the session's input gate): then feed the rest of the input at once.
+ * @param batch the batch, or NULL (then 0).
+ * @return 1 or 0.
+ */
+RTW_EXPORT int rtw_ws_batch_full(const rtw_ws_batch *batch);
+
+/**
+ * @brief Queue the messages an event array describes in one call, in order, as
+ * rtw_ws_queue_message() with `flags` would one by one (the form rtw_ws_batch_events()
+ * hands out, so a relay can queue what it received). Item i has kind
+ * #RTW_WS_BATCH_MESSAGE, value #RTW_WS_OP_TEXT or #RTW_WS_OP_BINARY, and its payload is
+ * data[offset, offset + length). Stops at the first message that cannot be queued. The
+ * random callback may fire (client role).
+ * @param ws the session.
+ * @param data the payloads (NULL allowed when data_len is 0).
+ * @param data_len bytes at data.
+ * @param items the messages (NULL allowed when count is 0).
+ * @param count number of items.
+ * @param flags as rtw_ws_queue_message(), except #RTW_WS_QUEUE_NOCOPY (not allowed):
+ *        #RTW_WS_QUEUE_VALID_UTF8 applies to every text item.
+ * @param[out] queued receives how many were queued (count on success); may be NULL.
+ * @return 0; the first error rtw_ws_queue_message() returned (items before it are queued,
+ *         none after): #RTW_ERR_INVALID_UTF8, #RTW_ERR_WS_OUTBOUND_FULL,
+ *         #RTW_ERR_WS_CLOSED, #RTW_ERR_INVALID_STATE, #RTW_ERR_NOMEM,
+ *         #RTW_ERR_CALLBACK_FAILURE or #RTW_ERR_UNSUPPORTED (client role: the random
+ *         callback or the default RNG failed); #RTW_ERR_INVALID_ARGUMENT (NULL ws, NULL
+ *         data or items where needed, an item of another kind or opcode or outside data,
+ *         #RTW_WS_QUEUE_NOCOPY or an unknown flag; all items are checked first, so nothing
+ *         is queued).
+ */
+RTW_EXPORT int rtw_ws_queue_batch(rtw_ws *ws, const void *data, size_t data_len,
+                                  const rtw_ws_batch_event *items, size_t count,
+                                  uint32_t flags, size_t *queued);
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

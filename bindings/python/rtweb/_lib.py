@@ -123,6 +123,18 @@ RTW_WS_CALLBACKS_VERSION = 1
 RTW_WS_RSV1 = 0x4
 RTW_WS_QUEUE_NO_COMPRESS = 0x2
 RTW_WS_QUEUE_VALID_UTF8 = 0x4
+RTW_WS_QUEUE_NOCOPY = 0x1
+RTW_WS_DEFAULT_MAX_OUTBOUND = 16 * 1024 * 1024
+# ws.h: event batches
+RTW_WS_BATCH_MESSAGE = 1
+RTW_WS_BATCH_BEGIN = 2
+RTW_WS_BATCH_DATA = 3
+RTW_WS_BATCH_END = 4
+RTW_WS_BATCH_PING = 5
+RTW_WS_BATCH_PONG = 6
+RTW_WS_BATCH_CLOSE = 7
+RTW_WS_BATCH_DEFAULT_MAX_EVENTS = 4096
+RTW_WS_BATCH_DEFAULT_MAX_ARENA = 256 * 1024
 # ws.h: permessage-deflate
 RTW_WS_DEFLATE_BITS_NO_VALUE = 1
 RTW_WS_DEFLATE_OWN_CONTEXT_TAKEOVER = 0x1
@@ -305,8 +317,16 @@ VERSIONED_STRUCTS = [
     ("rtw_sse_stream_settings", rtw_sse_stream_settings),
     ("rtw_sse_stream_callbacks", rtw_sse_stream_callbacks),
 ]
+
+
+class rtw_ws_batch_event(ctypes.Structure):
+    _fields_ = [("kind", c_uint32), ("value", c_uint32), ("offset", c_size_t),
+                ("length", c_size_t)]
+
+
 PLAIN_STRUCTS = [("rtw_http_header", rtw_http_header), ("rtw_ws_frame", rtw_ws_frame),
-                 ("rtw_ws_deflate_params", rtw_ws_deflate_params)]
+                 ("rtw_ws_deflate_params", rtw_ws_deflate_params),
+                 ("rtw_ws_batch_event", rtw_ws_batch_event)]
 
 # --------------------------------------------------------------------------- functions
 
@@ -377,6 +397,14 @@ _PROTOS = {
     "rtw_ws_prepared_free": (None, [vp]),
     "rtw_ws_prepared_sizes": (c_int, [vp, PSZ, PSZ]),
     "rtw_ws_queue_prepared": (c_int, [vp, vp]),
+    # ws.h: event batches
+    "rtw_ws_batch_new": (c_int, [PVP, sz, sz, vp]),
+    "rtw_ws_batch_free": (None, [vp]),
+    "rtw_ws_batch_callbacks": (None, [P(rtw_ws_callbacks), c_int]),
+    "rtw_ws_batch_recv": (c_int, [vp, vp, vp, sz, PSZ]),
+    "rtw_ws_batch_events": (sz, [vp, PVP, PVP]),
+    "rtw_ws_batch_full": (c_int, [vp]),
+    "rtw_ws_queue_batch": (c_int, [vp, c_char_p, sz, vp, sz, c_uint32, PSZ]),
     # http.h: handshakes
     "rtw_ws_handshake_accept_value": (c_int, [c_char_p, sz, vp]),
     "rtw_ws_handshake_server_new": (c_int, [PVP, P(rtw_ws_handshake_server_callbacks),

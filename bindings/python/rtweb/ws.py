@@ -3,7 +3,9 @@
 permessage-deflate (RFC 7692). Thin Pythonic objects over rtweb/ws.h: feed received bytes,
 get events; queue messages, take the bytes to write with data_to_send()."""
 
+import array
 import ctypes
+import struct
 from collections import namedtuple
 
 from . import _lib
@@ -18,6 +20,8 @@ __all__ = ["Session", "Message", "MessageBegin", "MessageData", "MessageEnd", "P
            "Prepared", "BITS_NO_VALUE"]
 
 byref, c_size_t, c_void_p = ctypes.byref, ctypes.c_size_t, ctypes.c_void_p
+string_at = ctypes.string_at
+_tuple_new = tuple.__new__
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY = (_lib.RTW_WS_OP_CONTINUATION, _lib.RTW_WS_OP_TEXT,
                                        _lib.RTW_WS_OP_BINARY)
@@ -42,6 +46,43 @@ _PAUSE = CODES["RTW_ERR_PAUSE"]
 #: outbound_high_water=SIZE_MAX turns the backpressure gate off.
 SIZE_MAX = ctypes.c_size_t(-1).value
 
+# Event batches (ws.h): rtw_ws_batch_event read with struct (native layout, size_t 'N').
+_EV = struct.Struct("@IINN")
+_EV_SIZE = _EV.size
+assert _EV_SIZE == ctypes.sizeof(_lib.rtw_ws_batch_event)
+_K_MESSAGE, _K_BEGIN, _K_DATA = (_lib.RTW_WS_BATCH_MESSAGE, _lib.RTW_WS_BATCH_BEGIN,
+                                 _lib.RTW_WS_BATCH_DATA)
+_K_END, _K_PING, _K_PONG = _lib.RTW_WS_BATCH_END, _lib.RTW_WS_BATCH_PING, _lib.RTW_WS_BATCH_PONG
+#: Average payload from which feed() decodes through a memoryview over the arena rather
+#: than one bytes copy of it (a copy is cheaper for many small payloads).
+_VIEW_MIN = 2048
+_HDR = _lib.RTW_WS_MAX_HEADER
+#: Smallest non-ASCII text feed() remembers the UTF-8 bytes of (see Session._relay).
+_RELAY_MIN = 256
+# Deferred sends are kept as rtw_ws_batch_event items in an array of machine words:
+# where size_t is 8 bytes an item is 3 words (kind | value << 32 in the first, in native
+# byte order), where it is 4 bytes, 4 words.
+if ctypes.sizeof(c_size_t) == 8:
+    _W_WORDS, _ITEM_CODE = 3, "Q"
+    _W_TEXT, _W_BINARY = (struct.unpack("=Q", struct.pack("=II", _K_MESSAGE, op))[0]
+                          for op in (OP_TEXT, OP_BINARY))
+else:
+    _W_WORDS, _ITEM_CODE = 4, "I"
+    _W_TEXT, _W_BINARY = OP_TEXT, OP_BINARY
+assert array.array(_ITEM_CODE).itemsize * _W_WORDS == _EV_SIZE
+
+
+#: batch address -> registry key of its Session (the random callback gets the batch)
+_BATCH_KEYS = {}
+
+
+def _new_items():
+    return array.array(_ITEM_CODE)
+
+
+_batch_recv, _batch_events = lib.rtw_ws_batch_recv, lib.rtw_ws_batch_events
+_queue_batch = lib.rtw_ws_queue_batch
+
 
 class Session(Handle):
     """One WebSocket connection after its opening handshake.
@@ -62,6 +103,13 @@ class Session(Handle):
     Settings are those of rtw_ws_settings (0 = default). `random(n) -> bytes` optionally
     replaces the library's CSPRNG for masking keys (client role).
 
+    Speed (issue 15): without on_event, feed() crosses into C once per read (the library
+    records the events in a batch, ws.h "Event batches") and send() keeps str/bytes
+    messages the session certainly accepts in Python until the next call that needs them,
+    then queues them all in one C call; data_to_send() copies the pending bytes once.
+    `views=True` makes binary message data and streamed pieces memoryviews over the batch
+    instead of bytes copies, valid until the next call on the session (see feed()).
+
     Backpressure (ws.h, "Backpressure recipe"): while outbound_size is at or above
     outbound_high_water (default 1 MiB; ws.SIZE_MAX turns it off), want_read is False and
     feed() stops before the next frame, holding the rest of its input (held_input bytes);
@@ -77,12 +125,36 @@ class Session(Handle):
     """
 
     _free = lib.rtw_ws_free
+    _batch = None
+
+    def _free_batch(self):
+        b, self._batch = self._batch, None
+        if b is not None:
+            _BATCH_KEYS.pop(b, None)
+            lib.rtw_ws_batch_free(b)
+
+    def close(self):
+        """Free the C session now (queued output and deferred sends are dropped).
+        Idempotent; later calls on the object raise."""
+        if self._handed:
+            self._release_views()
+        self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
+        Handle.close(self)
+        self._free_batch()
+
+    def __del__(self):
+        Handle.__del__(self)
+        try:
+            if self._handle is None:
+                self._free_batch()
+        except Exception:
+            pass
 
     def __init__(self, role=SERVER, whole_messages=True, auto_pong=True, max_frame_size=0,
                  max_message_size=0, fragment_size=0, max_outbound=0, keepalive_ms=0,
                  pong_timeout_ms=0, close_timeout_ms=0, rsv_allowed=0, random=None,
                  on_event=None, outbound_high_water=0, outbound_low_water=0,
-                 send_timeout_ms=0, deflate=None, deflate_config=None):
+                 send_timeout_ms=0, deflate=None, deflate_config=None, views=False):
         Handle.__init__(self)
         if role not in (SERVER, CLIENT):
             raise ValueError("role must be 'server' or 'client'")
@@ -91,6 +163,21 @@ class Session(Handle):
         self._on_event = on_event
         self._events = []
         self._held = b""
+        self._batch = None
+        self._views = bool(views)
+        self._handed = []           # views handed out by the last feed(), released next time
+        # id(str) -> (str, its UTF-8 bytes) for large non-ASCII text the last feed() decoded:
+        # echoing or relaying that str skips encoding it again (the str is kept alive, so
+        # its id stays its own until the next feed())
+        self._relay = {}
+        # deferred sends (see send()): payloads, their rtw_ws_batch_event words, room left
+        self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
+        self._frag_open = False
+        self._max_out = max_outbound or _lib.RTW_WS_DEFAULT_MAX_OUTBOUND
+        # sends are deferred (send()) only where the outcome is known in advance: not with
+        # on_event (replies must precede the session's own answers), a random callback
+        # (it may fail) or fragment_size (more frame headers than one per message)
+        self._batching = on_event is None and random is None and not fragment_size
         st = _lib.rtw_ws_settings(version=_lib.RTW_WS_SETTINGS_VERSION)
         st.flags = ((_lib.RTW_WS_FLAG_WHOLE_MESSAGES if whole_messages else 0)
                     | (0 if auto_pong else _lib.RTW_WS_FLAG_NO_AUTO_PONG))
@@ -101,18 +188,32 @@ class Session(Handle):
         st.outbound_high_water, st.outbound_low_water = outbound_high_water, outbound_low_water
         st.send_timeout_ms = send_timeout_ms
         cb = _lib.rtw_ws_callbacks(version=_lib.RTW_WS_CALLBACKS_VERSION)
-        if whole_messages:
-            cb.on_message = _ON_MESSAGE
+        user = self._key
+        if on_event is None:
+            # Batch mode: the C side records the events of one read; feed() walks them
+            # after a single call (ws.h, "Event batches").
+            batch = c_void_p()
+            raise_for(lib.rtw_ws_batch_new(byref(batch), 0, 0, None))
+            self._batch = user = batch.value
+            _BATCH_KEYS[user] = self._key
+            lib.rtw_ws_batch_callbacks(byref(cb), 1 if whole_messages else 0)
+            if random is not None:
+                cb.random = _BATCH_RANDOM
         else:
-            cb.on_message_begin, cb.on_message_data = _ON_BEGIN, _ON_DATA
-            cb.on_message_end = _ON_END
-        cb.on_ping, cb.on_pong, cb.on_close = _ON_PING, _ON_PONG, _ON_CLOSE
-        if random is not None:
-            cb.random = _RANDOM
+            if whole_messages:
+                cb.on_message = _ON_MESSAGE
+            else:
+                cb.on_message_begin, cb.on_message_data = _ON_BEGIN, _ON_DATA
+                cb.on_message_end = _ON_END
+            cb.on_ping, cb.on_pong, cb.on_close = _ON_PING, _ON_PONG, _ON_CLOSE
+            if random is not None:
+                cb.random = _RANDOM
         role_c = _lib.RTW_WS_ROLE_SERVER if role == SERVER else _lib.RTW_WS_ROLE_CLIENT
         handle = c_void_p()
-        raise_for(lib.rtw_ws_new(byref(handle), role_c, byref(cb), byref(st), None,
-                                 c_void_p(self._key)))
+        rv = lib.rtw_ws_new(byref(handle), role_c, byref(cb), byref(st), None, c_void_p(user))
+        if rv < 0:
+            self._free_batch()
+            raise_for(rv)
         self._handle = handle.value
         if deflate is not None:
             self.set_deflate(deflate, deflate_config)
@@ -156,7 +257,135 @@ class Session(Handle):
     def feed(self, data):
         """Process received bytes; returns the events they completed (Message, Ping, Pong,
         Close, or the streamed MessageBegin/Data/End). Input the backpressure gate did not
-        let through is held and fed first next time (see held_input)."""
+        let through is held and fed first next time (see held_input).
+
+        Without on_event, the whole call crosses into C once per read: the library records
+        the events in a batch (ws.h, "Event batches") that this method walks afterwards.
+        With views=True, binary message data and streamed MessageData pieces are
+        memoryviews over the batch's buffer instead of bytes copies: valid until the next
+        call on this session (feed, send, data_to_send, ... or close); the binding releases
+        them then, so using one afterwards raises ValueError. Copy what you keep
+        (bytes(view)); a view sliced from one is not released and must not be used after
+        that point either."""
+        if self._batch is None:
+            return self._feed_callbacks(data)
+        if self._q:
+            self._flush()
+        self._qroom = -1
+        if self._handed:
+            self._release_views()
+        if self._relay:
+            self._relay = {}
+        buf = data if type(data) is bytes else as_bytes(data)
+        if self._held:
+            buf = self._held + buf
+        h, b = self._h(), self._batch
+        nread = c_size_t()
+        events = []
+        total, pos, base = len(buf), 0, None
+        self._enter_call()
+        try:
+            while True:
+                if pos == 0:
+                    rv = _batch_recv(b, h, buf, total, byref(nread))
+                else:  # the rest of the same input, after a full batch
+                    if base is None:
+                        base = ctypes.cast(ctypes.c_char_p(buf), c_void_p).value
+                    rv = _batch_recv(b, h, base + pos, total - pos, byref(nread))
+                pos += nread.value
+                self._walk(b, events)
+                if rv != _PAUSE or pos == total or not lib.rtw_ws_batch_full(b):
+                    break
+        finally:
+            self._busy = False
+        if rv == _PAUSE and pos == total:
+            rv = 0
+        self._held = buf[pos:] if rv == _PAUSE else b""
+        self._raise_deferred()
+        if rv == _PAUSE or rv == 0:
+            return events
+        cls = ProtocolError if rv in _PROTOCOL_CODES else Error
+        err = cls.from_code(rv)
+        err.events = events
+        err.close_code = lib.rtw_ws_close_sent(h)
+        raise err
+
+    def _walk(self, b, out):
+        """Turn the batch's events into Python events, appended to out."""
+        evp, arp = c_void_p(), c_void_p()
+        n = _batch_events(b, byref(evp), byref(arp))
+        if not n:
+            return
+        raw = string_at(evp.value, n * _EV_SIZE)
+        last = _EV.unpack_from(raw, (n - 1) * _EV_SIZE)
+        used = last[2] + last[3]
+        views = self._views
+        if views or used >= n * _VIEW_MIN:
+            mv = memoryview((ctypes.c_char * used).from_address(arp.value)).cast("B") \
+                if used else memoryview(b"")
+            ab = None
+        else:
+            ab, mv = string_at(arp.value, used), None
+        append, new = out.append, _tuple_new
+        for kind, value, off, ln in _EV.iter_unpack(raw):
+            if kind == _K_MESSAGE:
+                if value == OP_TEXT:
+                    if ab is not None:
+                        if ln < _RELAY_MIN:
+                            d = ab[off:off + ln].decode("utf-8")
+                        else:
+                            raw = ab[off:off + ln]
+                            d = raw.decode("utf-8")
+                            if not d.isascii():
+                                self._relay[id(d)] = (d, raw)   # as below
+                    else:
+                        d = str(mv[off:off + ln], "utf-8")
+                        if not d.isascii():
+                            # Encoding it back is slow (ASCII is a copy): remember the
+                            # bytes, valid UTF-8 already, for a send() of this very str.
+                            self._relay[id(d)] = (d, bytes(mv[off:off + ln]))
+                elif ab is not None:
+                    d = ab[off:off + ln]
+                elif views:
+                    d = mv[off:off + ln]
+                    self._handed.append(d)
+                else:
+                    d = bytes(mv[off:off + ln])
+                append(new(Message, (value, d)))
+            elif kind == _K_DATA:
+                if ab is not None:
+                    d = ab[off:off + ln]
+                elif views:
+                    d = mv[off:off + ln]
+                    self._handed.append(d)
+                else:
+                    d = bytes(mv[off:off + ln])
+                append(new(MessageData, (d,)))
+            else:
+                p = ab[off:off + ln] if ab is not None else bytes(mv[off:off + ln])
+                if kind == _K_BEGIN:
+                    append(MessageBegin(value))
+                elif kind == _K_END:
+                    append(MessageEnd())
+                elif kind == _K_PING:
+                    append(Ping(p))
+                elif kind == _K_PONG:
+                    append(Pong(p))
+                else:
+                    append(Close(value, p.decode("utf-8")))
+        if mv is not None:
+            self._handed.append(mv)
+
+    def _release_views(self):
+        handed, self._handed = self._handed, []
+        for v in handed:
+            try:
+                v.release()
+            except (BufferError, ValueError):
+                pass    # exported further (e.g. to numpy); documented as invalid anyway
+
+    def _feed_callbacks(self, data):
+        """feed() with on_event: one C callback per event."""
         buf = as_bytes(data)
         if self._held:
             buf = self._held + buf
@@ -183,13 +412,75 @@ class Session(Handle):
 
     # -- sending
     def _call(self, fn, *args):
+        if self._q:
+            self._flush()
+        self._qroom = -1
+        if self._handed:
+            self._release_views()
         rv = fn(self._h(), *args)
         self._raise_deferred()      # a random callback that raised
         return raise_for(rv)
 
+    def _room(self):
+        """Bytes of deferred sends (payload + 14 per frame header) that max_outbound
+        certainly accepts; -1 when sends must go to C at once (closed, failed, or a
+        streamed message being sent)."""
+        h = self._h()
+        if (self._frag_open or lib.rtw_ws_close_sent(h) or
+                not (lib.rtw_ws_want_read(h) or lib.rtw_ws_want_write(h))):
+            return -1
+        room = self._max_out - lib.rtw_ws_outbound_size(h) - _lib.RTW_WS_MAX_HEADER
+        return room if room >= 0 else -1
+
+    def _flush(self):
+        """Queue the deferred sends in C, in one call (rtw_ws_queue_batch)."""
+        q, items = self._q, self._qitems
+        self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
+        data = q[0] if len(q) == 1 else b"".join(q)
+        rv = _queue_batch(self._h(), data, len(data), items.buffer_info()[0], len(q),
+                          _lib.RTW_WS_QUEUE_VALID_UTF8, None)
+        self._raise_deferred()
+        raise_for(rv)
+
     def send(self, data, compress=True):
         """Queue a message: str as text, bytes-like as binary. compress=False sends it
-        uncompressed even when permessage-deflate is on (RTW_WS_QUEUE_NO_COMPRESS)."""
+        uncompressed even when permessage-deflate is on (RTW_WS_QUEUE_NO_COMPRESS).
+
+        Batching: without on_event, random or permessage-deflate, a str or bytes message
+        that the session certainly accepts (open, within max_outbound) is kept in Python
+        and handed to C together with the others at the next call that needs them
+        (data_to_send, feed, peek, any other send or state query): one crossing for many
+        messages, same order, same bytes. Errors are still raised by the send() that
+        causes them; only an out-of-memory failure would surface at that next call."""
+        if self._batching:
+            t = type(data)
+            if t is str:
+                r = self._relay.get(id(data)) if self._relay else None
+                if r is not None and r[0] is data:
+                    b, w = r[1], _W_TEXT
+                else:
+                    try:
+                        b, w = data.encode(), _W_TEXT
+                    except UnicodeEncodeError:
+                        b = None
+            elif t is bytes:
+                b, w = data, _W_BINARY
+            else:
+                b = None
+            if b is not None:
+                n = len(b)
+                room = self._qroom
+                if room < 0:
+                    if self._handed:
+                        self._release_views()
+                    room = self._room()
+                if n + _HDR <= room:
+                    self._qroom = room - n - _HDR
+                    self._q.append(b)
+                    self._qitems.extend((w, self._qoff, n) if _W_WORDS == 3
+                                        else (_lib.RTW_WS_BATCH_MESSAGE, w, self._qoff, n))
+                    self._qoff += n
+                    return
         if isinstance(data, str):
             self.send_text(data, compress)
         else:
@@ -220,6 +511,8 @@ class Session(Handle):
         queues a close (1010) and raises WebSocketError RTW_ERR_WS_EXTENSION_MISSING."""
         p = None if negotiated is None else byref(_params_c(negotiated))
         self._call(lib.rtw_ws_set_deflate, p, _config_c(config))
+        if negotiated is not None:
+            self._batching = False     # compression may fail on memory: send at once
 
     @property
     def deflate(self):
@@ -234,12 +527,15 @@ class Session(Handle):
     def deflate_memory(self):
         """zlib memory the session holds now, in bytes (0 while idle without context
         takeover)."""
+        if self._q:
+            self._flush()
         return lib.rtw_ws_deflate_memory(self._h())
 
     def send_fragment(self, opcode, data, fin):
         """Streamed send: same opcode on every piece; fin=True ends the message."""
         b = as_bytes(data)
         self._call(lib.rtw_ws_queue_fragment, opcode, b, len(b), 1 if fin else 0)
+        self._frag_open = not fin
 
     def ping(self, data=b""):
         b = as_bytes(data)
@@ -265,28 +561,44 @@ class Session(Handle):
         self._call(lib.rtw_ws_send_consumed, n)
 
     def data_to_send(self):
-        """All pending output as bytes, marked as written (for a transport that buffers)."""
+        """All pending output as bytes, marked as written (for a transport that buffers).
+        The session's pending bytes are copied once, straight into the returned bytes."""
+        if self._q:
+            self._flush()
+        self._qroom = -1
+        if self._handed:
+            self._release_views()
+        h = self._h()
+        ptr, n = c_void_p(), c_size_t()
         out = []
-        while lib.rtw_ws_want_write(self._h()):
-            chunk = self.peek()
-            if not chunk:
+        while True:
+            rv = lib.rtw_ws_send_pending(h, byref(ptr), byref(n))
+            self._raise_deferred()
+            raise_for(rv)
+            if not n.value:
                 break
-            out.append(chunk)
-            self.consumed(len(chunk))
-        return b"".join(out)
+            out.append(string_at(ptr.value, n.value))
+            raise_for(lib.rtw_ws_send_consumed(h, n.value))
+        return out[0] if len(out) == 1 else b"".join(out)
 
     # -- state and timers
     @property
     def want_read(self):
+        if self._q:
+            self._flush()
         return lib.rtw_ws_want_read(self._h()) == 1
 
     @property
     def want_write(self):
+        if self._q:
+            self._flush()
         return lib.rtw_ws_want_write(self._h()) == 1
 
     @property
     def outbound_size(self):
         """Bytes queued and not yet reported written (what max_outbound bounds)."""
+        if self._q:
+            self._flush()
         return lib.rtw_ws_outbound_size(self._h())
 
     @property
@@ -322,6 +634,8 @@ class Session(Handle):
     @property
     def next_deadline(self):
         """When tick() next needs to run (None: no timer armed)."""
+        if self._q:
+            self._flush()
         t = lib.rtw_ws_next_deadline(self._h())
         return None if t == _lib.UINT64_MAX else t
 
@@ -338,6 +652,22 @@ _ON_PING = trampoline(_lib.WS_ON_CONTROL, "_cb_ping")
 _ON_PONG = trampoline(_lib.WS_ON_CONTROL, "_cb_pong")
 _ON_CLOSE = trampoline(_lib.WS_ON_CLOSE, "_cb_close")
 _RANDOM = trampoline(_lib.WS_RANDOM, "_cb_random", abort=-1)
+
+
+def _batch_random(ws_, buf, n, batch):
+    """The random callback of a batch-mode session: its user_data is the batch."""
+    obj = _lib.lookup(_BATCH_KEYS.get(batch))
+    if obj is None:
+        return -1
+    try:
+        obj._cb_random(buf, n)
+    except BaseException as exc:  # noqa: B902 - as _lib.trampoline
+        obj._defer(exc)
+        return -1
+    return 0
+
+
+_BATCH_RANDOM = _lib.WS_RANDOM(_batch_random)
 
 # ============================================================================ frame codec
 
