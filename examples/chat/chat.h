@@ -99,6 +99,20 @@ int chat_feed_open(chat_feed *f, size_t max_events, const char *path);
  * feed file. @return 0, or -1 (not published). */
 int chat_feed_publish(chat_feed *f, const char *type, const char *data, size_t len);
 void chat_feed_close(chat_feed *f);
+/** Serialise an event-stream block (event, id, data) into out (emptied first).
+ * @return 0, -1 (too large, a field with CR or LF). */
+int chat_feed_serialize(chat_buf *out, const char *id, size_t id_len, const char *type,
+                        size_t type_len, const char *data, size_t len);
+
+/** Longest SSE id from the shared log: `<epoch>-<seq>`. */
+#define CHAT_LOG_ID_MAX 64u
+/** Write the id of log entry seq of epoch into buf. @return its length, -1 if over cap. */
+int chat_feed_log_id(char *buf, size_t cap, const char *epoch, uint64_t seq);
+/** --redis: keep the log's entry seq (read back from the stream) in the history, under the
+ * id `<epoch>-<seq>`, with rtw_sse_history_push_at(): sequence numbers are the log's.
+ * @return 0, -1 (not a feed type, too large, seq not after the newest). */
+int chat_feed_push_log(chat_feed *f, const char *epoch, uint64_t seq, const char *type,
+                       size_t type_len, const char *data, size_t len);
 
 /* ---------------------------------------------------------------------- page */
 

@@ -8,6 +8,7 @@
  * the high water mark waits in c->in.
  */
 #include "server.h"
+#include "redis.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,8 +17,18 @@
 
 static void publish(server *s, const char *type, const char *data, size_t len)
 {
-  if (chat_feed_publish(&s->feed, type, data, len) != 0)
-    fprintf(stderr, "rtweb-chat: could not publish a %s event\n", type);
+  int rv;
+  char from[64];
+
+  if (s->rds != NULL) { /* --redis: to the log; every node's clients get it from there */
+    snprintf(from, sizeof from, "%s:0", s->node);
+    rv = chat_redis_publish(s->rds, type, data, len, from, chat_clock_ms(CLOCK_REALTIME));
+  } else {
+    rv = chat_feed_publish(&s->feed, type, data, len);
+  }
+  if (rv != 0)
+    fprintf(stderr, "rtweb-chat: could not publish a %s event%s\n", type,
+            s->rds != NULL && !s->log_up ? " (the log is down)" : "");
 }
 
 void chat_conn_publish_count(server *s, const char *type)
@@ -51,24 +62,21 @@ static void ws_send(conn *c, const char *msg, size_t len)
  * once (RFC 7692 7.2.1 with a fresh context); each session queues the same bytes, or
  * compresses its own copy when its negotiated parameters do not allow sharing (ws.h,
  * rtw_ws_queue_prepared()). Should it not be built (out of memory), each socket is sent
- * its own copy. */
-static void broadcast(conn *from, const char *name, size_t name_len, const char *text,
-                      size_t text_len)
+ * its own copy. `feed` is the feed's JSON object {"name","text"}; author may be NULL. */
+static void deliver(server *s, const char *feed, size_t feed_len, uint64_t ts_ms,
+                    conn *author)
 {
   static const char mine[] = ",\"mine\":true}";
-  server *s = from->srv;
   chat_buf msg = {0};
   char ts[32];
-  size_t i, feed_len, len;
+  size_t i, len;
   rtw_ws_prepared *pm;
   int rv = 0;
 
-  rv |= chat_buf_puts(&msg, "{\"name\":");
-  rv |= chat_json_string(&msg, name, name_len);
-  rv |= chat_buf_puts(&msg, ",\"text\":");
-  rv |= chat_json_string(&msg, text, text_len);
-  feed_len = chat_buf_size(&msg);
-  snprintf(ts, sizeof ts, ",\"ts\":%" PRIu64 "}", chat_clock_ms(CLOCK_REALTIME));
+  if (feed_len < 2 || feed[feed_len - 1] != '}')
+    return;
+  rv |= chat_buf_append(&msg, feed, feed_len - 1, (size_t)-1);
+  snprintf(ts, sizeof ts, ",\"ts\":%" PRIu64 "}", ts_ms);
   rv |= chat_buf_puts(&msg, ts);
   len = chat_buf_size(&msg);
   rv |= chat_buf_puts(&msg, mine); /* msg[0, len - 1) + mine: the author's copy */
@@ -81,7 +89,7 @@ static void broadcast(conn *from, const char *name, size_t name_len, const char 
     pm = NULL;
   for (i = 0; i < s->nconns; i++) {
     conn *c = s->conns[i];
-    if (c->kind != CONN_WS || c->dead || !c->joined || c == from)
+    if (c->kind != CONN_WS || c->dead || !c->joined || c == author)
       continue;
     if (pm != NULL)
       ws_sent(c, rtw_ws_queue_prepared(c->ws, pm));
@@ -89,12 +97,70 @@ static void broadcast(conn *from, const char *name, size_t name_len, const char 
       ws_send(c, msg.data, len);
   }
   rtw_ws_prepared_free(pm); /* the sessions hold their own references until written */
-  memmove(msg.data + len - 1, mine, sizeof mine - 1);
-  ws_send(from, msg.data, len - 1 + sizeof mine - 1);
-  /* the feed's message event: the same JSON without the timestamp */
-  msg.data[feed_len] = '}';
-  publish(s, "message", msg.data, feed_len + 1);
+  if (author != NULL) {
+    memmove(msg.data + len - 1, mine, sizeof mine - 1);
+    ws_send(author, msg.data, len - 1 + sizeof mine - 1);
+  }
   chat_buf_free(&msg);
+}
+
+static void reply_error(conn *c, const char *why);
+
+/* A chat line: to every chat socket and to the feed as a `message` event {"name","text"}.
+ * With --redis it only goes to the log, tagged with its author (node:serial); every node,
+ * this one too, delivers it when it reads it back (chat_conn_from_log), so all see one
+ * order. While the log is down lines are refused, the author is told (docs/scale-out.md). */
+static void broadcast(conn *from, const char *name, size_t name_len, const char *text,
+                      size_t text_len)
+{
+  server *s = from->srv;
+  chat_buf msg = {0};
+  char who[64];
+  int rv = 0;
+
+  rv |= chat_buf_puts(&msg, "{\"name\":");
+  rv |= chat_json_string(&msg, name, name_len);
+  rv |= chat_buf_puts(&msg, ",\"text\":");
+  rv |= chat_json_string(&msg, text, text_len);
+  rv |= chat_buf_puts(&msg, "}");
+  if (rv != 0) {
+    chat_buf_free(&msg);
+    return;
+  }
+  if (s->rds != NULL) {
+    snprintf(who, sizeof who, "%s:%" PRIu64, s->node, from->serial);
+    if (!s->log_up || chat_redis_publish(s->rds, "message", msg.data, chat_buf_size(&msg), who,
+                                         chat_clock_ms(CLOCK_REALTIME)) != 0)
+      reply_error(from, "the chat log is unavailable: message not sent, try again");
+  } else {
+    deliver(s, msg.data, chat_buf_size(&msg), chat_clock_ms(CLOCK_REALTIME), from);
+    publish(s, "message", msg.data, chat_buf_size(&msg));
+  }
+  chat_buf_free(&msg);
+}
+
+void chat_conn_from_log(server *s, const char *data, size_t len, const char *from,
+                        size_t from_len, uint64_t ts)
+{
+  char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE];
+  size_t name_len, text_len, node_len = strlen(s->node), i;
+  uint64_t serial = 0;
+  conn *author = NULL;
+
+  /* the log is not trusted more than a client: only a well-formed chat message goes out */
+  if (chat_json_parse_message(data, len, name, sizeof name, &name_len, text, sizeof text,
+                              &text_len) != 0)
+    return;
+  if (from_len > node_len + 1 && memcmp(from, s->node, node_len) == 0 &&
+      from[node_len] == ':') {
+    for (i = node_len + 1; i < from_len && from[i] >= '0' && from[i] <= '9' && i < node_len + 20;
+         i++)
+      serial = serial * 10 + (uint64_t)(from[i] - '0');
+    for (i = 0; serial != 0 && i < s->nconns; i++)
+      if (s->conns[i]->serial == serial && s->conns[i]->kind == CONN_WS)
+        author = s->conns[i];
+  }
+  deliver(s, data, len, ts, author);
 }
 
 /* Tell the author why its message went nowhere: {"error":"..."} to that socket only. */

@@ -38,24 +38,55 @@ static int valid_type(const char *t, size_t n)
          (n == 7 && memcmp(t, "message", 7) == 0);
 }
 
+int chat_feed_serialize(chat_buf *out, const char *id, size_t id_len, const char *type,
+                        size_t type_len, const char *data, size_t len)
+{
+  char *dst;
+  size_t n;
+  rtw_sse_event ev = {.type = type, .type_len = type_len, .id = id, .id_len = id_len,
+                      .data = data, .data_len = len};
+
+  out->off = out->len = 0;
+  if (rtw_sse_write_event(NULL, 0, &n, &ev, 0) != 0)
+    return -1;
+  dst = chat_buf_reserve(out, n, MAX_EVENT);
+  if (dst == NULL || rtw_sse_write_event(dst, n, &n, &ev, 0) != 0)
+    return -1;
+  chat_buf_commit(out, n);
+  return 0;
+}
+
 /* Serialise and keep one event under `id` (not written to the file). */
 static int remember(chat_feed *f, uint64_t id, const char *type, size_t type_len,
                     const char *data, size_t len)
 {
-  char ids[24], *dst;
-  size_t n;
+  char ids[24];
   int idn = snprintf(ids, sizeof ids, "%" PRIu64, id);
-  rtw_sse_event ev = {.type = type, .type_len = type_len, .id = ids, .id_len = (size_t)idn,
-                      .data = data, .data_len = len};
 
-  if (rtw_sse_write_event(NULL, 0, &n, &ev, 0) != 0)
+  if (chat_feed_serialize(&f->scratch, ids, (size_t)idn, type, type_len, data, len) != 0)
     return -1;
-  f->scratch.off = f->scratch.len = 0;
-  dst = chat_buf_reserve(&f->scratch, n, MAX_EVENT);
-  if (dst == NULL ||
-      rtw_sse_write_event(dst, n, &n, &ev, 0) != 0)
+  return rtw_sse_history_push(f->history, ids, (size_t)idn, f->scratch.data,
+                              chat_buf_size(&f->scratch), NULL) == 0 ? 0 : -1;
+}
+
+int chat_feed_log_id(char *buf, size_t cap, const char *epoch, uint64_t seq)
+{
+  int n = snprintf(buf, cap, "%s-%" PRIu64, epoch, seq);
+  return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+int chat_feed_push_log(chat_feed *f, const char *epoch, uint64_t seq, const char *type,
+                       size_t type_len, const char *data, size_t len)
+{
+  char id[CHAT_LOG_ID_MAX];
+  int idn = chat_feed_log_id(id, sizeof id, epoch, seq);
+
+  if (idn < 0 || !valid_type(type, type_len) ||
+      chat_feed_serialize(&f->scratch, id, (size_t)idn, type, type_len, data, len) != 0)
     return -1;
-  return rtw_sse_history_push(f->history, ids, (size_t)idn, dst, n, NULL) == 0 ? 0 : -1;
+  /* the log's numbers: the window follows them, a hole empties it (rtw_sse_history_push_at) */
+  return rtw_sse_history_push_at(f->history, seq, id, (size_t)idn, f->scratch.data,
+                                 chat_buf_size(&f->scratch)) == 0 ? 0 : -1;
 }
 
 /* One line of the feed file: `id TAB type TAB data` (without its LF). */

@@ -15,6 +15,7 @@
  * connection states and the limits: server.h and server.c.
  */
 #include "server.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -77,6 +78,8 @@ static void usage(FILE *f)
              "                  [--max-http-per-addr 16] [--msg-rate 5] [--byte-rate 16384]\n"
              "                  [--join-rate 300] [--send-timeout 30] [--no-deflate]\n"
              "                  [--tls-cert FILE --tls-key FILE]\n"
+             "                  [--redis HOST:PORT [--redis-stream rtweb-chat]\n"
+             "                   [--redis-maxlen 10000]]\n"
              "The rtweb demo: a page with a live feed (SSE, /events) and a chat (WebSocket,\n"
              "/chat) on one port. --port 0 picks a free port. --feed-file keeps the feed\n"
              "across restarts; --history is how many events a reconnecting page can get.\n"
@@ -90,7 +93,11 @@ static void usage(FILE *f)
              "with permessage-deflate (RFC 7692) when the browser offers it, as browsers\n"
              "do; --no-deflate declines it. With --tls-cert (PEM chain, leaf first) and\n"
              "--tls-key (its PEM key), the port serves https and wss instead (TLS 1.2+,\n"
-             "a 10 s handshake timeout).\n");
+             "a 10 s handshake timeout).\n"
+             "With --redis (a numeric address), the feed and the chat go through a Redis\n"
+             "stream (--redis-stream NAME, trimmed to about --redis-maxlen entries) that\n"
+             "every node shares: the same events and ids on every node, Last-Event-ID\n"
+             "resume on any node (docs/scale-out.md); not with --feed-file.\n");
 }
 
 static int parse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -117,6 +124,7 @@ static const struct number_option {
   {"--byte-rate", 0, 1000000000, offsetof(options, byte_rate)},
   {"--join-rate", 0, 1000000, offsetof(options, join_rate)},
   {"--send-timeout", 1, 3600, offsetof(options, send_timeout)},
+  {"--redis-maxlen", 1, 100000000, offsetof(options, redis_maxlen)},
 };
 
 /* 0 when `a` is a numeric option and v a value in its range (stored), else -1. */
@@ -164,10 +172,18 @@ static int parse_args(int argc, char **argv, options *o)
       o->tls_cert = v;
     else if (chat_span_is(a, name_len, "--tls-key"))
       o->tls_key = v;
+    else if (chat_span_is(a, name_len, "--redis"))
+      o->redis = v;
+    else if (chat_span_is(a, name_len, "--redis-stream") && v[0] != '\0' && strlen(v) < 200)
+      o->redis_stream = v;
     else if (set_number(o, a, name_len, v) != 0) {
       fprintf(stderr, "rtweb-chat: bad option or value: %.*s %s\n", (int)name_len, a, v);
       return -1;
     }
+  }
+  if (o->redis != NULL && o->feed_file != NULL) {
+    fprintf(stderr, "rtweb-chat: --redis keeps the feed in Redis: no --feed-file with it\n");
+    return -1;
   }
   if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
     fprintf(stderr, "rtweb-chat: --tls-cert and --tls-key go together\n");
@@ -228,11 +244,35 @@ static size_t fit_fd_limit(size_t want)
   return (size_t)room;
 }
 
+/* --redis: the shared log (redis.c). This process's name in a chat line's `from` is random,
+ * so that the node that holds the author's socket finds it (chat_conn.c, "mine"). */
+static int start_redis(server *s)
+{
+  chat_redis_hooks hooks;
+  unsigned char raw[6] = {0};
+  FILE *f = fopen("/dev/urandom", "rb");
+  size_t i;
+
+  if (f == NULL || fread(raw, 1, sizeof raw, f) != sizeof raw) {
+    uint64_t t = chat_clock_ms(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 20);
+    memcpy(raw, &t, sizeof raw);
+  }
+  if (f != NULL)
+    fclose(f);
+  for (i = 0; i < sizeof raw; i++)
+    snprintf(s->node + 2 * i, 3, "%02x", raw[i]);
+  feed_conn_redis_hooks(&hooks, s);
+  return chat_redis_new(&s->rds, s->o.redis, s->o.redis_stream, s->o.redis_maxlen,
+                        s->o.history, &hooks);
+}
+
 int main(int argc, char **argv)
 {
   options o = {.host = "127.0.0.1", .port = "8080", .history = 1000, .max_conns = 512,
                .max_conns_per_addr = 64, .max_http_per_addr = 16, .msg_rate = 5,
-               .byte_rate = 16384, .join_rate = 300, .send_timeout = 30};
+               .byte_rate = 16384, .join_rate = 300, .send_timeout = 30,
+               .redis_stream = CHAT_REDIS_DEFAULT_STREAM,
+               .redis_maxlen = CHAT_REDIS_DEFAULT_MAXLEN};
   struct sigaction sa;
   server s;
   int port, rv;
@@ -256,11 +296,17 @@ int main(int argc, char **argv)
     return 1;
   }
   s.o = o;
+  if (o.redis != NULL && start_redis(&s) != 0) {
+    chat_feed_close(&s.feed);
+    rtw_tls_config_free(s.tls);
+    return 1;
+  }
   s.deflate.version = RTW_WS_DEFLATE_CONFIG_VERSION; /* zero members: the defaults */
   s.max_conns = fit_fd_limit(o.max_conns);
   s.conns = calloc(s.max_conns, sizeof *s.conns);
   s.lfd = s.conns != NULL ? listen_on(o.host, o.port, &port) : -1;
   if (s.lfd < 0) {
+    chat_redis_free(s.rds);
     chat_feed_close(&s.feed);
     free(s.conns);
     rtw_tls_config_free(s.tls);
@@ -273,6 +319,7 @@ int main(int argc, char **argv)
   rv = chat_run(&s);
   if (s.lfd >= 0)
     close(s.lfd);
+  chat_redis_free(s.rds);
   chat_feed_close(&s.feed);
   free(s.conns);
   rtw_tls_config_free(s.tls); /* the connections, which held it too, are gone */

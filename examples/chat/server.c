@@ -6,11 +6,13 @@
  * described in server.h.
  */
 #include "server.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h> /* POLLIN, POLLOUT: what redis.h speaks */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,13 +495,27 @@ static void free_conn(conn *c)
   free(c);
 }
 
+/* 1 when a feed stream could take more right away: events of the history it has not had,
+ * or (--redis) a replay that may ask the log for its next page. Its output drained within
+ * the round, so nothing else would wake it: it keeps EPOLLOUT, which the next round reports
+ * at once (what the poll loop's look at every connection in every round did). */
+static int feed_wants_more(const conn *c)
+{
+  const server *s = c->srv;
+  if (c->kind != CONN_SSE || c->dead || c->ended)
+    return 0;
+  if (c->rds_state == RDS_LIVE)
+    return c->sse_seq < rtw_sse_history_next_seq(s->feed.history);
+  return c->rds_state == RDS_REPLAY && s->log_up;
+}
+
 /* The interest epoll needs for the connection now. */
 static uint32_t wanted_events(const conn *c)
 {
   uint32_t ev = 0;
   if (!c->tls_paused && (c->kind == CONN_WS ? chat_conn_reading(c) : !c->read_eof))
     ev |= EPOLLIN;
-  if (has_output(c))
+  if (has_output(c) || feed_wants_more(c))
     ev |= EPOLLOUT;
   return ev;
 }
@@ -535,6 +551,10 @@ static void settle(server *s)
       if (c->kind == CONN_SSE)
         feed_conn_fill(c);
       flush_conn(c);
+      if (c->kind == CONN_SSE && !has_output(c) && feed_wants_more(c)) {
+        feed_conn_fill(c); /* it all went at once: the next events (or replay page) */
+        flush_conn(c);
+      }
       if (c->kind == CONN_WS)
         chat_conn_resume(c);
       if (c->tls_paused)
@@ -675,6 +695,7 @@ static void accept_conns(server *s)
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* chat latency */
     c->srv = s;
+    c->serial = ++s->next_serial;
     c->fd = fd;
     c->addr = key;
     c->kind = CONN_HTTP;
@@ -756,10 +777,54 @@ static void conn_event(conn *c, uint32_t ev)
   conn_touch(c);
 }
 
+/* The Redis log's descriptors (at most 2, redis.h) live in an epoll set of their own,
+ * itself watched by the main one: the log closes and reopens its sockets as it reconnects,
+ * and a descriptor number it gave up may already be a connection's in the main set, which
+ * an EPOLL_CTL_DEL for the old socket must not touch. Each round the set is brought in
+ * line with what chat_redis_fds() asks for. */
+static void watch_redis(server *s)
+{
+  int fds[2], k, m, n = chat_redis_fds(s->rds, fds, s->redis_ev);
+
+  for (k = 0; k < s->redis_nfds; k++) { /* no longer wanted: out (ENOENT once closed) */
+    for (m = 0; m < n && fds[m] != s->redis_fds[k]; m++)
+      ;
+    if (m == n)
+      (void)epoll_ctl(s->redis_epfd, EPOLL_CTL_DEL, s->redis_fds[k], NULL);
+  }
+  for (k = 0; k < n; k++) {
+    struct epoll_event ee;
+    memset(&ee, 0, sizeof ee);
+    ee.events = ((s->redis_ev[k] & POLLIN) ? (uint32_t)EPOLLIN : 0u) |
+                ((s->redis_ev[k] & POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
+    ee.data.fd = fds[k];
+    /* the same number may be a new socket whose registration went with the old one */
+    if (epoll_ctl(s->redis_epfd, EPOLL_CTL_MOD, fds[k], &ee) != 0)
+      (void)epoll_ctl(s->redis_epfd, EPOLL_CTL_ADD, fds[k], &ee);
+    s->redis_fds[k] = fds[k];
+  }
+  s->redis_nfds = n;
+}
+
+static void redis_events(server *s)
+{
+  struct epoll_event evs[2];
+  int k, n = epoll_wait(s->redis_epfd, evs, 2, 0);
+
+  for (k = 0; k < n; k++) {
+    short rev = (short)(((evs[k].events & EPOLLIN) ? POLLIN : 0) |
+                        ((evs[k].events & EPOLLOUT) ? POLLOUT : 0) |
+                        ((evs[k].events & EPOLLERR) ? POLLERR : 0) |
+                        ((evs[k].events & EPOLLHUP) ? POLLHUP : 0));
+    chat_redis_io(s->rds, evs[k].data.fd, rev, s->now);
+    watch_redis(s); /* it may have closed the other descriptor */
+  }
+}
+
 int chat_run(server *s)
 {
   struct epoll_event evs[EPOLL_BATCH];
-  uint64_t grace_end = 0, tick_end;
+  uint64_t grace_end = 0, tick_end, due;
   size_t size = 1, j;
   int i, n, timeout;
 
@@ -775,6 +840,22 @@ int chat_run(server *s)
     free(s->touched);
     free(s->addrs);
     return -1;
+  }
+  s->redis_epfd = -1;
+  if (s->rds != NULL) {
+    struct epoll_event ee;
+    memset(&ee, 0, sizeof ee);
+    ee.events = EPOLLIN;
+    ee.data.ptr = &s->redis_epfd; /* the log's own set */
+    s->redis_epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->redis_epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->redis_epfd, &ee) != 0) {
+      if (s->redis_epfd >= 0)
+        close(s->redis_epfd);
+      close(s->epfd);
+      free(s->touched);
+      free(s->addrs);
+      return -1;
+    }
   }
   s->now = chat_clock_ms(CLOCK_MONOTONIC);
   s->wheel_tick = s->now / WHEEL_TICK_MS;
@@ -792,9 +873,17 @@ int chat_run(server *s)
     if (s->listen_paused && s->now >= s->listen_retry)
       s->listen_paused = 0;
     watch_listener(s);
+    if (s->rds != NULL) {
+      chat_redis_tick(s->rds, s->now);
+      watch_redis(s);
+    }
     /* wake for the end of the wheel's current tick (its slot is due then), the listener's
-     * retry, and at least once a second; 50 ms while shutting down */
+     * retry, the log's next deadline, and at least once a second; 50 ms while shutting
+     * down */
     tick_end = (s->wheel_tick + 1) * WHEEL_TICK_MS;
+    due = s->rds != NULL ? chat_redis_next_deadline(s->rds) : UINT64_MAX;
+    if (due < tick_end)
+      tick_end = due;
     timeout = s->lfd >= 0 ? 1000 : 50;
     if (tick_end <= s->now)
       timeout = 0;
@@ -808,6 +897,8 @@ int chat_run(server *s)
       if (evs[i].data.ptr == NULL) {
         if (s->lfd >= 0)
           accept_conns(s);
+      } else if (evs[i].data.ptr == &s->redis_epfd) {
+        redis_events(s); /* its hooks touch what they change */
       } else {
         conn_event(evs[i].data.ptr, evs[i].events);
       }
@@ -822,6 +913,8 @@ int chat_run(server *s)
     conn_touch(s->conns[j]);
   }
   settle(s);
+  if (s->redis_epfd >= 0)
+    close(s->redis_epfd);
   close(s->epfd);
   free(s->touched);
   free(s->addrs);

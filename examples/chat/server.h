@@ -124,6 +124,11 @@ typedef struct conn {
   uint64_t wake;          /* when its timers next need a look (UINT64_MAX: never) */
   struct conn *t_prev, *t_next; /* its timer wheel slot's list */
   int in_wheel;
+  uint64_t serial;        /* unique in this process (--redis: a chat line's author) */
+  int rds_state;          /* feed with --redis: RDS_LIVE, RDS_RESOLVE, RDS_REPLAY, ... */
+  uint64_t rds_next;      /* ... RDS_REPLAY*: the next log entry to send */
+  char rds_id[CHAT_LOG_ID_MAX]; /* ... RDS_RESOLVE: the id the client resumes after */
+  size_t rds_id_len;
 } conn;
 
 /* Connections per client address, for --max-conns-per-addr and --max-http-per-addr: an
@@ -134,12 +139,18 @@ typedef struct addr_count {
   uint32_t all, http; /* all == 0: a free entry */
 } addr_count;
 
+/* A feed connection with --redis (feed_conn.c): sending from the history, waiting to
+ * resolve its Last-Event-ID (the epoch is not known yet), or replaying from the log. */
+enum { RDS_LIVE, RDS_RESOLVE, RDS_REPLAY, RDS_REPLAY_ASKED };
+
 typedef struct options {
   const char *host, *port, *feed_file;
   const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: https and wss on the port */
   unsigned long history, max_conns, max_conns_per_addr, max_http_per_addr;
   unsigned long msg_rate, byte_rate, join_rate, send_timeout;
   int no_deflate; /* --no-deflate: decline permessage-deflate */
+  const char *redis, *redis_stream; /* --redis HOST:PORT, --redis-stream NAME */
+  unsigned long redis_maxlen;       /* --redis-maxlen: XADD MAXLEN ~ N */
 } options;
 
 struct server {
@@ -159,6 +170,9 @@ struct server {
   uint64_t wheel_tick; /* the first tick (now / WHEEL_TICK_MS) not yet run */
   addr_count *addrs;
   size_t addrs_mask;   /* entries - 1 (a power of two) */
+  int redis_epfd;      /* --redis: an epoll set of the log's descriptors (server.c) */
+  int redis_fds[2], redis_nfds;
+  short redis_ev[2];
   size_t online; /* chat sockets */
   chat_feed feed;
   uint64_t now, next_heartbeat;
@@ -169,6 +183,11 @@ struct server {
    * compressed bytes of a broadcast (rtw_ws_queue_prepared()) */
   rtw_ws_deflate_config deflate;
   join_slot joins[JOIN_SLOTS];
+  uint64_t next_serial;
+  struct chat_redis *rds; /* --redis: the shared log (redis.c), else NULL */
+  char node[24];          /* --redis: this process, in a chat line's `from` */
+  char epoch[CHAT_LOG_ID_MAX]; /* ... the log's epoch, once known */
+  int have_epoch, log_up;
 };
 
 /* ---------------------------------------------------------------------- server.c */
@@ -226,6 +245,9 @@ void feed_conn_fill(conn *c);
 void feed_conn_heartbeat(conn *c);
 /** End the stream (shutting down): last chunk, then close. */
 void feed_conn_end(conn *c);
+/** --redis: the hooks for chat_redis_new() (feed_conn.c), user data s. */
+struct chat_redis_hooks;
+void feed_conn_redis_hooks(struct chat_redis_hooks *h, server *s);
 
 /* ---------------------------------------------------------------------- chat_conn.c */
 
@@ -241,5 +263,9 @@ void chat_conn_resume(conn *c);
 int chat_conn_reading(const conn *c);
 /** Publish a join or leave event with the number of chat sockets. */
 void chat_conn_publish_count(server *s, const char *type);
+/** --redis: a message event read back from the log: to every chat socket (the author's
+ * copy, when it is here, tagged "mine"). data is the feed's {"name","text"}. */
+void chat_conn_from_log(server *s, const char *data, size_t len, const char *from,
+                        size_t from_len, uint64_t ts);
 
 #endif /* RTWEB_CHAT_SERVER_H */

@@ -56,6 +56,7 @@ extern "C" {
   XX(SSE_TYPE_TOO_LONG, -106, "SSE event type longer than max_type_length")                 \
   XX(SSE_SLOW_CONSUMER, -107, "SSE subscriber fell behind the replay history")              \
   XX(SSE_OUTBOUND_FULL, -108, "SSE stream output over max_outbound")                      \
+  XX(SSE_HISTORY_ORDER, -109, "SSE history sequence number below the next one")          \
   XX(WS_BAD_LENGTH, -200, "WebSocket frame length not minimally encoded or too large")      \
   XX(WS_RESERVED_BITS, -201, "WebSocket RSV bit set without a negotiated extension")        \
   XX(WS_RESERVED_OPCODE, -202, "WebSocket reserved opcode")                                 \
@@ -147,7 +148,8 @@ RTW_EXPORT const char *rtw_err_name(int err);
  *         (#RTW_ERR_INVALID_ARGUMENT, #RTW_ERR_BUFFER_TOO_SMALL, #RTW_ERR_INVALID_STATE,
  *         #RTW_ERR_REENTRANT, #RTW_ERR_WS_CLOSED, #RTW_ERR_WS_OUTBOUND_FULL,
  *         #RTW_ERR_SSE_OUTBOUND_FULL,
- *         #RTW_ERR_SSE_HISTORY_GAP, #RTW_ERR_SSE_HISTORY_END); 1 for unknown negative codes.
+ *         #RTW_ERR_SSE_HISTORY_GAP, #RTW_ERR_SSE_HISTORY_END, #RTW_ERR_SSE_HISTORY_ORDER); 1
+ *         for unknown negative codes.
  */
 RTW_EXPORT int rtw_is_fatal(int err);
 

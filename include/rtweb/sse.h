@@ -422,6 +422,46 @@ RTW_EXPORT int rtw_sse_history_push(rtw_sse_history *history, const char *id, si
                                     const void *bytes, size_t len, uint64_t *seq);
 
 /**
+ * @brief Append an event under a sequence number the host chose, e.g. one read from a
+ * shared log, so that every process numbers the same event the same way; otherwise as
+ * rtw_sse_history_push().
+ *
+ * Sequence numbers only grow, and the retained events stay consecutive (get() has no
+ * holes): when seq equals rtw_sse_history_next_seq() the event is appended (evicting as
+ * push() does); when seq is greater, the events seq skips were never seen by this history,
+ * so everything retained is dropped first and the event becomes the only one, with
+ * rtw_sse_history_first_seq() == seq. Readers behind seq then get #RTW_ERR_SSE_HISTORY_GAP,
+ * as for evicted events. To go back (the log was reset), call rtw_sse_history_reset() first.
+ * Pointers from earlier rtw_sse_history_get() calls become invalid.
+ * @param history the history.
+ * @param seq the event's sequence number: at least rtw_sse_history_next_seq(), below
+ *            UINT64_MAX.
+ * @param id the event's id, copied (as for rtw_sse_history_push()).
+ * @param id_len bytes at id.
+ * @param bytes the serialised event, copied.
+ * @param len bytes at bytes (NULL allowed with len 0).
+ * @return 0; #RTW_ERR_SSE_HISTORY_ORDER (seq below rtw_sse_history_next_seq(); nothing
+ *         changed); #RTW_ERR_SSE_EVENT_TOO_LARGE (id_len + len exceeds max_bytes; nothing
+ *         changed, nothing dropped); #RTW_ERR_INVALID_ARGUMENT (NULL history, NULL pointer
+ *         with non-zero length, seq UINT64_MAX).
+ */
+RTW_EXPORT int rtw_sse_history_push_at(rtw_sse_history *history, uint64_t seq, const char *id,
+                                       size_t id_len, const void *bytes, size_t len);
+
+/**
+ * @brief Drop every retained event and make next_seq the next sequence number (lower or
+ * higher than before): for a host whose numbering source restarted, e.g. a shared log that
+ * was reset. Afterwards rtw_sse_history_first_seq() == rtw_sse_history_next_seq() ==
+ * next_seq. Nothing is freed or allocated. Pointers from rtw_sse_history_get() become
+ * invalid, and a reader holding an older sequence number (an rtw_sse_stream cursor, a
+ * host's own) must be repositioned: get() answers for the new numbering only.
+ * @param history the history.
+ * @param next_seq the sequence number of the next event, below UINT64_MAX.
+ * @return 0; #RTW_ERR_INVALID_ARGUMENT (NULL history, next_seq UINT64_MAX).
+ */
+RTW_EXPORT int rtw_sse_history_reset(rtw_sse_history *history, uint64_t next_seq);
+
+/**
  * @brief Find where to resume for a client that sent `Last-Event-ID: id`.
  *
  * Ids are compared byte for byte; when several retained events share the id, the newest

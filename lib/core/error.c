@@ -48,6 +48,7 @@ int rtw_is_fatal(int err)
   case RTW_ERR_SSE_OUTBOUND_FULL:
   case RTW_ERR_SSE_HISTORY_GAP:
   case RTW_ERR_SSE_HISTORY_END:
+  case RTW_ERR_SSE_HISTORY_ORDER:
     return 0;
   default:
     return err < 0;

@@ -34,6 +34,10 @@
  * Push places the event, then evicts the oldest events until 1 and 2 hold again: O(1)
  * amortised, as each event is evicted once. Eviction only moves head; bytes are never
  * copied again. Find scans from the newest entry back, so the newest of equal ids wins.
+ *
+ * Host-chosen sequence numbers (push_at, reset): first_seq is set, which keeps invariant 1
+ * whenever the history is empty; push_at with a number above next_seq empties it first, so
+ * the window never holds a hole.
  */
 #include <string.h>
 
@@ -134,18 +138,13 @@ static void evict(rtw_sse_history *h, uint64_t end)
   }
 }
 
-int rtw_sse_history_push(rtw_sse_history *history, const char *id, size_t id_len,
-                         const void *bytes, size_t len, uint64_t *seq)
+/* Store an event as the newest, after the checks of push() and push_at(). */
+static void append(rtw_sse_history *h, const char *id, size_t id_len, const void *bytes,
+                   size_t len)
 {
-  rtw_sse_history *h = history;
   entry *e;
-  uint64_t start;
+  uint64_t start = start_for(h, id_len + len);
 
-  if (h == NULL || (id == NULL && id_len > 0) || (bytes == NULL && len > 0))
-    return RTW_ERR_INVALID_ARGUMENT;
-  if (id_len > h->max_bytes || len > h->max_bytes - id_len)
-    return RTW_ERR_SSE_EVENT_TOO_LARGE;
-  start = start_for(h, id_len + len);
   evict(h, start + id_len + len);
   e = at(h, h->count);
   e->start = start;
@@ -157,8 +156,59 @@ int rtw_sse_history_push(rtw_sse_history *history, const char *id, size_t id_len
     memcpy(place(h, e) + id_len, bytes, len);
   h->tail = start + id_len + len;
   h->count++;
+}
+
+static int check_push(const rtw_sse_history *h, const char *id, size_t id_len,
+                      const void *bytes, size_t len)
+{
+  if (h == NULL || (id == NULL && id_len > 0) || (bytes == NULL && len > 0))
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (id_len > h->max_bytes || len > h->max_bytes - id_len)
+    return RTW_ERR_SSE_EVENT_TOO_LARGE;
+  return 0;
+}
+
+int rtw_sse_history_push(rtw_sse_history *history, const char *id, size_t id_len,
+                         const void *bytes, size_t len, uint64_t *seq)
+{
+  int rv = check_push(history, id, id_len, bytes, len);
+
+  if (rv != 0)
+    return rv;
+  append(history, id, id_len, bytes, len);
   if (seq != NULL)
-    *seq = h->first_seq + h->count - 1;
+    *seq = history->first_seq + history->count - 1;
+  return 0;
+}
+
+int rtw_sse_history_reset(rtw_sse_history *history, uint64_t next_seq)
+{
+  if (history == NULL || next_seq == UINT64_MAX)
+    return RTW_ERR_INVALID_ARGUMENT;
+  /* tail stays: byte positions are logical and only grow, so the invariants hold for
+   * whatever is pushed next */
+  history->head = 0;
+  history->count = 0;
+  history->first_seq = next_seq;
+  return 0;
+}
+
+int rtw_sse_history_push_at(rtw_sse_history *history, uint64_t seq, const char *id,
+                            size_t id_len, const void *bytes, size_t len)
+{
+  int rv = check_push(history, id, id_len, bytes, len);
+
+  if (rv != 0)
+    return rv;
+  if (seq == UINT64_MAX)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (seq < rtw_sse_history_next_seq(history))
+    return RTW_ERR_SSE_HISTORY_ORDER;
+  /* invariant 1 (consecutive entries): a sequence number that skips some cannot join the
+   * retained ones, which are then all older than a hole */
+  if (seq > rtw_sse_history_next_seq(history))
+    rtw_sse_history_reset(history, seq);
+  append(history, id, id_len, bytes, len);
   return 0;
 }
 

@@ -597,8 +597,166 @@ static int alloc_scenario(const rtw_mem *mem, void *arg)
   push_sized(h, "2", 32, 'x');
   push(h, "3", "data: c\n\n");
   expect_find(h, "2", 2);
+  /* neither do push_at and reset */
+  assert_int_equal(rtw_sse_history_push_at(h, 9, S("9"), S("data: 9\n\n")), 0);
+  assert_int_equal(rtw_sse_history_reset(h, 2), 0);
+  assert_int_equal(rtw_sse_history_push_at(h, 2, S("2"), S("data: 2\n\n")), 0);
+  expect_find(h, "2", 3);
   rtw_sse_history_free(h);
   return 0;
+}
+
+/* ------------------------------------------------------------------ host sequence numbers */
+
+static void push_at(rtw_sse_history *h, uint64_t seq, const char *id, const char *bytes)
+{
+  assert_int_equal(rtw_sse_history_push_at(h, seq, id, strlen(id), bytes, strlen(bytes)), 0);
+}
+
+/* push_at on an empty history starts the numbering where the host says; the next number
+ * appends, as push() would, and push() continues the host's numbering. */
+static void test_push_at_seed(void **state)
+{
+  rtw_sse_history *h = open_history(4, 1024);
+
+  (void)state;
+  push_at(h, 1000, "e1-1000", "data: a\n\n");
+  expect_range(h, 1000, 1001);
+  push_at(h, 1001, "e1-1001", "data: b\n\n");
+  assert_int_equal(push(h, "e1-1002", "data: c\n\n"), 1002);
+  expect_range(h, 1000, 1003);
+  expect_get(h, 1000, "data: a\n\n");
+  expect_get(h, 1002, "data: c\n\n");
+  expect_get_error(h, 999, RTW_ERR_SSE_HISTORY_GAP);
+  expect_get_error(h, 1003, RTW_ERR_SSE_HISTORY_END);
+  expect_find(h, "e1-1000", 1001);
+  expect_find(h, "e1-1002", 1003);
+  /* eviction by count goes on from there */
+  push_at(h, 1003, "e1-1003", "data: d\n\n");
+  push_at(h, 1004, "e1-1004", "data: e\n\n");
+  expect_range(h, 1001, 1005);
+  expect_gap(h, "e1-1000");
+  expect_find(h, "e1-1001", 1002);
+  rtw_sse_history_free(h);
+}
+
+/* A number below next_seq is refused with RTW_ERR_SSE_HISTORY_ORDER and changes nothing;
+ * so is a repeat of the newest. */
+static void test_push_at_order(void **state)
+{
+  rtw_sse_history *h = open_history(4, 1024);
+
+  (void)state;
+  push_at(h, 5, "5", "data: 5\n\n");
+  push_at(h, 6, "6", "data: 6\n\n");
+  assert_int_equal(rtw_sse_history_push_at(h, 6, S("6"), S("again")),
+                   RTW_ERR_SSE_HISTORY_ORDER);
+  assert_int_equal(rtw_sse_history_push_at(h, 0, S("0"), S("old")), RTW_ERR_SSE_HISTORY_ORDER);
+  assert_int_equal(rtw_is_fatal(RTW_ERR_SSE_HISTORY_ORDER), 0);
+  expect_range(h, 5, 7);
+  expect_get(h, 5, "data: 5\n\n");
+  expect_get(h, 6, "data: 6\n\n");
+  expect_find(h, "6", 7);
+  rtw_sse_history_free(h);
+}
+
+/* A number above next_seq leaves a hole: everything retained is dropped (ids included, so
+ * find() no longer matches them) and the event is the only one. */
+static void test_push_at_gap(void **state)
+{
+  rtw_sse_history *h = open_history(8, 1024);
+
+  (void)state;
+  push(h, "a", "data: a\n\n");
+  push(h, "b", "data: b\n\n");
+  push(h, "c", "data: c\n\n");
+  push_at(h, 10, "j", "data: j\n\n");
+  expect_range(h, 10, 11);
+  expect_get_error(h, 2, RTW_ERR_SSE_HISTORY_GAP);
+  expect_get_error(h, 9, RTW_ERR_SSE_HISTORY_GAP);
+  expect_get(h, 10, "data: j\n\n");
+  expect_gap(h, "a");
+  expect_gap(h, "c");
+  expect_find(h, "j", 11);
+  push_at(h, 11, "k", "data: k\n\n");
+  expect_range(h, 10, 12);
+  rtw_sse_history_free(h);
+}
+
+/* Errors change nothing: too large (also with a hole: nothing is dropped first), NULL
+ * pointers, UINT64_MAX. */
+static void test_push_at_errors(void **state)
+{
+  rtw_sse_history *h = open_history(8, 32);
+  char big[40];
+
+  (void)state;
+  memset(big, 'x', sizeof big);
+  push_at(h, 3, "3", "data: 3\n\n");
+  assert_int_equal(rtw_sse_history_push_at(h, 9, "9", 1, big, sizeof big),
+                   RTW_ERR_SSE_EVENT_TOO_LARGE);
+  assert_int_equal(rtw_sse_history_push_at(h, 4, "4", 1, big, 32), RTW_ERR_SSE_EVENT_TOO_LARGE);
+  assert_int_equal(rtw_sse_history_push_at(NULL, 4, S("4"), S("x")), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_history_push_at(h, 4, NULL, 1, S("x")), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_history_push_at(h, 4, S("4"), NULL, 1), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_history_push_at(h, UINT64_MAX, S("m"), S("x")),
+                   RTW_ERR_INVALID_ARGUMENT);
+  expect_range(h, 3, 4);
+  expect_get(h, 3, "data: 3\n\n");
+  /* an event of exactly max_bytes at a hole: fits, alone */
+  assert_int_equal(rtw_sse_history_push_at(h, 20, "k", 1, big, 31), 0);
+  expect_range(h, 20, 21);
+  assert_int_equal(rtw_sse_history_push_at(h, 21, NULL, 0, NULL, 0), 0);
+  expect_range(h, 20, 22);
+  rtw_sse_history_free(h);
+}
+
+/* reset() empties the history and sets the next number, lower or higher; the byte ring
+ * goes on from where it was (wrapping events after a reset stay intact). */
+static void test_reset(void **state)
+{
+  rtw_sse_history *h = open_history(4, 40);
+  uint64_t i;
+
+  (void)state;
+  assert_int_equal(rtw_sse_history_reset(NULL, 1), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw_sse_history_reset(h, UINT64_MAX), RTW_ERR_INVALID_ARGUMENT);
+  expect_range(h, 0, 0);
+  push_at(h, 100, "x100", "data: 100\n");
+  push_at(h, 101, "x101", "data: 101\n");
+  assert_int_equal(rtw_sse_history_reset(h, 1), 0);
+  expect_range(h, 1, 1);
+  expect_get_error(h, 0, RTW_ERR_SSE_HISTORY_GAP);
+  expect_get_error(h, 1, RTW_ERR_SSE_HISTORY_END);
+  expect_get_error(h, 100, RTW_ERR_SSE_HISTORY_END);
+  expect_gap(h, "x100");
+  assert_int_equal(rtw_sse_history_push_at(h, 0, S("y0"), S("z")), RTW_ERR_SSE_HISTORY_ORDER);
+  /* 14-byte events in a 40-byte ring: every third wraps to offset 0 */
+  for (i = 1; i <= 9; i++) {
+    char id[8], ev[16];
+    snprintf(id, sizeof id, "y%03u", (unsigned)i);
+    snprintf(ev, sizeof ev, "data: %03u\n", (unsigned)i);
+    push_at(h, i, id, ev);
+    if (i == 5) {
+      assert_int_equal(rtw_sse_history_reset(h, 6), 0);
+      expect_range(h, 6, 6);
+    }
+  }
+  /* two or three 14-byte events fit in 40 bytes, depending on where the lap ends */
+  assert_int_equal(rtw_sse_history_next_seq(h), 10);
+  assert_true(rtw_sse_history_first_seq(h) >= 7 && rtw_sse_history_first_seq(h) <= 8);
+  for (i = rtw_sse_history_first_seq(h); i < 10; i++) {
+    char id[8], ev[16];
+    snprintf(id, sizeof id, "y%03u", (unsigned)i);
+    snprintf(ev, sizeof ev, "data: %03u\n", (unsigned)i);
+    expect_get(h, i, ev);
+    expect_find(h, id, i + 1);
+  }
+  expect_gap(h, "y005");
+  assert_int_equal(rtw_sse_history_reset(h, 1000), 0);
+  expect_range(h, 1000, 1000);
+  assert_int_equal(push(h, "z", "data: z\n"), 1000);
+  rtw_sse_history_free(h);
 }
 
 /* new() fails cleanly with RTW_ERR_NOMEM at each of its allocations and leaks nothing. */
@@ -627,6 +785,11 @@ int main(void)
     cmocka_unit_test(test_replay_flow),
     cmocka_unit_test(test_wraparound_model),
     cmocka_unit_test(test_alloc_failures),
+    cmocka_unit_test(test_push_at_seed),
+    cmocka_unit_test(test_push_at_order),
+    cmocka_unit_test(test_push_at_gap),
+    cmocka_unit_test(test_push_at_errors),
+    cmocka_unit_test(test_reset),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

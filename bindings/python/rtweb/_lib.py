@@ -335,6 +335,8 @@ _PROTOS = {
     "rtw_sse_history_new": (c_int, [PVP, sz, sz, vp]),
     "rtw_sse_history_free": (None, [vp]),
     "rtw_sse_history_push": (c_int, [vp, c_char_p, sz, c_char_p, sz, PU64]),
+    "rtw_sse_history_push_at": (c_int, [vp, c_uint64, c_char_p, sz, c_char_p, sz]),
+    "rtw_sse_history_reset": (c_int, [vp, c_uint64]),
     "rtw_sse_history_find": (c_int, [vp, c_char_p, sz, PU64]),
     "rtw_sse_history_get": (c_int, [vp, c_uint64, PVP, PSZ]),
     "rtw_sse_history_next_seq": (c_uint64, [vp]),
