@@ -218,7 +218,10 @@ try {
   tap.ok(false, 'failover scenario ran to its end', e && e.stack ? e.stack : String(e));
 } finally {
   if (context) await context.close().catch(() => {});
-  await Promise.all(nodes.map((n) => n.stop()));
+  const alive = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+  const st = await Promise.all(alive.map((n) => n.stop()));
+  tap.ok(alive.length > 0 && st.every((x) => x.code === 0), 'the surviving nodes exit with status 0 on SIGTERM',
+    st.map((x, k) => `${x.code}/${x.signal}: ${alive[k].stderr().split('\n').slice(-5).join(' | ')}`).join('\n'));
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
   await Promise.all(procs.map((p) => Promise.race([p.done, sleep(3000)])));
   rmSync(tmp, { recursive: true, force: true });
