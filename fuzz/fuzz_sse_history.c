@@ -12,9 +12,12 @@
  *                    id_len = u8 % 9 and the id bytes; bit 4: u16 % 8192 event bytes, else
  *                    u8; bit 5: NULL pointers for an empty id or empty bytes. The event
  *                    bytes are a pattern of the sequence number, so any mix-up shows.
+ *                    bit 6: push_at instead, at next_seq + u8 % 4 (a hole for 1..3: the
+ *                    window must hold the new event only); with bit 7 too, below next_seq
+ *                    (RTW_ERR_SSE_HISTORY_ORDER, nothing changed)
  *     op % 8 = 4     find. bit 3: the id of an earlier event (u8), else u8 % 9 raw bytes
  *     op % 8 = 5     get at first_seq - 2 + u8 % (retained + 5), or UINT64_MAX for u8 255
- *     op % 8 = 6     check every retained event
+ *     op % 8 = 6     check every retained event; bit 6: reset to next_seq +- u8 % 4 first
  *     op % 8 = 7     invalid arguments (must change nothing)
  *
  * The model is the list of all events pushed, in order. The history decides which suffix
@@ -46,6 +49,7 @@ typedef struct model_ev {
   uint8_t id[8];
   size_t id_len;
   size_t len;
+  int absent; /* a sequence number push_at or reset skipped: never retained */
 } model_ev;
 
 typedef struct model {
@@ -125,6 +129,82 @@ static const uint8_t *pick_id(const model *m, fuzz_in *in, uint8_t op, size_t *i
     return ev->id;
   }
   return fuzz_take(in, fuzz_u8(in) % 9u, id_len);
+}
+
+static void model_grow(model *m, uint64_t n)
+{
+  while (m->cap < n) {
+    m->cap = m->cap ? 2 * m->cap : 64;
+    m->v = realloc(m->v, m->cap * sizeof *m->v);
+    FUZZ_CHECK(m->v != NULL);
+  }
+}
+
+/* Sequence numbers below `next` that were never pushed are absent from the model. */
+static void model_skip_to(model *m, uint64_t next)
+{
+  model_grow(m, next);
+  for (; m->n < next; m->n++) {
+    memset(&m->v[m->n], 0, sizeof m->v[m->n]);
+    m->v[m->n].absent = 1;
+  }
+}
+
+static void op_push_at(rtw_sse_history *h, model *m, fuzz_in *in, uint8_t op)
+{
+  uint64_t first = rtw_sse_history_first_seq(h), seq;
+  size_t id_len, len, i;
+  const uint8_t *id = pick_id(m, in, op, &id_len);
+  uint8_t idcopy[8], d = fuzz_u8(in);
+  int rv;
+
+  if (id_len > 0)
+    memcpy(idcopy, id, id_len);
+  len = (op & 0x10) ? fuzz_u16(in) % 8192u : fuzz_u8(in);
+  if ((op & 0x80) && m->n > 0) { /* going back: refused, nothing changed */
+    seq = m->n - 1 - (d % 3u < m->n ? d % 3u : 0);
+    rv = rtw_sse_history_push_at(h, seq, (const char *)idcopy, id_len, m->scratch, len);
+    FUZZ_CHECK(rv == (id_len + len > m->max_bytes ? RTW_ERR_SSE_EVENT_TOO_LARGE
+                                                  : RTW_ERR_SSE_HISTORY_ORDER));
+    FUZZ_CHECK(rtw_sse_history_first_seq(h) == first && rtw_sse_history_next_seq(h) == m->n);
+    return;
+  }
+  seq = m->n + d % 4u;
+  for (i = 0; i < len; i++)
+    m->scratch[i] = pattern(seq, i);
+  rv = rtw_sse_history_push_at(h, seq, ((op & 0x20) && id_len == 0) ? NULL : (const char *)idcopy,
+                               id_len, ((op & 0x20) && len == 0) ? NULL : m->scratch, len);
+  if (id_len + len > m->max_bytes) {
+    FUZZ_CHECK(rv == RTW_ERR_SSE_EVENT_TOO_LARGE); /* and nothing changed, nothing dropped */
+    FUZZ_CHECK(rtw_sse_history_first_seq(h) == first && rtw_sse_history_next_seq(h) == m->n);
+    return;
+  }
+  FUZZ_CHECK(rv == 0);
+  model_skip_to(m, seq);
+  model_grow(m, seq + 1);
+  memset(&m->v[seq], 0, sizeof m->v[seq]);
+  if (id_len > 0)
+    memcpy(m->v[seq].id, idcopy, id_len);
+  m->v[seq].id_len = id_len;
+  m->v[seq].len = len;
+  m->n = seq + 1;
+  /* a hole empties the window: the new event is the only one */
+  check_bounds(h, m, d % 4u ? seq : first);
+  if (d % 4u)
+    FUZZ_CHECK(rtw_sse_history_first_seq(h) == seq);
+}
+
+/* reset to a nearby sequence number, lower or higher. */
+static void op_reset(rtw_sse_history *h, model *m, fuzz_in *in)
+{
+  uint8_t d = fuzz_u8(in);
+  uint64_t next = (d & 4) ? m->n + d % 4u : m->n - (d % 4u < m->n ? d % 4u : m->n);
+
+  FUZZ_CHECK(rtw_sse_history_reset(h, next) == 0);
+  FUZZ_CHECK(rtw_sse_history_first_seq(h) == next && rtw_sse_history_next_seq(h) == next);
+  if (next > m->n)
+    model_skip_to(m, next);
+  m->n = next; /* going back: those numbers will be pushed again */
 }
 
 static void op_push(rtw_sse_history *h, model *m, fuzz_in *in, uint8_t op)
@@ -214,6 +294,12 @@ static void op_invalid(rtw_sse_history *h, const model *m)
   FUZZ_CHECK(rtw_sse_history_get(h, first, &bytes, NULL) == RTW_ERR_INVALID_ARGUMENT);
   FUZZ_CHECK(rtw_sse_history_get(NULL, first, &bytes, &len) == RTW_ERR_INVALID_ARGUMENT);
   FUZZ_CHECK(rtw_sse_history_next_seq(NULL) == 0 && rtw_sse_history_first_seq(NULL) == 0);
+  FUZZ_CHECK(rtw_sse_history_push_at(NULL, m->n, "x", 1, "x", 1) == RTW_ERR_INVALID_ARGUMENT);
+  FUZZ_CHECK(rtw_sse_history_push_at(h, m->n, NULL, 1, "x", 1) == RTW_ERR_INVALID_ARGUMENT);
+  FUZZ_CHECK(rtw_sse_history_push_at(h, UINT64_MAX, "x", 1, "x", 1) ==
+             RTW_ERR_INVALID_ARGUMENT);
+  FUZZ_CHECK(rtw_sse_history_reset(NULL, 0) == RTW_ERR_INVALID_ARGUMENT);
+  FUZZ_CHECK(rtw_sse_history_reset(h, UINT64_MAX) == RTW_ERR_INVALID_ARGUMENT);
   FUZZ_CHECK(rtw_sse_history_first_seq(h) == first && rtw_sse_history_next_seq(h) == m->n);
 }
 
@@ -264,6 +350,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       op_get(h, &m, &in);
       break;
     case 6:
+      if (op & 0x40)
+        op_reset(h, &m, &in);
       if (full_checks++ < MAX_FULL_CHECKS)
         check_all(h, &m);
       break;
@@ -271,7 +359,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       op_invalid(h, &m);
       break;
     default:
-      op_push(h, &m, &in, op);
+      if (op & 0x40)
+        op_push_at(h, &m, &in, op);
+      else
+        op_push(h, &m, &in, op);
       break;
     }
   }

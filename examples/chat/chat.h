@@ -108,9 +108,13 @@ int chat_feed_serialize(chat_buf *out, const char *id, size_t id_len, const char
 #define CHAT_LOG_ID_MAX 64u
 /** Write the id of log entry seq of epoch into buf. @return its length, -1 if over cap. */
 int chat_feed_log_id(char *buf, size_t cap, const char *epoch, uint64_t seq);
+/** 1 for the feed's event types (join, leave, message), else 0. */
+int chat_feed_valid_type(const char *type, size_t len);
 /** --redis: keep the log's entry seq (read back from the stream) in the history, under the
  * id `<epoch>-<seq>`, with rtw_sse_history_push_at(): sequence numbers are the log's.
- * @return 0, -1 (not a feed type, too large, seq not after the newest). */
+ * An entry that is not a feed event (another type, too large) is kept as an empty one
+ * (nothing is sent for it), so that the window has no hole. @return 0, -1 (not kept as an
+ * event, or seq not after the newest). */
 int chat_feed_push_log(chat_feed *f, const char *epoch, uint64_t seq, const char *type,
                        size_t type_len, const char *data, size_t len);
 

@@ -63,8 +63,8 @@ static void ws_send(conn *c, const char *msg, size_t len)
  * compresses its own copy when its negotiated parameters do not allow sharing (ws.h,
  * rtw_ws_queue_prepared()). Should it not be built (out of memory), each socket is sent
  * its own copy. `feed` is the feed's JSON object {"name","text"}; author may be NULL. */
-static void deliver(server *s, const char *feed, size_t feed_len, uint64_t ts_ms,
-                    conn *author)
+static void deliver(server *s, const char *feed, size_t feed_len, const char *id,
+                    size_t id_len, uint64_t ts_ms, conn *author)
 {
   static const char mine[] = ",\"mine\":true}";
   chat_buf msg = {0};
@@ -76,6 +76,10 @@ static void deliver(server *s, const char *feed, size_t feed_len, uint64_t ts_ms
   if (feed_len < 2 || feed[feed_len - 1] != '}')
     return;
   rv |= chat_buf_append(&msg, feed, feed_len - 1, (size_t)-1);
+  if (id != NULL) { /* --redis: the feed id, which a reconnecting page sends back */
+    rv |= chat_buf_puts(&msg, ",\"id\":");
+    rv |= chat_json_string(&msg, id, id_len);
+  }
   snprintf(ts, sizeof ts, ",\"ts\":%" PRIu64 "}", ts_ms);
   rv |= chat_buf_puts(&msg, ts);
   len = chat_buf_size(&msg);
@@ -133,14 +137,14 @@ static void broadcast(conn *from, const char *name, size_t name_len, const char 
                                          chat_clock_ms(CLOCK_REALTIME)) != 0)
       reply_error(from, "the chat log is unavailable: message not sent, try again");
   } else {
-    deliver(s, msg.data, chat_buf_size(&msg), chat_clock_ms(CLOCK_REALTIME), from);
+    deliver(s, msg.data, chat_buf_size(&msg), NULL, 0, chat_clock_ms(CLOCK_REALTIME), from);
     publish(s, "message", msg.data, chat_buf_size(&msg));
   }
   chat_buf_free(&msg);
 }
 
-void chat_conn_from_log(server *s, const char *data, size_t len, const char *from,
-                        size_t from_len, uint64_t ts)
+void chat_conn_from_log(server *s, const char *data, size_t len, const char *id,
+                        size_t id_len, const char *from, size_t from_len, uint64_t ts)
 {
   char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE];
   size_t name_len, text_len, node_len = strlen(s->node), i;
@@ -160,7 +164,81 @@ void chat_conn_from_log(server *s, const char *data, size_t len, const char *fro
       if (s->conns[i]->serial == serial && s->conns[i]->kind == CONN_WS)
         author = s->conns[i];
   }
-  deliver(s, data, len, ts, author);
+  deliver(s, data, len, id, id_len, ts, author);
+}
+
+/* --redis: a page that reconnects its chat socket names the last line it showed
+ * (`/chat?after=<id>`, an id from the feed, `<epoch>-<seq>`: hex digits and a dash, so
+ * nothing to percent-decode); anything else is ignored. */
+static void remember_after(conn *c, rtw_ws_handshake_server *hs)
+{
+  const char *q, *amp;
+  size_t n, i;
+
+  if (c->srv->rds == NULL || rtw_ws_handshake_server_query(hs, &q, &n) != 1 || n <= 6 ||
+      memcmp(q, "after=", 6) != 0)
+    return;
+  q += 6, n -= 6;
+  if ((amp = memchr(q, '&', n)) != NULL)
+    n = (size_t)(amp - q);
+  if (n == 0 || n > sizeof c->rds_id)
+    return;
+  for (i = 0; i < n; i++)
+    if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'a' && q[i] <= 'f') || q[i] == '-'))
+      return;
+  memcpy(c->rds_id, q, n);
+  c->rds_id_len = n;
+}
+
+/* One line `NAME: VALUE` of a serialised event (feed.c writes one data line for the
+ * chat's single-line JSON). */
+static int field(const char *ev, size_t len, const char *name, const char **v, size_t *vn)
+{
+  const char *p = ev, *end = ev + len;
+  size_t nl = strlen(name);
+
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t n = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
+    if (n > nl + 1 && memcmp(p, name, nl) == 0 && p[nl] == ':' && p[nl + 1] == ' ') {
+      *v = p + nl + 2;
+      *vn = n - nl - 2;
+      return 1;
+    }
+    p += n + 1;
+  }
+  return 0;
+}
+
+/* The chat lines after `after` that the window holds, to this socket only, in order, with
+ * their ids and without "ts" (the window keeps the feed's event, which has none). Not in
+ * the window (too old, another epoch): nothing; the page's feed still has them. */
+static void replay_chat(conn *c)
+{
+  rtw_sse_history *h = c->srv->feed.history;
+  char name[CHAT_MAX_MESSAGE], text[CHAT_MAX_MESSAGE];
+  uint64_t seq;
+  chat_buf msg = {0};
+
+  if (rtw_sse_history_find(h, c->rds_id, c->rds_id_len, &seq) != 0)
+    return;
+  for (; seq < rtw_sse_history_next_seq(h) && !c->dead; seq++) {
+    const void *ev;
+    const char *type, *id, *data;
+    size_t len, tn, in, dn, nn, xn;
+    if (rtw_sse_history_get(h, seq, &ev, &len) != 0 || len == 0 ||
+        !field(ev, len, "event", &type, &tn) || !chat_span_is(type, tn, "message") ||
+        !field(ev, len, "id", &id, &in) || !field(ev, len, "data", &data, &dn) ||
+        dn < 2 || data[dn - 1] != '}' ||
+        chat_json_parse_message(data, dn, name, sizeof name, &nn, text, sizeof text, &xn) != 0)
+      continue;
+    msg.off = msg.len = 0;
+    if (chat_buf_append(&msg, data, dn - 1, (size_t)-1) == 0 &&
+        chat_buf_puts(&msg, ",\"id\":") == 0 && chat_json_string(&msg, id, in) == 0 &&
+        chat_buf_puts(&msg, "}") == 0)
+      ws_send(c, msg.data, chat_buf_size(&msg));
+  }
+  chat_buf_free(&msg);
 }
 
 /* Tell the author why its message went nowhere: {"error":"..."} to that socket only. */
@@ -285,6 +363,7 @@ int chat_conn_on_upgrade(rtw_ws_handshake_server *hs, void *user)
     return 404;
   if (!same_origin(hs))
     return 403;
+  remember_after(c, hs);
   if (!join_allowed(c->srv, &c->addr)) { /* RFC 6585 4: 429 Too Many Requests */
     fprintf(stderr, "rtweb-chat: refusing a chat socket from %d: too many joins\n", c->fd);
     return 429;
@@ -384,6 +463,8 @@ void chat_conn_start(conn *c, const char *frames, size_t frames_len)
   c->srv->online++;
   chat_conn_publish_count(c->srv, "join");
   rtw_ws_tick(c->ws, c->srv->now); /* arms the keepalive timer */
+  if (c->rds_id_len > 0)
+    replay_chat(c);
   if (frames_len > 0) /* frames that came with the request (docs/handshake.md) */
     chat_conn_input(c, frames, frames_len);
 }

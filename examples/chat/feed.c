@@ -75,15 +75,26 @@ int chat_feed_log_id(char *buf, size_t cap, const char *epoch, uint64_t seq)
   return n > 0 && (size_t)n < cap ? n : -1;
 }
 
+int chat_feed_valid_type(const char *type, size_t len)
+{
+  return valid_type(type, len);
+}
+
 int chat_feed_push_log(chat_feed *f, const char *epoch, uint64_t seq, const char *type,
                        size_t type_len, const char *data, size_t len)
 {
   char id[CHAT_LOG_ID_MAX];
   int idn = chat_feed_log_id(id, sizeof id, epoch, seq);
 
-  if (idn < 0 || !valid_type(type, type_len) ||
-      chat_feed_serialize(&f->scratch, id, (size_t)idn, type, type_len, data, len) != 0)
+  if (idn < 0)
     return -1;
+  if (!valid_type(type, type_len) ||
+      chat_feed_serialize(&f->scratch, id, (size_t)idn, type, type_len, data, len) != 0) {
+    /* not an event we show (a foreign writer, or too large): its number stays taken by
+     * an empty entry, so that the window keeps no hole and every node skips it alike */
+    rtw_sse_history_push_at(f->history, seq, id, (size_t)idn, NULL, 0);
+    return -1;
+  }
   /* the log's numbers: the window follows them, a hole empties it (rtw_sse_history_push_at) */
   return rtw_sse_history_push_at(f->history, seq, id, (size_t)idn, f->scratch.data,
                                  chat_buf_size(&f->scratch)) == 0 ? 0 : -1;

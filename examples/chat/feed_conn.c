@@ -194,8 +194,10 @@ static void on_log_range(void *user, uint64_t tag, const chat_redis_entry *e, si
   }
   for (i = 0; i < n && e[i].seq == c->rds_next && !c->dead; i++) {
     int idn = chat_feed_log_id(id, sizeof id, s->epoch, e[i].seq);
-    if (idn < 0 || chat_feed_serialize(&b, id, (size_t)idn, e[i].type, e[i].type_len,
-                                       e[i].data, e[i].data_len) != 0 ||
+    /* what chat_feed_push_log() keeps, byte for byte; what it skips, skipped here too */
+    if (idn > 0 && chat_feed_valid_type(e[i].type, e[i].type_len) &&
+        chat_feed_serialize(&b, id, (size_t)idn, e[i].type, e[i].type_len, e[i].data,
+                            e[i].data_len) == 0 &&
         sse_write(c, b.data, chat_buf_size(&b)) != 0)
       break;
     c->rds_next++;
@@ -257,8 +259,13 @@ static void on_log_entry(void *user, const chat_redis_entry *e)
     fprintf(stderr, "rtweb-chat: log entry %" PRIu64 " not kept\n", e->seq);
     return;
   }
-  if (chat_span_is(e->type, e->type_len, "message"))
-    chat_conn_from_log(s, e->data, e->data_len, e->from, e->from_len, e->ts);
+  if (chat_span_is(e->type, e->type_len, "message")) {
+    char id[CHAT_LOG_ID_MAX];
+    int idn = chat_feed_log_id(id, sizeof id, s->epoch, e->seq);
+    if (idn > 0)
+      chat_conn_from_log(s, e->data, e->data_len, id, (size_t)idn, e->from, e->from_len,
+                         e->ts);
+  }
 }
 
 void feed_conn_redis_hooks(struct chat_redis_hooks *h, server *s)
@@ -294,7 +301,7 @@ void feed_conn_fill(conn *c)
       conn_kill(c, "feed reader fell behind the history"); /* it reconnects and resumes */
       return;
     }
-    if (sse_write(c, ev, len) != 0)
+    if (len > 0 && sse_write(c, ev, len) != 0) /* empty: a log entry not shown */
       return;
     c->sse_seq++;
   }

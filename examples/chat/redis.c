@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@
 #include <hiredis/hiredis.h>
 
 enum { ST_DOWN, ST_CONNECTING, ST_SEEDING, ST_UP };
-enum { CMD_INIT, CMD_SEED, CMD_PUBLISH, CMD_RANGE, CMD_XREAD };
+enum { CMD_INIT, CMD_SEED, CMD_PUBLISH, CMD_RANGE, CMD_XREAD, CMD_EPOCH };
 
 typedef struct pending {
   int kind;
@@ -146,7 +148,7 @@ static void link_close(rlink *l)
 
 static int link_open(chat_redis *r, rlink *l)
 {
-  int fd = socket(r->addr.ss_family, SOCK_STREAM, 0), fl;
+  int fd = socket(r->addr.ss_family, SOCK_STREAM, 0), fl, one = 1;
 
   l->fd = -1;
   if (fd < 0)
@@ -159,6 +161,7 @@ static int link_open(chat_redis *r, rlink *l)
     close(fd);
     return -1;
   }
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* a chat line is small */
   l->fd = fd;
   l->connected = 0;
   l->deadline = r->now + CHAT_REDIS_REPLY_TIMEOUT_MS; /* the connect, too */
@@ -240,6 +243,7 @@ static void fail(chat_redis *r, const char *why)
             why, r->backoff);
   r->said_down = 1;
   snprintf(r->last_why, sizeof r->last_why, "%s", why);
+  r->state = ST_DOWN; /* first: a hook that asks again now is refused, not lost */
   /* the ranges asked for get their answer: failed */
   for (i = 0; i < l->q_count; i++) {
     const pending *p = &l->q[(l->q_head + i) % CHAT_REDIS_MAX_PENDING];
@@ -248,7 +252,6 @@ static void fail(chat_redis *r, const char *why)
   }
   link_close(&r->cmd);
   link_close(&r->tail);
-  r->state = ST_DOWN;
   r->retry_at = r->now + r->backoff;
   r->backoff = r->backoff * 2 > CHAT_REDIS_BACKOFF_MAX_MS ? CHAT_REDIS_BACKOFF_MAX_MS
                                                          : r->backoff * 2;
@@ -469,6 +472,18 @@ static void on_xread(chat_redis *r, const redisReply *x)
   size_t i;
 
   if (x->type == REDIS_REPLY_NIL) { /* BLOCK ran out: nothing new */
+    /* ... or the log was reset under us (FLUSHALL), and its new entries are numbered
+     * below last_seq: an idle tail checks the epoch (the reply fails the links if it
+     * changed; the reconnect then reports the new one) */
+    const char *argv[2] = {"GET", r->epoch_key};
+    size_t lens[2];
+    lens[0] = 3;
+    lens[1] = strlen(r->epoch_key);
+    if (r->cmd.q_count == 0 && link_send(r, &r->cmd, CMD_EPOCH, 0, 2, argv, lens) == 0 &&
+        link_flush(&r->cmd) != 0) {
+      fail(r, "write failed");
+      return;
+    }
     send_xread(r);
     return;
   }
@@ -562,6 +577,11 @@ static void dispatch(chat_redis *r, rlink *l, redisReply *x)
     break;
   case CMD_RANGE:
     on_range_reply(r, p.tag, x);
+    break;
+  case CMD_EPOCH:
+    if (x->type != REDIS_REPLY_STRING || (size_t)x->len != strlen(r->epoch) ||
+        memcmp(x->str, r->epoch, (size_t)x->len) != 0)
+      fail(r, "the log's epoch changed");
     break;
   default:
     on_xread(r, x);

@@ -5,7 +5,8 @@
 Starts its own redis-server (Debian package) on a free loopback port, without persistence,
 and rtweb-chat nodes with --redis on it, then checks (docs/scale-out.md):
   - a chat line sent on node A reaches node B's sockets (and the other way), "mine" only
-    for the author;
+    for the author; a chat socket that reconnects (to the other node) with
+    /chat?after=<id> gets the lines it missed;
   - the feed read from A and from B is identical (ids, types, data, order), ids
     `<epoch>-<seq>` with a dense seq;
   - Last-Event-ID on the other node: inside its window, and older than its window (replayed
@@ -14,7 +15,7 @@ and rtweb-chat nodes with --redis on it, then checks (docs/scale-out.md):
   - the nodes' links killed (CLIENT KILL): same epoch, the tail resumes, nothing twice;
   - redis-server killed (SIGKILL) and restarted on the same port: the nodes live on, say
     `status` down then up, refuse chat lines meanwhile, then `reset` (a new epoch) and the
-    chat works again;
+    chat works again; FLUSHALL under running nodes: the same reset, found by the nodes;
   - a hostile fake "redis" (huge array and bulk lengths, garbage, an endless reply) fails
     only its connection: the node serves its page and keeps reconnecting, in bounded memory.
 Skips (not a pass) when redis-server or python3-websockets is missing. Every process it
@@ -405,6 +406,96 @@ async def redis_restart_part(redis, redis_port, pa, pb, a, b):
     return redis
 
 
+async def flush_part(redis_port, pa, pb, a, b):
+    """FLUSHALL under running nodes: both notice the new log by themselves (an idle tail
+    checks the epoch) and reset their feeds; the chat goes on."""
+    await drain(a, b)
+    fa, fb = await Feed(pa).open(), await Feed(pb).open()
+    await fa.quiet(0.2)
+    await fb.quiet(0.2)
+    redis_cmd(redis_port, "FLUSHALL")
+    ra = await fa.until(lambda ev: any(e.get("event") == "reset" for e in ev), 6)
+    rb = await fb.until(lambda ev: any(e.get("event") == "reset" for e in ev), 3)
+    check(ra and rb, "FLUSHALL: both nodes' feeds get a reset without any append")
+    ok = False
+    for _ in range(30):
+        await a.send(json.dumps({"name": "alice", "text": "after flush"}))
+        m = await recv_json(a)
+        if isinstance(m, dict) and m.get("mine"):
+            ok = True
+            break
+        await asyncio.sleep(0.1)
+    mb = await recv_json(b)
+    await fb.until(lambda ev: any(e.get("event") == "message" and "after flush" in e["data"]
+                                  for e in ev), 3)
+    msgs = [e for e in fb.events if e.get("event") == "message"]
+    check(ok and isinstance(mb, dict) and mb.get("text") == "after flush" and msgs and
+          seq_of(msgs[-1]["id"]) is not None,
+          "after FLUSHALL a line on A reaches B's socket and feed", (mb, msgs[-1:]))
+    fa.close()
+    fb.close()
+
+
+async def chat_resume_part(pa, pb, a, b):
+    """A chat socket that reconnects, to another node, with /chat?after=<id of the last line
+    it showed> gets the lines sent meanwhile, in order, then live ones; none twice."""
+    await drain(a, b)
+    c = await websockets.connect("ws://127.0.0.1:%d/chat" % pb)  # B: --history 4
+    await asyncio.sleep(0.2)
+    await b.send(json.dumps({"name": "bob", "text": "seen by c"}))
+    seen = await recv_json(c)
+    last = seen.get("id") if isinstance(seen, dict) else None
+    check(isinstance(last, str) and seq_of(last) is not None,
+          "with --redis a chat line carries its feed id", seen)
+    await c.close()
+    await asyncio.sleep(0.2)
+    for i in range(3):
+        await b.send(json.dumps({"name": "bob", "text": "missed %d" % i}))
+    await asyncio.sleep(0.4)
+    c = await websockets.connect("ws://127.0.0.1:%d/chat?after=%s" % (pa, last))
+    got = [await recv_json(c) for _ in range(3)]
+    await b.send(json.dumps({"name": "bob", "text": "live again"}))
+    live = await recv_json(c)
+    more = None
+    try:
+        more = json.loads(await asyncio.wait_for(c.recv(), 0.5))
+    except asyncio.TimeoutError:
+        pass
+    await c.close()
+    texts = [m.get("text") if isinstance(m, dict) else m for m in got]
+    seqs = [seq_of(m.get("id")) if isinstance(m, dict) else None for m in got]
+    check(texts == ["missed 0", "missed 1", "missed 2"] and None not in seqs and
+          seqs == sorted(seqs) and seqs[0] > seq_of(last) and
+          isinstance(live, dict) and live.get("text") == "live again" and more is None,
+          "a chat socket reconnecting on the other node with ?after=<id> gets the lines "
+          "it missed, in order, then live ones, nothing twice", (got, live, more))
+    await drain(a, b)
+
+
+async def foreign_part(redis_port, pa, pb, a, b):
+    """An entry of another type in the stream (a foreign writer): no node shows it, both
+    keep their windows, the next events follow on both."""
+    await drain(a, b)
+    fb = await Feed(pb).open()
+    await fb.quiet(0.3)
+    epoch = redis_cmd(redis_port, "GET", "rtweb-chat:epoch").split(b"\r\n")[1].decode()
+    seq = int(redis_cmd(redis_port, "INCR", "rtweb-chat:seq")[1:].strip())
+    redis_cmd(redis_port, "XADD", "rtweb-chat", "%d-0" % seq, "type", "bogus", "data", "{}",
+              "epoch", epoch)
+    await a.send(json.dumps({"name": "alice", "text": "after a foreign entry"}))
+    await fb.until(lambda ev: any("after a foreign entry" in e.get("data", "") for e in ev), 3)
+    fa = await Feed(pa).open()
+    await fa.until(lambda ev: any("after a foreign entry" in e.get("data", "") for e in ev), 3)
+    la, lb = fa.log(), fb.log()
+    fa.close()
+    fb.close()
+    shown = [e.get("event") for e in fa.events + fb.events]
+    check("bogus" not in shown and la and la[-1][2].find("after a foreign entry") > 0 and
+          seq_of(la[-1][0]) == seq + 1 and lb[-1] == la[-1] and len(la) > 1,
+          "a foreign entry (seq %d) is shown by no node; the windows keep what they had" % seq,
+          (shown, la[-3:], lb[-3:]))
+
+
 async def http_get(port, path):
     r, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (path, port)).encode())
@@ -510,9 +601,12 @@ async def main():
     a, b = await cross_node_part(pa, pb)
     everything = await identical_part(pa, pb, 4)
     everything = await resume_part(redis_port, pa, pb, a, everything)
+    await chat_resume_part(pa, pb, a, b)
     await trim_part(redis_port)
     await links_killed_part(redis_port, pa, pb, a, b)
     redis = await redis_restart_part(redis, redis_port, pa, pb, a, b)
+    await flush_part(redis_port, pa, pb, a, b)
+    await foreign_part(redis_port, pa, pb, a, b)
     await a.close()
     await b.close()
     check(pa_proc.poll() is None and pb_proc.poll() is None, "no node crashed")
@@ -520,6 +614,15 @@ async def main():
         check(stop(p) == 0, "node %s exits cleanly on SIGTERM" % name)
     stop(redis)
     await hostile_part()
+    reports = []
+    for name in ("A", "B", "trim", "hostile"):
+        path = os.path.join(tmp, name + ".log")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                text = f.read().decode(errors="replace")
+            reports += [name + ": " + line for line in text.splitlines()
+                        if "runtime error" in line or "Sanitizer" in line]
+    check(not reports, "no sanitizer report in the nodes' logs", "\n".join(reports))
 
 
 try:

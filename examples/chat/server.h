@@ -127,7 +127,8 @@ typedef struct conn {
   uint64_t serial;        /* unique in this process (--redis: a chat line's author) */
   int rds_state;          /* feed with --redis: RDS_LIVE, RDS_RESOLVE, RDS_REPLAY, ... */
   uint64_t rds_next;      /* ... RDS_REPLAY*: the next log entry to send */
-  char rds_id[CHAT_LOG_ID_MAX]; /* ... RDS_RESOLVE: the id the client resumes after */
+  char rds_id[CHAT_LOG_ID_MAX]; /* ... RDS_RESOLVE: the id the client resumes after;
+                                 * chat socket: /chat?after=<id> */
   size_t rds_id_len;
 } conn;
 
@@ -264,8 +265,10 @@ int chat_conn_reading(const conn *c);
 /** Publish a join or leave event with the number of chat sockets. */
 void chat_conn_publish_count(server *s, const char *type);
 /** --redis: a message event read back from the log: to every chat socket (the author's
- * copy, when it is here, tagged "mine"). data is the feed's {"name","text"}. */
-void chat_conn_from_log(server *s, const char *data, size_t len, const char *from,
-                        size_t from_len, uint64_t ts);
+ * copy, when it is here, tagged "mine"), with its feed id. data is the feed's
+ * {"name","text"}. A chat socket opened as /chat?after=<id> first gets the lines after
+ * that id that the window holds. */
+void chat_conn_from_log(server *s, const char *data, size_t len, const char *id,
+                        size_t id_len, const char *from, size_t from_len, uint64_t ts);
 
 #endif /* RTWEB_CHAT_SERVER_H */

@@ -196,12 +196,11 @@ int rtw_sse_history_reset(rtw_sse_history *history, uint64_t next_seq)
 int rtw_sse_history_push_at(rtw_sse_history *history, uint64_t seq, const char *id,
                             size_t id_len, const void *bytes, size_t len)
 {
-  int rv = check_push(history, id, id_len, bytes, len);
+  int rv = seq == UINT64_MAX ? RTW_ERR_INVALID_ARGUMENT
+                             : check_push(history, id, id_len, bytes, len);
 
   if (rv != 0)
     return rv;
-  if (seq == UINT64_MAX)
-    return RTW_ERR_INVALID_ARGUMENT;
   if (seq < rtw_sse_history_next_seq(history))
     return RTW_ERR_SSE_HISTORY_ORDER;
   /* invariant 1 (consecutive entries): a sequence number that skips some cannot join the

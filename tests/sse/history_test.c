@@ -701,6 +701,9 @@ static void test_push_at_errors(void **state)
   assert_int_equal(rtw_sse_history_push_at(h, 4, S("4"), NULL, 1), RTW_ERR_INVALID_ARGUMENT);
   assert_int_equal(rtw_sse_history_push_at(h, UINT64_MAX, S("m"), S("x")),
                    RTW_ERR_INVALID_ARGUMENT);
+  /* the argument is checked before the size (found by fuzz_sse_history) */
+  assert_int_equal(rtw_sse_history_push_at(h, UINT64_MAX, "9", 1, big, sizeof big),
+                   RTW_ERR_INVALID_ARGUMENT);
   expect_range(h, 3, 4);
   expect_get(h, 3, "data: 3\n\n");
   /* an event of exactly max_bytes at a hole: fits, alone */
