@@ -12,7 +12,7 @@
 # per-socket rate limits (--msg-rate 0 --byte-rate 0): the load is the benchmark's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench
+build="build-bench"
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then build=$1; shift; fi
 if [ ! -x "$build/examples/chat/rtweb-chat" ]; then
   [ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release -Dtests=disabled >/dev/null
