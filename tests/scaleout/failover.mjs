@@ -13,8 +13,9 @@
 // before the page's own de-duplication. Checks: chat lines cross nodes; after the kill the
 // failover page's EventSource and WebSocket reconnect to live nodes; its feed equals the
 // steady page's event by event (id, type, data) over their common span, lines sent during
-// the outage included, nothing twice; its WebSocket receives lines sent after the outage,
-// and the steady page receives the failover page's own line.
+// the outage included, nothing twice; its WebSocket receives the lines sent during the
+// outage (the page reconnects with /chat?after=ID) and after it, each once, and the steady
+// page receives the failover page's own line.
 // Prints TAP. Environment: RTWEB_CHAT, RTW_SOURCE_ROOT.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -207,6 +208,12 @@ try {
   await tap.test('the failover page\'s WebSocket receives the lines sent after the outage', async () => {
     await until(() => heard(fail, 'after-2'), T, 'after-2 on the failover WebSocket');
     return ['after-0', 'after-1', 'after-2'].every((t) => heard(fail, t));
+  });
+  await tap.test('the failover page\'s WebSocket receives the lines sent during the outage (/chat?after=), each once', async () => {
+    await until(() => heard(fail, 'during-2'), T, 'during-2 on the failover WebSocket');
+    const count = (t) => fail.wsText.filter((x) => x.includes(`"${t}"`)).length;
+    const all = ['before-0', 'before-1', 'before-2', 'during-0', 'during-1', 'during-2', 'after-0', 'after-1', 'after-2'];
+    return [all.every((t) => count(t) === 1), all.map((t) => `${t}:${count(t)}`).join(' ')];
   });
   await tap.test('the steady page\'s WebSocket receives the failover page\'s line', async () => {
     await until(() => heard(steady, 'from-failover'), T, 'from-failover on the steady WebSocket');
