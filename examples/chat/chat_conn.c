@@ -44,6 +44,7 @@ void chat_conn_publish_count(server *s, const char *type)
  * socket already closing (RTW_ERR_WS_CLOSED, not fatal) just does not get it. */
 static void ws_sent(conn *c, int rv)
 {
+  conn_touch(c); /* the loop writes it this round */
   if (rv == RTW_ERR_WS_OUTBOUND_FULL)
     conn_kill(c, "slow chat reader (send queue full)");
   else if (rtw_is_fatal(rv))

@@ -27,6 +27,7 @@ static int sse_write(conn *c, const void *bytes, size_t len)
   size_t n = len;
   char *dst;
 
+  conn_touch(c); /* the loop writes it this round */
   if (c->chunked)
     rtw_sse_http_chunk(NULL, 0, &n, bytes, len);
   dst = chat_buf_reserve(&c->out, n, SSE_OUT_LIMIT);
@@ -181,6 +182,7 @@ static void on_log_range(void *user, uint64_t tag, const chat_redis_entry *e, si
 
   if (c == NULL || c->rds_state != RDS_REPLAY_ASKED)
     return;
+  conn_touch(c); /* the loop goes on with it this round (server.c) */
   c->rds_state = RDS_REPLAY;
   if (failed)
     return; /* asked again once the log is back */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rtweb-chat: the chat demo. One single-threaded poll(2) loop on one port serves
+ * rtweb-chat: the chat demo. One single-threaded epoll loop on one port serves
  *
  *   GET /        the page (page.html, embedded at build time)
  *   GET /events  the activity feed, Server-Sent Events (WHATWG HTML 9.2) with ids, a bounded
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
   }
   memset(&s, 0, sizeof s);
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
+  sa.sa_handler = on_signal; /* no SA_RESTART: epoll_wait() returns at once */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sa.sa_handler = SIG_IGN;

@@ -12,10 +12,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <poll.h> /* POLLIN, POLLOUT: what redis.h speaks */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +47,16 @@ void conn_kill(conn *c, const char *why)
   if (!c->dead && why != NULL)
     fprintf(stderr, "rtweb-chat: dropping connection %d: %s\n", c->fd, why);
   c->dead = 1;
+  conn_touch(c);
+}
+
+void conn_touch(conn *c)
+{
+  server *s = c->srv;
+  if (c->touched)
+    return;
+  c->touched = 1;
+  s->touched[s->ntouched++] = c; /* room for every connection: each is in it once */
 }
 
 static int has_output(const conn *c)
@@ -124,6 +135,8 @@ static void flush_conn(conn *c)
     rv = conn_send(c, c->out.data + c->out.off, chat_buf_size(&c->out), &sent);
     chat_buf_consume(&c->out, sent);
   }
+  if (chat_buf_size(&c->out) == 0 && c->out.cap > 0)
+    chat_buf_free(&c->out); /* an idle connection keeps no output buffer */
   if (rv < 0)
     conn_kill(c, NULL);
   if (rv != 0)
@@ -276,9 +289,203 @@ static void read_conn(conn *c)
 
 /* ====================================================================== connections */
 
+static uint32_t addr_hash(const addr_key *k)
+{
+  uint32_t h = 2166136261u ^ (uint32_t)k->family; /* FNV-1a */
+  size_t i;
+  for (i = 0; i < sizeof k->bytes; i++)
+    h = (h ^ k->bytes[i]) * 16777619u;
+  return h;
+}
+
+/* The entry of address k: its own, or the free one where it would go. */
+static addr_count *addr_entry(server *s, const addr_key *k)
+{
+  size_t i = addr_hash(k) & s->addrs_mask;
+  while (s->addrs[i].all != 0 && memcmp(&s->addrs[i].key, k, sizeof *k) != 0)
+    i = (i + 1) & s->addrs_mask;
+  return &s->addrs[i];
+}
+
+/* Free an entry whose count fell to 0, moving later entries of its probe run back so that
+ * lookups never stop early (linear probing without tombstones). */
+static void addr_release(server *s, addr_count *e)
+{
+  size_t hole = (size_t)(e - s->addrs), i = hole;
+  e->all = e->http = 0;
+  for (;;) {
+    size_t home;
+    i = (i + 1) & s->addrs_mask;
+    if (s->addrs[i].all == 0)
+      return;
+    home = addr_hash(&s->addrs[i].key) & s->addrs_mask;
+    /* movable when its home is not in (hole, i], cyclically */
+    if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
+      s->addrs[hole] = s->addrs[i];
+      s->addrs[i].all = s->addrs[i].http = 0;
+      hole = i;
+    }
+  }
+}
+
+/* Keep the address's HTTP-state count in step with the connection's kind. */
+static void sync_http_count(conn *c)
+{
+  int http = c->kind != CONN_WS && c->kind != CONN_SSE;
+  if (http != c->counted_http) {
+    addr_count *e = addr_entry(c->srv, &c->addr);
+    if (http)
+      e->http++;
+    else
+      e->http--;
+    c->counted_http = http;
+  }
+}
+
+static void sse_link(conn *c)
+{
+  server *s = c->srv;
+  int want = c->kind == CONN_SSE && !c->dead;
+  if (want == c->in_sse)
+    return;
+  if (want) {
+    c->sse_prev = NULL;
+    c->sse_next = s->sse_head;
+    if (s->sse_head != NULL)
+      s->sse_head->sse_prev = c;
+    s->sse_head = c;
+  } else {
+    if (c->sse_prev != NULL)
+      c->sse_prev->sse_next = c->sse_next;
+    else
+      s->sse_head = c->sse_next;
+    if (c->sse_next != NULL)
+      c->sse_next->sse_prev = c->sse_prev;
+  }
+  c->in_sse = want;
+}
+
+/* ---------------------------------------------------------------------- the timer wheel */
+
+static void wheel_remove(conn *c)
+{
+  server *s = c->srv;
+  if (!c->in_wheel)
+    return;
+  if (c->t_prev != NULL)
+    c->t_prev->t_next = c->t_next;
+  else
+    s->wheel[(c->wake / WHEEL_TICK_MS) % WHEEL_SLOTS] = c->t_next;
+  if (c->t_next != NULL)
+    c->t_next->t_prev = c->t_prev;
+  c->in_wheel = 0;
+}
+
+/* The slot of tick t: never one already run, at most a turn ahead (a later deadline goes
+ * round and is put back when its slot comes up). The slot is found again from c->wake. */
+static void wheel_insert(conn *c, uint64_t wake)
+{
+  server *s = c->srv;
+  uint64_t t = wake / WHEEL_TICK_MS;
+  size_t slot;
+
+  if (wake == UINT64_MAX)
+    return;
+  if (t < s->wheel_tick)
+    t = s->wheel_tick;
+  if (t >= s->wheel_tick + WHEEL_SLOTS)
+    t = s->wheel_tick + WHEEL_SLOTS - 1;
+  c->wake = t * WHEEL_TICK_MS; /* where it is filed (wheel_remove() finds the slot) */
+  slot = (size_t)(t % WHEEL_SLOTS);
+  c->t_prev = NULL;
+  c->t_next = s->wheel[slot];
+  if (s->wheel[slot] != NULL)
+    s->wheel[slot]->t_prev = c;
+  s->wheel[slot] = c;
+  c->in_wheel = 1;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+  return a < b ? a : b;
+}
+
+/* When the connection's timers next need a look: its request or linger deadline, the send
+ * timeout while output waits, and what its TLS and WebSocket sessions announce. */
+static uint64_t next_wake(const conn *c)
+{
+  const server *s = c->srv;
+  uint64_t w = UINT64_MAX;
+  if (c->kind == CONN_HTTP || c->kind == CONN_LINGER)
+    w = c->deadline;
+  if (has_output(c))
+    w = min_u64(w, c->last_empty + s->o.send_timeout * 1000u + 1u);
+  if (c->tls != NULL)
+    w = min_u64(w, rtw_tls_next_deadline(c->tls));
+  if (c->ws != NULL)
+    w = min_u64(w, rtw_ws_next_deadline(c->ws));
+  return w;
+}
+
+static void reschedule(conn *c)
+{
+  wheel_remove(c);
+  wheel_insert(c, next_wake(c));
+}
+
+/* What the old full scan did for each connection, now for one that is due or touched. */
+static void conn_timers(conn *c)
+{
+  server *s = c->srv;
+  int rv;
+
+  if (!has_output(c))
+    c->last_empty = s->now;
+  if ((c->kind == CONN_HTTP || c->kind == CONN_LINGER) && s->now >= c->deadline)
+    c->dead = 1;
+  else if (c->tls != NULL && (rv = rtw_tls_tick(c->tls, s->now)) != 0)
+    conn_kill(c, rtw_strerror(rv)); /* the TLS handshake timeout */
+  else if (s->now - c->last_empty > s->o.send_timeout * 1000u)
+    conn_kill(c, "output not drained in time"); /* however little it reads meanwhile */
+  else if (c->kind == CONN_WS && (rv = rtw_ws_tick(c->ws, s->now)) != 0)
+    conn_kill(c, rtw_strerror(rv)); /* no pong, or no close: the peer is gone */
+}
+
+/* Run the slots whose whole tick has passed: every connection filed there is due (or went
+ * round the wheel and is filed again). */
+static void run_wheel(server *s)
+{
+  while ((s->wheel_tick + 1) * WHEEL_TICK_MS <= s->now) {
+    size_t slot = (size_t)(s->wheel_tick % WHEEL_SLOTS);
+    conn *c = s->wheel[slot];
+    s->wheel[slot] = NULL;
+    s->wheel_tick++;
+    while (c != NULL) {
+      conn *next = c->t_next;
+      c->in_wheel = 0;
+      conn_touch(c); /* settle() runs its timers and files it again */
+      c = next;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- settling */
+
 static void free_conn(conn *c)
 {
-  close(c->fd);
+  server *s = c->srv;
+  addr_count *e = addr_entry(s, &c->addr);
+
+  wheel_remove(c);
+  c->dead = 1;
+  sse_link(c);
+  if (c->counted_http)
+    e->http--;
+  if (--e->all == 0)
+    addr_release(s, e);
+  s->conns[c->index] = s->conns[--s->nconns];
+  s->conns[c->index]->index = c->index;
+  close(c->fd); /* which takes it out of the epoll set */
   rtw_ws_handshake_server_free(c->hs);
   rtw_ws_free(c->ws);
   rtw_tls_free(c->tls);
@@ -288,45 +495,106 @@ static void free_conn(conn *c)
   free(c);
 }
 
-/* Close and free dead connections; a chat socket that leaves is a feed event. */
-static int reap(server *s)
+/* 1 when a feed stream could take more right away: events of the history it has not had,
+ * or (--redis) a replay that may ask the log for its next page. Its output drained within
+ * the round, so nothing else would wake it: it keeps EPOLLOUT, which the next round reports
+ * at once (what the poll loop's look at every connection in every round did). */
+static int feed_wants_more(const conn *c)
 {
-  size_t i = 0;
-  int any = 0;
-  while (i < s->nconns) {
-    conn *c = s->conns[i];
-    if (!c->dead) {
-      i++;
-      continue;
-    }
-    if (c->joined) {
-      s->online--;
-      chat_conn_publish_count(s, "leave");
-    }
-    free_conn(c);
-    s->conns[i] = s->conns[--s->nconns];
-    s->listen_paused = s->listen_said = 0; /* a descriptor is free again: accept more */
-    any = 1;
-  }
-  return any;
+  const server *s = c->srv;
+  if (c->kind != CONN_SSE || c->dead || c->ended)
+    return 0;
+  if (c->rds_state == RDS_LIVE)
+    return c->sse_seq < rtw_sse_history_next_seq(s->feed.history);
+  return c->rds_state == RDS_REPLAY && s->log_up;
 }
 
-/* Push feed events and pending bytes out, until no connection dies doing so. */
+/* The interest epoll needs for the connection now. */
+static uint32_t wanted_events(const conn *c)
+{
+  uint32_t ev = 0;
+  if (!c->tls_paused && (c->kind == CONN_WS ? chat_conn_reading(c) : !c->read_eof))
+    ev |= EPOLLIN;
+  if (has_output(c) || feed_wants_more(c))
+    ev |= EPOLLOUT;
+  return ev;
+}
+
+/* New events in the history (published here or elsewhere): every feed stream takes them. */
+static void touch_feeds_if_new(server *s)
+{
+  uint64_t next = rtw_sse_history_next_seq(s->feed.history);
+  conn *c;
+  if (next == s->feed_seen)
+    return;
+  s->feed_seen = next;
+  for (c = s->sse_head; c != NULL; c = c->sse_next)
+    conn_touch(c);
+}
+
+/* Look at every touched connection: its timers, feed events, pending bytes; close and free
+ * the dead (a chat socket that leaves is a feed event, which touches the feeds: once more),
+ * then set each survivor's epoll interest and timer. */
 static void settle(server *s)
 {
-  size_t i;
+  size_t i, kept;
+  int again;
+
   do {
-    for (i = 0; i < s->nconns; i++) {
-      conn *c = s->conns[i];
+    touch_feeds_if_new(s);
+    for (i = 0; i < s->ntouched; i++) { /* conn_touch() may append while this runs */
+      conn *c = s->touched[i];
+      if (!c->had_output)
+        c->last_empty = s->now; /* empty until this round */
+      if (!c->dead)
+        conn_timers(c);
       if (c->kind == CONN_SSE)
         feed_conn_fill(c);
       flush_conn(c);
+      if (c->kind == CONN_SSE && !has_output(c) && feed_wants_more(c)) {
+        feed_conn_fill(c); /* it all went at once: the next events (or replay page) */
+        flush_conn(c);
+      }
       if (c->kind == CONN_WS)
         chat_conn_resume(c);
       if (c->tls_paused)
         tls_conn_resume(c);
+      c->had_output = has_output(c);
     }
-  } while (reap(s));
+    again = 0;
+    for (i = kept = 0; i < s->ntouched; i++) {
+      conn *c = s->touched[i];
+      if (!c->dead) {
+        s->touched[kept++] = c;
+        continue;
+      }
+      if (c->joined) {
+        s->online--;
+        chat_conn_publish_count(s, "leave");
+      }
+      free_conn(c);
+      s->listen_paused = s->listen_said = 0; /* a descriptor is free again: accept more */
+      again = 1;
+    }
+    s->ntouched = kept;
+  } while (again);
+  for (i = 0; i < s->ntouched; i++) {
+    conn *c = s->touched[i];
+    uint32_t ev = wanted_events(c);
+    c->touched = 0;
+    sync_http_count(c);
+    sse_link(c);
+    if (ev != c->events) {
+      struct epoll_event ee;
+      memset(&ee, 0, sizeof ee);
+      ee.events = ev;
+      ee.data.ptr = c;
+      if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ee) == 0)
+        c->events = ev;
+    }
+    reschedule(c);
+  }
+  s->ntouched = 0;
 }
 
 static void pause_listening(server *s, int err)
@@ -363,18 +631,13 @@ static addr_key key_of(const struct sockaddr_storage *ss)
 /* 1 when this address already holds its share: --max-conns-per-addr connections in all,
  * or --max-http-per-addr in the HTTP states (sending a request head, being answered, or
  * lingering after the answer; not chat sockets or feed streams). A client that sends heads
- * slowly, asks and does not read, or opens streams it never uses, holds only its share. */
-static int over_share(const server *s, const addr_key *k)
+ * slowly, asks and does not read, or opens streams it never uses, holds only its share.
+ * The counts are the table's (addr_count): a connection's kind is counted again when the
+ * round that changed it ends. */
+static int over_share(server *s, const addr_key *k)
 {
-  size_t i, all = 0, http = 0;
-  for (i = 0; i < s->nconns; i++) {
-    const conn *c = s->conns[i];
-    if (memcmp(&c->addr, k, sizeof *k) != 0)
-      continue;
-    all++;
-    http += c->kind != CONN_WS && c->kind != CONN_SSE;
-  }
-  return all >= s->o.max_conns_per_addr || http >= s->o.max_http_per_addr;
+  const addr_count *e = addr_entry(s, k);
+  return e->all >= s->o.max_conns_per_addr || e->http >= s->o.max_http_per_addr;
 }
 
 static void refuse(int fd)
@@ -390,13 +653,15 @@ static void accept_conns(server *s)
 {
   rtw_ws_handshake_server_callbacks cb = {
       .version = RTW_WS_HANDSHAKE_SERVER_CALLBACKS_VERSION};
-  int one = 1;
+  int one = 1, rounds;
 
   cb.on_upgrade = chat_conn_on_upgrade;
-  for (;;) {
+  for (rounds = 0; rounds < 64; rounds++) { /* then serve the others; level-triggered */
     struct sockaddr_storage ss;
+    struct epoll_event ee;
     socklen_t sl = sizeof ss;
     addr_key key;
+    addr_count *e;
     conn *c;
     int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
     if (fd < 0) {
@@ -410,11 +675,20 @@ static void accept_conns(server *s)
       continue;
     }
     c = calloc(1, sizeof *c);
-    if (c == NULL || chat_set_nonblocking(fd) != 0 ||
-        rtw_ws_handshake_server_new(&c->hs, &cb, NULL, NULL, c) != 0 ||
+    if (c == NULL || chat_set_nonblocking(fd) != 0 || rtw_ws_handshake_server_new(&c->hs, &cb, NULL, NULL, c) != 0 ||
         (s->tls != NULL && tls_conn_start(c, s->tls) != 0)) {
       if (c != NULL)
         rtw_ws_handshake_server_free(c->hs);
+      free(c);
+      close(fd);
+      continue;
+    }
+    memset(&ee, 0, sizeof ee);
+    ee.events = EPOLLIN;
+    ee.data.ptr = c;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
+      rtw_ws_handshake_server_free(c->hs);
+      rtw_tls_free(c->tls);
       free(c);
       close(fd);
       continue;
@@ -425,53 +699,42 @@ static void accept_conns(server *s)
     c->fd = fd;
     c->addr = key;
     c->kind = CONN_HTTP;
+    c->events = EPOLLIN;
     c->deadline = s->now + REQUEST_TIMEOUT_MS;
     c->last_empty = s->now;
+    c->index = s->nconns;
     s->conns[s->nconns++] = c;
+    e = addr_entry(s, &key);
+    e->key = key;
+    e->all++;
+    e->http++;
+    c->counted_http = 1;
+    conn_touch(c); /* files its request timeout */
   }
 }
 
-static void run_timers(server *s)
+/* Every HEARTBEAT_MS, a comment on every feed stream (no other timer looks at them all). */
+static void heartbeats(server *s)
 {
-  int beat = s->now >= s->next_heartbeat, rv;
-  size_t i;
-
-  if (beat)
-    s->next_heartbeat = s->now + HEARTBEAT_MS;
-  for (i = 0; i < s->nconns; i++) {
-    conn *c = s->conns[i];
-    if (!has_output(c))
-      c->last_empty = s->now;
-    if ((c->kind == CONN_HTTP || c->kind == CONN_LINGER) && s->now >= c->deadline)
-      c->dead = 1;
-    else if (c->tls != NULL && (rv = rtw_tls_tick(c->tls, s->now)) != 0)
-      conn_kill(c, rtw_strerror(rv)); /* the TLS handshake timeout */
-    else if (s->now - c->last_empty > s->o.send_timeout * 1000u)
-      conn_kill(c, "output not drained in time"); /* however little it reads meanwhile */
-    else if (c->kind == CONN_WS && (rv = rtw_ws_tick(c->ws, s->now)) != 0)
-      conn_kill(c, rtw_strerror(rv)); /* no pong, or no close: the peer is gone */
-    else if (c->kind == CONN_SSE && beat)
-      feed_conn_heartbeat(c);
+  conn *c;
+  if (s->now < s->next_heartbeat)
+    return;
+  s->next_heartbeat = s->now + HEARTBEAT_MS;
+  for (c = s->sse_head; c != NULL; c = c->sse_next) {
+    feed_conn_heartbeat(c);
+    conn_touch(c);
   }
 }
 
 /* ====================================================================== the loop */
 
-static int wants_input(const conn *c)
-{
-  if (c->tls_paused)
-    return 0;
-  if (c->kind == CONN_WS)
-    return chat_conn_reading(c);
-  return !c->read_eof;
-}
-
 static void begin_shutdown(server *s)
 {
   size_t i;
 
-  close(s->lfd);
+  close(s->lfd); /* which also takes it out of the epoll set */
   s->lfd = -1;
+  s->listen_watched = 0;
   for (i = 0; i < s->nconns; i++) {
     conn *c = s->conns[i];
     if (c->kind == CONN_WS) {
@@ -481,19 +744,122 @@ static void begin_shutdown(server *s)
     } else {
       c->dead = 1;
     }
+    conn_touch(c);
+  }
+}
+
+/* The listener is in the epoll set while it may accept (not paused at EMFILE). */
+static void watch_listener(server *s)
+{
+  int want = s->lfd >= 0 && !s->listen_paused; /* at max-conns it answers 503 */
+  struct epoll_event ee;
+
+  if (want == s->listen_watched)
+    return;
+  memset(&ee, 0, sizeof ee);
+  ee.events = EPOLLIN;
+  ee.data.ptr = NULL; /* the listener: no connection */
+  if (epoll_ctl(s->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->lfd, &ee) == 0)
+    s->listen_watched = want;
+}
+
+/* One event of connection c: read, note an error or a hangup, write. */
+static void conn_event(conn *c, uint32_t ev)
+{
+  if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    read_conn(c);
+  /* epoll reports these even when input is not wanted: without this check a paused socket
+   * whose peer reset would wake every epoll_wait until its timeout */
+  if ((ev & EPOLLERR) || ((ev & EPOLLHUP) && !(c->events & EPOLLIN)))
+    c->dead = 1;
+  if (ev & EPOLLOUT)
+    flush_conn(c);
+  conn_touch(c);
+}
+
+/* The Redis log's descriptors (at most 2, redis.h) live in an epoll set of their own,
+ * itself watched by the main one: the log closes and reopens its sockets as it reconnects,
+ * and a descriptor number it gave up may already be a connection's in the main set, which
+ * an EPOLL_CTL_DEL for the old socket must not touch. Each round the set is brought in
+ * line with what chat_redis_fds() asks for. */
+static void watch_redis(server *s)
+{
+  int fds[2], k, m, n = chat_redis_fds(s->rds, fds, s->redis_ev);
+
+  for (k = 0; k < s->redis_nfds; k++) { /* no longer wanted: out (ENOENT once closed) */
+    for (m = 0; m < n && fds[m] != s->redis_fds[k]; m++)
+      ;
+    if (m == n)
+      (void)epoll_ctl(s->redis_epfd, EPOLL_CTL_DEL, s->redis_fds[k], NULL);
+  }
+  for (k = 0; k < n; k++) {
+    struct epoll_event ee;
+    memset(&ee, 0, sizeof ee);
+    ee.events = ((s->redis_ev[k] & POLLIN) ? (uint32_t)EPOLLIN : 0u) |
+                ((s->redis_ev[k] & POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
+    ee.data.fd = fds[k];
+    /* the same number may be a new socket whose registration went with the old one */
+    if (epoll_ctl(s->redis_epfd, EPOLL_CTL_MOD, fds[k], &ee) != 0)
+      (void)epoll_ctl(s->redis_epfd, EPOLL_CTL_ADD, fds[k], &ee);
+    s->redis_fds[k] = fds[k];
+  }
+  s->redis_nfds = n;
+}
+
+static void redis_events(server *s)
+{
+  struct epoll_event evs[2];
+  int k, n = epoll_wait(s->redis_epfd, evs, 2, 0);
+
+  for (k = 0; k < n; k++) {
+    short rev = (short)(((evs[k].events & EPOLLIN) ? POLLIN : 0) |
+                        ((evs[k].events & EPOLLOUT) ? POLLOUT : 0) |
+                        ((evs[k].events & EPOLLERR) ? POLLERR : 0) |
+                        ((evs[k].events & EPOLLHUP) ? POLLHUP : 0));
+    chat_redis_io(s->rds, evs[k].data.fd, rev, s->now);
+    watch_redis(s); /* it may have closed the other descriptor */
   }
 }
 
 int chat_run(server *s)
 {
-  struct pollfd *pfd = calloc(s->max_conns + 3, sizeof *pfd); /* + listener, Redis log */
-  uint64_t grace_end = 0, due;
-  size_t i, n, nr; /* nr: the Redis log's descriptors (redis.h), after the listener */
-  int listening, timeout, rfd[2], j;
-  short rev[2];
+  struct epoll_event evs[EPOLL_BATCH];
+  uint64_t grace_end = 0, tick_end, due;
+  size_t size = 1, j;
+  int i, n, timeout;
 
-  if (pfd == NULL)
+  while (size < 2 * s->max_conns) /* the address table: at least half free */
+    size *= 2;
+  s->epfd = epoll_create1(EPOLL_CLOEXEC);
+  s->touched = calloc(s->max_conns, sizeof *s->touched);
+  s->addrs = calloc(size, sizeof *s->addrs);
+  s->addrs_mask = size - 1;
+  if (s->epfd < 0 || s->touched == NULL || s->addrs == NULL) {
+    if (s->epfd >= 0)
+      close(s->epfd);
+    free(s->touched);
+    free(s->addrs);
     return -1;
+  }
+  s->redis_epfd = -1;
+  if (s->rds != NULL) {
+    struct epoll_event ee;
+    memset(&ee, 0, sizeof ee);
+    ee.events = EPOLLIN;
+    ee.data.ptr = &s->redis_epfd; /* the log's own set */
+    s->redis_epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->redis_epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->redis_epfd, &ee) != 0) {
+      if (s->redis_epfd >= 0)
+        close(s->redis_epfd);
+      close(s->epfd);
+      free(s->touched);
+      free(s->addrs);
+      return -1;
+    }
+  }
+  s->now = chat_clock_ms(CLOCK_MONOTONIC);
+  s->wheel_tick = s->now / WHEEL_TICK_MS;
+  s->feed_seen = rtw_sse_history_next_seq(s->feed.history);
   for (;;) {
     s->now = chat_clock_ms(CLOCK_MONOTONIC);
     if (chat_stop_requested && s->lfd >= 0) {
@@ -506,62 +872,51 @@ int chat_run(server *s)
       break;
     if (s->listen_paused && s->now >= s->listen_retry)
       s->listen_paused = 0;
-    listening = s->lfd >= 0 && !s->listen_paused; /* at max-conns it answers 503 */
-    n = 0;
-    if (listening) {
-      pfd[n].fd = s->lfd;
-      pfd[n++].events = POLLIN;
-    }
-    timeout = s->lfd >= 0 ? 1000 : 50;
-    nr = 0;
+    watch_listener(s);
     if (s->rds != NULL) {
       chat_redis_tick(s->rds, s->now);
-      nr = (size_t)chat_redis_fds(s->rds, rfd, rev);
-      for (j = 0; j < (int)nr; j++) {
-        pfd[n].fd = rfd[j];
-        pfd[n].revents = 0;
-        pfd[n++].events = rev[j];
-      }
-      due = chat_redis_next_deadline(s->rds);
-      if (due <= s->now)
-        timeout = 0;
-      else if (due - s->now < (uint64_t)timeout)
-        timeout = (int)(due - s->now);
+      watch_redis(s);
     }
-    for (i = 0; i < s->nconns; i++) {
-      pfd[n].fd = s->conns[i]->fd;
-      pfd[n].revents = 0;
-      pfd[n++].events = (short)((wants_input(s->conns[i]) ? POLLIN : 0) |
-                                (has_output(s->conns[i]) ? POLLOUT : 0));
-    }
-    if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
+    /* wake for the end of the wheel's current tick (its slot is due then), the listener's
+     * retry, the log's next deadline, and at least once a second; 50 ms while shutting
+     * down */
+    tick_end = (s->wheel_tick + 1) * WHEEL_TICK_MS;
+    due = s->rds != NULL ? chat_redis_next_deadline(s->rds) : UINT64_MAX;
+    if (due < tick_end)
+      tick_end = due;
+    timeout = s->lfd >= 0 ? 1000 : 50;
+    if (tick_end <= s->now)
+      timeout = 0;
+    else if (tick_end - s->now < (uint64_t)timeout)
+      timeout = (int)(tick_end - s->now);
+    n = epoll_wait(s->epfd, evs, EPOLL_BATCH, timeout);
+    if (n < 0 && errno != EINTR)
       break;
     s->now = chat_clock_ms(CLOCK_MONOTONIC);
-    i = 0;
-    if (listening && (pfd[i++].revents & POLLIN))
-      accept_conns(s);
-    for (j = 0; j < (int)nr; j++, i++) /* the log: its hooks may queue output anywhere */
-      if (pfd[i].revents != 0)
-        chat_redis_io(s->rds, pfd[i].fd, pfd[i].revents, s->now);
-    /* conns[] only grew at its end since pfd was built: the first entries still match */
-    for (; i < n; i++) {
-      conn *c = s->conns[i - (listening ? 1 : 0) - nr];
-      if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-        read_conn(c);
-      /* poll reports these even when input is not wanted: without this check a paused
-       * socket whose peer reset would wake every poll until its timeout */
-      if ((pfd[i].revents & POLLERR) || ((pfd[i].revents & POLLHUP) && !(pfd[i].events & POLLIN)))
-        c->dead = 1;
-      if (pfd[i].revents & POLLOUT)
-        flush_conn(c);
+    for (i = 0; i < n; i++) {
+      if (evs[i].data.ptr == NULL) {
+        if (s->lfd >= 0)
+          accept_conns(s);
+      } else if (evs[i].data.ptr == &s->redis_epfd) {
+        redis_events(s); /* its hooks touch what they change */
+      } else {
+        conn_event(evs[i].data.ptr, evs[i].events);
+      }
     }
-    run_timers(s);
+    run_wheel(s);
+    heartbeats(s);
     settle(s);
   }
   /* out of time: whoever is left goes now (their leave events still reach the feed file) */
-  for (i = 0; i < s->nconns; i++)
-    s->conns[i]->dead = 1;
-  reap(s);
-  free(pfd);
+  for (j = 0; j < s->nconns; j++) {
+    s->conns[j]->dead = 1;
+    conn_touch(s->conns[j]);
+  }
+  settle(s);
+  if (s->redis_epfd >= 0)
+    close(s->redis_epfd);
+  close(s->epfd);
+  free(s->touched);
+  free(s->addrs);
   return 0;
 }

@@ -29,7 +29,17 @@
  * meanwhile; a feed connection pulls events from the history only while its output is
  * small, so a slow reader costs no memory, and one that falls behind the whole history is
  * dropped (its browser reconnects with Last-Event-ID). At EMFILE the listener leaves the
- * poll set until a connection closes (or a second passes), so a full table costs no CPU.
+ * epoll set until a connection closes (or a second passes), so a full table costs no CPU.
+ *
+ * The loop (server.c) is one epoll instance, level-triggered: a connection is registered
+ * once and its interest (EPOLLIN while it takes input, EPOLLOUT while output waits) is
+ * changed only when it changes. Each round looks only at the connections something happened
+ * to (`touched`: an event, a timer, a broadcast queued to it, a new feed event for a feed
+ * stream), so 10,000 idle connections cost nothing per round. Timers (request and linger
+ * deadlines, the send timeout, the WebSocket and TLS sessions' own deadlines) sit in a
+ * timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS: a connection is looked at when its
+ * earliest deadline comes (up to one slot late), never by a scan of all of them; feed
+ * heartbeats walk the list of feed streams every HEARTBEAT_MS.
  */
 #ifndef RTWEB_CHAT_SERVER_H
 #define RTWEB_CHAT_SERVER_H
@@ -57,6 +67,9 @@
 #define SHUTDOWN_GRACE_MS 1500u
 #define RETRY_MS 1000u                 /* the feed's `retry:` (WHATWG 9.2.6) */
 #define JOIN_SLOTS 256u                /* addresses whose chat-socket opens are metered */
+#define WHEEL_SLOTS 512u               /* the timer wheel: slots of WHEEL_TICK_MS each, */
+#define WHEEL_TICK_MS 256u             /* ... so it spans 131 s; later timers go round again */
+#define EPOLL_BATCH 256                /* events taken per epoll_wait() */
 
 enum { CONN_HTTP, CONN_REPLY, CONN_SSE, CONN_WS, CONN_LINGER };
 
@@ -100,6 +113,17 @@ typedef struct conn {
   uint64_t sse_seq;       /* feed: the next history sequence number to send */
   uint64_t deadline;      /* HTTP: request timeout; LINGER: give up waiting for EOF */
   uint64_t last_empty;    /* the last time its output was seen empty */
+  /* the loop's bookkeeping (server.c) */
+  size_t index;           /* in srv->conns */
+  uint32_t events;        /* what epoll watches for it (EPOLLIN, EPOLLOUT) */
+  int touched;            /* in srv->touched: settle() looks at it this round */
+  int had_output;         /* output was waiting when settle() last saw it */
+  int counted_http;       /* counted as HTTP-state in its address's entry */
+  int in_sse;             /* in the list of feed streams */
+  struct conn *sse_prev, *sse_next;
+  uint64_t wake;          /* when its timers next need a look (UINT64_MAX: never) */
+  struct conn *t_prev, *t_next; /* its timer wheel slot's list */
+  int in_wheel;
   uint64_t serial;        /* unique in this process (--redis: a chat line's author) */
   int rds_state;          /* feed with --redis: RDS_LIVE, RDS_RESOLVE, RDS_REPLAY, ... */
   uint64_t rds_next;      /* ... RDS_REPLAY*: the next log entry to send */
@@ -107,6 +131,14 @@ typedef struct conn {
                                  * chat socket: /chat?after=<id> */
   size_t rds_id_len;
 } conn;
+
+/* Connections per client address, for --max-conns-per-addr and --max-http-per-addr: an
+ * open-addressing table (linear probing) of twice --max-conns entries, so the check at
+ * accept() costs the same with 10 connections or 100,000. */
+typedef struct addr_count {
+  addr_key key;
+  uint32_t all, http; /* all == 0: a free entry */
+} addr_count;
 
 /* A feed connection with --redis (feed_conn.c): sending from the history, waiting to
  * resolve its Last-Event-ID (the epoch is not known yet), or replaying from the log. */
@@ -124,11 +156,24 @@ typedef struct options {
 
 struct server {
   int lfd;
-  int listen_paused;  /* EMFILE: the listener is out of the poll set */
+  int listen_paused;  /* EMFILE: the listener is out of the epoll set */
   int listen_said;    /* ... and that was logged */
+  int listen_watched; /* the listener is in the epoll set */
   uint64_t listen_retry;
+  int epfd;           /* the epoll instance (server.c) */
   conn **conns;
   size_t nconns, max_conns;
+  conn **touched;     /* connections settle() looks at this round (each at most once) */
+  size_t ntouched;
+  conn *sse_head;     /* feed streams (CONN_SSE), for new events and heartbeats */
+  uint64_t feed_seen; /* the history's next sequence number settle() last saw */
+  conn *wheel[WHEEL_SLOTS];
+  uint64_t wheel_tick; /* the first tick (now / WHEEL_TICK_MS) not yet run */
+  addr_count *addrs;
+  size_t addrs_mask;   /* entries - 1 (a power of two) */
+  int redis_epfd;      /* --redis: an epoll set of the log's descriptors (server.c) */
+  int redis_fds[2], redis_nfds;
+  short redis_ev[2];
   size_t online; /* chat sockets */
   chat_feed feed;
   uint64_t now, next_heartbeat;
@@ -151,7 +196,7 @@ struct server {
 /** Set by SIGINT/SIGTERM: chat_run() shuts down (closes 1001, ends feeds) and returns. */
 extern volatile sig_atomic_t chat_stop_requested;
 
-/** Serve on s->lfd until asked to stop. @return 0, or -1 (out of memory, poll failed). */
+/** Serve on s->lfd until asked to stop. @return 0, or -1 (out of memory, epoll failed). */
 int chat_run(server *s);
 uint64_t chat_clock_ms(clockid_t id);
 int chat_set_nonblocking(int fd);
@@ -159,6 +204,10 @@ int chat_set_nonblocking(int fd);
 int chat_span_is(const char *s, size_t n, const char *lit);
 /** Mark for closing (why, when not NULL, is logged once). */
 void conn_kill(conn *c, const char *why);
+/** Have the loop look at the connection before it waits again: write what was queued for
+ * it, move feed events, close it if dead. Whatever changes a connection other than the one
+ * whose event is being handled touches it. */
+void conn_touch(conn *c);
 /** Queue bytes before anything the session has; over `limit` in all: the connection dies. */
 void conn_append(conn *c, const void *p, size_t n, size_t limit);
 /** Answer with a small text/plain response and close after it. */
