@@ -1766,8 +1766,11 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
     uint64_t k64 = (uint64_t)key << 32 | key, w, t;
     uint32_t kt = rtw__ws_mask_rotate(key, n - 8); /* the key for bytes from n - 8 */
     size_t i;
+    memcpy(&w, src, 8);
     memcpy(&t, src + n - 8, 8);
-    for (i = 0; i + 8 < n; i += 8) {
+    w ^= k64;
+    memcpy(dst, &w, 8);
+    for (i = 8; i + 8 < n; i += 8) { /* none up to 16 bytes */
       memcpy(&w, src + i, 8);
       w ^= k64;
       memcpy(dst + i, &w, 8);
@@ -1826,7 +1829,8 @@ static int fast_frame(rtw_ws *ws, const uint8_t *p, size_t avail, size_t *used, 
     ws->cb_depth++;
     rv = ws->cb.on_message_begin(ws, (int)op, ws->user_data);
     ws->cb_depth--;
-    rv = check_cb(ws, rv);
+    if (rv != 0)
+      rv = check_cb(ws, rv);
     if (rv != 0 || ws->paused || ws->free_pending || (gate_update(ws), ws->gated)) {
       /* stop where the general path stops: after the header, payload unread */
       (void)rtw__ws_parse_short(p, avail, &ws->f);
@@ -1853,14 +1857,35 @@ static int fast_frame(rtw_ws *ws, const uint8_t *p, size_t avail, size_t *used, 
     *rvp = RTW_ERR_INVALID_UTF8; /* 8.1 */
     return 1;
   }
+  ws->msg_len = n;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
-    ws->msg_len = n;
     ws->rx_direct = d;
-  } else if ((rv = deliver_checked(ws, d, n)) != 0) {
-    *rvp = rv;
+    *rvp = message_end(ws); /* frame_done(): the state is R_HEADER already */
     return 1;
   }
-  *rvp = message_end(ws); /* frame_done(): the state is R_HEADER already */
+  /* deliver_checked() and message_end(), streamed */
+  if (ws->cb.on_message_data != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_message_data(ws, d, n, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0 && (rv = check_cb(ws, rv)) != 0) {
+      *rvp = rv;
+      return 1;
+    }
+  }
+  if (op == RTW_WS_OP_TEXT && !rtw__utf8_at_boundary(&ws->utf8)) {
+    *rvp = RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
+    return 1;
+  }
+  ws->msg_op = 0;
+  if (ws->cb.on_message_end != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_message_end(ws, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0)
+      rv = check_cb(ws, rv);
+  }
+  *rvp = rv;
   return 1;
 }
 
