@@ -6,10 +6,15 @@
  * collected in `hdr`. The header is checked against every rule that it alone can break (RSV,
  * opcode, mask, control frame size and FIN, continuation order, size limits, 1-byte close)
  * before any payload is read, so a frame announcing 2 GiB fails at its header. Payload
- * bytes are unmasked on the fly (into a stack buffer; the caller's input is never written)
- * and delivered: data in pieces (streamed mode) or into `msg` (whole-message mode), control
- * payloads into `ctrl` (at most 125 bytes). Text is validated as it arrives and fails at the
- * first invalid byte (1007), not at the end of the message.
+ * bytes are unmasked on the fly and delivered: data in pieces (streamed mode: unmasked into
+ * a stack buffer, the caller's input is never written) or straight into `msg` (whole-message
+ * mode: sized once from a final frame's header, kept up to keep_buffer between messages),
+ * control payloads into `ctrl` (at most 125 bytes). rtw_ws_recv_inplace() unmasks in the
+ * caller's buffer instead and delivers pointers into it (rx_inplace); a one-frame whole
+ * message readable where it lies is delivered from there (rx_direct), never copied. Text is
+ * validated as it arrives and fails at the first invalid byte (1007), not at the end of the
+ * message. A small final data frame lying whole in the input takes fast_frame(): the same
+ * checks and callbacks in the same order, without the per-step state machine.
  *
  *   R_HEADER --header ok--> R_PAYLOAD --payload done--> R_HEADER
  *   any --peer close--> R_CLOSED (input ignored)     any --error--> R_FAILED (sticky)
