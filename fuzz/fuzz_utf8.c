@@ -23,8 +23,16 @@
  * - rtw__utf8_decode over the pieces (each into a buffer of exactly n * 3 + 3 bytes) plus
  *   rtw__utf8_flush() equals the reference output; counting with out = NULL gives the same
  *   sizes; the output is well-formed.
+ * - differential, for every variant this CPU runs (portable, AVX2, AVX-512 through the
+ *   rtw__utf8_*_at() hooks): rtw__utf8_validate_at, _valid_prefix_at, the fused
+ *   rtw__utf8_unmask_copy_at (into a copy and in place) and rtw__utf8_copy_mask_at on the input
+ *   placed at an offset of 0..63 bytes from a 64-byte boundary, for the whole input, the same
+ *   pieces as above, and every prefix length from n - 64 to n, agree with the reference and
+ *   with the portable variant; the fused calls' output up to the returned offset is the
+ *   (un)masked input, and nothing past n is written.
  * No allocation inside the code under test, so no allocation schedule.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +112,118 @@ static void reference(const uint8_t *s, size_t n, ref *r)
   }
   if (r->valid_prefix == SIZE_MAX)
     r->valid_prefix = n;
+}
+
+static size_t piece(fuzz_rng *rng, int every_byte, size_t left);
+
+static uint8_t key_at(uint32_t key_le, uint64_t q)
+{
+  return (uint8_t)(key_le >> (8u * (unsigned)(q & 3u)));
+}
+
+/* The fused calls at `level` on s[0..n) (n > 0), src at the given alignment; the expected
+ * result is `want` (the first error or n) and the state at the end `pend` when valid. */
+static void check_fused(int level, const uint8_t *s, size_t n, size_t align, uint32_t key,
+                        uint64_t off, size_t want, int pend)
+{
+  uint8_t *mem = malloc(2 * (n + 128)), *src, *dst;
+  size_t i, got;
+  rtw__utf8 st;
+
+  FUZZ_CHECK(mem != NULL);
+  src = (uint8_t *)(((uintptr_t)mem + 63u) & ~(uintptr_t)63u) + align;
+  dst = src + n + 64;
+  for (i = 0; i < n; i++)
+    src[i] = (uint8_t)(s[i] ^ key_at(key, off + i));
+  memset(dst, 0xA5, n + 8);
+  rtw__utf8_init(&st);
+  got = rtw__utf8_unmask_copy_at(level, &st, dst, src, n, key, off);
+  FUZZ_CHECK(got == want);
+  if (want == n)
+    FUZZ_CHECK(rtw__utf8_at_boundary(&st) == !pend);
+  FUZZ_CHECK(got == 0 || memcmp(dst, s, got) == 0);
+  for (i = n; i < n + 8; i++)
+    FUZZ_CHECK(dst[i] == 0xA5);
+  rtw__utf8_init(&st); /* in place */
+  got = rtw__utf8_unmask_copy_at(level, &st, src, src, n, key, off);
+  FUZZ_CHECK(got == want);
+  FUZZ_CHECK(got == 0 || memcmp(src, s, got) == 0);
+  memcpy(src, s, n); /* mask */
+  memset(dst, 0xA5, n + 8);
+  rtw__utf8_init(&st);
+  got = rtw__utf8_copy_mask_at(level, &st, dst, src, n, key, off);
+  FUZZ_CHECK(got == want);
+  if (want == n)
+    FUZZ_CHECK(rtw__utf8_at_boundary(&st) == !pend);
+  for (i = 0; i < got; i++)
+    FUZZ_CHECK(dst[i] == (uint8_t)(s[i] ^ key_at(key, off + i)));
+  for (i = n; i < n + 8; i++)
+    FUZZ_CHECK(dst[i] == 0xA5);
+  free(mem);
+}
+
+/* Every variant against the reference (see the header comment). */
+static void check_variants(const uint8_t *s, size_t n, const ref *r, uint8_t seed, int every)
+{
+  int level, top = rtw__utf8_level();
+  size_t want = r->first_error == SIZE_MAX ? n : r->first_error, align = seed % 64u;
+  uint32_t key = 0x9E3779B9u * (uint32_t)(seed + 1u);
+  uint64_t off = seed % 7u;
+
+  for (level = RTW__UTF8_PORTABLE; level <= top; level++) {
+    rtw__utf8 st, sp;
+    fuzz_rng rng;
+    size_t m, o, k, pos, got;
+    uint8_t *mem, *p;
+
+    mem = malloc(n + 128);
+    FUZZ_CHECK(mem != NULL);
+    p = (uint8_t *)(((uintptr_t)mem + 63u) & ~(uintptr_t)63u) + align;
+    if (n)
+      memcpy(p, s, n);
+    rtw__utf8_init(&st);
+    FUZZ_CHECK(rtw__utf8_validate_at(level, &st, n ? p : NULL, n) == want);
+    if (want == n)
+      FUZZ_CHECK(rtw__utf8_at_boundary(&st) == !r->ends_pending);
+    FUZZ_CHECK(rtw__utf8_valid_prefix_at(level, n ? p : NULL, n) == r->valid_prefix);
+    /* every prefix length from n - 64: the same as the portable variant */
+    for (m = n > 64 ? n - 64 : 0; m <= n; m++) {
+      rtw__utf8_init(&st);
+      rtw__utf8_init(&sp);
+      got = rtw__utf8_validate_at(level, &st, m ? p : NULL, m);
+      FUZZ_CHECK(got == rtw__utf8_validate_at(RTW__UTF8_PORTABLE, &sp, m ? p : NULL, m));
+      FUZZ_CHECK(got < m || st.need == sp.need);
+      FUZZ_CHECK(rtw__utf8_valid_prefix_at(level, m ? p : NULL, m) ==
+                 rtw__utf8_valid_prefix_at(RTW__UTF8_PORTABLE, m ? p : NULL, m));
+    }
+    /* in pieces: validate and the fused unmask, the state carried */
+    fuzz_rng_seed(&rng, seed);
+    rtw__utf8_init(&st);
+    rtw__utf8_init(&sp);
+    pos = 0;
+    got = SIZE_MAX;
+    while (pos < n) {
+      uint8_t *q;
+      k = piece(&rng, every, n - pos);
+      q = malloc(k); /* exact: ASan sees an over-read */
+      FUZZ_CHECK(q != NULL);
+      for (o = 0; o < k; o++)
+        q[o] = (uint8_t)(s[pos + o] ^ key_at(key, off + pos + o));
+      o = rtw__utf8_validate_at(level, &st, s + pos, k);
+      FUZZ_CHECK(rtw__utf8_unmask_copy_at(level, &sp, q, q, k, key, off + pos) == o);
+      FUZZ_CHECK(o == 0 || memcmp(q, s + pos, o) == 0);
+      free(q);
+      if (o < k) {
+        got = pos + o;
+        break;
+      }
+      pos += k;
+    }
+    FUZZ_CHECK(got == r->first_error);
+    if (n > 0)
+      check_fused(level, s, n, align, key, off, want, r->ends_pending);
+    free(mem);
+  }
 }
 
 /* The next piece length: 1 when seed is 0, else random in 1..64. */
@@ -202,6 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   FUZZ_CHECK(total == 0 || memcmp(out, r.out, total) == 0);
   FUZZ_CHECK(fuzz_utf8_valid(out, total));
   free(out);
+
+  check_variants(s, n, &r, seed, every);
   free(r.out);
   return 0;
 }

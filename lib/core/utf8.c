@@ -62,145 +62,45 @@ static size_t ascii_run(const uint8_t *p, size_t n)
   return i;
 }
 
-/* ------------------------------------------------------------------ AVX2 bulk check
- *
- * Whole 32-byte blocks are checked at once with the nibble-lookup method of Keiser and Lemire
- * ("Validating UTF-8 in less than one instruction per byte", 2021): each byte is classified,
- * together with the byte before it, by three 16-entry tables whose entries are bit sets of
- * the errors a pair can show; AND-ing the three lookups leaves a bit only where the pair is
- * ill-formed. A continuation byte that must follow a 3- or 4-byte lead (two or three bytes
- * back) is checked separately. Any error sends the caller back to the scalar validator, which
- * finds the exact first bad byte, so the fast path only has to be right about "all valid". */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#  include <immintrin.h>
-#  define HAVE_AVX2_BULK 1
-
-/* Error kinds of a (previous byte, byte) pair. */
-#define E_TOO_SHORT 0x01u  /* a lead not followed by a continuation */
-#define E_TOO_LONG 0x02u   /* a continuation after ASCII */
-#define E_OVERLONG3 0x04u  /* E0 80..9F */
-#define E_TOO_LARGE 0x08u  /* F4 90..BF, F5..FF */
-#define E_SURROGATE 0x10u  /* ED A0..BF */
-#define E_OVERLONG2 0x20u  /* C0, C1 */
-#define E_LARGE1000 0x40u  /* F5..FF 80..8F */
-#define E_OVERLONG4 0x40u  /* F0 80..8F */
-#define E_TWO_CONTS 0x80u  /* a continuation after a continuation */
-#define E_CARRY (E_TOO_SHORT | E_TOO_LONG | E_TWO_CONTS)
-
-__attribute__((target("avx2"))) static __m256i table16(uint8_t t0, uint8_t t1, uint8_t t2,
-    uint8_t t3, uint8_t t4, uint8_t t5, uint8_t t6, uint8_t t7, uint8_t t8, uint8_t t9,
-    uint8_t t10, uint8_t t11, uint8_t t12, uint8_t t13, uint8_t t14, uint8_t t15)
+/* Key byte for payload position q (RFC 6455 5.3: octet q MOD 4 of the key; key_le holds
+ * key[0] in bits 0-7, as in lib/ws/mask.h). */
+static uint8_t key_byte(uint32_t key_le, uint64_t q)
 {
-  return _mm256_setr_epi8((char)t0, (char)t1, (char)t2, (char)t3, (char)t4, (char)t5,
-                          (char)t6, (char)t7, (char)t8, (char)t9, (char)t10, (char)t11,
-                          (char)t12, (char)t13, (char)t14, (char)t15, (char)t0, (char)t1,
-                          (char)t2, (char)t3, (char)t4, (char)t5, (char)t6, (char)t7,
-                          (char)t8, (char)t9, (char)t10, (char)t11, (char)t12, (char)t13,
-                          (char)t14, (char)t15);
+  return (uint8_t)(key_le >> (8u * (unsigned)(q & 3u)));
 }
 
-/* The error bits of each byte of `in`, given the block before it. */
-__attribute__((target("avx2"))) static __m256i block_errors(__m256i in, __m256i prev_block)
+/* key_le rotated so that its low byte masks payload position `offset` (lib/ws/mask.h's
+ * rtw__ws_mask_rotate(), repeated here so lib/core does not depend on lib/ws). */
+static uint32_t key_rotate(uint32_t key_le, uint64_t offset)
 {
-  const __m256i lo4 = _mm256_set1_epi8(0x0F);
-  /* prev_block's upper half next to in's lower half, to shift bytes in across lanes */
-  __m256i across = _mm256_permute2x128_si256(prev_block, in, 0x21);
-  __m256i prev1 = _mm256_alignr_epi8(in, across, 15);
-  __m256i prev2 = _mm256_alignr_epi8(in, across, 14);
-  __m256i prev3 = _mm256_alignr_epi8(in, across, 13);
-  /* high nibble of the previous byte */
-  __m256i t1 = table16(E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG,
-                       E_TOO_LONG, E_TOO_LONG, E_TWO_CONTS, E_TWO_CONTS, E_TWO_CONTS,
-                       E_TWO_CONTS, E_TOO_SHORT | E_OVERLONG2, E_TOO_SHORT,
-                       E_TOO_SHORT | E_OVERLONG3 | E_SURROGATE,
-                       E_TOO_SHORT | E_TOO_LARGE | E_LARGE1000 | E_OVERLONG4);
-  /* low nibble of the previous byte */
-  __m256i t2 = table16(E_CARRY | E_OVERLONG3 | E_OVERLONG2 | E_OVERLONG4, E_CARRY | E_OVERLONG2,
-                       E_CARRY, E_CARRY, E_CARRY | E_TOO_LARGE,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000, E_CARRY | E_TOO_LARGE | E_LARGE1000,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000, E_CARRY | E_TOO_LARGE | E_LARGE1000,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000, E_CARRY | E_TOO_LARGE | E_LARGE1000,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000, E_CARRY | E_TOO_LARGE | E_LARGE1000,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000 | E_SURROGATE,
-                       E_CARRY | E_TOO_LARGE | E_LARGE1000, E_CARRY | E_TOO_LARGE | E_LARGE1000);
-  /* high nibble of the byte itself */
-  __m256i t3 = table16(E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
-                       E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
-                       E_TOO_LONG | E_OVERLONG2 | E_TWO_CONTS | E_OVERLONG3 | E_LARGE1000 |
-                           E_OVERLONG4,
-                       E_TOO_LONG | E_OVERLONG2 | E_TWO_CONTS | E_OVERLONG3 | E_TOO_LARGE,
-                       E_TOO_LONG | E_OVERLONG2 | E_TWO_CONTS | E_SURROGATE | E_TOO_LARGE,
-                       E_TOO_LONG | E_OVERLONG2 | E_TWO_CONTS | E_SURROGATE | E_TOO_LARGE,
-                       E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT);
-  __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(prev1, 4), lo4));
-  __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(prev1, lo4));
-  __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
-  __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
-  /* a byte two after a 3/4-byte lead or three after a 4-byte lead must be a continuation:
-   * there TWO_CONTS is expected, anywhere else it is an error */
-  __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
-  __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
-  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth),
-                                  _mm256_set1_epi8((char)0x80));
-  return _mm256_xor_si256(must, special);
+  unsigned r = (unsigned)(offset & 3u) * 8u;
+
+  return (key_le >> r) | (key_le << ((32u - r) & 31u));
 }
 
-/* Validate the whole 32-byte blocks of p[0..n), starting at a sequence boundary. Returns the
- * length of a prefix proven valid that ends at a sequence boundary, or 0 when a block holds
- * an error (the scalar validator then locates it). */
-__attribute__((target("avx2"))) static size_t bulk_avx2(const uint8_t *p, size_t n)
+/* XOR n bytes of src with the key word k (already rotated to src[0]) into dst. */
+static void xor_key(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k)
 {
-  size_t m = n & ~(size_t)31, i, b;
-  __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
-
-  for (i = 0; i < m; i += 32) {
-    __m256i in = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-    err = _mm256_or_si256(err, block_errors(in, prev));
-    prev = in;
-  }
-  if (!_mm256_testz_si256(err, err))
-    return 0;
-  /* A sequence may straddle m: end the proven prefix at its lead byte. */
-  b = m;
-  for (i = 1; i <= 3 && i <= m; i++) {
-    uint8_t c = p[m - i];
-    if (c < 0x80)
-      break;
-    if (c >= 0xC0) {
-      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-      if (i < len)
-        b = m - i;
-      break;
-    }
-  }
-  return b;
-}
-
-static size_t bulk_prefix(const uint8_t *p, size_t n)
-{
-  if (n < 64 || !__builtin_cpu_supports("avx2"))
-    return 0;
-  return bulk_avx2(p, n);
-}
-#else
-static size_t bulk_prefix(const uint8_t *p, size_t n)
-{
-  (void)p, (void)n;
-  return 0;
-}
-#endif
-
-size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
-{
+  uint64_t k64 = (uint64_t)k << 32 | k, w;
   size_t i = 0;
 
-  if (n == 0)
-    return 0; /* p may be NULL */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&w, src + i, 8);
+    w ^= k64;
+    memcpy(dst + i, &w, 8);
+  }
+#else
+  (void)k64, (void)w;
+#endif
+  for (; i < n; i++)
+    dst[i] = (uint8_t)(src[i] ^ (uint8_t)(k >> (8u * (i & 3u))));
+}
 
-  for (; i < n && st->need != 0; i++) /* finish a sequence left from the previous call */
-    if (!cont(st, p[i]))
-      return i;
-  i += bulk_prefix(p + i, n - i);
+/* The scalar validator (the reference every SIMD variant defers to for the exact offset). */
+static size_t validate_scalar(rtw__utf8 *st, const uint8_t *p, size_t n)
+{
+  size_t i = 0;
 
   while (i < n) {
     uint8_t b = p[i];
@@ -219,14 +119,493 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
   return n;
 }
 
-size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n)
+/* Modes of the bulk loops: validate only, unmask into dst and validate the unmasked bytes,
+ * validate src and write it masked into dst. */
+#define MODE_VALIDATE 0
+#define MODE_UNMASK 1
+#define MODE_MASK 2
+
+/* End a proven prefix p[0..m) (no error flagged before m) at a sequence boundary: a
+ * sequence may straddle m, so back off to its lead byte. */
+static size_t backoff(const uint8_t *p, size_t m)
 {
-  rtw__utf8 st;
-  size_t i, last;
+  size_t i;
+
+  for (i = 1; i <= 3 && i <= m; i++) {
+    uint8_t c = p[m - i];
+    if (c < 0x80)
+      break;
+    if (c >= 0xC0) {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      return i < len ? m - i : m;
+    }
+  }
+  return m;
+}
+
+/* ------------------------------------------------------------------ SIMD bulk checks
+ *
+ * Whole blocks are checked at once with the nibble-lookup method of Keiser and Lemire
+ * ("Validating UTF-8 in less than one instruction per byte", 2021): each byte is classified,
+ * together with the byte before it, by three 16-entry tables whose entries are bit sets of
+ * the errors a pair can show; AND-ing the three lookups leaves a bit only where the pair is
+ * ill-formed. A continuation byte that must follow a 3- or 4-byte lead (two or three bytes
+ * back) is checked separately. An error is always flagged at a byte no earlier than the lead
+ * of the sequence it breaks and no later than the byte that breaks it, so a block without
+ * flags proves everything before its end valid up to a sequence still open there. Any flag
+ * sends the caller back to the scalar validator from the last proven boundary, which finds
+ * the exact first bad byte: the fast path only has to be right about "no error here".
+ *
+ * Runs of blocks with no byte >= 0x80 (after ASCII) skip the classification: four blocks per
+ * step are loaded (unmasked and stored for the fused modes), OR-ed and tested. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  include <immintrin.h>
+#  define HAVE_X86_BULK 1
+#  define TARGET_AVX2 __attribute__((target("avx2")))
+#  define TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+/* Error kinds of a (previous byte, byte) pair. */
+#define E_TOO_SHORT 0x01u  /* a lead not followed by a continuation */
+#define E_TOO_LONG 0x02u   /* a continuation after ASCII */
+#define E_OVERLONG3 0x04u  /* E0 80..9F */
+#define E_TOO_LARGE 0x08u  /* F4 90..BF, F5..FF */
+#define E_SURROGATE 0x10u  /* ED A0..BF */
+#define E_OVERLONG2 0x20u  /* C0, C1 */
+#define E_LARGE1000 0x40u  /* F5..FF 80..8F */
+#define E_OVERLONG4 0x40u  /* F0 80..8F */
+#define E_TWO_CONTS 0x80u  /* a continuation after a continuation */
+#define E_CARRY (E_TOO_SHORT | E_TOO_LONG | E_TWO_CONTS)
+#define E_LARGE (E_CARRY | E_TOO_LARGE | E_LARGE1000)
+#define E_CONT_ALL (E_TOO_LONG | E_OVERLONG2 | E_TWO_CONTS)
+
+/* Indexed by the high nibble of the previous byte. */
+static const uint8_t tab_prev_hi[16] = {
+    E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG,
+    E_TOO_LONG, E_TWO_CONTS, E_TWO_CONTS, E_TWO_CONTS, E_TWO_CONTS,
+    E_TOO_SHORT | E_OVERLONG2, E_TOO_SHORT, E_TOO_SHORT | E_OVERLONG3 | E_SURROGATE,
+    E_TOO_SHORT | E_TOO_LARGE | E_LARGE1000 | E_OVERLONG4};
+/* Indexed by the low nibble of the previous byte. */
+static const uint8_t tab_prev_lo[16] = {
+    E_CARRY | E_OVERLONG3 | E_OVERLONG2 | E_OVERLONG4, E_CARRY | E_OVERLONG2, E_CARRY, E_CARRY,
+    E_CARRY | E_TOO_LARGE, E_LARGE, E_LARGE, E_LARGE, E_LARGE, E_LARGE, E_LARGE, E_LARGE,
+    E_LARGE, E_LARGE | E_SURROGATE, E_LARGE, E_LARGE};
+/* Indexed by the high nibble of the byte itself. */
+static const uint8_t tab_cur_hi[16] = {
+    E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
+    E_TOO_SHORT, E_TOO_SHORT, E_CONT_ALL | E_OVERLONG3 | E_LARGE1000 | E_OVERLONG4,
+    E_CONT_ALL | E_OVERLONG3 | E_TOO_LARGE, E_CONT_ALL | E_SURROGATE | E_TOO_LARGE,
+    E_CONT_ALL | E_SURROGATE | E_TOO_LARGE, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
+    E_TOO_SHORT};
+
+/* ---- AVX2: 32-byte blocks */
+
+typedef struct tabs256 {
+  __m256i t1, t2, t3;
+} tabs256;
+
+TARGET_AVX2 static inline __m256i tab256(const uint8_t t[16])
+{
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+/* The error bits of each byte of `in`, given the block before it. */
+TARGET_AVX2 static inline __m256i errors256(const tabs256 *t, __m256i in, __m256i prev_block)
+{
+  const __m256i lo4 = _mm256_set1_epi8(0x0F);
+  /* prev_block's upper half next to in's lower half, to shift bytes in across lanes */
+  __m256i across = _mm256_permute2x128_si256(prev_block, in, 0x21);
+  __m256i prev1 = _mm256_alignr_epi8(in, across, 15);
+  __m256i prev2 = _mm256_alignr_epi8(in, across, 14);
+  __m256i prev3 = _mm256_alignr_epi8(in, across, 13);
+  __m256i b1h = _mm256_shuffle_epi8(t->t1, _mm256_and_si256(_mm256_srli_epi16(prev1, 4), lo4));
+  __m256i b1l = _mm256_shuffle_epi8(t->t2, _mm256_and_si256(prev1, lo4));
+  __m256i b2h = _mm256_shuffle_epi8(t->t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
+  __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
+  /* a byte two after a 3/4-byte lead or three after a 4-byte lead must be a continuation:
+   * there TWO_CONTS is expected, anywhere else it is an error */
+  __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+  __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+  __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth),
+                                  _mm256_set1_epi8((char)0x80));
+  return _mm256_xor_si256(must, special);
+}
+
+/* Load block i (32 bytes) in the given mode: the bytes to validate; dst written when the
+ * mode writes. */
+TARGET_AVX2 static inline __m256i load256(int mode, uint8_t *dst, const uint8_t *src, size_t i,
+                                          __m256i key)
+{
+  __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+  if (mode == MODE_VALIDATE)
+    return x;
+  _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_xor_si256(x, key));
+  return mode == MODE_UNMASK ? _mm256_xor_si256(x, key) : x;
+}
+
+/* The AVX2 bulk pass over whole 32-byte blocks of src[0..n), starting at a sequence
+ * boundary. Returns the length of a prefix proven valid that ends at a boundary; *written is
+ * how many bytes of dst hold their (un)masked value (>= the return value). */
+TARGET_AVX2 static inline size_t bulk256(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                                         uint32_t key_le, size_t *written)
+{
+  const uint8_t *v = mode == MODE_UNMASK ? dst : src; /* where the validated bytes are */
+  size_t m = n & ~(size_t)31, i = 0;
+  __m256i prev = _mm256_setzero_si256(), key = _mm256_set1_epi32((int)key_le);
+  tabs256 t;
+  int open = 0; /* prev may end inside a sequence */
+
+  t.t1 = tab256(tab_prev_hi);
+  t.t2 = tab256(tab_prev_lo);
+  t.t3 = tab256(tab_cur_hi);
+  for (; i + 128 <= m; i += 128) {
+    __m256i a = load256(mode, dst, src, i, key), b = load256(mode, dst, src, i + 32, key);
+    __m256i c = load256(mode, dst, src, i + 64, key), d = load256(mode, dst, src, i + 96, key);
+    __m256i any = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d)), e;
+    if (!open && _mm256_movemask_epi8(any) == 0) {
+      prev = d;
+      continue;
+    }
+    e = _mm256_or_si256(_mm256_or_si256(errors256(&t, a, prev), errors256(&t, b, a)),
+                        _mm256_or_si256(errors256(&t, c, b), errors256(&t, d, c)));
+    if (!_mm256_testz_si256(e, e)) {
+      *written = mode == MODE_VALIDATE ? 0 : i + 128;
+      return backoff(v, i);
+    }
+    open = (uint32_t)_mm256_movemask_epi8(d) >> 29 != 0;
+    prev = d;
+  }
+  for (; i < m; i += 32) {
+    __m256i a = load256(mode, dst, src, i, key), e = errors256(&t, a, prev);
+    if (!_mm256_testz_si256(e, e)) {
+      *written = mode == MODE_VALIDATE ? 0 : i + 32;
+      return backoff(v, i);
+    }
+    prev = a;
+  }
+  *written = mode == MODE_VALIDATE ? 0 : m;
+  return backoff(v, m);
+}
+
+TARGET_AVX2 static size_t bulk_avx2(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                                    uint32_t key_le, size_t *written)
+{
+  /* one copy of the loop per mode, the mode tests folded away */
+  if (mode == MODE_UNMASK)
+    return bulk256(MODE_UNMASK, dst, src, n, key_le, written);
+  if (mode == MODE_MASK)
+    return bulk256(MODE_MASK, dst, src, n, key_le, written);
+  return bulk256(MODE_VALIDATE, dst, src, n, key_le, written);
+}
+
+/* ---- AVX-512 (F + BW): 64-byte blocks, the last partial block through masked loads */
+
+typedef struct tabs512 {
+  __m512i t1, t2, t3, idx;
+} tabs512;
+
+TARGET_AVX512 static inline __m512i tab512(const uint8_t t[16])
+{
+  return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+TARGET_AVX512 static inline __m512i errors512(const tabs512 *t, __m512i in, __m512i prev_block)
+{
+  const __m512i lo4 = _mm512_set1_epi8(0x0F);
+  /* 128-bit lanes [prev.3, in.0, in.1, in.2]: alignr within each lane then shifts bytes in
+   * from the lane before, across the whole 64 bytes */
+  __m512i across = _mm512_permutex2var_epi64(prev_block, t->idx, in);
+  __m512i prev1 = _mm512_alignr_epi8(in, across, 15);
+  __m512i prev2 = _mm512_alignr_epi8(in, across, 14);
+  __m512i prev3 = _mm512_alignr_epi8(in, across, 13);
+  __m512i b1h = _mm512_shuffle_epi8(t->t1, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), lo4));
+  __m512i b1l = _mm512_shuffle_epi8(t->t2, _mm512_and_si512(prev1, lo4));
+  __m512i b2h = _mm512_shuffle_epi8(t->t3, _mm512_and_si512(_mm512_srli_epi16(in, 4), lo4));
+  __m512i special = _mm512_and_si512(_mm512_and_si512(b1h, b1l), b2h);
+  __m512i third = _mm512_subs_epu8(prev2, _mm512_set1_epi8((char)(0xE0 - 0x80)));
+  __m512i fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8((char)(0xF0 - 0x80)));
+  __m512i must = _mm512_and_si512(_mm512_or_si512(third, fourth),
+                                  _mm512_set1_epi8((char)0x80));
+  return _mm512_xor_si512(must, special);
+}
+
+TARGET_AVX512 static inline __m512i load512(int mode, uint8_t *dst, const uint8_t *src,
+                                            size_t i, __m512i key)
+{
+  __m512i x = _mm512_loadu_si512((const void *)(src + i));
+  if (mode == MODE_VALIDATE)
+    return x;
+  _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(x, key));
+  return mode == MODE_UNMASK ? _mm512_xor_si512(x, key) : x;
+}
+
+TARGET_AVX512 static inline size_t bulk512(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                                           uint32_t key_le, size_t *written)
+{
+  const uint8_t *v = mode == MODE_UNMASK ? dst : src;
+  size_t m = n & ~(size_t)63, i = 0, r = n - m;
+  __m512i prev = _mm512_setzero_si512(), key = _mm512_set1_epi32((int)key_le);
+  tabs512 t;
+  int open = 0;
+
+  t.t1 = tab512(tab_prev_hi);
+  t.t2 = tab512(tab_prev_lo);
+  t.t3 = tab512(tab_cur_hi);
+  t.idx = _mm512_set_epi64(13, 12, 11, 10, 9, 8, 7, 6);
+  for (; i + 256 <= m; i += 256) {
+    __m512i a = load512(mode, dst, src, i, key), b = load512(mode, dst, src, i + 64, key);
+    __m512i c = load512(mode, dst, src, i + 128, key), d = load512(mode, dst, src, i + 192, key);
+    __m512i e;
+    /* bit 7 of any byte of a | b | c | d */
+    if (!open && _mm512_movepi8_mask(_mm512_ternarylogic_epi32(
+                     a, b, _mm512_or_si512(c, d), 0xFE)) == 0) {
+      prev = d;
+      continue;
+    }
+    e = _mm512_ternarylogic_epi32(errors512(&t, a, prev), errors512(&t, b, a),
+                                  _mm512_or_si512(errors512(&t, c, b), errors512(&t, d, c)),
+                                  0xFE);
+    if (_mm512_test_epi8_mask(e, e) != 0) {
+      *written = mode == MODE_VALIDATE ? 0 : i + 256;
+      return backoff(v, i);
+    }
+    open = (_mm512_movepi8_mask(d) >> 61) != 0;
+    prev = d;
+  }
+  for (; i < m; i += 64) {
+    __m512i a = load512(mode, dst, src, i, key), e = errors512(&t, a, prev);
+    if (_mm512_test_epi8_mask(e, e) != 0) {
+      *written = mode == MODE_VALIDATE ? 0 : i + 64;
+      return backoff(v, i);
+    }
+    prev = a;
+  }
+  if (r != 0) {
+    /* The last r bytes, zero-filled (fault suppression: nothing past n is touched). Flags
+     * past n only say that a sequence is still open at n, which backoff() handles. */
+    __mmask64 live = (__mmask64)(~0ull >> (64u - r));
+    __m512i x = _mm512_maskz_loadu_epi8(live, (const void *)(src + m)), e;
+    if (mode != MODE_VALIDATE) {
+      _mm512_mask_storeu_epi8((void *)(dst + m), live, _mm512_xor_si512(x, key));
+      if (mode == MODE_UNMASK)
+        x = _mm512_maskz_mov_epi8(live, _mm512_xor_si512(x, key));
+    }
+    e = errors512(&t, x, prev);
+    if ((_mm512_test_epi8_mask(e, e) & live) != 0) {
+      *written = mode == MODE_VALIDATE ? 0 : n;
+      return backoff(v, m);
+    }
+    m = n;
+  }
+  *written = mode == MODE_VALIDATE ? 0 : n;
+  return backoff(v, m);
+}
+
+TARGET_AVX512 static size_t bulk_avx512(int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                                        uint32_t key_le, size_t *written)
+{
+  if (mode == MODE_UNMASK)
+    return bulk512(MODE_UNMASK, dst, src, n, key_le, written);
+  if (mode == MODE_MASK)
+    return bulk512(MODE_MASK, dst, src, n, key_le, written);
+  return bulk512(MODE_VALIDATE, dst, src, n, key_le, written);
+}
+
+/* The widest variant this CPU runs. __builtin_cpu_supports() reads what libgcc/compiler-rt
+ * filled in at start-up; rtw__utf8_level() calls __builtin_cpu_init() first for callers that
+ * may run before constructors. */
+static int cpu_level(void)
+{
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+    return RTW__UTF8_AVX512;
+  if (__builtin_cpu_supports("avx2"))
+    return RTW__UTF8_AVX2;
+  return RTW__UTF8_PORTABLE;
+}
+
+int rtw__utf8_level(void)
+{
+  __builtin_cpu_init();
+  return cpu_level();
+}
+
+/* Bulk pass at `level` (bytes of src from a sequence boundary); see bulk256(). */
+static size_t bulk(int level, int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                   uint32_t key_le, size_t *written)
+{
+  *written = 0;
+  if (level >= RTW__UTF8_AVX512)
+    return bulk_avx512(mode, dst, src, n, key_le, written);
+  if (level == RTW__UTF8_AVX2)
+    return bulk_avx2(mode, dst, src, n, key_le, written);
+  return 0;
+}
+#else
+static int cpu_level(void)
+{
+  return RTW__UTF8_PORTABLE;
+}
+
+int rtw__utf8_level(void)
+{
+  return RTW__UTF8_PORTABLE;
+}
+
+static size_t bulk(int level, int mode, uint8_t *dst, const uint8_t *src, size_t n,
+                   uint32_t key_le, size_t *written)
+{
+  (void)level, (void)mode, (void)dst, (void)src, (void)n, (void)key_le;
+  *written = 0;
+  return 0;
+}
+#endif
+
+/* Inputs shorter than this never ask the CPU (a small message pays nothing for the choice). */
+#define SIMD_MIN 64u
+
+/* Bytes the portable fused loop unmasks before validating them (stays in L1). */
+#define CHUNK 1024u
+
+/* A small message (the common chat line), starting at a boundary: one word loop that
+ * (un)masks and collects the high bits; only text with a byte >= 0x80 goes through the
+ * scalar validator. Inlined into the entry points with `mode` a constant. */
+static inline size_t small(int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                           uint32_t key_le, uint64_t offset)
+{
+  uint32_t kw = key_rotate(key_le, offset);
+  uint64_t acc = 0;
+  size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t k64 = (uint64_t)kw << 32 | kw, x;
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&x, src + i, 8);
+    acc |= mode == MODE_UNMASK ? x ^ k64 : x;
+    x ^= k64;
+    memcpy(dst + i, &x, 8);
+  }
+#endif
+  for (; i < n; i++) {
+    uint8_t y = (uint8_t)(src[i] ^ (uint8_t)(kw >> (8u * (i & 3u))));
+    acc |= mode == MODE_UNMASK ? y : src[i];
+    dst[i] = y;
+  }
+  if ((acc & ASCII_MASK) == 0)
+    return n;
+  return validate_scalar(st, mode == MODE_UNMASK ? dst : src, n);
+}
+
+/* The fused operations (MODE_UNMASK, MODE_MASK) at a given level. */
+static size_t fused(int level, int mode, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
+                    size_t n, uint32_t key_le, uint64_t offset)
+{
+  size_t i = 0, b = 0, w = 0, k;
+
+  if (n == 0)
+    return 0; /* dst and src may be NULL */
+  if (n < SIMD_MIN && st->need == 0)
+    return small(mode, st, dst, src, n, key_le, offset);
+  /* finish a sequence left open by the previous call, byte by byte */
+  for (; i < n && st->need != 0; i++) {
+    uint8_t x = src[i], y = (uint8_t)(x ^ key_byte(key_le, offset + i));
+    dst[i] = y;
+    if (!cont(st, mode == MODE_UNMASK ? y : x))
+      return i;
+  }
+  if (n - i >= SIMD_MIN && level > RTW__UTF8_PORTABLE)
+    b = bulk(level, mode, dst + i, src + i, n - i, key_rotate(key_le, offset + i), &w);
+  i += b;
+  w -= b; /* dst[i..i+w) already written */
+  if (w > 0) {
+    k = validate_scalar(st, (mode == MODE_UNMASK ? dst : src) + i, w);
+    if (k < w)
+      return i + k;
+    i += w;
+  }
+  while (i < n) {
+    size_t c = n - i < CHUNK ? n - i : CHUNK;
+    if (mode == MODE_UNMASK) {
+      xor_key(dst + i, src + i, c, key_rotate(key_le, offset + i));
+      k = validate_scalar(st, dst + i, c);
+    } else {
+      k = validate_scalar(st, src + i, c);
+      xor_key(dst + i, src + i, c, key_rotate(key_le, offset + i));
+    }
+    if (k < c)
+      return i + k;
+    i += c;
+  }
+  return n;
+}
+
+size_t rtw__utf8_validate_at(int level, rtw__utf8 *st, const uint8_t *p, size_t n)
+{
+  size_t i = 0, w;
 
   if (n == 0)
     return 0; /* p may be NULL */
-  i = bulk_prefix(p, n);
+  for (; i < n && st->need != 0; i++) /* finish a sequence left from the previous call */
+    if (!cont(st, p[i]))
+      return i;
+  if (n - i >= SIMD_MIN && level > RTW__UTF8_PORTABLE)
+    i += bulk(level, MODE_VALIDATE, NULL, p + i, n - i, 0, &w);
+  return i + validate_scalar(st, p + i, n - i);
+}
+
+size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n)
+{
+  if (n < SIMD_MIN && st->need == 0) { /* small: ASCII words, else the scalar validator */
+    uint64_t acc = 0, x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&x, p + i, 8);
+      acc |= x;
+    }
+    for (; i < n; i++)
+      acc |= p[i];
+    return (acc & ASCII_MASK) == 0 ? n : validate_scalar(st, p, n);
+  }
+  return rtw__utf8_validate_at(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, st, p, n);
+}
+
+size_t rtw__utf8_unmask_copy_at(int level, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
+                                size_t n, uint32_t key_le, uint64_t offset)
+{
+  return fused(level, MODE_UNMASK, st, dst, src, n, key_le, offset);
+}
+
+size_t rtw__utf8_unmask_copy(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                             uint32_t key_le, uint64_t offset)
+{
+  if (n < SIMD_MIN && n > 0 && st->need == 0)
+    return small(MODE_UNMASK, st, dst, src, n, key_le, offset);
+  return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_UNMASK, st, dst, src, n,
+               key_le, offset);
+}
+
+size_t rtw__utf8_copy_mask_at(int level, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
+                              size_t n, uint32_t key_le, uint64_t offset)
+{
+  return fused(level, MODE_MASK, st, dst, src, n, key_le, offset);
+}
+
+size_t rtw__utf8_copy_mask(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                           uint32_t key_le, uint64_t offset)
+{
+  if (n < SIMD_MIN && n > 0 && st->need == 0)
+    return small(MODE_MASK, st, dst, src, n, key_le, offset);
+  return fused(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, MODE_MASK, st, dst, src, n,
+               key_le, offset);
+}
+
+size_t rtw__utf8_valid_prefix_at(int level, const uint8_t *p, size_t n)
+{
+  rtw__utf8 st;
+  size_t i = 0, last, w;
+
+  if (n == 0)
+    return 0; /* p may be NULL */
+  if (n >= SIMD_MIN && level > RTW__UTF8_PORTABLE)
+    i = bulk(level, MODE_VALIDATE, NULL, p, n, 0, &w);
   last = i;
 
   rtw__utf8_init(&st);
@@ -247,6 +626,11 @@ size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n)
     i++;
   }
   return st.need == 0 ? n : last;
+}
+
+size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n)
+{
+  return rtw__utf8_valid_prefix_at(n >= SIMD_MIN ? cpu_level() : RTW__UTF8_PORTABLE, p, n);
 }
 
 static size_t put_cp(uint8_t *out, uint32_t cp)

@@ -53,6 +53,37 @@ size_t rtw__utf8_validate(rtw__utf8 *st, const uint8_t *p, size_t n);
  * Returns n for valid input that ends at a boundary. */
 size_t rtw__utf8_valid_prefix(const uint8_t *p, size_t n);
 
+/* Fused unmask + copy + validate, for a received text payload (RFC 6455 5.3 and 8.1).
+ * Unmasks src[0..n) with the key word key_le (unrotated, as in lib/ws/mask.h; src[0] being
+ * byte `offset` of the payload) into dst, validating the unmasked bytes as
+ * rtw__utf8_validate() would, continuing from *st. dst == src is allowed; otherwise the
+ * buffers must not overlap. Returns n when all bytes are valid (a sequence may stay pending in
+ * *st), else the offset of the first invalid byte; dst holds at least the unmasked bytes up
+ * to that offset (possibly more). One pass: SIMD loads, XOR, stores and checks each block. */
+size_t rtw__utf8_unmask_copy(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                             uint32_t key_le, uint64_t offset);
+
+/* The same for sending text as a client: validates src[0..n) (continuing from *st) and
+ * writes it masked into dst. dst and src must not overlap. Returns as above; dst holds at
+ * least the masked bytes up to the returned offset. */
+size_t rtw__utf8_copy_mask(rtw__utf8 *st, uint8_t *dst, const uint8_t *src, size_t n,
+                           uint32_t key_le, uint64_t offset);
+
+/* Variants, for tests and benchmarks. rtw__utf8_level() is the widest this CPU runs (it calls
+ * __builtin_cpu_init() first). The *_at functions run the given variant (call them only with
+ * a level <= rtw__utf8_level()); the functions above choose per call (inputs under 64 bytes
+ * always take the portable path). */
+#define RTW__UTF8_PORTABLE 0
+#define RTW__UTF8_AVX2 1
+#define RTW__UTF8_AVX512 2
+int rtw__utf8_level(void);
+size_t rtw__utf8_validate_at(int level, rtw__utf8 *st, const uint8_t *p, size_t n);
+size_t rtw__utf8_valid_prefix_at(int level, const uint8_t *p, size_t n);
+size_t rtw__utf8_unmask_copy_at(int level, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
+                                size_t n, uint32_t key_le, uint64_t offset);
+size_t rtw__utf8_copy_mask_at(int level, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
+                              size_t n, uint32_t key_le, uint64_t offset);
+
 /* Decode n bytes with replacement, continuing from *st, writing valid UTF-8 to out (when out
  * is NULL, only count). Returns the bytes written (or that would be). An incomplete sequence
  * at the end stays pending in *st. out needs room for n * 3 + 3 bytes at most. */
