@@ -1328,21 +1328,19 @@ static int msg_room(rtw_ws *ws, size_t n)
   return 0;
 }
 
-/* Unmask n payload bytes from src into dst (RFC 6455 5.3; dst may equal src) and check
- * them as text when the message is text, in pieces of at most UNMASK_CHUNK so the validator
- * reads what the unmasking just wrote while it is in L1. */
+/* Unmask n payload bytes from src into dst (RFC 6455 5.3; dst may equal src) and, when the
+ * message is text, validate them in the same pass (8.1: fail fast at the first invalid
+ * byte): rtw__utf8_unmask_copy() loads, unmasks, stores and checks each block once. */
 static int unmask_check(rtw_ws *ws, uint8_t *dst, const uint8_t *src, size_t n)
 {
-  while (n > 0) {
-    size_t k = n < UNMASK_CHUNK ? n : UNMASK_CHUNK;
-    rtw__ws_mask(dst, src, k, ws->key, ws->frame_off);
-    ws->frame_off += k;
-    if (!text_ok(ws, dst, k))
-      return RTW_ERR_INVALID_UTF8; /* 8.1: fail fast at the first invalid byte */
-    dst += k;
-    src += k;
-    n -= k;
-  }
+  uint64_t off = ws->frame_off;
+
+  ws->frame_off += n;
+  if (ws->msg_op == RTW_WS_OP_TEXT)
+    return rtw__utf8_unmask_copy(&ws->utf8, dst, src, n, ws->key, off) == n
+               ? 0
+               : RTW_ERR_INVALID_UTF8;
+  rtw__ws_mask(dst, src, n, ws->key, off);
   return 0;
 }
 
