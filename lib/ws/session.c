@@ -145,6 +145,7 @@ struct rtw_ws {
   uint8_t hdr_len;
   uint8_t msg_op;   /* opcode of the message being received, 0 when none */
   uint8_t ctrl_len;
+  uint8_t rx_inplace; /* receive (issue 15): rtw_ws_recv_inplace(), unmask in the input */
   uint8_t hdr[RTW_WS_MAX_HEADER];
   rtw_ws_frame f;
   uint32_t key;       /* f.mask as a word (mask.h) */
@@ -155,7 +156,6 @@ struct rtw_ws {
   uint8_t ctrl[RTW_WS_MAX_CONTROL_PAYLOAD];
   rtw__buf msg; /* whole-message mode */
   /* receive (issue 15) */
-  uint8_t rx_inplace;        /* rtw_ws_recv_inplace(): payload may be unmasked in the input */
   const uint8_t *rx_direct;  /* whole mode: the message lies here (input or stack), not in msg */
 
   /* send */
