@@ -56,7 +56,10 @@
  * and control frames queued, the close frame last; NOCOPY payloads released exactly once; no
  * leak. Then: B == an independent receiver (same events, an error the first bad frame
  * allows), A == B unless A was disturbed (a refused allocation, a failing random callback, a
- * timeout: then A's events are a prefix of B's), B == C (events and output bytes). When the
+ * timeout: then A's events are a prefix of B's), B == C (events and output bytes), and D (A
+ * again through rtw_ws_recv_inplace(), on a writable copy of each piece whose bytes past
+ * *nread must stay untouched) == A (events, error, output) unless either was disturbed
+ * (then D's events are a prefix of B's). When the
  * input gate pauses rtw_ws_recv() (no callback paused), every run drains its output and
  * feeds the rest. Over a small budget automatic pongs may be merged (RFC 6455 5.5.3: only
  * the most recent ping needs an answer): then the pongs sent are checked to be among those
@@ -123,6 +126,7 @@ typedef struct run {
   rtw_ws *ws;
   int whole;
   int is_a; /* pieces, pauses, ops, failing allocator and random callback */
+  int inplace; /* run D: rtw_ws_recv_inplace() on a writable copy of each piece */
   fuzz_mem fm;
   fuzz_rng rng;
   fuzz_in ops;
@@ -1209,7 +1213,17 @@ static int recv_checked(run *r, const uint8_t *p, size_t n, size_t *nread)
   r->cb_failed = r->cb_paused = 0;
   r->cs_known = rtw_ws_close_sent(r->ws);
   *nread = (size_t)-1;
-  rv = rtw_ws_recv(r->ws, p, n, nread);
+  if (r->inplace && n > 0) {
+    uint8_t *w = xmalloc(n);
+    memcpy(w, p, n);
+    rv = rtw_ws_recv_inplace(r->ws, w, n, nread);
+    FUZZ_CHECK(*nread <= n);
+    /* ws.h: the bytes it did not consume are left untouched */
+    FUZZ_CHECK(memcmp(w + *nread, p + *nread, n - *nread) == 0);
+    free(w);
+  } else {
+    rv = rtw_ws_recv(r->ws, p, n, nread);
+  }
   FUZZ_CHECK(*nread <= n);
   if (r->err != 0) { /* sticky, whatever failed it (recv, tick, send_pending) */
     FUZZ_CHECK(rv == r->err && *nread == 0);
@@ -1513,7 +1527,7 @@ static void run_free(run *r)
   fuzz_log_free(&r->ctrl);
 }
 
-static void session(run *r, const config *cf, int whole, int is_a)
+static void session(run *r, const config *cf, int whole, int is_a, int inplace)
 {
   rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
   rtw_ws_settings st = cf->st;
@@ -1525,14 +1539,16 @@ static void session(run *r, const config *cf, int whole, int is_a)
   r->cf = cf;
   r->whole = whole;
   r->is_a = is_a;
+  r->inplace = inplace;
   r->rand_state = 0x2545F491u;
   fuzz_rng_seed(&r->rng, (uint32_t)cf->h[5] << 8 | cf->h[6]);
   if (is_a) {
     r->ops.p = cf->ops;
     r->ops.n = cf->ops_len;
   }
-  fuzz_mem_init(&r->fm, is_a ? fuzz_mem_scheduled(cf->h[7]) : 0);
-  if (is_a)
+  /* D (in place) refuses no allocation: the sweep's schedule is A's alone */
+  fuzz_mem_init(&r->fm, is_a && !inplace ? fuzz_mem_scheduled(cf->h[7]) : 0);
+  if (is_a && !inplace)
     fuzz_mem_mark_scheduled(&r->fm);
   cb.on_message_begin = on_begin;
   cb.on_message_data = on_data;
@@ -1779,15 +1795,16 @@ static void read_config(config *cf, const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   config cf;
-  run a, b, c;
+  run a, b, c, d;
   ref_result ref;
   int whole;
 
   read_config(&cf, data, size);
   whole = (cf.h[0] & H_WHOLE) != 0;
-  session(&a, &cf, whole, 1);
-  session(&b, &cf, whole, 0);
-  session(&c, &cf, !whole, 0);
+  session(&a, &cf, whole, 1, 0);
+  session(&b, &cf, whole, 0, 0);
+  session(&c, &cf, !whole, 0, 0);
+  session(&d, &cf, whole, 1, 1);
   if (cf.data_fail_msg == 0) {
     /* B against the reference receiver */
     reference(&cf, &ref);
@@ -1815,8 +1832,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(a.events.len <= b.events.len &&
                (a.events.len == 0 || memcmp(a.events.p, b.events.p, a.events.len) == 0));
   }
+  /* in place (D: A's pieces, pauses and ops through rtw_ws_recv_inplace()) changes nothing
+   * either: the same events, error and output as A, at every split A makes (D refuses no
+   * allocation: when A was disturbed, D must still be a prefix of B) */
+  if (!a.disturbed && !d.disturbed) {
+    fuzz_log_expect_equal("rtw_ws_recv (A) vs rtw_ws_recv_inplace (D)", &a.events,
+                          &d.events);
+    FUZZ_CHECK(a.err == d.err && a.peer_code == d.peer_code);
+    if (!(IS_CLIENT && (cf.h[0] & H_OSRNG)))
+      fuzz_log_expect_equal("output of A vs D", &a.out, &d.out);
+  } else {
+    FUZZ_CHECK(d.events.len <= b.events.len &&
+               (d.events.len == 0 || memcmp(d.events.p, b.events.p, d.events.len) == 0));
+  }
   run_free(&a);
   run_free(&b);
   run_free(&c);
+  run_free(&d);
   return 0;
 }

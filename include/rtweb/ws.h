@@ -388,10 +388,14 @@ RTW_EXPORT int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread
  * @brief rtw_ws_recv() for a host that owns a writable read buffer: the session unmasks
  * payload bytes in place (the buffer's contents change) and delivers pointers into `in`
  * wherever it can instead of copying (every on_message_data piece in streamed mode, and a
- * whole message that lies in one frame inside `in`). Same contract, return values and
- * backpressure as rtw_ws_recv(); the bytes it did not consume (*nread onwards) are left
- * untouched, so feeding them again later is correct. Do not mix the two calls within one
- * frame's payload with bytes already unmasked in place.
+ * whole message that lies in one frame inside `in`; a fragmented message, or one that spans
+ * two calls, is assembled in the session's buffer as with rtw_ws_recv()). Same contract,
+ * callbacks, return values and backpressure as rtw_ws_recv(); pointers into `in` are valid
+ * only during the callback, like any callback pointer. The bytes it did not consume
+ * (*nread onwards) are left untouched, so feeding them again later is correct. Control
+ * frames and compressed (permessage-deflate) payload are read as rtw_ws_recv() reads them
+ * (copied, not unmasked in place). Do not mix the two calls within one frame's payload with
+ * bytes already unmasked in place.
  * @param ws the session.
  * @param in received bytes, modified in place (NULL allowed with len 0).
  * @param len bytes at in.

@@ -6,10 +6,15 @@
  * collected in `hdr`. The header is checked against every rule that it alone can break (RSV,
  * opcode, mask, control frame size and FIN, continuation order, size limits, 1-byte close)
  * before any payload is read, so a frame announcing 2 GiB fails at its header. Payload
- * bytes are unmasked on the fly (into a stack buffer; the caller's input is never written)
- * and delivered: data in pieces (streamed mode) or into `msg` (whole-message mode), control
- * payloads into `ctrl` (at most 125 bytes). Text is validated as it arrives and fails at the
- * first invalid byte (1007), not at the end of the message.
+ * bytes are unmasked on the fly and delivered: data in pieces (streamed mode: unmasked into
+ * a stack buffer, the caller's input is never written) or straight into `msg` (whole-message
+ * mode: sized once from a final frame's header, kept up to keep_buffer between messages),
+ * control payloads into `ctrl` (at most 125 bytes). rtw_ws_recv_inplace() unmasks in the
+ * caller's buffer instead and delivers pointers into it (rx_inplace); a one-frame whole
+ * message readable where it lies is delivered from there (rx_direct), never copied. Text is
+ * validated as it arrives and fails at the first invalid byte (1007), not at the end of the
+ * message. A small final data frame lying whole in the input takes fast_frame(): the same
+ * checks and callbacks in the same order, without the per-step state machine.
  *
  *   R_HEADER --header ok--> R_PAYLOAD --payload done--> R_HEADER
  *   any --peer close--> R_CLOSED (input ignored)     any --error--> R_FAILED (sticky)
@@ -85,7 +90,9 @@ enum { R_HEADER, R_PAYLOAD, R_CLOSED, R_FAILED };
  * (6 + 125 bytes at most) always fits on top. */
 #define CONTROL_HEADROOM 256u
 #define CLOSE_RESERVE (6u + RTW_WS_MAX_CONTROL_PAYLOAD + RTW_WS_MAX_HEADER)
-#define MSG_KEEP 4096u      /* whole-message buffer kept between messages up to this size */
+/* A frame header alone never makes the whole-message buffer grow by more than this: the
+ * buffer is sized once from the header up to it, and grows with the data beyond. */
+#define MSG_AHEAD (1024u * 1024u)
 #define INFLATE_CHUNK 4096u /* inflated bytes per step: bounded, on the stack */
 
 typedef struct seg {
@@ -143,6 +150,7 @@ struct rtw_ws {
   uint8_t hdr_len;
   uint8_t msg_op;   /* opcode of the message being received, 0 when none */
   uint8_t ctrl_len;
+  uint8_t rx_inplace; /* receive (issue 15): rtw_ws_recv_inplace(), unmask in the input */
   uint8_t hdr[RTW_WS_MAX_HEADER];
   rtw_ws_frame f;
   uint32_t key;       /* f.mask as a word (mask.h) */
@@ -152,6 +160,8 @@ struct rtw_ws {
   rtw__utf8 utf8;     /* validation of the text message being received */
   uint8_t ctrl[RTW_WS_MAX_CONTROL_PAYLOAD];
   rtw__buf msg; /* whole-message mode */
+  /* receive (issue 15) */
+  const uint8_t *rx_direct;  /* whole mode: the message lies here (input or stack), not in msg */
 
   /* send */
   rtw__buf obuf;
@@ -184,8 +194,8 @@ struct rtw_ws {
   uint8_t pong_deferred;
   uint8_t pong_plen;
   uint8_t pong_payload[RTW_WS_MAX_CONTROL_PAYLOAD];
-
-  /* timers (RFC 6455 does not fix them; see rtw_ws_settings) */
+  /* timer flags (RFC 6455 does not fix the timers; see rtw_ws_settings), placed here to
+   * fill the padding after pong_payload: the idle session stays within 1 KiB */
   uint8_t ticked;
   uint8_t rx_activity;
   uint8_t ping_out;
@@ -195,6 +205,12 @@ struct rtw_ws {
   uint8_t write_progress; /* rtw_ws_send_consumed() took bytes since the last tick */
   uint8_t eof_armed;      /* client: waiting for the server's EOF (RFC 6455 7.1.1) */
   uint8_t eof_done;
+  /* permessage-deflate flags, same reason */
+  uint8_t rx_z;       /* the message being received is compressed (RSV1 on its first frame) */
+  uint8_t rx_zpend;   /* the decompressor may hold output of input already consumed */
+  uint8_t out_z;      /* the streamed message being sent (queue_fragment) is compressed */
+
+  /* timers (RFC 6455 does not fix them; see rtw_ws_settings); flags above */
   uint64_t now; /* the last tick */
   uint64_t last_rx;
   uint64_t pong_deadline;
@@ -212,9 +228,6 @@ struct rtw_ws {
   uint8_t dfl_used;         /* a compressed message passed since the idle timer was armed */
   uint8_t dfl_idle_armed;
   uint64_t dfl_idle_deadline; /* release reset streams when idle (RTW_WS_DEFLATE_IDLE_RELEASE_MS) */
-  uint8_t rx_z;       /* the message being received is compressed (RSV1 on its first frame) */
-  uint8_t rx_zpend;   /* the decompressor may hold output of input already consumed */
-  uint8_t out_z;      /* the streamed message being sent (queue_fragment) is compressed */
   uint64_t rx_zwire;  /* compressed bytes of the message being received */
   size_t dfl_threshold;
   rtw_ws_deflate_params dfl; /* negotiated, absent windows as 15 */
@@ -1502,19 +1515,86 @@ static inline int short_ascii(const uint8_t *d, size_t n)
   return ((a | b) & 0x8080808080808080ull) == 0;
 }
 
-static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
+/* Text checks of a piece (RFC 6455 8.1: fail fast at the first invalid byte). */
+static inline int text_ok(rtw_ws *ws, const uint8_t *d, size_t n)
+{
+  return ws->msg_op != RTW_WS_OP_TEXT ||
+         (n <= 16 && rtw__utf8_at_boundary(&ws->utf8) && short_ascii(d, n)) ||
+         rtw__utf8_validate(&ws->utf8, d, n) == n;
+}
+
+/* Room for n more bytes in the whole-message buffer. The header gave the frame's length
+ * (RFC 6455 5.2), so for a final frame the buffer is sized once for all of it (up to
+ * MSG_AHEAD past what arrived: a header alone does not make us allocate more, whatever it
+ * announces); a fragmented message grows by doubling. A buffer kept from an earlier message
+ * that is too small is replaced, not copied. */
+static int msg_room(rtw_ws *ws, size_t n)
+{
+  rtw__buf *m = &ws->msg;
+  size_t lo, cap, hi;
+  char *d;
+
+  if (n <= m->cap - m->len)
+    return 0;
+  if (n > SIZE_MAX - m->len)
+    return RTW_ERR_NOMEM;
+  lo = m->len + n;
+  cap = m->cap > SIZE_MAX / 2 ? SIZE_MAX : m->cap * 2;
+  if (ws->f.fin) { /* the message ends with this frame: remaining bytes are all there is */
+    hi = ws->remaining > (uint64_t)(SIZE_MAX - m->len) ? SIZE_MAX
+                                                        : m->len + (size_t)ws->remaining;
+    if (cap < MSG_AHEAD)
+      cap = MSG_AHEAD;
+    if (cap > hi)
+      cap = hi;
+  } else if (cap < 256) {
+    cap = 256;
+  }
+  if (cap < lo)
+    cap = lo;
+  if (m->len == 0) { /* nothing to keep: a fresh block, no copy */
+    rtw__buf_free(m, &ws->mem);
+    d = rtw__mem_malloc(&ws->mem, cap);
+  } else {
+    d = rtw__mem_realloc(&ws->mem, m->data, cap);
+  }
+  if (d == NULL)
+    return RTW_ERR_NOMEM;
+  m->data = d;
+  m->cap = cap;
+  return 0;
+}
+
+/* Unmask n payload bytes from src into dst (RFC 6455 5.3; dst may equal src) and, when the
+ * message is text, validate them in the same pass (8.1: fail fast at the first invalid
+ * byte): rtw__utf8_unmask_copy() loads, unmasks, stores and checks each block once. */
+static int unmask_check(rtw_ws *ws, uint8_t *dst, const uint8_t *src, size_t n)
+{
+  uint64_t off = ws->frame_off;
+
+  ws->frame_off += n;
+  if (ws->msg_op == RTW_WS_OP_TEXT)
+    return rtw__utf8_unmask_copy(&ws->utf8, dst, src, n, ws->key, off) == n
+               ? 0
+               : RTW_ERR_INVALID_UTF8;
+  rtw__ws_mask(dst, src, n, ws->key, off);
+  return 0;
+}
+
+/* A checked piece to the application: appended to the message (whole-message mode) or
+ * handed to on_message_data. */
+static int deliver_checked(rtw_ws *ws, const uint8_t *d, size_t n)
 {
   int rv;
 
-  if (n == 0)
-    return 0;
-  if (ws->msg_op == RTW_WS_OP_TEXT && !(n <= 16 && rtw__utf8_at_boundary(&ws->utf8) &&
-                                       short_ascii(d, n)) &&
-      rtw__utf8_validate(&ws->utf8, d, n) != n)
-    return RTW_ERR_INVALID_UTF8; /* 8.1: fail fast at the first invalid byte */
   ws->msg_len += n;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return rtw__buf_append(&ws->msg, &ws->mem, d, n);
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
+    if ((rv = msg_room(ws, n)) != 0)
+      return rv;
+    memcpy(ws->msg.data + ws->msg.len, d, n);
+    ws->msg.len += n;
+    return 0;
+  }
   if (ws->cb.on_message_data == NULL)
     return 0;
   ws->cb_depth++;
@@ -1523,18 +1603,55 @@ static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
   return check_cb(ws, rv);
 }
 
-/* Payload bytes of a data frame: unmasked into a stack buffer (never into the input), or
- * passed through as they are when the frame is not masked (client role: zero copy). */
+static int deliver_piece(rtw_ws *ws, const uint8_t *d, size_t n)
+{
+  if (n == 0)
+    return 0;
+  if (!text_ok(ws, d, n))
+    return RTW_ERR_INVALID_UTF8; /* 8.1: fail fast at the first invalid byte */
+  return deliver_checked(ws, d, n);
+}
+
+/* Payload bytes of a data frame. Unmasked (client role): passed through as they are.
+ * Masked: with rtw_ws_recv_inplace() unmasked where they lie; else, in whole-message mode,
+ * straight into the message buffer (no second copy), and streamed through a stack buffer
+ * (the caller's input is never written). In whole-message mode a message that is one frame
+ * whose payload lies whole in this piece, readable where it is (unmasked, or in place), is
+ * delivered from there at on_message: never copied. */
 static int data_payload(rtw_ws *ws, const uint8_t *in, size_t n)
 {
   uint8_t buf[UNMASK_CHUNK];
+  int rv;
 
-  if (!ws->f.masked)
-    return deliver_piece(ws, in, n);
-  /* n <= UNMASK_CHUNK (rtw_ws_recv() cuts masked payload so a pause lands between pieces) */
-  rtw__ws_mask(buf, in, n, ws->key, ws->frame_off);
-  ws->frame_off += n;
-  return deliver_piece(ws, buf, n);
+  if (ws->f.masked && !ws->rx_inplace) {
+    if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
+      if ((rv = msg_room(ws, n)) != 0)
+        return rv;
+      rv = unmask_check(ws, (uint8_t *)ws->msg.data + ws->msg.len, in, n);
+      if (rv == 0) {
+        ws->msg.len += n;
+        ws->msg_len += n;
+      }
+      return rv;
+    }
+    /* n <= UNMASK_CHUNK (recv_step cuts masked payload so a pause lands between pieces) */
+    if ((rv = unmask_check(ws, buf, in, n)) != 0)
+      return rv;
+    return deliver_checked(ws, buf, n);
+  }
+  if (ws->f.masked)
+    rv = unmask_check(ws, (uint8_t *)(uintptr_t)in, in, n);
+  else
+    rv = n == 0 || text_ok(ws, in, n) ? 0 : RTW_ERR_INVALID_UTF8;
+  if (rv != 0)
+    return rv;
+  if ((ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) && ws->f.fin && ws->msg_len == 0 &&
+      ws->f.opcode != RTW_WS_OP_CONTINUATION && (uint64_t)n == ws->remaining) {
+    ws->msg_len = n;
+    ws->rx_direct = in;
+    return 0;
+  }
+  return deliver_checked(ws, in, n);
 }
 
 /* ------------------------------------------------------------------ compressed receiving */
@@ -1668,6 +1785,7 @@ static int message_begin(rtw_ws *ws, unsigned op)
   ws->rx_zwire = 0;
   rtw__utf8_init(&ws->utf8);
   ws->msg.len = 0;
+  ws->rx_direct = NULL;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES || ws->cb.on_message_begin == NULL)
     return 0;
   ws->cb_depth++;
@@ -1686,11 +1804,14 @@ static int message_end(rtw_ws *ws)
   ws->msg_op = 0;
   ws->cb_depth++;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
+    const void *d = ws->rx_direct ? (const void *)ws->rx_direct : ws->msg.data;
+    size_t n = ws->rx_direct ? (size_t)ws->msg_len : ws->msg.len;
+    ws->rx_direct = NULL;
     if (ws->cb.on_message != NULL)
-      rv = ws->cb.on_message(ws, (int)op, ws->msg.data ? ws->msg.data : "", ws->msg.len,
-                             ws->user_data);
-    if (ws->msg.cap > MSG_KEEP)
-      rtw__buf_free(&ws->msg, &ws->mem); /* do not hold a large message's memory idle */
+      rv = ws->cb.on_message(ws, (int)op, d ? d : "", n, ws->user_data);
+    ws->msg.len = 0;
+    if (ws->msg.cap > ws->keep_buffer)
+      rtw__buf_free(&ws->msg, &ws->mem); /* kept up to keep_buffer for the next message */
   } else if (ws->cb.on_message_end != NULL) {
     rv = ws->cb.on_message_end(ws, ws->user_data);
   }
@@ -1862,7 +1983,10 @@ static int recv_step(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used)
     return zpayload_step(ws, p, n, used);
   if ((uint64_t)n > ws->remaining)
     n = (size_t)ws->remaining;
-  if (n > UNMASK_CHUNK && ws->f.masked)
+  /* streamed, masked payload goes in pieces of UNMASK_CHUNK so a pause lands between
+   * pieces; in place, a whole message needs no pieces (no callback runs between them) */
+  if (n > UNMASK_CHUNK && ws->f.masked &&
+      !(ws->rx_inplace && (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)))
     n = UNMASK_CHUNK;
   rv = take_payload(ws, p, n);
   *used = n;
@@ -1870,6 +1994,139 @@ static int recv_step(rtw_ws *ws, const uint8_t *p, size_t n, size_t *used)
   if (rv == 0 && ws->remaining == 0)
     rv = frame_done(ws);
   return rv;
+}
+
+/* RFC 6455 5.3 for a payload of at most 125 bytes starting at payload offset 0, dst may
+ * equal src: 64-bit words, the last one overlapping the one before it (read before anything
+ * is written, so in place is right too), or two overlapping 32-bit words below 8 bytes. */
+static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (n >= 8) {
+    uint64_t k64 = (uint64_t)key << 32 | key, w, t;
+    uint32_t kt = rtw__ws_mask_rotate(key, n - 8); /* the key for bytes from n - 8 */
+    size_t i;
+    memcpy(&w, src, 8);
+    memcpy(&t, src + n - 8, 8);
+    w ^= k64;
+    memcpy(dst, &w, 8);
+    for (i = 8; i + 8 < n; i += 8) { /* none up to 16 bytes */
+      memcpy(&w, src + i, 8);
+      w ^= k64;
+      memcpy(dst + i, &w, 8);
+    }
+    t ^= (uint64_t)kt << 32 | kt;
+    memcpy(dst + n - 8, &t, 8);
+  } else if (n >= 4) {
+    uint32_t v, t;
+    memcpy(&v, src, 4);
+    memcpy(&t, src + n - 4, 4);
+    v ^= key;
+    t ^= rtw__ws_mask_rotate(key, n - 4);
+    memcpy(dst, &v, 4);
+    memcpy(dst + n - 4, &t, 4);
+  } else {
+    size_t i;
+    for (i = 0; i < n; i++)
+      dst[i] = (uint8_t)(src[i] ^ (uint8_t)(key >> (8u * i)));
+  }
+#else
+  rtw__ws_mask(dst, src, n, key, 0);
+#endif
+}
+
+/* The fast path (issue 15) for the common small message: a final text or binary frame with
+ * no RSV bit, a 7-bit length and the masking the role requires (RFC 6455 5.1, 5.2), lying
+ * whole in the input with no message in progress (5.4), within the limits (10.4), with a
+ * non-empty payload. It makes the same checks and callbacks in the same order as
+ * header_done(), recv_step() and frame_done() would, without the state machine: it unmasks
+ * with 64-bit words into a small stack buffer (or in place) and, in whole-message mode,
+ * delivers from there. Where the general path would stop between the header and the payload
+ * (a pause, the gate, rtw_ws_free() from on_message_begin) it leaves the state exactly as
+ * header_done() would and returns with the header consumed. Returns 1 when it took the
+ * frame's header (*used, *rvp set), 0 when the general path must run. */
+static int fast_frame(rtw_ws *ws, const uint8_t *p, size_t avail, size_t *used, int *rvp)
+{
+  unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu;
+  size_t n = b1 & 0x7Fu, hl = 2u + 4u * (b1 >> 7);
+  uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
+  const uint8_t *d = p + hl;
+  int rv = 0;
+
+  if ((b0 != 0x81u && b0 != 0x82u) || n - 1u >= 125u ||
+      (b1 >> 7) != (unsigned)(ws->role == RTW_WS_ROLE_SERVER) || ws->msg_op != 0 ||
+      avail < hl + n || n > ws->max_frame || n > ws->max_msg)
+    return 0;
+  /* message_begin() */
+  ws->msg_op = (uint8_t)op;
+  ws->msg_len = 0;
+  ws->rx_z = 0;
+  ws->rx_zwire = 0;
+  rtw__utf8_init(&ws->utf8);
+  ws->msg.len = 0;
+  ws->rx_direct = NULL;
+  if (!(ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) && ws->cb.on_message_begin != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_message_begin(ws, (int)op, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0)
+      rv = check_cb(ws, rv);
+    if (rv != 0 || ws->paused || ws->free_pending || (gate_update(ws), ws->gated)) {
+      /* stop where the general path stops: after the header, payload unread */
+      (void)rtw__ws_parse_short(p, avail, &ws->f);
+      ws->remaining = n;
+      ws->frame_off = 0;
+      ws->key = rtw__ws_mask_key(ws->f.mask);
+      ws->rstate = R_PAYLOAD;
+      *used = hl;
+      *rvp = rv;
+      return 1;
+    }
+  }
+  if (b1 & 0x80u) { /* 5.3: unmask */
+    uint32_t key = rtw__ws_mask_key(p + 2);
+    if (ws->rx_inplace) {
+      unmask_small((uint8_t *)(uintptr_t)d, d, n, key);
+    } else {
+      unmask_small(buf, d, n, key);
+      d = buf;
+    }
+  }
+  *used = hl + n;
+  if (!text_ok(ws, d, n)) {
+    *rvp = RTW_ERR_INVALID_UTF8; /* 8.1 */
+    return 1;
+  }
+  ws->msg_len = n;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
+    ws->rx_direct = d;
+    *rvp = message_end(ws); /* frame_done(): the state is R_HEADER already */
+    return 1;
+  }
+  /* deliver_checked() and message_end(), streamed */
+  if (ws->cb.on_message_data != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_message_data(ws, d, n, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0 && (rv = check_cb(ws, rv)) != 0) {
+      *rvp = rv;
+      return 1;
+    }
+  }
+  if (op == RTW_WS_OP_TEXT && !rtw__utf8_at_boundary(&ws->utf8)) {
+    *rvp = RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
+    return 1;
+  }
+  ws->msg_op = 0;
+  if (ws->cb.on_message_end != NULL) {
+    ws->cb_depth++;
+    rv = ws->cb.on_message_end(ws, ws->user_data);
+    ws->cb_depth--;
+    if (rv != 0)
+      rv = check_cb(ws, rv);
+  }
+  *rvp = rv;
+  return 1;
 }
 
 static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
@@ -1889,7 +2146,9 @@ static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
       ws->paused = 1;
       break;
     }
-    rv = recv_step(ws, p, (size_t)(end - p), &used);
+    if (!(ws->rstate == R_HEADER && ws->hdr_len == 0 && end - p >= 6 &&
+          fast_frame(ws, p, (size_t)(end - p), &used, &rv)))
+      rv = recv_step(ws, p, (size_t)(end - p), &used);
     p += used;
     if (rv != 0 || ws->paused || ws->free_pending)
       break;
@@ -1899,29 +2158,32 @@ static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
   *nread = (size_t)(p - in);
   if (p > in)
     ws->rx_activity = 1; /* the keepalive timer counts it at the next tick */
-  if (rv != 0 && !ws->free_pending)
-    return fail(ws, rv);
+  rv = rv != 0 && !ws->free_pending ? fail(ws, rv) : 0;
+  if (ws->rstate >= R_CLOSED && !ws->free_pending)
+    rtw__buf_free(&ws->msg, &ws->mem); /* no message will come: keep nothing */
+  if (rv != 0)
+    return rv;
   return ws->paused ? RTW_ERR_PAUSE : 0;
 }
 
-/* TODO(issue 15): unmask in place and deliver pointers into `in`. For now the same as
- * rtw_ws_recv(), which is correct (the contract allows but does not require modifying in). */
-int rtw_ws_recv_inplace(rtw_ws *ws, void *in, size_t len, size_t *nread)
+/* The receive half of rtw_ws_trim() and of the idle release: the whole-message buffer,
+ * unless a message is being assembled in it. */
+static void recv_trim(rtw_ws *ws)
 {
-  return rtw_ws_recv(ws, in, len, nread);
+  if (ws->msg_op == 0 || ws->rstate >= R_CLOSED)
+    rtw__buf_free(&ws->msg, &ws->mem);
 }
 
-int rtw_ws_trim(rtw_ws *ws)
+/* rtw_ws_tick(): release the kept message buffer after keep_idle_ms without input (input
+ * counts at the tick that follows it, as for keepalive: tick() set last_rx). */
+static void tick_recv_keep(rtw_ws *ws, uint64_t now)
 {
-  if (ws == NULL)
-    return RTW_ERR_INVALID_ARGUMENT;
-  if (!outermost(ws))
-    return RTW_ERR_REENTRANT;
-  release_output(ws, 1); /* send side: not while output is pending */
-  return 0;
+  if (ws->msg.cap > 0 && ws->keep_idle_ms != UINT32_MAX && now >= ws->last_rx &&
+      now - ws->last_rx >= ws->keep_idle_ms)
+    recv_trim(ws);
 }
 
-int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
+static int recv_entry(rtw_ws *ws, const void *in, size_t len, size_t *nread, int inplace)
 {
   if (nread != NULL)
     *nread = 0;
@@ -1935,7 +2197,29 @@ int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
   if (len == 0)
     return 0;
   ws->io_seen = 1; /* rtw_ws_set_deflate() is too late from now on */
+  ws->rx_inplace = (uint8_t)inplace;
   return leave(ws, 1, recv_input(ws, in, len, nread));
+}
+
+int rtw_ws_recv_inplace(rtw_ws *ws, void *in, size_t len, size_t *nread)
+{
+  return recv_entry(ws, in, len, nread, 1);
+}
+
+int rtw_ws_trim(rtw_ws *ws)
+{
+  if (ws == NULL)
+    return RTW_ERR_INVALID_ARGUMENT;
+  if (!outermost(ws))
+    return RTW_ERR_REENTRANT;
+  recv_trim(ws);
+  release_output(ws, 1); /* send side: not while output is pending */
+  return 0;
+}
+
+int rtw_ws_recv(rtw_ws *ws, const void *in, size_t len, size_t *nread)
+{
+  return recv_entry(ws, in, len, nread, 0);
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -2095,7 +2379,8 @@ static int tick(rtw_ws *ws, uint64_t now)
   ws->rx_activity = 0;
   ws->now = now;
   tick_deflate_idle(ws, now);
-  tick_keep_idle(ws, now);
+  tick_keep_idle(ws, now); /* send side */
+  tick_recv_keep(ws, now); /* receive side */
   if (send_stalled(ws, now, ws->send_timeout_ms))
     return RTW_ERR_SEND_TIMEOUT;
   tick_eof(ws, now);
@@ -2142,6 +2427,8 @@ uint64_t rtw_ws_next_deadline(const rtw_ws *ws)
     return has_output(ws) ? (ws->send_armed ? ws->send_deadline : ws->now) : UINT64_MAX;
   if (ws->send_timeout_ms != 0 && has_output(ws))
     d = ws->send_armed ? ws->send_deadline : ws->now; /* due now: the next tick arms it */
+  if (ws->msg.cap > 0 && ws->msg_op == 0 && ws->keep_idle_ms != UINT32_MAX) /* tick_recv_keep */
+    d = earlier(d, ws->ticked ? ws->last_rx + ws->keep_idle_ms : ws->now);
   if (ws->ticked && deflate_releasable(ws))
     d = earlier(d, ws->dfl_idle_armed ? ws->dfl_idle_deadline : ws->now);
   if (ws->ticked && keep_releasable(ws))

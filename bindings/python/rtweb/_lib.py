@@ -369,6 +369,8 @@ _PROTOS = {
     "rtw_ws_new": (c_int, [PVP, c_int, P(rtw_ws_callbacks), P(rtw_ws_settings), vp, vp]),
     "rtw_ws_free": (None, [vp]),
     "rtw_ws_recv": (c_int, [vp, c_char_p, sz, PSZ]),
+    "rtw_ws_recv_inplace": (c_int, [vp, vp, sz, PSZ]),
+    "rtw_ws_trim": (c_int, [vp]),
     "rtw_ws_want_read": (c_int, [vp]),
     "rtw_ws_want_write": (c_int, [vp]),
     "rtw_ws_outbound_size": (sz, [vp]),
