@@ -281,18 +281,26 @@ done
 # The chat demo, as its meson.build builds it: its .c files, the page embedded as C
 # (embed.py), linked with pkg-config rtweb-tls (it serves https/wss), and the POSIX level
 # the whole tree is built with (it is several files sharing chat.h, not a single file
-# defining its own). name_probe.c is a test helper with its own main (the hostile test runs
-# code points through the name rule with it), not the demo.
+# defining its own). name_probe.c and redis_unit_test.c are test programs with their own
+# main, not the demo. redis.c (--redis) is built when pkg-config finds hiredis, with
+# -DCHAT_HAVE_REDIS=1, as meson does; without hiredis the demo builds without it.
 chat=$src/examples/chat
 posix=-D_POSIX_C_SOURCE=200809L
-chat_srcs=$(ls "$chat"/*.c | grep -v '/name_probe\.c$')
+chat_srcs=$(ls "$chat"/*.c | grep -v -E '/(name_probe|redis_unit_test|redis)\.c$')
+chat_pkgs=rtweb-tls
+chat_redis=
+if pkg-config --exists hiredis; then
+  chat_srcs="$chat_srcs $chat/redis.c"
+  chat_pkgs="rtweb-tls hiredis"
+  chat_redis=" -DCHAT_HAVE_REDIS=1"
+fi
 if /usr/bin/python3 "$chat/embed.py" "$chat/page.html" "$tmp/chat_page.c" > "$tmp/chat.log" 2>&1 &&
    # shellcheck disable=SC2046,SC2086
-   "$cc" $warn $posix $(pkg-config --cflags rtweb-tls) -I"$chat" $chat_srcs "$tmp/chat_page.c" \
-     -o "$tmp/rtweb-chat" $(pkg-config --libs rtweb-tls) >> "$tmp/chat.log" 2>&1; then
-  ok "examples/chat (rtweb-chat) builds standalone: $warn $posix"
+   "$cc" $warn $posix $chat_redis $(pkg-config --cflags $chat_pkgs) -I"$chat" $chat_srcs \
+     "$tmp/chat_page.c" -o "$tmp/rtweb-chat" $(pkg-config --libs $chat_pkgs) >> "$tmp/chat.log" 2>&1; then
+  ok "examples/chat (rtweb-chat) builds standalone: $warn $posix$chat_redis"
 else
-  not_ok "examples/chat (rtweb-chat) builds standalone: $warn $posix" "$tmp/chat.log"
+  not_ok "examples/chat (rtweb-chat) builds standalone: $warn $posix$chat_redis" "$tmp/chat.log"
 fi
 
 [ "$n" -eq "$total" ] || { echo "# ran $n checks, planned $total"; exit 1; }
