@@ -514,9 +514,13 @@ RTW_EXPORT int rtw_ws_send_pending_iov(rtw_ws *ws, rtw_iovec *iov, size_t max, s
 RTW_EXPORT int rtw_ws_send_consumed(rtw_ws *ws, size_t n);
 
 /** @brief Flag for rtw_ws_queue_message(): reference the payload instead of copying it. It
- * must stay unchanged until on_payload_released. In the client role the payload is still
- * copied (masking must not modify the caller's bytes) and released at once; so is a payload
- * under 126 bytes in the server role (copying it costs less than a reference). */
+ * must stay unchanged until on_payload_released. In the client role masking never modifies
+ * the caller's bytes: a payload of at most keep_buffer bytes, or of one fragment, is copied
+ * (masked) and released at once; a larger one is masked one fragment at a time into the
+ * session's buffer as the host drains (the random callback then fires from
+ * rtw_ws_send_pending() / rtw_ws_send_pending_iov()) and released after its last fragment.
+ * A payload under 126 bytes in the server role is copied and released at once too (copying
+ * it costs less than a reference). */
 #define RTW_WS_QUEUE_NOCOPY 0x1u
 
 /** @brief Flag for rtw_ws_queue_message(): the application

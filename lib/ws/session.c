@@ -26,7 +26,8 @@
  * `mq` and are serialised one fragment at a time as the host drains the output, so control
  * frames queued meanwhile go out between fragments (RFC 6455 5.4, 5.5). In the client role a
  * larger message with nothing waiting is masked into obuf whole, fragment by fragment, at once
- * (put_fragments(): one pass, no node). obuf, the segment array and the compression buffer
+ * (put_fragments(): one pass, no node), unless it is a NOCOPY one over keep_buffer: that one
+ * waits in `mq` as a reference and is masked a fragment at a time as the host drains. obuf, the segment array and the compression buffer
  * are kept across drains up to keep_buffer (issue 15: no allocation per message), released
  * by rtw_ws_trim(), by rtw_ws_tick() after keep_idle_ms without queueing, and at once when
  * larger.
@@ -791,6 +792,12 @@ static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
                       int fin, int nocopy)
 {
   if (ws->role == RTW_WS_ROLE_CLIENT) {
+    if (nocopy && ws->mq == NULL && len > ws->frag_size && len > ws->keep_buffer)
+      /* lazy masking (issue 15): a NOCOPY message over keep_buffer waits in mq and each
+       * fragment is masked from the caller's bytes into obuf as the host drains
+       * (next_fragment), so obuf stays at one fragment and is kept, not a whole-message
+       * buffer allocated, written and freed per message; released after its last fragment */
+      return queue_node(ws, op, rsv, data, len, fin, 1);
     nocopy = 0; /* masking needs our own copy; released below */
     if (ws->mq == NULL && len > ws->frag_size) {
       int rv = put_fragments(ws, op, rsv, fin, data, len);
@@ -971,6 +978,7 @@ static int wants_compression(const rtw_ws *ws, size_t len, uint32_t flags)
 static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
   int nocopy = (flags & RTW_WS_QUEUE_NOCOPY) != 0;
+  const out_msg *held;
   int rv;
 
   if (ws == NULL || (data == NULL && len > 0) ||
@@ -989,8 +997,10 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
     return queue_compressed(ws, (unsigned)opcode, data, len, nocopy);
   if (!budget_ok(ws, len, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
+  held = ws->mq_tail; /* queue_data() may reference a client NOCOPY payload (lazy masking) */
   rv = queue_data(ws, (unsigned)opcode, 0, data, len, 1, nocopy);
-  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && nocopy)
+  if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && nocopy &&
+      (ws->mq_tail == held || !ws->mq_tail->nocopy))
     released(ws, data, len);
   return rv;
 }

@@ -257,6 +257,81 @@ static void client_fragments_allocate_nothing(void **state)
   free(msg);
 }
 
+/* on_payload_released for the lazy client test: counts and remembers the payload. */
+typedef struct relcount {
+  int n;
+  const void *ptr;
+  size_t len;
+} relcount;
+
+static void on_released(rtw_ws *ws, const void *data, size_t len, void *user_data)
+{
+  relcount *r = user_data;
+
+  (void)ws;
+  r->n++;
+  r->ptr = data;
+  r->len = len;
+}
+
+/* Client role, a NOCOPY message over keep_buffer (default 64 KiB, also fragment_size): each
+ * fragment is masked from the caller's bytes into the kept output buffer as the host drains
+ * (RFC 6455 5.3, 5.4), so the session never holds a whole-message buffer (before: one of
+ * 512 KiB allocated and freed per message), the caller's bytes stay unchanged, the payload
+ * is released after its last fragment, and max_outbound counts it while it waits. */
+static void client_large_nocopy_masked_lazily(void **state)
+{
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  rtwt_countmem cm;
+  relcount rel = {0, NULL, 0};
+  peer p;
+  size_t len = 300u * 1024u, fresh, peak_base = 0;
+  uint8_t *msg = malloc(len), *copy = malloc(len);
+  rtw_ws *ws = NULL;
+  long allocs = 0;
+  int i;
+
+  (void)state;
+  assert_non_null(msg);
+  assert_non_null(copy);
+  cb.on_payload_released = on_released;
+  st.max_outbound = 8u * 1024u * 1024u;
+  rtwt_countmem_init(&cm);
+  assert_int_equal(rtw_ws_new(&ws, RTW_WS_ROLE_CLIENT, &cb, &st, &cm.mem, &rel), 0);
+  fresh = cm.cur;
+  peer_start(&p, RTW_WS_ROLE_SERVER, 0);
+  for (i = 0; i < 8; i++) {
+    if (i == 2) {
+      allocs = cm.allocs;
+      peak_base = cm.peak;
+    }
+    fill(msg, len, (unsigned)i);
+    memcpy(copy, msg, len);
+    assert_int_equal(rtw_ws_queue_message(ws, BIN, msg, len, RTW_WS_QUEUE_NOCOPY), 0);
+    assert_int_equal(rel.n, i); /* held, not copied */
+    assert_int_equal(rtw_ws_outbound_size(ws), len); /* waiting, counted in the budget */
+    drain_to_peer(ws, &p, i & 1, BIN, msg, len);
+    assert_int_equal(rel.n, i + 1);
+    assert_ptr_equal(rel.ptr, msg);
+    assert_int_equal(rel.len, len);
+    assert_memory_equal(msg, copy, len); /* masking never wrote into the caller's bytes */
+  }
+  /* one fragment's buffer (64 KiB + slack), the segments and the node, never the message */
+  assert_true(cm.peak - fresh < 80u * 1024u);
+  assert_int_equal(cm.peak, peak_base);
+  assert_int_equal(cm.allocs - allocs, 6); /* the node of each message, nothing else */
+  /* freed with the message still waiting: released once, nothing leaks */
+  assert_int_equal(rtw_ws_queue_message(ws, BIN, msg, len, RTW_WS_QUEUE_NOCOPY), 0);
+  assert_int_equal(rel.n, 8);
+  rtw_ws_free(ws);
+  assert_int_equal(rel.n, 9);
+  assert_int_equal(cm.live, 0);
+  peer_stop(&p);
+  free(msg);
+  free(copy);
+}
+
 /* An idle fresh session is small; kept buffers come back to that size with rtw_ws_trim(),
  * which leaves output still pending alone. */
 static void trim_releases_kept_buffers(void **state)
@@ -388,6 +463,7 @@ int main(void)
     cmocka_unit_test(steady_state_allocates_nothing),
     cmocka_unit_test(batches_allocate_nothing),
     cmocka_unit_test(client_fragments_allocate_nothing),
+    cmocka_unit_test(client_large_nocopy_masked_lazily),
     cmocka_unit_test(trim_releases_kept_buffers),
     cmocka_unit_test(tick_releases_when_idle),
     cmocka_unit_test(large_buffers_released_at_once),
