@@ -23,6 +23,8 @@ typedef struct opts {
 } opts;
 
 static size_t max_event; /* max_event_size for make_parser(); 0: the default */
+static int exact_pieces; /* feed(): pass each piece in a buffer of its own size, so the
+                          * sanitizers see any read past the end of the input */
 
 typedef struct run {
   rtwt_log *log;
@@ -138,7 +140,15 @@ static void feed(void *arg, const uint8_t *in, size_t len, const size_t *pieces,
   p = make_parser(o, &r, NULL);
   for (i = 0; i < npieces && rv == 0; i++) {
     size_t nread = 0;
-    rv = rtw_sse_parser_recv(p, in + off, pieces[i], &nread);
+    if (exact_pieces) {
+      uint8_t *copy = malloc(pieces[i] ? pieces[i] : 1);
+      assert_non_null(copy);
+      memcpy(copy, in + off, pieces[i]);
+      rv = rtw_sse_parser_recv(p, copy, pieces[i], &nread);
+      free(copy);
+    } else {
+      rv = rtw_sse_parser_recv(p, in + off, pieces[i], &nread);
+    }
     if (rv == 0)
       assert_int_equal(nread, pieces[i]);
     off += pieces[i];
@@ -340,6 +350,7 @@ static void test_data_run_lines(void **state)
   size_t b, tail;
   (void)state;
 
+  exact_pieces = 1;
   for (b = 0; b < sizeof breaks / sizeof breaks[0]; b++) {
     for (tail = 0; tail < 2; tail++) {
       static big_text in, ex;
@@ -392,6 +403,7 @@ static void test_data_run_lines(void **state)
       }
     }
   }
+  exact_pieces = 0;
 }
 
 /* max_event_size bounds the data of an event appended as a run exactly as line by line: 30
@@ -404,6 +416,7 @@ static void test_data_run_max_event_size(void **state)
   size_t i;
   (void)state;
 
+  exact_pieces = 1;
   in.len = ex.len = 0;
   bputs(&ex, "event(message,");
   for (i = 0; i < 30; i++) {
@@ -421,6 +434,7 @@ static void test_data_run_max_event_size(void **state)
   max_event = 628;
   check_all(&o, in.buf, in.len, "end(RTW_ERR_SSE_EVENT_TOO_LARGE)\n");
   max_event = 0;
+  exact_pieces = 0;
 }
 
 /* ------------------------------------------------------------------ field dispatch */
