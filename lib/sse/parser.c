@@ -954,6 +954,57 @@ static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const 
   return after_eol(p, e, end);
 }
 
+/* Runs of data lines (buffered mode). In a block of many data lines (a large event), every
+ * data line after the second is appended by scan_lines.inc without the general per-line work:
+ * a line "data: <value>" ended by LF, pure ASCII, lying whole in the input at least 64 bytes
+ * before its end, is copied as value + LF in one go (the LF is the line's own terminator,
+ * 9.2.6 "append the field value to the data buffer, then append a single U+000A LINE FEED"),
+ * in 64-byte steps. `room` bounds value + LF by both max_event_size (the same test as
+ * data_fits()) and the data buffer's capacity less COPY_SLACK, so one compare per line
+ * checks both. Any other line ends the run (run_end()) and takes the general path. */
+typedef struct data_run {
+  char *d;     /* where the next value goes in p->data; NULL: no run */
+  size_t room; /* value + LF bytes the run may still append */
+  size_t lines;
+} data_run;
+
+/* Start a run when the block buffers its data already (its second data line was appended). */
+static inline void run_begin(rtw_sse_parser *p, data_run *r)
+{
+  size_t len = p->data.len, lim, cap;
+
+  r->d = NULL;
+  r->room = 0;
+  r->lines = 0;
+  if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) || p->data_ref != NULL || p->data_lines == 0 ||
+      p->error || p->paused || len > p->max_event || p->data.cap - len <= COPY_SLACK)
+    return;
+  lim = p->max_event - len + 1; /* data_fits(): value <= max_event - len, plus its LF */
+  cap = p->data.cap - len - COPY_SLACK;
+  r->room = lim < cap ? lim : cap;
+  r->d = p->data.data + len;
+}
+
+/* Commit a run's lines to the block state. */
+static inline void run_end(rtw_sse_parser *p, data_run *r)
+{
+  if (r->d == NULL)
+    return;
+  p->data.len = (size_t)(r->d - p->data.data);
+  p->data_lines += r->lines;
+  r->d = NULL;
+}
+
+/* "data: " (with its space) at s; eight bytes at s are readable. */
+static inline int is_data_sp(const uint8_t *s)
+{
+#if defined(WORD_LOADS)
+  return (load_word(s) & UINT64_C(0xFFFFFFFFFFFF)) == UINT64_C(0x203A61746164);
+#else
+  return memcmp(s, "data: ", 6) == 0;
+#endif
+}
+
 /* The fast path, one copy per instruction set (scan_lines.inc): every complete line of
  * [s, end) is processed straight from the input with line ends found 64 bytes at a time. */
 #define SCAN_NAME scan_lines_base

@@ -22,6 +22,10 @@ typedef struct opts {
   size_t max_comment;
 } opts;
 
+static size_t max_event; /* max_event_size for make_parser(); 0: the default */
+static int exact_pieces; /* feed(): pass each piece in a buffer of its own size, so the
+                          * sanitizers see any read past the end of the input */
+
 typedef struct run {
   rtwt_log *log;
   const opts *o;
@@ -113,6 +117,7 @@ static rtw_sse_parser *make_parser(const opts *o, run *r, const rtw_mem *mem)
     cb.on_data = on_data;
   st.flags = o->flags;
   st.max_comment_length = o->max_comment;
+  st.max_event_size = max_event;
   assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, mem, r), 0);
   assert_int_equal(rtw__sse_parser_set_simd(p, o->simd), 0);
   return p;
@@ -135,7 +140,15 @@ static void feed(void *arg, const uint8_t *in, size_t len, const size_t *pieces,
   p = make_parser(o, &r, NULL);
   for (i = 0; i < npieces && rv == 0; i++) {
     size_t nread = 0;
-    rv = rtw_sse_parser_recv(p, in + off, pieces[i], &nread);
+    if (exact_pieces) {
+      uint8_t *copy = malloc(pieces[i] ? pieces[i] : 1);
+      assert_non_null(copy);
+      memcpy(copy, in + off, pieces[i]);
+      rv = rtw_sse_parser_recv(p, copy, pieces[i], &nread);
+      free(copy);
+    } else {
+      rv = rtw_sse_parser_recv(p, in + off, pieces[i], &nread);
+    }
     if (rv == 0)
       assert_int_equal(nread, pieces[i]);
     off += pieces[i];
@@ -287,6 +300,141 @@ static void test_events_straddle_blocks(void **state)
     puts_(&ex, "id(7)\nevent(tick,1\\n2,7)\nid(8)\nevent(message,3,8)\n" END);
     check(in.buf, ex.buf);
   }
+}
+
+/* ------------------------------------------------------------------ data runs */
+
+/* A large growable text for data runs (text holds 1 KiB). */
+typedef struct big_text {
+  char buf[8192];
+  size_t len;
+} big_text;
+
+static void bput(big_text *t, const char *s, size_t n)
+{
+  assert_true(t->len + n < sizeof t->buf);
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len] = 0;
+}
+
+static void bputs(big_text *t, const char *s)
+{
+  bput(t, s, strlen(s));
+}
+
+static void bfill(big_text *t, size_t n, char c)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    bput(t, &c, 1);
+}
+
+/* 9.2.6 "append the field value to the data buffer, then append a single U+000A": many data
+ * lines in one block, which the scanner appends as a run (scan_lines.inc), of every value
+ * length from 0 to 140 (so line ends at every offset of the 64-byte copy steps), with lines
+ * that must leave the run in between: CR and CRLF ends, "data:" without its space, two
+ * spaces, a non-ASCII value, an invalid byte, a comment, an id, an unknown field and "data"
+ * alone; the event ends less than 64 bytes before the end of the input (its last lines take
+ * the general path) or well before it. The data buffer starts small, so it grows during the
+ * run. Whole, byte by byte and at every split, under every scanner variant. */
+static void test_data_run_lines(void **state)
+{
+  static const char *const breaks[] = {"\r", "\r\n", "data:x\n", "data:  y\n",
+                                       "data: \xC3\xA9\n", "data: \xFF\n", ": c\n",
+                                       "id: 9\n", "dat: z\n", "data\n"};
+  static const char *const break_data[] = {NULL, NULL, "x", " y", "\\xC3\\xA9",
+                                           "\\xEF\\xBF\\xBD", NULL, NULL, NULL, ""};
+  static const char *const break_log[] = {"", "", "", "", "", "", "comment(c)\n", "id(9)\n",
+                                          "", ""};
+  size_t b, tail;
+  (void)state;
+
+  exact_pieces = 1;
+  for (b = 0; b < sizeof breaks / sizeof breaks[0]; b++) {
+    for (tail = 0; tail < 2; tail++) {
+      static big_text in, ex;
+      size_t k;
+      int broke = 0;
+      in.len = ex.len = 0;
+      bputs(&in, "data: a\ndata: b\n");
+      bputs(&ex, "event(message,a\\nb");
+      for (k = 0; k <= 140; k += 1 + k / 16) {
+        bputs(&in, "data: ");
+        bfill(&in, k, (char)('c' + k % 20));
+        bputs(&ex, "\\n");
+        bfill(&ex, k, (char)('c' + k % 20));
+        if (!broke && k >= 40) { /* a line that leaves the run, then more run lines */
+          broke = 1;
+          if (b < 2) { /* CR or CRLF ends this data line */
+            bputs(&in, breaks[b]);
+            continue;
+          }
+          bputs(&in, "\n");
+          bputs(&in, breaks[b]);
+          if (break_data[b] != NULL) {
+            bputs(&ex, "\\n");
+            bputs(&ex, break_data[b]);
+          }
+          continue;
+        }
+        bputs(&in, "\n");
+      }
+      bputs(&in, "\n");
+      bputs(&ex, ",");
+      if (b == 7)
+        bputs(&ex, "9");
+      bputs(&ex, ")\n" END);
+      if (tail) /* a comment after the event: the whole event lies 64 bytes before the end */
+        bputs(&in, ": 0123456789012345678901234567890123456789012345678901234567890123456789\n");
+      {
+        /* the comment/id of the break line is logged before the event */
+        static big_text full;
+        full.len = 0;
+        bputs(&full, break_log[b]);
+        bput(&full, ex.buf, ex.len - strlen(END));
+        if (tail)
+          bputs(&full, "comment(0123456789012345678901234567890123456789012345678901234567890123456789)\n");
+        bputs(&full, END);
+        {
+          static const opts o = {0, 0, 0};
+          check_all(&o, in.buf, in.len, full.buf);
+        }
+      }
+    }
+  }
+  exact_pieces = 0;
+}
+
+/* max_event_size bounds the data of an event appended as a run exactly as line by line: 30
+ * lines of 20 bytes make 629 bytes of data, accepted with max_event_size 629 and refused
+ * (RTW_ERR_SSE_EVENT_TOO_LARGE, no event) with 628, whatever the split. */
+static void test_data_run_max_event_size(void **state)
+{
+  static big_text in, ex;
+  static const opts o = {0, 0, 0};
+  size_t i;
+  (void)state;
+
+  exact_pieces = 1;
+  in.len = ex.len = 0;
+  bputs(&ex, "event(message,");
+  for (i = 0; i < 30; i++) {
+    bputs(&in, "data: ");
+    bfill(&in, 20, (char)('a' + i % 26));
+    bputs(&in, "\n");
+    if (i > 0)
+      bputs(&ex, "\\n");
+    bfill(&ex, 20, (char)('a' + i % 26));
+  }
+  bputs(&in, "\n: 0123456789012345678901234567890123456789012345678901234567890123456789\n");
+  bputs(&ex, ",)\ncomment(0123456789012345678901234567890123456789012345678901234567890123456789)\n" END);
+  max_event = 629;
+  check_all(&o, in.buf, in.len, ex.buf);
+  max_event = 628;
+  check_all(&o, in.buf, in.len, "end(RTW_ERR_SSE_EVENT_TOO_LARGE)\n");
+  max_event = 0;
+  exact_pieces = 0;
 }
 
 /* ------------------------------------------------------------------ field dispatch */
@@ -564,6 +712,8 @@ int main(void)
       cmocka_unit_test(test_line_end_at_every_block_offset),
       cmocka_unit_test(test_non_ascii_at_every_block_offset),
       cmocka_unit_test(test_events_straddle_blocks),
+      cmocka_unit_test(test_data_run_lines),
+      cmocka_unit_test(test_data_run_max_event_size),
       cmocka_unit_test(test_field_names_by_word),
       cmocka_unit_test(test_comment_lengths),
       cmocka_unit_test(test_id_nul_at_every_position),
