@@ -88,7 +88,7 @@ run_fuzz() {
   local log=build-ci-fuzz.log rc c
   tools/fuzz-ci.sh >"$log" 2>&1
   rc=$?
-  grep -E '^(not )?ok |^1\.\.' "$log" | sed 's/^/  /'
+  grep -E '^(not )?ok |^1\.\.|^# ' "$log" | sed 's/^/  /'
   c=$(count_tap "$log")
   set -- $c
   if [ "$rc" -ne 0 ] && [ "$2" -eq 0 ]; then
