@@ -679,6 +679,11 @@ RTW_EXPORT int rtw_ws_close_received(const rtw_ws *ws);
  *   stream is allocated and between messages): armed at a tick; at the first tick at or
  *   after #RTW_WS_DEFLATE_IDLE_RELEASE_MS later the stream is released if no compressed
  *   message passed since the arming tick, else the timer is armed again. Not an error.
+ * - kept-buffer release (keep_idle_ms, while the session keeps buffers for reuse, see
+ *   rtw_ws_settings::keep_buffer): the kept output buffers are released at the first tick
+ *   at or after keep_idle_ms from the tick that armed it if nothing was queued since (else
+ *   it is armed again); the kept whole-message buffer at the first tick keep_idle_ms after
+ *   the last input, unless a message is being assembled in it. Not an error.
  * - after a fatal error (a protocol error queued its close frame): the output still pending
  *   gets send_timeout_ms, or close_timeout_ms when no send timeout is set, measured like the
  *   send timeout; then it is dropped (on_payload_released fires for NOCOPY payloads) and
@@ -705,7 +710,7 @@ RTW_EXPORT int rtw_ws_tick(rtw_ws *ws, uint64_t now_ms);
 /**
  * @brief When rtw_ws_tick() next needs to run, in the clock passed to it: the earliest of
  * the timers described at rtw_ws_tick() (keepalive or pong, close, client EOF wait, send,
- * zlib idle release).
+ * zlib idle release, kept-buffer release).
  * Timers arm from the first tick; a timer that is due to start returns the last tick's time
  * (tick now to arm it).
  * @param ws the session, or NULL.
