@@ -23,8 +23,14 @@ typedef struct rtw__gcm {
   unsigned char b[1024];
 } rtw__gcm;
 
-/* 1 when the fast kernels run on this CPU (checked once, thread-safe), else 0. */
+/* 1 when the fast kernels run on this CPU (checked once, thread-safe), else 0; what tests
+ * set with rtw__gcm_test_mode() wins. */
 int rtw__gcm_fast(void);
+
+/* Tests only (not thread-safe): mode 1 makes rtw__gcm_fast() say 1 and use the portable code,
+ * so the record path runs on any CPU; 0 makes it say 0 (mbedTLS keeps the records); -1 (the
+ * default) asks the CPU again. */
+void rtw__gcm_test_mode(int mode);
 
 /* key_len 16 (AES-128) or 32 (AES-256): 0, or RTW_ERR_INVALID_ARGUMENT. */
 int rtw__gcm_init(rtw__gcm *g, const unsigned char *key, size_t key_len);
