@@ -137,11 +137,11 @@ T_AESNI static INLINE __m128i gmul(__m128i a, __m128i h)
   return reduce(lo, mid, hi);
 }
 
-/* H^n (1..16); the powers are stored highest first, so four in a row are a 512-bit vector
+/* H^n (1..32); the powers are stored highest first, so four in a row are a 512-bit vector
  * with H^(n+3) in its low lane. */
 T_AESNI static INLINE __m128i hpow(const rtw__gcm_key *k, unsigned n)
 {
-  return load(k->h[16 - n]);
+  return load(k->h[RTW__GCM_HPOW - n]);
 }
 
 /* acc = (acc + X_1) * H^n + X_2 * H^(n-1) + ... + X_n * H for n (1..16) whole blocks of p,
@@ -233,8 +233,8 @@ T_AESNI void rtw__gcm_x86_init(rtw__gcm_key *k, const unsigned char *key, size_t
   s = _mm_or_si128(_mm_slli_epi64(h, 1), _mm_slli_si128(_mm_srli_epi64(h, 63), 8));
   mask = _mm_shuffle_epi32(_mm_srai_epi32(h, 31), 0xff); /* all ones when bit 127 is set */
   s = _mm_xor_si128(s, _mm_and_si128(mask, _mm_set_epi64x((long long)0xc200000000000000ull, 1)));
-  store(k->h[15], s);
-  for (i = 15; i-- > 0;)
+  store(k->h[RTW__GCM_HPOW - 1], s);
+  for (i = RTW__GCM_HPOW - 1; i-- > 0;)
     store(k->h[i], gmul(load(k->h[i + 1]), s));
   memset(rk, 0, sizeof(rk));
   h = s = mask = _mm_setzero_si128();
@@ -242,6 +242,64 @@ T_AESNI void rtw__gcm_x86_init(rtw__gcm_key *k, const unsigned char *key, size_t
 }
 
 /* ------------------------------------------------------------------ AES-NI kernel */
+
+/* 8 blocks of CTR + GHASH: the AES rounds of 8 counter blocks interleaved, then the 8
+ * ciphertext blocks multiplied by H^8..H^1 and reduced once. Inlined with rounds and
+ * decrypt constant, so the round loop unrolls. */
+T_AESNI static INLINE void step8(const rtw__gcm_key *k, const uint32_t rounds,
+                                 const int decrypt, __m128i *acc, __m128i *ctr,
+                                 const unsigned char *in, unsigned char *out)
+{
+  const __m128i one = _mm_set_epi32(0, 0, 0, 1);
+  __m128i b[8], c[8], rk, lo, mid, hi;
+  uint32_t r;
+  int i;
+#  pragma GCC unroll 8
+  for (i = 0; i < 8; i++) {
+    b[i] = bswap(*ctr);
+    *ctr = _mm_add_epi32(*ctr, one);
+  }
+  rk = load(k->rk[0]);
+#  pragma GCC unroll 8
+  for (i = 0; i < 8; i++)
+    b[i] = _mm_xor_si128(b[i], rk);
+#  pragma GCC unroll 14
+  for (r = 1; r < rounds; r++) {
+    rk = load(k->rk[r]);
+#  pragma GCC unroll 8
+    for (i = 0; i < 8; i++)
+      b[i] = _mm_aesenc_si128(b[i], rk);
+  }
+  rk = load(k->rk[rounds]);
+#  pragma GCC unroll 8
+  for (i = 0; i < 8; i++) {
+    __m128i x = load(in + 16 * i);
+    b[i] = _mm_aesenclast_si128(b[i], rk);
+    c[i] = decrypt ? x : _mm_xor_si128(x, b[i]);
+    store(out + 16 * i, _mm_xor_si128(x, b[i]));
+  }
+  lo = _mm_setzero_si128(), mid = lo, hi = lo;
+  mul_acc(_mm_xor_si128(*acc, bswap(c[0])), hpow(k, 8), &lo, &mid, &hi);
+#  pragma GCC unroll 8
+  for (i = 1; i < 8; i++)
+    mul_acc(bswap(c[i]), hpow(k, 8u - (unsigned)i), &lo, &mid, &hi);
+  *acc = reduce(lo, mid, hi);
+}
+
+/* The 8-block loop, one copy per (rounds, direction). Returns the bytes it did. */
+#  define BULK8(name, rounds, decrypt)                                                    \
+    T_AESNI static size_t name(const rtw__gcm_key *k, __m128i *acc, __m128i *ctr,          \
+                               const unsigned char *in, size_t len, unsigned char *out)    \
+    {                                                                                      \
+      size_t done = 0;                                                                     \
+      for (; len - done >= 16 * 8; done += 16 * 8)                                         \
+        step8(k, rounds, decrypt, acc, ctr, in + done, out + done);                        \
+      return done;                                                                         \
+    }
+BULK8(bulk8_128_seal, 10, 0)
+BULK8(bulk8_128_open, 10, 1)
+BULK8(bulk8_256_seal, 14, 0)
+BULK8(bulk8_256_open, 14, 1)
 
 /* CTR + GHASH over len bytes from the counter *ctr (counter form, see bswap()) and GHASH
  * state *acc (rho form), 8 blocks per step; then single blocks and a partial one. */
@@ -251,43 +309,15 @@ T_AESNI static void crypt_aesni(const rtw__gcm_key *k, int decrypt, __m128i *acc
 {
   const __m128i one = _mm_set_epi32(0, 0, 0, 1);
   __m128i acc = *acc_io, ctr = *ctr_io;
-  const uint32_t rounds = k->rounds;
+  size_t done;
 
-  while (len >= 16 * 8) {
-    __m128i b[8], c[8], rk, lo, mid, hi;
-    uint32_t r;
-    int i;
-#  pragma GCC unroll 8
-    for (i = 0; i < 8; i++) {
-      b[i] = bswap(ctr);
-      ctr = _mm_add_epi32(ctr, one);
-    }
-    rk = load(k->rk[0]);
-#  pragma GCC unroll 8
-    for (i = 0; i < 8; i++)
-      b[i] = _mm_xor_si128(b[i], rk);
-    for (r = 1; r < rounds; r++) {
-      rk = load(k->rk[r]);
-#  pragma GCC unroll 8
-      for (i = 0; i < 8; i++)
-        b[i] = _mm_aesenc_si128(b[i], rk);
-    }
-    rk = load(k->rk[rounds]);
-#  pragma GCC unroll 8
-    for (i = 0; i < 8; i++) {
-      __m128i x = load(in + 16 * i);
-      b[i] = _mm_aesenclast_si128(b[i], rk);
-      c[i] = decrypt ? x : _mm_xor_si128(x, b[i]);
-      store(out + 16 * i, _mm_xor_si128(x, b[i]));
-    }
-    lo = _mm_setzero_si128(), mid = lo, hi = lo;
-    mul_acc(_mm_xor_si128(acc, bswap(c[0])), hpow(k, 8), &lo, &mid, &hi);
-#  pragma GCC unroll 8
-    for (i = 1; i < 8; i++)
-      mul_acc(bswap(c[i]), hpow(k, 8u - (unsigned)i), &lo, &mid, &hi);
-    acc = reduce(lo, mid, hi);
-    in += 16 * 8, out += 16 * 8, len -= 16 * 8;
-  }
+  if (k->rounds == 10)
+    done = decrypt ? bulk8_128_open(k, &acc, &ctr, in, len, out)
+                   : bulk8_128_seal(k, &acc, &ctr, in, len, out);
+  else
+    done = decrypt ? bulk8_256_open(k, &acc, &ctr, in, len, out)
+                   : bulk8_256_seal(k, &acc, &ctr, in, len, out);
+  in += done, out += done, len -= done;
   while (len >= 16) {
     __m128i x = load(in), ks = aes_block(k, bswap(ctr)), y = _mm_xor_si128(x, ks);
     ctr = _mm_add_epi32(ctr, one);
@@ -349,10 +379,50 @@ T_VAES static INLINE __m128i fold4(__m512i x)
   return _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
 }
 
-/* CTR + GHASH over the whole 256-byte chunks of *len bytes, 16 blocks per step in four
- * 512-bit vectors of four blocks: VAESENC on all four lanes, VPCLMULQDQ against
- * H^16..H^1, the four lanes' 256-bit products XORed and reduced once. Advances *in, *out
- * and *len past what it did; crypt_aesni() does the rest. */
+/* 4 * nv blocks (nv 4 or 8, constant when inlined) of CTR + GHASH: VAESENC on nv vectors of
+ * four blocks, then VPCLMULQDQ against H^(4nv)..H^1 (hp[8 - nv..7]), the four lanes' 256-bit
+ * products XORed and reduced once. */
+T_VAES static INLINE void vaes_step(const __m512i *rk, uint32_t rounds, const __m512i *hp,
+                                    const int nv, int decrypt, __m128i *acc, __m512i *ctr,
+                                    __m512i bsw, const unsigned char *in, unsigned char *out)
+{
+  const __m512i four = _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4);
+  __m512i b[8], c[8], lo, mid, hi;
+  uint32_t r;
+  int i;
+#  pragma GCC unroll 8
+  for (i = 0; i < nv; i++) {
+    b[i] = _mm512_xor_si512(_mm512_shuffle_epi8(*ctr, bsw), rk[0]);
+    *ctr = _mm512_add_epi32(*ctr, four);
+  }
+  for (r = 1; r < rounds; r++) {
+#  pragma GCC unroll 8
+    for (i = 0; i < nv; i++)
+      b[i] = _mm512_aesenc_epi128(b[i], rk[r]);
+  }
+#  pragma GCC unroll 8
+  for (i = 0; i < nv; i++) {
+    __m512i x = _mm512_loadu_si512((const void *)(in + 64 * i));
+    __m512i y = _mm512_xor_si512(x, _mm512_aesenclast_epi128(b[i], rk[rounds]));
+    _mm512_storeu_si512((void *)(out + 64 * i), y);
+    c[i] = _mm512_shuffle_epi8(decrypt ? x : y, bsw);
+  }
+  c[0] = _mm512_xor_si512(c[0], _mm512_inserti32x4(_mm512_setzero_si512(), *acc, 0));
+  lo = _mm512_setzero_si512(), mid = lo, hi = lo;
+#  pragma GCC unroll 8
+  for (i = 0; i < nv; i++) {
+    const __m512i h = hp[8 - nv + i];
+    lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(c[i], h, 0x00));
+    hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(c[i], h, 0x11));
+    mid = _mm512_xor_si512(mid, _mm512_xor_si512(_mm512_clmulepi64_epi128(c[i], h, 0x01),
+                                                 _mm512_clmulepi64_epi128(c[i], h, 0x10)));
+  }
+  *acc = reduce(fold4(lo), fold4(mid), fold4(hi));
+}
+
+/* CTR + GHASH over the whole 256-byte chunks of *len bytes: 32 blocks per step (eight
+ * independent AES chains keep VAESENC's pipeline full), then 16. Advances *in, *out and
+ * *len past what it did; crypt_aesni() does the rest. */
 T_VAES static void crypt_vaes(const rtw__gcm_key *k, int decrypt, __m128i *acc_io,
                               __m128i *ctr_io, const unsigned char **in_io, size_t *len_io,
                               unsigned char **out_io)
@@ -361,7 +431,7 @@ T_VAES static void crypt_vaes(const rtw__gcm_key *k, int decrypt, __m128i *acc_i
   unsigned char *out = *out_io;
   size_t len = *len_io;
   const uint32_t rounds = k->rounds;
-  __m512i rk[15], hp[4], ctr, bsw, four;
+  __m512i rk[15], hp[8], ctr, bsw;
   __m128i acc = *acc_io;
   uint32_t r;
   int i;
@@ -370,44 +440,21 @@ T_VAES static void crypt_vaes(const rtw__gcm_key *k, int decrypt, __m128i *acc_i
     return;
   for (r = 0; r <= rounds; r++)
     rk[r] = _mm512_broadcast_i32x4(load(k->rk[r]));
-  for (i = 0; i < 4; i++)
-    hp[i] = _mm512_loadu_si512((const void *)k->h[4 * i]); /* H^(16-4i)..H^(13-4i) */
+  for (i = 0; i < 8; i++)
+    hp[i] = _mm512_loadu_si512((const void *)k->h[4 * i]); /* H^(32-4i)..H^(29-4i) */
   bsw = _mm512_broadcast_i32x4(
       _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   /* lane j counts block j of each four: inc32 is a 32-bit add in the low dword */
   ctr = _mm512_add_epi32(_mm512_broadcast_i32x4(*ctr_io),
                          _mm512_set_epi32(0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0));
-  four = _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4);
-
-  while (len >= 256) {
-    __m512i b[4], c[4], lo, mid, hi;
-#  pragma GCC unroll 4
-    for (i = 0; i < 4; i++) {
-      b[i] = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bsw), rk[0]);
-      ctr = _mm512_add_epi32(ctr, four);
-    }
-    for (r = 1; r < rounds; r++) {
-#  pragma GCC unroll 4
-      for (i = 0; i < 4; i++)
-        b[i] = _mm512_aesenc_epi128(b[i], rk[r]);
-    }
-#  pragma GCC unroll 4
-    for (i = 0; i < 4; i++) {
-      __m512i x = _mm512_loadu_si512((const void *)(in + 64 * i));
-      __m512i y = _mm512_xor_si512(x, _mm512_aesenclast_epi128(b[i], rk[rounds]));
-      _mm512_storeu_si512((void *)(out + 64 * i), y);
-      c[i] = _mm512_shuffle_epi8(decrypt ? x : y, bsw);
-    }
-    c[0] = _mm512_xor_si512(c[0], _mm512_inserti32x4(_mm512_setzero_si512(), acc, 0));
-    lo = _mm512_setzero_si512(), mid = lo, hi = lo;
-#  pragma GCC unroll 4
-    for (i = 0; i < 4; i++) {
-      lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(c[i], hp[i], 0x00));
-      hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(c[i], hp[i], 0x11));
-      mid = _mm512_xor_si512(mid, _mm512_xor_si512(_mm512_clmulepi64_epi128(c[i], hp[i], 0x01),
-                                                   _mm512_clmulepi64_epi128(c[i], hp[i], 0x10)));
-    }
-    acc = reduce(fold4(lo), fold4(mid), fold4(hi));
+  for (; len >= 512; in += 512, out += 512, len -= 512) {
+    if (decrypt)
+      vaes_step(rk, rounds, hp, 8, 1, &acc, &ctr, bsw, in, out);
+    else
+      vaes_step(rk, rounds, hp, 8, 0, &acc, &ctr, bsw, in, out);
+  }
+  if (len >= 256) {
+    vaes_step(rk, rounds, hp, 4, decrypt, &acc, &ctr, bsw, in, out);
     in += 256, out += 256, len -= 256;
   }
   *acc_io = acc;

@@ -12,14 +12,17 @@
 #define RTW__GCM_AESNI 1    /* AES-NI + PCLMULQDQ, 8 blocks per step, 128-bit vectors */
 #define RTW__GCM_VAES 2     /* VAES + VPCLMULQDQ on AVX-512, 16 blocks per step */
 
-/* One key for the kernels. h[16-k] holds H^k * x^-1 in GF(2^128) (NIST SP 800-38D, 6.3),
+/* GHASH key powers kept: the VAES kernel multiplies 32 blocks per reduction. */
+#define RTW__GCM_HPOW 32u
+
+/* One key for the kernels. h[RTW__GCM_HPOW-k] holds H^k * x^-1 in GF(2^128) (NIST SP 800-38D, 6.3),
  * bit-reflected (byte 15 of the block first): the form in which one carry-less multiply and
  * one reduction give a product with no shift (see gcm_x86.c). Nothing in it is indexed by
  * secret data. */
 typedef struct rtw__gcm_key {
-  unsigned char rk[15][16]; /* AES round keys (FIPS 197, 5.2) */
-  unsigned char h[16][16];  /* H^16..H^1, as above */
-  uint32_t rounds;          /* 10 (AES-128) or 14 (AES-256) */
+  unsigned char rk[15][16];            /* AES round keys (FIPS 197, 5.2) */
+  unsigned char h[RTW__GCM_HPOW][16]; /* H^32..H^1, as above */
+  uint32_t rounds;                     /* 10 (AES-128) or 14 (AES-256) */
 } rtw__gcm_key;
 
 /* The best kernel this CPU runs in this build (asked once per process; gcm.c). */
