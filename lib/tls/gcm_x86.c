@@ -345,6 +345,68 @@ T_AESNI static void crypt_aesni(const rtw__gcm_key *k, int decrypt, __m128i *acc
   *acc_io = acc, *ctr_io = ctr;
 }
 
+/* XOR the keystream of n blocks (counters from *ctr on) into p, eight blocks in flight. */
+T_AESNI static void ctr_xor(const rtw__gcm_key *k, __m128i *ctr, unsigned char *p, unsigned n)
+{
+  const __m128i one = _mm_set_epi32(0, 0, 0, 1);
+  while (n) {
+    unsigned m = n < 8 ? n : 8, i;
+    __m128i b[8], rk = load(k->rk[0]);
+    uint32_t r;
+    for (i = 0; i < m; i++) {
+      b[i] = _mm_xor_si128(bswap(*ctr), rk);
+      *ctr = _mm_add_epi32(*ctr, one);
+    }
+    for (r = 1; r < k->rounds; r++) {
+      rk = load(k->rk[r]);
+      for (i = 0; i < m; i++)
+        b[i] = _mm_aesenc_si128(b[i], rk);
+    }
+    rk = load(k->rk[k->rounds]);
+    for (i = 0; i < m; i++)
+      store(p + 16 * i, _mm_xor_si128(load(p + 16 * i), _mm_aesenclast_si128(b[i], rk)));
+    p += 16 * m, n -= m;
+  }
+}
+
+/* Records of at most SMALL_LEN bytes with at most SMALL_AAD bytes of AAD (TLS 1.2's 13, and
+ * small messages) take one GHASH reduction in all: the AAD, ciphertext and length blocks
+ * (at most 4 + 16 + 1 = 21) are laid out in a stack buffer and multiplied by H^n..H^1 at
+ * once, and the keystream blocks are computed side by side. */
+#  define SMALL_LEN 256u
+#  define SMALL_AAD 64u
+
+T_AESNI static int crypt_small(const rtw__gcm_key *k, int decrypt, __m128i ctr,
+                               const unsigned char *aad, size_t aad_len,
+                               const unsigned char *in, size_t len, unsigned char *out,
+                               __m128i *acc)
+{
+  unsigned char g[(SMALL_AAD / 16 + SMALL_LEN / 16 + 1) * 16], d[SMALL_LEN];
+  unsigned na, nd, n;
+
+  if (len > SMALL_LEN || aad_len > SMALL_AAD)
+    return 0;
+  na = (unsigned)((aad_len + 15) / 16), nd = (unsigned)((len + 15) / 16), n = na + nd + 1;
+  memset(g, 0, 16 * (size_t)n);
+  if (aad_len)
+    memcpy(g, aad, aad_len);
+  if (len) {
+    memset(d, 0, 16 * (size_t)nd);
+    memcpy(d, in, len);
+    if (decrypt)
+      memcpy(g + 16 * na, in, len);
+    ctr_xor(k, &ctr, d, nd);
+    memcpy(out, d, len);
+    if (!decrypt)
+      memcpy(g + 16 * na, d, len);
+  }
+  /* [len(A)]64 || [len(C)]64, a block like the others (ghash_blocks() swaps it back) */
+  store(g + 16 * (n - 1), bswap(_mm_set_epi64x((long long)((uint64_t)aad_len * 8u),
+                                               (long long)((uint64_t)len * 8u))));
+  *acc = ghash_blocks(k, _mm_setzero_si128(), g, n);
+  return 1;
+}
+
 T_VAES static void crypt_vaes(const rtw__gcm_key *k, int decrypt, __m128i *acc_io,
                               __m128i *ctr_io, const unsigned char **in_io, size_t *len_io,
                               unsigned char **out_io);
@@ -361,6 +423,10 @@ T_AESNI void rtw__gcm_x86_crypt(const rtw__gcm_key *k, int level, int decrypt,
   memcpy(j0, iv, 12);
   j0[12] = 0, j0[13] = 0, j0[14] = 0, j0[15] = 1;
   ctr = _mm_add_epi32(bswap(load(j0)), _mm_set_epi32(0, 0, 0, 1)); /* inc32(J0) */
+  if (crypt_small(k, decrypt, ctr, aad, aad_len, in, len, out, &acc)) {
+    store(tag, _mm_xor_si128(bswap(acc), aes_block(k, load(j0))));
+    return;
+  }
   acc = ghash_bytes(k, acc, aad, aad_len);
   if (level >= RTW__GCM_VAES)
     crypt_vaes(k, decrypt, &acc, &ctr, &in, &len, &out);

@@ -236,6 +236,14 @@ static void check_diff(int kernel)
         diff_case(&d, aad_grid_lens[i], 13, off, 0, 1);
       }
     }
+    /* AAD longer than the small-record path takes, at short and long lengths */
+    for (i = 0; i < 7; i++) {
+      static const size_t long_aad[] = {65, 80, 100, 255, 300, 1000, 4096};
+      static const size_t some_lens[] = {0, 1, 16, 100, 256, 257, 1000};
+      size_t j;
+      for (j = 0; j < 7; j++)
+        diff_case(&d, some_lens[j], long_aad[i], (i + j) % 16, (3 * i + j) % 16, (int)(j & 1));
+    }
     /* random lengths up to 70000 */
     for (i = 0; i < 24; i++) {
       size_t n = rnd() % 70001u;
