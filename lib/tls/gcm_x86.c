@@ -144,7 +144,7 @@ T_AESNI static INLINE __m128i hpow(const rtw__gcm_key *k, unsigned n)
   return load(k->h[RTW__GCM_HPOW - n]);
 }
 
-/* acc = (acc + X_1) * H^n + X_2 * H^(n-1) + ... + X_n * H for n (1..16) whole blocks of p,
+/* acc = (acc + X_1) * H^n + X_2 * H^(n-1) + ... + X_n * H for n (1..32) whole blocks of p,
  * one reduction. */
 T_AESNI static __m128i ghash_blocks(const rtw__gcm_key *k, __m128i acc, const unsigned char *p,
                                     unsigned n)
@@ -163,7 +163,7 @@ T_AESNI static __m128i ghash_bytes(const rtw__gcm_key *k, __m128i acc, const uns
 {
   unsigned char buf[16];
   while (len >= 16) {
-    unsigned n = len >= 16 * 8 ? 8u : (unsigned)(len / 16);
+    unsigned n = len >= 16 * RTW__GCM_HPOW ? RTW__GCM_HPOW : (unsigned)(len / 16);
     acc = ghash_blocks(k, acc, p, n);
     p += 16 * n, len -= 16 * (size_t)n;
   }

@@ -10,7 +10,7 @@
 /* Kernels, slowest first. */
 #define RTW__GCM_PORTABLE 0 /* mbedTLS's GCM (gcm.c) */
 #define RTW__GCM_AESNI 1    /* AES-NI + PCLMULQDQ, 8 blocks per step, 128-bit vectors */
-#define RTW__GCM_VAES 2     /* VAES + VPCLMULQDQ on AVX-512, 16 blocks per step */
+#define RTW__GCM_VAES 2     /* VAES + VPCLMULQDQ on AVX-512, 32 blocks per step */
 
 /* GHASH key powers kept: the VAES kernel multiplies 32 blocks per reduction. */
 #define RTW__GCM_HPOW 32u
