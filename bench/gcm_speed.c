@@ -8,7 +8,7 @@
  * the thread waits for a core does not count: this machine is shared); the median GB/s
  * (10^9 bytes of record per CPU second) is printed, with its ratio to mbedTLS.
  *
- *   gcm_speed [runs [ms]]      (defaults 7 and 40: about 20 s in all) */
+ *   gcm_speed [runs [ms]]      (defaults 7 and 40: about 25 s in all) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

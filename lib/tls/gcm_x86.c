@@ -25,8 +25,9 @@
  * once (aggregated reduction).
  *
  * Constant time: AES-NI and carry-less multiplies take the same time for every value, and
- * no table is indexed by key or data. Partial blocks go through a 16-byte stack buffer, so
- * nothing is read or written past the caller's buffers. */
+ * no table is indexed by key or data. Partial blocks, and records on the short path
+ * (crypt_small()), go through stack buffers, so nothing is read or written past the caller's
+ * buffers. */
 #include <string.h>
 
 #include "gcm_x86.h"
