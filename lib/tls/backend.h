@@ -72,6 +72,18 @@ int rtw__tlsb_close_notify(rtw__tlsb *b);
 /* Tests only (mbedTLS 2.28): queue an encrypted HelloRequest, a peer asking to renegotiate
  * (RFC 5246 7.4.1.1), through the connection's record layer. RTW_ERR_UNSUPPORTED elsewhere. */
 int rtw__tlsb_test_hello_request(rtw__tlsb *b);
+/* Tests only: send one record of any content type (at most 2^14 bytes) through the
+ * connection's record layer, mbedTLS 2.28's or the record path's (RTW_ERR_UNSUPPORTED on
+ * mbedTLS 3.x's). */
+int rtw__tlsb_test_record(rtw__tlsb *b, int type, const unsigned char *data, size_t len);
+/* Tests only: offer or accept this one cipher suite (an IANA number), nothing else. */
+void rtw__tlsb_conf_test_suite(rtw__tlsb_conf *c, int suite);
+/* 1 when the record path (record.c) protects the records, 0 when mbedTLS does. */
+int rtw__tlsb_records(const rtw__tlsb *b);
+/* Tests only: the sequence numbers of the next record received and sent (RFC 5246 6.1),
+ * read from whichever layer protects the records, and set there. */
+void rtw__tlsb_test_seq(const rtw__tlsb *b, uint64_t *in, uint64_t *out);
+void rtw__tlsb_test_set_seq(rtw__tlsb *b, uint64_t in, uint64_t out);
 
 int rtw__tlsb_raw_error(const rtw__tlsb *b);
 size_t rtw__tlsb_error_text(const rtw__tlsb *b, char *buf, size_t cap);
