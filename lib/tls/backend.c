@@ -249,6 +249,9 @@ void rtw__tlsb_conf_test_suite(rtw__tlsb_conf *c, int suite)
   c->test_suites[0] = suite;
   c->test_suites[1] = 0;
   mbedtls_ssl_conf_ciphersuites(&c->ssl, c->test_suites);
+#if RTW__MBED3
+  mbedtls_ssl_conf_max_tls_version(&c->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
 }
 
 /* mbedTLS's PEM parser wants a NUL-terminated buffer whose length counts the NUL. */
@@ -1410,6 +1413,11 @@ int rtw__tlsb_close_notify(rtw__tlsb *b)
   return rv == 0 ? 0 : map_error(b, rv);
 }
 
+#if RTW__MBED3
+/* mbedTLS 3.x's record writer (library/ssl_misc.h, not installed), for the test hooks. */
+int mbedtls_ssl_write_record(mbedtls_ssl_context *ssl, int force_flush);
+#endif
+
 int rtw__tlsb_test_record(rtw__tlsb *b, int type, const unsigned char *data, size_t len)
 {
   int rv;
@@ -1419,19 +1427,16 @@ int rtw__tlsb_test_record(rtw__tlsb *b, int type, const unsigned char *data, siz
     rv = rtw__rec_write(b->rec, type, data, len);
     return rv < 0 ? rec_error(b, rv) : 0;
   }
-#if !RTW__MBED3
-  b->ssl.out_msgtype = type;
-  b->ssl.out_msglen = len;
+#if RTW__MBED3
+  if (!is_tls12(b))
+    return RTW_ERR_UNSUPPORTED; /* TLS 1.3 hides the content type (RFC 8446 5.2) */
+#endif
+  b->ssl.RTW__PRIV(out_msgtype) = type;
+  b->ssl.RTW__PRIV(out_msglen) = len;
   if (len > 0)
-    memcpy(b->ssl.out_msg, data, len);
+    memcpy(b->ssl.RTW__PRIV(out_msg), data, len);
   rv = mbedtls_ssl_write_record(&b->ssl, 1);
   return rv == 0 ? 0 : map_error(b, rv);
-#else
-  (void)rv;
-  (void)type;
-  (void)data;
-  return RTW_ERR_UNSUPPORTED;
-#endif
 }
 
 int rtw__tlsb_test_hello_request(rtw__tlsb *b)

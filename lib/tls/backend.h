@@ -69,14 +69,15 @@ size_t rtw__tlsb_max_record(const rtw__tlsb *b);
 int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len);
 int rtw__tlsb_close_notify(rtw__tlsb *b);
 
-/* Tests only (mbedTLS 2.28): queue an encrypted HelloRequest, a peer asking to renegotiate
- * (RFC 5246 7.4.1.1), through the connection's record layer. RTW_ERR_UNSUPPORTED elsewhere. */
+/* Tests only: queue an encrypted HelloRequest, a peer asking to renegotiate (RFC 5246
+ * 7.4.1.1), through the connection's record layer (TLS 1.2). RTW_ERR_UNSUPPORTED in TLS 1.3. */
 int rtw__tlsb_test_hello_request(rtw__tlsb *b);
 /* Tests only: send one record of any content type (at most 2^14 bytes) through the
- * connection's record layer, mbedTLS 2.28's or the record path's (RTW_ERR_UNSUPPORTED on
- * mbedTLS 3.x's). */
+ * connection's record layer, mbedTLS's or the record path's (RTW_ERR_UNSUPPORTED in TLS
+ * 1.3). */
 int rtw__tlsb_test_record(rtw__tlsb *b, int type, const unsigned char *data, size_t len);
-/* Tests only: offer or accept this one cipher suite (an IANA number), nothing else. */
+/* Tests only: offer or accept this one TLS 1.2 cipher suite (an IANA number), nothing else
+ * (and TLS 1.2 at most, on mbedTLS 3.x). */
 void rtw__tlsb_conf_test_suite(rtw__tlsb_conf *c, int suite);
 /* 1 when the record path (record.c) protects the records, 0 when mbedTLS does. */
 int rtw__tlsb_records(const rtw__tlsb *b);

@@ -530,6 +530,25 @@ static void unit_sequence(void **state)
 
 /* ====================================================================== behind rtw_tls */
 
+/* mbedTLS 2.28 speaks TLS 1.2 only; 3.x negotiates TLS 1.3 with itself unless a TLS 1.2
+ * suite is forced on both ends (rtw__tlsb_conf_test_suite() caps the version too). */
+static int tls12_backend(void)
+{
+  return strncmp(rtw_tls_backend_version(), "Mbed TLS 2.", 11) == 0 ||
+         strncmp(rtw_tls_backend_version(), "mbed TLS 2.", 11) == 0;
+}
+
+static void force_suite(rtw_tls_config *scfg, rtw_tls_config *ccfg, int suite)
+{
+  if (suite == 0 && !tls12_backend())
+    suite = MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+  if (suite == 0)
+    return;
+  rtw__tlsb_conf_test_suite(scfg->b, suite);
+  if (!tls12_backend())
+    rtw__tlsb_conf_test_suite(ccfg->b, suite);
+}
+
 static int records(const tlst_end *e) { return rtw__tlsb_records(rtw__tls_backend(e->tls)); }
 
 static void seq(const tlst_end *e, uint64_t *in, uint64_t *out)
@@ -586,8 +605,7 @@ static void pair(int mode, uint32_t cflags, uint32_t sflags, int suite, int want
   rtw__gcm_test_mode(mode);
   scfg = tlst_server_config(sflags, NULL, NULL);
   ccfg = tlst_client_config(cflags, NULL);
-  if (suite != 0)
-    rtw__tlsb_conf_test_suite(scfg->b, suite);
+  force_suite(scfg, ccfg, suite);
   tlst_end_init(&c, "client");
   tlst_end_init(&s, "server");
   tlst_connect(&c, &s, ccfg, scfg, "localhost");
@@ -606,11 +624,6 @@ static void pair(int mode, uint32_t cflags, uint32_t sflags, int suite, int want
   rtw__gcm_test_mode(0);
 }
 
-static int tls12_backend(void)
-{
-  return strncmp(rtw_tls_backend_version(), "Mbed TLS 2.", 11) == 0 ||
-         strncmp(rtw_tls_backend_version(), "mbed TLS 2.", 11) == 0;
-}
 
 /* Both ends on the record path, AES-128-GCM preferred; closes from either end. */
 static void both_ends(void **state)
@@ -618,8 +631,10 @@ static void both_ends(void **state)
   rtw_tls_config *scfg, *ccfg;
   tlst_end c, s;
   (void)state;
+  pair(1, 0, 0, 0, 1, 1, 1);
+  pair(1, 0, 0, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 1, 1, 0);
   if (!tls12_backend())
-    skip(); /* mbedTLS 3.x negotiates TLS 1.3 with itself: versions_test.c */
+    return; /* mbedTLS 3.x prefers TLS 1.3 by itself: the default order is 2.28's */
   rtw__gcm_test_mode(1);
   scfg = tlst_server_config(0, NULL, NULL);
   ccfg = tlst_client_config(0, NULL);
@@ -634,8 +649,6 @@ static void both_ends(void **state)
   tlst_end_close(&s);
   rtw_tls_config_free(ccfg);
   rtw_tls_config_free(scfg);
-  pair(1, 0, 0, 0, 1, 1, 1);
-  pair(1, 0, 0, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 1, 1, 0);
   rtw__gcm_test_mode(0);
 }
 
@@ -644,8 +657,6 @@ static void both_ends(void **state)
 static void mixed(void **state)
 {
   (void)state;
-  if (!tls12_backend())
-    skip();
   pair(1, RTW_TLS_BACKEND_RECORDS, 0, 0, 0, 1, 0);
   pair(1, RTW_TLS_BACKEND_RECORDS, 0, 0, 0, 1, 1);
   /* a server with the flag prefers ChaCha20-Poly1305 (mbedTLS's faster): AES-GCM asked */
@@ -745,7 +756,7 @@ static void oracle_setup(oracle *o, uint32_t cflags, uint32_t sflags)
   o->scfg = tlst_server_config(sflags, NULL, NULL);
   o->ccfg = tlst_client_config(cflags, NULL);
   /* AES-128-GCM either way, so both layers frame alike */
-  rtw__tlsb_conf_test_suite(o->scfg->b, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+  force_suite(o->scfg, o->ccfg, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
   tlst_end_init(&c, "client");
   tlst_end_init(&s, "server");
   tlst_connect(&c, &s, o->ccfg, o->scfg, "localhost");
@@ -800,8 +811,6 @@ static void same_as_mbedtls(void **state)
   size_t k;
   int dir;
   (void)state;
-  if (!tls12_backend())
-    skip(); /* rtw__tlsb_test_record() needs mbedTLS 2.28's record layer */
   memset(&o, 0, sizeof o);
   oracle_setup(&o, 0, 0);
   for (k = 0; k < sizeof list / sizeof list[0]; k++)
@@ -811,7 +820,11 @@ static void same_as_mbedtls(void **state)
       run_crafted(&o, 1, dir, &list[k], &r);
       assert_int_equal(m.records, 0);
       assert_int_equal(r.records, 2);
-      if (m.err != r.err || m.raw != r.raw || strcmp(m.text, r.text) != 0 || m.rx != r.rx ||
+      /* 2.28 is the reference for the raw codes and texts; 3.x orders some checks of a
+       * post-handshake message differently (a HelloRequest split over records is
+       * unexpected_message there, a feature it lacks in 2.28), rtweb's errors agree. */
+      if (m.err != r.err ||
+          (tls12_backend() && (m.raw != r.raw || strcmp(m.text, r.text) != 0)) || m.rx != r.rx ||
           memcmp(m.rxbuf, r.rxbuf, m.rx < 64 ? m.rx : 64) != 0 || m.back != r.back ||
           m.peer_err != r.peer_err || strcmp(m.peer_text, r.peer_text) != 0)
         fail_msg("record %zu to the %s:\n  mbedTLS: %s (%d, %s) rx %zu back %zu, peer %s (%s)\n"
@@ -919,8 +932,6 @@ static void split_after_handshake(void **state)
 {
   int mixed_mode, to_client;
   (void)state;
-  if (!tls12_backend())
-    skip();
   for (mixed_mode = 0; mixed_mode < 2; mixed_mode++)
     for (to_client = 0; to_client < 2; to_client++) {
       uint32_t flag = mixed_mode ? RTW_TLS_BACKEND_RECORDS : 0;
@@ -973,8 +984,6 @@ static void memory(void **state)
   size_t idle[2];
   int mode;
   (void)state;
-  if (!tls12_backend())
-    skip();
   for (mode = 0; mode < 2; mode++) {
     rtw_tls_config *scfg, *ccfg;
     tlst_end c, s;
@@ -982,7 +991,7 @@ static void memory(void **state)
     rtwt_countmem_init(&cm[mode]);
     scfg = tlst_server_config(0, NULL, NULL);
     ccfg = tlst_client_config(0, NULL);
-    rtw__tlsb_conf_test_suite(scfg->b, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    force_suite(scfg, ccfg, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
     tlst_end_init(&c, "client");
     tlst_end_init(&s, "server");
     assert_int_equal(tlst_end_open(&c, ccfg, "localhost", 0, NULL), 0);
