@@ -189,6 +189,7 @@ struct rtw__tlsb {
   unsigned char kb[RTW__KEY_BLOCK];
   int kb_set;
   rtw__rec *rec;
+  rtw__tlsb_direct direct;
 #if RTW__MBED3
   /* Client: the session last exported, serialised. From 3.0 on mbedtls_ssl_get_session()
    * exports a session once (until a TLS 1.3 NewSessionTicket replaces it), so the bytes are
@@ -901,6 +902,8 @@ int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, v
   return 0;
 }
 
+void rtw__tlsb_set_direct(rtw__tlsb *b, const rtw__tlsb_direct *d) { b->direct = *d; }
+
 void rtw__tlsb_free(rtw__tlsb *b)
 {
   rtw_mem mem;
@@ -1231,6 +1234,7 @@ static int take_records(rtw__tlsb *b)
     rtw__mem_free(&b->mem, r);
     goto out;
   }
+  r->direct = b->direct;
   b->rec = r;
 out:
   mbedtls_platform_zeroize(b->kb, sizeof b->kb);

@@ -20,6 +20,19 @@ typedef struct rtw__tlsb rtw__tlsb;
 typedef size_t (*rtw__tlsb_recv_fn)(void *io, unsigned char *buf, size_t len);
 typedef int (*rtw__tlsb_send_fn)(void *io, const unsigned char *buf, size_t len);
 
+/* Optional direct access to the same input and output, which the record path (record.c)
+ * uses to open records where they lie in the input and to seal them straight into the
+ * output queue, without copies.
+ * peek: the input not read yet (*avail bytes; NULL or 0 when none); skip: n of them are read.
+ * reserve: room for len bytes at the end of the output (NULL: RTW_ERR_NOMEM); commit: len
+ * bytes written there are output. */
+typedef struct rtw__tlsb_direct {
+  const unsigned char *(*peek)(void *io, size_t *avail);
+  void (*skip)(void *io, size_t n);
+  unsigned char *(*reserve)(void *io, size_t len);
+  void (*commit)(void *io, size_t len);
+} rtw__tlsb_direct;
+
 /* Results besides 0 and negative RTW_ERR_* codes. */
 #define RTW__TLSB_AGAIN 1  /* needs more input */
 #define RTW__TLSB_CLOSED 2 /* the peer's close_notify arrived */
@@ -55,6 +68,8 @@ size_t rtw__tlsb_conf_cert_count(const rtw__tlsb_conf *c);
 int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, void *io,
                   rtw__tlsb_recv_fn recv, rtw__tlsb_send_fn send, const rtw_mem *mem);
 void rtw__tlsb_free(rtw__tlsb *b);
+/* Offer direct access to the connection's input and output (copied; all four set). */
+void rtw__tlsb_set_direct(rtw__tlsb *b, const rtw__tlsb_direct *d);
 int rtw__tlsb_set_session(rtw__tlsb *b, const void *data, size_t len);
 int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len);
 

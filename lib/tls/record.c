@@ -18,7 +18,10 @@
  * Receiving: the header is checked first (a known type, version 3.3, a length within
  * 2^14 + 2048 and then within 2^14 bytes of plaintext: 6.2.3, 7.2.2 record_overflow), the
  * whole record is gathered in the backend's input buffer, authenticated and only then
- * decrypted or looked at (rtw__gcm_open() yields no plaintext on a bad tag). Then by type:
+ * decrypted or looked at (rtw__gcm_open() yields no plaintext on a bad tag). An application
+ * data record that lies whole in the input and fits the caller's buffer is opened from the
+ * input straight into it, and records are sealed in place in the output queue, where the
+ * backend offers that access (rtw__tlsb_direct). Then by type:
  *
  *   application_data  to the caller; more than the caller's cap stays decrypted in the
  *                     buffer and is handed over by the next reads
@@ -128,6 +131,14 @@ int rtw__rec_write(rtw__rec *r, int type, const unsigned char *data, size_t len)
     return RTW__REC_E_RECORD; /* the callers cut records at rtw__tlsb_max_record() */
   if (r->out_seq == UINT64_MAX)
     return RTW__REC_E_WRAP; /* RFC 5246 6.1: sequence numbers never wrap */
+  if (r->direct.reserve != NULL) {
+    /* sealed where it is sent from: no copy */
+    o = r->direct.reserve(r->io, total);
+    if (o == NULL) {
+      r->send_err = RTW_ERR_NOMEM;
+      return RTW__REC_E_SEND;
+    }
+  }
   o[0] = (unsigned char)type;
   o[1] = 3;
   o[2] = 3;
@@ -140,6 +151,10 @@ int rtw__rec_write(rtw__rec *r, int type, const unsigned char *data, size_t len)
   rtw__gcm_seal(&r->seal, iv, aad, sizeof aad, data, len, o + RTW__REC_HEADER + RTW__REC_EXPLICIT,
                 o + total - RTW__GCM_TAG);
   r->out_seq++;
+  if (r->direct.reserve != NULL) {
+    r->direct.commit(r->io, total);
+    return 0;
+  }
   rv = r->send(r->io, o, total);
   if (rv != 0) {
     r->send_err = rv;
@@ -182,9 +197,8 @@ static int fill(rtw__rec *r, size_t want)
 }
 
 /* RFC 5246 6.2.1, 6.2.3: the header, before the body is waited for. */
-static int check_header(rtw__rec *r, size_t *len)
+static int check_header(rtw__rec *r, const unsigned char *h, size_t *len)
 {
-  const unsigned char *h = r->ibuf;
   *len = (size_t)h[3] << 8 | h[4];
   if (h[0] < RTW__REC_CCS || h[0] > RTW__REC_APPDATA)
     return fail(r, RTW__REC_E_RECORD);
@@ -235,15 +249,15 @@ static int on_handshake(rtw__rec *r, const unsigned char *m, size_t len)
   return 0;
 }
 
-/* Authenticate and decrypt the record in ibuf (len bytes after the header) into dst. */
-static int open_record(rtw__rec *r, size_t len, unsigned char *dst)
+/* Authenticate and decrypt the record at rec (len bytes after the header) into dst. */
+static int open_record(rtw__rec *r, const unsigned char *rec, size_t len, unsigned char *dst)
 {
   unsigned char aad[13], iv[RTW__GCM_IV];
-  const unsigned char *body = r->ibuf + RTW__REC_HEADER;
+  const unsigned char *body = rec + RTW__REC_HEADER;
   size_t plen = len - OVERHEAD;
   memcpy(iv, r->open_salt, 4);
   memcpy(iv + 4, body, RTW__REC_EXPLICIT);
-  make_aad(aad, r->in_seq, r->ibuf[0], plen);
+  make_aad(aad, r->in_seq, rec[0], plen);
   if (rtw__gcm_open(&r->open, iv, aad, sizeof aad, body + RTW__REC_EXPLICIT, plen, dst,
                     body + RTW__REC_EXPLICIT + plen) != 0)
     return fail(r, RTW__REC_E_MAC);
@@ -268,7 +282,7 @@ static int process(rtw__rec *r, size_t len, unsigned char *buf, size_t cap, size
   /* Application data that fits is decrypted straight into the caller's buffer. */
   if (type == RTW__REC_APPDATA && plen > 0 && plen <= cap)
     m = buf;
-  rv = open_record(r, len, m);
+  rv = open_record(r, r->ibuf, len, m);
   if (rv != 0)
     return rv;
   r->have = 0;
@@ -300,6 +314,30 @@ static int process(rtw__rec *r, size_t len, unsigned char *buf, size_t cap, size
   }
 }
 
+/* The common case without a copy: a whole application data record lies in the input and
+ * its plaintext fits buf; it is opened from there into buf. 1 when that is not the case
+ * (the copying path takes the record, and every other kind), else 0 or a failure. */
+static int read_direct(rtw__rec *r, unsigned char *buf, size_t cap, size_t *n)
+{
+  size_t avail = 0, len, plen;
+  const unsigned char *p = r->direct.peek(r->io, &avail);
+  int rv;
+  if (p == NULL || avail < RTW__REC_HEADER)
+    return 1;
+  len = (size_t)p[3] << 8 | p[4];
+  if (p[0] != RTW__REC_APPDATA || p[1] != 3 || p[2] != 3 || len <= OVERHEAD ||
+      len > MAX_PLAIN + OVERHEAD || avail - RTW__REC_HEADER < len || len - OVERHEAD > cap)
+    return 1;
+  plen = len - OVERHEAD;
+  rv = open_record(r, p, len, buf);
+  r->direct.skip(r->io, RTW__REC_HEADER + len);
+  if (rv != 0)
+    return rv;
+  r->empty_run = 0;
+  *n = plen;
+  return 0;
+}
+
 int rtw__rec_read(rtw__rec *r, unsigned char *buf, size_t cap, size_t *n)
 {
   *n = 0;
@@ -318,9 +356,14 @@ int rtw__rec_read(rtw__rec *r, unsigned char *buf, size_t cap, size_t *n)
       *n = k;
       return 0;
     }
+    if (r->have == 0 && r->direct.peek != NULL) {
+      rv = read_direct(r, buf, cap, n);
+      if (rv != 1)
+        return rv;
+    }
     if (!fill(r, RTW__REC_HEADER))
       return RTW__TLSB_AGAIN;
-    rv = check_header(r, &len);
+    rv = check_header(r, r->ibuf, &len);
     if (rv != 0)
       return rv;
     if (!fill(r, RTW__REC_HEADER + len))

@@ -55,6 +55,7 @@ typedef struct rtw__rec {
   void *io;
   rtw__tlsb_recv_fn recv;
   rtw__tlsb_send_fn send;
+  rtw__tlsb_direct direct; /* all NULL: recv and send only */
 } rtw__rec;
 
 /* Set up from the key block (RFC 5246 6.3) of an AES-GCM suite: client_write_key,

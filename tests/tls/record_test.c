@@ -60,6 +60,59 @@ static int u_send(void *io, const unsigned char *buf, size_t len)
   return 0;
 }
 
+/* The direct access of backend.h (peek/skip, reserve/commit), offered when g_direct is set:
+ * the unit tests run both ways. */
+static int g_direct;
+
+static const unsigned char *u_peek(void *io, size_t *avail)
+{
+  uend *e = io;
+  pipe_ *p = e->in;
+  size_t end = p->limit != 0 && p->limit < p->len ? p->limit : p->len;
+  *avail = end - p->off;
+  return *avail > 0 ? p->buf + p->off : NULL;
+}
+
+static void u_skip(void *io, size_t n)
+{
+  uend *e = io;
+  e->in->off += n;
+}
+
+static unsigned char *u_reserve(void *io, size_t len)
+{
+  uend *e = io;
+  pipe_ *p = e->out;
+  if (p->fail)
+    return NULL;
+  if (p->cap - p->len < len) {
+    p->cap = (p->len + len) * 2;
+    p->buf = realloc(p->buf, p->cap);
+    assert_non_null(p->buf);
+  }
+  return p->buf + p->len;
+}
+
+static void u_commit(void *io, size_t len)
+{
+  uend *e = io;
+  e->out->len += len;
+}
+
+static int direct_on(void **state)
+{
+  (void)state;
+  g_direct = 1;
+  return 0;
+}
+
+static int direct_off(void **state)
+{
+  (void)state;
+  g_direct = 0;
+  return 0;
+}
+
 static unsigned char key_block[72];
 
 static void make_key_block(void)
@@ -78,6 +131,12 @@ static uend *u_open(int client, size_t key_len, pipe_ *in, pipe_ *out)
   e->out = out;
   assert_int_equal(rtw__rec_init(&e->r, client, key_block, key_len, 7, 7, e->ibuf, e->obuf, e,
                                  u_recv, u_send), 0);
+  if (g_direct) {
+    e->r.direct.peek = u_peek;
+    e->r.direct.skip = u_skip;
+    e->r.direct.reserve = u_reserve;
+    e->r.direct.commit = u_commit;
+  }
   return e;
 }
 
@@ -1023,6 +1082,14 @@ int main(void)
       cmocka_unit_test(unit_headers),
       cmocka_unit_test(unit_messages),
       cmocka_unit_test(unit_sequence),
+      /* the same with the direct access to input and output */
+      {"unit_wire_format_direct", unit_wire_format, direct_on, direct_off, NULL},
+      {"unit_every_split_direct", unit_every_split, direct_on, direct_off, NULL},
+      {"unit_small_reads_direct", unit_small_reads, direct_on, direct_off, NULL},
+      {"unit_tampered_direct", unit_tampered, direct_on, direct_off, NULL},
+      {"unit_headers_direct", unit_headers, direct_on, direct_off, NULL},
+      {"unit_messages_direct", unit_messages, direct_on, direct_off, NULL},
+      {"unit_sequence_direct", unit_sequence, direct_on, direct_off, NULL},
       cmocka_unit_test(both_ends),
       cmocka_unit_test(mixed),
       cmocka_unit_test(off),
