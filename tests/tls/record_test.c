@@ -896,6 +896,47 @@ static void same_as_mbedtls(void **state)
   rtw_tls_config_free(o.scfg);
 }
 
+/* Regressions of mbedTLS's own record path (RTW_TLS_BACKEND_RECORDS, or no fast kernels):
+ * two empty application data records in a row were taken for the peer's close_notify
+ * (mbedtls_ssl_read() returns 0 for the second), and a no_renegotiation warning stopped
+ * rtw_tls_recv() with input left and no error (mbedTLS returns WANT_READ for it). */
+static void mbedtls_path_regressions(void **state)
+{
+  static const unsigned char warning[2] = {1, 100};
+  oracle o;
+  tlst_end c, s;
+  size_t used = 0;
+  int k;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  oracle_setup(&o, 0, 0);
+  for (k = 0; k < 2; k++) {
+    rtw__gcm_test_mode(0);
+    connect_resumed(&o, &c, &s);
+    assert_int_equal(records(&s), 0);
+    if (k == 0) {
+      assert_int_equal(rtw__tlsb_test_record(rtw__tls_backend(c.tls), 23, NULL, 0), 0);
+      assert_int_equal(rtw__tlsb_test_record(rtw__tls_backend(c.tls), 23, NULL, 0), 0);
+    } else {
+      assert_int_equal(rtw__tlsb_test_record(rtw__tls_backend(c.tls), 21, warning, 2), 0);
+      assert_int_equal(rtw__tlsb_test_record(rtw__tls_backend(c.tls), 21, warning, 2), 0);
+    }
+    tlst_write_all(&c, "after", 5);
+    tlst_flush(&c, &s);
+    assert_int_equal(rtw_tls_recv(s.tls, s.wire, s.wire_len, &used), 0);
+    assert_int_equal(used, s.wire_len); /* everything read, in one call */
+    assert_int_equal(s.rx_len, 5);
+    assert_memory_equal(s.rx, "after", 5);
+    assert_int_equal(rtw_tls_state(s.tls) & RTW_TLS_STATE_PEER_CLOSED, 0);
+    assert_int_equal(rtw_tls_outbound_size(s.tls), 0); /* no close_notify answered */
+    s.wire_len = 0;
+    tlst_end_close(&c);
+    tlst_end_close(&s);
+  }
+  rtw_tls_config_free(o.ccfg);
+  rtw_tls_config_free(o.scfg);
+}
+
 /* Tampered tag, ciphertext, explicit nonce and header; an oversized header; a record whose
  * sequence number would wrap: the receiver fails as mbedTLS does and the peer sees the
  * alert. Both layers, compared. */
@@ -1095,6 +1136,7 @@ int main(void)
       cmocka_unit_test(off),
       cmocka_unit_test(flag_accepted),
       cmocka_unit_test(same_as_mbedtls),
+      cmocka_unit_test(mbedtls_path_regressions),
       cmocka_unit_test(tampered_and_oversized),
       cmocka_unit_test(split_after_handshake),
       cmocka_unit_test(memory),
