@@ -30,6 +30,11 @@
  *   byte 3   max_outbound = 1 + 1024 * b3 (bit 5)
  *   byte 4   the rtw_mem allocation of run A that fails (1-based; 0 = none)
  *   byte 5   bits 0-3: the handshake timeout in units of 100 ms, + 1
+ *            bit 4 rtweb's own TLS 1.2 record layer takes over after the handshake
+ *                  (rtw__gcm_test_mode(1): AES-128-GCM preferred, lib/tls/record.c), else
+ *                  mbedTLS protects the records (mode 0)
+ *            bit 5 RTW_TLS_BACKEND_RECORDS on the client: with bit 4, mbedTLS's record
+ *                  layer on one end and rtweb's on the other
  *
  * Modes 0-1: run B feeds the rest whole to a connection that takes everything; run A feeds
  * it in pieces, ticks between pieces, pauses (or takes part) in on_data and in pull mode
@@ -62,6 +67,7 @@
 
 #include "fuzz_common.h"
 #include "rtweb/tls.h"
+#include "gcm.h" /* rtw__gcm_test_mode() */
 
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/ecp.h"
@@ -315,7 +321,7 @@ static void tick(end *e, uint64_t now)
 typedef struct setup {
   uint8_t h[HEADER_LEN];
   int mode, verify, alpn;
-  uint32_t flags_server;
+  uint32_t flags_server, flags_client;
   size_t max_out;
   uint64_t timeout_ms;
 } setup;
@@ -330,7 +336,7 @@ static rtw_tls_config *config(const setup *s, int role, const rtw_mem *mem, int 
   st.max_outbound = s->max_out;
   st.handshake_timeout_ms = (uint32_t)s->timeout_ms;
   st.flags = role == RTW_TLS_ROLE_SERVER ? s->flags_server
-                                         : (s->verify ? 0u : RTW_TLS_INSECURE);
+                                         : (s->verify ? 0u : RTW_TLS_INSECURE) | s->flags_client;
   rc = fuzz_mem_saw(rtw_tls_config_new(&cfg, role, &st, mem));
   if (rc != 0) {
     FUZZ_CHECK(rc == RTW_ERR_NOMEM && cfg == NULL);
@@ -785,6 +791,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   s.flags_server = (s.h[0] & 0x10) ? RTW_TLS_NO_TICKETS : 0u;
   s.max_out = (s.h[0] & 0x20) ? 1u + 1024u * s.h[3] : 0u;
   s.timeout_ms = 100u * (1u + (s.h[5] & 15u));
+  s.flags_client = (s.h[5] & 0x20) ? RTW_TLS_BACKEND_RECORDS : 0u;
+  rtw__gcm_test_mode((s.h[5] & 0x10) ? 1 : 0);
   data += size < HEADER_LEN ? size : HEADER_LEN;
   size -= size < HEADER_LEN ? size : HEADER_LEN;
   if (s.mode < 2) {

@@ -59,6 +59,12 @@ typedef struct rtw_tls rtw_tls;
 #define RTW_TLS_INSECURE 0x1u
 /** Server: issue no session tickets (RFC 5077); clients then always do a full handshake. */
 #define RTW_TLS_NO_TICKETS 0x2u
+/** Let mbedTLS protect the records after the handshake, always. Without it, a TLS 1.2
+ * connection with an AES-GCM suite hands its records to rtweb's own record layer once
+ * mbedTLS has completed the handshake, where this build and CPU have the fast AES-GCM
+ * kernels (AES-NI and PCLMULQDQ); the suites then prefer AES-128-GCM. The wire is the same
+ * either way (RFC 5246 6.2, RFC 5288); docs/tls.md, "The record path". */
+#define RTW_TLS_BACKEND_RECORDS 0x4u
 /**@}*/
 
 /** @brief Current version of #rtw_tls_config_settings. */
@@ -100,7 +106,7 @@ typedef int (*rtw_tls_sni_fn)(rtw_tls_config *cfg, const char *name, size_t len,
  */
 typedef struct rtw_tls_config_settings {
   uint32_t version; /**< #RTW_TLS_CONFIG_SETTINGS_VERSION (or older) */
-  uint32_t flags;   /**< RTW_TLS_INSECURE, RTW_TLS_NO_TICKETS */
+  uint32_t flags;   /**< RTW_TLS_INSECURE, RTW_TLS_NO_TICKETS, RTW_TLS_BACKEND_RECORDS */
   /** Fail with #RTW_ERR_TLS_HANDSHAKE_TIMEOUT when the handshake is not complete this long
    * after the first rtw_tls_tick(). 0: #RTW_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS. */
   uint32_t handshake_timeout_ms;

@@ -20,6 +20,19 @@ typedef struct rtw__tlsb rtw__tlsb;
 typedef size_t (*rtw__tlsb_recv_fn)(void *io, unsigned char *buf, size_t len);
 typedef int (*rtw__tlsb_send_fn)(void *io, const unsigned char *buf, size_t len);
 
+/* Optional direct access to the same input and output, which the record path (record.c)
+ * uses to open records where they lie in the input and to seal them straight into the
+ * output queue, without copies.
+ * peek: the input not read yet (*avail bytes; NULL or 0 when none); skip: n of them are read.
+ * reserve: room for len bytes at the end of the output (NULL: RTW_ERR_NOMEM); commit: len
+ * bytes written there are output. */
+typedef struct rtw__tlsb_direct {
+  const unsigned char *(*peek)(void *io, size_t *avail);
+  void (*skip)(void *io, size_t n);
+  unsigned char *(*reserve)(void *io, size_t len);
+  void (*commit)(void *io, size_t len);
+} rtw__tlsb_direct;
+
 /* Results besides 0 and negative RTW_ERR_* codes. */
 #define RTW__TLSB_AGAIN 1  /* needs more input */
 #define RTW__TLSB_CLOSED 2 /* the peer's close_notify arrived */
@@ -55,6 +68,8 @@ size_t rtw__tlsb_conf_cert_count(const rtw__tlsb_conf *c);
 int rtw__tlsb_new(rtw__tlsb **out, rtw__tlsb_conf *c, const char *server_name, void *io,
                   rtw__tlsb_recv_fn recv, rtw__tlsb_send_fn send, const rtw_mem *mem);
 void rtw__tlsb_free(rtw__tlsb *b);
+/* Offer direct access to the connection's input and output (copied; all four set). */
+void rtw__tlsb_set_direct(rtw__tlsb *b, const rtw__tlsb_direct *d);
 int rtw__tlsb_set_session(rtw__tlsb *b, const void *data, size_t len);
 int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len);
 
@@ -69,9 +84,22 @@ size_t rtw__tlsb_max_record(const rtw__tlsb *b);
 int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len);
 int rtw__tlsb_close_notify(rtw__tlsb *b);
 
-/* Tests only (mbedTLS 2.28): queue an encrypted HelloRequest, a peer asking to renegotiate
- * (RFC 5246 7.4.1.1), through the connection's record layer. RTW_ERR_UNSUPPORTED elsewhere. */
+/* Tests only: queue an encrypted HelloRequest, a peer asking to renegotiate (RFC 5246
+ * 7.4.1.1), through the connection's record layer (TLS 1.2). RTW_ERR_UNSUPPORTED in TLS 1.3. */
 int rtw__tlsb_test_hello_request(rtw__tlsb *b);
+/* Tests only: send one record of any content type (at most 2^14 bytes) through the
+ * connection's record layer, mbedTLS's or the record path's (RTW_ERR_UNSUPPORTED in TLS
+ * 1.3). */
+int rtw__tlsb_test_record(rtw__tlsb *b, int type, const unsigned char *data, size_t len);
+/* Tests only: offer or accept this one TLS 1.2 cipher suite (an IANA number), nothing else
+ * (and TLS 1.2 at most, on mbedTLS 3.x). */
+void rtw__tlsb_conf_test_suite(rtw__tlsb_conf *c, int suite);
+/* 1 when the record path (record.c) protects the records, 0 when mbedTLS does. */
+int rtw__tlsb_records(const rtw__tlsb *b);
+/* Tests only: the sequence numbers of the next record received and sent (RFC 5246 6.1),
+ * read from whichever layer protects the records, and set there. */
+void rtw__tlsb_test_seq(const rtw__tlsb *b, uint64_t *in, uint64_t *out);
+void rtw__tlsb_test_set_seq(rtw__tlsb *b, uint64_t in, uint64_t out);
 
 int rtw__tlsb_raw_error(const rtw__tlsb *b);
 size_t rtw__tlsb_error_text(const rtw__tlsb *b, char *buf, size_t cap);

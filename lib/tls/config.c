@@ -7,7 +7,7 @@
 #include "internal.h"
 #include "tls_internal.h"
 
-#define KNOWN_FLAGS (RTW_TLS_INSECURE | RTW_TLS_NO_TICKETS)
+#define KNOWN_FLAGS (RTW_TLS_INSECURE | RTW_TLS_NO_TICKETS | RTW_TLS_BACKEND_RECORDS)
 
 static void ref_add(rtw_tls_config *c)
 {

@@ -62,7 +62,22 @@ static size_t io_recv(void *io, unsigned char *buf, size_t len)
   return n;
 }
 
-static int io_send(void *io, const unsigned char *buf, size_t len)
+/* The record path's direct access (backend.h): records are opened where they lie in the
+ * input and sealed in place at the end of the output queue. */
+static const unsigned char *io_peek(void *io, size_t *avail)
+{
+  rtw_tls *t = io;
+  *avail = t->in_len - t->in_off;
+  return *avail > 0 ? t->in + t->in_off : NULL;
+}
+
+static void io_skip(void *io, size_t n)
+{
+  rtw_tls *t = io;
+  t->in_off += n;
+}
+
+static unsigned char *io_reserve(void *io, size_t len)
 {
   rtw_tls *t = io;
   if (t->out_cap - t->out_len < len) {
@@ -79,13 +94,27 @@ static int io_send(void *io, const unsigned char *buf, size_t len)
     if (cap != t->out_cap) {
       p = rtw__mem_realloc(&t->mem, t->out, cap);
       if (p == NULL)
-        return RTW_ERR_NOMEM;
+        return NULL;
       t->out = p;
       t->out_cap = cap;
     }
   }
-  memcpy(t->out + t->out_len, buf, len);
+  return t->out + t->out_len;
+}
+
+static void io_commit(void *io, size_t len)
+{
+  rtw_tls *t = io;
   t->out_len += len;
+}
+
+static int io_send(void *io, const unsigned char *buf, size_t len)
+{
+  unsigned char *p = io_reserve(io, len);
+  if (p == NULL)
+    return RTW_ERR_NOMEM;
+  memcpy(p, buf, len);
+  io_commit(io, len);
   return 0;
 }
 
@@ -159,6 +188,10 @@ int rtw_tls_new(rtw_tls **out, rtw_tls_config *cfg, const char *server_name,
   if (rv != 0) {
     rtw__mem_free(&m, t);
     return rv;
+  }
+  {
+    static const rtw__tlsb_direct direct = {io_peek, io_skip, io_reserve, io_commit};
+    rtw__tlsb_set_direct(t->b, &direct);
   }
   rtw__tls_config_ref(cfg);
   *out = t;

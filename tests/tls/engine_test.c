@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tlst.h"
+#include "gcm.h" /* rtw__gcm_test_mode() */
 #include "tls_internal.h" /* rtw__tls_backend(), for the seam's test hook */
 
 #include "mbedtls/x509.h"
@@ -2089,7 +2090,7 @@ static void connection_hooks(void **state)
   assert_int_equal(cfg_mem.live, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(before_the_handshake),
@@ -2140,5 +2141,9 @@ int main(void)
       cmocka_unit_test(alpn_off),
       cmocka_unit_test(record_too_long),
   };
+  /* --record-path: every case again with rtweb's own TLS 1.2 record layer taking over
+   * after the handshake (the portable AES-GCM stands in for the fast kernels); without it,
+   * mbedTLS protects the records whatever the CPU. */
+  rtw__gcm_test_mode(argc > 1 && strcmp(argv[1], "--record-path") == 0 ? 1 : 0);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tlst.h"
+#include "gcm.h" /* rtw__gcm_test_mode() */
 #include "rtweb/http.h"
 #include "rtweb/sse.h"
 #include "rtweb/ws.h"
@@ -680,7 +681,7 @@ static void sse_split_sweep(void **state)
   rtw_tls_config_free(scfg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(websocket_over_tls),
@@ -690,5 +691,9 @@ int main(void)
       cmocka_unit_test(sse_via_handshake_server),
       cmocka_unit_test(sse_split_sweep),
   };
+  /* --record-path: every case again with rtweb's own TLS 1.2 record layer taking over
+   * after the handshake (the portable AES-GCM stands in for the fast kernels); without it,
+   * mbedTLS protects the records whatever the CPU. */
+  rtw__gcm_test_mode(argc > 1 && strcmp(argv[1], "--record-path") == 0 ? 1 : 0);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
