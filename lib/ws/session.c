@@ -74,6 +74,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "chacha.h"
 #include "codec.h"
 #include "crypto.h"
 #include "deflate.h"
@@ -189,7 +190,7 @@ struct rtw_ws {
   int close_recv;
   uint8_t close_written; /* our close frame has been fully taken by the host */
   uint8_t rnd_pos;
-  uint8_t rnd[64]; /* client role: masking keys drawn 16 at a time */
+  uint8_t rnd[64]; /* client role: the masking key stream (masking_key()) */
   /* an automatic pong waiting for room in the budget (RFC 6455 5.5.3: only the most recent
    * ping needs one); refill() queues it */
   uint8_t pong_deferred;
@@ -456,7 +457,13 @@ static int owned_commit(rtw_ws *ws, size_t n)
   return 0;
 }
 
-/* Four masking key bytes: from the host's RNG, or the OS in batches of 16 keys. */
+/* Four masking key bytes (RFC 6455 5.3, 10.3: unpredictable): from the host's RNG, else from
+ * a ChaCha20 fast-key-erasure stream (lib/core/chacha.h) seeded once per session from the OS.
+ * rnd[0..32) is the stream's key, rnd[32..64) eight keys; rnd_pos is 0 until seeded, then the
+ * next unused byte of rnd[32..64). Not one system call per 16 keys (issue 15, r7: a
+ * getrandom() before each 1 MiB message cost a quarter of the masked send, mostly in TLB
+ * refills after it). */
+#define RND_KEYS 32u /* where the keys start in rnd[64] */
 static int masking_key(rtw_ws *ws, uint8_t key[4])
 {
   if (ws->cb.random != NULL) {
@@ -466,10 +473,11 @@ static int masking_key(rtw_ws *ws, uint8_t key[4])
     ws->cb_depth--;
     return rv == 0 ? 0 : RTW_ERR_CALLBACK_FAILURE;
   }
+  if (ws->rnd_pos == 0 && rtw__random(ws->rnd, RND_KEYS))
+    return RTW_ERR_UNSUPPORTED; /* not seeded yet: the stream's key from the OS */
   if (ws->rnd_pos == 0 || ws->rnd_pos >= sizeof ws->rnd) {
-    if (rtw__random(ws->rnd, sizeof ws->rnd))
-      return RTW_ERR_UNSUPPORTED;
-    ws->rnd_pos = 0;
+    rtw__chacha20_refill(ws->rnd);
+    ws->rnd_pos = (uint8_t)RND_KEYS;
   }
   memcpy(key, ws->rnd + ws->rnd_pos, 4);
   ws->rnd_pos = (uint8_t)(ws->rnd_pos + 4);
