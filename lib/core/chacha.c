@@ -20,20 +20,12 @@ static void store32(uint8_t *p, uint32_t v)
 #define ROTL(v, n) ((uint32_t)((v) << (n)) | ((v) >> (32 - (n))))
 
 /* RFC 8439 2.1: the quarter round on four words of the state. */
-#define QR(a, b, c, d)                                                                          \
-  do {                                                                                          \
-    a += b;                                                                                     \
-    d ^= a;                                                                                     \
-    d = ROTL(d, 16);                                                                            \
-    c += d;                                                                                     \
-    b ^= c;                                                                                     \
-    b = ROTL(b, 12);                                                                            \
-    a += b;                                                                                     \
-    d ^= a;                                                                                     \
-    d = ROTL(d, 8);                                                                             \
-    c += d;                                                                                     \
-    b ^= c;                                                                                     \
-    b = ROTL(b, 7);                                                                             \
+#define QR(a, b, c, d)                                                                  \
+  do {                                                                                \
+    a += b, d ^= a, d = ROTL(d, 16);                                                  \
+    c += d, b ^= c, b = ROTL(b, 12);                                                  \
+    a += b, d ^= a, d = ROTL(d, 8);                                                   \
+    c += d, b ^= c, b = ROTL(b, 7);                                                   \
   } while (0)
 
 void rtw__chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12],

@@ -30,7 +30,10 @@
  * waits in `mq` as a reference and is masked a fragment at a time as the host drains. obuf, the segment array and the compression buffer
  * are kept across drains up to keep_buffer (issue 15: no allocation per message), released
  * by rtw_ws_trim(), by rtw_ws_tick() after keep_idle_ms without queueing, and at once when
- * larger.
+ * larger. Text is validated (RFC 6455 5.6) before anything of it is queued: in the pass that
+ * copies or masks it where the session copies it, else in a pass of its own (queue_data()).
+ * Client masking keys come from the host's RNG or a ChaCha20 stream the session seeds once
+ * (masking_key()).
  *
  * Invariants:
  * - seg_bytes is the sum of the pending segments' lengths; mq_bytes the payload bytes of
