@@ -495,6 +495,15 @@ static int send_text_ok(rtw__utf8 *st, const uint8_t *data, size_t len, int fin)
   return rtw__utf8_validate(st, data, len) == len && (!fin || rtw__utf8_at_boundary(st));
 }
 
+/* Whether n more owned bytes and k more segments fit the buffers as they are (owned_reserve()
+ * and seg_reserve() would not allocate). A text check is fused into the copy only then: a
+ * refused message must not have cost an allocation, or fail one (the error would be
+ * RTW_ERR_NOMEM, not RTW_ERR_INVALID_UTF8). */
+static int fits_now(const rtw_ws *ws, size_t n, size_t k)
+{
+  return n <= ws->obuf.cap - (ws->obuf.len - ws->ohead) && ws->seg_count + k <= ws->seg_cap;
+}
+
 /* Copy len payload bytes into dst, masked with key_le when `masked` (RFC 6455 5.3); with a
  * non-NULL check, validate them as UTF-8 continuing from *check in the same pass (issue 15:
  * one pass over the caller's bytes instead of a validating pass and a copy). Returns 0 or
@@ -531,13 +540,18 @@ static int put_frame(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8
   f.opcode = (uint8_t)op;
   f.rsv = (uint8_t)rsv;
   f.payload_len = len;
+  total = RTW_WS_MAX_HEADER + (payload_ref ? 0 : len);
+  if (check != NULL && !fits_now(ws, total, 2)) { /* checked first, then copied */
+    if (!send_text_ok(check, data, len, fin))
+      return RTW_ERR_INVALID_UTF8;
+    check = NULL;
+  }
   if (ws->role == RTW_WS_ROLE_CLIENT) {
     f.masked = 1;
     rv = masking_key(ws, f.mask);
     if (rv != 0)
       return rv;
   }
-  total = RTW_WS_MAX_HEADER + (payload_ref ? 0 : len);
   d = owned_reserve(ws, total);
   if (d == NULL || seg_reserve(ws, 2)) /* header and payload segments cannot fail below */
     return RTW_ERR_NOMEM;
@@ -597,6 +611,11 @@ static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const u
 
   if (nfrag > EAGER_FRAGMENTS || !budget_ok(ws, len + (nfrag - 1) * RTW_WS_MAX_HEADER, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
+  if (check != NULL && !fits_now(ws, len + nfrag * RTW_WS_MAX_HEADER, 1)) {
+    if (!send_text_ok(check, data, len, fin)) /* checked first, then masked */
+      return RTW_ERR_INVALID_UTF8;
+    check = NULL;
+  }
   d = owned_reserve(ws, len + nfrag * RTW_WS_MAX_HEADER);
   if (d == NULL || seg_reserve(ws, 1))
     return RTW_ERR_NOMEM;
@@ -803,14 +822,16 @@ static int budget_ok(const rtw_ws *ws, size_t len, int control)
 }
 
 /* Queue a node for later serialisation: the payload referenced (nocopy) or copied into it.
- * With `check` (copied payloads only) the copy validates it as text (copy_payload(), at a
- * boundary at the end when fin is set): RTW_ERR_INVALID_UTF8 and nothing queued otherwise. */
+ * With `check`, the payload is text checked first (send_text_ok(), before the allocation:
+ * see fits_now()): RTW_ERR_INVALID_UTF8 and nothing queued when it is not valid. */
 static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
                       int fin, int nocopy, rtw__utf8 *check)
 {
   out_msg *m;
   size_t size = sizeof *m + (nocopy ? 0 : len);
 
+  if (check != NULL && !send_text_ok(check, data, len, fin))
+    return RTW_ERR_INVALID_UTF8;
   m = rtw__mem_malloc(&ws->mem, size);
   if (m == NULL)
     return RTW_ERR_NOMEM;
@@ -819,11 +840,8 @@ static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
     m->data = data;
   } else {
     m->data = (const uint8_t *)(m + 1);
-    if (copy_payload((uint8_t *)(m + 1), data, len, 0, 0, check) != 0 ||
-        (check != NULL && fin && !rtw__utf8_at_boundary(check))) {
-      rtw__mem_free(&ws->mem, m);
-      return RTW_ERR_INVALID_UTF8;
-    }
+    if (len > 0)
+      memcpy(m + 1, data, len);
   }
   m->len = len;
   m->opcode = (uint8_t)op;

@@ -182,8 +182,10 @@ static void on_released(rtw_ws *ws, const void *data, size_t len, void *user_dat
 
 /* Every send path (server: small, one frame copied or referenced, a node; client: one frame,
  * eager fragments, a node behind a waiting message, the lazy NOCOPY path), with each defect:
- * the bad message is refused with RTW_ERR_INVALID_UTF8 and leaves nothing queued and nothing
- * released; the same message without the defect then goes out intact, after what waited. */
+ * the bad message is refused with RTW_ERR_INVALID_UTF8 before any allocation is tried (a
+ * check fused into a copy runs only where the copy needs none), and leaves nothing queued
+ * and nothing released; the same message without the defect then goes out intact, after
+ * what waited. */
 static void invalid_text_refused_on_every_path(void **state)
 {
   static const size_t sizes[] = {16, 100, 125, 126, 500, FRAG - 1, FRAG, FRAG + 1, 3 * FRAG + 7,
@@ -207,6 +209,7 @@ static void invalid_text_refused_on_every_path(void **state)
             rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
             rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
             rel_count rel = {0};
+            rtwt_failmem fm;
             rtw_ws *ws = NULL;
             wst_buf out;
             wst_oframes fr;
@@ -215,15 +218,28 @@ static void invalid_text_refused_on_every_path(void **state)
             st.fragment_size = FRAG;
             st.keep_buffer = 2 * FRAG;
             cb.on_payload_released = on_released;
-            assert_int_equal(rtw_ws_new(&ws, r, &cb, &st, NULL, &rel), 0);
+            rtwt_failmem_init(&fm, 0);
+            assert_int_equal(rtw_ws_new(&ws, r, &cb, &st, &fm.mem, &rel), 0);
+            { /* warm up: the kept output buffer then holds the text without growing, so
+               * the check runs fused into the copy or the masking where it can */
+              wst_buf w;
+              wst_buf_init(&w);
+              assert_int_equal(rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, good, n, 0), 0);
+              assert_int_equal(wst_drain(ws, &w, WST_DRAIN_CONTIG), 0);
+              wst_buf_free(&w);
+            }
             if (before) /* a message waits in mq: the text goes into a node */
               assert_int_equal(rtw_ws_queue_message(ws, RTW_WS_OP_BINARY, pre, 3 * FRAG,
                                                     RTW_WS_QUEUE_NOCOPY),
                                0);
             pending = rtw_ws_outbound_size(ws);
             rel.n = 0;
+            /* refused before any allocation: the next one would fail, and none is tried */
+            fm.fail_at = fm.count + 1;
             assert_int_equal(rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, bad, n, flags),
                              RTW_ERR_INVALID_UTF8);
+            assert_int_equal(fm.failed, 0);
+            fm.fail_at = 0;
             assert_int_equal(rtw_ws_outbound_size(ws), pending);
             assert_int_equal(rel.n, 0);
             assert_int_equal(rtw_ws_queue_message(ws, RTW_WS_OP_TEXT, good, n, flags), 0);
@@ -249,6 +265,7 @@ static void invalid_text_refused_on_every_path(void **state)
             wst_oframes_free(&fr);
             wst_buf_free(&out);
             rtw_ws_free(ws);
+            assert_int_equal(fm.live, 0);
             free(bad);
             free(good);
             free(pre);
