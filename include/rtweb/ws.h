@@ -313,7 +313,8 @@ typedef struct rtw_ws_callbacks {
    * rtw_ws_send_consumed() (or dropped by rtw_ws_free()); its memory is the caller's again. */
   void (*on_payload_released)(rtw_ws *ws, const void *data, size_t len, void *user_data);
   /** Fill `len` random bytes (client role: masking keys). Return 0, or a negative value on
-   * failure. When NULL, the library's crypto seam provides them. */
+   * failure. When NULL, the session draws them from a ChaCha20 key stream it seeds once
+   * from the operating system's CSPRNG (one system call per session, not per key). */
   int (*random)(rtw_ws *ws, void *buf, size_t len, void *user_data);
 } rtw_ws_callbacks;
 

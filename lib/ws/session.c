@@ -30,7 +30,10 @@
  * waits in `mq` as a reference and is masked a fragment at a time as the host drains. obuf, the segment array and the compression buffer
  * are kept across drains up to keep_buffer (issue 15: no allocation per message), released
  * by rtw_ws_trim(), by rtw_ws_tick() after keep_idle_ms without queueing, and at once when
- * larger.
+ * larger. Text is validated (RFC 6455 5.6) before anything of it is queued: in the pass that
+ * copies or masks it where the session copies it, else in a pass of its own (queue_data()).
+ * Client masking keys come from the host's RNG or a ChaCha20 stream the session seeds once
+ * (masking_key()).
  *
  * Invariants:
  * - seg_bytes is the sum of the pending segments' lengths; mq_bytes the payload bytes of
@@ -74,6 +77,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "chacha.h"
 #include "codec.h"
 #include "crypto.h"
 #include "deflate.h"
@@ -189,7 +193,7 @@ struct rtw_ws {
   int close_recv;
   uint8_t close_written; /* our close frame has been fully taken by the host */
   uint8_t rnd_pos;
-  uint8_t rnd[64]; /* client role: masking keys drawn 16 at a time */
+  uint8_t rnd[64]; /* client role: the masking key stream (masking_key()) */
   /* an automatic pong waiting for room in the budget (RFC 6455 5.5.3: only the most recent
    * ping needs one); refill() queues it */
   uint8_t pong_deferred;
@@ -456,7 +460,13 @@ static int owned_commit(rtw_ws *ws, size_t n)
   return 0;
 }
 
-/* Four masking key bytes: from the host's RNG, or the OS in batches of 16 keys. */
+/* Four masking key bytes (RFC 6455 5.3, 10.3: unpredictable): from the host's RNG, else from
+ * a ChaCha20 fast-key-erasure stream (lib/core/chacha.h) seeded once per session from the OS.
+ * rnd[0..32) is the stream's key, rnd[32..64) eight keys; rnd_pos is 0 until seeded, then the
+ * next unused byte of rnd[32..64). Not one system call per 16 keys (issue 15, r7: a
+ * getrandom() before each 1 MiB message cost a quarter of the masked send, mostly in TLB
+ * refills after it). */
+#define RND_KEYS 32u /* where the keys start in rnd[64] */
 static int masking_key(rtw_ws *ws, uint8_t key[4])
 {
   if (ws->cb.random != NULL) {
@@ -466,20 +476,59 @@ static int masking_key(rtw_ws *ws, uint8_t key[4])
     ws->cb_depth--;
     return rv == 0 ? 0 : RTW_ERR_CALLBACK_FAILURE;
   }
+  if (ws->rnd_pos == 0 && rtw__random(ws->rnd, RND_KEYS))
+    return RTW_ERR_UNSUPPORTED; /* not seeded yet: the stream's key from the OS */
   if (ws->rnd_pos == 0 || ws->rnd_pos >= sizeof ws->rnd) {
-    if (rtw__random(ws->rnd, sizeof ws->rnd))
-      return RTW_ERR_UNSUPPORTED;
-    ws->rnd_pos = 0;
+    rtw__chacha20_refill(ws->rnd);
+    ws->rnd_pos = (uint8_t)RND_KEYS;
   }
   memcpy(key, ws->rnd + ws->rnd_pos, 4);
   ws->rnd_pos = (uint8_t)(ws->rnd_pos + 4);
   return 0;
 }
 
+/* Text the payload path checks (RFC 6455 5.6, 8.1): len bytes continuing from *st, at a
+ * sequence boundary at the end when `fin` ends the message. A separate pass, for payloads the
+ * session references rather than copies. */
+static int send_text_ok(rtw__utf8 *st, const uint8_t *data, size_t len, int fin)
+{
+  return rtw__utf8_validate(st, data, len) == len && (!fin || rtw__utf8_at_boundary(st));
+}
+
+/* Whether n more owned bytes and k more segments fit the buffers as they are (owned_reserve()
+ * and seg_reserve() would not allocate). A text check is fused into the copy only then: a
+ * refused message must not have cost an allocation, or fail one (the error would be
+ * RTW_ERR_NOMEM, not RTW_ERR_INVALID_UTF8). */
+static int fits_now(const rtw_ws *ws, size_t n, size_t k)
+{
+  return n <= ws->obuf.cap - (ws->obuf.len - ws->ohead) && ws->seg_count + k <= ws->seg_cap;
+}
+
+/* Copy len payload bytes into dst, masked with key_le when `masked` (RFC 6455 5.3); with a
+ * non-NULL check, validate them as UTF-8 continuing from *check in the same pass (issue 15:
+ * one pass over the caller's bytes instead of a validating pass and a copy). Returns 0 or
+ * RTW_ERR_INVALID_UTF8 (dst then holds some of the bytes; the caller commits nothing). */
+static int copy_payload(uint8_t *dst, const uint8_t *data, size_t len, int masked,
+                        uint32_t key_le, rtw__utf8 *check)
+{
+  if (check != NULL)
+    return rtw__utf8_copy_mask(check, dst, data, len, masked ? key_le : 0u, 0) == len
+               ? 0
+               : RTW_ERR_INVALID_UTF8;
+  if (masked)
+    rtw__ws_mask(dst, data, len, key_le, 0);
+  else if (len > 0)
+    memcpy(dst, data, len);
+  return 0;
+}
+
 /* Write one frame into obuf: header, then the payload (masked in the client role, RFC 6455
- * 5.3) unless `payload_ref` says the payload goes out as a reference (server role only). */
+ * 5.3) unless `payload_ref` says the payload goes out as a reference (server role only).
+ * With `check` (copied payloads only), the payload is text validated while it is copied
+ * (copy_payload()), and must end at a sequence boundary when fin is set; on
+ * RTW_ERR_INVALID_UTF8 nothing is committed. */
 static int put_frame(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
-                     size_t len, int payload_ref)
+                     size_t len, int payload_ref, rtw__utf8 *check)
 {
   rtw_ws_frame f;
   size_t hlen, total;
@@ -491,23 +540,29 @@ static int put_frame(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8
   f.opcode = (uint8_t)op;
   f.rsv = (uint8_t)rsv;
   f.payload_len = len;
+  total = RTW_WS_MAX_HEADER + (payload_ref ? 0 : len);
+  if (check != NULL && !fits_now(ws, total, 2)) { /* checked first, then copied */
+    if (!send_text_ok(check, data, len, fin))
+      return RTW_ERR_INVALID_UTF8;
+    check = NULL;
+  }
   if (ws->role == RTW_WS_ROLE_CLIENT) {
     f.masked = 1;
     rv = masking_key(ws, f.mask);
     if (rv != 0)
       return rv;
   }
-  total = RTW_WS_MAX_HEADER + (payload_ref ? 0 : len);
   d = owned_reserve(ws, total);
   if (d == NULL || seg_reserve(ws, 2)) /* header and payload segments cannot fail below */
     return RTW_ERR_NOMEM;
   hlen = rtw__ws_put_header(d, &f);
   if (!payload_ref && len > 0) {
-    if (f.masked)
-      rtw__ws_mask(d + hlen, data, len, rtw__ws_mask_key(f.mask), 0);
-    else
-      memcpy(d + hlen, data, len);
+    rv = copy_payload(d + hlen, data, len, f.masked, rtw__ws_mask_key(f.mask), check);
+    if (rv != 0)
+      return rv;
   }
+  if (check != NULL && fin && !rtw__utf8_at_boundary(check))
+    return RTW_ERR_INVALID_UTF8; /* RFC 6455 8.1: a sequence cut by the end of the message */
   return owned_commit(ws, hlen + (payload_ref ? 0 : len));
 }
 
@@ -543,9 +598,11 @@ static int budget_ok(const rtw_ws *ws, size_t len, int control);
  * fragments (5.4 allows but does not require that). The keys are drawn first, in one call of
  * the random callback, so a failure there leaves nothing queued and no key spent.
  * RTW_ERR_WS_OUTBOUND_FULL (nothing queued) when the message has more fragments or the extra
- * headers do not fit the budget: the caller then fragments as the host drains. */
+ * headers do not fit the budget: the caller then fragments as the host drains. With `check`,
+ * the payload is text validated in the masking pass (copy_payload()): RTW_ERR_INVALID_UTF8
+ * and nothing queued when it is not. */
 static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const uint8_t *data,
-                         size_t len)
+                         size_t len, rtw__utf8 *check)
 {
   size_t frag = ws->frag_size, nfrag = len / frag + (len % frag != 0), off = 0, i, total = 0;
   uint8_t keys[4 * EAGER_FRAGMENTS];
@@ -554,6 +611,11 @@ static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const u
 
   if (nfrag > EAGER_FRAGMENTS || !budget_ok(ws, len + (nfrag - 1) * RTW_WS_MAX_HEADER, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
+  if (check != NULL && !fits_now(ws, len + nfrag * RTW_WS_MAX_HEADER, 1)) {
+    if (!send_text_ok(check, data, len, fin)) /* checked first, then masked */
+      return RTW_ERR_INVALID_UTF8;
+    check = NULL;
+  }
   d = owned_reserve(ws, len + nfrag * RTW_WS_MAX_HEADER);
   if (d == NULL || seg_reserve(ws, 1))
     return RTW_ERR_NOMEM;
@@ -580,10 +642,14 @@ static int put_fragments(rtw_ws *ws, unsigned op, unsigned rsv, int fin, const u
     f.masked = 1;
     memcpy(f.mask, keys + 4 * i, 4);
     hlen = rtw__ws_put_header(d + total, &f);
-    rtw__ws_mask(d + total + hlen, data + off, n, rtw__ws_mask_key(f.mask), 0);
+    rv = copy_payload(d + total + hlen, data + off, n, 1, rtw__ws_mask_key(f.mask), check);
+    if (rv != 0)
+      return rv;
     total += hlen + n;
     off += n;
   }
+  if (check != NULL && fin && !rtw__utf8_at_boundary(check))
+    return RTW_ERR_INVALID_UTF8; /* RFC 6455 8.1 */
   return owned_commit(ws, total); /* cannot fail: a segment is reserved */
 }
 
@@ -623,7 +689,8 @@ static int next_fragment(rtw_ws *ws)
   op = m->started ? RTW_WS_OP_CONTINUATION : m->opcode;
   ref = ws->role == RTW_WS_ROLE_SERVER && n > 0;
   /* RFC 7692 6: RSV1 on the first frame of a compressed message only */
-  rv = put_frame(ws, op, m->started ? 0u : m->rsv, last && m->fin, m->data + m->off, n, ref);
+  rv = put_frame(ws, op, m->started ? 0u : m->rsv, last && m->fin, m->data + m->off, n, ref,
+                 NULL);
   if (rv != 0)
     return rv;
   if (ref && seg_push(ws, m->data + m->off, 0, n))
@@ -754,12 +821,17 @@ static int budget_ok(const rtw_ws *ws, size_t len, int control)
          len <= limit - used - RTW_WS_MAX_HEADER;
 }
 
+/* Queue a node for later serialisation: the payload referenced (nocopy) or copied into it.
+ * With `check`, the payload is text checked first (send_text_ok(), before the allocation:
+ * see fits_now()): RTW_ERR_INVALID_UTF8 and nothing queued when it is not valid. */
 static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
-                      int fin, int nocopy)
+                      int fin, int nocopy, rtw__utf8 *check)
 {
   out_msg *m;
   size_t size = sizeof *m + (nocopy ? 0 : len);
 
+  if (check != NULL && !send_text_ok(check, data, len, fin))
+    return RTW_ERR_INVALID_UTF8;
   m = rtw__mem_malloc(&ws->mem, size);
   if (m == NULL)
     return RTW_ERR_NOMEM;
@@ -787,36 +859,63 @@ static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
 }
 
 /* Queue the frames of one data message (or one piece of a streamed one). `op` is the opcode
- * of its first frame (CONTINUATION for later pieces). */
+ * of its first frame (CONTINUATION for later pieces). With `check`, the payload is text to
+ * validate continuing from *check (RFC 6455 5.6, 8.1; at a boundary at the end when fin is
+ * set) before anything is queued: in the pass that copies or masks it where the session
+ * copies it, else in a pass of its own (send_text_ok()). RTW_ERR_INVALID_UTF8 when it is not. */
 static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data, size_t len,
-                      int fin, int nocopy)
+                      int fin, int nocopy, rtw__utf8 *check)
 {
   if (ws->role == RTW_WS_ROLE_CLIENT) {
-    if (nocopy && ws->mq == NULL && len > ws->frag_size && len > ws->keep_buffer)
+    if (nocopy && ws->mq == NULL && len > ws->frag_size && len > ws->keep_buffer) {
       /* lazy masking (issue 15): a NOCOPY message over keep_buffer waits in mq and each
        * fragment is masked from the caller's bytes into obuf as the host drains
        * (next_fragment), so obuf stays at one fragment and is kept, not a whole-message
        * buffer allocated, written and freed per message; released after its last fragment */
-      return queue_node(ws, op, rsv, data, len, fin, 1);
+      if (check != NULL && !send_text_ok(check, data, len, fin))
+        return RTW_ERR_INVALID_UTF8;
+      return queue_node(ws, op, rsv, data, len, fin, 1, NULL);
+    }
     nocopy = 0; /* masking needs our own copy; released below */
+    if (check != NULL && ws->cb.random != NULL) {
+      /* the host's RNG is asked for keys only for frames that go out: text it would mask is
+       * checked first, in a pass of its own (with the session's own key stream, a key drawn
+       * for a message then refused is simply never used) */
+      if (!send_text_ok(check, data, len, fin))
+        return RTW_ERR_INVALID_UTF8;
+      check = NULL;
+    }
     if (ws->mq == NULL && len > ws->frag_size) {
-      int rv = put_fragments(ws, op, rsv, fin, data, len);
+      rtw__utf8 st0;
+      int rv;
+      if (check != NULL)
+        st0 = *check; /* put_fragments() may stop short: the node below starts again */
+      rv = put_fragments(ws, op, rsv, fin, data, len, check);
       if (rv != RTW_ERR_WS_OUTBOUND_FULL)
         return rv;
+      if (check != NULL)
+        *check = st0;
       /* the frames' headers do not fit the budget at once: fragment as the host drains */
     }
   } else if (ws->mq == NULL && len < 126 && len <= ws->frag_size) {
     /* the common small server frame, in one step; a small NOCOPY payload is copied too (a
      * reference would cost a segment and a gather element more than its bytes) and is the
      * caller's again at once */
-    int rv = put_small(ws, op, rsv, fin, data, len);
+    int rv;
+    if (check != NULL && !send_text_ok(check, data, len, fin))
+      return RTW_ERR_INVALID_UTF8;
+    rv = put_small(ws, op, rsv, fin, data, len);
     if (rv == 0 && nocopy)
       released(ws, data, len);
     return rv;
   }
+  if (nocopy && len > 0 && check != NULL && !send_text_ok(check, data, len, fin))
+    return RTW_ERR_INVALID_UTF8; /* referenced, not copied: checked on its own */
+  if (nocopy && len > 0)
+    check = NULL;
   if (ws->mq == NULL && len <= ws->frag_size) {
     int ref = nocopy && len > 0;
-    int rv = put_frame(ws, op, rsv, fin, data, len, ref);
+    int rv = put_frame(ws, op, rsv, fin, data, len, ref, check);
     if (rv == 0 && ref) {
       rv = seg_push(ws, data, 0, len);
       if (rv == 0) {
@@ -828,14 +927,14 @@ static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
     }
     return rv;
   }
-  return queue_node(ws, op, rsv, data, len, fin, nocopy);
+  return queue_node(ws, op, rsv, data, len, fin, nocopy, check);
 }
 
 static int queue_control(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len)
 {
   /* RFC 6455 5.4: control frames may be injected in the middle of a fragmented message;
    * fragments still waiting in mq are serialised after it. */
-  return put_frame(ws, op, 0, 1, data, len, 0);
+  return put_frame(ws, op, 0, 1, data, len, 0, NULL);
 }
 
 /* RFC 6455 5.5.2: answer a ping with a pong carrying its payload. Each ping is answered
@@ -951,12 +1050,12 @@ static int queue_compressed(rtw_ws *ws, unsigned op, const uint8_t *data, size_t
     if (ws->own_reset && z->len >= len && budget_ok(ws, len, 0)) {
       /* no context to keep in step: a message that does not shrink goes out as it is */
       zbuf_done(ws);
-      rv = queue_data(ws, op, 0, data, len, 1, nocopy && ws->role == RTW_WS_ROLE_SERVER);
+      rv = queue_data(ws, op, 0, data, len, 1, nocopy && ws->role == RTW_WS_ROLE_SERVER, NULL);
       if (rv == 0 && nocopy && ws->role == RTW_WS_ROLE_CLIENT)
         released(ws, data, len);
       return rv;
     }
-    rv = queue_data(ws, op, RTW_WS_RSV1, (const uint8_t *)z->data, z->len, 1, 0);
+    rv = queue_data(ws, op, RTW_WS_RSV1, (const uint8_t *)z->data, z->len, 1, 0, NULL);
   }
   zbuf_done(ws);
   if (rv != 0) {
@@ -977,8 +1076,9 @@ static int wants_compression(const rtw_ws *ws, size_t len, uint32_t flags)
 
 static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, uint32_t flags)
 {
-  int nocopy = (flags & RTW_WS_QUEUE_NOCOPY) != 0;
+  int nocopy = (flags & RTW_WS_QUEUE_NOCOPY) != 0, check;
   const out_msg *held;
+  rtw__utf8 st;
   int rv;
 
   if (ws == NULL || (data == NULL && len > 0) ||
@@ -990,15 +1090,19 @@ static int queue_message(rtw_ws *ws, int opcode, const void *data, size_t len, u
     return rv;
   if (ws->out_op != 0)
     return RTW_ERR_INVALID_STATE;
-  if (opcode == RTW_WS_OP_TEXT && len > 0 && !(flags & RTW_WS_QUEUE_VALID_UTF8) &&
+  /* RFC 6455 5.6: text is UTF-8. Checked before deflate; otherwise by queue_data(), in the
+   * pass that copies or masks the payload where the session copies it (issue 15, r6). */
+  check = opcode == RTW_WS_OP_TEXT && len > 0 && !(flags & RTW_WS_QUEUE_VALID_UTF8);
+  if (check && (wants_compression(ws, len, flags) || !budget_ok(ws, len, 0)) &&
       rtw__utf8_valid_prefix(data, len) != len)
-    return RTW_ERR_INVALID_UTF8; /* RFC 6455 5.6: text is UTF-8 (checked before deflate) */
+    return RTW_ERR_INVALID_UTF8; /* before any other error, as it always was */
   if (wants_compression(ws, len, flags)) /* max_outbound counts the compressed bytes */
     return queue_compressed(ws, (unsigned)opcode, data, len, nocopy);
   if (!budget_ok(ws, len, 0))
     return RTW_ERR_WS_OUTBOUND_FULL;
+  rtw__utf8_init(&st);
   held = ws->mq_tail; /* queue_data() may reference a client NOCOPY payload (lazy masking) */
-  rv = queue_data(ws, (unsigned)opcode, 0, data, len, 1, nocopy);
+  rv = queue_data(ws, (unsigned)opcode, 0, data, len, 1, nocopy, check ? &st : NULL);
   if (rv == 0 && ws->role == RTW_WS_ROLE_CLIENT && nocopy &&
       (ws->mq_tail == held || !ws->mq_tail->nocopy))
     released(ws, data, len);
@@ -1017,7 +1121,7 @@ static int queue_zpiece(rtw_ws *ws, unsigned op, const uint8_t *data, size_t len
     rv = rtw__deflate(&ws->defl, data, len, fin, z);
   if (rv == 0)
     rv = queue_data(ws, op, op == RTW_WS_OP_CONTINUATION ? 0u : RTW_WS_RSV1,
-                    (const uint8_t *)z->data, z->len, fin, 0);
+                    (const uint8_t *)z->data, z->len, fin, 0, NULL);
   zbuf_done(ws);
   if (rv != 0) {
     rtw__deflate_end(&ws->defl, 1);
@@ -1032,7 +1136,7 @@ static int queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, 
 {
   rtw__utf8 st;
   unsigned op;
-  int rv, zstream;
+  int rv, zstream, budget;
 
   if (ws == NULL || (data == NULL && len > 0) ||
       (opcode != RTW_WS_OP_TEXT && opcode != RTW_WS_OP_BINARY))
@@ -1046,20 +1150,21 @@ static int queue_fragment(rtw_ws *ws, int opcode, const void *data, size_t len, 
     st = ws->out_utf8;
   else
     rtw__utf8_init(&st);
-  if (opcode == RTW_WS_OP_TEXT) { /* RFC 6455 5.6: validated across pieces */
-    if (rtw__utf8_validate(&st, data, len) != len || (fin && !rtw__utf8_at_boundary(&st)))
-      return RTW_ERR_INVALID_UTF8;
-  }
   zstream = ws->out_op ? ws->out_z : wants_compression(ws, SIZE_MAX, 0);
+  budget = budget_ok(ws, zstream ? zbound(len) : len, 0);
+  /* RFC 6455 5.6: validated across pieces; before deflate or a budget error, else in the
+   * copying pass (queue_data()) */
+  if (opcode == RTW_WS_OP_TEXT && (zstream || !budget) && !send_text_ok(&st, data, len, fin))
+    return RTW_ERR_INVALID_UTF8;
   /* compressed: the bound on the deflated size, so the compressor never takes a piece
    * that could not be queued */
-  if (!budget_ok(ws, zstream ? zbound(len) : len, 0))
+  if (!budget)
     return RTW_ERR_WS_OUTBOUND_FULL;
   op = ws->out_op ? RTW_WS_OP_CONTINUATION : (unsigned)opcode;
   if (zstream)
     rv = queue_zpiece(ws, op, data, len, fin);
   else
-    rv = queue_data(ws, op, 0, data, len, fin, 0);
+    rv = queue_data(ws, op, 0, data, len, fin, 0, opcode == RTW_WS_OP_TEXT ? &st : NULL);
   if (rv != 0)
     return rv;
   ws->out_z = (uint8_t)zstream;
@@ -1104,7 +1209,7 @@ static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_le
   if (urgent)
     drop_queued(ws, 1);
   if (ws->mq != NULL)
-    rv = queue_node(ws, RTW_WS_OP_CLOSE, 0, payload, n, 1, 0);
+    rv = queue_node(ws, RTW_WS_OP_CLOSE, 0, payload, n, 1, 0, NULL);
   else
     rv = queue_control(ws, RTW_WS_OP_CLOSE, payload, n);
   if (rv == 0) { /* only a close frame that is really queued counts as sent */
@@ -2723,7 +2828,7 @@ static int queue_frames(rtw_ws *ws, const uint8_t *frames, size_t len,
     s->rel_ctx = ctx;
     return 0;
   }
-  rv = queue_node(ws, 0, 0, frames, len, 1, 1);
+  rv = queue_node(ws, 0, 0, frames, len, 1, 1, NULL);
   if (rv != 0)
     return rv;
   m = ws->mq_tail;
