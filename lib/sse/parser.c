@@ -471,10 +471,11 @@ static inline int has_nul_in_input(const uint8_t *s, size_t n, const uint8_t *in
 
 /* 9.2.6 "If the field name is 'id'": a value containing U+0000 is ignored entirely;
  * otherwise it becomes the last event ID buffer (committed at the block's end). `stable`
- * says the value lies in the caller's input (and may be referenced there). */
+ * says the value lies in the caller's input (and may be referenced there). An `ascii` value
+ * from the fast path holds no NUL (the block scanner marks NUL with the non-ASCII bytes). */
 RTW_ALWAYS_INLINE static int id_field(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii, int stable)
 {
-  if (stable ? has_nul_in_input(s, n, p->in_end) : has_nul(s, n))
+  if (!ascii && (stable ? has_nul_in_input(s, n, p->in_end) : has_nul(s, n)))
     return 0;
   p->id_set = 1;
   if (stable && is_valid(p, s, n, ascii)) {
@@ -696,11 +697,11 @@ static unsigned classify(const uint8_t *s, size_t n, size_t *v)
  * terminator inside the compared bytes makes the compare fail, so no length check is needed;
  * one U+0020 after the colon is skipped (s[n], the terminator, is never a space). Other
  * lines, and lines within 8 bytes of the input's end, go through classify(). */
-RTW_ALWAYS_INLINE static unsigned classify_line(const rtw_sse_parser *p, const uint8_t *s,
-                                                size_t n, size_t *v)
+RTW_ALWAYS_INLINE static unsigned classify_line(const uint8_t *s, size_t n, const uint8_t *end,
+                                                size_t *v)
 {
 #if defined(WORD_LOADS)
-  if ((size_t)(p->in_end - s) >= 8) {
+  if ((size_t)(end - s) >= 8) {
     uint64_t w = load_word(s);
     unsigned f;
     size_t k;
@@ -726,25 +727,30 @@ RTW_ALWAYS_INLINE static unsigned classify_line(const rtw_sse_parser *p, const u
     return f;
   }
 #endif
-  (void)p;
+  (void)end;
   return classify(s, n, v);
 }
 
-/* Fast path: a line lying whole in the caller's input (terminator excluded). */
-RTW_ALWAYS_INLINE static int process_line(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
+/* Fast path: a blank line lying in the caller's input (9.2.6: dispatch the event). */
+RTW_ALWAYS_INLINE static int blank_line(rtw_sse_parser *p)
+{
+  if (p->data_lines == 0 && !p->id_set) { /* 9.2.6 dispatch step 2, the common case */
+    p->type_ref = NULL;
+    p->type.len = 0;
+    return 0;
+  }
+  return dispatch(p);
+}
+
+/* Fast path: a non-empty line lying whole in the caller's input [.., end) (terminator
+ * excluded). */
+RTW_ALWAYS_INLINE static int process_line(rtw_sse_parser *p, const uint8_t *s, size_t n,
+                                          int ascii, const uint8_t *end)
 {
   unsigned field;
   size_t v = 0;
 
-  if (n == 0) {
-    if (p->data_lines == 0 && !p->id_set) { /* 9.2.6 dispatch step 2, the common case */
-      p->type_ref = NULL;
-      p->type.len = 0;
-      return 0;
-    }
-    return dispatch(p);
-  }
-  field = classify_line(p, s, n, &v);
+  field = classify_line(s, n, end, &v);
   if (field == F_DATA)
     return data_line(p, s + v, n - v, ascii);
   return apply_field(p, field, s + v, n - v, ascii, 1);
@@ -1008,16 +1014,19 @@ static inline int is_data_sp(const uint8_t *s)
 /* The fast path, one copy per instruction set (scan_lines.inc): every complete line of
  * [s, end) is processed straight from the input with line ends found 64 bytes at a time. */
 #define SCAN_NAME scan_lines_base
+#define RUN_NAME run_lines_base
 #define SCAN_ATTR
 #define SCAN_BLOCK rtw__scan_block
 #include "scan_lines.inc"
 
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
 #  define SCAN_NAME scan_lines_avx2
+#  define RUN_NAME run_lines_avx2
 #  define SCAN_ATTR RTW__TARGET_AVX2
 #  define SCAN_BLOCK rtw__scan_block_avx2
 #  include "scan_lines.inc"
 #  define SCAN_NAME scan_lines_avx512
+#  define RUN_NAME run_lines_avx512
 #  define SCAN_ATTR RTW__TARGET_AVX512
 #  define SCAN_BLOCK rtw__scan_block_avx512
 #  include "scan_lines.inc"
