@@ -841,6 +841,95 @@ static void test_event_loop_callbacks_stop(void **state)
   }
 }
 
+/* Streaming mode, a run of data lines (scan_lines.inc, SRUN_NAME()): a data line followed by
+ * another goes out with its own LF in one on_data call (9.2.6 joins the lines with that LF),
+ * so 40 lines take at most 44 calls, and the data is the same as line by line. A pause from
+ * on_data stops recv() right after that line, and resuming gives the same data. */
+typedef struct srun {
+  char data[4096];
+  size_t len;
+  size_t calls;
+  size_t events;
+  int pause;
+} srun;
+
+static int sr_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  srun *r = ud;
+  (void)p;
+  assert_true(r->len + n < sizeof r->data);
+  memcpy(r->data + r->len, s, n);
+  r->len += n;
+  r->calls++;
+  return r->pause ? RTW_ERR_PAUSE : 0;
+}
+
+static int sr_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  srun *r = ud;
+  (void)p;
+  assert_null(ev->data);
+  assert_int_equal(ev->data_len, r->len);
+  r->events++;
+  return 0;
+}
+
+static void test_streamed_run_one_call_per_line(void **state)
+{
+  static char in[4096], want[4096];
+  size_t len = 0, wlen = 0, i;
+  int level, pause;
+  (void)state;
+
+  for (i = 0; i < 40; i++) {
+    size_t k = 5 + (i * 7) % 60, j;
+    memcpy(in + len, i % 3 ? "data: " : "data:", i % 3 ? 6u : 5u);
+    len += i % 3 ? 6u : 5u;
+    if (i > 0)
+      want[wlen++] = '\n';
+    for (j = 0; j < k; j++)
+      in[len++] = want[wlen++] = (char)('a' + (i + j) % 26);
+    in[len++] = '\n';
+  }
+  in[len++] = '\n';
+  memset(in + len, ':', 80); /* comment padding: the event lies 80 bytes before the end */
+  len += 80;
+  in[len++] = '\n';
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (pause = 0; pause < 2; pause++) {
+      rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+      rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+      rtw_sse_parser *p;
+      srun r;
+      size_t off = 0, n;
+      int rv;
+      memset(&r, 0, sizeof r);
+      r.pause = pause;
+      cb.on_data = sr_data;
+      cb.on_event = sr_event;
+      st.flags = RTW_SSE_FLAG_STREAM_DATA;
+      assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, NULL, &r), 0);
+      assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+      do {
+        rv = rtw_sse_parser_recv(p, in + off, len - off, &n);
+        off += n;
+        if (rv == RTW_ERR_PAUSE)
+          assert_int_equal(in[off - 1], '\n'); /* stopped right after a line */
+        else
+          assert_int_equal(rv, 0);
+      } while (rv == RTW_ERR_PAUSE);
+      assert_int_equal(off, len);
+      assert_int_equal(r.events, 1);
+      assert_int_equal(r.len, wlen);
+      assert_memory_equal(r.data, want, wlen);
+      assert_true(r.calls <= 44);
+      rtw_sse_parser_free(p);
+    }
+  }
+}
+
 /* ------------------------------------------------------------------ allocation */
 
 static int count_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
@@ -952,6 +1041,7 @@ int main(void)
       cmocka_unit_test(test_streamed_equals_buffered),
       cmocka_unit_test(test_fast_paths_equal_general_path),
       cmocka_unit_test(test_event_loop_callbacks_stop),
+      cmocka_unit_test(test_streamed_run_one_call_per_line),
       cmocka_unit_test(test_no_allocation_in_steady_state),
   };
 
