@@ -12,8 +12,11 @@
  *
  * How a call is processed. A block scanner (scan.h) marks CR and LF 64 bytes at a time. A line
  * that lies whole in the input is handled in one step by process_line() straight from the
- * caller's bytes (the fast path). A line that is cut by the end of the input goes through a
- * small state machine that keeps just enough of it:
+ * caller's bytes (the fast path, scan_lines.inc); within it, common events (plain id, event,
+ * one data line, comments) go through a loop that keeps the block's fields in locals ("Whole
+ * events" below), and runs of data lines through loops of their own ("Runs of data lines").
+ * A line that is cut by the end of the input goes through a small state machine that keeps
+ * just enough of it:
  *
  *   L_START --':'--> L_SPACE (comment)           L_NAME: field name bytes, up to the colon
  *   L_START --else-> L_NAME --':'--> L_SPACE     L_SPACE: one optional U+0020 may follow
