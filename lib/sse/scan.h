@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Block scanner for the event-stream parser: classifies 64 input bytes at a time into a bit
- * mask of line terminators (CR or LF, WHATWG HTML 9.2.5) and a bit mask of non-ASCII bytes
- * (which need UTF-8 decoding, 9.2.6). Bit i stands for byte i of the block.
+ * mask of line terminators (CR or LF, WHATWG HTML 9.2.5) and a bit mask of the bytes that are
+ * not plain ASCII text: non-ASCII bytes (which need UTF-8 decoding, 9.2.6) and NUL (which makes
+ * an `id` field be ignored, 9.2.6). A line with no bit in the second mask needs neither check.
+ * Bit i stands for byte i of the block.
  *
  * Header-only so the parser's loop inlines it. A portable SWAR version is always compiled (and
  * tested against the SIMD one); SSE2, part of the x86-64 base instruction set, is used there. */
@@ -44,7 +46,7 @@ static inline void rtw__scan_block_portable(const uint8_t *p, uint64_t *eol, uin
       w = (w << 8) | p[8 * i + j];
     m = rtw__scan_zero_bytes(w ^ (ones * '\n')) | rtw__scan_zero_bytes(w ^ (ones * '\r'));
     e |= rtw__scan_gather(m) << (8 * i);
-    h |= rtw__scan_gather(w) << (8 * i);
+    h |= rtw__scan_gather(w | rtw__scan_zero_bytes(w)) << (8 * i);
   }
   *eol = e;
   *high = h;
@@ -55,6 +57,7 @@ static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_
 {
   const __m128i lf = _mm_set1_epi8('\n');
   const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i zero = _mm_setzero_si128();
   __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
   __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
   __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
@@ -68,6 +71,10 @@ static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_
          (uint64_t)(unsigned)_mm_movemask_epi8(eb) << 16 |
          (uint64_t)(unsigned)_mm_movemask_epi8(ec) << 32 |
          (uint64_t)(unsigned)_mm_movemask_epi8(ed) << 48;
+  a = _mm_or_si128(a, _mm_cmpeq_epi8(a, zero)); /* NUL: top bit set like a non-ASCII byte */
+  b = _mm_or_si128(b, _mm_cmpeq_epi8(b, zero));
+  c = _mm_or_si128(c, _mm_cmpeq_epi8(c, zero));
+  d = _mm_or_si128(d, _mm_cmpeq_epi8(d, zero));
   *high = (uint64_t)(unsigned)_mm_movemask_epi8(a) |
           (uint64_t)(unsigned)_mm_movemask_epi8(b) << 16 |
           (uint64_t)(unsigned)_mm_movemask_epi8(c) << 32 |
@@ -98,6 +105,8 @@ RTW__TARGET_AVX2 static inline void rtw__scan_block_avx2(const uint8_t *p, uint6
 
   *eol = (uint64_t)(uint32_t)_mm256_movemask_epi8(ea) |
          (uint64_t)(uint32_t)_mm256_movemask_epi8(eb) << 32;
+  a = _mm256_or_si256(a, _mm256_cmpeq_epi8(a, _mm256_setzero_si256())); /* NUL, as above */
+  b = _mm256_or_si256(b, _mm256_cmpeq_epi8(b, _mm256_setzero_si256()));
   *high = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
           (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
 }
@@ -109,7 +118,7 @@ RTW__TARGET_AVX512 static inline void rtw__scan_block_avx512(const uint8_t *p, u
 
   *eol = (uint64_t)(_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')) |
                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')));
-  *high = (uint64_t)_mm512_movepi8_mask(v);
+  *high = (uint64_t)(_mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(v, v));
 }
 
 enum { RTW__SCAN_BASE = RTW__SCAN_BASE_LEVEL, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };

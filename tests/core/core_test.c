@@ -421,7 +421,7 @@ static void test_scan_block(void **state)
       buf[off + i] = c;
       if (c == '\n' || c == '\r')
         eol |= UINT64_C(1) << i;
-      if (c & 0x80)
+      if ((c & 0x80) || c == 0) /* non-ASCII or NUL: not plain ASCII text */
         high |= UINT64_C(1) << i;
     }
     rtw__scan_block_portable(buf + off, &e1, &h1);

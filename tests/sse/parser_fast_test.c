@@ -23,6 +23,7 @@ typedef struct opts {
 } opts;
 
 static size_t max_event; /* max_event_size for make_parser(); 0: the default */
+static int small_limits; /* make_parser(): max_id_length and max_type_length 32 */
 static int exact_pieces; /* feed(): pass each piece in a buffer of its own size, so the
                           * sanitizers see any read past the end of the input */
 
@@ -118,6 +119,8 @@ static rtw_sse_parser *make_parser(const opts *o, run *r, const rtw_mem *mem)
   st.flags = o->flags;
   st.max_comment_length = o->max_comment;
   st.max_event_size = max_event;
+  if (small_limits)
+    st.max_id_length = st.max_type_length = 32;
   assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, mem, r), 0);
   assert_int_equal(rtw__sse_parser_set_simd(p, o->simd), 0);
   return p;
@@ -609,6 +612,324 @@ static void test_streamed_equals_buffered(void **state)
   }
 }
 
+/* A pseudo-random stream of well-formed events, mostly: whole lines of the kinds the
+ * whole-event loop and the data runs take (id, event, one or many data lines, comments, blank
+ * lines, values of 0 to 150 bytes), mixed with the lines that must leave them for the general
+ * path (CR and CRLF ends, non-ASCII and invalid bytes, NUL, retry, unknown fields, "data"
+ * without a colon, a second data line, values over the limits the test sets). */
+static size_t gen_events(uint8_t *out, size_t cap, uint32_t seed)
+{
+  static const char *const odd[] = {
+    "retry: 250\n", "dat: x\n", "data\n", "id: a\xC3\xA9\n", "data: caf\xC3\xA9\n",
+    "data: \xFF\n", "event: \xE2\x82\n", "id: z\0z\n", ": \xC3\n", "data: cr\r", "id: 3\r\n",
+    "data:x\r\n\r\n", "\r", "event\n", "id\n", "data:  two spaces\n",
+    "id: 0123456789abcdefghijklmnopqrstuvwxyz\n", /* over the test's max_id_length (32) */
+    "event: 0123456789abcdefghijklmnopqrstuvwxyz\n"}; /* over max_type_length (32) */
+  static const size_t odd_len[] = {11, 7, 5, 8, 12, 8, 10, 8, 4, 9, 7, 10, 1, 6, 3, 18, 41, 44};
+  size_t len = 0;
+
+  while (len + 300 < cap) {
+    uint32_t r = lcg_next(&seed) % 100;
+    size_t n = lcg_next(&seed) % 151, i;
+    const char *head = NULL;
+    if (r < 8) {
+      size_t k = lcg_next(&seed) % (sizeof odd / sizeof odd[0]);
+      memcpy(out + len, odd[k], odd_len[k]);
+      len += odd_len[k];
+      continue;
+    }
+    if (r < 30)
+      head = "data: ";
+    else if (r < 45)
+      head = "data:";
+    else if (r < 55)
+      head = "id: ";
+    else if (r < 62)
+      head = "event: ";
+    else if (r < 70)
+      head = ": ";
+    if (head == NULL) { /* a blank line */
+      out[len++] = '\n';
+      continue;
+    }
+    if (head[0] != 'd' && n > 30)
+      n %= 31; /* ids, types and comments stay within the test's limits */
+    memcpy(out + len, head, strlen(head));
+    len += strlen(head);
+    for (i = 0; i < n; i++)
+      out[len++] = (uint8_t)('!' + (lcg_next(&seed) % 94));
+    out[len++] = '\n';
+  }
+  return len;
+}
+
+/* The fast paths (whole events, data runs, word dispatch) against the general path: a stream
+ * from gen_events() fed whole (fast paths wherever they apply) gives the same callbacks as fed
+ * byte by byte (every line cut, so the general path only) and in pieces of 1 to 200 bytes, in
+ * both modes, with small limits (a comment over 16 bytes cut, an id or type over 32 bytes an
+ * error) and without, under every scanner variant. */
+static void test_fast_paths_equal_general_path(void **state)
+{
+  static uint8_t in[6144];
+  static size_t ones[sizeof in];
+  uint32_t seed;
+  size_t i;
+  (void)state;
+
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  for (seed = 1; seed <= 12; seed++) {
+    size_t len = gen_events(in, sizeof in, seed), whole = len;
+    int level, mode;
+    for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+      if (!level_supported(level))
+        continue;
+      for (mode = 0; mode < 4; mode++) {
+        opts o = {0, 0, 0};
+        rtwt_log a, b, c;
+        o.flags = (mode & 1) ? RTW_SSE_FLAG_STREAM_DATA : 0;
+        o.simd = level;
+        o.max_comment = (mode & 2) ? 16 : 0;
+        small_limits = (mode & 2) != 0;
+        rtwt_log_init(&a);
+        rtwt_log_init(&b);
+        rtwt_log_init(&c);
+        feed(&o, in, len, ones, len, &a);
+        feed(&o, in, len, &whole, 1, &b);
+        feed_random(&o, in, len, seed * 31u, &c);
+        assert_true(a.len > 0);
+        assert_string_equal(b.buf, a.buf);
+        assert_string_equal(c.buf, a.buf);
+        rtwt_log_free(&a);
+        rtwt_log_free(&b);
+        rtwt_log_free(&c);
+        small_limits = 0;
+      }
+    }
+  }
+}
+
+/* A callback that pauses, fails or frees the parser inside the whole-event loop stops it
+ * right after its own line, as on the general path: recv() returns RTW_ERR_PAUSE (the rest is
+ * fed again and the callbacks are those of an uninterrupted parse), or a sticky
+ * RTW_ERR_CALLBACK_FAILURE with no other callback, or RTW_ERR_CALLBACK_FAILURE with the parser
+ * freed (no leak, no use after free under the sanitizers). */
+typedef struct stopper {
+  const char *who; /* the callback that acts */
+  int action;      /* 0: pause, 1: fail, 2: free */
+  rtw_sse_parser *p;
+  rtwt_log log;
+} stopper;
+
+static int stop_cb(stopper *s, const char *name)
+{
+  rtwt_log_printf(&s->log, "%s;", name);
+  if (strcmp(name, s->who) != 0)
+    return 0;
+  if (s->action == 2) {
+    rtw_sse_parser_free(s->p);
+    return 0;
+  }
+  return s->action == 0 ? RTW_ERR_PAUSE : -1;
+}
+
+static int st_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  (void)p;
+  rtwt_log_bytes(&((stopper *)ud)->log, ev->type, ev->type_len);
+  return stop_cb(ud, "event");
+}
+
+static int st_id(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  rtwt_log_bytes(&((stopper *)ud)->log, s, n);
+  return stop_cb(ud, "id");
+}
+
+static int st_comment(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  rtwt_log_bytes(&((stopper *)ud)->log, s, n);
+  return stop_cb(ud, "comment");
+}
+
+static int st_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  rtwt_log_bytes(&((stopper *)ud)->log, s, n);
+  return stop_cb(ud, "data");
+}
+
+static void test_event_loop_callbacks_stop(void **state)
+{
+  static const char in[] =
+    ": c\nid: 1\nevent: t\ndata: a\n\ndata: b\n\n"
+    ": 01234567890123456789012345678901234567890123456789012345678901234567890123456789\n";
+  static const struct {
+    const char *who;
+    size_t nread; /* after the line of the first call */
+  } cases[] = {{"comment", 4}, {"id", 28}, {"event", 28}, {"data", 27}};
+  size_t c, len = sizeof in - 1;
+  int action, level;
+  (void)state;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+      char plain[512];
+      plain[0] = 0;
+      for (action = -1; action < 3; action++) { /* -1: nothing stops (the reference) */
+        rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+        rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+        rtwt_countmem cm;
+        stopper s;
+        size_t off = 0, n = 0;
+        int rv;
+        memset(&s, 0, sizeof s);
+        s.who = action < 0 ? "" : cases[c].who;
+        s.action = action;
+        rtwt_log_init(&s.log);
+        rtwt_countmem_init(&cm);
+        cb.on_event = st_event;
+        cb.on_id = st_id;
+        cb.on_comment = st_comment;
+        cb.on_data = st_data;
+        st.flags = strcmp(cases[c].who, "data") == 0 ? RTW_SSE_FLAG_STREAM_DATA : 0;
+        assert_int_equal(rtw_sse_parser_new(&s.p, &cb, &st, &cm.mem, &s), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(s.p, level), 0);
+        rv = rtw_sse_parser_recv(s.p, in, len, &n);
+        if (action < 0) {
+          assert_int_equal(rv, 0);
+          assert_int_equal(n, len);
+          assert_true(strlen(s.log.buf) < sizeof plain);
+          strcpy(plain, s.log.buf);
+        } else if (action == 0) {
+          assert_int_equal(rv, RTW_ERR_PAUSE);
+          assert_int_equal(n, cases[c].nread);
+          while (rv == RTW_ERR_PAUSE) { /* resume until the input is consumed */
+            off += n;
+            rv = rtw_sse_parser_recv(s.p, in + off, len - off, &n);
+          }
+          assert_int_equal(rv, 0);
+          assert_int_equal(off + n, len);
+          assert_string_equal(s.log.buf, plain);
+        } else if (action == 1) {
+          char before[512];
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(n, cases[c].nread);
+          strcpy(before, s.log.buf);
+          assert_int_equal(rtw_sse_parser_recv(s.p, in, len, &n), RTW_ERR_CALLBACK_FAILURE);
+          assert_string_equal(s.log.buf, before); /* sticky: nothing more was parsed */
+        } else {
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(n, cases[c].nread);
+          assert_int_equal(cm.live, 0); /* freed by the recv() that ran the callback */
+          /* the log ends with the freeing callback: no other fired after it */
+          assert_true(strlen(s.log.buf) > strlen(cases[c].who));
+          assert_int_equal(s.log.buf[strlen(s.log.buf) - 1], ';');
+          assert_memory_equal(s.log.buf + strlen(s.log.buf) - strlen(cases[c].who) - 1,
+                              cases[c].who, strlen(cases[c].who));
+          s.p = NULL;
+        }
+        rtw_sse_parser_free(s.p);
+        assert_int_equal(cm.live, 0);
+        rtwt_log_free(&s.log);
+      }
+    }
+  }
+}
+
+/* Streaming mode, a run of data lines (scan_lines.inc, SRUN_NAME()): a data line followed by
+ * another goes out with its own LF in one on_data call (9.2.6 joins the lines with that LF),
+ * so 40 lines take at most 44 calls, and the data is the same as line by line. A pause from
+ * on_data stops recv() right after that line, and resuming gives the same data. */
+typedef struct srun {
+  char data[4096];
+  size_t len;
+  size_t calls;
+  size_t events;
+  int pause;
+} srun;
+
+static int sr_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  srun *r = ud;
+  (void)p;
+  assert_true(r->len + n < sizeof r->data);
+  memcpy(r->data + r->len, s, n);
+  r->len += n;
+  r->calls++;
+  return r->pause ? RTW_ERR_PAUSE : 0;
+}
+
+static int sr_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  srun *r = ud;
+  (void)p;
+  assert_null(ev->data);
+  assert_int_equal(ev->data_len, r->len);
+  r->events++;
+  return 0;
+}
+
+static void test_streamed_run_one_call_per_line(void **state)
+{
+  static char in[4096], want[4096];
+  size_t len = 0, wlen = 0, i;
+  int level, pause;
+  (void)state;
+
+  for (i = 0; i < 40; i++) {
+    size_t k = 5 + (i * 7) % 60, j;
+    memcpy(in + len, i % 3 ? "data: " : "data:", i % 3 ? 6u : 5u);
+    len += i % 3 ? 6u : 5u;
+    if (i > 0)
+      want[wlen++] = '\n';
+    for (j = 0; j < k; j++)
+      in[len++] = want[wlen++] = (char)('a' + (i + j) % 26);
+    in[len++] = '\n';
+  }
+  in[len++] = '\n';
+  memset(in + len, ':', 80); /* comment padding: the event lies 80 bytes before the end */
+  len += 80;
+  in[len++] = '\n';
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (pause = 0; pause < 2; pause++) {
+      rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+      rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+      rtw_sse_parser *p;
+      srun r;
+      size_t off = 0, n;
+      int rv;
+      memset(&r, 0, sizeof r);
+      r.pause = pause;
+      cb.on_data = sr_data;
+      cb.on_event = sr_event;
+      st.flags = RTW_SSE_FLAG_STREAM_DATA;
+      assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, NULL, &r), 0);
+      assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+      do {
+        rv = rtw_sse_parser_recv(p, in + off, len - off, &n);
+        off += n;
+        if (rv == RTW_ERR_PAUSE)
+          assert_int_equal(in[off - 1], '\n'); /* stopped right after a line */
+        else
+          assert_int_equal(rv, 0);
+      } while (rv == RTW_ERR_PAUSE);
+      assert_int_equal(off, len);
+      assert_int_equal(r.events, 1);
+      assert_int_equal(r.len, wlen);
+      assert_memory_equal(r.data, want, wlen);
+      assert_true(r.calls <= 44);
+      rtw_sse_parser_free(p);
+    }
+  }
+}
+
 /* ------------------------------------------------------------------ allocation */
 
 static int count_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
@@ -718,6 +1039,9 @@ int main(void)
       cmocka_unit_test(test_comment_lengths),
       cmocka_unit_test(test_id_nul_at_every_position),
       cmocka_unit_test(test_streamed_equals_buffered),
+      cmocka_unit_test(test_fast_paths_equal_general_path),
+      cmocka_unit_test(test_event_loop_callbacks_stop),
+      cmocka_unit_test(test_streamed_run_one_call_per_line),
       cmocka_unit_test(test_no_allocation_in_steady_state),
   };
 
