@@ -797,7 +797,8 @@ static void run_crafted(oracle *o, int mode, int to_client, const crafted *cr, o
   out->raw = rtw_tls_backend_error(rcv->tls);
   rtw_tls_error_text(rcv->tls, out->text, sizeof out->text);
   out->rx = rcv->rx_len;
-  memcpy(out->rxbuf, rcv->rx, rcv->rx_len < 64 ? rcv->rx_len : 64);
+  if (rcv->rx_len) /* rx stays NULL until data arrives: memcpy's source must not be NULL */
+    memcpy(out->rxbuf, rcv->rx, rcv->rx_len < 64 ? rcv->rx_len : 64);
   out->back = rtw_tls_outbound_size(rcv->tls);
   tlst_flush(rcv, snd);
   (void)tlst_feed(snd);
