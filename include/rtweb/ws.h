@@ -245,8 +245,10 @@ typedef struct rtw_ws_settings {
   /* ---- version 3 ---- */
   /** Buffer capacity the session keeps for reuse instead of freeing it: the output buffer
    * once the queue drains, and the whole-message buffer once a message was delivered, each
-   * up to this many bytes. Steady traffic of messages up to this size then allocates
-   * nothing per message; a larger buffer is released as soon as it is no longer needed.
+   * up to this many bytes, and (when this is not 0) one queue node a NOCOPY message used.
+   * Steady traffic of messages up to this size, and of NOCOPY messages of any size, then
+   * allocates nothing per message; a larger buffer is released as soon as it is no longer
+   * needed.
    * Default #RTW_WS_DEFAULT_KEEP_BUFFER (64 KiB); SIZE_MAX keeps everything (until
    * keep_idle_ms or rtw_ws_trim()). */
   size_t keep_buffer;

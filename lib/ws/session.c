@@ -122,6 +122,7 @@ typedef struct out_msg {
   uint8_t nocopy;
   uint8_t rsv;     /* RSV bits of the message's first frame (RSV1: compressed, RFC 7692 6) */
   uint8_t raw;     /* ready frames from rtw__ws_queue_frames(), sent as they are */
+  uint8_t bare;    /* no payload copy after the struct: reusable as the spare node */
   void (*rel_fn)(void *ctx);
   void *rel_ctx;
 } out_msg;
@@ -159,6 +160,7 @@ struct rtw_ws {
   uint8_t hdr[RTW_WS_MAX_HEADER];
   rtw_ws_frame f;
   uint32_t key;       /* f.mask as a word (mask.h) */
+  rtw_ws_deflate_params dfl; /* negotiated, absent windows as 15 (here: fills key's word) */
   uint64_t remaining; /* payload bytes left in the current frame */
   uint64_t frame_off; /* payload bytes of the current frame seen */
   uint64_t msg_len;   /* payload bytes of the current message seen */
@@ -178,6 +180,7 @@ struct rtw_ws {
   size_t seg_bytes;
   out_msg *mq;
   out_msg *mq_tail;
+  out_msg *spare; /* one bare queue node kept for the next NOCOPY message (node_free()) */
   size_t mq_bytes;
   uint8_t out_op; /* opcode of the message being sent with queue_fragment, 0 when none */
   uint8_t out_started;
@@ -235,7 +238,6 @@ struct rtw_ws {
   uint64_t dfl_idle_deadline; /* release reset streams when idle (RTW_WS_DEFLATE_IDLE_RELEASE_MS) */
   uint64_t rx_zwire;  /* compressed bytes of the message being received */
   size_t dfl_threshold;
-  rtw_ws_deflate_params dfl; /* negotiated, absent windows as 15 */
   rtw__zacct zacct;
   rtw__deflater defl;
   rtw__inflater infl;
@@ -673,6 +675,18 @@ static int next_raw(rtw_ws *ws)
   return 0;
 }
 
+/* Free a queue node, or keep it as the spare a later NOCOPY message reuses (issue 15: no
+ * allocation per message in steady traffic) while buffers are kept at all (keep_buffer > 0);
+ * release_output(all) and destroy() free the spare. */
+static void node_free(rtw_ws *ws, out_msg *m)
+{
+  if (m->bare && ws->spare == NULL && ws->keep_buffer > 0 && !ws->free_pending) {
+    ws->spare = m;
+    return;
+  }
+  rtw__mem_free(&ws->mem, m);
+}
+
 /* Serialise the next fragment of the first waiting message. */
 static int next_fragment(rtw_ws *ws)
 {
@@ -712,7 +726,7 @@ static int next_fragment(rtw_ws *ws)
     } else {
       if (m->nocopy)
         released(ws, m->data, m->len);
-      rtw__mem_free(&ws->mem, m);
+      node_free(ws, m);
     }
   }
   return 0;
@@ -752,7 +766,7 @@ static void release_seg(rtw_ws *ws, seg *s)
   const void *rel = s->release;
 
   if (s->node != NULL)
-    rtw__mem_free(&ws->mem, s->node);
+    node_free(ws, s->node);
   s->release = NULL;
   s->node = NULL;
   if (s->rel_fn != NULL)
@@ -783,7 +797,7 @@ static void drop_queued(rtw_ws *ws, int keep_started)
       m->rel_fn(m->rel_ctx);
     else if (m->nocopy)
       released(ws, m->data, m->len);
-    rtw__mem_free(&ws->mem, m);
+    node_free(ws, m);
     m = next;
   }
   if (keep) {
@@ -832,10 +846,16 @@ static int queue_node(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
 
   if (check != NULL && !send_text_ok(check, data, len, fin))
     return RTW_ERR_INVALID_UTF8;
-  m = rtw__mem_malloc(&ws->mem, size);
-  if (m == NULL)
-    return RTW_ERR_NOMEM;
+  if (size == sizeof *m && ws->spare != NULL) { /* issue 15: no allocation per message */
+    m = ws->spare;
+    ws->spare = NULL;
+  } else {
+    m = rtw__mem_malloc(&ws->mem, size);
+    if (m == NULL)
+      return RTW_ERR_NOMEM;
+  }
   memset(m, 0, sizeof *m);
+  m->bare = (uint8_t)(size == sizeof *m);
   if (nocopy) {
     m->data = data;
   } else {
@@ -1495,6 +1515,10 @@ static void release_output(rtw_ws *ws, int all)
   }
   if (all || ws->zbuf.cap > zkeep_limit(ws))
     rtw__buf_free(&ws->zbuf, &ws->mem);
+  if (all && ws->spare != NULL) {
+    rtw__mem_free(&ws->mem, ws->spare);
+    ws->spare = NULL;
+  }
 }
 
 /* All written. The output buffer and segment array stay for the next message (issue 15: no
@@ -2666,6 +2690,7 @@ static void destroy(rtw_ws *ws)
   rtw__buf_free(&ws->obuf, &ws->mem);
   rtw__buf_free(&ws->zbuf, &ws->mem);
   rtw__mem_free(&ws->mem, ws->segs);
+  rtw__mem_free(&ws->mem, ws->spare); /* drop_output() added none (free_pending) */
   rtw__mem_free(&ws->mem, ws);
 }
 
