@@ -17,4 +17,12 @@ int rtw__sha1(const void *p, size_t n, uint8_t out[RTW__SHA1_LEN]);
  * Sec-WebSocket-Key when the host gives no RNG callback. */
 int rtw__random(void *buf, size_t n);
 
+/* Fill n bytes to seed a key stream whose output goes out in the clear and must only be
+ * unpredictable (RFC 6455 10.3: WebSocket masking keys): from the CPU's random number
+ * generator where it answers and passes a health check (x86 RDRAND, an SP 800-90A DRBG
+ * reseeded from on-chip entropy), else rtw__random(). No system call in the first case: in
+ * a virtual machine one getrandom() costs microseconds and the TLB, per session (issue 15,
+ * r7). Returns 0 or RTW_ERR_UNSUPPORTED. Not for secrets. */
+int rtw__random_seed(void *buf, size_t n);
+
 #endif /* RTW_CORE_CRYPTO_H */

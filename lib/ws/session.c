@@ -463,7 +463,9 @@ static int owned_commit(rtw_ws *ws, size_t n)
 }
 
 /* Four masking key bytes (RFC 6455 5.3, 10.3: unpredictable): from the host's RNG, else from
- * a ChaCha20 fast-key-erasure stream (lib/core/chacha.h) seeded once per session from the OS.
+ * a ChaCha20 fast-key-erasure stream (lib/core/chacha.h) seeded once per session by
+ * rtw__random_seed() (the CPU's RDRAND where it answers, else the OS: no system call per
+ * session on x86).
  * rnd[0..32) is the stream's key, rnd[32..64) eight keys; rnd_pos is 0 until seeded, then the
  * next unused byte of rnd[32..64). Not one system call per 16 keys (issue 15, r7: a
  * getrandom() before each 1 MiB message cost a quarter of the masked send, mostly in TLB
@@ -478,8 +480,8 @@ static int masking_key(rtw_ws *ws, uint8_t key[4])
     ws->cb_depth--;
     return rv == 0 ? 0 : RTW_ERR_CALLBACK_FAILURE;
   }
-  if (ws->rnd_pos == 0 && rtw__random(ws->rnd, RND_KEYS))
-    return RTW_ERR_UNSUPPORTED; /* not seeded yet: the stream's key from the OS */
+  if (ws->rnd_pos == 0 && rtw__random_seed(ws->rnd, RND_KEYS))
+    return RTW_ERR_UNSUPPORTED; /* not seeded yet: the stream's key (CPU or OS) */
   if (ws->rnd_pos == 0 || ws->rnd_pos >= sizeof ws->rnd) {
     rtw__chacha20_refill(ws->rnd);
     ws->rnd_pos = (uint8_t)RND_KEYS;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "chacha.h"
+#include "crypto.h"
 
 static const uint8_t zero12[12];
 
@@ -78,12 +79,36 @@ static void refill_erases_key(void **state)
   }
 }
 
+/* The key stream's seed (rtw__random_seed: RDRAND where it answers, else the OS): fills
+ * exactly n bytes, for word and odd lengths, and two seeds differ. */
+static void seed_fills_exactly_and_differs(void **state)
+{
+  static const size_t lens[] = {8, 13, 31, 32, 64};
+  size_t i;
+
+  (void)state;
+  for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    uint8_t a[80], b[80], sentinel[80];
+    size_t n = lens[i];
+    memset(sentinel, 0x5A, sizeof sentinel);
+    memcpy(a, sentinel, sizeof a);
+    memcpy(b, sentinel, sizeof b);
+    assert_int_equal(rtw__random_seed(a, n), 0);
+    assert_int_equal(rtw__random_seed(b, n), 0);
+    assert_memory_equal(a + n, sentinel + n, sizeof a - n); /* nothing past n written */
+    assert_memory_equal(b + n, sentinel + n, sizeof b - n);
+    assert_memory_not_equal(a, b, n);
+    assert_memory_not_equal(a, sentinel, n);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rfc8439_2_3_2),
       cmocka_unit_test(rfc8439_a1),
       cmocka_unit_test(refill_erases_key),
+      cmocka_unit_test(seed_fills_exactly_and_differs),
   };
   return cmocka_run_group_tests_name("chacha", tests, NULL, NULL);
 }
