@@ -118,8 +118,12 @@ typedef struct rtw_tls_config_settings {
    * rtw_tls_write() takes no more plaintext once it is reached. 0:
    * #RTW_TLS_DEFAULT_MAX_OUTBOUND. At least one record (about 16.5 KiB) always fits.
    * Automatic replies count too: a peer that keeps asking to renegotiate while not reading
-   * (each request draws a no_renegotiation warning) fails the connection with
-   * #RTW_ERR_TLS_HANDSHAKE once the queue is over this. */
+   * (each request draws a no_renegotiation warning, RFC 5746 4.4) fails the connection with
+   * #RTW_ERR_TLS_HANDSHAKE at the reply that takes the queue over this. That reply is the
+   * last one queued, however many requests one rtw_tls_recv() input holds (many in a
+   * record, many records) and however the input is split: replies never take
+   * rtw_tls_outbound_size() beyond max_outbound plus one reply (a two-byte alert in a
+   * record: 31 bytes with AES-GCM, 23 with ChaCha20-Poly1305 in TLS 1.2). */
   size_t max_outbound;
   /** Random bytes for the DRBG's seed (and its reseeds): return 0, or a negative value on
    * failure. NULL: the operating system's CSPRNG (getrandom, else /dev/urandom). Called

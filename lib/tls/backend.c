@@ -172,6 +172,11 @@ struct rtw__tlsb {
   int send_err;   /* an error from send(): reported instead of mbedTLS's WANT_WRITE */
   int starved;    /* recv() ran out of input since the last mbedtls_ssl_read() */
   size_t fetched; /* bytes recv() gave mbedTLS, all told */
+  /* During rtw__tlsb_read() on mbedTLS's path: what its sends may still take (room), and
+   * whether one went past it (over): then nothing more is sent or read in that call. */
+  int reading;
+  int over;
+  size_t room;
   int raw;        /* mbedTLS code of the sticky error */
   int alert_in;   /* description of a fatal alert received, -1 when none */
   int alert_out;  /* description of a fatal alert we sent during the handshake, -1 when none */
@@ -806,10 +811,18 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
   if (!b->done && len >= 7 && buf[0] == MBEDTLS_SSL_MSG_ALERT && buf[3] == 0 && buf[4] == 2 &&
       buf[5] == MBEDTLS_SSL_ALERT_LEVEL_FATAL)
     b->alert_out = buf[6];
+  if (b->reading && b->over)
+    return MBEDTLS_ERR_SSL_WANT_WRITE; /* past the read's room: rtw__tlsb_read() stops */
   rv = b->send(b->io, buf, len);
   if (rv != 0) {
     b->send_err = rv;
     return MBEDTLS_ERR_SSL_WANT_WRITE; /* surfaces as send_err */
+  }
+  if (b->reading) {
+    if (len > b->room)
+      b->over = 1;
+    else
+      b->room -= len;
   }
   return (int)len;
 }
@@ -820,6 +833,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
   size_t n;
   if (len > (size_t)INT32_MAX)
     len = (size_t)INT32_MAX;
+  if (b->reading && b->over)
+    return MBEDTLS_ERR_SSL_WANT_READ; /* no further record once past the read's room */
   n = b->recv(b->io, buf, len);
   if (n == 0) {
     b->starved = 1;
@@ -1335,18 +1350,27 @@ int rtw__tlsb_handshake(rtw__tlsb *b)
   return 0;
 }
 
-int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n)
+/* mbedtls_ssl_read() answers every renegotiation request it reads by itself, as many as
+ * the input holds, records after records and messages after messages in one record, within
+ * one call (2.28 loops until application data arrives or the input runs out). bio_send()
+ * counts what it sends against b->room; once past it, bio_recv() offers no further record
+ * and bio_send() refuses the next reply, which mbedTLS returns at once (WANT_WRITE): the
+ * read stops at the same request as the record path's (record.c, on_handshake()). */
+static int read_mbedtls(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n)
 {
   int rv, spins = 0;
-  *n = 0;
-  if (b->rec != NULL) {
-    rv = rtw__rec_read(b->rec, buf, cap, n);
-    return rv < 0 ? rec_error(b, rv) : rv;
-  }
   for (;;) {
     size_t fetched = b->fetched;
     b->starved = 0;
     rv = mbedtls_ssl_read(&b->ssl, buf, cap);
+    /* past the room: the end of this read, unless mbedTLS failed on its own (a fatal
+     * error keeps its result, as on the record path) */
+    if (b->over && b->send_err == 0 &&
+        (rv >= 0 || rv == MBEDTLS_ERR_SSL_WANT_READ || rv == MBEDTLS_ERR_SSL_WANT_WRITE)) {
+      if (rv > 0)
+        mbedtls_platform_zeroize(buf, (size_t)rv);
+      return RTW__TLSB_BUDGET;
+    }
     if (rv > 0) {
       *n = (size_t)rv;
       return 0;
@@ -1380,6 +1404,26 @@ int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n)
 #endif
     return map_error(b, rv);
   }
+}
+
+int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n, size_t room)
+{
+  int rv;
+  *n = 0;
+  if (b->rec != NULL) {
+    b->rec->room = room;
+    b->rec->over = 0;
+    rv = rtw__rec_read(b->rec, buf, cap, n);
+    if (rv == RTW__REC_E_BUDGET)
+      return RTW__TLSB_BUDGET;
+    return rv < 0 ? rec_error(b, rv) : rv;
+  }
+  b->reading = 1;
+  b->room = room;
+  b->over = 0;
+  rv = read_mbedtls(b, buf, cap, n);
+  b->reading = 0;
+  return rv;
 }
 
 int rtw__tlsb_write(rtw__tlsb *b, const unsigned char *data, size_t len)

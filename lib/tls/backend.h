@@ -36,6 +36,7 @@ typedef struct rtw__tlsb_direct {
 /* Results besides 0 and negative RTW_ERR_* codes. */
 #define RTW__TLSB_AGAIN 1  /* needs more input */
 #define RTW__TLSB_CLOSED 2 /* the peer's close_notify arrived */
+#define RTW__TLSB_BUDGET 3 /* the read's automatic replies went past its room (below) */
 
 /* What a configuration is made from (copied from rtw_tls_config_settings). */
 typedef struct rtw__tlsb_conf_params {
@@ -75,8 +76,16 @@ int rtw__tlsb_session_save(rtw__tlsb *b, void *buf, size_t cap, size_t *len);
 
 /* Drive the handshake with the input recv() offers: 0 done, RTW__TLSB_AGAIN, or an error. */
 int rtw__tlsb_handshake(rtw__tlsb *b);
-/* Decrypt: 0 with *n > 0 bytes in buf, RTW__TLSB_AGAIN (*n 0), RTW__TLSB_CLOSED, or an error. */
-int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n);
+/* Decrypt: 0 with *n > 0 bytes in buf, RTW__TLSB_AGAIN (*n 0), RTW__TLSB_CLOSED,
+ * RTW__TLSB_BUDGET (*n 0), or an error. What a read sends is automatic replies (the
+ * no_renegotiation warning to each renegotiation request, RFC 5246 7.4.1.1, RFC 5746 4.4)
+ * and fatal alerts; room is the output they may take in this call (what max_outbound leaves).
+ * The reply that takes them past room is queued and is the last: no further reply is sent
+ * and no further record read (the rest of the record that held the request is still checked
+ * as usual, a bad message failing as it would), and the read ends with RTW__TLSB_BUDGET. So
+ * one call queues at most room plus one reply, whatever the input holds. A fatal error keeps
+ * its own result. */
+int rtw__tlsb_read(rtw__tlsb *b, unsigned char *buf, size_t cap, size_t *n, size_t room);
 /* Most plaintext one record of ours carries now (RTW_TLS_MAX_RECORD_PLAINTEXT in TLS 1.2;
  * mbedTLS 3.x sends 16383 in TLS 1.3, a negotiated max_fragment_length less). */
 size_t rtw__tlsb_max_record(const rtw__tlsb *b);

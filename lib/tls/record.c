@@ -29,7 +29,8 @@
  *                     ignored (as mbedTLS 2.28 does)
  *   handshake         after the handshake only a renegotiation request can come (7.4.1.1):
  *                     HelloRequest to a client, ClientHello to a server; refused with a
- *                     no_renegotiation warning (7.2.2), like mbedTLS, message by message
+ *                     no_renegotiation warning (7.2.2), like mbedTLS, message by message,
+ *                     each reply counted against the read's room (record.h)
  *   change_cipher_spec  unexpected_message
  *
  * Failures mirror mbedTLS 2.28's record layer (which the backend reports with the same raw
@@ -103,6 +104,7 @@ int rtw__rec_init(rtw__rec *r, int client, const unsigned char *key_block, size_
   r->ibuf = ibuf;
   r->obuf = obuf;
   r->alert_in = -1;
+  r->room = SIZE_MAX;
   r->io = io;
   r->recv = recv;
   r->send = send;
@@ -225,9 +227,15 @@ static int on_alert(rtw__rec *r, const unsigned char *m, size_t len)
   return 0;
 }
 
+/* The size of a reply of ours: a two-byte alert in a record. */
+#define REPLY (RTW__REC_HEADER + OVERHEAD + 2u)
+
 /* After the handshake, handshake messages can only ask for a renegotiation (RFC 5246
  * 7.4.1.1): each is answered with a no_renegotiation warning (7.2.2), as mbedTLS does with
- * renegotiation off; anything else, or a message split over records, fails. */
+ * renegotiation off; anything else, or a message split over records, fails. The replies
+ * count against the read's room, message by message (a record can hold thousands): the one
+ * that goes past it is the last, the rest of the record is checked but not answered, and
+ * the read ends there (RTW__REC_E_BUDGET), as backend.c makes mbedTLS's path do. */
 static int on_handshake(rtw__rec *r, const unsigned char *m, size_t len)
 {
   while (len > 0) {
@@ -240,13 +248,19 @@ static int on_handshake(rtw__rec *r, const unsigned char *m, size_t len)
       return fail(r, RTW__REC_E_FRAGMENT);
     if (r->client ? (m[0] != HS_HELLO_REQUEST || hl != 4) : m[0] != HS_CLIENT_HELLO)
       return fail(r, RTW__REC_E_UNEXPECTED);
+    if (r->over)
+      return RTW__REC_E_BUDGET;
     rv = send_alert(r, ALERT_WARNING, ALERT_NO_RENEGOTIATION);
     if (rv != 0)
       return rv;
+    if (REPLY > r->room)
+      r->over = 1;
+    else
+      r->room -= REPLY;
     m += hl;
     len -= hl;
   }
-  return 0;
+  return r->over ? RTW__REC_E_BUDGET : 0;
 }
 
 /* Authenticate and decrypt the record at rec (len bytes after the header) into dst. */

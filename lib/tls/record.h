@@ -35,6 +35,7 @@
 #define RTW__REC_E_WRAP (-7)       /* a sequence number would wrap (RFC 5246 6.1) */
 #define RTW__REC_E_ALERT (-8)      /* a fatal alert arrived: alert_in */
 #define RTW__REC_E_SEND (-9)       /* send() failed: send_err */
+#define RTW__REC_E_BUDGET (-10)    /* automatic replies went past room (not a record error) */
 
 typedef struct rtw__rec {
   rtw__gcm seal;                 /* our write key */
@@ -50,6 +51,10 @@ typedef struct rtw__rec {
   size_t have;                   /* bytes of the current input record in ibuf */
   size_t plain_off, plain_len;   /* its decrypted data not read yet (a small read cap) */
   int empty_run;                 /* empty records in a row */
+  /* The output this read's automatic replies may take (the caller sets it before each
+   * rtw__rec_read(), SIZE_MAX after rtw__rec_init()), and whether one went past it. */
+  size_t room;
+  int over;
   int alert_in;                  /* a fatal alert's description, -1 none */
   int send_err;                  /* what send() returned */
   void *io;
@@ -68,7 +73,9 @@ int rtw__rec_init(rtw__rec *r, int client, const unsigned char *key_block, size_
 void rtw__rec_wipe(rtw__rec *r);
 
 /* The next application data: 0 with *n > 0 bytes in buf (at most cap), RTW__TLSB_AGAIN,
- * RTW__TLSB_CLOSED, or an RTW__REC_E_* failure (an alert may have been sent). */
+ * RTW__TLSB_CLOSED, or an RTW__REC_E_* failure (an alert may have been sent).
+ * RTW__REC_E_BUDGET: the no_renegotiation reply that went past room was the last one sent
+ * (the rest of its record was checked, no further record read); see rtw__tlsb_read(). */
 int rtw__rec_read(rtw__rec *r, unsigned char *buf, size_t cap, size_t *n);
 /* Send one record of type with len bytes (at most 2^14): 0, RTW__REC_E_WRAP or
  * RTW__REC_E_SEND. */

@@ -305,13 +305,16 @@ static int peer_closed(rtw_tls *t)
   return 0;
 }
 
-/* After the handshake a read produces output only as mbedTLS's automatic replies: the
+/* After the handshake a read produces output only as automatic replies: the
  * no_renegotiation warning to each renegotiation request (RFC 5246 7.2.2, 7.4.1.1; RFC 5746
  * 4.4). A peer that keeps asking without reading would grow the queue without bound, so the
- * replies count against max_outbound like everything else: over it, the connection fails. */
-static int auto_reply_over_budget(const rtw_tls *t, size_t before)
+ * replies count against max_outbound like everything else: the backend is given what is
+ * left of it (one read can hold thousands of requests), queues the reply that goes past it
+ * as the last one and stops (RTW__TLSB_BUDGET); the connection fails there. */
+static size_t reply_room(const rtw_tls *t)
 {
-  return out_pending(t) > before && out_pending(t) > t->cfg->max_outbound;
+  size_t out = out_pending(t);
+  return out < t->cfg->max_outbound ? t->cfg->max_outbound - out : 0;
 }
 
 static int process(rtw_tls *t)
@@ -334,7 +337,7 @@ static int process(rtw_tls *t)
     }
   }
   for (;;) {
-    size_t n = 0, out_before = out_pending(t);
+    size_t n = 0;
     if (t->state & RTW_TLS_STATE_PEER_CLOSED) {
       t->in_off = t->in_len; /* nothing counts after close_notify (RFC 5246 7.2.1) */
       return 0;
@@ -347,9 +350,7 @@ static int process(rtw_tls *t)
         if (t->held == NULL)
           return fail(t, RTW_ERR_NOMEM);
       }
-      rv = rtw__tlsb_read(t->b, t->held, REC, &n);
-      if (rv >= 0 && auto_reply_over_budget(t, out_before))
-        return fail(t, RTW_ERR_TLS_HANDSHAKE);
+      rv = rtw__tlsb_read(t->b, t->held, REC, &n, reply_room(t));
       if (rv == 0) {
         t->held_off = 0;
         t->held_len = n;
@@ -357,9 +358,7 @@ static int process(rtw_tls *t)
       }
       drop_held(t);
     } else {
-      rv = rtw__tlsb_read(t->b, buf, sizeof buf, &n);
-      if (rv >= 0 && auto_reply_over_budget(t, out_before))
-        return fail(t, RTW_ERR_TLS_HANDSHAKE);
+      rv = rtw__tlsb_read(t->b, buf, sizeof buf, &n, reply_room(t));
       if (rv == 0) {
         rv = deliver(t, buf, n);
         memset(buf, 0, n);
@@ -370,6 +369,8 @@ static int process(rtw_tls *t)
     }
     if (rv == RTW__TLSB_AGAIN)
       return 0;
+    if (rv == RTW__TLSB_BUDGET)
+      return fail(t, RTW_ERR_TLS_HANDSHAKE);
     if (rv == RTW__TLSB_CLOSED) {
       rv = peer_closed(t);
       if (rv != 0)

@@ -769,6 +769,213 @@ static void renegotiation_requests_bounded(void **state)
   rtw_tls_config_free(scfg);
 }
 
+/* ---------------------------------------------------------------- replies from one input */
+
+/* Many renegotiation requests in ONE rtw_tls_recv() input (many in a record, many records)
+ * to an end with a small max_outbound: its automatic replies stop at the one that takes the
+ * queue past the budget, and the connection fails there, whatever the input's split. */
+typedef struct replies {
+  rtw_tls_config *scfg, *ccfg;
+  unsigned char session[4096];
+  size_t session_len;
+  int to_client; /* requests to the client (HelloRequest) or to the server (ClientHello) */
+} replies;
+
+typedef struct replies_out {
+  int err;    /* the receiver's error */
+  size_t out; /* its rtw_tls_outbound_size() at the end */
+  size_t rx;  /* plaintext it delivered */
+  size_t in;  /* the input's length */
+} replies_out;
+
+static rtw_tls_config *budget_config(int role, size_t max_outbound)
+{
+  rtw_tls_config_settings st = {.version = RTW_TLS_CONFIG_SETTINGS_VERSION};
+  const tlst_certs *certs = tlst_certs_get(0);
+  rtw_tls_config *cfg = NULL;
+
+  st.max_outbound = max_outbound;
+  assert_int_equal(rtw_tls_config_new(&cfg, role, &st, NULL), 0);
+  if (role == RTW_TLS_ROLE_SERVER)
+    assert_int_equal(rtw_tls_config_add_cert(cfg, certs->localhost.cert,
+                                             certs->localhost.cert_len, certs->localhost.key,
+                                             certs->localhost.key_len), 0);
+  else
+    assert_int_equal(rtw_tls_config_set_ca(cfg, certs->ca.cert, certs->ca.cert_len), 0);
+  return cfg;
+}
+
+/* Both configurations with this budget, and a session to resume (cheap connections). */
+static void replies_setup(replies *x, size_t max_outbound, int to_client)
+{
+  tlst_end c, s;
+
+  memset(x, 0, sizeof *x);
+  x->to_client = to_client;
+  x->scfg = budget_config(RTW_TLS_ROLE_SERVER, max_outbound);
+  x->ccfg = budget_config(RTW_TLS_ROLE_CLIENT, max_outbound);
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  tlst_connect(&c, &s, x->ccfg, x->scfg, "localhost");
+  assert_int_equal(rtw_tls_session_save(c.tls, x->session, sizeof x->session, &x->session_len),
+                   0);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+}
+
+static void replies_teardown(replies *x)
+{
+  rtw_tls_config_free(x->ccfg);
+  rtw_tls_config_free(x->scfg);
+}
+
+/* A resumed connection; the receiving end in pull mode when asked. 0, or 1 when the record
+ * hook cannot craft records here (TLS 1.3 hides the content type, RFC 8446 5.2). */
+static int replies_run(const replies *x, size_t records, size_t per_record, size_t cut,
+                       int bytewise, int pull, replies_out *res)
+{
+  /* RFC 5246 7.4.1.1: HelloRequest (type 0, empty); 7.4.1.2: a ClientHello (type 1), here
+   * with a one-byte body: refused before it is parsed */
+  static const unsigned char hello_request[4] = {0, 0, 0, 0};
+  static const unsigned char client_hello[5] = {1, 0, 0, 1, 3};
+  const unsigned char *m = x->to_client ? hello_request : client_hello;
+  size_t mlen = x->to_client ? sizeof hello_request : sizeof client_hello, i;
+  static unsigned char rec[RTW_TLS_MAX_RECORD_PLAINTEXT];
+  tlst_end c, s, *snd, *rcv;
+  int rv;
+
+  assert_true(per_record * mlen <= sizeof rec);
+  for (i = 0; i < per_record; i++)
+    memcpy(rec + i * mlen, m, mlen);
+  memset(res, 0, sizeof *res);
+  tlst_end_init(&c, "client");
+  tlst_end_init(&s, "server");
+  assert_int_equal(tlst_end_open(&c, x->ccfg, "localhost", pull && x->to_client, NULL), 0);
+  assert_int_equal(tlst_end_open(&s, x->scfg, NULL, pull && !x->to_client, NULL), 0);
+  assert_int_equal(rtw_tls_set_session(c.tls, x->session, x->session_len), 0);
+  assert_int_equal(tlst_pump(&c, &s), 0);
+  assert_int_equal(rtw_tls_resumed(c.tls), 1);
+  snd = x->to_client ? &s : &c;
+  rcv = x->to_client ? &c : &s;
+  assert_int_equal(rtw_tls_outbound_size(rcv->tls), 0);
+  for (i = 0; i < records; i++) {
+    rv = rtw__tlsb_test_record(rtw__tls_backend(snd->tls), 22, rec, per_record * mlen);
+    if (rv == RTW_ERR_UNSUPPORTED) {
+      tlst_end_close(&c);
+      tlst_end_close(&s);
+      return 1;
+    }
+    assert_int_equal(rv, 0);
+  }
+  res->in = tlst_flush(snd, rcv);
+  rcv->cut_at = cut == 0 ? 0 : rcv->received + cut;
+  rcv->byte_by_byte = bytewise;
+  (void)tlst_feed(rcv);
+  res->err = rtw_tls_error(rcv->tls);
+  res->out = rtw_tls_outbound_size(rcv->tls);
+  res->rx = rcv->rx_len;
+  if (res->err != 0) {
+    /* nothing more is queued once it failed */
+    size_t used = 0;
+    assert_int_equal(rtw_tls_recv(rcv->tls, hello_request, 4, &used), res->err);
+    assert_int_equal(rtw_tls_outbound_size(rcv->tls), res->out);
+  } else {
+    assert_int_equal(rcv->wire_len, 0); /* all read (pull mode included) */
+  }
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  return 0;
+}
+
+/* The expected outcome of n requests against budget b with replies of r bytes: replies
+ * until the one that takes the queue past b, then RTW_ERR_TLS_HANDSHAKE. */
+static void expect_replies(const replies_out *res, size_t n, size_t b, size_t r)
+{
+  size_t k = b / r + 1;
+
+  if (n < k) {
+    assert_int_equal(res->err, 0);
+    assert_int_equal(res->out, n * r);
+  } else {
+    assert_int_equal(res->err, RTW_ERR_TLS_HANDSHAKE);
+    assert_int_equal(res->out, k * r);
+  }
+  assert_true(res->out <= b + r); /* the invariant (tls.h, max_outbound) */
+  assert_int_equal(res->rx, 0);
+}
+
+static void replies_one_input(int to_client)
+{
+  /* records x requests per record; small inputs are also cut at every offset */
+  static const size_t shapes[][2] = {{1, 8}, {8, 1}, {2, 4}, {3, 3}, {1, 2}, {2, 1}};
+  replies x;
+  replies_out one, res;
+  size_t k, cut, r, len;
+  const size_t b = 100;
+
+  replies_setup(&x, b, to_client);
+  if (replies_run(&x, 1, 1, 0, 0, 0, &one) != 0) {
+    replies_teardown(&x);
+    skip(); /* the record hook needs TLS 1.2 */
+  }
+  /* one request, one reply: its size (a warning alert record: 31 bytes with AES-GCM) */
+  assert_int_equal(one.err, 0);
+  r = one.out;
+  assert_true(r > 0 && r < b);
+  for (k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+    size_t n = shapes[k][0] * shapes[k][1];
+    replies_run(&x, shapes[k][0], shapes[k][1], 0, 0, 0, &res); /* whole */
+    expect_replies(&res, n, b, r);
+    replies_run(&x, shapes[k][0], shapes[k][1], 0, 1, 0, &res); /* byte by byte */
+    expect_replies(&res, n, b, r);
+    replies_run(&x, shapes[k][0], shapes[k][1], 0, 0, 1, &res); /* pull mode */
+    expect_replies(&res, n, b, r);
+    /* every two-way split */
+    len = res.in;
+    for (cut = 1; cut < len; cut++) {
+      replies_run(&x, shapes[k][0], shapes[k][1], cut, 0, 0, &res);
+      expect_replies(&res, n, b, r);
+    }
+  }
+  replies_teardown(&x);
+
+  /* A full record of requests, and many records of one, against the default-sized test
+   * budget of 1 KiB: about 7.7 times its input would be queued without the bound. */
+  replies_setup(&x, 1024, to_client);
+  {
+    size_t per = to_client ? RTW_TLS_MAX_RECORD_PLAINTEXT / 4 : RTW_TLS_MAX_RECORD_PLAINTEXT / 5;
+    static const int modes[][2] = {{0, 0}, {1, 0}, {0, 1}};
+    int m;
+    for (m = 0; m < 3; m++) {
+      replies_run(&x, 1, per, 0, modes[m][0], modes[m][1], &res);
+      if (m == 0)
+        printf("# %s: one record of %zu requests, budget 1024: %zu bytes queued (%zu a reply), "
+               "%s\n", to_client ? "client" : "server", per, res.out, r, rtw_err_name(res.err));
+      expect_replies(&res, per, 1024, r);
+      replies_run(&x, 200, 1, 0, modes[m][0], modes[m][1], &res);
+      if (m == 0)
+        printf("# %s: 200 records of one request, budget 1024: %zu bytes queued, %s\n",
+               to_client ? "client" : "server", res.out, rtw_err_name(res.err));
+      expect_replies(&res, 200, 1024, r);
+      replies_run(&x, 4, per, 0, modes[m][0], modes[m][1], &res);
+      expect_replies(&res, 4 * per, 1024, r);
+    }
+  }
+  replies_teardown(&x);
+}
+
+static void replies_one_input_client(void **state)
+{
+  (void)state;
+  replies_one_input(1);
+}
+
+static void replies_one_input_server(void **state)
+{
+  (void)state;
+  replies_one_input(0);
+}
+
 /* writev over the budget: it stops inside a piece, and the caller goes on from there. */
 static void writev_partial(void **state)
 {
@@ -2108,6 +2315,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(writev_packs),
       cmocka_unit_test(writev_large_pieces),
       cmocka_unit_test(renegotiation_requests_bounded),
+      cmocka_unit_test(replies_one_input_client),
+      cmocka_unit_test(replies_one_input_server),
       cmocka_unit_test(writev_partial),
       cmocka_unit_test(close_notify_both_ways),
       cmocka_unit_test(tickets_and_resumption),

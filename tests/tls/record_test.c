@@ -542,6 +542,66 @@ static void unit_messages(void **state)
   }
 }
 
+/* Automatic replies against the read's room (record.h): the no_renegotiation warning that
+ * goes past it is the last one sent; the rest of its record is still checked (a bad message
+ * fails as it would), nothing more is answered or read: RTW__REC_E_BUDGET. */
+static void unit_reply_room(void **state)
+{
+  static const unsigned char hr8[32] = {0}, ch[5] = {1, 0, 0, 1, 7};
+  static const unsigned char hr_ch[9] = {0, 0, 0, 0, 1, 0, 0, 1, 7};
+  static const unsigned char hr_hr[8] = {0};
+  static const struct {
+    size_t room;
+    int client, type2; /* a second record of this type (0: none) */
+    const unsigned char *m;
+    size_t len, records; /* records of m */
+    int rv;
+    size_t back, read; /* reply bytes; records read */
+  } cases[] = {
+      {100, 1, 0, hr8, 32, 1, RTW__REC_E_BUDGET, 124, 1},      /* 4th of 8 goes past */
+      {124, 1, 0, hr8, 32, 1, RTW__REC_E_BUDGET, 155, 1},      /* 124 fits, the 5th is past */
+      {SIZE_MAX, 1, 0, hr8, 32, 1, RTW__TLSB_AGAIN, 248, 1},   /* unbounded: all 8 */
+      {248, 1, 0, hr8, 32, 1, RTW__TLSB_AGAIN, 248, 1},        /* exactly the room */
+      {100, 1, 0, hr8, 4, 8, RTW__REC_E_BUDGET, 124, 4},       /* 8 records: 4 read */
+      {0, 1, 0, hr_ch, 9, 1, RTW__REC_E_UNEXPECTED, 31, 1},    /* the rest still checked */
+      {0, 1, 0, hr_hr, 8, 1, RTW__REC_E_BUDGET, 31, 1},        /* the next one not answered */
+      {0, 0, 0, ch, 5, 3, RTW__REC_E_BUDGET, 31, 1},           /* server, ClientHellos */
+      {0, 1, RTW__REC_APPDATA, hr8, 4, 1, RTW__REC_E_BUDGET, 31, 1}, /* data after: unread */
+  };
+  size_t k;
+  (void)state;
+  for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    pipe_ ab = {0}, back = {0};
+    unsigned char rec[128], got[128];
+    size_t i, got_len = 0, n = 0, ends[10];
+    uend *e;
+    int rv;
+    make_key_block();
+    for (i = 0; i < cases[k].records; i++) {
+      n = craft(rec, 16, 7 + i, 7 + i, RTW__REC_HANDSHAKE, cases[k].m, cases[k].len);
+      tlst_append(&ab.buf, &ab.len, &ab.cap, rec, n);
+      ends[i] = ab.len;
+    }
+    if (cases[k].type2 != 0) {
+      n = craft(rec, 16, 7 + i, 7 + i, cases[k].type2, "data", 4);
+      tlst_append(&ab.buf, &ab.len, &ab.cap, rec, n);
+    }
+    e = u_open(0, 16, &ab, &back);
+    e->r.client = cases[k].client;
+    if (cases[k].room != SIZE_MAX)
+      e->r.room = cases[k].room;
+    rv = u_read_all(e, sizeof got, got, &got_len);
+    if (rv != cases[k].rv || back.len != cases[k].back || got_len != 0 ||
+        ab.off != ends[cases[k].read - 1])
+      fail_msg("case %zu: %d (want %d), %zu bytes back (want %zu), %zu read (want %zu), "
+               "%zu delivered", k, rv, cases[k].rv, back.len, cases[k].back, ab.off,
+               ends[cases[k].read - 1], got_len);
+    u_close(e);
+    pipe_free(&ab);
+    pipe_free(&back);
+  }
+}
+
 /* RFC 5246 6.1: sequence numbers count every record and never wrap. */
 static void unit_sequence(void **state)
 {
@@ -897,6 +957,129 @@ static void same_as_mbedtls(void **state)
   rtw_tls_config_free(o.scfg);
 }
 
+/* Many renegotiation requests in one input to an end whose max_outbound is small: the
+ * record path and mbedTLS's stop at the same request (the reply that goes past the budget
+ * is the last), with the same error, the same bytes queued, the rest of the record checked
+ * alike and nothing after it read. */
+typedef struct burst {
+  size_t records, repeat; /* records of `repeat` requests each */
+  int last;               /* then, in the same record: 0 nothing, 1 another request, 2 the
+                           * wrong message for the end, 3 one split over records */
+  int err;                /* expected of the receiver */
+  size_t replies;
+} burst;
+
+static rtw_tls_config *small_budget(int role, size_t max_outbound)
+{
+  rtw_tls_config_settings st = {.version = RTW_TLS_CONFIG_SETTINGS_VERSION};
+  const tlst_certs *certs = tlst_certs_get(0);
+  rtw_tls_config *cfg = NULL;
+  st.max_outbound = max_outbound;
+  assert_int_equal(rtw_tls_config_new(&cfg, role, &st, NULL), 0);
+  if (role == RTW_TLS_ROLE_SERVER)
+    assert_int_equal(rtw_tls_config_add_cert(cfg, certs->localhost.cert,
+                                             certs->localhost.cert_len, certs->localhost.key,
+                                             certs->localhost.key_len), 0);
+  else
+    assert_int_equal(rtw_tls_config_set_ca(cfg, certs->ca.cert, certs->ca.cert_len), 0);
+  return cfg;
+}
+
+static void run_burst(oracle *o, int mode, int to_client, const burst *bu, outcome *out)
+{
+  static const unsigned char hr[4] = {0, 0, 0, 0}, ch[5] = {1, 0, 0, 1, 3};
+  static const unsigned char frag[5] = {0, 0, 0, 5, 1};
+  const unsigned char *req = to_client ? hr : ch, *wrong = to_client ? ch : hr;
+  size_t rlen = to_client ? 4 : 5, len = 0, i;
+  unsigned char rec[256];
+  tlst_end c, s, *snd, *rcv;
+  for (i = 0; i < bu->repeat + (bu->last == 1); i++, len += rlen)
+    memcpy(rec + len, req, rlen);
+  if (bu->last == 2) {
+    memcpy(rec + len, wrong, to_client ? 5 : 4);
+    len += to_client ? 5 : 4;
+  } else if (bu->last == 3) {
+    memcpy(rec + len, frag, 5);
+    len += 5;
+  }
+  memset(out, 0, sizeof *out);
+  rtw__gcm_test_mode(mode);
+  connect_resumed(o, &c, &s);
+  out->records = records(&c) + records(&s);
+  snd = to_client ? &s : &c;
+  rcv = to_client ? &c : &s;
+  for (i = 0; i < bu->records; i++)
+    assert_int_equal(rtw__tlsb_test_record(rtw__tls_backend(snd->tls), 22, rec, len), 0);
+  tlst_write_all(snd, "after", 5);
+  tlst_flush(snd, rcv);
+  (void)tlst_feed(rcv);
+  out->err = rtw_tls_error(rcv->tls);
+  out->raw = rtw_tls_backend_error(rcv->tls);
+  rtw_tls_error_text(rcv->tls, out->text, sizeof out->text);
+  out->rx = rcv->rx_len;
+  out->back = rtw_tls_outbound_size(rcv->tls);
+  out->out_seq_used = rcv->received;
+  tlst_flush(rcv, snd);
+  (void)tlst_feed(snd);
+  out->peer_err = rtw_tls_error(snd->tls);
+  rtw_tls_error_text(snd->tls, out->peer_text, sizeof out->peer_text);
+  tlst_end_close(&c);
+  tlst_end_close(&s);
+  rtw__gcm_test_mode(0);
+}
+
+static void replies_same_as_mbedtls(void **state)
+{
+  /* budget 100, replies of 31 bytes (AES-128-GCM): the 4th goes past it */
+  static const burst list[] = {
+      {1, 8, 0, RTW_ERR_TLS_HANDSHAKE, 4}, {8, 1, 0, RTW_ERR_TLS_HANDSHAKE, 4},
+      {3, 3, 0, RTW_ERR_TLS_HANDSHAKE, 4}, {1, 4, 0, RTW_ERR_TLS_HANDSHAKE, 4},
+      {1, 3, 0, 0, 3},                     {3, 1, 0, 0, 3},
+      {1, 4, 1, RTW_ERR_TLS_HANDSHAKE, 4}, {1, 4, 2, RTW_ERR_TLS_BAD_RECORD, 4},
+      {1, 3, 2, RTW_ERR_TLS_BAD_RECORD, 3}, {1, 4, 3, RTW_ERR_TLS_BAD_RECORD, 4},
+      {2, 2, 2, RTW_ERR_TLS_BAD_RECORD, 2},
+  };
+  size_t k;
+  int dir;
+  (void)state;
+  for (dir = 0; dir < 2; dir++) {
+    /* the receiver's budget is small, the sender's the default (it writes after the burst) */
+    oracle o;
+    tlst_end c, s;
+    memset(&o, 0, sizeof o);
+    rtw__gcm_test_mode(1);
+    o.scfg = small_budget(RTW_TLS_ROLE_SERVER, dir ? RTW_TLS_DEFAULT_MAX_OUTBOUND : 100);
+    o.ccfg = small_budget(RTW_TLS_ROLE_CLIENT, dir ? 100 : RTW_TLS_DEFAULT_MAX_OUTBOUND);
+    force_suite(o.scfg, o.ccfg, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    tlst_end_init(&c, "client");
+    tlst_end_init(&s, "server");
+    tlst_connect(&c, &s, o.ccfg, o.scfg, "localhost");
+    assert_int_equal(rtw_tls_session_save(c.tls, o.session, sizeof o.session, &o.session_len),
+                     0);
+    tlst_end_close(&c);
+    tlst_end_close(&s);
+    for (k = 0; k < sizeof list / sizeof list[0]; k++) {
+      outcome m, r;
+      run_burst(&o, 0, dir, &list[k], &m);
+      run_burst(&o, 1, dir, &list[k], &r);
+      assert_int_equal(m.records, 0);
+      assert_int_equal(r.records, 2);
+      if (r.err != list[k].err || r.back != list[k].replies * 31 || r.rx != (r.err ? 0 : 5) ||
+          m.err != r.err ||
+          (tls12_backend() && (m.raw != r.raw || strcmp(m.text, r.text) != 0)) ||
+          m.rx != r.rx || m.back != r.back || m.out_seq_used != r.out_seq_used ||
+          m.peer_err != r.peer_err || strcmp(m.peer_text, r.peer_text) != 0)
+        fail_msg("burst %zu to the %s:\n  mbedTLS: %s (%d, %s) rx %zu back %zu read %zu, "
+                 "peer %s\n  record path: %s (%d, %s) rx %zu back %zu read %zu, peer %s", k,
+                 dir ? "client" : "server", rtw_err_name(m.err), m.raw, m.text, m.rx, m.back,
+                 m.out_seq_used, rtw_err_name(m.peer_err), rtw_err_name(r.err), r.raw, r.text,
+                 r.rx, r.back, r.out_seq_used, rtw_err_name(r.peer_err));
+    }
+    rtw_tls_config_free(o.ccfg);
+    rtw_tls_config_free(o.scfg);
+  }
+}
+
 /* Regressions of mbedTLS's own record path (RTW_TLS_BACKEND_RECORDS, or no fast kernels):
  * two empty application data records in a row were taken for the peer's close_notify
  * (mbedtls_ssl_read() returns 0 for the second), and a no_renegotiation warning stopped
@@ -1123,6 +1306,7 @@ int main(void)
       cmocka_unit_test(unit_tampered),
       cmocka_unit_test(unit_headers),
       cmocka_unit_test(unit_messages),
+      cmocka_unit_test(unit_reply_room),
       cmocka_unit_test(unit_sequence),
       /* the same with the direct access to input and output */
       {"unit_wire_format_direct", unit_wire_format, direct_on, direct_off, NULL},
@@ -1131,12 +1315,14 @@ int main(void)
       {"unit_tampered_direct", unit_tampered, direct_on, direct_off, NULL},
       {"unit_headers_direct", unit_headers, direct_on, direct_off, NULL},
       {"unit_messages_direct", unit_messages, direct_on, direct_off, NULL},
+      {"unit_reply_room_direct", unit_reply_room, direct_on, direct_off, NULL},
       {"unit_sequence_direct", unit_sequence, direct_on, direct_off, NULL},
       cmocka_unit_test(both_ends),
       cmocka_unit_test(mixed),
       cmocka_unit_test(off),
       cmocka_unit_test(flag_accepted),
       cmocka_unit_test(same_as_mbedtls),
+      cmocka_unit_test(replies_same_as_mbedtls),
       cmocka_unit_test(mbedtls_path_regressions),
       cmocka_unit_test(tampered_and_oversized),
       cmocka_unit_test(split_after_handshake),
