@@ -908,7 +908,7 @@ static int queue_data(rtw_ws *ws, unsigned op, unsigned rsv, const uint8_t *data
       check = NULL;
     }
     if (ws->mq == NULL && len > ws->frag_size) {
-      rtw__utf8 st0;
+      rtw__utf8 st0 = {0};
       int rv;
       if (check != NULL)
         st0 = *check; /* put_fragments() may stop short: the node below starts again */
