@@ -1076,6 +1076,30 @@ TARGET_VBMI2 static size_t decode_vbmi2(const uint8_t *p, size_t n, uint8_t *d, 
   return i;
 }
 
+/* measure() with AVX-512BW (same dispatch as decode_vbmi2): 64 bytes per step, the largest
+ * byte and the continuation bytes (signed < -64) counted; measure() takes the tail. */
+TARGET_VBMI2 static int measure_avx512(const uint8_t *p, size_t n, size_t *conts, int *ascii)
+{
+  size_t i = 0, c = 0;
+  const __m512i lim = _mm512_set1_epi8((char)0xC0);
+  __m512i mx = _mm512_setzero_si512();
+  uint8_t top[64], m = 0;
+  int k, wd;
+
+  for (; i + 64 <= n; i += 64) {
+    __m512i v = _mm512_loadu_si512((const void *)(p + i));
+    mx = _mm512_max_epu8(mx, v);
+    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(v, lim));
+  }
+  _mm512_storeu_si512((void *)top, mx);
+  for (k = 0; k < 64; k++)
+    m = top[k] > m ? top[k] : m;
+  wd = measure(p + i, n - i, conts, ascii);
+  *conts += c;
+  *ascii = *ascii && m < 0x80u;
+  return m >= 0xF0u ? 4 : m >= 0xC4u && wd < 2 ? 2 : wd;
+}
+
 static int have_vbmi2(void)
 {
   __builtin_cpu_init(); /* idempotent; the library may run before constructors */
@@ -1096,7 +1120,11 @@ static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst
   *width = 1;
   if (!len)
     return 0;
+#if defined(HAVE_X86_BULK)
+  wd = wide ? measure_avx512(p, len, &conts, &ascii) : measure(p, len, &conts, &ascii);
+#else
   wd = measure(p, len, &conts, &ascii);
+#endif
   units = len - conts;
   if (!ascii && rtw__utf8_valid_prefix(p, len) != len) { /* ASCII is valid UTF-8 */
     *width = 0;
