@@ -78,8 +78,9 @@ assert array.array(_ITEM_CODE).itemsize * _W_WORDS == _EV_SIZE
 # characters: ~11 ms to decode, ~8 ms to encode, against ~1.3 ms through C). So non-ASCII
 # text from _UNITS_MIN bytes is decoded by librtweb (rtw_utf8_to_units: valid UTF-8 -> the
 # code units CPython stores, of the narrowest width) and the str is built from those units
-# by PyUnicode_FromKindAndData; a non-ASCII str from _ENCODE_MIN characters is encoded to
-# UTF-16 by CPython (a widening copy) and from there to UTF-8 by rtw_utf8_from_units.
+# by PyUnicode_FromKindAndData; a str from _ENCODE_MIN characters with characters from
+# U+0100 on is encoded to UTF-16 by CPython (a widening copy) and from there to UTF-8 by
+# rtw_utf8_from_units (a Latin-1 str keeps str.encode, fast enough).
 # Shorter text keeps bytes.decode / str.encode: the ctypes calls cost more than they save
 # there (bench/results/echo_python.md has the figures).
 
@@ -299,8 +300,15 @@ class Session(Handle):
         return _from_kind(self._uwidth.value, dst, self._ucount.value)
 
     def _encode(self, text):
-        """UTF-8 bytes of a str (through UTF-16 and rtw_utf8_from_units), or None when
-        the str has a lone surrogate (no UTF-8 form: the caller's fallback refuses it)."""
+        """UTF-8 bytes of a non-ASCII str, or None when it has a lone surrogate (no UTF-8
+        form: the caller's fallback refuses it). A Latin-1 str (CPython encodes those well:
+        the probe is a plain copy) goes through str.encode; any other through UTF-16 and
+        rtw_utf8_from_units."""
+        try:
+            text.encode("latin-1")
+            return text.encode()
+        except UnicodeEncodeError:
+            pass
         try:
             u = text.encode(_UTF16)
         except UnicodeEncodeError:
@@ -412,7 +420,9 @@ class Session(Handle):
         for kind, value, off, ln in _EV.iter_unpack(raw):
             if kind == _K_MESSAGE:
                 if value == OP_TEXT:
-                    if ln >= _UNITS_MIN and _units:
+                    if ln < _RELAY_MIN and ab is not None:
+                        d = ab[off:off + ln].decode("utf-8")
+                    elif ln >= _UNITS_MIN and _units:
                         # ASCII decodes at copy speed in CPython; the rest in C
                         seg = ab[off:off + ln] if ab is not None else mv[off:off + ln]
                         try:
@@ -421,13 +431,10 @@ class Session(Handle):
                             d = self._decode(arp.value + off, ln)
                             self._relay[id(d)] = (d, bytes(seg))    # as below
                     elif ab is not None:
-                        if ln < _RELAY_MIN:
-                            d = ab[off:off + ln].decode("utf-8")
-                        else:
-                            raw = ab[off:off + ln]
-                            d = raw.decode("utf-8")
-                            if not d.isascii():
-                                self._relay[id(d)] = (d, raw)   # as below
+                        raw = ab[off:off + ln]
+                        d = raw.decode("utf-8")
+                        if not d.isascii():
+                            self._relay[id(d)] = (d, raw)   # as below
                     else:
                         d = str(mv[off:off + ln], "utf-8")
                         if not d.isascii():

@@ -120,6 +120,14 @@ class TextTest(unittest.TestCase):
                 self.assertEqual([e.data for e in client.feed(server.data_to_send())],
                                  [t, t + "\U0001F600"])
             self.assertEqual(c.calls, 2 if units else 0)
+        # a Latin-1 str keeps CPython's encoder
+        t1 = text_of(SAMPLES["latin1"], ws._ENCODE_MIN + 5)
+        server = ws.Session("server")
+        client = ws.Session("client")
+        with server, client, Counting("_from_units") as c:
+            server.send(t1)
+            self.assertEqual([e.data for e in client.feed(server.data_to_send())], [t1])
+        self.assertEqual(c.calls, 0)
         # on the wire: the same bytes as through CPython's encoder
         outs = []
         for units in (True, False):
