@@ -1076,6 +1076,59 @@ TARGET_VBMI2 static size_t decode_vbmi2(const uint8_t *p, size_t n, uint8_t *d, 
   return i;
 }
 
+/* The same for width 4 (some code point from U+10000 on): 16 bytes per step in 32-bit lanes,
+ * sequences of 1 to 4 bytes (the bytes after a lead come from loads at +1, +2 and +3), and
+ * VPCOMPRESSD (AVX-512F) keeps the lanes that are not continuation bytes. */
+TARGET_VBMI2 static size_t decode_wide4(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                        size_t *jout)
+{
+  size_t i = 0, j = 0;
+  const __m512i c0 = _mm512_set1_epi32(0xC0), c80 = _mm512_set1_epi32(0x80);
+  const __m512i e0 = _mm512_set1_epi32(0xE0), f0 = _mm512_set1_epi32(0xF0);
+  const __m512i m3f = _mm512_set1_epi32(0x3F), m1f = _mm512_set1_epi32(0x1F);
+  const __m512i m0f = _mm512_set1_epi32(0x0F), m07 = _mm512_set1_epi32(0x07);
+
+  while (i + 19 <= n && j + 16 <= units) {
+    __m128i r = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    __m512i b0, b1, b2, b3, v;
+    __mmask16 keep;
+    if (!_mm_movemask_epi8(r)) { /* ASCII */
+      _mm512_storeu_si512((void *)(d + 4 * j), _mm512_cvtepu8_epi32(r));
+      i += 16;
+      j += 16;
+      continue;
+    }
+    b0 = _mm512_cvtepu8_epi32(r);
+    b1 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 1))), m3f);
+    b2 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 2))), m3f);
+    b3 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 3))), m3f);
+    v = _mm512_mask_mov_epi32(
+        b0, _mm512_cmpge_epu32_mask(b0, c0),
+        _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m1f), 6), b1));
+    v = _mm512_mask_mov_epi32(
+        v, _mm512_cmpge_epu32_mask(b0, e0),
+        _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m0f), 12),
+                                        _mm512_slli_epi32(b1, 6)),
+                        b2));
+    v = _mm512_mask_mov_epi32(
+        v, _mm512_cmpge_epu32_mask(b0, f0),
+        _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m07), 18),
+                                        _mm512_slli_epi32(b1, 12)),
+                        _mm512_or_si512(_mm512_slli_epi32(b2, 6), b3)));
+    keep = (__mmask16)~_mm512_cmpeq_epi32_mask(_mm512_and_si512(b0, c0), c80);
+    _mm512_storeu_si512((void *)(d + 4 * j), _mm512_maskz_compress_epi32(keep, v));
+    i += 16;
+    j += (size_t)_mm_popcnt_u32((unsigned)keep);
+  }
+  while (i < n && (p[i] & 0xC0u) == 0x80u)
+    i++;
+  *jout = j;
+  return i;
+}
+
 /* measure() with AVX-512BW (same dispatch as decode_vbmi2): 64 bytes per step, the largest
  * byte and the continuation bytes (signed < -64) counted; measure() takes the tail. */
 TARGET_VBMI2 static int measure_avx512(const uint8_t *p, size_t n, size_t *conts, int *ascii)
@@ -1139,6 +1192,8 @@ static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst
 #if defined(HAVE_X86_BULK)
   if (wide && !ascii && wd < 4 && len >= 64)
     i = decode_vbmi2(p, len, (uint8_t *)dst, units, wd, &j);
+  else if (wide && wd == 4)
+    i = decode_wide4(p, len, (uint8_t *)dst, units, &j);
 #else
   (void)wide;
 #endif
@@ -1149,7 +1204,7 @@ static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst
   else if (wd == 2)
     decode_units(p + i, len - i, (uint8_t *)dst + 2 * j, units - j, 2);
   else
-    decode_units(p, len, (uint8_t *)dst, units, 4);
+    decode_units(p + i, len - i, (uint8_t *)dst + 4 * j, units - j, 4);
   return 0;
 }
 

@@ -5,7 +5,7 @@
  * sizing calls and short buffers, every class of invalid input at every position around the
  * 16/32/64-byte steps of the fast paths, and pseudo-random texts of every length 0..300 and
  * of random lengths up to 70000, whole, with both kernels (AVX-512 VBMI2 where the CPU has
- * it, and without). */
+ * it, and without), into buffers of exactly the documented size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +209,14 @@ static void check_text(size_t n, int level)
   assert_int_equal(ku, k);
   if (k)
     assert_memory_equal(units, wide_units, k * (size_t)width);
+  /* into exactly count * width bytes (ASan sees a write past them), the public call */
+  if (k) {
+    uint8_t *exact = malloc(k * (size_t)width);
+    assert_non_null(exact);
+    assert_int_equal(rtw_utf8_to_units(text, n, exact, k * (size_t)width, &count, &width), 0);
+    assert_memory_equal(exact, wide_units, k * (size_t)width);
+    free(exact);
+  }
   /* sizing only */
   count = 99;
   assert_int_equal(rtw_utf8_to_units(text, n, NULL, 0, &count, &width), 0);
