@@ -6,7 +6,7 @@
 # client stream (issue 15, "Through the FFI"). Run it with Debian's /usr/bin/python3.
 #
 #   /usr/bin/python3 bench/echo_python.py [--sizes 32,1024,65536] [--passes 3]
-#                                         [--bytes N] [--read N] [--binary]
+#                                         [--bytes N] [--read N] [--binary | --ascii | --mixed]
 #
 # The stream holds about --bytes of text messages (each masked with its own key, as a
 # browser sends them), cut into --read sized reads (64 KiB, what one recv() returns). Per
@@ -36,7 +36,17 @@ from websockets.frames import Opcode  # noqa: E402
 import websockets  # noqa: E402
 
 
-def make_stream(size, total, binary, ascii_only=False):
+# --mixed: mostly ASCII with characters from U+0100 on sprinkled in (euro sign, dashes,
+# quotes, a check mark) beside Latin-1 ones, as bench/bench_ws.c's text_source: a str of
+# kind UCS-2, which CPython 3.11's UTF-8 codec decodes and encodes slowly.
+MIXED = ("The caf\u00e9 on the corner sells cr\u00e8me br\u00fbl\u00e9e for 4 \u20ac; "
+         "a na\u00efve visitor asked for the men\u00fc \u2014 \u201cdo you have "
+         "jalape\u00f1os?\u201d The fa\u00e7ade was painted in 2019 and the Stra\u00dfe "
+         "outside is quiet at night. Order #4471 shipped \u2713 status=ok, retries=0, "
+         "latency 12 ms, region eu-west, user alice. ")
+
+
+def make_stream(size, total, binary, ascii_only=False, mixed=False):
     """Masked client frames of `size` byte messages, about `total` bytes, and the count."""
     count = max(1, total // (size + 14))
     rnd = os.urandom(4 * count)
@@ -46,7 +56,8 @@ def make_stream(size, total, binary, ascii_only=False):
         op = ws.OP_BINARY
     else:
         # text with a few 2-byte characters (or ASCII only), the same every message
-        word = "hello world " if ascii_only else "h\u00e9llo w\u00f6rld "
+        word = ("hello world " if ascii_only else MIXED if mixed
+                else "h\u00e9llo w\u00f6rld ")
         text = (word * (size // 8 + 1)).encode("utf-8")[:size]
         while True:  # cut on a character boundary
             try:
@@ -111,16 +122,19 @@ def main():
     ap.add_argument("--binary", action="store_true")
     ap.add_argument("--ascii", action="store_true", help="ASCII text (default: a few "
                     "2-byte characters, which Python decodes and encodes more slowly)")
+    ap.add_argument("--mixed", action="store_true", help="mostly ASCII text with characters "
+                    "from U+0100 on (euro sign, dashes, quotes) and Latin-1 ones")
     args = ap.parse_args()
     print("# echo_python: python %s, websockets %s, librtweb %s" %
           (sys.version.split()[0], websockets.__version__, ws._lib.library_path))
     print("# %s messages, ~%d bytes per pass, %d B reads, best of %d passes" %
-          ("binary" if args.binary else "ASCII text" if args.ascii else "text (2-byte "
-           "characters in it)", args.bytes, args.read, args.passes))
+          ("binary" if args.binary else "ASCII text" if args.ascii else "mixed text (from "
+           "U+0100 on)" if args.mixed else "text (2-byte characters in it)", args.bytes,
+           args.read, args.passes))
     print("| size | rtweb msg/s | websockets msg/s | rtweb / websockets |")
     print("|---|---|---|---|")
     for size in [int(x) for x in args.sizes.split(",")]:
-        stream, count = make_stream(size, args.bytes, args.binary, args.ascii)
+        stream, count = make_stream(size, args.bytes, args.binary, args.ascii, args.mixed)
         chunks = chunks_of(stream, args.read)
         # correctness first: both echo the same bytes (server frames are not masked)
         _, a = run_rtweb(chunks, count, keep=True)

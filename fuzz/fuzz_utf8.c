@@ -30,6 +30,12 @@
  *   pieces as above, and every prefix length from n - 64 to n, agree with the reference and
  *   with the portable variant; the fused calls' output up to the returned offset is the
  *   (un)masked input, and nothing past n is written.
+ * - rtw_utf8_to_units() (public, and the variant without the AVX-512 VBMI2 kernel) accepts
+ *   exactly the inputs the reference finds valid and complete, with the code points of a
+ *   decoder written here at the narrowest width; anything else is RTW_ERR_INVALID_UTF8 with
+ *   nothing written. rtw_utf8_from_units() gives the input back from those units and from
+ *   its UTF-32 form; the input read as UTF-16 units is encoded exactly when it has no lone
+ *   surrogate, as a UTF-16 decoder written here says.
  * No allocation inside the code under test, so no allocation schedule.
  */
 #include <stdint.h>
@@ -37,6 +43,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "rtweb/common.h"
 #include "utf8.h"
 
 /* Is s[0..len) a prefix of some well-formed sequence? Beyond the second byte a continuation
@@ -233,6 +240,109 @@ static size_t piece(fuzz_rng *rng, int every_byte, size_t left)
   return k < left ? k : left;
 }
 
+/* Code points of valid UTF-8 s[0..n) into cp; their number. */
+static size_t cps_of(const uint8_t *s, size_t n, uint32_t *cp)
+{
+  size_t i = 0, k = 0, l, j;
+
+  while (i < n) {
+    l = s[i] < 0x80 ? 1 : s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
+    cp[k] = l == 1 ? s[i] : (uint32_t)(s[i] & (0x7F >> l));
+    for (j = 1; j < l; j++)
+      cp[k] = cp[k] << 6 | (uint32_t)(s[i + j] & 0x3F);
+    k++;
+    i += l;
+  }
+  return k;
+}
+
+static uint32_t unit(const uint8_t *u, size_t j, int w)
+{
+  uint16_t v2;
+  uint32_t v4;
+
+  if (w == 1)
+    return u[j];
+  if (w == 2) {
+    memcpy(&v2, u + 2 * j, 2);
+    return v2;
+  }
+  memcpy(&v4, u + 4 * j, 4);
+  return v4;
+}
+
+static void check_units(const uint8_t *s, size_t n, const ref *r)
+{
+  int valid = r->first_error == SIZE_MAX && !r->ends_pending, width, level, rv;
+  uint8_t *src = malloc(n + 1), *u = malloc(4 * n + 4), *back = malloc(n + 1);
+  uint32_t *cp = malloc(4 * n + 4), mx = 0;
+  size_t count, k = 0, j, len, nu, o;
+
+  FUZZ_CHECK(src && u && back && cp);
+  memcpy(src, s, n);
+  if (valid) {
+    k = cps_of(s, n, cp);
+    for (j = 0; j < k; j++)
+      mx = cp[j] > mx ? cp[j] : mx;
+  }
+  for (level = 0; level < 2; level++) {
+    u[0] = 0x5A;
+    rv = level ? rtw_utf8_to_units(src, n, u, 4 * n + 4, &count, &width)
+                   : rtw__utf8_to_units_at(RTW__UTF8_PORTABLE, src, n, u, 4 * n + 4, &count,
+                                           &width);
+    if (!valid) {
+      FUZZ_CHECK(rv == RTW_ERR_INVALID_UTF8 && count == 0 && width == 0 && u[0] == 0x5A);
+      continue;
+    }
+    FUZZ_CHECK(rv == 0 && count == k);
+    FUZZ_CHECK(width == (mx < 0x100 ? 1 : mx < 0x10000 ? 2 : 4));
+    for (j = 0; j < k; j++)
+      FUZZ_CHECK(unit(u, j, width) == cp[j]);
+    FUZZ_CHECK(rtw_utf8_from_units(u, count, width, back, n, &len) == 0 && len == n);
+    FUZZ_CHECK(n == 0 || memcmp(back, s, n) == 0);
+  }
+  if (valid) { /* UTF-32 back to UTF-8 */
+    FUZZ_CHECK(rtw_utf8_from_units(cp, k, 4, back, n, &len) == 0 && len == n);
+    FUZZ_CHECK(n == 0 || memcmp(back, s, n) == 0);
+  }
+  /* the input as UTF-16: valid iff every surrogate is a high one followed by a low one */
+  nu = n / 2;
+  valid = 1;
+  o = 0;
+  for (j = 0; j < nu; j++) {
+    uint32_t v = unit(src, j, 2);
+    if (v >= 0xDC00 && v <= 0xDFFF) {
+      valid = 0;
+      break;
+    }
+    if (v >= 0xD800 && v <= 0xDBFF) {
+      uint32_t lo = j + 1 < nu ? unit(src, j + 1, 2) : 0;
+      if (lo < 0xDC00 || lo > 0xDFFF) {
+        valid = 0;
+        break;
+      }
+      j++;
+      o += 4;
+    } else {
+      o += v < 0x80 ? 1 : v < 0x800 ? 2 : 3;
+    }
+  }
+  free(back);
+  back = malloc(3 * nu + 1);
+  FUZZ_CHECK(back != NULL);
+  rv = rtw_utf8_from_units(src, nu, 2, back, 3 * nu, &len);
+  FUZZ_CHECK(valid ? rv == 0 && len == o : rv == RTW_ERR_INVALID_UTF8);
+  if (valid) {
+    FUZZ_CHECK(fuzz_utf8_valid(back, len));
+    FUZZ_CHECK(rtw_utf8_to_units(back, len, u, 4 * n + 4, &count, &width) == 0);
+    FUZZ_CHECK(rtw_utf8_from_units(u, count, width, back, 3 * nu, &len) == 0 && len == o);
+  }
+  free(src);
+  free(u);
+  free(back);
+  free(cp);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   fuzz_in in;
@@ -324,6 +434,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   free(out);
 
   check_variants(s, n, &r, seed, every);
+  check_units(s, n, &r);
   free(r.out);
   return 0;
 }

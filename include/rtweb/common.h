@@ -176,6 +176,68 @@ typedef struct rtw_mem {
   void *user_data; /**< passed to every hook */
 } rtw_mem;
 
+/**
+ * @brief Transcode UTF-8 into fixed-width code units, the narrowest that hold the text.
+ *
+ * For hosts that store strings as arrays of code units (CPython's str, JavaScript engines,
+ * Java): validates `src` as UTF-8 (RFC 3629 section 3 / Unicode table 3-7: no overlongs,
+ * no surrogates, nothing above U+10FFFF; the input is never trusted) and writes its code
+ * points, in order, as units of `*width` bytes in native byte order: width 1 (Latin-1) when
+ * every code point is below U+0100, width 2 (UCS-2, no surrogate pairs) when every one is
+ * below U+10000, else width 4 (UTF-32). No terminator is written.
+ *
+ * Sizing: `*count <= len` always, so `dst_size >= 4 * len` always suffices (`len` bytes when
+ * the text has no code point from U+0100 on, `2 * len` without any from U+10000 on).
+ * Call with `dst == NULL` and `dst_size == 0` to get `*count` and `*width` only.
+ *
+ * @param src      `len` bytes of UTF-8 (not NUL-terminated; may be NULL when `len` is 0);
+ *                 only read during the call.
+ * @param len      bytes at `src`.
+ * @param dst      where the units go (no alignment needed; must not overlap `src`), or NULL
+ *                 to size only; only written during the call.
+ * @param dst_size bytes at `dst`.
+ * @param count    out: the number of code points (units written); never NULL.
+ * @param width    out: 1, 2 or 4, the bytes per unit; never NULL.
+ * @return 0 when the units were written (or, with `dst == NULL` and `dst_size == 0`, only
+ *         counted); #RTW_ERR_BUFFER_TOO_SMALL when `dst_size < *count * *width` (`*count`
+ *         and `*width` are set, nothing is written); #RTW_ERR_INVALID_UTF8 when `src` is not
+ *         valid UTF-8 or ends inside a sequence (`*count` and `*width` are set to 0; `dst`
+ *         is not written); #RTW_ERR_INVALID_ARGUMENT when `count` or `width` is NULL, or
+ *         `src` is NULL with `len > 0`.
+ */
+RTW_EXPORT int rtw_utf8_to_units(const void *src, size_t len, void *dst, size_t dst_size,
+                                 size_t *count, int *width);
+
+/**
+ * @brief Encode fixed-width code units as UTF-8 (the reverse of rtw_utf8_to_units()).
+ *
+ * `src` holds `count` units of `width` bytes in native byte order: width 1 is Latin-1
+ * (every value is a code point), width 2 is UTF-16 (a high surrogate followed by a low one
+ * is one code point from U+10000 on), width 4 is UTF-32. A lone surrogate (width 2 or 4) or
+ * a value above U+10FFFF (width 4) has no UTF-8 form (RFC 3629 section 3): the call fails,
+ * so the output is always valid UTF-8.
+ *
+ * Sizing: the output is at most `2 * count` bytes for width 1, `3 * count` for width 2 and
+ * `4 * count` for width 4; `dst_size` at that bound lets the call encode in one pass. Call
+ * with `dst == NULL` and `dst_size == 0` to get `*len` only.
+ *
+ * @param src      the units (no alignment needed; may be NULL when `count` is 0); only read
+ *                 during the call.
+ * @param count    units at `src`.
+ * @param width    1, 2 or 4.
+ * @param dst      where the UTF-8 goes (must not overlap `src`), or NULL to size only.
+ * @param dst_size bytes at `dst`.
+ * @param len      out: the UTF-8 length in bytes (0 on #RTW_ERR_INVALID_UTF8); never NULL.
+ * @return 0 when `*len` bytes were written (or, with `dst == NULL` and `dst_size == 0`,
+ *         only counted); #RTW_ERR_BUFFER_TOO_SMALL when `dst_size < *len` (`*len` is set;
+ *         `dst` may have been written); #RTW_ERR_INVALID_UTF8 when the units hold a lone
+ *         surrogate or a value above U+10FFFF (`dst` may have been written);
+ *         #RTW_ERR_INVALID_ARGUMENT when `width` is not 1, 2 or 4, `len` is NULL, or `src`
+ *         is NULL with `count > 0`.
+ */
+RTW_EXPORT int rtw_utf8_from_units(const void *src, size_t count, int width, void *dst,
+                                   size_t dst_size, size_t *len);
+
 /** @name Compile-time version of the headers */
 /**@{*/
 #define RTW_VERSION_MAJOR 0        /**< major version: 0 while the API may still change */

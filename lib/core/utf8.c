@@ -2,6 +2,7 @@
 /* Incremental UTF-8 validator and replacing decoder (WHATWG Encoding 8.1.1). See utf8.h. */
 #include <string.h>
 
+#include "internal.h"
 #include "utf8.h"
 
 #define ASCII_MASK 0x8080808080808080ull
@@ -163,6 +164,7 @@ static size_t backoff(const uint8_t *p, size_t m)
 #  define HAVE_X86_BULK 1
 #  define TARGET_AVX2 __attribute__((target("avx2")))
 #  define TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
+#  define TARGET_VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
 /* the kernels are instantiated once per mode with `mode` a constant */
 #  define INLINE inline __attribute__((always_inline))
 
@@ -784,4 +786,585 @@ size_t rtw__utf8_flush(rtw__utf8 *st, uint8_t *out)
     return 0;
   rtw__utf8_init(st);
   return put_cp(out, FFFD);
+}
+
+/* ---- Fixed-width code units (rtw_utf8_to_units, rtw_utf8_from_units; rtweb/common.h) ---- */
+
+#define BYTE_ONES 0x0101010101010101ull
+
+/* Index of the first byte with its high bit set in a little-endian word w & ASCII_MASK != 0. */
+static unsigned first_high(uint64_t h)
+{
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(h) >> 3;
+#else
+  unsigned k = 0;
+  while (!(h & 0x80u)) {
+    h >>= 8;
+    k++;
+  }
+  return k;
+#endif
+}
+
+/* Count the continuation bytes of p[0..n) and find the widest unit its code points need.
+ * Valid UTF-8 only: a lead byte from 0xC4 on starts a code point >= U+0100 (C2/C3 encode
+ * U+0080..U+00FF), one from 0xF0 on a code point >= U+10000 (RFC 3629 section 3).
+ * Eight bytes per step: a continuation byte is 10xxxxxx, so bit 7 set and bit 6 clear. */
+static int measure(const uint8_t *p, size_t n, size_t *conts, int *ascii)
+{
+  size_t i = 0, c = 0;
+  uint64_t w, high = 0, ge_c4 = 0, ge_f0 = 0;
+
+#if defined(HAVE_X86_BULK)
+  /* SSE2 is part of x86-64 itself, so this needs no CPU dispatch: 64 bytes per step, the
+   * largest byte (continuation bytes are below 0xC0, so it is >= 0xC4 / >= 0xF0 exactly
+   * when the widths above are needed) and the continuation bytes (signed < -64) counted. */
+  {
+    __m128i mx = _mm_setzero_si128(), lim = _mm_set1_epi8((char)0xC0);
+    __m128i zero = _mm_setzero_si128(), acc = _mm_setzero_si128();
+    for (; i + 64 <= n; i += 64) {
+      __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
+      __m128i c2 = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 32));
+      __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 48));
+      __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c2, d));
+      if (!_mm_movemask_epi8(any))
+        continue;
+      mx = _mm_max_epu8(mx, _mm_max_epu8(_mm_max_epu8(a, b), _mm_max_epu8(c2, d)));
+      /* each compare gives -1 per continuation byte: negate the sum of four (0..4 per
+       * lane) and add the lanes up with SAD */
+      acc = _mm_add_epi64(
+          acc, _mm_sad_epu8(_mm_sub_epi8(zero, _mm_add_epi8(
+                                                  _mm_add_epi8(_mm_cmplt_epi8(a, lim),
+                                                               _mm_cmplt_epi8(b, lim)),
+                                                  _mm_add_epi8(_mm_cmplt_epi8(c2, lim),
+                                                               _mm_cmplt_epi8(d, lim)))),
+                            zero));
+    }
+    {
+      uint8_t top[16], m = 0;
+      uint64_t sums[2];
+      int k;
+      _mm_storeu_si128((__m128i *)(void *)top, mx);
+      _mm_storeu_si128((__m128i *)(void *)sums, acc);
+      c = (size_t)(sums[0] + sums[1]);
+      for (k = 0; k < 16; k++)
+        m = top[k] > m ? top[k] : m;
+      high = m >> 7;
+      ge_c4 = m >= 0xC4u ? 0x80u : 0u;
+      ge_f0 = m >= 0xF0u ? 0x80u : 0u;
+    }
+  }
+#endif
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&w, p + i, 8);
+    if (!(w & ASCII_MASK))
+      continue;
+    high = 1;
+    /* bit 7 of each byte, and its bits 6..2 moved to bit 7 (a shift within the word moves
+     * bits to higher positions of the same byte; what crosses into the next byte lands
+     * below bit 7 and is masked off) */
+    c += (size_t)((((w & ~(w << 1) & ASCII_MASK) >> 7) * BYTE_ONES) >> 56);
+    ge_c4 |= w & (w << 1) & ((w << 2) | (w << 3) | (w << 4) | (w << 5));
+    ge_f0 |= w & (w << 1) & (w << 2) & (w << 3);
+  }
+  for (; i < n; i++) {
+    uint8_t b = p[i];
+    high |= b >> 7;
+    c += (b & 0xC0u) == 0x80u;
+    ge_c4 |= b >= 0xC4u ? 0x80u : 0u;
+    ge_f0 |= b >= 0xF0u ? 0x80u : 0u;
+  }
+  *conts = c;
+  *ascii = high == 0;
+  return (ge_f0 & ASCII_MASK) ? 4 : (ge_c4 & ASCII_MASK) ? 2 : 1;
+}
+
+static void put_unit(uint8_t *d, size_t j, uint32_t u, int width)
+{
+  if (width == 1) {
+    d[j] = (uint8_t)u;
+  } else if (width == 2) {
+    uint16_t v = (uint16_t)u;
+    memcpy(d + 2 * j, &v, 2);
+  } else {
+    memcpy(d + 4 * j, &u, 4);
+  }
+}
+
+/* Widen the 8 bytes of w (all below 0x80 where the caller keeps them) to units at d[j..). */
+static void widen8(uint8_t *d, size_t j, int width, const uint8_t *p)
+{
+  int k;
+
+  if (width == 1) {
+    memcpy(d + j, p, 8);
+  } else if (width == 2) {
+    uint16_t v[8];
+    for (k = 0; k < 8; k++)
+      v[k] = p[k];
+    memcpy(d + 2 * j, v, sizeof v);
+  } else {
+    uint32_t v[8];
+    for (k = 0; k < 8; k++)
+      v[k] = p[k];
+    memcpy(d + 4 * j, v, sizeof v);
+  }
+}
+
+/* The code point of the valid 2-, 3- or 4-byte sequence at q (4 bytes readable), without
+ * branches: the lead byte gives the length L (RFC 3629 section 3: 110xxxxx, 1110xxxx,
+ * 11110xxx) and its payload mask 0x7F >> L; the four bytes are assembled as if L were 4 and
+ * shifted down by the 6 bits of each byte that is not part of the sequence. */
+static uint32_t multibyte(const uint8_t *q, size_t *len)
+{
+  uint32_t b0 = q[0];
+  unsigned l = 2u + (b0 >= 0xE0u) + (b0 >= 0xF0u);
+  uint32_t v = (b0 & (0x7Fu >> l)) << 18 | (q[1] & 0x3Fu) << 12 | (q[2] & 0x3Fu) << 6 |
+               (q[3] & 0x3Fu);
+
+  *len = l;
+  return v >> (6u * (4u - l));
+}
+
+/* Decode valid UTF-8 p[0..n) into `units` units of `width` bytes at d. Table-free: the lead
+ * byte's range gives the sequence length (RFC 3629 section 3). ASCII runs are widened 16
+ * (SSE2) or 8 bytes per step: all the bytes of a block are widened and the position moves
+ * past its leading ASCII bytes only (the units past them are rewritten next). */
+static inline void decode_units(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                int width)
+{
+  size_t i = 0, j = 0, l;
+  uint64_t w;
+
+#if defined(HAVE_X86_BULK)
+  /* SSE2 is part of x86-64: no CPU dispatch. i + 20 <= n leaves the 4 bytes multibyte()
+   * reads after a run of up to 15. */
+  {
+    const __m128i z = _mm_setzero_si128();
+    while (i + 20 <= n && j + 16 <= units) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      unsigned hm = (unsigned)_mm_movemask_epi8(v);
+      unsigned run = hm ? (unsigned)__builtin_ctz(hm) : 16u;
+      if (width == 1) {
+        _mm_storeu_si128((__m128i *)(void *)(d + j), v);
+      } else if (width == 2) {
+        _mm_storeu_si128((__m128i *)(void *)(d + 2 * j), _mm_unpacklo_epi8(v, z));
+        _mm_storeu_si128((__m128i *)(void *)(d + 2 * j + 16), _mm_unpackhi_epi8(v, z));
+      } else {
+        __m128i lo = _mm_unpacklo_epi8(v, z), hi = _mm_unpackhi_epi8(v, z);
+        _mm_storeu_si128((__m128i *)(void *)(d + 4 * j), _mm_unpacklo_epi16(lo, z));
+        _mm_storeu_si128((__m128i *)(void *)(d + 4 * j + 16), _mm_unpackhi_epi16(lo, z));
+        _mm_storeu_si128((__m128i *)(void *)(d + 4 * j + 32), _mm_unpacklo_epi16(hi, z));
+        _mm_storeu_si128((__m128i *)(void *)(d + 4 * j + 48), _mm_unpackhi_epi16(hi, z));
+      }
+      i += run;
+      j += run;
+      if (run == 16u)
+        continue;
+      do { /* a branch per length: predicted, it keeps i off the critical path */
+        uint32_t b = p[i];
+        if (b < 0xE0u) {
+          put_unit(d, j++, (b & 0x1Fu) << 6 | (p[i + 1] & 0x3Fu), width);
+          i += 2;
+        } else if (b < 0xF0u) {
+          put_unit(d, j++, (b & 0x0Fu) << 12 | (p[i + 1] & 0x3Fu) << 6 | (p[i + 2] & 0x3Fu),
+                   width);
+          i += 3;
+        } else {
+          put_unit(d, j++, multibyte(p + i, &l), width);
+          i += 4;
+        }
+      } while (i + 4 <= n && p[i] >= 0x80u);
+    }
+  }
+#endif
+  while (i < n) {
+    uint32_t b = p[i];
+    if (b < 0x80u) {
+      if (i + 8 <= n && j + 8 <= units) {
+        memcpy(&w, p + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        {
+          uint64_t h = w & ASCII_MASK;
+          unsigned run = h ? first_high(h) : 8u;
+          widen8(d, j, width, p + i);
+          i += run;
+          j += run;
+          continue;
+        }
+#else
+        if (!(w & ASCII_MASK)) {
+          widen8(d, j, width, p + i);
+          i += 8;
+          j += 8;
+          continue;
+        }
+#endif
+      }
+      put_unit(d, j++, b, width);
+      i++;
+    } else if (i + 4 <= n) {
+      put_unit(d, j++, multibyte(p + i, &l), width);
+      i += l;
+    } else if (b < 0xE0u) {
+      put_unit(d, j++, (b & 0x1Fu) << 6 | (p[i + 1] & 0x3Fu), width);
+      i += 2;
+    } else { /* the last sequence: 3 bytes (a 4-byte one at the end has i + 4 == n) */
+      put_unit(d, j++, (b & 0x0Fu) << 12 | (p[i + 1] & 0x3Fu) << 6 | (p[i + 2] & 0x3Fu),
+               width);
+      i += 3;
+    }
+  }
+}
+
+#if defined(HAVE_X86_BULK)
+/* AVX-512 (BW + VBMI2, chosen at run time) for widths 1 and 2, where the text has no 4-byte
+ * sequence: 32 bytes per step. Every byte position gets, in a 16-bit lane, the code point a
+ * sequence starting there would have (1, 2 or 3 bytes by its lead byte, RFC 3629 section 3:
+ * the bytes after it come from loads at +1 and +2); VPCOMPRESSW keeps the lanes that are not
+ * continuation bytes, in order. A sequence that starts in the block may end after it: its
+ * continuation bytes open the next block and are dropped there. Returns the input consumed
+ * (at a sequence boundary) and sets *jout to the units written. */
+TARGET_VBMI2 static size_t decode_vbmi2(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                        int width, size_t *jout)
+{
+  size_t i = 0, j = 0;
+  const __m512i c0 = _mm512_set1_epi16(0xC0), c80 = _mm512_set1_epi16(0x80);
+  const __m512i e0 = _mm512_set1_epi16(0xE0), m3f = _mm512_set1_epi16(0x3F);
+  const __m512i m1f = _mm512_set1_epi16(0x1F), m0f = _mm512_set1_epi16(0x0F);
+
+  while (i + 34 <= n && j + 32 <= units) {
+    __m256i r = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+    __m512i b0, b1, b2, v2, v3, v;
+    __mmask32 keep;
+    if (!_mm256_movemask_epi8(r)) { /* ASCII */
+      if (width == 1)
+        _mm256_storeu_si256((__m256i *)(void *)(d + j), r);
+      else
+        _mm512_storeu_si512((void *)(d + 2 * j), _mm512_cvtepu8_epi16(r));
+      i += 32;
+      j += 32;
+      continue;
+    }
+    b0 = _mm512_cvtepu8_epi16(r);
+    b1 = _mm512_and_si512(
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1))),
+        m3f);
+    b2 = _mm512_and_si512(
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 2))),
+        m3f);
+    v2 = _mm512_or_si512(_mm512_slli_epi16(_mm512_and_si512(b0, m1f), 6), b1);
+    v3 = _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi16(_mm512_and_si512(b0, m0f), 12),
+                                         _mm512_slli_epi16(b1, 6)),
+                         b2);
+    v = _mm512_mask_mov_epi16(b0, _mm512_cmpge_epu16_mask(b0, c0), v2);
+    v = _mm512_mask_mov_epi16(v, _mm512_cmpge_epu16_mask(b0, e0), v3);
+    keep = (__mmask32)~_mm512_cmpeq_epi16_mask(_mm512_and_si512(b0, c0), c80);
+    v = _mm512_maskz_compress_epi16(keep, v);
+    if (width == 1)
+      _mm256_storeu_si256((__m256i *)(void *)(d + j), _mm512_cvtepi16_epi8(v));
+    else
+      _mm512_storeu_si512((void *)(d + 2 * j), v);
+    i += 32;
+    j += (size_t)_mm_popcnt_u32((unsigned)keep);
+  }
+  while (i < n && (p[i] & 0xC0u) == 0x80u) /* the end of a sequence already decoded */
+    i++;
+  *jout = j;
+  return i;
+}
+
+/* The same for width 4 (some code point from U+10000 on): 16 bytes per step in 32-bit lanes,
+ * sequences of 1 to 4 bytes (the bytes after a lead come from loads at +1, +2 and +3), and
+ * VPCOMPRESSD (AVX-512F) keeps the lanes that are not continuation bytes. */
+TARGET_VBMI2 static size_t decode_wide4(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                        size_t *jout)
+{
+  size_t i = 0, j = 0;
+  const __m512i c0 = _mm512_set1_epi32(0xC0), c80 = _mm512_set1_epi32(0x80);
+  const __m512i e0 = _mm512_set1_epi32(0xE0), f0 = _mm512_set1_epi32(0xF0);
+  const __m512i m3f = _mm512_set1_epi32(0x3F), m1f = _mm512_set1_epi32(0x1F);
+  const __m512i m0f = _mm512_set1_epi32(0x0F), m07 = _mm512_set1_epi32(0x07);
+
+  while (i + 19 <= n && j + 16 <= units) {
+    __m128i r = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    __m512i b0, b1, b2, b3, v;
+    __mmask16 keep;
+    if (!_mm_movemask_epi8(r)) { /* ASCII */
+      _mm512_storeu_si512((void *)(d + 4 * j), _mm512_cvtepu8_epi32(r));
+      i += 16;
+      j += 16;
+      continue;
+    }
+    b0 = _mm512_cvtepu8_epi32(r);
+    b1 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 1))), m3f);
+    b2 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 2))), m3f);
+    b3 = _mm512_and_si512(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 3))), m3f);
+    v = _mm512_mask_mov_epi32(
+        b0, _mm512_cmpge_epu32_mask(b0, c0),
+        _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m1f), 6), b1));
+    v = _mm512_mask_mov_epi32(
+        v, _mm512_cmpge_epu32_mask(b0, e0),
+        _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m0f), 12),
+                                        _mm512_slli_epi32(b1, 6)),
+                        b2));
+    v = _mm512_mask_mov_epi32(
+        v, _mm512_cmpge_epu32_mask(b0, f0),
+        _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(b0, m07), 18),
+                                        _mm512_slli_epi32(b1, 12)),
+                        _mm512_or_si512(_mm512_slli_epi32(b2, 6), b3)));
+    keep = (__mmask16)~_mm512_cmpeq_epi32_mask(_mm512_and_si512(b0, c0), c80);
+    _mm512_storeu_si512((void *)(d + 4 * j), _mm512_maskz_compress_epi32(keep, v));
+    i += 16;
+    j += (size_t)_mm_popcnt_u32((unsigned)keep);
+  }
+  while (i < n && (p[i] & 0xC0u) == 0x80u)
+    i++;
+  *jout = j;
+  return i;
+}
+
+/* measure() with AVX-512BW (same dispatch as decode_vbmi2): 64 bytes per step, the largest
+ * byte and the continuation bytes (signed < -64) counted; measure() takes the tail. */
+TARGET_VBMI2 static int measure_avx512(const uint8_t *p, size_t n, size_t *conts, int *ascii)
+{
+  size_t i = 0, c = 0;
+  const __m512i lim = _mm512_set1_epi8((char)0xC0);
+  __m512i mx = _mm512_setzero_si512();
+  uint8_t top[64], m = 0;
+  int k, wd;
+
+  for (; i + 64 <= n; i += 64) {
+    __m512i v = _mm512_loadu_si512((const void *)(p + i));
+    mx = _mm512_max_epu8(mx, v);
+    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(v, lim));
+  }
+  _mm512_storeu_si512((void *)top, mx);
+  for (k = 0; k < 64; k++)
+    m = top[k] > m ? top[k] : m;
+  wd = measure(p + i, n - i, conts, ascii);
+  *conts += c;
+  *ascii = *ascii && m < 0x80u;
+  return m >= 0xF0u ? 4 : m >= 0xC4u && wd < 2 ? 2 : wd;
+}
+
+static int have_vbmi2(void)
+{
+  __builtin_cpu_init(); /* idempotent; the library may run before constructors */
+  return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2");
+}
+#endif
+
+static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst_size,
+                    size_t *count, int *width)
+{
+  const uint8_t *p = (const uint8_t *)src;
+  size_t conts = 0, units, i = 0, j = 0;
+  int wd, ascii;
+
+  if (!count || !width || (!src && len))
+    return RTW_ERR_INVALID_ARGUMENT;
+  *count = 0;
+  *width = 1;
+  if (!len)
+    return 0;
+#if defined(HAVE_X86_BULK)
+  wd = wide ? measure_avx512(p, len, &conts, &ascii) : measure(p, len, &conts, &ascii);
+#else
+  wd = measure(p, len, &conts, &ascii);
+#endif
+  units = len - conts;
+  if (!ascii && rtw__utf8_valid_prefix(p, len) != len) { /* ASCII is valid UTF-8 */
+    *width = 0;
+    return RTW_ERR_INVALID_UTF8;
+  }
+  *count = units;
+  *width = wd;
+  if (!dst && !dst_size)
+    return 0;
+  if (!dst || dst_size / (size_t)wd < units)
+    return RTW_ERR_BUFFER_TOO_SMALL;
+#if defined(HAVE_X86_BULK)
+  if (wide && !ascii && wd < 4 && len >= 64)
+    i = decode_vbmi2(p, len, (uint8_t *)dst, units, wd, &j);
+  else if (wide && wd == 4)
+    i = decode_wide4(p, len, (uint8_t *)dst, units, &j);
+#else
+  (void)wide;
+#endif
+  if (ascii)
+    memcpy(dst, p, len);
+  else if (wd == 1) /* one constant width per call site, so each loop is specialised */
+    decode_units(p + i, len - i, (uint8_t *)dst + j, units - j, 1);
+  else if (wd == 2)
+    decode_units(p + i, len - i, (uint8_t *)dst + 2 * j, units - j, 2);
+  else
+    decode_units(p + i, len - i, (uint8_t *)dst + 4 * j, units - j, 4);
+  return 0;
+}
+
+int rtw_utf8_to_units(const void *src, size_t len, void *dst, size_t dst_size, size_t *count,
+                      int *width)
+{
+#if defined(HAVE_X86_BULK)
+  int wide = len >= 64 && have_vbmi2();
+#else
+  int wide = 0;
+#endif
+  return to_units(wide, src, len, dst, dst_size, count, width);
+}
+
+int rtw__utf8_to_units_at(int level, const void *src, size_t len, void *dst, size_t dst_size,
+                          size_t *count, int *width)
+{
+#if defined(HAVE_X86_BULK)
+  int wide = level >= RTW__UTF8_AVX512 && have_vbmi2();
+#else
+  int wide = 0;
+  (void)level;
+#endif
+  return to_units(wide, src, len, dst, dst_size, count, width);
+}
+
+static uint32_t get_unit(const uint8_t *s, size_t i, int width)
+{
+  if (width == 1)
+    return s[i];
+  if (width == 2) {
+    uint16_t v;
+    memcpy(&v, s + 2 * i, 2);
+    return v;
+  } else {
+    uint32_t v;
+    memcpy(&v, s + 4 * i, 4);
+    return v;
+  }
+}
+
+/* Encode units s[0..count) as UTF-8 into d (NULL: count only; otherwise d has room for the
+ * result, cap bytes). Returns the length, or (size_t)-1 for a lone surrogate or a value
+ * above U+10FFFF, which have no UTF-8 form (RFC 3629 section 3; UTF-16 pairs: RFC 2781
+ * 2.2). ASCII runs go 8 units per step (SSE2 for width 2, a word for width 1). */
+static inline size_t encode_units(const uint8_t *s, size_t count, int width, uint8_t *d,
+                                  size_t cap)
+{
+  size_t i = 0, o = 0;
+  uint32_t u;
+
+#if defined(HAVE_X86_BULK)
+  if (width == 2 && d) { /* SSE2 is part of x86-64: no CPU dispatch */
+    const __m128i hi = _mm_set1_epi16((short)0xFF80), z = _mm_setzero_si128();
+    while (i + 8 <= count && o + 16 <= cap) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * i));
+      unsigned nm = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(v, hi), z)) &
+                    0xFFFFu;
+      unsigned run = nm ? (unsigned)__builtin_ctz(nm) >> 1 : 8u;
+      _mm_storel_epi64((__m128i *)(void *)(d + o), _mm_packus_epi16(v, v));
+      i += run;
+      o += run;
+      if (run == 8u)
+        continue;
+      u = get_unit(s, i, 2);
+      if (u < 0x800u) {
+        d[o] = (uint8_t)(0xC0u | (u >> 6));
+        d[o + 1] = (uint8_t)(0x80u | (u & 0x3Fu));
+        o += 2;
+      } else if (u < 0xD800u || u > 0xDFFFu) {
+        d[o] = (uint8_t)(0xE0u | (u >> 12));
+        d[o + 1] = (uint8_t)(0x80u | ((u >> 6) & 0x3Fu));
+        d[o + 2] = (uint8_t)(0x80u | (u & 0x3Fu));
+        o += 3;
+      } else {
+        uint32_t lo = u < 0xDC00u && i + 1 < count ? get_unit(s, i + 1, 2) : 0;
+        if (lo < 0xDC00u || lo > 0xDFFFu)
+          break; /* a lone surrogate: the loop below reports it */
+        o += put_cp(d + o, 0x10000u + ((u - 0xD800u) << 10) + (lo - 0xDC00u));
+        i++;
+      }
+      i++;
+    }
+  }
+#endif
+  (void)cap;
+  while (i < count) {
+    u = get_unit(s, i, width);
+    if (u < 0x80u) {
+      /* ASCII run: 8 units per step where the width is 1 */
+      if (width == 1 && i + 8 <= count) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (!(w & ASCII_MASK)) {
+          if (d)
+            memcpy(d + o, s + i, 8);
+          i += 8;
+          o += 8;
+          continue;
+        }
+      }
+      if (d)
+        d[o] = (uint8_t)u;
+      o++;
+      i++;
+      continue;
+    }
+    if (u >= 0xD800u && u <= 0xDFFFu) {
+      uint32_t lo;
+      if (width != 2 || u >= 0xDC00u || i + 1 >= count)
+        return (size_t)-1;
+      lo = get_unit(s, i + 1, width);
+      if (lo < 0xDC00u || lo > 0xDFFFu)
+        return (size_t)-1;
+      u = 0x10000u + ((u - 0xD800u) << 10) + (lo - 0xDC00u);
+      i++;
+    } else if (u > 0x10FFFFu) {
+      return (size_t)-1;
+    }
+    o += put_cp(d ? d + o : NULL, u);
+    i++;
+  }
+  return o;
+}
+
+/* encode_units() with the width a constant at each call site (one loop per width). */
+static size_t encode_any(const uint8_t *s, size_t count, int width, uint8_t *d, size_t cap)
+{
+  if (width == 1)
+    return encode_units(s, count, 1, d, cap);
+  if (width == 2)
+    return encode_units(s, count, 2, d, cap);
+  return encode_units(s, count, 4, d, cap);
+}
+
+int rtw_utf8_from_units(const void *src, size_t count, int width, void *dst, size_t dst_size,
+                        size_t *len)
+{
+  const uint8_t *s = (const uint8_t *)src;
+  size_t bound, n;
+
+  if (!len || (width != 1 && width != 2 && width != 4) || (!src && count))
+    return RTW_ERR_INVALID_ARGUMENT;
+  *len = 0;
+  bound = (size_t)(width == 1 ? 2 : width == 2 ? 3 : 4);
+  if (dst && count <= dst_size / bound) {
+    n = encode_any(s, count, width, (uint8_t *)dst, dst_size); /* fits whatever the text */
+    if (n == (size_t)-1)
+      return RTW_ERR_INVALID_UTF8;
+    *len = n;
+    return 0;
+  }
+  n = encode_any(s, count, width, NULL, 0);
+  if (n == (size_t)-1)
+    return RTW_ERR_INVALID_UTF8;
+  *len = n;
+  if (!dst && !dst_size)
+    return 0;
+  if (!dst || dst_size < n)
+    return RTW_ERR_BUFFER_TOO_SMALL;
+  encode_any(s, count, width, (uint8_t *)dst, dst_size);
+  return 0;
 }

@@ -85,6 +85,12 @@ size_t rtw__utf8_unmask_copy_at(int level, rtw__utf8 *st, uint8_t *dst, const ui
 size_t rtw__utf8_copy_mask_at(int level, rtw__utf8 *st, uint8_t *dst, const uint8_t *src,
                               size_t n, uint32_t key_le, uint64_t offset);
 
+/* rtw_utf8_to_units() (rtweb/common.h) with its AVX-512 VBMI2 kernel allowed only when
+ * level >= RTW__UTF8_AVX512 (and the CPU has it), for tests and benchmarks; SSE2, part of
+ * x86-64, runs either way. */
+int rtw__utf8_to_units_at(int level, const void *src, size_t len, void *dst, size_t dst_size,
+                          size_t *count, int *width);
+
 /* Decode n bytes with replacement, continuing from *st, writing valid UTF-8 to out (when out
  * is NULL, only count). Returns the bytes written (or that would be). An incomplete sequence
  * at the end stays pending in *st. out needs room for n * 3 + 3 bytes at most. */

@@ -340,6 +340,8 @@ _PROTOS = {
     "rtw_err_name": (c_char_p, [c_int]),
     "rtw_version_string": (c_char_p, []),
     "rtw_version_number": (c_uint32, []),
+    "rtw_utf8_to_units": (c_int, [vp, sz, vp, sz, PSZ, P(c_int)]),
+    "rtw_utf8_from_units": (c_int, [vp, sz, c_int, vp, sz, PSZ]),
     # sse.h: parser
     "rtw_sse_parser_new": (c_int, [PVP, P(rtw_sse_callbacks), P(rtw_sse_settings), vp, vp]),
     "rtw_sse_parser_free": (None, [vp]),

@@ -6,6 +6,7 @@ get events; queue messages, take the bytes to write with data_to_send()."""
 import array
 import ctypes
 import struct
+import sys
 from collections import namedtuple
 
 from . import _lib
@@ -70,6 +71,46 @@ else:
     _W_WORDS, _ITEM_CODE = 4, "I"
     _W_TEXT, _W_BINARY = OP_TEXT, OP_BINARY
 assert array.array(_ITEM_CODE).itemsize * _W_WORDS == _EV_SIZE
+
+# Text at C speed whatever its characters. CPython 3.11's UTF-8 codec runs at copy speed on
+# ASCII but far slower on text with characters from U+0100 on (a str of kind UCS-2 or
+# UCS-4), and pathologically so on large messages (1 MiB of ASCII with a euro sign every 60
+# characters: ~11 ms to decode, ~8 ms to encode, against ~1.3 ms through C). So non-ASCII
+# text from _UNITS_MIN bytes is decoded by librtweb (rtw_utf8_to_units: valid UTF-8 -> the
+# code units CPython stores, of the narrowest width) and the str is built from those units
+# by PyUnicode_FromKindAndData; a str from _ENCODE_MIN characters with characters from
+# U+0100 on is encoded to UTF-16 by CPython (a widening copy) and from there to UTF-8 by
+# rtw_utf8_from_units (a Latin-1 str keeps str.encode, fast enough).
+# Shorter text keeps bytes.decode / str.encode: the ctypes calls cost more than they save
+# there (bench/results/echo_python.md has the figures).
+
+
+def _kind_api():
+    """PyUnicode_FromKindAndData through ctypes.pythonapi, or None where there is none
+    (not CPython)."""
+    if sys.implementation.name != "cpython":
+        return None
+    try:
+        fn = ctypes.pythonapi.PyUnicode_FromKindAndData
+    except AttributeError:
+        return None
+    fn.restype = ctypes.py_object
+    fn.argtypes = [ctypes.c_int, c_void_p, ctypes.c_ssize_t]
+    return fn
+
+
+_from_kind = _kind_api()
+#: Whether text goes through the C transcoder (False without ctypes.pythonapi; the tests
+#: turn it off to check the fallback, which gives the same results).
+_units = _from_kind is not None
+#: Smallest text (UTF-8 bytes) feed() decodes in C, smallest non-ASCII str (characters)
+#: send() encodes in C (bench/results/echo_python.md).
+_UNITS_MIN = 4096
+_ENCODE_MIN = 65536
+#: Largest transcoding buffer a session keeps for the next message (larger ones are freed).
+_UBUF_KEEP = 1 << 22
+_UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
+_to_units, _from_units = lib.rtw_utf8_to_units, lib.rtw_utf8_from_units
 
 
 #: batch address -> registry key of its Session (the random callback gets the batch)
@@ -170,6 +211,10 @@ class Session(Handle):
         # echoing or relaying that str skips encoding it again (the str is kept alive, so
         # its id stays its own until the next feed())
         self._relay = {}
+        # the transcoding buffer (see _UNITS_MIN), its address and size; out parameters
+        self._ubuf, self._uaddr, self._ucap = None, 0, 0
+        self._ucount, self._uwidth = c_size_t(), ctypes.c_int()
+        self._ucount_p, self._uwidth_p = byref(self._ucount), byref(self._uwidth)
         # deferred sends (see send()): payloads, their rtw_ws_batch_event words, room left
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
         self._frag_open = False
@@ -227,7 +272,52 @@ class Session(Handle):
 
     def _cb_message(self, opcode, ptr, n):
         b = span(ptr, n)
+        if opcode == OP_TEXT and n >= _UNITS_MIN and _units and not b.isascii():
+            self._emit(Message(opcode, self._decode(ptr, n)))
+            return
         self._emit(Message(opcode, b.decode("utf-8") if opcode == OP_TEXT else b))
+
+    # -- text through the C transcoder (see _UNITS_MIN)
+    def _room_for(self, need):
+        """(buffer, address, size) of at least `need` bytes: the session's own buffer,
+        grown when needed and kept while at most _UBUF_KEEP bytes; else a temporary one."""
+        if need <= self._ucap:
+            return self._ubuf, self._uaddr, self._ucap
+        buf = (ctypes.c_char * need)()
+        addr = ctypes.addressof(buf)
+        if need <= _UBUF_KEEP:
+            self._ubuf, self._uaddr, self._ucap = buf, addr, need
+        return buf, addr, need
+
+    def _decode(self, addr, n):
+        """str of the valid UTF-8 text at addr[0..n) (the session validated it)."""
+        need = n << 2   # count <= n units of at most 4 bytes
+        if need > _UBUF_KEEP and need > self._ucap:
+            raise_for(_to_units(addr, n, None, 0, self._ucount_p, self._uwidth_p))
+            need = self._ucount.value * self._uwidth.value
+        buf, dst, cap = self._room_for(need)
+        raise_for(_to_units(addr, n, dst, cap, self._ucount_p, self._uwidth_p))
+        return _from_kind(self._uwidth.value, dst, self._ucount.value)
+
+    def _encode(self, text):
+        """UTF-8 bytes of a non-ASCII str, or None when it has a lone surrogate (no UTF-8
+        form: the caller's fallback refuses it). A Latin-1 str (CPython encodes those well:
+        the probe is a plain copy) goes through str.encode; any other through UTF-16 and
+        rtw_utf8_from_units."""
+        try:
+            text.encode("latin-1")
+            return text.encode()
+        except UnicodeEncodeError:
+            pass
+        try:
+            u = text.encode(_UTF16)
+        except UnicodeEncodeError:
+            return None
+        n = len(u) >> 1
+        buf, dst, cap = self._room_for(3 * n)    # at most 3 bytes per UTF-16 unit
+        if _from_units(u, n, 2, dst, cap, self._ucount_p) != 0:
+            return None
+        return string_at(dst, self._ucount.value)
 
     def _cb_begin(self, opcode):
         self._emit(MessageBegin(opcode))
@@ -330,14 +420,21 @@ class Session(Handle):
         for kind, value, off, ln in _EV.iter_unpack(raw):
             if kind == _K_MESSAGE:
                 if value == OP_TEXT:
-                    if ab is not None:
-                        if ln < _RELAY_MIN:
-                            d = ab[off:off + ln].decode("utf-8")
-                        else:
-                            raw = ab[off:off + ln]
-                            d = raw.decode("utf-8")
-                            if not d.isascii():
-                                self._relay[id(d)] = (d, raw)   # as below
+                    if ln < _RELAY_MIN and ab is not None:
+                        d = ab[off:off + ln].decode("utf-8")
+                    elif ln >= _UNITS_MIN and _units:
+                        # ASCII decodes at copy speed in CPython; the rest in C
+                        seg = ab[off:off + ln] if ab is not None else mv[off:off + ln]
+                        try:
+                            d = str(seg, "ascii")
+                        except UnicodeDecodeError:
+                            d = self._decode(arp.value + off, ln)
+                            self._relay[id(d)] = (d, bytes(seg))    # as below
+                    elif ab is not None:
+                        raw = ab[off:off + ln]
+                        d = raw.decode("utf-8")
+                        if not d.isascii():
+                            self._relay[id(d)] = (d, raw)   # as below
                     else:
                         d = str(mv[off:off + ln], "utf-8")
                         if not d.isascii():
@@ -458,6 +555,8 @@ class Session(Handle):
                 r = self._relay.get(id(data)) if self._relay else None
                 if r is not None and r[0] is data:
                     b, w = r[1], _W_TEXT
+                elif len(data) >= _ENCODE_MIN and _units and not data.isascii():
+                    b, w = self._encode(data), _W_TEXT
                 else:
                     try:
                         b, w = data.encode(), _W_TEXT
@@ -487,7 +586,11 @@ class Session(Handle):
             self.send_binary(data, compress)
 
     def send_text(self, text, compress=True):
-        b = as_bytes(text)
+        b = None
+        if type(text) is str and len(text) >= _ENCODE_MIN and _units and not text.isascii():
+            b = self._encode(text)
+        if b is None:
+            b = as_bytes(text)
         self._call(lib.rtw_ws_queue_message, OP_TEXT, b, len(b), _queue_flags(compress))
 
     def send_binary(self, data, compress=True):
