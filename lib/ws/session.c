@@ -1217,7 +1217,7 @@ static int queue_ctrl_checked(rtw_ws *ws, unsigned op, const void *data, size_t 
  * dropped. Either way nothing is queued after it. */
 static int send_close(rtw_ws *ws, int code, const char *reason, size_t reason_len, int urgent)
 {
-  uint8_t payload[RTW_WS_MAX_CONTROL_PAYLOAD];
+  uint8_t payload[RTW_WS_MAX_CONTROL_PAYLOAD] = {0}; /* gcc -O3 cannot see n == 0 */
   size_t n = 0;
   int rv;
 
