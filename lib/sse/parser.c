@@ -1018,6 +1018,26 @@ static inline void run_end(rtw_sse_parser *p, data_run *r)
   r->d = NULL;
 }
 
+/* Non-zero unless "data:" is at s (a data line, 9.2.6); eight bytes at s are readable. */
+static inline uint64_t not_data_colon(const uint8_t *s)
+{
+#if defined(WORD_LOADS)
+  return (load_word(s) & UINT64_C(0xFFFFFFFFFF)) ^ UINT64_C(0x3A61746164);
+#else
+  return memcmp(s, "data:", 5) != 0;
+#endif
+}
+
+/* Non-zero unless "data: " (with its space) is at s; eight bytes at s are readable. */
+static inline uint64_t not_data_sp(const uint8_t *s)
+{
+#if defined(WORD_LOADS)
+  return (load_word(s) & UINT64_C(0xFFFFFFFFFFFF)) ^ UINT64_C(0x203A61746164);
+#else
+  return memcmp(s, "data: ", 6) != 0;
+#endif
+}
+
 /* "data:" at s (a data line, 9.2.6); eight bytes at s are readable. */
 static inline int is_data_colon(const uint8_t *s)
 {
@@ -1025,16 +1045,6 @@ static inline int is_data_colon(const uint8_t *s)
   return (load_word(s) & UINT64_C(0xFFFFFFFFFF)) == UINT64_C(0x3A61746164);
 #else
   return memcmp(s, "data:", 5) == 0;
-#endif
-}
-
-/* "data: " (with its space) at s; eight bytes at s are readable. */
-static inline int is_data_sp(const uint8_t *s)
-{
-#if defined(WORD_LOADS)
-  return (load_word(s) & UINT64_C(0xFFFFFFFFFFFF)) == UINT64_C(0x203A61746164);
-#else
-  return memcmp(s, "data: ", 6) == 0;
 #endif
 }
 
@@ -1246,6 +1256,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #define EVENT_NAME event_lines_base
 #define SCAN_ATTR
 #define SCAN_BLOCK rtw__scan_block
+#define RUN_SCAN rtw__scan_run
 #include "scan_lines.inc"
 
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
@@ -1255,6 +1266,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  define EVENT_NAME event_lines_avx2
 #  define SCAN_ATTR RTW__TARGET_AVX2
 #  define SCAN_BLOCK rtw__scan_block_avx2
+#  define RUN_SCAN rtw__scan_run_avx2
 #  include "scan_lines.inc"
 #  define SCAN_NAME scan_lines_avx512
 #  define RUN_NAME run_lines_avx512
@@ -1262,6 +1274,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  define EVENT_NAME event_lines_avx512
 #  define SCAN_ATTR RTW__TARGET_AVX512
 #  define SCAN_BLOCK rtw__scan_block_avx512
+#  define RUN_SCAN rtw__scan_run_avx512
 #  include "scan_lines.inc"
 #endif
 

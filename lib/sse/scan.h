@@ -3,7 +3,8 @@
  * mask of line terminators (CR or LF, WHATWG HTML 9.2.5) and a bit mask of the bytes that are
  * not plain ASCII text: non-ASCII bytes (which need UTF-8 decoding, 9.2.6) and NUL (which makes
  * an `id` field be ignored, 9.2.6). A line with no bit in the second mask needs neither check.
- * Bit i stands for byte i of the block.
+ * Bit i stands for byte i of the block. A second form (rtw__scan_run_*) serves runs of data
+ * lines: LFs alone, and CR with the marked bytes, the bytes such a run cannot take.
  *
  * Header-only so the parser's loop inlines it. A portable SWAR version is always compiled (and
  * tested against the SIMD one); SSE2, part of the x86-64 base instruction set, is used there. */
@@ -52,6 +53,27 @@ static inline void rtw__scan_block_portable(const uint8_t *p, uint64_t *eol, uin
   *high = h;
 }
 
+/* The scanners' second form, for runs of data lines (parser.c, "Runs of data lines"): *lf
+ * marks the LFs alone, and *bad the bytes a run cannot take, CR or marked (non-ASCII, NUL), so
+ * a line ended by LF is checked with one mask test. */
+static inline void rtw__scan_run_portable(const uint8_t *p, uint64_t *lf, uint64_t *bad)
+{
+  const uint64_t ones = 0x0101010101010101ull;
+  uint64_t l = 0, b = 0;
+  unsigned i, j;
+
+  for (i = 0; i < 8; i++) {
+    uint64_t w = 0, m;
+    for (j = 8; j-- > 0;)
+      w = (w << 8) | p[8 * i + j];
+    l |= rtw__scan_gather(rtw__scan_zero_bytes(w ^ (ones * '\n'))) << (8 * i);
+    m = rtw__scan_zero_bytes(w ^ (ones * '\r')) | w | rtw__scan_zero_bytes(w);
+    b |= rtw__scan_gather(m) << (8 * i);
+  }
+  *lf = l;
+  *bad = b;
+}
+
 #if defined(RTW__SCAN_HAVE_SSE2)
 static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_t *high)
 {
@@ -80,9 +102,29 @@ static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_
           (uint64_t)(unsigned)_mm_movemask_epi8(c) << 32 |
           (uint64_t)(unsigned)_mm_movemask_epi8(d) << 48;
 }
+
+static inline void rtw__scan_run_sse2(const uint8_t *p, uint64_t *lf, uint64_t *bad)
+{
+  const __m128i nl = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i zero = _mm_setzero_si128();
+  uint64_t l = 0, b = 0;
+  unsigned i;
+
+  for (i = 0; i < 4; i++) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+    __m128i m = _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)), _mm_cmpeq_epi8(v, cr));
+    l |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) << (16 * i);
+    b |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * i);
+  }
+  *lf = l;
+  *bad = b;
+}
 #  define rtw__scan_block rtw__scan_block_sse2
+#  define rtw__scan_run rtw__scan_run_sse2
 #else
 #  define rtw__scan_block rtw__scan_block_portable
+#  define rtw__scan_run rtw__scan_run_portable
 #endif
 
 /* AVX2 and AVX-512BW versions, compiled with target attributes and chosen at run time (see
@@ -90,8 +132,10 @@ static inline void rtw__scan_block_sse2(const uint8_t *p, uint64_t *eol, uint64_
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #  include <immintrin.h>
 #  define RTW__SCAN_HAVE_X86_DISPATCH 1
-#  define RTW__TARGET_AVX2 __attribute__((target("avx2")))
-#  define RTW__TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
+/* with BMI1 (every AVX2 CPU has it; checked anyway): the line loops' lowest-bit steps
+ * (blsr, blsmsk, tzcnt) are one instruction each */
+#  define RTW__TARGET_AVX2 __attribute__((target("avx2,bmi")))
+#  define RTW__TARGET_AVX512 __attribute__((target("avx512f,avx512bw,bmi")))
 
 RTW__TARGET_AVX2 static inline void rtw__scan_block_avx2(const uint8_t *p, uint64_t *eol,
                                                          uint64_t *high)
@@ -121,12 +165,43 @@ RTW__TARGET_AVX512 static inline void rtw__scan_block_avx512(const uint8_t *p, u
   *high = (uint64_t)(_mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(v, v));
 }
 
+RTW__TARGET_AVX2 static inline void rtw__scan_run_avx2(const uint8_t *p, uint64_t *lf,
+                                                       uint64_t *bad)
+{
+  const __m256i nl = _mm256_set1_epi8('\n');
+  const __m256i cr = _mm256_set1_epi8('\r');
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+  __m256i ma = _mm256_or_si256(_mm256_or_si256(a, _mm256_cmpeq_epi8(a, zero)),
+                               _mm256_cmpeq_epi8(a, cr));
+  __m256i mb = _mm256_or_si256(_mm256_or_si256(b, _mm256_cmpeq_epi8(b, zero)),
+                               _mm256_cmpeq_epi8(b, cr));
+
+  *lf = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, nl)) |
+        (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, nl)) << 32;
+  *bad = (uint64_t)(uint32_t)_mm256_movemask_epi8(ma) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(mb) << 32;
+}
+
+RTW__TARGET_AVX512 static inline void rtw__scan_run_avx512(const uint8_t *p, uint64_t *lf,
+                                                           uint64_t *bad)
+{
+  __m512i v = _mm512_loadu_si512((const void *)p);
+
+  *lf = (uint64_t)_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'));
+  *bad = (uint64_t)(_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) |
+                    _mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(v, v));
+}
+
 enum { RTW__SCAN_BASE = RTW__SCAN_BASE_LEVEL, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };
 
 /* The widest scanner this CPU runs. */
 static inline int rtw__scan_best(void)
 {
   __builtin_cpu_init();
+  if (!__builtin_cpu_supports("bmi"))
+    return RTW__SCAN_BASE;
   if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f"))
     return RTW__SCAN_AVX512;
   if (__builtin_cpu_supports("avx2"))

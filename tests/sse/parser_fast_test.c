@@ -12,6 +12,7 @@
 
 #include "rtwt.h"
 #include "rtweb/sse.h"
+#include "scan.h"
 #include "sse_internal.h"
 
 /* ------------------------------------------------------------------ harness */
@@ -709,6 +710,285 @@ static void test_fast_paths_equal_general_path(void **state)
   }
 }
 
+/* Events of many data lines, the runs of scan_lines.inc (buffered: copied line by line;
+ * streamed: one on_data call per line): values of 0 to 200 bytes, so line ends fall at every
+ * offset of the 64-byte blocks and lines cross one or more of them, mostly "data: " lines
+ * with now and then a line a run must not take (CR or CRLF end, "data:" without its space or
+ * with two, non-ASCII, an invalid byte, NUL, a comment, "data" alone). Each ends with a blank
+ * line; an empty line now and then makes two blocks of one event impossible to merge. */
+static size_t gen_runs(uint8_t *out, size_t cap, uint32_t seed)
+{
+  static const char *const odd[] = {"data: cr\r", "data: crlf\r\n", "data:x\n", "data:  y\n",
+                                    "data: caf\xC3\xA9\n", "data: \xFF\n", ": c\n", "data\n",
+                                    "data: n\0l\n", "id: 5\n"};
+  static const size_t odd_len[] = {9, 12, 7, 9, 12, 8, 4, 5, 10, 6};
+  size_t len = 0;
+
+  while (len + 260 < cap) {
+    uint32_t r = lcg_next(&seed) % 100;
+    size_t n, i;
+    if (r < 3) {
+      out[len++] = '\n';
+      continue;
+    }
+    if (r < 7) {
+      size_t k = lcg_next(&seed) % (sizeof odd / sizeof odd[0]);
+      memcpy(out + len, odd[k], odd_len[k]);
+      len += odd_len[k];
+      continue;
+    }
+    n = r < 60 ? 50 + lcg_next(&seed) % 40 : lcg_next(&seed) % 201;
+    memcpy(out + len, "data: ", 6);
+    len += 6;
+    for (i = 0; i < n; i++)
+      out[len++] = (uint8_t)('!' + (lcg_next(&seed) % 94));
+    out[len++] = '\n';
+  }
+  out[len++] = '\n';
+  return len;
+}
+
+/* Feed `in` in pieces of `lo` to `hi` bytes (pseudo-random sizes); log as feed() does. */
+static void feed_sized(const opts *o, const uint8_t *in, size_t len, uint32_t seed, size_t lo,
+                       size_t hi, rtwt_log *log)
+{
+  static size_t pieces[16384];
+  size_t n = 0, off = 0;
+
+  while (off < len) {
+    size_t k = lo + lcg_next(&seed) % (hi - lo + 1);
+    if (k > len - off)
+      k = len - off;
+    assert_true(n < sizeof pieces / sizeof pieces[0]);
+    pieces[n++] = k;
+    off += k;
+  }
+  feed((void *)o, in, len, pieces, n, log);
+}
+
+/* The data runs against the general path on gen_runs() streams: fed byte by byte (every line
+ * cut: the general path only) gives the same callbacks as fed whole and in pieces of 1 to 200,
+ * 100 to 700 and 1000 to 5000 bytes (runs cut by the end of the input at every kind of
+ * place), in both modes, with max_event_size at its default and at 2000 bytes (the limit hit
+ * inside runs: the same error at the same place), under every scanner variant. Pieces are
+ * passed in buffers of their own size, so the sanitizers see any read past the input. */
+static void test_data_runs_equal_general_path(void **state)
+{
+  static uint8_t in[12288];
+  static size_t ones[sizeof in];
+  uint32_t seed;
+  size_t i;
+  (void)state;
+
+  exact_pieces = 1;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  for (seed = 1; seed <= 6; seed++) {
+    size_t len = gen_runs(in, sizeof in, seed), whole = len;
+    int level, mode;
+    for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+      if (!level_supported(level))
+        continue;
+      for (mode = 0; mode < 4; mode++) {
+        opts o = {0, 0, 0};
+        rtwt_log ref, a;
+        int f;
+        o.flags = (mode & 1) ? RTW_SSE_FLAG_STREAM_DATA : 0;
+        o.simd = level;
+        max_event = (mode & 2) ? 2000 : 0;
+        rtwt_log_init(&ref);
+        feed(&o, in, len, ones, len, &ref);
+        assert_true(ref.len > 0);
+        if (mode == 2) /* the limit is hit somewhere in these streams */
+          assert_non_null(strstr(ref.buf, "RTW_ERR_SSE_EVENT_TOO_LARGE"));
+        for (f = 0; f < 4; f++) {
+          rtwt_log_init(&a);
+          if (f == 0)
+            feed(&o, in, len, &whole, 1, &a);
+          else if (f == 1)
+            feed_sized(&o, in, len, seed * 131u, 1, 200, &a);
+          else if (f == 2)
+            feed_sized(&o, in, len, seed * 137u, 100, 700, &a);
+          else
+            feed_sized(&o, in, len, seed * 139u, 1000, 5000, &a);
+          assert_string_equal(a.buf, ref.buf);
+          rtwt_log_free(&a);
+        }
+        rtwt_log_free(&ref);
+      }
+    }
+  }
+  max_event = 0;
+  exact_pieces = 0;
+}
+
+/* A callback that pauses, fails or frees the parser from on_data inside a streamed run stops
+ * it right after its own line: for every call of an event of 60 data lines (of 20 to 139
+ * bytes), a pause returns RTW_ERR_PAUSE after a LF and resuming gives the data of an
+ * uninterrupted parse; a failure is sticky with no callback after it; a free leaves nothing
+ * allocated and no callback after it. */
+typedef struct dstop {
+  size_t at;  /* the on_data call that acts (1-based; 0: none) */
+  int action; /* 0: pause, 1: fail, 2: free */
+  size_t calls;
+  size_t after; /* callbacks after the acting one (must stay 0 for fail and free) */
+  rtw_sse_parser *p;
+  char data[16384];
+  size_t len;
+} dstop;
+
+static int ds_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  dstop *d = ud;
+  (void)p;
+  if (d->at != 0 && d->calls >= d->at)
+    d->after++;
+  assert_true(d->len + n <= sizeof d->data);
+  memcpy(d->data + d->len, s, n);
+  d->len += n;
+  if (++d->calls != d->at)
+    return 0;
+  if (d->action == 2) {
+    rtw_sse_parser_free(d->p);
+    return 0;
+  }
+  return d->action == 0 ? RTW_ERR_PAUSE : -1;
+}
+
+static int ds_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  dstop *d = ud;
+  (void)p;
+  (void)ev;
+  if (d->at != 0 && d->calls >= d->at)
+    d->after++;
+  return 0;
+}
+
+static void test_streamed_run_callbacks_stop(void **state)
+{
+  static char in[12288];
+  static dstop ref, d;
+  size_t len = 0, i, at;
+  int level, action;
+  (void)state;
+
+  for (i = 0; i < 60; i++) {
+    size_t k = 20 + (i * 37) % 120, j;
+    memcpy(in + len, "data: ", 6);
+    len += 6;
+    for (j = 0; j < k; j++)
+      in[len++] = (char)('a' + (i + j) % 26);
+    in[len++] = '\n';
+  }
+  in[len++] = '\n';
+  memset(in + len, ':', 200); /* a comment: the event lies well before the end */
+  len += 200;
+  in[len++] = '\n';
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (at = 0; at <= 62; at += at < 3 ? 1 : 7) {
+      for (action = 0; action < 3; action++) {
+        rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+        rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+        rtwt_countmem cm;
+        dstop *x = at == 0 ? &ref : &d;
+        size_t off = 0, n = 0;
+        int rv;
+        if (at == 0 && action > 0)
+          continue;
+        memset(x, 0, sizeof *x);
+        x->at = at;
+        x->action = action;
+        rtwt_countmem_init(&cm);
+        cb.on_data = ds_data;
+        cb.on_event = ds_event;
+        st.flags = RTW_SSE_FLAG_STREAM_DATA;
+        assert_int_equal(rtw_sse_parser_new(&x->p, &cb, &st, &cm.mem, x), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(x->p, level), 0);
+        rv = rtw_sse_parser_recv(x->p, in, len, &n);
+        if (at == 0 || x->calls < at) { /* nothing acted: the whole input went through */
+          assert_int_equal(rv, 0);
+          assert_int_equal(n, len);
+          if (at != 0) {
+            assert_int_equal(x->len, ref.len);
+            assert_memory_equal(x->data, ref.data, ref.len);
+          }
+        } else if (action == 0) {
+          while (rv == RTW_ERR_PAUSE) {
+            assert_int_equal(in[off + n - 1], '\n'); /* stopped right after a line */
+            off += n;
+            rv = rtw_sse_parser_recv(x->p, in + off, len - off, &n);
+          }
+          assert_int_equal(rv, 0);
+          assert_int_equal(off + n, len);
+          assert_int_equal(x->len, ref.len);
+          assert_memory_equal(x->data, ref.data, ref.len);
+        } else if (action == 1) {
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(in[n - 1], '\n');
+          assert_int_equal(x->after, 0);
+          assert_true(x->len <= ref.len);
+          assert_memory_equal(x->data, ref.data, x->len);
+          assert_int_equal(rtw_sse_parser_recv(x->p, in, len, &n), RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(x->after, 0);
+        } else {
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(x->after, 0);
+          assert_int_equal(cm.live, 0); /* freed by the recv() that ran the callback */
+          x->p = NULL;
+        }
+        rtw_sse_parser_free(x->p);
+        assert_int_equal(cm.live, 0);
+      }
+    }
+  }
+}
+
+/* The scanners' run form (scan.h: LF mask, and CR / non-ASCII / NUL mask) matches a byte
+ * loop, for every variant this machine has, at 16 alignments, on random bytes and on bytes
+ * drawn from the ones that matter (LF, CR, NUL, 0x80, 0xFF, 0x8A and 0x8D, whose low seven
+ * bits are LF and CR, 'a', 0x7F). */
+static void test_scan_run_matches_bytes(void **state)
+{
+  static const uint8_t alphabet[] = {'\n', '\r', 'a', 0x80, 0xFF, 0x00, 0x8A, 0x8D, 0x7F};
+  uint32_t seed = 12345;
+  uint8_t buf[64 + 16];
+  int round;
+  (void)state;
+
+  for (round = 0; round < 20000; round++) {
+    unsigned off = (unsigned)(round % 16), i;
+    uint64_t lf = 0, bad = 0, l1, b1;
+    for (i = 0; i < 64; i++) {
+      uint8_t c = (round & 1) ? alphabet[lcg_next(&seed) % sizeof alphabet]
+                              : (uint8_t)lcg_next(&seed);
+      buf[off + i] = c;
+      if (c == '\n')
+        lf |= UINT64_C(1) << i;
+      if (c == '\r' || (c & 0x80) || c == 0)
+        bad |= UINT64_C(1) << i;
+    }
+    rtw__scan_run_portable(buf + off, &l1, &b1);
+    assert_true(l1 == lf && b1 == bad);
+#if defined(RTW__SCAN_HAVE_SSE2)
+    rtw__scan_run_sse2(buf + off, &l1, &b1);
+    assert_true(l1 == lf && b1 == bad);
+#endif
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+    if (rtw__scan_best() >= RTW__SCAN_AVX2) {
+      rtw__scan_run_avx2(buf + off, &l1, &b1);
+      assert_true(l1 == lf && b1 == bad);
+    }
+    if (rtw__scan_best() >= RTW__SCAN_AVX512) {
+      rtw__scan_run_avx512(buf + off, &l1, &b1);
+      assert_true(l1 == lf && b1 == bad);
+    }
+#endif
+  }
+}
+
 /* A callback that pauses, fails or frees the parser inside the whole-event loop stops it
  * right after its own line, as on the general path: recv() returns RTW_ERR_PAUSE (the rest is
  * fed again and the callbacks are those of an uninterrupted parse), or a sticky
@@ -1040,6 +1320,9 @@ int main(void)
       cmocka_unit_test(test_id_nul_at_every_position),
       cmocka_unit_test(test_streamed_equals_buffered),
       cmocka_unit_test(test_fast_paths_equal_general_path),
+      cmocka_unit_test(test_scan_run_matches_bytes),
+      cmocka_unit_test(test_data_runs_equal_general_path),
+      cmocka_unit_test(test_streamed_run_callbacks_stop),
       cmocka_unit_test(test_event_loop_callbacks_stop),
       cmocka_unit_test(test_streamed_run_one_call_per_line),
       cmocka_unit_test(test_no_allocation_in_steady_state),
