@@ -75,13 +75,19 @@ before=$results/perf15_before.tsv
 after=$results/perf15_after.tsv
 out15=$(dirname "$out")/performance-issue15.png
 if [ -f "$before" ]; then
+  # with an after table, its rows (it may have more: extra rows at its end) name the bars
+  # and give the targets; the before bars line up with its first rows
+  labels=$before
   extra=
-  [ -f "$after" ] && extra=", \"$after\" using 7 title \"after\" lc rgb \"#1f77b4\""
+  if [ -f "$after" ]; then
+    labels=$after
+    extra=", \"$after\" using 7 title \"after ($(sed -n 's/^# measured: //p' "$after"))\" lc rgb \"#1f77b4\""
+  fi
   gnuplot <<EOF15
 set terminal pngcairo size 1400,700 font "DejaVu Sans,11" noenhanced
 set output "$out15"
 set bmargin 9
-set rmargin 8
+set rmargin 16
 set datafile separator "\t"
 set datafile commentschars "#"
 set title "rtweb, issue 15: each row's ratio to its peer in the same run (bench/run_perf.sh; higher is better)" font ",13"
@@ -95,8 +101,9 @@ set grid ytics lc rgb "#dddddd"
 set key top left box
 set xtics rotate by -30 nomirror
 set ytics nomirror
-plot "$before" using 7:xtic(2) title "before (main, $(sed -n 's/^# measured: //p' "$before"))" lc rgb "#aec7e8"$extra, \
-     "" using 8 title "target" lc rgb "#2ca02c"
+set xtics ($(grep -v '^#' "$labels" | awk -F'\t' '{printf "%s\"%s\" %d", (NR > 1 ? ", " : ""), $2, NR - 1}'))
+plot "$before" using 7 title "before (main, $(sed -n 's/^# measured: //p' "$before"))" lc rgb "#aec7e8"$extra, \
+     "$labels" using 8 title "target" lc rgb "#2ca02c"
 EOF15
   echo "plot-bench.sh: wrote $out15"
 fi
