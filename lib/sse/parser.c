@@ -845,8 +845,11 @@ static size_t take_name(rtw_sse_parser *p, const uint8_t *s, size_t n)
   return k;
 }
 
-/* Slow path: a piece of a line that continues beyond it (no terminator inside). */
-static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n)
+/* Slow path: a piece of a line that continues beyond it (no terminator inside). `ascii`: the
+ * scanner saw no non-ASCII byte and no NUL in s[0..n), so a data value's bytes need no UTF-8
+ * check (a long line cut by every input otherwise paid a validating pass on top of the scan
+ * and the copy). */
+static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii)
 {
   while (n > 0) {
     switch (p->mode) {
@@ -880,7 +883,7 @@ static int feed_partial(rtw_sse_parser *p, const uint8_t *s, size_t n)
       break;
     default: /* L_VALUE */
       if (p->field == F_DATA)
-        return data_piece(p, s, n, 0, 0);
+        return data_piece(p, s, n, ascii, 0);
       return value_piece(p, s, n);
     }
   }
@@ -938,16 +941,24 @@ static inline void scan_at(const uint8_t *blk, const uint8_t *end, uint64_t *eol
   }
 }
 
-/* The first CR or LF in [s, end), or end. */
-static const uint8_t *first_eol(const uint8_t *s, const uint8_t *end)
+/* The first CR or LF in [s, end), or end; *ascii: no byte of the input before it is marked
+ * (non-ASCII or NUL). */
+static const uint8_t *first_eol(const uint8_t *s, const uint8_t *end, int *ascii)
 {
-  uint64_t eol, high;
+  uint64_t eol, high, seen = 0;
 
   for (; s < end; s += RTW__SCAN_BLOCK) {
     scan_at(s, end, &eol, &high);
-    if (eol != 0)
-      return s + rtw__ctz64(eol);
+    if (eol != 0) {
+      unsigned bit = rtw__ctz64(eol);
+      *ascii = seen == 0 && (high & ((UINT64_C(1) << bit) - 1)) == 0;
+      return s + bit;
+    }
+    if ((size_t)(end - s) < RTW__SCAN_BLOCK) /* the padding's zeros count as NUL: cut */
+      high &= (UINT64_C(1) << (end - s)) - 1;
+    seen |= high;
   }
+  *ascii = seen == 0;
   return end;
 }
 
@@ -969,9 +980,10 @@ static inline const uint8_t *after_eol(rtw_sse_parser *p, const uint8_t *e, cons
 /* Finish a line cut by the end of the previous input. Returns where the next line starts. */
 static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
 {
-  const uint8_t *e = first_eol(s, end);
+  int ascii;
+  const uint8_t *e = first_eol(s, end, &ascii);
 
-  if (feed_partial(p, s, (size_t)(e - s)) || e == end)
+  if (feed_partial(p, s, (size_t)(e - s), ascii) || e == end)
     return end;
   end_partial(p);
   return after_eol(p, e, end);
@@ -1298,7 +1310,7 @@ static const uint8_t *skip_bom(rtw_sse_parser *p, const uint8_t *s, const uint8_
       size_t k = p->bom;
       p->bom = BOM_DONE;
       if (k > 0)
-        feed_partial(p, bom_bytes, k);
+        feed_partial(p, bom_bytes, k, 0);
       return s;
     }
     p->bom++;
