@@ -928,40 +928,6 @@ static int end_partial(rtw_sse_parser *p)
 
 /* ------------------------------------------------------------------ scanning */
 
-/* Masks for the 64 bytes at blk; a short last block is padded with zeros, which are neither
- * CR, LF nor non-ASCII. */
-static inline void scan_at(const uint8_t *blk, const uint8_t *end, uint64_t *eol, uint64_t *high)
-{
-  if ((size_t)(end - blk) >= RTW__SCAN_BLOCK) {
-    rtw__scan_block(blk, eol, high);
-  } else {
-    uint8_t tail[RTW__SCAN_BLOCK] = {0};
-    memcpy(tail, blk, (size_t)(end - blk));
-    rtw__scan_block(tail, eol, high);
-  }
-}
-
-/* The first CR or LF in [s, end), or end; *ascii: no byte of the input before it is marked
- * (non-ASCII or NUL). */
-static const uint8_t *first_eol(const uint8_t *s, const uint8_t *end, int *ascii)
-{
-  uint64_t eol, high, seen = 0;
-
-  for (; s < end; s += RTW__SCAN_BLOCK) {
-    scan_at(s, end, &eol, &high);
-    if (eol != 0) {
-      unsigned bit = rtw__ctz64(eol);
-      *ascii = seen == 0 && (high & ((UINT64_C(1) << bit) - 1)) == 0;
-      return s + bit;
-    }
-    if ((size_t)(end - s) < RTW__SCAN_BLOCK) /* the padding's zeros count as NUL: cut */
-      high &= (UINT64_C(1) << (end - s)) - 1;
-    seen |= high;
-  }
-  *ascii = seen == 0;
-  return end;
-}
-
 /* After a line ending at e: the start of the next line. A CR followed by LF is one line end;
  * a CR at the end of the input may be followed by an LF in the next call (9.2.5). */
 static inline const uint8_t *after_eol(rtw_sse_parser *p, const uint8_t *e, const uint8_t *end)
@@ -975,18 +941,6 @@ static inline const uint8_t *after_eol(rtw_sse_parser *p, const uint8_t *e, cons
       s++;
   }
   return s;
-}
-
-/* Finish a line cut by the end of the previous input. Returns where the next line starts. */
-static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
-{
-  int ascii;
-  const uint8_t *e = first_eol(s, end, &ascii);
-
-  if (feed_partial(p, s, (size_t)(e - s), ascii) || e == end)
-    return end;
-  end_partial(p);
-  return after_eol(p, e, end);
 }
 
 /* Runs of data lines (buffered mode). In a block of many data lines (a large event), every
@@ -1263,6 +1217,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 /* The fast path, one copy per instruction set (scan_lines.inc): every complete line of
  * [s, end) is processed straight from the input with line ends found 64 bytes at a time. */
 #define SCAN_NAME scan_lines_base
+#define EOL_NAME first_eol_base
 #define RUN_NAME run_lines_base
 #define SRUN_NAME stream_run_base
 #define EVENT_NAME event_lines_base
@@ -1273,6 +1228,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
 #  define SCAN_NAME scan_lines_avx2
+#  define EOL_NAME first_eol_avx2
 #  define RUN_NAME run_lines_avx2
 #  define SRUN_NAME stream_run_avx2
 #  define EVENT_NAME event_lines_avx2
@@ -1281,11 +1237,13 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  define RUN_SCAN rtw__scan_run_avx2
 #  include "scan_lines.inc"
 #  define SCAN_NAME scan_lines_avx512
+#  define EOL_NAME first_eol_avx512
 #  define RUN_NAME run_lines_avx512
 #  define SRUN_NAME stream_run_avx512
 #  define EVENT_NAME event_lines_avx512
 #  define SCAN_ATTR RTW__TARGET_AVX512
 #  define SCAN_BLOCK rtw__scan_block_avx512
+#  define SCAN_QUIET4 rtw__scan_quiet4_avx512
 #  define RUN_SCAN rtw__scan_run_avx512
 #  include "scan_lines.inc"
 #endif
@@ -1299,6 +1257,34 @@ static const uint8_t *scan_lines(rtw_sse_parser *p, const uint8_t *s, const uint
     return scan_lines_avx2(p, s, end);
 #endif
   return scan_lines_base(p, s, end);
+}
+
+/* The first CR or LF in [s, end), or end (the rest of a line cut by the previous input):
+ * with the widest block scanner, as scan_lines(). *ascii: no byte before it is marked. */
+static const uint8_t *first_eol(const rtw_sse_parser *p, const uint8_t *s, const uint8_t *end,
+                                int *ascii)
+{
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+  if (p->simd == RTW__SCAN_AVX512)
+    return first_eol_avx512(s, end, ascii);
+  if (p->simd == RTW__SCAN_AVX2)
+    return first_eol_avx2(s, end, ascii);
+#else
+  (void)p;
+#endif
+  return first_eol_base(s, end, ascii);
+}
+
+/* Finish a line cut by the end of the previous input. Returns where the next line starts. */
+static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
+{
+  int ascii;
+  const uint8_t *e = first_eol(p, s, end, &ascii);
+
+  if (feed_partial(p, s, (size_t)(e - s), ascii) || e == end)
+    return end;
+  end_partial(p);
+  return after_eol(p, e, end);
 }
 
 /* 9.2.5 / Encoding: one leading BOM (EF BB BF) is stripped at the start of a stream only.

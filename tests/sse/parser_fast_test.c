@@ -822,6 +822,74 @@ static void test_data_runs_equal_general_path(void **state)
   exact_pieces = 0;
 }
 
+/* Long lines (a large JSON value, longer than the host's reads): the scanners skip 256 plain
+ * bytes at a time (AVX-512) both in complete lines and in the rest of a line cut by the
+ * previous input, and a cut line's pieces skip the UTF-8 check when the scan saw them plain.
+ * One byte that matters (LF, CR, CRLF, NUL, an invalid byte, a valid 2-byte character) at
+ * every offset 0..299 of a 700-byte value, so on every place of a 256-byte window and its
+ * edges: fed whole and in pieces of 1 to 200, 100 to 700 and 1000 to 5000 bytes under every
+ * scanner, both modes, the callbacks equal those of the base scanner fed byte by byte. */
+static void test_long_lines_equal_general_path(void **state)
+{
+  static const char *const special[6] = {"\n", "\r", "\r\n", "\0", "\xFF", "\xC3\xA9"};
+  static const size_t special_len[6] = {1, 1, 2, 1, 1, 2};
+  static uint8_t in[4096];
+  static size_t ones[sizeof in];
+  size_t k, x, i;
+  (void)state;
+
+  exact_pieces = 1;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  for (k = 0; k < 300; k++) {
+    for (x = 0; x < 6; x++) {
+      size_t len = 0, whole;
+      int mode, level;
+      memcpy(in + len, "data: ", 6), len += 6;
+      for (i = 0; i < 700; i++)
+        in[len++] = (uint8_t)('a' + i % 26);
+      memcpy(in + 6 + k, special[x], special_len[x]); /* over the letters at k */
+      memcpy(in + len, "\ndata: ", 7), len += 7;
+      memset(in + len, 'b', 400), len += 400;
+      memcpy(in + len, "\n\n:", 3), len += 3;
+      memset(in + len, 'c', 500), len += 500;
+      memcpy(in + len, "\ndata: x\n\n", 10), len += 10;
+      whole = len;
+      for (mode = 0; mode < 2; mode++) {
+        opts o = {0, 0, 0};
+        rtwt_log ref, a;
+        o.flags = mode ? RTW_SSE_FLAG_STREAM_DATA : 0;
+        o.max_comment = 600;
+        o.simd = RTW__SSE_SIMD_BASE;
+        rtwt_log_init(&ref);
+        feed(&o, in, len, ones, len, &ref);
+        assert_non_null(strstr(ref.buf, "event("));
+        for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+          int f;
+          if (!level_supported(level))
+            continue;
+          o.simd = level;
+          for (f = 0; f < 4; f++) {
+            rtwt_log_init(&a);
+            if (f == 0)
+              feed(&o, in, len, &whole, 1, &a);
+            else if (f == 1)
+              feed_sized(&o, in, len, (uint32_t)(k * 7u + x + 1u), 1, 200, &a);
+            else if (f == 2)
+              feed_sized(&o, in, len, (uint32_t)(k * 11u + x + 1u), 100, 700, &a);
+            else
+              feed_sized(&o, in, len, (uint32_t)(k * 13u + x + 1u), 1000, 5000, &a);
+            assert_string_equal(a.buf, ref.buf);
+            rtwt_log_free(&a);
+          }
+        }
+        rtwt_log_free(&ref);
+      }
+    }
+  }
+  exact_pieces = 0;
+}
+
 /* A callback that pauses, fails or frees the parser from on_data inside a streamed run stops
  * it right after its own line: for every call of an event of 60 data lines (of 20 to 139
  * bytes), a pause returns RTW_ERR_PAUSE after a LF and resuming gives the data of an
@@ -1315,6 +1383,7 @@ int main(void)
       cmocka_unit_test(test_events_straddle_blocks),
       cmocka_unit_test(test_data_run_lines),
       cmocka_unit_test(test_data_run_max_event_size),
+      cmocka_unit_test(test_long_lines_equal_general_path),
       cmocka_unit_test(test_field_names_by_word),
       cmocka_unit_test(test_comment_lengths),
       cmocka_unit_test(test_id_nul_at_every_position),
