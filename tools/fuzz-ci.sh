@@ -15,7 +15,7 @@
 # log next to it; reproduce it with BUILDDIR/fuzz/fuzz_<target> ARTIFACT (docs/fuzzing.md).
 # Without clang or its libFuzzer runtime the script prints `1..0 # SKIP ...` and exits 0.
 #
-# Environment: RTW_FUZZ_SECONDS (20), RTW_FUZZ_SEED (1; 0 = random), RTW_FUZZ_BUILDDIR (build-ci-fuzz), RTW_FUZZ_TARGETS
+# Environment: RTW_FUZZ_SECONDS (15), RTW_FUZZ_SEED (1; 0 = random), RTW_FUZZ_BUILDDIR (build-ci-fuzz), RTW_FUZZ_TARGETS
 # (space-separated names without fuzz_, default every directory in fuzz/corpus),
 # RTW_FUZZ_ARTIFACTS, CC (clang).
 # Run time: one run per corpus directory (16 targets: about 6 minutes at 20 s) plus the build (about
@@ -24,7 +24,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
-seconds=${RTW_FUZZ_SECONDS:-20}
+seconds=${RTW_FUZZ_SECONDS:-15}
 # A fixed seed makes the CI run repeatable: the same corpus and seed replay the same mutations
 # in the same order, so a crash found once is found again and can be fixed. RTW_FUZZ_SEED=0
 # lets libFuzzer pick one (the exploring runs of docs/fuzzing.md).

@@ -10,7 +10,7 @@
 #
 # Usage: tools/run-tests.sh            (as root, or with sudo available for apt-get)
 # Environment: RTW_SKIP_INSTALL=1 skips apt-get and npm; RTW_CONFIGS picks runs (default
-# "gcc clang asan valgrind fuzz"); RTW_FUZZ_SECONDS sets the time per fuzz target (default 20).
+# "gcc clang asan valgrind fuzz"); RTW_FUZZ_SECONDS sets the time per fuzz target (default 15).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
