@@ -234,8 +234,9 @@ static int on_alert(rtw__rec *r, const unsigned char *m, size_t len)
  * 7.4.1.1): each is answered with a no_renegotiation warning (7.2.2), as mbedTLS does with
  * renegotiation off; anything else, or a message split over records, fails. The replies
  * count against the read's room, message by message (a record can hold thousands): the one
- * that goes past it is the last, the rest of the record is checked but not answered, and
- * the read ends there (RTW__REC_E_BUDGET), as backend.c makes mbedTLS's path do. */
+ * that goes past it is the last; the message after it is still checked (a bad one fails
+ * as it would have) but not answered, and the read ends there (RTW__REC_E_BUDGET), as
+ * backend.c makes mbedTLS's path do. */
 static int on_handshake(rtw__rec *r, const unsigned char *m, size_t len)
 {
   while (len > 0) {
