@@ -1067,14 +1067,17 @@ TARGET_VBMI2 static size_t decode_latin1(const uint8_t *p, size_t n, uint8_t *d,
  * bytes per step in byte lanes: the low and the high byte of each position's unit are
  * computed apart (RFC 3629 section 3: a 2-byte lead gives bits 10..6, a 3-byte lead bits
  * 15..12, the bytes after it from loads at +1 and +2), both compressed with VPCOMPRESSB and
- * then widened and merged into 16-bit units (64 KiB of mixed text: 3.6 -> 3.0 us, CJK
- * 4.3 -> 3.1 us, against 32 bytes per step in 16-bit lanes). */
+ * then interleaved into 16-bit units (an unpack within 128-bit lanes and a 64-bit permute
+ * across them). 64 KiB of mixed text: 3.6 -> 2.7-3.0 us, CJK 4.3 -> 3.1 us, against 32 bytes
+ * per step in 16-bit lanes. */
 TARGET_VBMI2 static size_t decode_ucs2(const uint8_t *p, size_t n, uint8_t *d, size_t units,
                                        size_t *jout)
 {
   size_t i = 0, j = 0;
   const __m512i c0 = _mm512_set1_epi8((char)0xC0), e0 = _mm512_set1_epi8((char)0xE0);
   const __m512i f0 = _mm512_set1_epi8((char)0xF0), m07 = _mm512_set1_epi8(0x07);
+  const __m512i i0 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+  const __m512i i1 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
 
   while (i + 66 <= n && j + 64 <= units) {
     __m512i r = _mm512_loadu_si512((const void *)(p + i)), r1, r2, lo, hi;
@@ -1108,15 +1111,11 @@ TARGET_VBMI2 static size_t decode_ucs2(const uint8_t *p, size_t n, uint8_t *d, s
         _mm512_ternarylogic_epi32(_mm512_slli_epi16(r, 4), _mm512_srli_epi16(r1, 2), f0, 0xE4));
     lo = _mm512_maskz_compress_epi8(keep, lo);
     hi = _mm512_maskz_compress_epi8(keep, hi);
-    _mm512_storeu_si512(
-        (void *)(d + 2 * j),
-        _mm512_or_si512(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(lo)),
-                        _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(hi)), 8)));
-    _mm512_storeu_si512(
-        (void *)(d + 2 * j + 64),
-        _mm512_or_si512(
-            _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(lo, 1)),
-            _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(hi, 1)), 8)));
+    {
+      __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+      _mm512_storeu_si512((void *)(d + 2 * j), _mm512_permutex2var_epi64(a, i0, b));
+      _mm512_storeu_si512((void *)(d + 2 * j + 64), _mm512_permutex2var_epi64(a, i1, b));
+    }
     i += 64;
     j += (size_t)_mm_popcnt_u64(keep);
   }
