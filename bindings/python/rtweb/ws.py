@@ -217,7 +217,6 @@ class Session(Handle):
         if self._handed:
             self._release_views()
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        self._qaddrs = []
         Handle.close(self)
         self._free_batch()
 
@@ -252,13 +251,16 @@ class Session(Handle):
         # the next rtw_ws_batch_recv(), and every path to that call queues the deferred
         # sends first (feed() flushes before it, copies the views before a second one).
         self._relay = {}
+        # out parameters of the batch calls (feed() runs once at a time: _enter_call)
+        self._nread, self._evp, self._arp = c_size_t(), c_void_p(), c_void_p()
+        self._nread_p, self._evp_p = byref(self._nread), byref(self._evp)
+        self._arp_p = byref(self._arp)
         # transcoder out parameters (see _UNITS_MIN)
         self._ucount, self._uwidth = c_size_t(), ctypes.c_int()
         self._ucount_p, self._uwidth_p = byref(self._ucount), byref(self._uwidth)
-        # deferred sends (see send()): payloads, their rtw_ws_batch_event words, room left;
-        # the addresses of the payloads that are views over the arena (see _relay)
+        # deferred sends (see send()): payloads (bytes, or views over the arena taken from
+        # _relay), their rtw_ws_batch_event words, room left
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        self._qaddrs = []
         iov, self._iovn = (_lib.rtw_iovec * _IOV_MAX)(), c_size_t()
         self._iov, self._iovn_p = iov, byref(self._iovn)
         self._iovmv = memoryview((ctypes.c_char * ctypes.sizeof(iov)).from_buffer(iov)).cast("B")
@@ -412,20 +414,20 @@ class Session(Handle):
         if self._held:
             buf = self._held + buf
         h, b = self._h(), self._batch
-        nread = c_size_t()
+        nread, nread_p = self._nread, self._nread_p
         events = []
         total, pos, base = len(buf), 0, None
         self._enter_call()
         try:
             while True:
                 if pos == 0:
-                    rv = _batch_recv(b, h, buf, total, byref(nread))
+                    rv = _batch_recv(b, h, buf, total, nread_p)
                 else:  # the rest of the same input, after a full batch
                     if self._relay:
                         self._pin_relay()
                     if base is None:
                         base = ctypes.cast(ctypes.c_char_p(buf), c_void_p).value
-                    rv = _batch_recv(b, h, base + pos, total - pos, byref(nread))
+                    rv = _batch_recv(b, h, base + pos, total - pos, nread_p)
                 pos += nread.value
                 self._walk(b, events)
                 if rv != _PAUSE or pos == total or not lib.rtw_ws_batch_full(b):
@@ -446,20 +448,20 @@ class Session(Handle):
 
     def _walk(self, b, out):
         """Turn the batch's events into Python events, appended to out."""
-        evp, arp = c_void_p(), c_void_p()
-        n = _batch_events(b, byref(evp), byref(arp))
+        n = _batch_events(b, self._evp_p, self._arp_p)
         if not n:
             return
-        raw = string_at(evp.value, n * _EV_SIZE)
+        raw = string_at(self._evp.value, n * _EV_SIZE)
+        arena = self._arp.value
         last = _EV.unpack_from(raw, (n - 1) * _EV_SIZE)
         used = last[2] + last[3]
         views = self._views
         if views or used >= n * _VIEW_MIN:
-            mv = memoryview((ctypes.c_char * used).from_address(arp.value)).cast("B") \
+            mv = memoryview((ctypes.c_char * used).from_address(arena)).cast("B") \
                 if used else memoryview(b"")
             ab = None
         else:
-            ab, mv = string_at(arp.value, used), None
+            ab, mv = string_at(arena, used), None
         append, new = out.append, _tuple_new
         for kind, value, off, ln in _EV.iter_unpack(raw):
             if kind == _K_MESSAGE:
@@ -472,7 +474,7 @@ class Session(Handle):
                             seg, a = ab[off:off + ln], None
                             ascii_head = ab[off:off + _HEAD].isascii()
                         else:
-                            seg, a = mv[off:off + ln], arp.value + off
+                            seg, a = mv[off:off + ln], arena + off
                             ascii_head = mv[off:off + _HEAD].tobytes().isascii()
                         d = None
                         if ascii_head:
@@ -481,7 +483,7 @@ class Session(Handle):
                             except UnicodeDecodeError:
                                 pass
                         if d is None:
-                            d = self._decode(arp.value + off, ln)
+                            d = self._decode(arena + off, ln)
                             self._relay[id(d)] = (d, seg, a)    # as below
                     elif ab is not None:
                         raw = ab[off:off + ln]
@@ -495,7 +497,7 @@ class Session(Handle):
                             # Encoding it back is slow (ASCII is a copy): remember the
                             # bytes, valid UTF-8 already, for a send() of this very str
                             # (a view over the arena, no copy: see _relay).
-                            self._relay[id(d)] = (d, seg, arp.value + off)
+                            self._relay[id(d)] = (d, seg, arena + off)
                 elif ab is not None:
                     d = ab[off:off + ln]
                 elif views:
@@ -594,14 +596,13 @@ class Session(Handle):
 
     def _flush(self):
         """Queue the deferred sends in C, in one call (rtw_ws_queue_batch)."""
-        q, items, addrs = self._q, self._qitems, self._qaddrs
+        q, items = self._q, self._qitems
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        self._qaddrs = []
         if len(q) == 1:
             data = q[0]
             size = len(data)
             if type(data) is memoryview:    # a view over the arena (see _relay)
-                data = addrs[0]             # (its only address)
+                data = self._addrs_of(q)[0]
         else:
             data = b"".join(q)
             size = len(data)
@@ -622,11 +623,10 @@ class Session(Handle):
         causes them; only an out-of-memory failure would surface at that next call."""
         if self._batching:
             t = type(data)
-            a = None
             if t is str:
                 r = self._relay.get(id(data)) if self._relay else None
                 if r is not None and r[0] is data:
-                    b, w, a = r[1], _W_TEXT, r[2]
+                    b, w = r[1], _W_TEXT
                 elif len(data) >= _ENCODE_MIN and _units and not data.isascii():
                     b, w = self._encode(data), _W_TEXT
                 else:
@@ -647,8 +647,6 @@ class Session(Handle):
                     room = self._room()
                 if n + _HDR <= room:
                     self._qroom = room - n - _HDR
-                    if a is not None:
-                        self._qaddrs.append(a)
                     self._q.append(b)
                     self._qitems.extend((w, self._qoff, n) if _W_WORDS == 3
                                         else (_lib.RTW_WS_BATCH_MESSAGE, w, self._qoff, n))
@@ -659,6 +657,12 @@ class Session(Handle):
         else:
             self.send_binary(data, compress)
 
+    def _addrs_of(self, q):
+        """The addresses of the views in q (deferred sends that are all views from
+        _relay, the only source of views there)."""
+        where = {id(e[1]): e[2] for e in self._relay.values() if e[2] is not None}
+        return [where[id(v)] for v in q]
+
     def _send_views(self, out):
         """data_to_send() of deferred sends that are all views over the arena (relayed
         text, see _relay), server role: each is queued by reference (RTW_WS_QUEUE_NOCOPY)
@@ -667,9 +671,8 @@ class Session(Handle):
         one into the session's buffer and one out of it). The references end before this
         returns (everything pending is reported written), so the arena, valid until the
         next feed(), outlives them."""
-        q, addrs = self._q, self._qaddrs
+        q, addrs = self._q, self._addrs_of(self._q)
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        self._qaddrs = []
         h = self._h()
         for v, a in zip(q, addrs):
             rv = _queue_message(h, OP_TEXT, a, len(v), _NOCOPY_TEXT)
@@ -776,9 +779,10 @@ class Session(Handle):
         The session's pending bytes are copied once, straight into the returned bytes."""
         out = []
         views = False
-        if self._q:
-            views = (len(self._qaddrs) == len(self._q) <= _IOV_MAX // 2 and
-                     self.role == SERVER)
+        q = self._q
+        if q:
+            views = (len(q) <= _IOV_MAX // 2 and self.role == SERVER and
+                     all(type(v) is memoryview for v in q))
             if views:
                 self._send_views(out)   # all of the output
             else:

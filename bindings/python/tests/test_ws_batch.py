@@ -334,7 +334,7 @@ class DeferredSendTest(unittest.TestCase):
                 self.assertIsNotNone(entry[2])
                 s.send(got[0].data)
                 self.assertIs(s._q[0], entry[1])
-                self.assertEqual(s._qaddrs, [entry[2]])
+                self.assertEqual(s._addrs_of(s._q), [entry[2]])
                 self.assertEqual(c.feed(s.data_to_send()), [Pong(b"p")] + got[:1])
                 self.assertEqual(calls, {"batch": 0, "message": 1})
                 s.send(got[1].data)
