@@ -251,19 +251,16 @@ class Session(Handle):
         # the next rtw_ws_batch_recv(), and every path to that call queues the deferred
         # sends first (feed() flushes before it, copies the views before a second one).
         self._relay = {}
-        # out parameters of the batch calls (feed() runs once at a time: _enter_call)
-        self._nread, self._evp, self._arp = c_size_t(), c_void_p(), c_void_p()
-        self._nread_p, self._evp_p = byref(self._nread), byref(self._evp)
-        self._arp_p = byref(self._arp)
         # transcoder out parameters (see _UNITS_MIN)
         self._ucount, self._uwidth = c_size_t(), ctypes.c_int()
         self._ucount_p, self._uwidth_p = byref(self._ucount), byref(self._uwidth)
         # deferred sends (see send()): payloads (bytes, or views over the arena taken from
         # _relay), their rtw_ws_batch_event words, room left
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        iov, self._iovn = (_lib.rtw_iovec * _IOV_MAX)(), c_size_t()
-        self._iov, self._iovn_p = iov, byref(self._iovn)
-        self._iovmv = memoryview((ctypes.c_char * ctypes.sizeof(iov)).from_buffer(iov)).cast("B")
+        # gather elements for _send_views(), made at its first use (CPython keeps up to 30
+        # instance attributes in a shared-keys dict; past that every attribute access of
+        # the session is slower, so new per-session state goes into few attributes)
+        self._gather = None
         self._frag_open = False
         self._max_out = max_outbound or _lib.RTW_WS_DEFAULT_MAX_OUTBOUND
         # sends are deferred (send()) only where the outcome is known in advance: not with
@@ -414,20 +411,20 @@ class Session(Handle):
         if self._held:
             buf = self._held + buf
         h, b = self._h(), self._batch
-        nread, nread_p = self._nread, self._nread_p
+        nread = c_size_t()
         events = []
         total, pos, base = len(buf), 0, None
         self._enter_call()
         try:
             while True:
                 if pos == 0:
-                    rv = _batch_recv(b, h, buf, total, nread_p)
+                    rv = _batch_recv(b, h, buf, total, byref(nread))
                 else:  # the rest of the same input, after a full batch
                     if self._relay:
                         self._pin_relay()
                     if base is None:
                         base = ctypes.cast(ctypes.c_char_p(buf), c_void_p).value
-                    rv = _batch_recv(b, h, base + pos, total - pos, nread_p)
+                    rv = _batch_recv(b, h, base + pos, total - pos, byref(nread))
                 pos += nread.value
                 self._walk(b, events)
                 if rv != _PAUSE or pos == total or not lib.rtw_ws_batch_full(b):
@@ -448,11 +445,12 @@ class Session(Handle):
 
     def _walk(self, b, out):
         """Turn the batch's events into Python events, appended to out."""
-        n = _batch_events(b, self._evp_p, self._arp_p)
+        evp, arp = c_void_p(), c_void_p()
+        n = _batch_events(b, byref(evp), byref(arp))
         if not n:
             return
-        raw = string_at(self._evp.value, n * _EV_SIZE)
-        arena = self._arp.value
+        raw = string_at(evp.value, n * _EV_SIZE)
+        arena = arp.value
         last = _EV.unpack_from(raw, (n - 1) * _EV_SIZE)
         used = last[2] + last[3]
         views = self._views
@@ -680,13 +678,18 @@ class Session(Handle):
                 self._raise_deferred()
                 raise_for(rv)
         spans = [(a, a + len(v), v) for v, a in zip(q, addrs)]
+        if self._gather is None:
+            iov, cnt = (_lib.rtw_iovec * _IOV_MAX)(), c_size_t()
+            self._gather = (iov, cnt, byref(cnt), memoryview(
+                (ctypes.c_char * ctypes.sizeof(iov)).from_buffer(iov)).cast("B"))
+        iov, cnt, cnt_p, raw = self._gather
         while True:
-            raise_for(_pending_iov(h, self._iov, _IOV_MAX, self._iovn_p))
-            k = self._iovn.value
+            raise_for(_pending_iov(h, iov, _IOV_MAX, cnt_p))
+            k = cnt.value
             if not k:
                 return
             total = 0
-            for b, ln in _IOVEC.iter_unpack(self._iovmv[:k * _IOVEC.size]):
+            for b, ln in _IOVEC.iter_unpack(raw[:k * _IOVEC.size]):
                 for lo, hi, v in spans:
                     if lo <= b < hi:
                         out.append(v[b - lo:b - lo + ln])
