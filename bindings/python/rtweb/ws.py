@@ -525,7 +525,7 @@ class Session(Handle):
                     append(Pong(p))
                 else:
                     append(Close(value, p.decode("utf-8")))
-        if mv is not None and views:    # else no view of it left this method
+        if mv is not None and views:    # else none of its views reaches the user
             self._handed.append(mv)
 
     def _pin_relay(self):
