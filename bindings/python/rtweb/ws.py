@@ -261,6 +261,7 @@ class Session(Handle):
         # instance attributes in a shared-keys dict; past that every attribute access of
         # the session is slower, so new per-session state goes into few attributes)
         self._gather = None
+        self._stash = b""       # output taken before an error, for the next data_to_send()
         self._frag_open = False
         self._max_out = max_outbound or _lib.RTW_WS_DEFAULT_MAX_OUTBOUND
         # sends are deferred (send()) only where the outcome is known in advance: not with
@@ -668,15 +669,27 @@ class Session(Handle):
         of their views: the returned bytes are the only copy of the payloads (instead of
         one into the session's buffer and one out of it). The references end before this
         returns (everything pending is reported written), so the arena, valid until the
-        next feed(), outlives them."""
+        next feed(), outlives them. Should queueing fail part way (out of memory), what was
+        queued is still gathered and kept for the next data_to_send() before the error is
+        raised, so no reference outlives this call either."""
         q, addrs = self._q, self._addrs_of(self._q)
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
         h = self._h()
-        for v, a in zip(q, addrs):
-            rv = _queue_message(h, OP_TEXT, a, len(v), _NOCOPY_TEXT)
-            if rv:
-                self._raise_deferred()
-                raise_for(rv)
+        err = 0
+        for i, (v, a) in enumerate(zip(q, addrs)):
+            err = _queue_message(h, OP_TEXT, a, len(v), _NOCOPY_TEXT)
+            if err:
+                q, addrs = q[:i], addrs[:i]
+                break
+        self._gather_views(h, q, addrs, out)
+        if err:
+            self._stash = b"".join(out)
+            del out[:]
+            self._raise_deferred()
+            raise_for(err)
+
+    def _gather_views(self, h, q, addrs, out):
+        """Take all pending output into out (see _send_views), q's views by slices."""
         spans = [(a, a + len(v), v) for v, a in zip(q, addrs)]
         if self._gather is None:
             iov, cnt = (_lib.rtw_iovec * _IOV_MAX)(), c_size_t()
@@ -780,7 +793,8 @@ class Session(Handle):
     def data_to_send(self):
         """All pending output as bytes, marked as written (for a transport that buffers).
         The session's pending bytes are copied once, straight into the returned bytes."""
-        out = []
+        out = [self._stash] if self._stash else []
+        self._stash = b""
         views = False
         q = self._q
         if q:

@@ -8,7 +8,7 @@ import unittest
 
 import support  # noqa: F401 (sys.path)
 from rtweb import ws, _lib
-from rtweb.errors import Error
+from rtweb.errors import Error, CODES
 from rtweb.ws import Message, MessageBegin, MessageData, MessageEnd, Ping, Pong, Close
 
 KEYS = [bytes([i & 0xff, (i >> 8) & 0xff, 7, 9]) for i in range(20000)]
@@ -361,6 +361,37 @@ class DeferredSendTest(unittest.TestCase):
                 for e in got[:n]:
                     s.send(e.data)
                 self.assertEqual(c.feed(s.data_to_send()), got[:n])
+
+    def test_relayed_views_survive_a_queueing_failure(self):
+        # the second NOCOPY queueing fails (out of memory): data_to_send() raises, but the
+        # first message, queued by reference, was taken out before (no reference into the
+        # arena outlives the call) and comes with the next data_to_send(), after a feed()
+        # that reused the arena
+        texts = ["%d \u00e9t\u00e9 \u20ac " % i * 900 for i in range(3)]
+        stream = client_stream(*[(ws.OP_TEXT, t.encode(), True) for t in texts])
+        nomem = CODES["RTW_ERR_NOMEM"]
+        real, calls = ws._queue_message, []
+
+        def failing(*args):
+            calls.append(args[3])
+            return nomem if len(calls) == 2 else real(*args)
+        with ws.Session("server") as s, ws.Session("client", max_message_size=1 << 24) as c:
+            got = s.feed(stream[:len(stream) // 2])
+            rest = s.feed(stream[len(stream) // 2:])
+            self.assertEqual(got + rest, [Message(ws.OP_TEXT, t) for t in texts])
+            for e in rest:
+                s.send(e.data)
+            ws._queue_message = failing
+            try:
+                with self.assertRaises(Error) as cm:
+                    s.data_to_send()
+            finally:
+                ws._queue_message = real
+            self.assertEqual(cm.exception.code, nomem)
+            self.assertEqual(len(calls), 2)
+            self.assertEqual(s.outbound_size, 0)             # nothing left referenced
+            s.feed(client_stream((ws.OP_TEXT, ("\u20ac" * 30000).encode(), True)))
+            self.assertEqual(c.feed(s.data_to_send()), rest[:1])
 
     def test_relay_views_copied_before_the_arena_is_reused(self):
         # a read holding more than a batch (each message over the 256 KiB arena): feed()
