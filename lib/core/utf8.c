@@ -1020,57 +1020,106 @@ static inline void decode_units(const uint8_t *p, size_t n, uint8_t *d, size_t u
 }
 
 #if defined(HAVE_X86_BULK)
-/* AVX-512 (BW + VBMI2, chosen at run time) for widths 1 and 2, where the text has no 4-byte
- * sequence: 32 bytes per step. Every byte position gets, in a 16-bit lane, the code point a
- * sequence starting there would have (1, 2 or 3 bytes by its lead byte, RFC 3629 section 3:
- * the bytes after it come from loads at +1 and +2); VPCOMPRESSW keeps the lanes that are not
- * continuation bytes, in order. A sequence that starts in the block may end after it: its
- * continuation bytes open the next block and are dropped there. Returns the input consumed
- * (at a sequence boundary) and sets *jout to the units written. */
-TARGET_VBMI2 static size_t decode_vbmi2(const uint8_t *p, size_t n, uint8_t *d, size_t units,
-                                        int width, size_t *jout)
+/* AVX-512 (BW + VBMI2, chosen at run time) decoders of valid UTF-8, one per width. Each
+ * computes, for every byte position of a block, the unit a sequence starting there would
+ * have (by its lead byte, RFC 3629 section 3: the bytes after it come from loads at +1, +2,
+ * +3) and keeps, in order, the positions that are not continuation bytes (VPCOMPRESS). A
+ * sequence that starts in a block may end after it: its continuation bytes open the next
+ * block and are dropped there. Each returns the input consumed (at a sequence boundary) and
+ * sets *jout to the units written; the caller decodes the rest.
+ *
+ * Width 1 (every code point below U+0100, so every sequence is ASCII or a lead C2/C3 and
+ * one continuation byte): 64 bytes per step in byte lanes. A lead's unit is
+ * (lead & 0x03) << 6 | (next & 0x3F). (Replaces a 32-byte step in 16-bit lanes: the
+ * transcoder of 64 KiB of Latin-1 text, sizing and validation included, 6.3 -> 3.5 us.) */
+TARGET_VBMI2 static size_t decode_latin1(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                         size_t *jout)
 {
   size_t i = 0, j = 0;
-  const __m512i c0 = _mm512_set1_epi16(0xC0), c80 = _mm512_set1_epi16(0x80);
-  const __m512i e0 = _mm512_set1_epi16(0xE0), m3f = _mm512_set1_epi16(0x3F);
-  const __m512i m1f = _mm512_set1_epi16(0x1F), m0f = _mm512_set1_epi16(0x0F);
+  const __m512i c0 = _mm512_set1_epi8((char)0xC0);
 
-  while (i + 34 <= n && j + 32 <= units) {
-    __m256i r = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-    __m512i b0, b1, b2, v2, v3, v;
-    __mmask32 keep;
-    if (!_mm256_movemask_epi8(r)) { /* ASCII */
-      if (width == 1)
-        _mm256_storeu_si256((__m256i *)(void *)(d + j), r);
-      else
-        _mm512_storeu_si512((void *)(d + 2 * j), _mm512_cvtepu8_epi16(r));
-      i += 32;
-      j += 32;
+  while (i + 65 <= n && j + 64 <= units) {
+    __m512i r = _mm512_loadu_si512((const void *)(p + i)), v;
+    __mmask64 high = _mm512_movepi8_mask(r), cont;
+    if (!high) { /* ASCII */
+      _mm512_storeu_si512((void *)(d + j), r);
+      i += 64;
+      j += 64;
       continue;
     }
-    b0 = _mm512_cvtepu8_epi16(r);
-    b1 = _mm512_and_si512(
-        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1))),
-        m3f);
-    b2 = _mm512_and_si512(
-        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p + i + 2))),
-        m3f);
-    v2 = _mm512_or_si512(_mm512_slli_epi16(_mm512_and_si512(b0, m1f), 6), b1);
-    v3 = _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi16(_mm512_and_si512(b0, m0f), 12),
-                                         _mm512_slli_epi16(b1, 6)),
-                         b2);
-    v = _mm512_mask_mov_epi16(b0, _mm512_cmpge_epu16_mask(b0, c0), v2);
-    v = _mm512_mask_mov_epi16(v, _mm512_cmpge_epu16_mask(b0, e0), v3);
-    keep = (__mmask32)~_mm512_cmpeq_epi16_mask(_mm512_and_si512(b0, c0), c80);
-    v = _mm512_maskz_compress_epi16(keep, v);
-    if (width == 1)
-      _mm256_storeu_si256((__m256i *)(void *)(d + j), _mm512_cvtepi16_epi8(v));
-    else
-      _mm512_storeu_si512((void *)(d + 2 * j), v);
-    i += 32;
-    j += (size_t)_mm_popcnt_u32((unsigned)keep);
+    /* continuation bytes 80..BF are the bytes below (signed) C0 = -64 */
+    cont = _mm512_cmplt_epi8_mask(r, c0);
+    /* bits 7..6 of a 16-bit shift by 6 hold bits 1..0 of the same byte (0xE4: c ? a : b) */
+    v = _mm512_ternarylogic_epi32(
+        _mm512_slli_epi16(r, 6), _mm512_loadu_si512((const void *)(p + i + 1)), c0, 0xE4);
+    v = _mm512_mask_mov_epi8(r, high & ~cont, v);
+    _mm512_storeu_si512((void *)(d + j), _mm512_maskz_compress_epi8(~cont, v));
+    i += 64;
+    j += (size_t)_mm_popcnt_u64(~cont);
   }
-  while (i < n && (p[i] & 0xC0u) == 0x80u) /* the end of a sequence already decoded */
+  while (i < n && (p[i] & 0xC0u) == 0x80u)
+    i++;
+  *jout = j;
+  return i;
+}
+
+/* The same for width 2 (every code point below U+10000: sequences of 1 to 3 bytes), 64
+ * bytes per step in byte lanes: the low and the high byte of each position's unit are
+ * computed apart (RFC 3629 section 3: a 2-byte lead gives bits 10..6, a 3-byte lead bits
+ * 15..12, the bytes after it from loads at +1 and +2), both compressed with VPCOMPRESSB and
+ * then interleaved into 16-bit units (an unpack within 128-bit lanes and a 64-bit permute
+ * across them). 64 KiB of mixed text: 3.6 -> 2.7-3.0 us, CJK 4.3 -> 3.1 us, against 32 bytes
+ * per step in 16-bit lanes. */
+TARGET_VBMI2 static size_t decode_ucs2(const uint8_t *p, size_t n, uint8_t *d, size_t units,
+                                       size_t *jout)
+{
+  size_t i = 0, j = 0;
+  const __m512i c0 = _mm512_set1_epi8((char)0xC0), e0 = _mm512_set1_epi8((char)0xE0);
+  const __m512i f0 = _mm512_set1_epi8((char)0xF0), m07 = _mm512_set1_epi8(0x07);
+  const __m512i i0 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+  const __m512i i1 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+
+  while (i + 66 <= n && j + 64 <= units) {
+    __m512i r = _mm512_loadu_si512((const void *)(p + i)), r1, r2, lo, hi;
+    __mmask64 high = _mm512_movepi8_mask(r), cont, lead3, keep;
+    if (!high) { /* ASCII */
+      _mm512_storeu_si512((void *)(d + 2 * j),
+                          _mm512_cvtepu8_epi16(_mm512_castsi512_si256(r)));
+      _mm512_storeu_si512((void *)(d + 2 * j + 64),
+                          _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(r, 1)));
+      i += 64;
+      j += 64;
+      continue;
+    }
+    r1 = _mm512_loadu_si512((const void *)(p + i + 1));
+    r2 = _mm512_loadu_si512((const void *)(p + i + 2));
+    cont = _mm512_cmplt_epi8_mask(r, c0); /* 80..BF: signed below C0 */
+    lead3 = _mm512_cmpge_epu8_mask(r, e0);
+    keep = ~cont;
+    /* low byte: 2-byte lead: lead bits 1..0, next bits 5..0; 3-byte: bits 1..0 of the
+     * second byte, bits 5..0 of the third (0xE4: c ? a : b, a 16-bit shift by 6 moving
+     * bits 1..0 of each byte to its bits 7..6) */
+    lo = _mm512_mask_mov_epi8(
+        r, high & keep, _mm512_ternarylogic_epi32(_mm512_slli_epi16(r, 6), r1, c0, 0xE4));
+    lo = _mm512_mask_mov_epi8(
+        lo, lead3, _mm512_ternarylogic_epi32(_mm512_slli_epi16(r1, 6), r2, c0, 0xE4));
+    /* high byte: 2-byte lead: its bits 4..2; 3-byte lead: its bits 3..0 above bits 5..2 of
+     * the second byte; ASCII 0 */
+    hi = _mm512_maskz_mov_epi8(high & keep, _mm512_and_si512(_mm512_srli_epi16(r, 2), m07));
+    hi = _mm512_mask_mov_epi8(
+        hi, lead3,
+        _mm512_ternarylogic_epi32(_mm512_slli_epi16(r, 4), _mm512_srli_epi16(r1, 2), f0, 0xE4));
+    lo = _mm512_maskz_compress_epi8(keep, lo);
+    hi = _mm512_maskz_compress_epi8(keep, hi);
+    {
+      __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+      _mm512_storeu_si512((void *)(d + 2 * j), _mm512_permutex2var_epi64(a, i0, b));
+      _mm512_storeu_si512((void *)(d + 2 * j + 64), _mm512_permutex2var_epi64(a, i1, b));
+    }
+    i += 64;
+    j += (size_t)_mm_popcnt_u64(keep);
+  }
+  while (i < n && (p[i] & 0xC0u) == 0x80u)
     i++;
   *jout = j;
   return i;
@@ -1129,28 +1178,81 @@ TARGET_VBMI2 static size_t decode_wide4(const uint8_t *p, size_t n, uint8_t *d, 
   return i;
 }
 
-/* measure() with AVX-512BW (same dispatch as decode_vbmi2): 64 bytes per step, the largest
- * byte and the continuation bytes (signed < -64) counted; measure() takes the tail. */
-TARGET_VBMI2 static int measure_avx512(const uint8_t *p, size_t n, size_t *conts, int *ascii)
+/* measure() and the validation of rtw__utf8_valid_prefix() in one AVX-512BW pass (same
+ * dispatch as the decoders), n >= 64: bulk512()'s MODE_VALIDATE check (Keiser-Lemire, the
+ * earlier views of a block loaded from memory; runs of four ASCII blocks skipped) with the
+ * largest byte and the continuation bytes (signed < -64) of every non-ASCII block collected
+ * on the way, the last partial block through a masked load. Returns 1 when p[0..n) is valid
+ * and ends at a sequence boundary (*conts, *ascii set; the width returned in *wd), and 0
+ * when a block showed an error or the text ends inside a sequence: the caller then decides
+ * with the exact scalar validator (so this pass only has to be right about "valid"). */
+TARGET_VBMI2 static int measure_valid512(const uint8_t *p, size_t n, size_t *conts, int *ascii,
+                                         int *wd)
 {
-  size_t i = 0, c = 0;
+  size_t m = n & ~(size_t)63, r = n - m, i = 64, c = 0;
   const __m512i lim = _mm512_set1_epi8((char)0xC0);
-  __m512i mx = _mm512_setzero_si512();
-  uint8_t top[64], m = 0;
-  int k, wd;
+  __m512i a = _mm512_loadu_si512((const void *)p), mx = a, e;
+  uint8_t top[64], big = 0;
+  tabs512 t;
+  int open, k;
 
-  for (; i + 64 <= n; i += 64) {
-    __m512i v = _mm512_loadu_si512((const void *)(p + i));
-    mx = _mm512_max_epu8(mx, v);
-    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(v, lim));
+  t.t1 = tab512(tab_prev_hi);
+  t.t2 = tab512(tab_prev_lo);
+  t.t3 = tab512(tab_cur_hi);
+  t.idx = _mm512_set_epi64(13, 12, 11, 10, 9, 8, 7, 6);
+  /* the first block from registers (nothing before p is readable) */
+  e = errors512(&t, a, _mm512_setzero_si512());
+  if (_mm512_test_epi8_mask(e, e) != 0)
+    return 0;
+  c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(a, lim));
+  open = (_mm512_movepi8_mask(a) >> 61) != 0;
+  for (; i + 256 <= m; i += 256) {
+    __m512i b0 = _mm512_loadu_si512((const void *)(p + i));
+    __m512i b1 = _mm512_loadu_si512((const void *)(p + i + 64));
+    __m512i b2 = _mm512_loadu_si512((const void *)(p + i + 128));
+    __m512i b3 = _mm512_loadu_si512((const void *)(p + i + 192));
+    if (!open && _mm512_movepi8_mask(_mm512_ternarylogic_epi32(
+                     b0, b1, _mm512_or_si512(b2, b3), 0xFE)) == 0)
+      continue;
+    e = _mm512_ternarylogic_epi32(
+        errors512_at(&t, p, i, b0), errors512_at(&t, p, i + 64, b1),
+        _mm512_or_si512(errors512_at(&t, p, i + 128, b2), errors512_at(&t, p, i + 192, b3)),
+        0xFE);
+    if (_mm512_test_epi8_mask(e, e) != 0)
+      return 0;
+    mx = _mm512_max_epu8(mx, _mm512_max_epu8(_mm512_max_epu8(b0, b1), _mm512_max_epu8(b2, b3)));
+    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(b0, lim)) +
+         (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(b1, lim)) +
+         (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(b2, lim)) +
+         (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(b3, lim));
+    open = (_mm512_movepi8_mask(b3) >> 61) != 0;
   }
+  for (; i < m; i += 64) {
+    a = _mm512_loadu_si512((const void *)(p + i));
+    e = errors512_at(&t, p, i, a);
+    if (_mm512_test_epi8_mask(e, e) != 0)
+      return 0;
+    mx = _mm512_max_epu8(mx, a);
+    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(a, lim));
+  }
+  if (r != 0) { /* zero-filled past n: flags there only mean a sequence open at n */
+    __mmask64 live = (__mmask64)(~0ull >> (64u - r));
+    __m512i x = _mm512_maskz_loadu_epi8(live, (const void *)(p + m));
+    e = errors512(&t, x, _mm512_loadu_si512((const void *)(p + m - 64)));
+    if ((_mm512_test_epi8_mask(e, e) & live) != 0)
+      return 0;
+    mx = _mm512_max_epu8(mx, x);
+    c += (size_t)_mm_popcnt_u64(_mm512_cmplt_epi8_mask(x, lim));
+  }
+  if (backoff(p, n) != n) /* the text ends inside a sequence */
+    return 0;
   _mm512_storeu_si512((void *)top, mx);
   for (k = 0; k < 64; k++)
-    m = top[k] > m ? top[k] : m;
-  wd = measure(p + i, n - i, conts, ascii);
-  *conts += c;
-  *ascii = *ascii && m < 0x80u;
-  return m >= 0xF0u ? 4 : m >= 0xC4u && wd < 2 ? 2 : wd;
+    big = top[k] > big ? top[k] : big;
+  *conts = c;
+  *ascii = big < 0x80u;
+  *wd = big >= 0xF0u ? 4 : big >= 0xC4u ? 2 : 1;
+  return 1;
 }
 
 static int have_vbmi2(void)
@@ -1174,15 +1276,16 @@ static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst
   if (!len)
     return 0;
 #if defined(HAVE_X86_BULK)
-  wd = wide ? measure_avx512(p, len, &conts, &ascii) : measure(p, len, &conts, &ascii);
-#else
-  wd = measure(p, len, &conts, &ascii);
+  if (!wide || len < 64 || !measure_valid512(p, len, &conts, &ascii, &wd))
 #endif
-  units = len - conts;
-  if (!ascii && rtw__utf8_valid_prefix(p, len) != len) { /* ASCII is valid UTF-8 */
-    *width = 0;
-    return RTW_ERR_INVALID_UTF8;
+  {
+    wd = measure(p, len, &conts, &ascii);
+    if (!ascii && rtw__utf8_valid_prefix(p, len) != len) { /* ASCII is valid UTF-8 */
+      *width = 0;
+      return RTW_ERR_INVALID_UTF8;
+    }
   }
+  units = len - conts;
   *count = units;
   *width = wd;
   if (!dst && !dst_size)
@@ -1190,8 +1293,10 @@ static int to_units(int wide, const void *src, size_t len, void *dst, size_t dst
   if (!dst || dst_size / (size_t)wd < units)
     return RTW_ERR_BUFFER_TOO_SMALL;
 #if defined(HAVE_X86_BULK)
-  if (wide && !ascii && wd < 4 && len >= 64)
-    i = decode_vbmi2(p, len, (uint8_t *)dst, units, wd, &j);
+  if (wide && !ascii && wd == 1 && len >= 65)
+    i = decode_latin1(p, len, (uint8_t *)dst, units, &j);
+  else if (wide && !ascii && wd == 2 && len >= 66)
+    i = decode_ucs2(p, len, (uint8_t *)dst, units, &j);
   else if (wide && wd == 4)
     i = decode_wide4(p, len, (uint8_t *)dst, units, &j);
 #else

@@ -493,6 +493,90 @@ static void test_invalid(void **state)
   }
 }
 
+/* The AVX-512 sizing + validation pass (measure_valid512 in utf8.c) checks four 64-byte
+ * blocks per step from byte 64 on, skips runs of four ASCII blocks and takes the last
+ * partial block through a masked load: every class of ill-formed input at every position
+ * 0..600 (past the first 4-block step at 64..320 and into the next), in ASCII (runs of
+ * ASCII blocks skipped, a lead left open before them), dense Latin-1 and dense 3-byte text,
+ * ending right after the error or 1, 70 or 300 bytes later (four ASCII blocks after it);
+ * both kernels. */
+static void test_invalid_every_block_offset(void **state)
+{
+  static const struct {
+    const char *b;
+    size_t n;
+  } bad[] = {
+      {"\x80", 1},         {"\xc0\x80", 2},         {"\xe0\x9f\xbf", 3},
+      {"\xed\xa0\x80", 3}, {"\xf0\x8f\xbf\xbf", 4}, {"\xf4\x90\x80\x80", 4},
+      {"\xff", 1},         {"\xc3", 1},             {"\xe2\x82", 2},
+      {"\xf0\x9f\x98", 3}, {"\xc3\xa9\xa9", 3},
+  };
+  static const size_t tails[] = {0, 1, 70, 300};
+  size_t b, pos, count, n, t;
+  int width, bg, level;
+  (void)state;
+  for (bg = 0; bg < 3; bg++) {
+    for (b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+      for (pos = 0; pos <= 600; pos++) {
+        for (n = 0; n < pos;) { /* ASCII, "\u00e9" (2 bytes), "\u20ac" (3 bytes) */
+          if (bg == 1 && n + 2 <= pos) {
+            memcpy(text + n, "\xc3\xa9", 2);
+            n += 2;
+          } else if (bg == 2 && n + 3 <= pos) {
+            memcpy(text + n, "\xe2\x82\xac", 3);
+            n += 3;
+          } else {
+            text[n++] = 'a';
+          }
+        }
+        memcpy(text + n, bad[b].b, bad[b].n);
+        n += bad[b].n;
+        memset(text + n, 'z', 300);
+        for (t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+          for (level = RTW__UTF8_PORTABLE; level <= RTW__UTF8_AVX512; level += 2) {
+            int rv = rtw__utf8_to_units_at(level, text, n + tails[t], units, sizeof units,
+                                           &count, &width);
+            assert_int_equal(rv, RTW_ERR_INVALID_UTF8);
+            assert_int_equal(count, 0);
+            assert_int_equal(width, 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* One 2-, 3- or 4-byte sequence at every offset 0..330 of ASCII text (so across every
+ * block edge of the 64-byte decoders and of the 4-block steps of the sizing pass), and
+ * dense text of every length 250..700 of each width: the reference result from both
+ * kernels. */
+static void test_block_edges(void **state)
+{
+  static const char *seq[] = {"\xc3\xa9", "\xc2\x80", "\xe2\x82\xac", "\xef\xbf\xbf",
+                              "\xdf\xbf", "\xf0\x9f\x98\x80"};
+  static const unsigned masks[] = {0x03, 0x02, 0x0D, 0x08, 0x1F};
+  size_t q, pos, n, l, m;
+  (void)state;
+  for (q = 0; q < sizeof seq / sizeof seq[0]; q++) {
+    l = strlen(seq[q]);
+    for (pos = 0; pos <= 330; pos++) {
+      for (n = 400; n <= 401; n++) {
+        memset(text, 'a', n);
+        memcpy(text + pos, seq[q], l);
+        check_text(n, RTW__UTF8_AVX512);
+        check_text(n, RTW__UTF8_PORTABLE);
+      }
+    }
+  }
+  for (m = 0; m < sizeof masks / sizeof masks[0]; m++) {
+    for (n = 250; n <= 700; n++) {
+      size_t len = gen(n, masks[m], 1);
+      check_text(len, RTW__UTF8_AVX512);
+      check_text(len, RTW__UTF8_PORTABLE);
+    }
+  }
+}
+
 /* Every length 0..300 of texts of each class mix and density, then random lengths up to
  * 70000, with and without the VBMI2 kernel. */
 static void test_random_texts(void **state)
@@ -546,6 +630,7 @@ int main(void)
       cmocka_unit_test(test_sizes_and_arguments), cmocka_unit_test(test_from_units_all),
       cmocka_unit_test(test_lone_surrogates), cmocka_unit_test(test_invalid),
       cmocka_unit_test(test_random_texts),    cmocka_unit_test(test_alignment),
+      cmocka_unit_test(test_invalid_every_block_offset), cmocka_unit_test(test_block_edges),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,9 +324,13 @@ class rtw_ws_batch_event(ctypes.Structure):
                 ("length", c_size_t)]
 
 
+class rtw_iovec(ctypes.Structure):
+    _fields_ = [("base", c_void_p), ("len", c_size_t)]
+
+
 PLAIN_STRUCTS = [("rtw_http_header", rtw_http_header), ("rtw_ws_frame", rtw_ws_frame),
                  ("rtw_ws_deflate_params", rtw_ws_deflate_params),
-                 ("rtw_ws_batch_event", rtw_ws_batch_event)]
+                 ("rtw_ws_batch_event", rtw_ws_batch_event), ("rtw_iovec", rtw_iovec)]
 
 # --------------------------------------------------------------------------- functions
 
@@ -378,8 +382,9 @@ _PROTOS = {
     "rtw_ws_outbound_size": (sz, [vp]),
     "rtw_ws_pause_input": (c_int, [vp, c_int]),
     "rtw_ws_send_pending": (c_int, [vp, PVP, PSZ]),
+    "rtw_ws_send_pending_iov": (c_int, [vp, P(rtw_iovec), sz, PSZ]),
     "rtw_ws_send_consumed": (c_int, [vp, sz]),
-    "rtw_ws_queue_message": (c_int, [vp, c_int, c_char_p, sz, c_uint32]),
+    "rtw_ws_queue_message": (c_int, [vp, c_int, vp, sz, c_uint32]),
     "rtw_ws_queue_fragment": (c_int, [vp, c_int, c_char_p, sz, c_int]),
     "rtw_ws_queue_ping": (c_int, [vp, c_char_p, sz]),
     "rtw_ws_queue_pong": (c_int, [vp, c_char_p, sz]),
@@ -408,7 +413,7 @@ _PROTOS = {
     "rtw_ws_batch_recv": (c_int, [vp, vp, vp, sz, PSZ]),
     "rtw_ws_batch_events": (sz, [vp, PVP, PVP]),
     "rtw_ws_batch_full": (c_int, [vp]),
-    "rtw_ws_queue_batch": (c_int, [vp, c_char_p, sz, vp, sz, c_uint32, PSZ]),
+    "rtw_ws_queue_batch": (c_int, [vp, vp, sz, vp, sz, c_uint32, PSZ]),
     # http.h: handshakes
     "rtw_ws_handshake_accept_value": (c_int, [c_char_p, sz, vp]),
     "rtw_ws_handshake_server_new": (c_int, [PVP, P(rtw_ws_handshake_server_callbacks),

@@ -107,10 +107,39 @@ _units = _from_kind is not None
 #: send() encodes in C (bench/results/echo_python.md).
 _UNITS_MIN = 4096
 _ENCODE_MIN = 65536
-#: Largest transcoding buffer a session keeps for the next message (larger ones are freed).
+#: Largest transcoding buffer kept for the next message (larger ones are freed).
 _UBUF_KEEP = 1 << 22
+#: Bytes of a large text feed() looks at before trying CPython's ASCII decoder on it: when
+#: they are not all ASCII, the text goes to C at once (a failed try costs a UnicodeDecodeError
+#: holding a copy of the whole message).
+_HEAD = 64
 _UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
 _to_units, _from_units = lib.rtw_utf8_to_units, lib.rtw_utf8_from_units
+#: Transcoding buffers free for the next call, shared by all sessions: a new Session reuses
+#: the last one instead of paying for a fresh zeroed buffer (ctypes clears it: a memset and
+#: a page fault per 4 KiB, for buffers of 4 bytes per byte of text). Taken with _take_buf()
+#: and handed back with _give_buf(); list.pop/append are atomic, so two threads never hold
+#: the same buffer (ctypes releases the GIL during the C call).
+_UPOOL = []
+
+
+def _take_buf(need):
+    """(buffer, address, size) of at least `need` bytes: the pooled one when large enough
+    (a smaller one is dropped), else a new one."""
+    try:
+        t = _UPOOL.pop()
+        if t[2] >= need:
+            return t
+    except IndexError:
+        pass
+    buf = (ctypes.c_char * need)()
+    return buf, ctypes.addressof(buf), need
+
+
+def _give_buf(t):
+    """Return a buffer from _take_buf() to the pool (one is kept, of at most _UBUF_KEEP)."""
+    if t[2] <= _UBUF_KEEP and not _UPOOL:
+        _UPOOL.append(t)
 
 
 #: batch address -> registry key of its Session (the random callback gets the batch)
@@ -123,6 +152,14 @@ def _new_items():
 
 _batch_recv, _batch_events = lib.rtw_ws_batch_recv, lib.rtw_ws_batch_events
 _queue_batch = lib.rtw_ws_queue_batch
+_queue_message, _pending_iov = lib.rtw_ws_queue_message, lib.rtw_ws_send_pending_iov
+_consumed = lib.rtw_ws_send_consumed
+_NOCOPY_TEXT = _lib.RTW_WS_QUEUE_NOCOPY | _lib.RTW_WS_QUEUE_VALID_UTF8
+#: Gather elements data_to_send() takes per call when it sends views (see _send_views),
+#: read with struct (rtw_iovec: a pointer and a size_t, native layout).
+_IOV_MAX = 16
+_IOVEC = struct.Struct("@PN")
+assert _IOVEC.size == ctypes.sizeof(_lib.rtw_iovec)
 
 
 class Session(Handle):
@@ -207,16 +244,24 @@ class Session(Handle):
         self._batch = None
         self._views = bool(views)
         self._handed = []           # views handed out by the last feed(), released next time
-        # id(str) -> (str, its UTF-8 bytes) for large non-ASCII text the last feed() decoded:
-        # echoing or relaying that str skips encoding it again (the str is kept alive, so
-        # its id stays its own until the next feed())
+        # id(str) -> (str, its UTF-8 bytes, their address or None) for non-ASCII text the
+        # last feed() decoded: echoing or relaying that str skips encoding it again (the str
+        # is kept alive, so its id stays its own until the next feed()). The bytes are a
+        # memoryview over the batch's arena where feed() had one (address set): valid until
+        # the next rtw_ws_batch_recv(), and every path to that call queues the deferred
+        # sends first (feed() flushes before it, copies the views before a second one).
         self._relay = {}
-        # the transcoding buffer (see _UNITS_MIN), its address and size; out parameters
-        self._ubuf, self._uaddr, self._ucap = None, 0, 0
+        # transcoder out parameters (see _UNITS_MIN)
         self._ucount, self._uwidth = c_size_t(), ctypes.c_int()
         self._ucount_p, self._uwidth_p = byref(self._ucount), byref(self._uwidth)
-        # deferred sends (see send()): payloads, their rtw_ws_batch_event words, room left
+        # deferred sends (see send()): payloads (bytes, or views over the arena taken from
+        # _relay), their rtw_ws_batch_event words, room left
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
+        # gather elements for _send_views(), made at its first use (CPython keeps up to 30
+        # instance attributes in a shared-keys dict; past that every attribute access of
+        # the session is slower, so new per-session state goes into few attributes)
+        self._gather = None
+        self._stash = b""       # output taken before an error, for the next data_to_send()
         self._frag_open = False
         self._max_out = max_outbound or _lib.RTW_WS_DEFAULT_MAX_OUTBOUND
         # sends are deferred (send()) only where the outcome is known in advance: not with
@@ -278,26 +323,20 @@ class Session(Handle):
         self._emit(Message(opcode, b.decode("utf-8") if opcode == OP_TEXT else b))
 
     # -- text through the C transcoder (see _UNITS_MIN)
-    def _room_for(self, need):
-        """(buffer, address, size) of at least `need` bytes: the session's own buffer,
-        grown when needed and kept while at most _UBUF_KEEP bytes; else a temporary one."""
-        if need <= self._ucap:
-            return self._ubuf, self._uaddr, self._ucap
-        buf = (ctypes.c_char * need)()
-        addr = ctypes.addressof(buf)
-        if need <= _UBUF_KEEP:
-            self._ubuf, self._uaddr, self._ucap = buf, addr, need
-        return buf, addr, need
-
     def _decode(self, addr, n):
         """str of the valid UTF-8 text at addr[0..n) (the session validated it)."""
         need = n << 2   # count <= n units of at most 4 bytes
-        if need > _UBUF_KEEP and need > self._ucap:
+        if need > _UBUF_KEEP:
             raise_for(_to_units(addr, n, None, 0, self._ucount_p, self._uwidth_p))
             need = self._ucount.value * self._uwidth.value
-        buf, dst, cap = self._room_for(need)
-        raise_for(_to_units(addr, n, dst, cap, self._ucount_p, self._uwidth_p))
-        return _from_kind(self._uwidth.value, dst, self._ucount.value)
+        t = _take_buf(need)
+        try:
+            rv = _to_units(addr, n, t[1], t[2], self._ucount_p, self._uwidth_p)
+            if rv:
+                raise_for(rv)
+            return _from_kind(self._uwidth.value, t[1], self._ucount.value)
+        finally:
+            _give_buf(t)
 
     def _encode(self, text):
         """UTF-8 bytes of a non-ASCII str, or None when it has a lone surrogate (no UTF-8
@@ -314,10 +353,13 @@ class Session(Handle):
         except UnicodeEncodeError:
             return None
         n = len(u) >> 1
-        buf, dst, cap = self._room_for(3 * n)    # at most 3 bytes per UTF-16 unit
-        if _from_units(u, n, 2, dst, cap, self._ucount_p) != 0:
-            return None
-        return string_at(dst, self._ucount.value)
+        t = _take_buf(3 * n)    # at most 3 bytes per UTF-16 unit
+        try:
+            if _from_units(u, n, 2, t[1], t[2], self._ucount_p) != 0:
+                return None
+            return string_at(t[1], self._ucount.value)
+        finally:
+            _give_buf(t)
 
     def _cb_begin(self, opcode):
         self._emit(MessageBegin(opcode))
@@ -379,6 +421,8 @@ class Session(Handle):
                 if pos == 0:
                     rv = _batch_recv(b, h, buf, total, byref(nread))
                 else:  # the rest of the same input, after a full batch
+                    if self._relay:
+                        self._pin_relay()
                     if base is None:
                         base = ctypes.cast(ctypes.c_char_p(buf), c_void_p).value
                     rv = _batch_recv(b, h, base + pos, total - pos, byref(nread))
@@ -407,15 +451,16 @@ class Session(Handle):
         if not n:
             return
         raw = string_at(evp.value, n * _EV_SIZE)
+        arena = arp.value
         last = _EV.unpack_from(raw, (n - 1) * _EV_SIZE)
         used = last[2] + last[3]
         views = self._views
         if views or used >= n * _VIEW_MIN:
-            mv = memoryview((ctypes.c_char * used).from_address(arp.value)).cast("B") \
+            mv = memoryview((ctypes.c_char * used).from_address(arena)).cast("B") \
                 if used else memoryview(b"")
             ab = None
         else:
-            ab, mv = string_at(arp.value, used), None
+            ab, mv = string_at(arena, used), None
         append, new = out.append, _tuple_new
         for kind, value, off, ln in _EV.iter_unpack(raw):
             if kind == _K_MESSAGE:
@@ -424,23 +469,34 @@ class Session(Handle):
                         d = ab[off:off + ln].decode("utf-8")
                     elif ln >= _UNITS_MIN and _units:
                         # ASCII decodes at copy speed in CPython; the rest in C
-                        seg = ab[off:off + ln] if ab is not None else mv[off:off + ln]
-                        try:
-                            d = str(seg, "ascii")
-                        except UnicodeDecodeError:
-                            d = self._decode(arp.value + off, ln)
-                            self._relay[id(d)] = (d, bytes(seg))    # as below
+                        if ab is not None:
+                            seg, a = ab[off:off + ln], None
+                            ascii_head = ab[off:off + _HEAD].isascii()
+                        else:
+                            seg, a = mv[off:off + ln], arena + off
+                            ascii_head = mv[off:off + _HEAD].tobytes().isascii()
+                        d = None
+                        if ascii_head:
+                            try:
+                                d = str(seg, "ascii")
+                            except UnicodeDecodeError:
+                                pass
+                        if d is None:
+                            d = self._decode(arena + off, ln)
+                            self._relay[id(d)] = (d, seg, a)    # as below
                     elif ab is not None:
                         raw = ab[off:off + ln]
                         d = raw.decode("utf-8")
                         if not d.isascii():
-                            self._relay[id(d)] = (d, raw)   # as below
+                            self._relay[id(d)] = (d, raw, None)   # as below
                     else:
-                        d = str(mv[off:off + ln], "utf-8")
+                        seg = mv[off:off + ln]
+                        d = str(seg, "utf-8")
                         if not d.isascii():
                             # Encoding it back is slow (ASCII is a copy): remember the
-                            # bytes, valid UTF-8 already, for a send() of this very str.
-                            self._relay[id(d)] = (d, bytes(mv[off:off + ln]))
+                            # bytes, valid UTF-8 already, for a send() of this very str
+                            # (a view over the arena, no copy: see _relay).
+                            self._relay[id(d)] = (d, seg, arena + off)
                 elif ab is not None:
                     d = ab[off:off + ln]
                 elif views:
@@ -470,8 +526,16 @@ class Session(Handle):
                     append(Pong(p))
                 else:
                     append(Close(value, p.decode("utf-8")))
-        if mv is not None:
+        if mv is not None and views:    # else none of its views reaches the user
             self._handed.append(mv)
+
+    def _pin_relay(self):
+        """Copy the relay's views over the arena into bytes (the arena is about to be
+        reused while the strs are still out)."""
+        r = self._relay
+        for k, (d, seg, a) in list(r.items()):
+            if a is not None:
+                r[k] = (d, bytes(seg), None)
 
     def _release_views(self):
         handed, self._handed = self._handed, []
@@ -533,8 +597,15 @@ class Session(Handle):
         """Queue the deferred sends in C, in one call (rtw_ws_queue_batch)."""
         q, items = self._q, self._qitems
         self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
-        data = q[0] if len(q) == 1 else b"".join(q)
-        rv = _queue_batch(self._h(), data, len(data), items.buffer_info()[0], len(q),
+        if len(q) == 1:
+            data = q[0]
+            size = len(data)
+            if type(data) is memoryview:    # a view over the arena (see _relay)
+                data = self._addrs_of(q)[0]
+        else:
+            data = b"".join(q)
+            size = len(data)
+        rv = _queue_batch(self._h(), data, size, items.buffer_info()[0], len(q),
                           _lib.RTW_WS_QUEUE_VALID_UTF8, None)
         self._raise_deferred()
         raise_for(rv)
@@ -584,6 +655,62 @@ class Session(Handle):
             self.send_text(data, compress)
         else:
             self.send_binary(data, compress)
+
+    def _addrs_of(self, q):
+        """The addresses of the views in q (deferred sends that are all views from
+        _relay, the only source of views there)."""
+        where = {id(e[1]): e[2] for e in self._relay.values() if e[2] is not None}
+        return [where[id(v)] for v in q]
+
+    def _send_views(self, out):
+        """data_to_send() of deferred sends that are all views over the arena (relayed
+        text, see _relay), server role: each is queued by reference (RTW_WS_QUEUE_NOCOPY)
+        and the output is gathered (rtw_ws_send_pending_iov) into `out`, payloads as slices
+        of their views: the returned bytes are the only copy of the payloads (instead of
+        one into the session's buffer and one out of it). The references end before this
+        returns (everything pending is reported written), so the arena, valid until the
+        next feed(), outlives them. Should queueing fail part way (out of memory), what was
+        queued is still gathered and kept for the next data_to_send() before the error is
+        raised, so no reference outlives this call either."""
+        q, addrs = self._q, self._addrs_of(self._q)
+        self._q, self._qitems, self._qoff, self._qroom = [], _new_items(), 0, -1
+        h = self._h()
+        err = 0
+        for i, (v, a) in enumerate(zip(q, addrs)):
+            err = _queue_message(h, OP_TEXT, a, len(v), _NOCOPY_TEXT)
+            if err:
+                q, addrs = q[:i], addrs[:i]
+                break
+        self._gather_views(h, q, addrs, out)
+        if err:
+            self._stash = b"".join(out)
+            del out[:]
+            self._raise_deferred()
+            raise_for(err)
+
+    def _gather_views(self, h, q, addrs, out):
+        """Take all pending output into out (see _send_views), q's views by slices."""
+        spans = [(a, a + len(v), v) for v, a in zip(q, addrs)]
+        if self._gather is None:
+            iov, cnt = (_lib.rtw_iovec * _IOV_MAX)(), c_size_t()
+            self._gather = (iov, cnt, byref(cnt), memoryview(
+                (ctypes.c_char * ctypes.sizeof(iov)).from_buffer(iov)).cast("B"))
+        iov, cnt, cnt_p, raw = self._gather
+        while True:
+            raise_for(_pending_iov(h, iov, _IOV_MAX, cnt_p))
+            k = cnt.value
+            if not k:
+                return
+            total = 0
+            for b, ln in _IOVEC.iter_unpack(raw[:k * _IOVEC.size]):
+                for lo, hi, v in spans:
+                    if lo <= b < hi:
+                        out.append(v[b - lo:b - lo + ln])
+                        break
+                else:
+                    out.append(string_at(b, ln))
+                total += ln
+            raise_for(_consumed(h, total))
 
     def send_text(self, text, compress=True):
         b = None
@@ -666,14 +793,24 @@ class Session(Handle):
     def data_to_send(self):
         """All pending output as bytes, marked as written (for a transport that buffers).
         The session's pending bytes are copied once, straight into the returned bytes."""
-        if self._q:
-            self._flush()
+        out = [self._stash] if self._stash else []
+        self._stash = b""
+        views = False
+        q = self._q
+        if q:
+            views = (len(q) <= _IOV_MAX // 2 and self.role == SERVER and
+                     all(type(v) is memoryview for v in q))
+            if views:
+                self._send_views(out)   # all of the output
+            else:
+                self._flush()
         self._qroom = -1
         if self._handed:
             self._release_views()
+        if views:
+            return b"".join(out)
         h = self._h()
         ptr, n = c_void_p(), c_size_t()
-        out = []
         while True:
             rv = lib.rtw_ws_send_pending(h, byref(ptr), byref(n))
             self._raise_deferred()

@@ -185,7 +185,7 @@ class TextTest(unittest.TestCase):
         with server, client:
             client.send(t)
             self.assertEqual([e.data for e in server.feed(client.data_to_send())], [t])
-            self.assertLessEqual(server._ucap, ws._UBUF_KEEP)
+            self.assertTrue(all(t[2] <= ws._UBUF_KEEP for t in ws._UPOOL))
             server.send(t + "\u2014")
             self.assertEqual([e.data for e in client.feed(server.data_to_send())],
                              [t + "\u2014"])

@@ -8,7 +8,7 @@ import unittest
 
 import support  # noqa: F401 (sys.path)
 from rtweb import ws, _lib
-from rtweb.errors import Error
+from rtweb.errors import Error, CODES
 from rtweb.ws import Message, MessageBegin, MessageData, MessageEnd, Ping, Pong, Close
 
 KEYS = [bytes([i & 0xff, (i >> 8) & 0xff, 7, 9]) for i in range(20000)]
@@ -304,6 +304,110 @@ class DeferredSendTest(unittest.TestCase):
             self.assertEqual(c.feed(s.data_to_send()), got)
             s.feed(b"")
             self.assertEqual(s._relay, {})                       # forgotten at the next feed
+
+    def test_echo_relays_a_view_over_the_arena(self):
+        # a large non-ASCII text decoded in C is relayed from the batch's arena without a
+        # copy: the deferred send holds a memoryview, and data_to_send() queues it by
+        # reference (RTW_WS_QUEUE_NOCOPY) and gathers the output, in order after what the
+        # session queued itself (the pong answering a ping in the same read)
+        texts = ["\u00e9t\u00e9 \u20ac %d " % i * 1000 for i in range(3)]
+        stream = client_stream(*([(ws.OP_PING, b"p", True)] +
+                                 [(ws.OP_TEXT, t.encode(), True) for t in texts]))
+        calls = {"batch": 0, "message": 0}
+
+        def counted(name, fn):
+            def call(*args):
+                calls[name] += 1
+                return fn(*args)
+            return call
+        saved = ws._queue_batch, ws._queue_message
+        ws._queue_batch = counted("batch", ws._queue_batch)
+        ws._queue_message = counted("message", ws._queue_message)
+        try:
+            with ws.Session("server") as s, \
+                    ws.Session("client", max_message_size=1 << 24) as c:
+                got = s.feed(stream)
+                self.assertEqual(got, [Ping(b"p")] + [Message(ws.OP_TEXT, t) for t in texts])
+                got = got[1:]
+                entry = s._relay[id(got[0].data)]
+                self.assertIs(type(entry[1]), memoryview)
+                self.assertIsNotNone(entry[2])
+                s.send(got[0].data)
+                self.assertIs(s._q[0], entry[1])
+                self.assertEqual(s._addrs_of(s._q), [entry[2]])
+                self.assertEqual(c.feed(s.data_to_send()), [Pong(b"p")] + got[:1])
+                self.assertEqual(calls, {"batch": 0, "message": 1})
+                s.send(got[1].data)
+                s.send(got[2].data)
+                self.assertEqual(c.feed(s.data_to_send()), got[1:])
+                s.send(got[0].data)                              # again: still valid
+                self.assertEqual(c.feed(s.data_to_send()), got[:1])
+                self.assertEqual(calls, {"batch": 0, "message": 4})
+                self.assertEqual(s.outbound_size, 0)
+                s.send(got[0].data)
+                s.send("x")                       # not a view: queued as before
+                self.assertEqual(c.feed(s.data_to_send()), got[:1] + [Message(1, "x")])
+                self.assertEqual(calls, {"batch": 1, "message": 4})
+        finally:
+            ws._queue_batch, ws._queue_message = saved
+
+    def test_many_relayed_views_at_once(self):
+        # more views than data_to_send() gathers at once: queued in one batch instead
+        texts = ["%d \u00e9t\u00e9 " % i * 500 for i in range(ws._IOV_MAX // 2 + 3)]
+        stream = client_stream(*[(ws.OP_TEXT, t.encode(), True) for t in texts])
+        with ws.Session("server") as s, ws.Session("client", max_message_size=1 << 24) as c:
+            got = s.feed(stream)
+            for n in (ws._IOV_MAX // 2, ws._IOV_MAX // 2 + 1, 1):
+                for e in got[:n]:
+                    s.send(e.data)
+                self.assertEqual(c.feed(s.data_to_send()), got[:n])
+
+    def test_relayed_views_survive_a_queueing_failure(self):
+        # the second NOCOPY queueing fails (out of memory): data_to_send() raises, but the
+        # first message, queued by reference, was taken out before (no reference into the
+        # arena outlives the call) and comes with the next data_to_send(), after a feed()
+        # that reused the arena
+        texts = ["%d \u00e9t\u00e9 \u20ac " % i * 900 for i in range(3)]
+        stream = client_stream(*[(ws.OP_TEXT, t.encode(), True) for t in texts])
+        nomem = CODES["RTW_ERR_NOMEM"]
+        real, calls = ws._queue_message, []
+
+        def failing(*args):
+            calls.append(args[3])
+            return nomem if len(calls) == 2 else real(*args)
+        with ws.Session("server") as s, ws.Session("client", max_message_size=1 << 24) as c:
+            got = s.feed(stream[:len(stream) // 2])
+            rest = s.feed(stream[len(stream) // 2:])
+            self.assertEqual(got + rest, [Message(ws.OP_TEXT, t) for t in texts])
+            for e in rest:
+                s.send(e.data)
+            ws._queue_message = failing
+            try:
+                with self.assertRaises(Error) as cm:
+                    s.data_to_send()
+            finally:
+                ws._queue_message = real
+            self.assertEqual(cm.exception.code, nomem)
+            self.assertEqual(len(calls), 2)
+            self.assertEqual(s.outbound_size, 0)             # nothing left referenced
+            s.feed(client_stream((ws.OP_TEXT, ("\u20ac" * 30000).encode(), True)))
+            self.assertEqual(c.feed(s.data_to_send()), rest[:1])
+
+    def test_relay_views_copied_before_the_arena_is_reused(self):
+        # a read holding more than a batch (each message over the 256 KiB arena): feed()
+        # records again into the same arena before returning, so the relayed bytes of the
+        # messages before are copied first; their echo is still exact
+        texts = [("%d \u00e9t\u00e9 \u2014 " % i) * 30000 for i in range(3)]
+        stream = client_stream(*[(ws.OP_TEXT, t.encode(), True) for t in texts])
+        with ws.Session("server", max_message_size=1 << 24) as s, \
+                ws.Session("client", max_message_size=1 << 24) as c:
+            got = s.feed(stream)
+            self.assertEqual(got, [Message(ws.OP_TEXT, t) for t in texts])
+            kinds = [type(s._relay[id(e.data)][1]) for e in got]
+            self.assertEqual(kinds, [bytes, bytes, memoryview])      # the last one stays
+            for e in got:
+                s.send(e.data)
+            self.assertEqual(c.feed(s.data_to_send()), got)
 
     def test_echo_many(self):
         # the benchmark's loop: every message echoed, output taken once per read
