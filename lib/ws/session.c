@@ -2176,98 +2176,255 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
 #endif
 }
 
-/* The fast path (issue 15) for the common small message: a final text or binary frame with
- * no RSV bit, a 7-bit length and the masking the role requires (RFC 6455 5.1, 5.2), lying
- * whole in the input with no message in progress (5.4), within the limits (10.4), with a
- * non-empty payload. It makes the same checks and callbacks in the same order as
- * header_done(), recv_step() and frame_done() would, without the state machine: it unmasks
- * with 64-bit words into a small stack buffer (or in place) and, in whole-message mode,
- * delivers from there. Where the general path would stop between the header and the payload
- * (a pause, the gate, rtw_ws_free() from on_message_begin) it leaves the state exactly as
- * header_done() would and returns with the header consumed. Returns 1 when it took the
- * frame's header (*used, *rvp set), 0 when the general path must run. */
-static int fast_frame(rtw_ws *ws, const uint8_t *p, size_t avail, size_t *used, int *rvp)
+/* ------------------------------------------------------------------ small-frame fast path
+ *
+ * The common small message (issue 15): a final text or binary frame with no RSV bit, a 7-bit
+ * length of 1 to 125 and the masking the role requires (RFC 6455 5.1, 5.2), lying whole in
+ * the input with no message in progress (5.4) and within the limits (10.4). fast_run() takes
+ * such frames one after another and makes the same checks and callbacks, in the same order
+ * and with the same arguments, as header_done(), recv_step() and frame_done() would, without
+ * the per-step state machine; any other frame goes back to recv_input()'s general path.
+ *
+ * Checked once per run, as no callback can change it: the role, the settings and the
+ * callbacks (copied at creation), in-place input (fixed per rtw_ws_recv*() call), no message
+ * in progress (each fast message ends before the next starts), and in whole-message mode an
+ * empty message buffer within keep_buffer (only msg_room() grows it, never during a run).
+ * Checked after each callback, as a callback can change it: its return value (pause, error:
+ * check_cb()), rtw_ws_free() (free_pending), the input gate (queue calls grow the output:
+ * gate_update(), as recv_input() runs it before each step) and the receive state (a queue
+ * call that fails the session sets R_FAILED). cb_depth, the re-entrancy guard, is raised once
+ * for the whole run: nothing between two callbacks reads it.
+ *
+ * Between fast messages msg_op is 0 and msg_len the last length, as message_end() leaves
+ * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run (fast messages never
+ * set them); the UTF-8 state is initialised and used only for text that is not short ASCII.
+ * Where the general path stops between a header and its payload (on_message_begin paused,
+ * failed, freed the session or closed the gate), fast_hold() leaves exactly the state
+ * header_done() leaves. */
+
+typedef struct fast_ctx {
+  size_t hl;     /* header length: 6 with the masking key (server role), else 2 */
+  size_t lim;    /* the largest payload taken: 125, or less under the size limits (10.4) */
+  unsigned mbit; /* the MASK bit the role requires (5.1): 0x80 server, 0 client */
+  int inplace;   /* rtw_ws_recv_inplace(): unmask where the payload lies */
+} fast_ctx;
+
+/* The payload length of the frame at p when it is a fast one, else 0. */
+static inline size_t fast_len(const fast_ctx *c, const uint8_t *p, size_t avail)
 {
-  unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu;
-  size_t n = b1 & 0x7Fu, hl = 2u + 4u * (b1 >> 7);
+  size_t n;
+
+  if (avail < 2)
+    return 0;
+  n = (size_t)(p[1] ^ c->mbit); /* 128 or more when MASK is not what 5.1 wants */
+  /* byte 0: FIN, RSV clear (5.2: no extension negotiated for this frame), text or binary */
+  if ((unsigned)p[0] - 0x81u >= 2u || n - 1u >= c->lim || avail < c->hl + n)
+    return 0;
+  return n;
+}
+
+/* RFC 6455 5.3 for a fast frame's payload (offset 0) into dst, which has room for 128 bytes.
+ * When the input holds the payload rounded up to 8 bytes, whole 64-bit words are unmasked:
+ * bytes past the payload (the next frame's) are read, never written. The key word is the
+ * four key bytes as they lie in memory, twice, which is right for either byte order. */
+static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_t room,
+                               const uint8_t *key)
+{
+  uint32_t k;
+  uint64_t k64, w;
+  size_t i;
+
+  if (room < 16 || ((n + 7u) & ~(size_t)7u) > room) {
+    unmask_small(dst, src, n & 0x7Fu, rtw__ws_mask_key(key));
+    return;
+  }
+  memcpy(&k, key, 4);
+  k64 = (uint64_t)k << 32 | k;
+  memcpy(&w, src, 8);
+  w ^= k64;
+  memcpy(dst, &w, 8);
+  memcpy(&w, src + 8, 8); /* up to 16 bytes: two words, no loop */
+  w ^= k64;
+  memcpy(dst + 8, &w, 8);
+  for (i = 16; i < (n & 0x7Fu); i += 8) { /* (n < 128: tells the compiler dst has room) */
+    memcpy(&w, src + i, 8);
+    w ^= k64;
+    memcpy(dst + i, &w, 8);
+  }
+}
+
+/* RFC 6455 8.1 for a whole text payload: 0 when valid, RTW_ERR_INVALID_UTF8 at an invalid
+ * byte. *tail is set when it is valid but ends inside a sequence: the message is invalid at
+ * its end, after its data was delivered (message_end()). */
+static inline int fast_text(rtw_ws *ws, const uint8_t *d, size_t n, int *tail)
+{
+  if (n <= 16 && short_ascii(d, n))
+    return 0;
+  rtw__utf8_init(&ws->utf8);
+  if (rtw__utf8_validate(&ws->utf8, d, n) != n)
+    return RTW_ERR_INVALID_UTF8;
+  *tail = !rtw__utf8_at_boundary(&ws->utf8);
+  return 0;
+}
+
+/* Stop where the general path stops after on_message_begin: the header taken, the payload
+ * unread, the state as header_done() and message_begin() leave it. */
+static void fast_hold(rtw_ws *ws, const uint8_t *p, size_t n)
+{
+  rtw__ws_first_two(&ws->f, p[0], p[1]);
+  ws->f.payload_len = n;
+  memset(ws->f.mask, 0, 4);
+  if (ws->f.masked)
+    memcpy(ws->f.mask, p + 2, 4);
+  ws->remaining = n;
+  ws->frame_off = 0;
+  ws->key = rtw__ws_mask_key(ws->f.mask);
+  ws->msg_len = 0;
+  rtw__utf8_init(&ws->utf8);
+  ws->rstate = R_PAYLOAD;
+}
+
+/* The input gate as recv_input() checks it before each step: 1 when closed. Below high
+ * water an open gate stays open, so gate_update() runs only when it could change something. */
+static inline int fast_gated(rtw_ws *ws)
+{
+  if (out_size(ws) < ws->high_water && !ws->gated)
+    return 0;
+  gate_update(ws);
+  return ws->gated;
+}
+
+/* Whether the run ends after a message: what recv_input() checks after a step and before
+ * the next one (its loop condition, the gate, and a fast frame needs R_HEADER). */
+static inline int fast_end(rtw_ws *ws)
+{
+  return ws->paused || ws->free_pending || ws->rstate != R_HEADER || fast_gated(ws);
+}
+
+/* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
+static const uint8_t *fast_streamed(rtw_ws *ws, const fast_ctx *c, const uint8_t *p,
+                                    const uint8_t *end, int *rvp)
+{
+  int (*on_begin)(rtw_ws *, int, void *) = ws->cb.on_message_begin;
+  int (*on_data)(rtw_ws *, const void *, size_t, void *) = ws->cb.on_message_data;
+  int (*on_end)(rtw_ws *, void *) = ws->cb.on_message_end;
+  void *ud = ws->user_data;
   uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
-  const uint8_t *d = p + hl;
+  size_t n;
   int rv = 0;
 
-  if ((b0 != 0x81u && b0 != 0x82u) || n - 1u >= 125u ||
-      (b1 >> 7) != (unsigned)(ws->role == RTW_WS_ROLE_SERVER) || ws->msg_op != 0 ||
-      avail < hl + n || n > ws->max_frame || n > ws->max_msg)
-    return 0;
-  /* message_begin() */
-  ws->msg_op = (uint8_t)op;
-  ws->msg_len = 0;
-  ws->rx_z = 0;
-  ws->rx_zwire = 0;
-  rtw__utf8_init(&ws->utf8);
-  ws->msg.len = 0;
-  ws->rx_direct = NULL;
-  if (!(ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) && ws->cb.on_message_begin != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_begin(ws, (int)op, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0)
-      rv = check_cb(ws, rv);
-    if (rv != 0 || ws->paused || ws->free_pending || (gate_update(ws), ws->gated)) {
-      /* stop where the general path stops: after the header, payload unread */
-      (void)rtw__ws_parse_short(p, avail, &ws->f);
-      ws->remaining = n;
-      ws->frame_off = 0;
-      ws->key = rtw__ws_mask_key(ws->f.mask);
-      ws->rstate = R_PAYLOAD;
-      *used = hl;
-      *rvp = rv;
-      return 1;
+  while ((n = fast_len(c, p, (size_t)(end - p))) != 0) {
+    const uint8_t *d;
+    int cb = 0, tail = 0, text = p[0] == 0x81u;
+
+    ws->msg_op = (uint8_t)(p[0] & 0x0Fu); /* message_begin() */
+    if (on_begin != NULL &&
+        ((cb = on_begin(ws, p[0] & 0x0F, ud)) != 0 || ws->free_pending || fast_gated(ws))) {
+      rv = check_cb(ws, cb);
+      if (rv != 0 || ws->paused || ws->free_pending || fast_gated(ws)) {
+        fast_hold(ws, p, n);
+        p += c->hl;
+        break;
+      }
     }
-  }
-  if (b1 & 0x80u) { /* 5.3: unmask */
-    uint32_t key = rtw__ws_mask_key(p + 2);
-    if (ws->rx_inplace) {
-      unmask_small((uint8_t *)(uintptr_t)d, d, n, key);
-    } else {
-      unmask_small(buf, d, n, key);
-      d = buf;
+    d = p + c->hl;
+    if (c->mbit != 0) { /* 5.3 */
+      if (c->inplace) {
+        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
+      } else {
+        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
+        d = buf;
+      }
     }
-  }
-  *used = hl + n;
-  if (!text_ok(ws, d, n)) {
-    *rvp = RTW_ERR_INVALID_UTF8; /* 8.1 */
-    return 1;
-  }
-  ws->msg_len = n;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
-    ws->rx_direct = d;
-    *rvp = message_end(ws); /* frame_done(): the state is R_HEADER already */
-    return 1;
-  }
-  /* deliver_checked() and message_end(), streamed */
-  if (ws->cb.on_message_data != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_data(ws, d, n, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0 && (rv = check_cb(ws, rv)) != 0) {
-      *rvp = rv;
-      return 1;
+    p += c->hl + n;
+    if (text && (rv = fast_text(ws, d, n, &tail)) != 0)
+      break; /* 8.1: fail fast, before any of it is delivered */
+    ws->msg_len = n;
+    if (on_data != NULL && (cb = on_data(ws, d, n, ud)) != 0 && (rv = check_cb(ws, cb)) != 0)
+      break;
+    ws->rstate = R_HEADER; /* frame_done(), whatever a callback did to it until here */
+    if (tail) {
+      rv = RTW_ERR_INVALID_UTF8; /* message_end(): the message ends inside a sequence */
+      break;
     }
-  }
-  if (op == RTW_WS_OP_TEXT && !rtw__utf8_at_boundary(&ws->utf8)) {
-    *rvp = RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
-    return 1;
-  }
-  ws->msg_op = 0;
-  if (ws->cb.on_message_end != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_end(ws, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0)
-      rv = check_cb(ws, rv);
+    ws->msg_op = 0;
+    if (on_end != NULL && (cb = on_end(ws, ud)) != 0 && (rv = check_cb(ws, cb)) != 0)
+      break;
+    if (fast_end(ws))
+      break;
   }
   *rvp = rv;
-  return 1;
+  return p;
+}
+
+/* Whole messages: on_message for each frame, with the payload where it lies (client role,
+ * in place) or in a stack buffer. */
+static const uint8_t *fast_whole(rtw_ws *ws, const fast_ctx *c, const uint8_t *p,
+                                 const uint8_t *end, int *rvp)
+{
+  int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
+  void *ud = ws->user_data;
+  uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
+  size_t n;
+  int rv = 0;
+
+  while ((n = fast_len(c, p, (size_t)(end - p))) != 0) {
+    unsigned op = p[0] & 0x0Fu;
+    const uint8_t *d = p + c->hl;
+    int cb, tail = 0;
+
+    if (c->mbit != 0) { /* 5.3 */
+      if (c->inplace) {
+        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
+      } else {
+        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
+        d = buf;
+      }
+    }
+    p += c->hl + n;
+    if (op == RTW_WS_OP_TEXT && (fast_text(ws, d, n, &tail) != 0 || tail)) {
+      ws->msg_op = (uint8_t)op; /* 8.1: invalid (at a byte, or at its end) */
+      rv = RTW_ERR_INVALID_UTF8;
+      break;
+    }
+    ws->msg_len = n; /* message_end(): msg_op is 0 while on_message runs */
+    if (on_msg != NULL && (cb = on_msg(ws, (int)op, d, n, ud)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
+      break;
+    if (fast_end(ws))
+      break;
+  }
+  *rvp = rv;
+  return p;
+}
+
+/* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
+ * it took none); *rvp is 0 or the error that ends the input. */
+static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end, int *rvp)
+{
+  int whole = (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) != 0;
+  fast_ctx c;
+  const uint8_t *q;
+
+  *rvp = 0;
+  if (ws->msg_op != 0 || (whole && (ws->msg.len != 0 || ws->msg.cap > ws->keep_buffer)))
+    return p;
+  c.mbit = ws->role == RTW_WS_ROLE_SERVER ? 0x80u : 0u;
+  c.hl = ws->role == RTW_WS_ROLE_SERVER ? 6u : 2u;
+  c.lim = RTW_WS_MAX_CONTROL_PAYLOAD; /* 125: the 7-bit lengths */
+  if (ws->max_frame < c.lim)
+    c.lim = (size_t)ws->max_frame;
+  if (ws->max_msg < c.lim)
+    c.lim = (size_t)ws->max_msg;
+  c.inplace = ws->rx_inplace;
+  ws->rx_z = 0; /* message_begin()'s resets that no fast message changes */
+  ws->rx_zwire = 0;
+  ws->rx_direct = NULL;
+  ws->msg.len = 0;
+  ws->cb_depth++;
+  q = whole ? fast_whole(ws, &c, p, end, rvp) : fast_streamed(ws, &c, p, end, rvp);
+  ws->cb_depth--;
+  return q;
 }
 
 static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
@@ -2287,9 +2444,16 @@ static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
       ws->paused = 1;
       break;
     }
-    if (!(ws->rstate == R_HEADER && ws->hdr_len == 0 && end - p >= 6 &&
-          fast_frame(ws, p, (size_t)(end - p), &used, &rv)))
-      rv = recv_step(ws, p, (size_t)(end - p), &used);
+    if (ws->rstate == R_HEADER && ws->hdr_len == 0 && end - p >= 2) {
+      const uint8_t *q = fast_run(ws, p, end, &rv);
+      if (q != p) { /* took frames (or a header): the loop checks again before the next */
+        p = q;
+        if (rv != 0 || ws->paused || ws->free_pending)
+          break;
+        continue;
+      }
+    }
+    rv = recv_step(ws, p, (size_t)(end - p), &used);
     p += used;
     if (rv != 0 || ws->paused || ws->free_pending)
       break;
