@@ -2302,45 +2302,46 @@ static inline int fast_end(rtw_ws *ws)
 }
 
 /* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
-static const uint8_t *fast_streamed(rtw_ws *ws, const fast_ctx *c, const uint8_t *p,
-                                    const uint8_t *end, int *rvp)
+static RTW_ALWAYS_INLINE const uint8_t *fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                                      const uint8_t *end, int *rvp)
 {
-  int (*on_begin)(rtw_ws *, int, void *) = ws->cb.on_message_begin;
-  int (*on_data)(rtw_ws *, const void *, size_t, void *) = ws->cb.on_message_data;
-  int (*on_end)(rtw_ws *, void *) = ws->cb.on_message_end;
-  void *ud = ws->user_data;
   uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
   size_t n;
   int rv = 0;
 
-  while ((n = fast_len(c, p, (size_t)(end - p))) != 0) {
+  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
     const uint8_t *d;
-    int cb = 0, tail = 0, text = p[0] == 0x81u;
+    int cb = 0, tail = 0;
 
     ws->msg_op = (uint8_t)(p[0] & 0x0Fu); /* message_begin() */
-    if (on_begin != NULL &&
-        ((cb = on_begin(ws, p[0] & 0x0F, ud)) != 0 || ws->free_pending || fast_gated(ws))) {
+    if (ws->cb.on_message_begin != NULL &&
+        ((cb = ws->cb.on_message_begin(ws, p[0] & 0x0F, ws->user_data)) != 0 ||
+         ws->free_pending || fast_gated(ws))) {
       rv = check_cb(ws, cb);
       if (rv != 0 || ws->paused || ws->free_pending || fast_gated(ws)) {
         fast_hold(ws, p, n);
-        p += c->hl;
+        p += c.hl;
         break;
       }
     }
-    d = p + c->hl;
-    if (c->mbit != 0) { /* 5.3 */
-      if (c->inplace) {
+    d = p + c.hl;
+    if (c.mbit != 0) { /* 5.3 */
+      if (c.inplace) {
         unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
       } else {
         fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
         d = buf;
       }
     }
-    p += c->hl + n;
-    if (text && (rv = fast_text(ws, d, n, &tail)) != 0)
+    if (p[0] == 0x81u && (rv = fast_text(ws, d, n, &tail)) != 0) {
+      p += c.hl + n;
       break; /* 8.1: fail fast, before any of it is delivered */
+    }
+    p += c.hl + n;
     ws->msg_len = n;
-    if (on_data != NULL && (cb = on_data(ws, d, n, ud)) != 0 && (rv = check_cb(ws, cb)) != 0)
+    if (ws->cb.on_message_data != NULL &&
+        (cb = ws->cb.on_message_data(ws, d, n, ws->user_data)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
       break;
     ws->rstate = R_HEADER; /* frame_done(), whatever a callback did to it until here */
     if (tail) {
@@ -2348,7 +2349,8 @@ static const uint8_t *fast_streamed(rtw_ws *ws, const fast_ctx *c, const uint8_t
       break;
     }
     ws->msg_op = 0;
-    if (on_end != NULL && (cb = on_end(ws, ud)) != 0 && (rv = check_cb(ws, cb)) != 0)
+    if (ws->cb.on_message_end != NULL && (cb = ws->cb.on_message_end(ws, ws->user_data)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
       break;
     if (fast_end(ws))
       break;
@@ -2359,8 +2361,8 @@ static const uint8_t *fast_streamed(rtw_ws *ws, const fast_ctx *c, const uint8_t
 
 /* Whole messages: on_message for each frame, with the payload where it lies (client role,
  * in place) or in a stack buffer. */
-static const uint8_t *fast_whole(rtw_ws *ws, const fast_ctx *c, const uint8_t *p,
-                                 const uint8_t *end, int *rvp)
+static RTW_ALWAYS_INLINE const uint8_t *fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                                   const uint8_t *end, int *rvp)
 {
   int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
   void *ud = ws->user_data;
@@ -2368,20 +2370,20 @@ static const uint8_t *fast_whole(rtw_ws *ws, const fast_ctx *c, const uint8_t *p
   size_t n;
   int rv = 0;
 
-  while ((n = fast_len(c, p, (size_t)(end - p))) != 0) {
+  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
     unsigned op = p[0] & 0x0Fu;
-    const uint8_t *d = p + c->hl;
+    const uint8_t *d = p + c.hl;
     int cb, tail = 0;
 
-    if (c->mbit != 0) { /* 5.3 */
-      if (c->inplace) {
+    if (c.mbit != 0) { /* 5.3 */
+      if (c.inplace) {
         unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
       } else {
         fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
         d = buf;
       }
     }
-    p += c->hl + n;
+    p += c.hl + n;
     if (op == RTW_WS_OP_TEXT && (fast_text(ws, d, n, &tail) != 0 || tail)) {
       ws->msg_op = (uint8_t)op; /* 8.1: invalid (at a byte, or at its end) */
       rv = RTW_ERR_INVALID_UTF8;
@@ -2398,6 +2400,27 @@ static const uint8_t *fast_whole(rtw_ws *ws, const fast_ctx *c, const uint8_t *p
   return p;
 }
 
+/* One copy of the loops per role: the header length and the MASK bit are constants there. */
+static const uint8_t *fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end,
+                                  int *rvp)
+{
+  c.hl = 6;
+  c.mbit = 0x80u;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    return fast_whole(ws, c, p, end, rvp);
+  return fast_streamed(ws, c, p, end, rvp);
+}
+
+static const uint8_t *fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end,
+                                  int *rvp)
+{
+  c.hl = 2;
+  c.mbit = 0;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    return fast_whole(ws, c, p, end, rvp);
+  return fast_streamed(ws, c, p, end, rvp);
+}
+
 /* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
  * it took none); *rvp is 0 or the error that ends the input. */
 static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end, int *rvp)
@@ -2409,8 +2432,8 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
   *rvp = 0;
   if (ws->msg_op != 0 || (whole && (ws->msg.len != 0 || ws->msg.cap > ws->keep_buffer)))
     return p;
-  c.mbit = ws->role == RTW_WS_ROLE_SERVER ? 0x80u : 0u;
-  c.hl = ws->role == RTW_WS_ROLE_SERVER ? 6u : 2u;
+  c.mbit = 0; /* set by fast_server() and fast_client() */
+  c.hl = 0;
   c.lim = RTW_WS_MAX_CONTROL_PAYLOAD; /* 125: the 7-bit lengths */
   if (ws->max_frame < c.lim)
     c.lim = (size_t)ws->max_frame;
@@ -2422,7 +2445,8 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
   ws->rx_direct = NULL;
   ws->msg.len = 0;
   ws->cb_depth++;
-  q = whole ? fast_whole(ws, &c, p, end, rvp) : fast_streamed(ws, &c, p, end, rvp);
+  q = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end, rvp)
+                                      : fast_client(ws, c, p, end, rvp);
   ws->cb_depth--;
   return q;
 }
