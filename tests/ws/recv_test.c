@@ -863,7 +863,7 @@ static void fp_check(const fp_cfg *cfg, const wst_buf *in, const size_t *frame_a
   fp_run(cfg, in->p, in->len, &in->len, 1, &full, &coarse); /* whole: the fast path */
   fp_same(&ref_full, &full, "whole", 0);
   fp_same(&ref_coarse, &coarse, "whole, coarse", 0);
-  if (cfg->act != FP_NONE && cfg->act_ev == FP_DATA) {
+  if (splits < 0 || (cfg->act != FP_NONE && cfg->act_ev == FP_DATA)) {
     free(cuts);
     rtwt_log_free(&ref_full), rtwt_log_free(&ref_coarse);
     rtwt_log_free(&full), rtwt_log_free(&coarse);
@@ -975,6 +975,48 @@ static void fast_path_differential(void **state)
   wst_buf_free(&in);
 }
 
+/* Every lead byte with continuation bytes at and around the edges of their ranges (RFC 3629
+ * section 4: overlong forms, surrogates, above U+10FFFF), complete, cut short at the end of
+ * the frame, or followed by ASCII: the small-text check of the fast path against the
+ * general path's validator, fed whole and one frame byte apart. */
+static void fast_path_utf8_sequences(void **state)
+{
+  static const uint8_t second[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                   0xC0, 0xC2, 0xF4, 0xFF};
+  static const uint8_t rest[] = {0x80, 0xBF, 0x41, 0xC0};
+  wst_buf in;
+  size_t at[2], si, ri;
+  unsigned lead;
+  int mode;
+
+  (void)state;
+  wst_buf_init(&in);
+  for (mode = 0; mode < 4; mode++) {
+    fp_cfg c;
+    memset(&c, 0, sizeof c);
+    c.role = mode & 1 ? RTW_WS_ROLE_CLIENT : RTW_WS_ROLE_SERVER;
+    c.flags = mode & 2 ? RTW_WS_FLAG_WHOLE_MESSAGES : 0;
+    for (lead = 0x7E; lead <= 0xFF; lead++) {
+      for (si = 0; si < sizeof second; si++) {
+        for (ri = 0; ri < sizeof rest * 2; ri++) {
+          uint8_t pl[8] = {'x', 0, 0, 0, 0, 'y', 'z', 'w'};
+          size_t len = ri < sizeof rest ? 8 : 2 + ri - sizeof rest; /* 2..5: cut short */
+          pl[1] = (uint8_t)lead;
+          pl[2] = second[si];
+          pl[3] = pl[4] = rest[ri % sizeof rest];
+          wst_buf_clear(&in);
+          at[0] = in.len;
+          (void)wst_frame(&in, c.role == RTW_WS_ROLE_SERVER, 1, TEXT, pl, len);
+          at[1] = in.len;
+          wst_frame_str(&in, c.role == RTW_WS_ROLE_SERVER, 1, BIN, "next");
+          fp_check(&c, &in, at, 2, -1);
+        }
+      }
+    }
+  }
+  wst_buf_free(&in);
+}
+
 /* Invalid UTF-8 at each byte of a small text frame (and a valid one cut short at its end),
  * between two valid frames: the same 1007 as the general path, with the same deliveries. */
 static void fast_path_invalid_utf8(void **state)
@@ -1037,6 +1079,7 @@ int main(void)
     cmocka_unit_test(fast_path_matches_general),
     cmocka_unit_test(fast_path_differential),
     cmocka_unit_test(fast_path_invalid_utf8),
+    cmocka_unit_test(fast_path_utf8_sequences),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
