@@ -2270,7 +2270,11 @@ static inline size_t fast_len(const fast_ctx *c, const uint8_t *p, size_t avail)
   return n;
 }
 
-/* RFC 6455 5.3 for a fast frame's payload (offset 0) into dst, which has room for 128 bytes.
+/* The unmask buffer: 125 bytes rounded up to a word would do, but the compiler only sees that
+ * a length is a byte, so room for 255 rounded up keeps its overflow warnings quiet. */
+#define FAST_BUF 256u
+
+/* RFC 6455 5.3 for a fast frame's payload (offset 0) into dst (FAST_BUF bytes).
  * When the input holds the payload rounded up to 8 bytes, whole 64-bit words are unmasked:
  * bytes past the payload (the next frame's) are read, never written. The key word is the
  * four key bytes as they lie in memory, twice, which is right for either byte order. */
@@ -2282,7 +2286,7 @@ static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_
   size_t i;
 
   if (room < 16 || ((n + 7u) & ~(size_t)7u) > room) {
-    unmask_small(dst, src, n & 0x7Fu, rtw__ws_mask_key(key));
+    unmask_small(dst, src, n, rtw__ws_mask_key(key));
     return;
   }
   memcpy(&k, key, 4);
@@ -2293,7 +2297,7 @@ static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_
   memcpy(&w, src + 8, 8); /* up to 16 bytes: two words, no loop */
   w ^= k64;
   memcpy(dst + 8, &w, 8);
-  for (i = 16; i < (n & 0x7Fu); i += 8) { /* (n < 128: tells the compiler dst has room) */
+  for (i = 16; i < n; i += 8) {
     memcpy(&w, src + i, 8);
     w ^= k64;
     memcpy(dst + i, &w, 8);
@@ -2357,7 +2361,7 @@ static inline int fast_end(rtw_ws *ws)
 static RTW_ALWAYS_INLINE const uint8_t *fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
                                                       const uint8_t *end, int *rvp)
 {
-  uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
+  uint8_t buf[FAST_BUF];
   size_t n;
   int rv = 0;
 
@@ -2418,7 +2422,7 @@ static RTW_ALWAYS_INLINE const uint8_t *fast_whole(rtw_ws *ws, fast_ctx c, const
 {
   int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
   void *ud = ws->user_data;
-  uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
+  uint8_t buf[FAST_BUF];
   size_t n;
   int rv = 0;
 
