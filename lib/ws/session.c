@@ -2256,6 +2256,11 @@ typedef struct fast_ctx {
   int inplace;   /* rtw_ws_recv_inplace(): unmask where the payload lies */
 } fast_ctx;
 
+typedef struct fast_out {
+  const uint8_t *p; /* where the loop stopped */
+  int rv;           /* 0, or the error that ends the input */
+} fast_out;
+
 /* The payload length of the frame at p when it is a fast one, else 0. */
 static inline size_t fast_len(const fast_ctx *c, const uint8_t *p, size_t avail)
 {
@@ -2358,10 +2363,11 @@ static inline int fast_end(rtw_ws *ws)
 }
 
 /* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
-static RTW_ALWAYS_INLINE const uint8_t *fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                                      const uint8_t *end, int *rvp)
+static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                                const uint8_t *end)
 {
   uint8_t buf[FAST_BUF];
+  fast_out o;
   size_t n;
   int rv = 0;
 
@@ -2411,18 +2417,20 @@ static RTW_ALWAYS_INLINE const uint8_t *fast_streamed(rtw_ws *ws, fast_ctx c, co
     if (fast_end(ws))
       break;
   }
-  *rvp = rv;
-  return p;
+  o.p = p;
+  o.rv = rv;
+  return o;
 }
 
 /* Whole messages: on_message for each frame, with the payload where it lies (client role,
  * in place) or in a stack buffer. */
-static RTW_ALWAYS_INLINE const uint8_t *fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                                   const uint8_t *end, int *rvp)
+static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                             const uint8_t *end)
 {
   int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
   void *ud = ws->user_data;
   uint8_t buf[FAST_BUF];
+  fast_out o;
   size_t n;
   int rv = 0;
 
@@ -2452,29 +2460,28 @@ static RTW_ALWAYS_INLINE const uint8_t *fast_whole(rtw_ws *ws, fast_ctx c, const
     if (fast_end(ws))
       break;
   }
-  *rvp = rv;
-  return p;
+  o.p = p;
+  o.rv = rv;
+  return o;
 }
 
 /* One copy of the loops per role: the header length and the MASK bit are constants there. */
-static const uint8_t *fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end,
-                                  int *rvp)
+static fast_out fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
 {
   c.hl = 6;
   c.mbit = 0x80u;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end, rvp);
-  return fast_streamed(ws, c, p, end, rvp);
+    return fast_whole(ws, c, p, end);
+  return fast_streamed(ws, c, p, end);
 }
 
-static const uint8_t *fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end,
-                                  int *rvp)
+static fast_out fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
 {
   c.hl = 2;
   c.mbit = 0;
   if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end, rvp);
-  return fast_streamed(ws, c, p, end, rvp);
+    return fast_whole(ws, c, p, end);
+  return fast_streamed(ws, c, p, end);
 }
 
 /* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
@@ -2483,7 +2490,7 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
 {
   int whole = (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) != 0;
   fast_ctx c;
-  const uint8_t *q;
+  fast_out o;
 
   *rvp = 0;
   if (ws->msg_op != 0 || (whole && (ws->msg.len != 0 || ws->msg.cap > ws->keep_buffer)))
@@ -2501,10 +2508,10 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
   ws->rx_direct = NULL;
   ws->msg.len = 0;
   ws->cb_depth++;
-  q = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end, rvp)
-                                      : fast_client(ws, c, p, end, rvp);
+  o = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end) : fast_client(ws, c, p, end);
   ws->cb_depth--;
-  return q;
+  *rvp = o.rv;
+  return o.p;
 }
 
 static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
