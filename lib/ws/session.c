@@ -13,8 +13,9 @@
  * caller's buffer instead and delivers pointers into it (rx_inplace); a one-frame whole
  * message readable where it lies is delivered from there (rx_direct), never copied. Text is
  * validated as it arrives and fails at the first invalid byte (1007), not at the end of the
- * message. A small final data frame lying whole in the input takes fast_frame(): the same
- * checks and callbacks in the same order, without the per-step state machine.
+ * message. Small final data frames lying whole in the input, one after another, take
+ * fast_run(): the same checks and callbacks in the same order, without the per-step state
+ * machine (see "small-frame fast path" below).
  *
  *   R_HEADER --header ok--> R_PAYLOAD --payload done--> R_HEADER
  *   any --peer close--> R_CLOSED (input ignored)     any --error--> R_FAILED (sticky)
@@ -2244,7 +2245,8 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
  *
  * Between fast messages msg_op is 0 and msg_len the last length, as message_end() leaves
  * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run (fast messages never
- * set them); the UTF-8 state is initialised and used only for text that is not short ASCII.
+ * set them); the UTF-8 state is initialised and used only for text over 32 bytes that is not
+ * ASCII (shorter text takes short_ascii() or the DFA of short_utf8()).
  * Where the general path stops between a header and its payload (on_message_begin paused,
  * failed, freed the session or closed the gate), fast_hold() leaves exactly the state
  * header_done() leaves. */
