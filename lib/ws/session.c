@@ -2292,7 +2292,7 @@ static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_
   uint64_t k64, w;
   size_t i;
 
-  if (room < 16 || ((n + 7u) & ~(size_t)7u) > room) {
+  if (n <= 16 ? room < 16 : ((n + 7u) & ~(size_t)7u) > room) {
     unmask_small(dst, src, n, rtw__ws_mask_key(key));
     return;
   }
@@ -2304,6 +2304,8 @@ static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_
   memcpy(&w, src + 8, 8); /* up to 16 bytes: two words, no loop */
   w ^= k64;
   memcpy(dst + 8, &w, 8);
+  if (n <= 16)
+    return;
   for (i = 16; i < n; i += 8) {
     memcpy(&w, src + i, 8);
     w ^= k64;
