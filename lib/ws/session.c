@@ -13,8 +13,9 @@
  * caller's buffer instead and delivers pointers into it (rx_inplace); a one-frame whole
  * message readable where it lies is delivered from there (rx_direct), never copied. Text is
  * validated as it arrives and fails at the first invalid byte (1007), not at the end of the
- * message. A small final data frame lying whole in the input takes fast_frame(): the same
- * checks and callbacks in the same order, without the per-step state machine.
+ * message. Small final data frames lying whole in the input, one after another, take
+ * fast_run(): the same checks and callbacks in the same order, without the per-step state
+ * machine (see "small-frame fast path" below).
  *
  *   R_HEADER --header ok--> R_PAYLOAD --payload done--> R_HEADER
  *   any --peer close--> R_CLOSED (input ignored)     any --error--> R_FAILED (sticky)
@@ -1656,6 +1657,53 @@ static inline int short_ascii(const uint8_t *d, size_t n)
   return ((a | b) & 0x8080808080808080ull) == 0;
 }
 
+/* UTF-8 (RFC 3629 section 4; the table in lib/core/utf8.h) as a DFA over a whole small
+ * payload, for the fast path (issue 15: text of a few bytes that is not all ASCII). A state
+ * is a bit offset, a multiple of 6; the row of a byte holds, at each state's offset, the
+ * state that byte leads to, so a byte costs one load and one shift: no branch, no call.
+ * U8_BAD is sticky, so the end state tells the three outcomes apart: U8_OK (valid), U8_BAD
+ * (an invalid byte somewhere) or any other (valid, but ending inside a sequence). */
+#define U8_OK 0u  /* at a character boundary */
+#define U8_BAD 6u /* an invalid byte was seen */
+#define U8_C1 12u /* 1, 2, 3 continuation bytes 80..BF to come */
+#define U8_C2 18u
+#define U8_C3 24u
+#define U8_E0 30u /* after E0: A0..BF (no overlong form) */
+#define U8_ED 36u /* after ED: 80..9F (no surrogate) */
+#define U8_F0 42u /* after F0: 90..BF (no overlong form) */
+#define U8_F4 48u /* after F4: 80..8F (nothing above U+10FFFF) */
+#define U8_IN(b, lo, hi) ((b) >= (lo) && (b) <= (hi))
+#define U8_LEAD(b)                                                                              \
+  ((b) < 0x80 ? U8_OK : (b) < 0xC2 ? U8_BAD : (b) < 0xE0 ? U8_C1 : (b) == 0xE0 ? U8_E0        \
+   : (b) == 0xED ? U8_ED : (b) < 0xF0 ? U8_C2 : (b) == 0xF0 ? U8_F0 : (b) < 0xF4 ? U8_C3      \
+   : (b) == 0xF4 ? U8_F4 : U8_BAD)
+#define U8_TO(from, to) ((uint64_t)(to) << (from))
+#define U8_ROW(b)                                                                               \
+  (U8_TO(U8_OK, U8_LEAD(b)) | U8_TO(U8_BAD, U8_BAD) |                                           \
+   U8_TO(U8_C1, U8_IN(b, 0x80, 0xBF) ? U8_OK : U8_BAD) |                                       \
+   U8_TO(U8_C2, U8_IN(b, 0x80, 0xBF) ? U8_C1 : U8_BAD) |                                       \
+   U8_TO(U8_C3, U8_IN(b, 0x80, 0xBF) ? U8_C2 : U8_BAD) |                                       \
+   U8_TO(U8_E0, U8_IN(b, 0xA0, 0xBF) ? U8_C1 : U8_BAD) |                                       \
+   U8_TO(U8_ED, U8_IN(b, 0x80, 0x9F) ? U8_C1 : U8_BAD) |                                       \
+   U8_TO(U8_F0, U8_IN(b, 0x90, 0xBF) ? U8_C2 : U8_BAD) |                                       \
+   U8_TO(U8_F4, U8_IN(b, 0x80, 0x8F) ? U8_C2 : U8_BAD))
+#define U8_R4(b) U8_ROW(b), U8_ROW((b) + 1), U8_ROW((b) + 2), U8_ROW((b) + 3)
+#define U8_R16(b) U8_R4(b), U8_R4((b) + 4), U8_R4((b) + 8), U8_R4((b) + 12)
+#define U8_R64(b) U8_R16(b), U8_R16((b) + 16), U8_R16((b) + 32), U8_R16((b) + 48)
+
+static const uint64_t u8_rows[256] = {U8_R64(0), U8_R64(64), U8_R64(128), U8_R64(192)};
+
+/* The end state of the DFA over d[0..n), from a boundary. */
+static inline unsigned short_utf8(const uint8_t *d, size_t n)
+{
+  uint64_t st = U8_OK;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    st = u8_rows[d[i]] >> (st & 63u);
+  return (unsigned)(st & 63u);
+}
+
 /* Text checks of a piece (RFC 6455 8.1: fail fast at the first invalid byte). */
 static inline int text_ok(rtw_ws *ws, const uint8_t *d, size_t n)
 {
@@ -2176,98 +2224,298 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
 #endif
 }
 
-/* The fast path (issue 15) for the common small message: a final text or binary frame with
- * no RSV bit, a 7-bit length and the masking the role requires (RFC 6455 5.1, 5.2), lying
- * whole in the input with no message in progress (5.4), within the limits (10.4), with a
- * non-empty payload. It makes the same checks and callbacks in the same order as
- * header_done(), recv_step() and frame_done() would, without the state machine: it unmasks
- * with 64-bit words into a small stack buffer (or in place) and, in whole-message mode,
- * delivers from there. Where the general path would stop between the header and the payload
- * (a pause, the gate, rtw_ws_free() from on_message_begin) it leaves the state exactly as
- * header_done() would and returns with the header consumed. Returns 1 when it took the
- * frame's header (*used, *rvp set), 0 when the general path must run. */
-static int fast_frame(rtw_ws *ws, const uint8_t *p, size_t avail, size_t *used, int *rvp)
+/* ------------------------------------------------------------------ small-frame fast path
+ *
+ * The common small message (issue 15): a final text or binary frame with no RSV bit, a 7-bit
+ * length of 1 to 125 and the masking the role requires (RFC 6455 5.1, 5.2), lying whole in
+ * the input with no message in progress (5.4) and within the limits (10.4). fast_run() takes
+ * such frames one after another and makes the same checks and callbacks, in the same order
+ * and with the same arguments, as header_done(), recv_step() and frame_done() would, without
+ * the per-step state machine; any other frame goes back to recv_input()'s general path.
+ *
+ * Checked once per run, as no callback can change it: the role, the settings and the
+ * callbacks (copied at creation), in-place input (fixed per rtw_ws_recv*() call), no message
+ * in progress (each fast message ends before the next starts), and in whole-message mode an
+ * empty message buffer within keep_buffer (only msg_room() grows it, never during a run).
+ * Checked after each callback, as a callback can change it: its return value (pause, error:
+ * check_cb()), rtw_ws_free() (free_pending), the input gate (queue calls grow the output:
+ * gate_update(), as recv_input() runs it before each step) and the receive state (a queue
+ * call that fails the session sets R_FAILED). cb_depth, the re-entrancy guard, is raised once
+ * for the whole run: nothing between two callbacks reads it.
+ *
+ * Between fast messages msg_op is 0 and msg_len the last length, as message_end() leaves
+ * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run (fast messages never
+ * set them); the UTF-8 state is initialised and used only for text over 32 bytes that is not
+ * ASCII (shorter text takes short_ascii() or the DFA of short_utf8()).
+ * Where the general path stops between a header and its payload (on_message_begin paused,
+ * failed, freed the session or closed the gate), fast_hold() leaves exactly the state
+ * header_done() leaves. */
+
+typedef struct fast_ctx {
+  size_t hl;     /* header length: 6 with the masking key (server role), else 2 */
+  size_t lim;    /* the largest payload taken: 125, or less under the size limits (10.4) */
+  unsigned mbit; /* the MASK bit the role requires (5.1): 0x80 server, 0 client */
+  int inplace;   /* rtw_ws_recv_inplace(): unmask where the payload lies */
+} fast_ctx;
+
+typedef struct fast_out {
+  const uint8_t *p; /* where the loop stopped */
+  int rv;           /* 0, or the error that ends the input */
+} fast_out;
+
+/* The payload length of the frame at p when it is a fast one, else 0. */
+static inline size_t fast_len(const fast_ctx *c, const uint8_t *p, size_t avail)
 {
-  unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu;
-  size_t n = b1 & 0x7Fu, hl = 2u + 4u * (b1 >> 7);
-  uint8_t buf[RTW_WS_MAX_CONTROL_PAYLOAD + 3];
-  const uint8_t *d = p + hl;
+  size_t n;
+
+  if (avail < 2)
+    return 0;
+  n = (size_t)(p[1] ^ c->mbit); /* 128 or more when MASK is not what 5.1 wants */
+  /* byte 0: FIN, RSV clear (5.2: no extension negotiated for this frame), text or binary */
+  if ((unsigned)p[0] - 0x81u >= 2u || n - 1u >= c->lim || avail < c->hl + n)
+    return 0;
+  return n;
+}
+
+/* The unmask buffer: 125 bytes rounded up to a word would do, but the compiler only sees that
+ * a length is a byte, so room for 255 rounded up keeps its overflow warnings quiet. */
+#define FAST_BUF 256u
+
+/* RFC 6455 5.3 for a fast frame's payload (offset 0) into dst (FAST_BUF bytes).
+ * When the input holds the payload rounded up to 8 bytes, whole 64-bit words are unmasked:
+ * bytes past the payload (the next frame's) are read, never written. The key word is the
+ * four key bytes as they lie in memory, twice, which is right for either byte order. */
+static inline void fast_unmask(uint8_t *dst, const uint8_t *src, size_t n, size_t room,
+                               const uint8_t *key)
+{
+  uint32_t k;
+  uint64_t k64, w;
+  size_t i;
+
+  if (n <= 16 ? room < 16 : ((n + 7u) & ~(size_t)7u) > room) {
+    unmask_small(dst, src, n, rtw__ws_mask_key(key));
+    return;
+  }
+  memcpy(&k, key, 4);
+  k64 = (uint64_t)k << 32 | k;
+  memcpy(&w, src, 8);
+  w ^= k64;
+  memcpy(dst, &w, 8);
+  memcpy(&w, src + 8, 8); /* up to 16 bytes: two words, no loop */
+  w ^= k64;
+  memcpy(dst + 8, &w, 8);
+  if (n <= 16)
+    return;
+  for (i = 16; i < n; i += 8) {
+    memcpy(&w, src + i, 8);
+    w ^= k64;
+    memcpy(dst + i, &w, 8);
+  }
+}
+
+/* RFC 6455 8.1 for a whole text payload: 0 when valid, RTW_ERR_INVALID_UTF8 at an invalid
+ * byte. *tail is set when it is valid but ends inside a sequence: the message is invalid at
+ * its end, after its data was delivered (message_end()). */
+static inline int fast_text(rtw_ws *ws, const uint8_t *d, size_t n, int *tail)
+{
+  if (n <= 16 && short_ascii(d, n))
+    return 0;
+  if (n <= 32) { /* a few characters: the DFA beats a call to the validator */
+    unsigned st = short_utf8(d, n);
+    *tail = st != U8_OK;
+    return st == U8_BAD ? RTW_ERR_INVALID_UTF8 : 0;
+  }
+  rtw__utf8_init(&ws->utf8);
+  if (rtw__utf8_validate(&ws->utf8, d, n) != n)
+    return RTW_ERR_INVALID_UTF8;
+  *tail = !rtw__utf8_at_boundary(&ws->utf8);
+  return 0;
+}
+
+/* Stop where the general path stops after on_message_begin: the header taken, the payload
+ * unread, the state as header_done() and message_begin() leave it. */
+static void fast_hold(rtw_ws *ws, const uint8_t *p, size_t n)
+{
+  rtw__ws_first_two(&ws->f, p[0], p[1]);
+  ws->f.payload_len = n;
+  memset(ws->f.mask, 0, 4);
+  if (ws->f.masked)
+    memcpy(ws->f.mask, p + 2, 4);
+  ws->remaining = n;
+  ws->frame_off = 0;
+  ws->key = rtw__ws_mask_key(ws->f.mask);
+  ws->msg_len = 0;
+  rtw__utf8_init(&ws->utf8);
+  ws->rstate = R_PAYLOAD;
+}
+
+/* The input gate as recv_input() checks it before each step: 1 when closed. Below high
+ * water an open gate stays open, so gate_update() runs only when it could change something. */
+static inline int fast_gated(rtw_ws *ws)
+{
+  if (out_size(ws) < ws->high_water && !ws->gated)
+    return 0;
+  gate_update(ws);
+  return ws->gated;
+}
+
+/* Whether the run ends after a message: what recv_input() checks after a step and before
+ * the next one (its loop condition, the gate, and a fast frame needs R_HEADER). */
+static inline int fast_end(rtw_ws *ws)
+{
+  return ws->paused || ws->free_pending || ws->rstate != R_HEADER || fast_gated(ws);
+}
+
+/* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
+static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                                const uint8_t *end)
+{
+  uint8_t buf[FAST_BUF];
+  fast_out o;
+  size_t n;
   int rv = 0;
 
-  if ((b0 != 0x81u && b0 != 0x82u) || n - 1u >= 125u ||
-      (b1 >> 7) != (unsigned)(ws->role == RTW_WS_ROLE_SERVER) || ws->msg_op != 0 ||
-      avail < hl + n || n > ws->max_frame || n > ws->max_msg)
-    return 0;
-  /* message_begin() */
-  ws->msg_op = (uint8_t)op;
-  ws->msg_len = 0;
-  ws->rx_z = 0;
+  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+    const uint8_t *d;
+    int cb = 0, tail = 0;
+
+    ws->msg_op = (uint8_t)(p[0] & 0x0Fu); /* message_begin() */
+    if (ws->cb.on_message_begin != NULL &&
+        ((cb = ws->cb.on_message_begin(ws, p[0] & 0x0F, ws->user_data)) != 0 ||
+         ws->free_pending || fast_gated(ws))) {
+      rv = check_cb(ws, cb);
+      if (rv != 0 || ws->paused || ws->free_pending || fast_gated(ws)) {
+        fast_hold(ws, p, n);
+        p += c.hl;
+        break;
+      }
+    }
+    d = p + c.hl;
+    if (c.mbit != 0) { /* 5.3 */
+      if (c.inplace) {
+        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
+      } else {
+        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
+        d = buf;
+      }
+    }
+    if (p[0] == 0x81u && (rv = fast_text(ws, d, n, &tail)) != 0) {
+      p += c.hl + n;
+      break; /* 8.1: fail fast, before any of it is delivered */
+    }
+    p += c.hl + n;
+    ws->msg_len = n;
+    if (ws->cb.on_message_data != NULL &&
+        (cb = ws->cb.on_message_data(ws, d, n, ws->user_data)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
+      break;
+    ws->rstate = R_HEADER; /* frame_done(), whatever a callback did to it until here */
+    if (tail) {
+      rv = RTW_ERR_INVALID_UTF8; /* message_end(): the message ends inside a sequence */
+      break;
+    }
+    ws->msg_op = 0;
+    if (ws->cb.on_message_end != NULL && (cb = ws->cb.on_message_end(ws, ws->user_data)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
+      break;
+    if (fast_end(ws))
+      break;
+  }
+  o.p = p;
+  o.rv = rv;
+  return o;
+}
+
+/* Whole messages: on_message for each frame, with the payload where it lies (client role,
+ * in place) or in a stack buffer. */
+static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                             const uint8_t *end)
+{
+  int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
+  void *ud = ws->user_data;
+  uint8_t buf[FAST_BUF];
+  fast_out o;
+  size_t n;
+  int rv = 0;
+
+  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+    unsigned op = p[0] & 0x0Fu;
+    const uint8_t *d = p + c.hl;
+    int cb, tail = 0;
+
+    if (c.mbit != 0) { /* 5.3 */
+      if (c.inplace) {
+        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
+      } else {
+        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
+        d = buf;
+      }
+    }
+    p += c.hl + n;
+    if (op == RTW_WS_OP_TEXT && (fast_text(ws, d, n, &tail) != 0 || tail)) {
+      ws->msg_op = (uint8_t)op; /* 8.1: invalid (at a byte, or at its end) */
+      rv = RTW_ERR_INVALID_UTF8;
+      break;
+    }
+    ws->msg_len = n; /* message_end(): msg_op is 0 while on_message runs */
+    if (on_msg != NULL && (cb = on_msg(ws, (int)op, d, n, ud)) != 0 &&
+        (rv = check_cb(ws, cb)) != 0)
+      break;
+    if (fast_end(ws))
+      break;
+  }
+  o.p = p;
+  o.rv = rv;
+  return o;
+}
+
+/* One copy of the loops per role: the header length and the MASK bit are constants there. */
+static fast_out fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
+{
+  c.hl = 6;
+  c.mbit = 0x80u;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    return fast_whole(ws, c, p, end);
+  return fast_streamed(ws, c, p, end);
+}
+
+static fast_out fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
+{
+  c.hl = 2;
+  c.mbit = 0;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    return fast_whole(ws, c, p, end);
+  return fast_streamed(ws, c, p, end);
+}
+
+/* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
+ * it took none); *rvp is 0 or the error that ends the input. */
+static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end, int *rvp)
+{
+  int whole = (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) != 0;
+  fast_ctx c;
+  fast_out o;
+
+  *rvp = 0;
+  if (ws->msg_op != 0 || (whole && (ws->msg.len != 0 || ws->msg.cap > ws->keep_buffer)))
+    return p;
+  c.mbit = 0; /* set by fast_server() and fast_client() */
+  c.hl = 0;
+  c.lim = RTW_WS_MAX_CONTROL_PAYLOAD; /* 125: the 7-bit lengths */
+  if (ws->max_frame < c.lim)
+    c.lim = (size_t)ws->max_frame;
+  if (ws->max_msg < c.lim)
+    c.lim = (size_t)ws->max_msg;
+  c.inplace = ws->rx_inplace;
+  ws->rx_z = 0; /* message_begin()'s resets that no fast message changes */
   ws->rx_zwire = 0;
-  rtw__utf8_init(&ws->utf8);
-  ws->msg.len = 0;
   ws->rx_direct = NULL;
-  if (!(ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) && ws->cb.on_message_begin != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_begin(ws, (int)op, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0)
-      rv = check_cb(ws, rv);
-    if (rv != 0 || ws->paused || ws->free_pending || (gate_update(ws), ws->gated)) {
-      /* stop where the general path stops: after the header, payload unread */
-      (void)rtw__ws_parse_short(p, avail, &ws->f);
-      ws->remaining = n;
-      ws->frame_off = 0;
-      ws->key = rtw__ws_mask_key(ws->f.mask);
-      ws->rstate = R_PAYLOAD;
-      *used = hl;
-      *rvp = rv;
-      return 1;
-    }
-  }
-  if (b1 & 0x80u) { /* 5.3: unmask */
-    uint32_t key = rtw__ws_mask_key(p + 2);
-    if (ws->rx_inplace) {
-      unmask_small((uint8_t *)(uintptr_t)d, d, n, key);
-    } else {
-      unmask_small(buf, d, n, key);
-      d = buf;
-    }
-  }
-  *used = hl + n;
-  if (!text_ok(ws, d, n)) {
-    *rvp = RTW_ERR_INVALID_UTF8; /* 8.1 */
-    return 1;
-  }
-  ws->msg_len = n;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES) {
-    ws->rx_direct = d;
-    *rvp = message_end(ws); /* frame_done(): the state is R_HEADER already */
-    return 1;
-  }
-  /* deliver_checked() and message_end(), streamed */
-  if (ws->cb.on_message_data != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_data(ws, d, n, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0 && (rv = check_cb(ws, rv)) != 0) {
-      *rvp = rv;
-      return 1;
-    }
-  }
-  if (op == RTW_WS_OP_TEXT && !rtw__utf8_at_boundary(&ws->utf8)) {
-    *rvp = RTW_ERR_INVALID_UTF8; /* the message ends inside a sequence */
-    return 1;
-  }
-  ws->msg_op = 0;
-  if (ws->cb.on_message_end != NULL) {
-    ws->cb_depth++;
-    rv = ws->cb.on_message_end(ws, ws->user_data);
-    ws->cb_depth--;
-    if (rv != 0)
-      rv = check_cb(ws, rv);
-  }
-  *rvp = rv;
-  return 1;
+  ws->msg.len = 0;
+  ws->cb_depth++;
+  o = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end) : fast_client(ws, c, p, end);
+  ws->cb_depth--;
+  *rvp = o.rv;
+  return o.p;
 }
 
 static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
@@ -2287,9 +2535,16 @@ static int recv_input(rtw_ws *ws, const uint8_t *in, size_t len, size_t *nread)
       ws->paused = 1;
       break;
     }
-    if (!(ws->rstate == R_HEADER && ws->hdr_len == 0 && end - p >= 6 &&
-          fast_frame(ws, p, (size_t)(end - p), &used, &rv)))
-      rv = recv_step(ws, p, (size_t)(end - p), &used);
+    if (ws->rstate == R_HEADER && ws->hdr_len == 0 && end - p >= 2) {
+      const uint8_t *q = fast_run(ws, p, end, &rv);
+      if (q != p) { /* took frames (or a header): the loop checks again before the next */
+        p = q;
+        if (rv != 0 || ws->paused || ws->free_pending)
+          break;
+        continue;
+      }
+    }
+    rv = recv_step(ws, p, (size_t)(end - p), &used);
     p += used;
     if (rv != 0 || ws->paused || ws->free_pending)
       break;

@@ -611,6 +611,457 @@ static void fast_path_matches_general(void **state)
   wst_buf_free(&in);
 }
 
+/* ================================================================== fast path vs general path
+ *
+ * Streams of small frames (text and binary, the masking each role wants, mixed with frames the
+ * fast path leaves to the general one: pings, fragments, empty and 126-byte frames), with a
+ * callback action at one event (pause, failure, RTW_ERR_WS_CLOSED, rtw_ws_free(), a queued
+ * message that closes the input gate) and invalid UTF-8 at each byte of a text frame. The
+ * oracle feeds each frame's first byte apart from the rest, so every frame goes through the
+ * general path with its payload in one step (the fast path needs a whole frame); fed whole
+ * (fast path), the full log must match it exactly: every callback with its arguments, every
+ * return code with the stream position after it (*nread), the output. Fed byte by byte (the
+ * general path a byte at a time), at every two-way split and in random pieces, the coarse log
+ * (data coalesced per message, no error positions, which depend on where the input is cut)
+ * must match too, for every action but those taken at a data piece (split-dependent). */
+
+#define FP_BEGIN 1u
+#define FP_DATA 2u
+#define FP_END 4u
+#define FP_MSG 8u
+
+enum { FP_NONE, FP_PAUSE, FP_FAIL, FP_CLOSED, FP_FREE, FP_QUEUE, FP_NACT };
+
+typedef struct fp_cfg {
+  int role;
+  uint32_t flags;
+  int inplace;
+  int act;        /* FP_* action ... */
+  unsigned act_ev; /* ... at this event ... */
+  size_t act_msg; /* ... of this message (0-based) */
+  uint64_t max_frame, max_msg; /* settings (0: defaults) */
+} fp_cfg;
+
+typedef struct fp_host {
+  const fp_cfg *cfg;
+  rtw_ws *ws;
+  rtwt_log *full, *coarse;
+  wst_buf msg; /* streamed message so far (coarse log) */
+  size_t n_msg;
+  int data_seen, acted, freed;
+} fp_host;
+
+static int fp_act(fp_host *h, unsigned ev)
+{
+  const fp_cfg *c = h->cfg;
+
+  if (h->acted || c->act == FP_NONE || !(ev & c->act_ev) || h->n_msg != c->act_msg + 1)
+    return 0;
+  h->acted = 1;
+  rtwt_log_printf(h->full, "act%d ", c->act);
+  rtwt_log_printf(h->coarse, "act%d ", c->act);
+  switch (c->act) {
+  case FP_PAUSE:
+    return RTW_ERR_PAUSE;
+  case FP_FAIL:
+    return -1;
+  case FP_CLOSED:
+    return RTW_ERR_WS_CLOSED;
+  case FP_FREE:
+    rtw_ws_free(h->ws);
+    h->freed = 1;
+    return 0;
+  default: {
+    static const uint8_t z[200];
+    return rtw_ws_queue_binary(h->ws, z, sizeof z); /* over high water: the gate closes */
+  }
+  }
+}
+
+static int fp_begin(rtw_ws *ws, int op, void *u)
+{
+  fp_host *h = u;
+  (void)ws;
+  h->n_msg++;
+  h->data_seen = 0;
+  wst_buf_clear(&h->msg);
+  rtwt_log_printf(h->full, "B%d ", op);
+  rtwt_log_printf(h->coarse, "B%d ", op);
+  return fp_act(h, FP_BEGIN);
+}
+
+static int fp_data(rtw_ws *ws, const void *d, size_t n, void *u)
+{
+  fp_host *h = u;
+  (void)ws;
+  rtwt_log_printf(h->full, "D\"");
+  rtwt_log_bytes(h->full, d, n);
+  rtwt_log_printf(h->full, "\" ");
+  wst_buf_put(&h->msg, d, n);
+  return h->data_seen++ ? 0 : fp_act(h, FP_DATA);
+}
+
+static int fp_end(rtw_ws *ws, void *u)
+{
+  fp_host *h = u;
+  (void)ws;
+  rtwt_log_printf(h->full, "E ");
+  rtwt_log_printf(h->coarse, "M\"");
+  rtwt_log_bytes(h->coarse, h->msg.p, h->msg.len);
+  rtwt_log_printf(h->coarse, "\" E ");
+  return fp_act(h, FP_END);
+}
+
+static int fp_msg(rtw_ws *ws, int op, const void *d, size_t n, void *u)
+{
+  fp_host *h = u;
+  (void)ws;
+  h->n_msg++;
+  rtwt_log_printf(h->full, "W%d\"", op);
+  rtwt_log_bytes(h->full, d, n);
+  rtwt_log_printf(h->full, "\" ");
+  rtwt_log_printf(h->coarse, "W%d\"", op);
+  rtwt_log_bytes(h->coarse, d, n);
+  rtwt_log_printf(h->coarse, "\" ");
+  return fp_act(h, FP_MSG);
+}
+
+static int fp_ping(rtw_ws *ws, const void *d, size_t n, void *u)
+{
+  fp_host *h = u;
+  (void)ws;
+  rtwt_log_printf(h->full, "P%zu ", n);
+  rtwt_log_printf(h->coarse, "P%zu ", n);
+  (void)d;
+  return 0;
+}
+
+/* Masking keys for the client role: any bytes do (its output is compared by length). */
+static int fp_random(rtw_ws *ws, void *buf, size_t len, void *u)
+{
+  (void)ws;
+  (void)u;
+  memset(buf, 0x5A, len);
+  return 0;
+}
+
+/* Drain the output: its length (the client's masking keys are its own) and, unmasked
+ * (server role), its bytes. */
+static void fp_drain(fp_host *h)
+{
+  wst_buf out;
+
+  wst_buf_init(&out);
+  assert_int_equal(wst_drain(h->ws, &out, WST_DRAIN_CONTIG), 0);
+  if (out.len > 0) {
+    rtwt_log_printf(h->full, "out%zu ", out.len);
+    rtwt_log_printf(h->coarse, "out%zu ", out.len);
+    if (h->cfg->role == RTW_WS_ROLE_SERVER) {
+      rtwt_log_bytes(h->full, out.p, out.len);
+      rtwt_log_bytes(h->coarse, out.p, out.len);
+    }
+  }
+  wst_buf_free(&out);
+}
+
+/* One run: `in` fed in pieces ending at cuts[0..ncuts) (the last one is len). */
+static void fp_run(const fp_cfg *cfg, const uint8_t *in, size_t len, const size_t *cuts,
+                   size_t ncuts, rtwt_log *full, rtwt_log *coarse)
+{
+  rtw_ws_callbacks cb = {RTW_WS_CALLBACKS_VERSION};
+  rtw_ws_settings st = {RTW_WS_SETTINGS_VERSION};
+  fp_host h;
+  uint8_t *w = malloc(len + 1);
+  size_t pos = 0, k;
+
+  assert_non_null(w);
+  memcpy(w, in, len);
+  memset(&h, 0, sizeof h);
+  h.cfg = cfg;
+  h.full = full;
+  h.coarse = coarse;
+  wst_buf_init(&h.msg);
+  cb.on_message_begin = fp_begin;
+  cb.on_message_data = fp_data;
+  cb.on_message_end = fp_end;
+  cb.on_message = fp_msg;
+  cb.on_ping = fp_ping;
+  cb.random = fp_random;
+  st.flags = cfg->flags;
+  st.outbound_high_water = 150;
+  st.outbound_low_water = 100;
+  st.max_frame_size = cfg->max_frame;
+  st.max_message_size = cfg->max_msg;
+  assert_int_equal(rtw_ws_new(&h.ws, cfg->role, &cb, &st, NULL, &h), 0);
+  for (k = 0; k < ncuts && h.ws != NULL; k++) {
+    while (pos < cuts[k]) {
+      size_t nread = 0;
+      int rv = cfg->inplace ? rtw_ws_recv_inplace(h.ws, w + pos, cuts[k] - pos, &nread)
+                            : rtw_ws_recv(h.ws, w + pos, cuts[k] - pos, &nread);
+      pos += nread;
+      if (rv == RTW_ERR_WS_CLOSED && h.freed) {
+        rtwt_log_printf(full, "freed@%zu", pos);
+        rtwt_log_printf(coarse, "freed@%zu", pos);
+        h.ws = NULL;
+        break;
+      }
+      if (rv == RTW_ERR_PAUSE) {
+        rtwt_log_printf(full, "pause@%zu ", pos);
+        rtwt_log_printf(coarse, "pause@%zu ", pos);
+        fp_drain(&h);
+        continue;
+      }
+      if (rv != 0) {
+        rtwt_log_printf(full, "%s@%zu ", rtw_err_name(rv), pos);
+        rtwt_log_printf(coarse, "%s ", rtw_err_name(rv));
+        k = ncuts;
+        break;
+      }
+      assert_int_equal(nread, cuts[k] - (pos - nread)); /* no pause: all taken */
+    }
+  }
+  if (h.ws != NULL) {
+    fp_drain(&h);
+    rtwt_log_printf(full, "read%d", rtw_ws_want_read(h.ws));
+    rtwt_log_printf(coarse, "read%d", rtw_ws_want_read(h.ws));
+    rtw_ws_free(h.ws);
+  }
+  wst_buf_free(&h.msg);
+  free(w);
+}
+
+static void fp_same(const rtwt_log *ref, const rtwt_log *got, const char *how, size_t at)
+{
+  if (strcmp(ref->buf, got->buf) != 0)
+    wst_fail("fast path: %s (%zu) differs\n  want %s\n  got  %s", how, at, ref->buf, got->buf);
+}
+
+static uint32_t fp_rand(uint32_t *s)
+{
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 16;
+}
+
+/* Every comparison for one stream and configuration; frame_at lists where frames start. */
+static void fp_check(const fp_cfg *cfg, const wst_buf *in, const size_t *frame_at, size_t nf,
+                     int splits)
+{
+  rtwt_log ref_full, ref_coarse, full, coarse;
+  size_t *cuts = malloc((in->len + 2) * sizeof *cuts), i, n = 0;
+  uint32_t seed = 7;
+  int r;
+
+  assert_non_null(cuts);
+  rtwt_log_init(&ref_full);
+  rtwt_log_init(&ref_coarse);
+  rtwt_log_init(&full);
+  rtwt_log_init(&coarse);
+  for (i = 0; i < nf; i++) /* the oracle: each frame's first byte apart */
+    cuts[n++] = frame_at[i] + 1;
+  cuts[n++] = in->len;
+  fp_run(cfg, in->p, in->len, cuts, n, &ref_full, &ref_coarse);
+  fp_run(cfg, in->p, in->len, &in->len, 1, &full, &coarse); /* whole: the fast path */
+  fp_same(&ref_full, &full, "whole", 0);
+  fp_same(&ref_coarse, &coarse, "whole, coarse", 0);
+  if (splits < 0 || (cfg->act != FP_NONE && cfg->act_ev == FP_DATA)) {
+    free(cuts);
+    rtwt_log_free(&ref_full), rtwt_log_free(&ref_coarse);
+    rtwt_log_free(&full), rtwt_log_free(&coarse);
+    return;
+  }
+  for (i = 0; i < in->len; i++) /* byte by byte */
+    cuts[i] = i + 1;
+  rtwt_log_clear(&full), rtwt_log_clear(&coarse);
+  fp_run(cfg, in->p, in->len, cuts, in->len, &full, &coarse);
+  fp_same(&ref_coarse, &coarse, "byte by byte", 0);
+  for (r = 0; r < 3; r++) { /* random pieces of 1 to 40 bytes */
+    size_t at = 0;
+    n = 0;
+    while (at < in->len) {
+      at += 1 + fp_rand(&seed) % 40;
+      cuts[n++] = at < in->len ? at : in->len;
+    }
+    rtwt_log_clear(&full), rtwt_log_clear(&coarse);
+    fp_run(cfg, in->p, in->len, cuts, n, &full, &coarse);
+    fp_same(&ref_coarse, &coarse, "random pieces", (size_t)r);
+  }
+  for (i = 1; splits && i < in->len; i++) { /* every two-way split */
+    cuts[0] = i;
+    cuts[1] = in->len;
+    rtwt_log_clear(&full), rtwt_log_clear(&coarse);
+    fp_run(cfg, in->p, in->len, cuts, 2, &full, &coarse);
+    fp_same(&ref_coarse, &coarse, "split", i);
+  }
+  free(cuts);
+  rtwt_log_free(&ref_full), rtwt_log_free(&ref_coarse);
+  rtwt_log_free(&full), rtwt_log_free(&coarse);
+}
+
+/* A generated stream of nf frames for the role's masking; frame starts in at[]. */
+static void fp_stream(wst_buf *b, int masked, uint32_t seed, size_t *at, size_t nf)
+{
+  size_t i;
+
+  wst_buf_clear(b);
+  for (i = 0; i < nf; i++) {
+    uint32_t kind = fp_rand(&seed) % 16, len = 1 + fp_rand(&seed) % 20;
+    uint8_t *pl;
+    at[i] = b->len;
+    if (kind == 0)
+      len = 125;
+    else if (kind == 1)
+      len = 126; /* a 16-bit length: the general path */
+    else if (kind < 5)
+      len = 16;
+    pl = wst_pattern(len, kind & 1, seed + (uint32_t)i);
+    if (kind == 5) {
+      wst_frame_str(b, masked, 1, RTW_WS_OP_PING, "pi");
+    } else if (kind == 6) { /* a fragmented message, then an empty one */
+      (void)wst_frame(b, masked, 0, TEXT, pl, len);
+      at[++i < nf ? i : nf - 1] = b->len;
+      (void)wst_frame(b, masked, 1, RTW_WS_OP_CONTINUATION, "x", 1);
+      if (i + 1 < nf) {
+        at[++i] = b->len;
+        (void)wst_frame(b, masked, 1, BIN, pl, 0);
+      }
+    } else {
+      (void)wst_frame(b, masked, 1, kind & 1 ? TEXT : BIN, pl, len);
+    }
+    free(pl);
+  }
+}
+
+static void fast_path_differential(void **state)
+{
+  static const unsigned evs_streamed[] = {FP_BEGIN, FP_DATA, FP_END};
+  static const size_t msgs[] = {0, 2, 5};
+  wst_buf in;
+  size_t at[12];
+  uint32_t seed;
+  int mode;
+
+  (void)state;
+  wst_buf_init(&in);
+  for (mode = 0; mode < 8; mode++) { /* role x delivery x in place */
+    fp_cfg c;
+    memset(&c, 0, sizeof c);
+    c.role = mode & 1 ? RTW_WS_ROLE_CLIENT : RTW_WS_ROLE_SERVER;
+    c.flags = mode & 2 ? RTW_WS_FLAG_WHOLE_MESSAGES : 0;
+    c.inplace = (mode & 4) != 0;
+    for (seed = 1; seed <= 4; seed++) {
+      int act;
+      fp_stream(&in, c.role == RTW_WS_ROLE_SERVER, seed, at, 12);
+      c.act = FP_NONE;
+      fp_check(&c, &in, at, 12, seed <= 2);
+      c.max_frame = 16; /* 10.4: limits below 125 (1009 from both paths) */
+      fp_check(&c, &in, at, 12, 0);
+      c.max_frame = 0;
+      c.max_msg = 17;
+      fp_check(&c, &in, at, 12, 0);
+      c.max_msg = 0;
+      for (act = FP_PAUSE; act < FP_NACT; act++) {
+        size_t e, m;
+        for (e = 0; e < (c.flags ? 1u : 3u); e++) {
+          for (m = 0; m < 3; m++) {
+            c.act = act;
+            c.act_ev = c.flags ? FP_MSG : evs_streamed[e];
+            c.act_msg = msgs[m];
+            fp_check(&c, &in, at, 12, 0);
+          }
+        }
+      }
+    }
+  }
+  wst_buf_free(&in);
+}
+
+/* Every lead byte with continuation bytes at and around the edges of their ranges (RFC 3629
+ * section 4: overlong forms, surrogates, above U+10FFFF), complete, cut short at the end of
+ * the frame, or followed by ASCII: the small-text check of the fast path against the
+ * general path's validator, fed whole and one frame byte apart. */
+static void fast_path_utf8_sequences(void **state)
+{
+  static const uint8_t second[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                   0xC0, 0xC2, 0xF4, 0xFF};
+  static const uint8_t rest[] = {0x80, 0xBF, 0x41, 0xC0};
+  wst_buf in;
+  size_t at[2], si, ri;
+  unsigned lead;
+  int mode;
+
+  (void)state;
+  wst_buf_init(&in);
+  for (mode = 0; mode < 4; mode++) {
+    fp_cfg c;
+    memset(&c, 0, sizeof c);
+    c.role = mode & 1 ? RTW_WS_ROLE_CLIENT : RTW_WS_ROLE_SERVER;
+    c.flags = mode & 2 ? RTW_WS_FLAG_WHOLE_MESSAGES : 0;
+    for (lead = 0x7E; lead <= 0xFF; lead++) {
+      for (si = 0; si < sizeof second; si++) {
+        for (ri = 0; ri < sizeof rest * 2; ri++) {
+          uint8_t pl[8] = {'x', 0, 0, 0, 0, 'y', 'z', 'w'};
+          size_t len = ri < sizeof rest ? 8 : 2 + ri - sizeof rest; /* 2..5: cut short */
+          pl[1] = (uint8_t)lead;
+          pl[2] = second[si];
+          pl[3] = pl[4] = rest[ri % sizeof rest];
+          wst_buf_clear(&in);
+          at[0] = in.len;
+          (void)wst_frame(&in, c.role == RTW_WS_ROLE_SERVER, 1, TEXT, pl, len);
+          at[1] = in.len;
+          wst_frame_str(&in, c.role == RTW_WS_ROLE_SERVER, 1, BIN, "next");
+          fp_check(&c, &in, at, 2, -1);
+        }
+      }
+    }
+  }
+  wst_buf_free(&in);
+}
+
+/* Invalid UTF-8 at each byte of a small text frame (and a valid one cut short at its end),
+ * between two valid frames: the same 1007 as the general path, with the same deliveries. */
+static void fast_path_invalid_utf8(void **state)
+{
+  static const size_t lens[] = {1, 2, 3, 5, 8, 15, 16, 17, 24, 40, 125};
+  static const uint8_t bad[][2] = {{0xFF, 'a'}, {0x80, 'a'}, {0xE2, 'a'}, {0xED, 0xA0},
+                                   {0xC0, 0x80}, {0xF4, 0x90}};
+  wst_buf in;
+  size_t li, j, at[3];
+  unsigned bi;
+  int mode;
+
+  (void)state;
+  wst_buf_init(&in);
+  for (mode = 0; mode < 8; mode++) {
+    fp_cfg c;
+    int masked;
+    memset(&c, 0, sizeof c);
+    c.role = mode & 1 ? RTW_WS_ROLE_CLIENT : RTW_WS_ROLE_SERVER;
+    c.flags = mode & 2 ? RTW_WS_FLAG_WHOLE_MESSAGES : 0;
+    c.inplace = (mode & 4) != 0;
+    masked = c.role == RTW_WS_ROLE_SERVER;
+    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+      for (j = 0; j < lens[li]; j++) {
+        for (bi = 0; bi < sizeof bad / sizeof bad[0]; bi++) {
+          uint8_t pl[125];
+          memset(pl, 'a' + (int)(j % 26), sizeof pl);
+          pl[j] = bad[bi][0];
+          if (j + 1 < lens[li])
+            pl[j + 1] = bad[bi][1];
+          wst_buf_clear(&in);
+          at[0] = in.len;
+          wst_frame_str(&in, masked, 1, TEXT, "ok");
+          at[1] = in.len;
+          (void)wst_frame(&in, masked, 1, TEXT, pl, lens[li]);
+          at[2] = in.len;
+          wst_frame_str(&in, masked, 1, BIN, "after");
+          fp_check(&c, &in, at, 3, 0);
+        }
+      }
+    }
+  }
+  wst_buf_free(&in);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -626,6 +1077,9 @@ int main(void)
     cmocka_unit_test(trim_and_idle_release),
     cmocka_unit_test(trim_arguments),
     cmocka_unit_test(fast_path_matches_general),
+    cmocka_unit_test(fast_path_differential),
+    cmocka_unit_test(fast_path_invalid_utf8),
+    cmocka_unit_test(fast_path_utf8_sequences),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
