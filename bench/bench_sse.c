@@ -5,7 +5,7 @@
  * Run it through bench/run_sse.sh, which adds eventsource-parser and prints the table;
  * docs/performance.md describes the method. Alone:
  *
- *   bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]
+ *   bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK] [-L BYTES]
  *
  *   -d DIR      write the streams and DIR/manifest.tsv there (for bench/node/bench_sse.mjs)
  *   -r REPS     timed repetitions per parser and stream; the median is reported (default 9)
@@ -14,6 +14,9 @@
  *   -m MIB      size of each stream in MiB (default 1: cache-resident, like a socket buffer)
  *   -c CHUNK    bytes handed to the parser per call (default 16384)
  *   -s NAMES    only these streams, comma-separated (json,big,heartbeat; default all)
+ *   -L BYTES    length of the "big" stream's data lines, "data: " and LF included, 8 to
+ *               65000 (default 80, the issue-15 row); long lines (a large JSON value is one
+ *               line) are cut by the reads, e.g. -L 1000, 8000 or 65000 with 16 KiB chunks
  *
  * Parsers: rtweb (buffered: on_event gets the whole data), rtweb-stream (the same parser
  * with RTW_SSE_FLAG_STREAM_DATA: data arrives through on_data) and the memchr baseline.
@@ -138,10 +141,12 @@ static void make_json(stream *s, size_t target)
  * Stream 2, "big": 64 KiB events of 80-byte data lines (about 819 lines each, the last one
  * a little longer so each event is exactly 65536 bytes), printable ASCII from a fixed LCG:
  *   id: 7\ndata: <73 bytes>\ndata: <73 bytes>\n ... \n\n
+ * `line` (-L) sets the line length instead of 80, "data: " and LF included.
  */
-static void make_big(stream *s, size_t target)
+static void make_big(stream *s, size_t target, size_t line)
 {
-  enum { EVENT = 65536, LINE = 80, VALUE = LINE - 7 };
+  enum { EVENT = 65536 };
+  const size_t LINE = line;
   uint32_t lcg = 12345u;
   unsigned long seq;
 
@@ -370,6 +375,7 @@ typedef struct options {
   double min_time;
   size_t mib;
   size_t chunk;
+  size_t line; /* -L: the big stream's line length */
 } options;
 
 #define NPARSERS 3
@@ -470,7 +476,8 @@ static void measure(const options *o, const stream *s)
 static void usage(void)
 {
   fprintf(stderr,
-          "usage: bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]\n");
+          "usage: bench_sse [-d DIR] [-s NAMES] [-r REPS] [-t SECONDS] [-m MIB] [-c CHUNK]"
+          " [-L BYTES]\n");
   exit(2);
 }
 
@@ -523,13 +530,15 @@ static void parse_args(int argc, char **argv, options *o)
   o->min_time = 0.3;
   o->mib = 1;
   o->chunk = 16384;
-  while ((ch = getopt(argc, argv, "d:s:r:t:m:c:")) != -1) {
+  o->line = 80;
+  while ((ch = getopt(argc, argv, "d:s:r:t:m:c:L:")) != -1) {
     switch (ch) {
     case 'd': o->dir = optarg; break;
     case 's': select_streams(o, optarg); break;
     case 'r': o->reps = (unsigned)num(optarg, 1, MAX_REPS); break;
     case 'm': o->mib = (size_t)num(optarg, 1, 4096); break;
     case 'c': o->chunk = (size_t)num(optarg, 1, 1ul << 30); break;
+    case 'L': o->line = (size_t)num(optarg, 8, 65000); break;
     case 't':
       o->min_time = strtod(optarg, &end);
       if (end == optarg || *end != '\0' || !(o->min_time >= 0.0 && o->min_time <= 60.0)) {
@@ -594,7 +603,7 @@ int main(int argc, char **argv)
   parse_args(argc, argv, &o);
   target = o.mib * 1024u * 1024u;
   make_json(&st[0], target);
-  make_big(&st[1], target);
+  make_big(&st[1], target, o.line);
   make_heartbeat(&st[2], target);
   if (o.dir != NULL) {
     write_streams(&o, st, 3);
@@ -605,6 +614,7 @@ int main(int argc, char **argv)
   printf("info\tbuildtype\t%s\n", BENCH_BUILDTYPE);
   printf("info\toptimization\t%s\n", BENCH_OPTIMIZATION);
   printf("info\tchunk\t%zu\n", o.chunk);
+  printf("info\tbig_line\t%zu\n", o.line);
   printf("info\treps\t%u\n", o.reps);
   printf("info\tmin_time\t%g\n", o.min_time);
   for (i = 0; i < 3; i++) {

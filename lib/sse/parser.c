@@ -97,6 +97,7 @@ struct rtw_sse_parser {
   size_t data_lines;
   size_t data_len;      /* streaming mode: data bytes delivered so far */
   uint8_t lf_sent;      /* streaming mode: the LF joining the next data line went out early */
+  uint8_t long_lines;   /* buffered mode: the last run ended among long lines (a hint) */
   const char *data_ref; /* zero-copy data (one line, in the caller's input) */
   size_t data_ref_len;
   rtw__buf data;        /* buffered mode: value + LF per data line (9.2.6) */
@@ -955,7 +956,12 @@ typedef struct data_run {
   char *d;     /* where the next value goes in p->data; NULL: no run */
   size_t room; /* value + LF bytes the run may still append */
   size_t lines;
+  size_t cut; /* value bytes at d of a data line cut by the end of the input (0: none) */
+  int long_line; /* the next line is likely long: LONG_NAME() takes it (scan_lines.inc) */
 } data_run;
+
+/* A line of at least this many bytes is long: a run copies it while it looks for its end. */
+#define LONG_LINE 192u
 
 /* Start a run when the block buffers its data already (its second data line was appended). */
 static inline void run_begin(rtw_sse_parser *p, data_run *r)
@@ -965,6 +971,8 @@ static inline void run_begin(rtw_sse_parser *p, data_run *r)
   r->d = NULL;
   r->room = 0;
   r->lines = 0;
+  r->cut = 0;
+  r->long_line = p->long_lines;
   if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) || p->data_ref != NULL || p->data_lines == 0 ||
       p->error || p->paused || len > p->max_event || p->data.cap - len <= COPY_SLACK)
     return;
@@ -981,7 +989,24 @@ static inline void run_end(rtw_sse_parser *p, data_run *r)
     return;
   p->data.len = (size_t)(r->d - p->data.data);
   p->data_lines += r->lines;
+  p->long_lines = (uint8_t)r->long_line;
   r->d = NULL;
+  if (r->cut > 0) {
+    /* A data line cut by the end of the input, its value so far appended: the state
+     * feed_partial() leaves for it (L_START, L_NAME, name_done(), begin_data_line(), L_SPACE,
+     * then data_piece() with plain bytes: the room kept the value within max_event_size). */
+    memcpy(p->name, "data", 4);
+    p->name_len = 4;
+    p->line.len = 0;
+    p->over = 0;
+    p->nul = 0;
+    p->field = F_DATA;
+    p->mode = L_VALUE;
+    rtw__utf8_init(&p->utf8);
+    p->data_lines++;
+    p->data.len += r->cut;
+    r->cut = 0;
+  }
 }
 
 /* Non-zero unless "data:" is at s (a data line, 9.2.6); eight bytes at s are readable. */
@@ -1218,7 +1243,9 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
  * [s, end) is processed straight from the input with line ends found 64 bytes at a time. */
 #define SCAN_NAME scan_lines_base
 #define EOL_NAME first_eol_base
+#define PLAIN_NAME plain_copy_base
 #define RUN_NAME run_lines_base
+#define LONG_NAME long_line_base
 #define SRUN_NAME stream_run_base
 #define EVENT_NAME event_lines_base
 #define SCAN_ATTR
@@ -1229,21 +1256,27 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
 #  define SCAN_NAME scan_lines_avx2
 #  define EOL_NAME first_eol_avx2
+#  define PLAIN_NAME plain_copy_avx2
 #  define RUN_NAME run_lines_avx2
+#  define LONG_NAME long_line_avx2
 #  define SRUN_NAME stream_run_avx2
 #  define EVENT_NAME event_lines_avx2
 #  define SCAN_ATTR RTW__TARGET_AVX2
 #  define SCAN_BLOCK rtw__scan_block_avx2
 #  define RUN_SCAN rtw__scan_run_avx2
+#  define SCAN_COPY4 rtw__scan_copy4_avx2
 #  include "scan_lines.inc"
 #  define SCAN_NAME scan_lines_avx512
 #  define EOL_NAME first_eol_avx512
+#  define PLAIN_NAME plain_copy_avx512
 #  define RUN_NAME run_lines_avx512
+#  define LONG_NAME long_line_avx512
 #  define SRUN_NAME stream_run_avx512
 #  define EVENT_NAME event_lines_avx512
 #  define SCAN_ATTR RTW__TARGET_AVX512
 #  define SCAN_BLOCK rtw__scan_block_avx512
 #  define SCAN_QUIET4 rtw__scan_quiet4_avx512
+#  define SCAN_COPY4 rtw__scan_copy4_avx512
 #  define RUN_SCAN rtw__scan_run_avx512
 #  include "scan_lines.inc"
 #endif
@@ -1275,11 +1308,56 @@ static const uint8_t *first_eol(const rtw_sse_parser *p, const uint8_t *s, const
   return first_eol_base(s, end, ascii);
 }
 
+/* plain_copy_*(): the plain bytes of s[0..n) up to the first CR, LF, NUL or non-ASCII byte
+ * copied to d[0..n); returns that byte's offset (copied too) or n. */
+static size_t plain_copy(const rtw_sse_parser *p, char *d, const uint8_t *s, size_t n)
+{
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+  if (p->simd == RTW__SCAN_AVX512)
+    return plain_copy_avx512(d, s, n);
+  if (p->simd == RTW__SCAN_AVX2)
+    return plain_copy_avx2(d, s, n);
+#else
+  (void)p;
+#endif
+  return plain_copy_base(d, s, n);
+}
+
+/* Buffered mode, the rest of a data value cut by the previous input (a long line): its plain
+ * bytes go into the data buffer in the pass that looks for the line end (plain_copy()), as far
+ * as the buffer's capacity and max_event_size allow (data_fits(): value bytes up to
+ * max_event_size - data.len; one byte stays free for the LF). What buffer_piece() does with
+ * plain bytes while no UTF-8 sequence is open, without a separate scan. Returns where it
+ * stopped: the line end, a byte that is not plain, or the end of the room or the input. */
+static const uint8_t *data_rest(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
+{
+  size_t n = (size_t)(end - s), room;
+
+  if (p->data.len >= p->max_event || p->data.cap - p->data.len <= 1)
+    return s;
+  room = p->max_event - p->data.len;
+  if (room > p->data.cap - p->data.len - 1)
+    room = p->data.cap - p->data.len - 1;
+  if (n > room)
+    n = room;
+  n = plain_copy(p, p->data.data + p->data.len, s, n);
+  p->data.len += n;
+  return s + n;
+}
+
 /* Finish a line cut by the end of the previous input. Returns where the next line starts. */
 static const uint8_t *finish_partial(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
 {
   int ascii;
-  const uint8_t *e = first_eol(p, s, end, &ascii);
+  const uint8_t *e;
+
+  if (p->mode == L_VALUE && p->field == F_DATA && !(p->flags & RTW_SSE_FLAG_STREAM_DATA) &&
+      rtw__utf8_at_boundary(&p->utf8)) {
+    s = data_rest(p, s, end);
+    if (s == end)
+      return end;
+  }
+  e = first_eol(p, s, end, &ascii);
 
   if (feed_partial(p, s, (size_t)(e - s), ascii) || e == end)
     return end;
@@ -1363,6 +1441,7 @@ static void reset_stream(rtw_sse_parser *p)
   rtw__utf8_init(&p->utf8);
   p->id_set = 0;
   p->id_new_ref = NULL;
+  p->long_lines = 0;
   clear_block(p);
 }
 

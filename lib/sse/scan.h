@@ -214,6 +214,42 @@ RTW__TARGET_AVX512 static inline int rtw__scan_quiet4_avx512(const uint8_t *p)
   return (_mm512_testn_epi8_mask(m, m) | _mm512_movepi8_mask(o)) == 0;
 }
 
+/* Copy the 256 bytes at s to d; 1 when none of them is a CR, LF, NUL or byte >= 0x80 (the
+ * test is coarser: as signed bytes those are all below 14, with the C0 controls 1 to 12, so a
+ * tab also gives 0, and the caller then classifies the blocks exactly). For long data lines
+ * (scan_lines.inc, PLAIN_NAME()): the scan and the copy in one pass. */
+RTW__TARGET_AVX512 static inline int rtw__scan_copy4_avx512(char *d, const uint8_t *s)
+{
+  const __m512i lim = _mm512_set1_epi8(14);
+  __m512i a = _mm512_loadu_si512((const void *)s);
+  __m512i b = _mm512_loadu_si512((const void *)(s + 64));
+  __m512i c = _mm512_loadu_si512((const void *)(s + 128));
+  __m512i e = _mm512_loadu_si512((const void *)(s + 192));
+  __m512i m = _mm512_min_epi8(_mm512_min_epi8(a, b), _mm512_min_epi8(c, e));
+
+  _mm512_storeu_si512((void *)d, a);
+  _mm512_storeu_si512((void *)(d + 64), b);
+  _mm512_storeu_si512((void *)(d + 128), c);
+  _mm512_storeu_si512((void *)(d + 192), e);
+  return _mm512_cmplt_epi8_mask(m, lim) == 0;
+}
+
+/* rtw__scan_copy4_avx512() with 32-byte vectors. */
+RTW__TARGET_AVX2 static inline int rtw__scan_copy4_avx2(char *d, const uint8_t *s)
+{
+  const __m256i lim = _mm256_set1_epi8(14);
+  __m256i v[8], m;
+  unsigned i;
+
+  for (i = 0; i < 8; i++) {
+    v[i] = _mm256_loadu_si256((const __m256i *)(const void *)(s + 32 * i));
+    _mm256_storeu_si256((__m256i *)(void *)(d + 32 * i), v[i]);
+  }
+  m = _mm256_min_epi8(_mm256_min_epi8(_mm256_min_epi8(v[0], v[1]), _mm256_min_epi8(v[2], v[3])),
+                      _mm256_min_epi8(_mm256_min_epi8(v[4], v[5]), _mm256_min_epi8(v[6], v[7])));
+  return _mm256_movemask_epi8(_mm256_cmpgt_epi8(lim, m)) == 0;
+}
+
 enum { RTW__SCAN_BASE = RTW__SCAN_BASE_LEVEL, RTW__SCAN_AVX2, RTW__SCAN_AVX512 };
 
 /* The widest scanner this CPU runs. */

@@ -1375,6 +1375,362 @@ static void test_no_allocation_in_steady_state(void **state)
   }
 }
 
+/* ------------------------------------------------------------------ long lines in runs */
+
+/* Events of long data lines (a large JSON value per line), for a run's long-line loop
+ * (scan_lines.inc, LONG_NAME(): the value copied in the pass that finds its end, a line cut
+ * by the input kept as a cut data line) and the rest of a cut data line (parser.c,
+ * data_rest()). The first event: two short lines (the whole-event loop, the general path),
+ * then lines of 200 (taken by the block loop, which hands on to the long-line loop), 1300,
+ * 90 (a short line: back to the block loop), 700 and 400 bytes of value; `sp` (splen bytes,
+ * none when 0) over the 1300-byte value at offset k. The second event starts its run on the
+ * long-line loop (the hint the first left). Returns the length. */
+static size_t gen_long_events(uint8_t *out, size_t k, const char *sp, size_t splen)
+{
+  static const size_t vals[2][6] = {{20, 30, 200, 1300, 90, 700}, {500, 600, 250, 0, 0, 0}};
+  size_t len = 0, e, i, j;
+
+  for (e = 0; e < 2; e++) {
+    for (i = 0; i < 6 && vals[e][i] > 0; i++) {
+      memcpy(out + len, "data: ", 6), len += 6;
+      for (j = 0; j < vals[e][i]; j++)
+        out[len + j] = (uint8_t)('a' + (e * 6 + i + j) % 26);
+      if (vals[e][i] == 1300 && splen > 0)
+        memcpy(out + len + k, sp, splen);
+      len += vals[e][i];
+      out[len++] = '\n';
+    }
+    if (e == 0) {
+      memcpy(out + len, "data: ", 6), len += 6;
+      memset(out + len, '{', 400), len += 400;
+      out[len++] = '\n';
+    }
+    out[len++] = '\n';
+  }
+  return len;
+}
+
+/* Feed `in` whole and in pieces of 1 to 200, 100 to 700 and 1000 to 5000 bytes under every
+ * scanner; each must log `ref`. */
+static void check_pieces(opts *o, const uint8_t *in, size_t len, uint32_t seed,
+                         const char *ref)
+{
+  size_t whole = len;
+  int level, f;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    o->simd = level;
+    for (f = 0; f < 4; f++) {
+      rtwt_log a;
+      rtwt_log_init(&a);
+      if (f == 0)
+        feed(o, in, len, &whole, 1, &a);
+      else if (f == 1)
+        feed_sized(o, in, len, seed * 7u, 1, 200, &a);
+      else if (f == 2)
+        feed_sized(o, in, len, seed * 11u, 100, 700, &a);
+      else
+        feed_sized(o, in, len, seed * 13u, 1000, 5000, &a);
+      assert_string_equal(a.buf, ref);
+      rtwt_log_free(&a);
+    }
+  }
+}
+
+/* Long lines in runs against the general path: one byte or two that matter (LF, CR, CRLF,
+ * NUL, an invalid byte, a valid 2-byte character, a tab and 0x0E, which the 256-byte test of
+ * the long-line loop treats as maybe and as plain) at every offset 0..263 of the 1300-byte
+ * value (every place of a 256-byte window and its edges, the kinds taking turns) and each kind
+ * at offsets 0, 1, 63, 64, 191, 255, 256 and 1299; both modes. The callbacks equal those of
+ * the base scanner fed byte by byte (every line cut: the general path only). */
+static void test_long_run_lines_equal_general_path(void **state)
+{
+  static const char *const special[8] = {"\n", "\r", "\r\n", "\0", "\xFF", "\xC3\xA9", "\t",
+                                         "\x0E"};
+  static const size_t special_len[8] = {1, 1, 2, 1, 1, 2, 1, 1};
+  static const size_t at[8] = {0, 1, 63, 64, 191, 255, 256, 1299};
+  static uint8_t in[8192];
+  static size_t ones[sizeof in];
+  size_t c, i;
+  (void)state;
+
+  exact_pieces = 1;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  for (c = 0; c < 264 + 8 * 8 + 1; c++) {
+    size_t k, x, len, splen;
+    int mode;
+    if (c < 264) {
+      k = c;
+      x = c % 8;
+    } else if (c < 264 + 64) {
+      k = at[(c - 264) % 8];
+      x = (c - 264) / 8;
+    } else {
+      k = 0;
+      x = 8; /* no special byte */
+    }
+    splen = x < 8 ? special_len[x] : 0;
+    if (k + splen > 1300)
+      k = 1300 - splen;
+    len = gen_long_events(in, k, x < 8 ? special[x] : "", splen);
+    for (mode = 0; mode < 2; mode++) {
+      opts o = {0, RTW__SSE_SIMD_BASE, 0};
+      rtwt_log ref;
+      o.flags = mode ? RTW_SSE_FLAG_STREAM_DATA : 0;
+      rtwt_log_init(&ref);
+      feed(&o, in, len, ones, len, &ref);
+      assert_non_null(strstr(ref.buf, "event("));
+      check_pieces(&o, in, len, (uint32_t)(c + 1), ref.buf);
+      rtwt_log_free(&ref);
+    }
+  }
+  exact_pieces = 0;
+}
+
+/* A long line cut at every place: after an event that makes the data buffer big enough for
+ * runs of long lines (2 KiB), an event of data lines of 20, 30, 200, 400, 300 and 250 bytes
+ * of value (the whole-event loop, the general path, the block loop of a run, then its
+ * long-line loop) and one of 230 (a run that starts on the long-line loop), whole, byte by
+ * byte and split in two at every offset, so the input ends at every byte of every long line
+ * (a cut line kept by the long-line loop, its rest copied by data_rest()), in both modes,
+ * with max_event_size at its default and at 1000 bytes (the limit hit inside the 250-byte
+ * line, on the whole line and on the rest of a cut one: the same error at the same place).
+ * The expected callbacks are those of the base scanner fed byte by byte. */
+static void test_long_lines_cut_everywhere(void **state)
+{
+  static const size_t vals[8] = {20, 30, 200, 400, 300, 250, 0, 230};
+  static const size_t limits[2] = {0, 1000};
+  static uint8_t in[4096];
+  static size_t ones[sizeof in];
+  size_t len = 0, i, j, m;
+  int mode;
+  (void)state;
+
+  exact_pieces = 1;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  /* a first event grows the data buffer to 2 KiB, so runs have room for the long lines */
+  memcpy(in, "data: a\ndata: ", 14), len += 14;
+  memset(in + len, 'w', 960), len += 960;
+  memcpy(in + len, "\n\n", 2), len += 2;
+  for (i = 0; i < 8; i++) {
+    if (vals[i] > 0) {
+      memcpy(in + len, "data: ", 6), len += 6;
+      for (j = 0; j < vals[i]; j++)
+        in[len + j] = (uint8_t)('a' + (i + j) % 26);
+      len += vals[i];
+    }
+    in[len++] = '\n'; /* 0: the blank line between the events */
+  }
+  in[len++] = '\n';
+  for (m = 0; m < 2; m++) {
+    max_event = limits[m];
+    for (mode = 0; mode < 2; mode++) {
+      opts o = {0, RTW__SSE_SIMD_BASE, 0};
+      rtwt_log ref;
+      o.flags = mode ? RTW_SSE_FLAG_STREAM_DATA : 0;
+      rtwt_log_init(&ref);
+      feed(&o, in, len, ones, len, &ref);
+      if (m == 0)
+        assert_null(strstr(ref.buf, "RTW_ERR"));
+      else if (mode == 0) /* buffered: the limit is hit */
+        assert_non_null(strstr(ref.buf, "RTW_ERR_SSE_EVENT_TOO_LARGE"));
+      check_all(&o, (const char *)in, len, ref.buf);
+      rtwt_log_free(&ref);
+    }
+  }
+  max_event = 0;
+  exact_pieces = 0;
+}
+
+/* The limit inside long lines, fed in pieces: the events of gen_long_events() with
+ * max_event_size at 1000, 1600 and 2500 bytes (inside the 1300-byte line, inside the run after
+ * it, and in the second event) give the callbacks and the error of the base scanner fed byte
+ * by byte, in both modes. */
+static void test_long_lines_max_event_size(void **state)
+{
+  static const size_t limits[3] = {1000, 1600, 2500};
+  static uint8_t in[8192];
+  static size_t ones[sizeof in];
+  size_t len, i, m;
+  int mode;
+  (void)state;
+
+  exact_pieces = 1;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  len = gen_long_events(in, 0, "", 0);
+  for (m = 0; m < 3; m++) {
+    max_event = limits[m];
+    for (mode = 0; mode < 2; mode++) {
+      opts o = {0, RTW__SSE_SIMD_BASE, 0};
+      rtwt_log ref;
+      o.flags = mode ? RTW_SSE_FLAG_STREAM_DATA : 0;
+      rtwt_log_init(&ref);
+      feed(&o, in, len, ones, len, &ref);
+      if (mode == 0)
+        assert_non_null(strstr(ref.buf, "RTW_ERR_SSE_EVENT_TOO_LARGE"));
+      check_pieces(&o, in, len, (uint32_t)(m + 1), ref.buf);
+      rtwt_log_free(&ref);
+    }
+  }
+  max_event = 0;
+  exact_pieces = 0;
+}
+
+/* A callback after long lines pauses or fails: on_event returns RTW_ERR_PAUSE for every event
+ * (recv() stops right after its blank line; feeding the rest again gives the callbacks of an
+ * uninterrupted parse), or fails at the first or second event (sticky
+ * RTW_ERR_CALLBACK_FAILURE, no callback after it), fed in reads of 16384, 1000, 333 and 77
+ * bytes, so runs of long lines are cut before and after the callback. */
+typedef struct lstop {
+  size_t events;
+  size_t fail_at; /* 0: pause at every event */
+  rtwt_log log;
+} lstop;
+
+static int ls_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  lstop *l = ud;
+  (void)p;
+  l->events++;
+  rtwt_log_printf(&l->log, "event(");
+  rtwt_log_bytes(&l->log, ev->data, ev->data_len);
+  rtwt_log_printf(&l->log, ")\n");
+  if (l->fail_at == 0)
+    return RTW_ERR_PAUSE;
+  return l->events == l->fail_at ? -1 : 0;
+}
+
+static void test_long_lines_callbacks_stop(void **state)
+{
+  static const size_t chunks[4] = {16384, 1000, 333, 77};
+  static uint8_t in[16384];
+  size_t one, len = 0, c, i;
+  int level;
+  (void)state;
+
+  one = gen_long_events(in, 0, "", 0);
+  for (i = 0; i < 3; i++) /* three copies: six events */
+    len += gen_long_events(in + len, 0, "", 0);
+  assert_true(len == 3 * one);
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    char plain[65536];
+    if (!level_supported(level))
+      continue;
+    plain[0] = 0;
+    for (c = 0; c < 4; c++) {
+      static const size_t order[4] = {3, 0, 1, 2}; /* 3 first: nothing stops (the reference) */
+      size_t f;
+      for (f = 0; f < 4; f++) {
+        size_t fail = order[f];
+        rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+        rtw_sse_parser *p;
+        lstop l;
+        size_t off = 0;
+        int rv = 0;
+        memset(&l, 0, sizeof l);
+        l.fail_at = fail == 3 ? SIZE_MAX : fail;
+        rtwt_log_init(&l.log);
+        cb.on_event = ls_event;
+        assert_int_equal(rtw_sse_parser_new(&p, &cb, NULL, NULL, &l), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+        while (off < len && (rv == 0 || rv == RTW_ERR_PAUSE)) {
+          size_t n = len - off < chunks[c] ? len - off : chunks[c], nread = 0;
+          rv = rtw_sse_parser_recv(p, in + off, n, &nread);
+          if (rv == RTW_ERR_PAUSE) /* right after an event's blank line */
+            assert_true(in[off + nread - 1] == '\n' && in[off + nread - 2] == '\n');
+          else if (rv == 0)
+            assert_int_equal(nread, n);
+          off += nread;
+        }
+        if (fail == 3) {
+          assert_int_equal(rv, 0);
+          assert_int_equal(l.events, 6);
+          if (c == 0) {
+            assert_true(l.log.len < sizeof plain);
+            strcpy(plain, l.log.buf);
+          }
+          assert_string_equal(l.log.buf, plain);
+        } else if (fail == 0) { /* the last event paused the last recv() */
+          assert_true(rv == 0 || rv == RTW_ERR_PAUSE);
+          assert_int_equal(off, len);
+          assert_int_equal(l.events, 6);
+          assert_string_equal(l.log.buf, plain);
+        } else {
+          size_t n = 0;
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(l.events, fail);
+          assert_int_equal(rtw_sse_parser_recv(p, in, len, &n), RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(l.events, fail); /* sticky: nothing more was parsed */
+          assert_memory_equal(l.log.buf, plain, l.log.len); /* what came before was right */
+        }
+        rtw_sse_parser_free(p);
+        rtwt_log_free(&l.log);
+      }
+    }
+  }
+}
+
+/* Long lines allocate nothing per event either: after a warm-up pass, ten more passes over
+ * events of long lines, read in pieces of 16384, 1000 and 333 bytes (long lines cut by every
+ * read, kept by the long-line loop and finished by data_rest() in the data buffer's room),
+ * allocate nothing, in both modes and every scanner variant. */
+static void test_long_lines_no_allocation(void **state)
+{
+  static const size_t chunks[3] = {16384, 1000, 333};
+  static uint8_t in[16384];
+  size_t len = 0, c;
+  int level, mode;
+  (void)state;
+
+  while (len + 5000 <= sizeof in)
+    len += gen_long_events(in + len, 0, "", 0);
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (mode = 0; mode < 2; mode++) {
+      for (c = 0; c < 3; c++) {
+        rtwt_countmem cm;
+        rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+        rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+        rtw_sse_parser *p;
+        size_t seen = 0, first = 0;
+        long warm = 0;
+        int pass;
+        rtwt_countmem_init(&cm);
+        cb.on_event = count_event;
+        if (mode) {
+          st.flags = RTW_SSE_FLAG_STREAM_DATA;
+          cb.on_data = count_piece;
+        }
+        assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, &cm.mem, &seen), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+        for (pass = 0; pass < 11; pass++) {
+          size_t off;
+          for (off = 0; off < len; off += chunks[c]) {
+            size_t n = len - off < chunks[c] ? len - off : chunks[c], nread;
+            assert_int_equal(rtw_sse_parser_recv(p, in + off, n, &nread), 0);
+            assert_int_equal(nread, n);
+          }
+          if (pass == 0) {
+            warm = cm.allocs;
+            first = seen;
+          }
+        }
+        assert_true(first > 0);
+        assert_int_equal(seen, 11 * first);
+        assert_int_equal(cm.allocs, warm);
+        rtw_sse_parser_free(p);
+        assert_int_equal(cm.live, 0);
+      }
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1395,6 +1751,11 @@ int main(void)
       cmocka_unit_test(test_event_loop_callbacks_stop),
       cmocka_unit_test(test_streamed_run_one_call_per_line),
       cmocka_unit_test(test_no_allocation_in_steady_state),
+      cmocka_unit_test(test_long_run_lines_equal_general_path),
+      cmocka_unit_test(test_long_lines_cut_everywhere),
+      cmocka_unit_test(test_long_lines_max_event_size),
+      cmocka_unit_test(test_long_lines_callbacks_stop),
+      cmocka_unit_test(test_long_lines_no_allocation),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
