@@ -2366,6 +2366,23 @@ static inline int fast_end(rtw_ws *ws)
   return ws->paused || ws->free_pending || ws->rstate != R_HEADER || fast_gated(ws);
 }
 
+/* The payload of the small frame at p (n bytes): unmasked (RFC 6455 5.3) in place, or into
+ * buf, or where it lies when the role receives it unmasked. */
+static RTW_ALWAYS_INLINE const uint8_t *fast_payload(const fast_ctx *c, const uint8_t *p,
+                                                     size_t n, const uint8_t *end, uint8_t *buf)
+{
+  const uint8_t *d = p + c->hl;
+
+  if (c->mbit == 0)
+    return d;
+  if (c->inplace) {
+    unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
+    return d;
+  }
+  fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
+  return buf;
+}
+
 /* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
 static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
                                                 const uint8_t *end)
@@ -2390,15 +2407,7 @@ static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const ui
         break;
       }
     }
-    d = p + c.hl;
-    if (c.mbit != 0) { /* 5.3 */
-      if (c.inplace) {
-        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
-      } else {
-        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
-        d = buf;
-      }
-    }
+    d = fast_payload(&c, p, n, end, buf);
     if (p[0] == 0x81u && (rv = fast_text(ws, d, n, &tail)) != 0) {
       p += c.hl + n;
       break; /* 8.1: fail fast, before any of it is delivered */
@@ -2440,17 +2449,9 @@ static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8
 
   while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
     unsigned op = p[0] & 0x0Fu;
-    const uint8_t *d = p + c.hl;
+    const uint8_t *d = fast_payload(&c, p, n, end, buf);
     int cb, tail = 0;
 
-    if (c.mbit != 0) { /* 5.3 */
-      if (c.inplace) {
-        unmask_small((uint8_t *)(uintptr_t)d, d, n, rtw__ws_mask_key(p + 2));
-      } else {
-        fast_unmask(buf, d, n, (size_t)(end - d), p + 2);
-        d = buf;
-      }
-    }
     p += c.hl + n;
     if (op == RTW_WS_OP_TEXT && (fast_text(ws, d, n, &tail) != 0 || tail)) {
       ws->msg_op = (uint8_t)op; /* 8.1: invalid (at a byte, or at its end) */
