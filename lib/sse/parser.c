@@ -62,6 +62,12 @@ enum { R_EMPTY, R_DIGITS, R_INVALID }; /* a `retry` value so far: nothing, digit
 #define NAME_MAX_KEEP 6u /* longest known name is 5 bytes; 6 tells "longer" */
 #define DECODE_BLOCK 1024u
 #define COPY_SLACK 65u /* a line, its LF and copy_line()'s overrun */
+/* Streaming mode: a run of short data lines goes to on_data in batches of up to STAGE_SIZE
+ * bytes (include/rtweb/sse.h, on_data; docs/sse.md), gathered in `stage` (scan_lines.inc,
+ * SRUN_NAME()). A line whose value + LF is over STAGE_LINE bytes goes out alone, uncopied, as
+ * a copy would cost more than the call it saves. */
+#define STAGE_SIZE (16u * 1024u)
+#define STAGE_LINE 256u
 
 struct rtw_sse_parser {
   rtw_mem mem;
@@ -112,6 +118,7 @@ struct rtw_sse_parser {
   const char *id_ref;
   size_t id_ref_len;
   rtw__buf scratch;
+  char *stage; /* streaming mode: STAGE_SIZE + COPY_SLACK bytes once a run needed them */
 };
 
 static const uint8_t bom_bytes[3] = {0xEF, 0xBB, 0xBF};
@@ -293,6 +300,18 @@ static int stream_piece(rtw_sse_parser *p, const uint8_t *s, size_t n, int ascii
       break;
   }
   return rv;
+}
+
+/* Streaming mode: the staging buffer of SRUN_NAME() (scan_lines.inc), taken at its first use
+ * and kept until the parser is freed: fixed size, so the check is the allocation itself. */
+static int stage_get(rtw_sse_parser *p)
+{
+  if (p->stage == NULL) {
+    p->stage = rtw__mem_malloc(&p->mem, STAGE_SIZE + COPY_SLACK);
+    if (p->stage == NULL)
+      return fail(p, RTW_ERR_NOMEM);
+  }
+  return 0;
 }
 
 /* Buffered mode: check that `add` more bytes of the current line fit. What dispatch would
@@ -960,6 +979,15 @@ typedef struct data_run {
   int long_line; /* the next line is likely long: LONG_NAME() takes it (scan_lines.inc) */
 } data_run;
 
+/* Streaming mode: a batch being gathered in p->stage (scan_lines.inc, SFILL_NAME()). */
+typedef struct stage_run {
+  char *d;     /* where the next value goes in p->stage (NULL: no stage yet) */
+  size_t room; /* value + LF bytes the batch may still take */
+  size_t lines;
+  const uint8_t *e; /* the LF of the data line the batch stopped at, when it did not fit or
+                     * is long (over STAGE_LINE); NULL when the run stopped */
+} stage_run;
+
 /* A line of at least this many bytes is long: a run copies it while it looks for its end. */
 #define LONG_LINE 192u
 
@@ -1247,6 +1275,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #define RUN_NAME run_lines_base
 #define LONG_NAME long_line_base
 #define SRUN_NAME stream_run_base
+#define SFILL_NAME stage_fill_base
 #define EVENT_NAME event_lines_base
 #define SCAN_ATTR
 #define SCAN_BLOCK rtw__scan_block
@@ -1260,6 +1289,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  define RUN_NAME run_lines_avx2
 #  define LONG_NAME long_line_avx2
 #  define SRUN_NAME stream_run_avx2
+#  define SFILL_NAME stage_fill_avx2
 #  define EVENT_NAME event_lines_avx2
 #  define SCAN_ATTR RTW__TARGET_AVX2
 #  define SCAN_BLOCK rtw__scan_block_avx2
@@ -1272,6 +1302,7 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  define RUN_NAME run_lines_avx512
 #  define LONG_NAME long_line_avx512
 #  define SRUN_NAME stream_run_avx512
+#  define SFILL_NAME stage_fill_avx512
 #  define EVENT_NAME event_lines_avx512
 #  define SCAN_ATTR RTW__TARGET_AVX512
 #  define SCAN_BLOCK rtw__scan_block_avx512
@@ -1605,5 +1636,6 @@ static void destroy(rtw_sse_parser *p)
   rtw__buf_free(&p->id_new, &p->mem);
   rtw__buf_free(&p->id, &p->mem);
   rtw__buf_free(&p->scratch, &p->mem);
+  rtw__mem_free(&p->mem, p->stage);
   rtw__mem_free(&p->mem, p);
 }

@@ -1278,6 +1278,364 @@ static void test_streamed_run_one_call_per_line(void **state)
   }
 }
 
+static int count_piece_early(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  (void)p;
+  (void)s;
+  (void)n;
+  (void)ud;
+  return 0;
+}
+
+/* Streaming mode batches (parser.c STAGE_SIZE, STAGE_LINE; scan_lines.inc SRUN_NAME()): a
+ * run of short data lines goes to on_data in pieces that gather several lines, up to 16 KiB.
+ * gen_batches() makes one event of many plain "data: " lines (values of 0 to 150 bytes, more
+ * than 16 KiB of them in the larger form, so batches fill the stage) with, now and then, a
+ * line a batch must not take or must deliver alone: a long value (300 bytes, over STAGE_LINE;
+ * at most max_big of 20000 bytes, over STAGE_SIZE), CR and CRLF ends, NUL, non-ASCII and
+ * invalid bytes, "data:" without its space, an empty value, a comment; then a short event and
+ * a comment as padding. */
+static size_t gen_batches(uint8_t *out, size_t cap, size_t lines, size_t max_big, uint32_t seed)
+{
+  static const char *const odd[] = {"data: cr\r", "data: crlf\r\n", "data: n\0ul\n",
+                                    "data: caf\xC3\xA9\n", "data: \xFF\xFE\n", "data:nospace\n",
+                                    "data:\n", "data: \n", ": between\n", "data:  two\n"};
+  static const size_t odd_len[] = {9, 12, 11, 12, 9, 13, 6, 7, 10, 11};
+  size_t len = 0, i, bigs = 0;
+
+  for (i = 0; i < lines; i++) {
+    uint32_t r = lcg_next(&seed) % 100;
+    size_t n = lcg_next(&seed) % 151, j;
+    if (r < 6) {
+      size_t k = lcg_next(&seed) % (sizeof odd / sizeof odd[0]);
+      assert_true(len + odd_len[k] < cap);
+      memcpy(out + len, odd[k], odd_len[k]);
+      len += odd_len[k];
+      continue;
+    }
+    if (r < 8)
+      n = r == 7 && bigs++ < max_big ? 20000 : 300;
+    assert_true(len + n + 8 < cap);
+    memcpy(out + len, "data: ", 6);
+    len += 6;
+    for (j = 0; j < n; j++)
+      out[len++] = (uint8_t)('!' + (lcg_next(&seed) % 94));
+    out[len++] = '\n';
+  }
+  assert_true(len + 300 < cap);
+  memcpy(out + len, "\nid: 7\ndata: after\n\n", 20);
+  len += 20;
+  out[len++] = ':';
+  memset(out + len, '-', 200);
+  len += 200;
+  out[len++] = '\n';
+  return len;
+}
+
+/* Batched pieces concatenate to what the general path (the input fed byte by byte) and
+ * buffered mode deliver: fed whole, in random pieces of 1 to 200 bytes, in 16 KiB reads, and
+ * cut in two at every offset of a smaller event (every 389th offset of the large one), under
+ * every scanner variant. */
+static void test_streamed_batches_equal_general_path(void **state)
+{
+  static uint8_t in[200000];
+  static size_t ones[sizeof in];
+  static const size_t line_counts[] = {40, 500};
+  uint32_t seed;
+  size_t i, c;
+  (void)state;
+
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  for (c = 0; c < 2; c++) {
+    for (seed = 1; seed <= 3; seed++) {
+      size_t len = gen_batches(in, sizeof in, line_counts[c], 2 * c, seed), whole = len, cut;
+      size_t step = c == 0 ? 1 : 389;
+      opts ob = {0, RTW__SSE_SIMD_BASE, 0};
+      rtwt_log ref, buf;
+      int level;
+      rtwt_log_init(&ref);
+      rtwt_log_init(&buf);
+      {
+        opts o = {RTW_SSE_FLAG_STREAM_DATA, RTW__SSE_SIMD_BASE, 0};
+        feed(&o, in, len, ones, len, &ref);
+      }
+      feed(&ob, in, len, &whole, 1, &buf);
+      assert_true(ref.len > (c == 0 ? 1000u : 16384u));
+      assert_string_equal(buf.buf, ref.buf);
+      for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+        opts o = {RTW_SSE_FLAG_STREAM_DATA, 0, 0};
+        rtwt_log a;
+        size_t pieces[2 + sizeof in / 16384];
+        size_t np = 0, off;
+        if (!level_supported(level))
+          continue;
+        o.simd = level;
+        rtwt_log_init(&a);
+        feed(&o, in, len, &whole, 1, &a);
+        assert_string_equal(a.buf, ref.buf);
+        rtwt_log_clear(&a);
+        feed_random(&o, in, len, seed * 131u, &a);
+        assert_string_equal(a.buf, ref.buf);
+        rtwt_log_clear(&a);
+        for (off = 0; off < len; off += 16384)
+          pieces[np++] = len - off < 16384 ? len - off : 16384;
+        feed(&o, in, len, pieces, np, &a);
+        assert_string_equal(a.buf, ref.buf);
+        for (cut = 1; cut < len; cut += step) {
+          size_t two[2];
+          two[0] = cut;
+          two[1] = len - cut;
+          rtwt_log_clear(&a);
+          feed(&o, in, len, two, 2, &a);
+          assert_string_equal(a.buf, ref.buf);
+        }
+        rtwt_log_free(&a);
+      }
+      rtwt_log_free(&ref);
+      rtwt_log_free(&buf);
+    }
+  }
+}
+
+/* For batch tests: the data as delivered, piece by piece, and what a callback did. */
+typedef struct bstop {
+  size_t at;  /* the on_data call that acts (1-based; 0: none) */
+  int action; /* 0: pause, 1: fail, 2: free */
+  size_t calls;
+  size_t after; /* callbacks after the acting one (must stay 0 for fail and free) */
+  size_t max_piece;
+  size_t events;
+  rtw_sse_parser *p;
+  char *data;
+  size_t len, cap;
+} bstop;
+
+static int bs_data(rtw_sse_parser *p, const char *s, size_t n, void *ud)
+{
+  bstop *d = ud;
+  (void)p;
+  assert_true(n > 0);
+  if (d->at != 0 && d->calls >= d->at)
+    d->after++;
+  assert_true(d->len + n <= d->cap);
+  memcpy(d->data + d->len, s, n);
+  d->len += n;
+  if (n > d->max_piece)
+    d->max_piece = n;
+  if (++d->calls != d->at)
+    return 0;
+  if (d->action == 2) {
+    rtw_sse_parser_free(d->p);
+    return 0;
+  }
+  return d->action == 0 ? RTW_ERR_PAUSE : -1;
+}
+
+static int bs_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
+{
+  bstop *d = ud;
+  (void)p;
+  if (d->at != 0 && d->calls >= d->at)
+    d->after++;
+  assert_int_equal(ev->data_len, d->len);
+  d->events++;
+  return 0;
+}
+
+/* One event of `lines` plain data lines of 80 bytes ("data: " and a 73-byte value), and a
+ * comment as padding; want gets the event's data (values joined by LF). */
+static size_t gen_plain_event(char *in, char *want, size_t *wlen, size_t lines)
+{
+  size_t len = 0, i, j;
+
+  *wlen = 0;
+  for (i = 0; i < lines; i++) {
+    memcpy(in + len, "data: ", 6);
+    len += 6;
+    if (i > 0)
+      want[(*wlen)++] = '\n';
+    for (j = 0; j < 73; j++)
+      in[len++] = want[(*wlen)++] = (char)('a' + (i + j) % 26);
+    in[len++] = '\n';
+  }
+  in[len++] = '\n';
+  memset(in + len, ':', 200);
+  len += 200;
+  in[len++] = '\n';
+  return len;
+}
+
+/* The r9 shape (64 KiB of 80-byte lines, one event): pieces gather lines, none over 16 KiB,
+ * so the event takes a handful of on_data calls (one per line before batching: 820), in one
+ * read (7) and in 16 KiB reads (23: each read ends with a few lines on the general path), and
+ * the data is exact. */
+static void test_streamed_batches_few_calls(void **state)
+{
+  static char in[70000], want[70000], got[70000];
+  size_t wlen, len = gen_plain_event(in, want, &wlen, 820), c;
+  static const size_t chunks[] = {70000, 16384};
+  int level;
+  (void)state;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (c = 0; c < 2; c++) {
+      rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+      rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+      bstop d;
+      size_t off = 0, n;
+      memset(&d, 0, sizeof d);
+      d.data = got;
+      d.cap = sizeof got;
+      cb.on_data = bs_data;
+      cb.on_event = bs_event;
+      st.flags = RTW_SSE_FLAG_STREAM_DATA;
+      assert_int_equal(rtw_sse_parser_new(&d.p, &cb, &st, NULL, &d), 0);
+      assert_int_equal(rtw__sse_parser_set_simd(d.p, level), 0);
+      while (off < len) {
+        size_t k = len - off < chunks[c] ? len - off : chunks[c];
+        assert_int_equal(rtw_sse_parser_recv(d.p, in + off, k, &n), 0);
+        assert_int_equal(n, k);
+        off += k;
+      }
+      assert_int_equal(d.events, 1);
+      assert_int_equal(d.len, wlen);
+      assert_memory_equal(got, want, wlen);
+      assert_true(d.max_piece <= 16384);
+      assert_true(d.max_piece > 8192); /* lines were gathered */
+      /* a read ends with a few lines on the general path: at most 8 calls a read */
+      assert_true(d.calls <= 8 * ((len + chunks[c] - 1) / chunks[c]));
+      rtw_sse_parser_free(d.p);
+    }
+  }
+}
+
+/* A pause, failure or free returned by on_data for a batch takes effect after the batch's last
+ * line: for every call of an event of 600 80-byte lines, recv() stops right after a line, with
+ * exactly that line's data delivered (the values of the lines consumed joined by LF, and at
+ * most the LF joining the next one); resuming gives the data of an uninterrupted parse; a
+ * failure is sticky with no callback after it; a free leaves nothing allocated. */
+static void test_streamed_batch_callbacks_stop(void **state)
+{
+  static char in[52000], want[52000], got[52000];
+  size_t wlen, len = gen_plain_event(in, want, &wlen, 600), at, calls = 0;
+  int level, action;
+  (void)state;
+
+  for (level = RTW__SSE_SIMD_BASE; level <= RTW__SSE_SIMD_AVX512; level++) {
+    if (!level_supported(level))
+      continue;
+    for (at = 0; at == 0 || at <= calls + 1; at++) {
+      for (action = 0; action < 3; action++) {
+        rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+        rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+        rtwt_countmem cm;
+        bstop d;
+        size_t off = 0, n = 0, lines;
+        int rv;
+        if (at == 0 && action > 0)
+          continue;
+        memset(&d, 0, sizeof d);
+        d.data = got;
+        d.cap = sizeof got;
+        d.at = at;
+        d.action = action;
+        rtwt_countmem_init(&cm);
+        cb.on_data = bs_data;
+        cb.on_event = bs_event;
+        st.flags = RTW_SSE_FLAG_STREAM_DATA;
+        assert_int_equal(rtw_sse_parser_new(&d.p, &cb, &st, &cm.mem, &d), 0);
+        assert_int_equal(rtw__sse_parser_set_simd(d.p, level), 0);
+        rv = rtw_sse_parser_recv(d.p, in, len, &n);
+        if (at == 0)
+          calls = d.calls;
+        if (at == 0 || d.calls < at) {
+          assert_int_equal(rv, 0);
+          assert_int_equal(n, len);
+          assert_int_equal(d.len, wlen);
+          assert_memory_equal(got, want, wlen);
+          rtw_sse_parser_free(d.p);
+        } else if (action == 2) {
+          assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+          assert_int_equal(d.after, 0);
+        } else {
+          /* stopped right after line `lines` of the event (80 input bytes each), with its
+           * data delivered: 74 bytes a line less the last LF, or with the next joining LF */
+          assert_true(n > 0 && n <= 600 * 80);
+          assert_int_equal(n % 80, 0);
+          lines = n / 80;
+          if (action == 0)
+            assert_true(d.len == 74 * lines - 1 || d.len == 74 * lines);
+          else /* a failure may also come from the LF joining the last line */
+            assert_true(d.len >= 74 * lines - 74 && d.len <= 74 * lines);
+          assert_memory_equal(got, want, d.len);
+          if (action == 1) {
+            assert_int_equal(rv, RTW_ERR_CALLBACK_FAILURE);
+            assert_int_equal(rtw_sse_parser_recv(d.p, in + n, len - n, &off),
+                             RTW_ERR_CALLBACK_FAILURE);
+            assert_int_equal(d.after, 0);
+          } else {
+            while (rv == RTW_ERR_PAUSE) {
+              assert_int_equal(in[off + n - 1], '\n');
+              off += n;
+              rv = rtw_sse_parser_recv(d.p, in + off, len - off, &n);
+            }
+            assert_int_equal(rv, 0);
+            assert_int_equal(off + n, len);
+            assert_int_equal(d.events, 1);
+            assert_int_equal(d.len, wlen);
+            assert_memory_equal(got, want, wlen);
+          }
+          rtw_sse_parser_free(d.p);
+        }
+        assert_int_equal(cm.live, 0);
+      }
+    }
+    assert_true(calls > 2);
+  }
+}
+
+/* The stage is taken at a streamed run's first batch: when that allocation fails, recv()
+ * fails with RTW_ERR_NOMEM (sticky), and nothing stays allocated. */
+static void test_streamed_batch_nomem(void **state)
+{
+  static char in[8000], want[8000];
+  size_t wlen, len = gen_plain_event(in, want, &wlen, 60);
+  long k, fails = 0;
+  (void)state;
+
+  for (k = 1; k <= 4; k++) {
+    rtw_sse_callbacks cb = {RTW_SSE_CALLBACKS_VERSION};
+    rtw_sse_settings st = {RTW_SSE_SETTINGS_VERSION};
+    rtwt_failmem fm;
+    size_t n;
+    int rv;
+    rtw_sse_parser *p = NULL;
+    rtwt_failmem_init(&fm, k);
+    cb.on_data = count_piece_early;
+    st.flags = RTW_SSE_FLAG_STREAM_DATA;
+    rv = rtw_sse_parser_new(&p, &cb, &st, &fm.mem, &n);
+    if (rv == 0) {
+      n = 0;
+      rv = rtw_sse_parser_recv(p, in, len, &n);
+      if (fm.failed > 0) {
+        assert_int_equal(rv, RTW_ERR_NOMEM);
+        assert_int_equal(rtw_sse_parser_recv(p, in, len, &n), RTW_ERR_NOMEM);
+        fails++;
+      } else {
+        assert_int_equal(rv, 0);
+      }
+      rtw_sse_parser_free(p);
+    } else {
+      assert_int_equal(rv, RTW_ERR_NOMEM);
+    }
+    assert_int_equal(fm.live, 0);
+  }
+  assert_true(fails > 0); /* the stage's allocation was refused once */
+}
+
 /* ------------------------------------------------------------------ allocation */
 
 static int count_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
@@ -1750,6 +2108,10 @@ int main(void)
       cmocka_unit_test(test_streamed_run_callbacks_stop),
       cmocka_unit_test(test_event_loop_callbacks_stop),
       cmocka_unit_test(test_streamed_run_one_call_per_line),
+      cmocka_unit_test(test_streamed_batches_equal_general_path),
+      cmocka_unit_test(test_streamed_batches_few_calls),
+      cmocka_unit_test(test_streamed_batch_callbacks_stop),
+      cmocka_unit_test(test_streamed_batch_nomem),
       cmocka_unit_test(test_no_allocation_in_steady_state),
       cmocka_unit_test(test_long_run_lines_equal_general_path),
       cmocka_unit_test(test_long_lines_cut_everywhere),
