@@ -181,7 +181,10 @@ typedef struct rtw_sse_callbacks {
   /**
    * Only with #RTW_SSE_FLAG_STREAM_DATA: the next piece of the current event's data, in
    * order. Line breaks between `data` lines arrive as LF; the final LF is never delivered.
-   * Pieces are never empty and may be of any size.
+   * Pieces are never empty and may be of any size: a piece may gather several data lines
+   * (with the LFs between them), up to 16 KiB, copied into a buffer the parser allocates once
+   * and frees with the parser; a returned #RTW_ERR_PAUSE then takes effect after the piece's
+   * last line.
    */
   int (*on_data)(rtw_sse_parser *parser, const char *piece, size_t len, void *user_data);
   /**
