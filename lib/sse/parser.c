@@ -986,6 +986,8 @@ typedef struct stage_run {
   size_t lines;
   const uint8_t *e; /* the LF of the data line the batch stopped at, when it did not fit or
                      * is long (over STAGE_LINE); NULL when the run stopped */
+  const uint8_t *blk; /* then the block of e and its masks (its LFs from e on), where the */
+  uint64_t lf, bad;   /* next fill goes on; NULL: the next fill classifies from its start */
 } stage_run;
 
 /* A line of at least this many bytes is long: a run copies it while it looks for its end. */

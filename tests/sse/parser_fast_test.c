@@ -1380,7 +1380,9 @@ static void test_streamed_batches_equal_general_path(void **state)
         rtwt_log_clear(&a);
         for (off = 0; off < len; off += 16384)
           pieces[np++] = len - off < 16384 ? len - off : 16384;
+        exact_pieces = 1; /* reads past a piece end show under the sanitizers */
         feed(&o, in, len, pieces, np, &a);
+        exact_pieces = 0;
         assert_string_equal(a.buf, ref.buf);
         for (cut = 1; cut < len; cut += step) {
           size_t two[2];
