@@ -1190,9 +1190,11 @@ static void test_event_loop_callbacks_stop(void **state)
 }
 
 /* Streaming mode, a run of data lines (scan_lines.inc, SRUN_NAME()): a data line followed by
- * another goes out with its own LF in one on_data call (9.2.6 joins the lines with that LF),
- * so 40 lines take at most 44 calls, and the data is the same as line by line. A pause from
- * on_data stops recv() right after that line, and resuming gives the same data. */
+ * another goes out with its own LF (9.2.6 joins the lines with that LF), several such lines
+ * gathered into one on_data call (SFILL_NAME(); test_streamed_batches_few_calls counts the
+ * calls), so 40 lines take at most 44 calls, and the data is the same as line by line. A
+ * pause from on_data stops recv() right after the piece's last line, and resuming gives the
+ * same data. */
 typedef struct srun {
   char data[4096];
   size_t len;
@@ -1222,7 +1224,7 @@ static int sr_event(rtw_sse_parser *p, const rtw_sse_event *ev, void *ud)
   return 0;
 }
 
-static void test_streamed_run_one_call_per_line(void **state)
+static void test_streamed_run_calls_bounded(void **state)
 {
   static char in[4096], want[4096];
   size_t len = 0, wlen = 0, i;
@@ -2109,7 +2111,7 @@ int main(void)
       cmocka_unit_test(test_data_runs_equal_general_path),
       cmocka_unit_test(test_streamed_run_callbacks_stop),
       cmocka_unit_test(test_event_loop_callbacks_stop),
-      cmocka_unit_test(test_streamed_run_one_call_per_line),
+      cmocka_unit_test(test_streamed_run_calls_bounded),
       cmocka_unit_test(test_streamed_batches_equal_general_path),
       cmocka_unit_test(test_streamed_batches_few_calls),
       cmocka_unit_test(test_streamed_batch_callbacks_stop),
