@@ -62,7 +62,8 @@ typedef struct rtw_sse_parser rtw_sse_parser;
 /**
  * @brief Flag for rtw_sse_settings::flags: deliver event data in pieces (on_data) instead of
  * buffering the whole event. on_event then reports the total length and a NULL data pointer.
- * max_event_size does not apply in this mode (nothing is buffered).
+ * max_event_size does not apply in this mode: no event is buffered whole (data lines may be
+ * gathered into pieces of up to 16 KiB, see rtw_sse_callbacks::on_data).
  */
 #define RTW_SSE_FLAG_STREAM_DATA 0x1u
 /**
