@@ -988,7 +988,9 @@ static void print_send(const stream *s, const result *res)
  *   r5 send server binary 16 B      rtweb rtw_ws_queue_message(NOCOPY) + send_pending_iov;
  *                                   rtweb copy (queue_binary + send_pending); wslay_frame_send
  *   r6 send server text 1 MiB       rtweb NOCOPY + iov (validated); the same with
- *                                   RTW_WS_QUEUE_VALID_UTF8 (extra row); wslay_frame_send
+ *                                   RTW_WS_QUEUE_VALID_UTF8 (extra row); wslay_frame_send;
+ *                                   extra: read_pass, the ceiling of any validating send
+ *                                   (a read pass over the text, then the copy; not rtweb)
  *   r7 send client binary 1 MiB     rtweb client NOCOPY, drained by send_pending_iov +
  *                                   send_consumed without copying the output (as issue 15
  *                                   measures it: masking is its one copy); memcpy of the
@@ -1414,6 +1416,125 @@ static int pass_send_memcpy(const stream *s, const options *o, counts *c, int ve
   return 0;
 }
 
+/* r6's ceiling for any send that checks its text: one read pass over the payload, the OR of
+ * all its bytes (the least a UTF-8 validator must do: ASCII text needs no more), then the
+ * frame copied into the sink's ring as wslay_frame's is. wslay_frame sends with that copy
+ * alone, so no validating send can run faster than this pass: its ratio to wslay_frame bounds
+ * r6 (docs/performance.md, "r6: the ceiling of a validating send"). The widest vector loads
+ * this CPU has, four independent accumulators. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_READ_SIMD 1
+__attribute__((target("avx512f,avx512bw"))) static unsigned read_or512(const unsigned char *p,
+                                                                       size_t n)
+{
+  __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+  size_t i = 0;
+  unsigned char t = 0;
+
+  for (; i + 256 <= n; i += 256) {
+    a = _mm512_or_si512(a, _mm512_loadu_si512((const void *)(p + i)));
+    b = _mm512_or_si512(b, _mm512_loadu_si512((const void *)(p + i + 64)));
+    c = _mm512_or_si512(c, _mm512_loadu_si512((const void *)(p + i + 128)));
+    d = _mm512_or_si512(d, _mm512_loadu_si512((const void *)(p + i + 192)));
+  }
+  for (; i < n; i++)
+    t |= p[i];
+  a = _mm512_or_si512(_mm512_or_si512(a, b), _mm512_or_si512(c, d));
+  return (_mm512_movepi8_mask(a) != 0) | (t >> 7);
+}
+
+__attribute__((target("avx2"))) static unsigned read_or256(const unsigned char *p, size_t n)
+{
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  size_t i = 0;
+  unsigned char t = 0;
+
+  for (; i + 128 <= n; i += 128) {
+    a = _mm256_or_si256(a, _mm256_loadu_si256((const __m256i *)(const void *)(p + i)));
+    b = _mm256_or_si256(b, _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32)));
+    c = _mm256_or_si256(c, _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 64)));
+    d = _mm256_or_si256(d, _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 96)));
+  }
+  for (; i < n; i++)
+    t |= p[i];
+  a = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d));
+  return (_mm256_movemask_epi8(a) != 0) | (t >> 7);
+}
+#endif
+
+static unsigned read_or64(const unsigned char *p, size_t n)
+{
+  uint64_t a = 0, b = 0, c = 0, d = 0, w;
+  size_t i = 0;
+  unsigned char t = 0;
+
+  for (; i + 32 <= n; i += 32) {
+    memcpy(&w, p + i, 8);
+    a |= w;
+    memcpy(&w, p + i + 8, 8);
+    b |= w;
+    memcpy(&w, p + i + 16, 8);
+    c |= w;
+    memcpy(&w, p + i + 24, 8);
+    d |= w;
+  }
+  for (; i < n; i++)
+    t |= p[i];
+  return ((a | b | c | d) & UINT64_C(0x8080808080808080)) != 0 || (t >> 7) != 0;
+}
+
+static unsigned read_or(const unsigned char *p, size_t n)
+{
+#if defined(HAVE_READ_SIMD)
+  static int level = -1;
+  if (level < 0)
+    level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 2
+            : __builtin_cpu_supports("avx2")                                        ? 1
+                                                                                    : 0;
+  if (level == 2)
+    return read_or512(p, n);
+  if (level == 1)
+    return read_or256(p, n);
+#endif
+  return read_or64(p, n);
+}
+
+static int pass_send_readpass(const stream *s, const options *o, counts *c, int verify,
+                              const char **err)
+{
+  outsink k;
+  unsigned long long m;
+  unsigned char hdr[10];
+  size_t h = 0, j;
+  unsigned high = 0;
+
+  (void)o;
+  hdr[h++] = (unsigned char)(0x80 | s->opcode); /* FIN, unmasked (server role) */
+  if (s->msg_size <= 125) {
+    hdr[h++] = (unsigned char)s->msg_size;
+  } else if (s->msg_size <= 0xffff) {
+    hdr[h++] = 126;
+    hdr[h++] = (unsigned char)(s->msg_size >> 8);
+    hdr[h++] = (unsigned char)s->msg_size;
+  } else {
+    hdr[h++] = 127;
+    for (j = 0; j < 8; j++)
+      hdr[h++] = (unsigned char)((uint64_t)s->msg_size >> (56 - 8 * j));
+  }
+  sink_init(&k, verify);
+  for (m = 0; m < s->expect.messages; m++) {
+    high |= read_or(s->buf, s->msg_size);
+    sink_put(&k, hdr, h);
+    sink_put(&k, s->buf, s->msg_size);
+  }
+  if (high != (s->non_ascii != 0)) {
+    *err = "read pass: the non-ASCII bytes were not seen";
+    return -1;
+  }
+  return send_finish(s, &k, 0, c, verify, "", err);
+}
+
 /* ---- the rows */
 
 enum { PS_BIN16, PS_BINBIG, PS_TEXT16, PS_TEXTBIG, PS_SEND16, PS_SENDTEXT, PS_SENDCLIENT, NPS };
@@ -1447,6 +1568,7 @@ static const perf_item perf_items[] = {
   {"r6", "rtweb_valid_utf8", PS_SENDTEXT, pass_send_valid_iov, 2,
    RTW_WS_QUEUE_NOCOPY | RTW_WS_QUEUE_VALID_UTF8, 1},
   {"r6", "wslay_frame", PS_SENDTEXT, pass_wslay_frame_send, 0, 0, 0},
+  {"r6", "read_pass", PS_SENDTEXT, pass_send_readpass, 0, 0, 0},
   {"r7", "rtweb", PS_SENDCLIENT, pass_send_nocopy_taken, 2, RTW_WS_QUEUE_NOCOPY, 1},
   {"r7", "memcpy", PS_SENDCLIENT, pass_send_memcpy, 0, 0, 0},
   {"r7", "wslay_frame", PS_SENDCLIENT, pass_wslay_frame_send, 0, 0, 0},

