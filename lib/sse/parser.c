@@ -80,6 +80,8 @@ struct rtw_sse_parser {
   size_t max_comment;
   int error;  /* sticky fatal error, 0 when healthy */
   int simd;   /* which scan_lines_* runs: RTW__SCAN_* (0 = SSE2 or portable) */
+  size_t long_min; /* buffered runs: a data line of this many bytes or more is long
+                    * (LONG_LINE; tests lower it, rtw__sse_parser_set_long_line()) */
   const uint8_t *in_end; /* end of the input during recv() */
   int paused; /* a callback returned RTW_ERR_PAUSE during this recv() */
   uint8_t busy;         /* inside recv() or end(): callbacks may be running */
@@ -977,6 +979,7 @@ typedef struct data_run {
   size_t lines;
   size_t cut; /* value bytes at d of a data line cut by the end of the input (0: none) */
   int long_line; /* the next line is likely long: LONG_NAME() takes it (scan_lines.inc) */
+  size_t long_min; /* p->long_min: value + LF this long makes a line long (RUN_NAME()) */
 } data_run;
 
 /* Streaming mode: a batch being gathered in p->stage (scan_lines.inc, SFILL_NAME()). */
@@ -990,8 +993,13 @@ typedef struct stage_run {
   uint64_t lf, bad;   /* next fill goes on; NULL: the next fill classifies from its start */
 } stage_run;
 
-/* A line of at least this many bytes is long: a run copies it while it looks for its end. */
-#define LONG_LINE 192u
+/* A line of at least this many bytes is long: a run copies it while it looks for its end
+ * (LONG_NAME(), one pass per byte), where shorter lines are found by the block loop and then
+ * copied (RUN_NAME(), two). The long-line pass starts each line with an unaligned block and
+ * copies 256 bytes a step past the line's end, so it only pays from here on: 200- to 450-byte
+ * lines ran at 0.83-1.01x of the memchr C parser with 192 here, 1.02-1.36x with 512; 512- to
+ * 1000-byte lines the same (docs/performance.md, "Long lines, buffered"). */
+#define LONG_LINE 512u
 
 /* Start a run when the block buffers its data already (its second data line was appended). */
 static inline void run_begin(rtw_sse_parser *p, data_run *r)
@@ -1003,6 +1011,7 @@ static inline void run_begin(rtw_sse_parser *p, data_run *r)
   r->lines = 0;
   r->cut = 0;
   r->long_line = p->long_lines;
+  r->long_min = p->long_min;
   if ((p->flags & RTW_SSE_FLAG_STREAM_DATA) || p->data_ref != NULL || p->data_lines == 0 ||
       p->error || p->paused || len > p->max_event || p->data.cap - len <= COPY_SLACK)
     return;
@@ -1552,6 +1561,14 @@ int rtw__sse_parser_set_simd(rtw_sse_parser *p, int level)
   return RTW_ERR_UNSUPPORTED;
 }
 
+int rtw__sse_parser_set_long_line(rtw_sse_parser *p, size_t bytes)
+{
+  if (p == NULL || bytes < 2 * RTW__SCAN_BLOCK + 1)
+    return RTW_ERR_INVALID_ARGUMENT; /* RUN_NAME() hands over after its 64-byte steps */
+  p->long_min = bytes;
+  return 0;
+}
+
 void *rtw_sse_parser_user_data(const rtw_sse_parser *p)
 {
   return p ? p->user_data : NULL;
@@ -1614,6 +1631,7 @@ int rtw_sse_parser_new(rtw_sse_parser **out, const rtw_sse_callbacks *cb,
 #if defined(RTW__SCAN_HAVE_X86_DISPATCH)
   p->simd = rtw__scan_best();
 #endif
+  p->long_min = LONG_LINE;
   reset_stream(p);
   *out = p;
   return 0;

@@ -14,4 +14,9 @@
  * build or CPU lacks it. Lets the tests run every variant on any machine that has it. */
 int rtw__sse_parser_set_simd(rtw_sse_parser *parser, int level);
 
+/* Make buffered runs treat data lines of `bytes` or more ("data: ", value and LF) as long
+ * (parser.c LONG_LINE, the default); at least 129. The long-line tests keep their line
+ * lengths and lower it. Returns 0 or RTW_ERR_INVALID_ARGUMENT. */
+int rtw__sse_parser_set_long_line(rtw_sse_parser *parser, size_t bytes);
+
 #endif /* RTW_SSE_INTERNAL_H */

@@ -25,6 +25,17 @@ typedef struct opts {
 
 static size_t max_event; /* max_event_size for make_parser(); 0: the default */
 static int small_limits; /* make_parser(): max_id_length and max_type_length 32 */
+/* The long-line tests were written for runs that treat lines from 192 bytes on as long (their
+ * 200- to 1300-byte lines go to the long-line loop); the parser's default is LONG_LINE, 512
+ * (parser.c). make_parser() and the buffered long-line tests set this; 0 keeps the default
+ * (test_long_line_default_threshold). */
+static size_t long_min = 192;
+
+static void set_long_min(rtw_sse_parser *p)
+{
+  if (long_min > 0)
+    assert_int_equal(rtw__sse_parser_set_long_line(p, long_min), 0);
+}
 static int exact_pieces; /* feed(): pass each piece in a buffer of its own size, so the
                           * sanitizers see any read past the end of the input */
 
@@ -124,6 +135,7 @@ static rtw_sse_parser *make_parser(const opts *o, run *r, const rtw_mem *mem)
     st.max_id_length = st.max_type_length = 32;
   assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, mem, r), 0);
   assert_int_equal(rtw__sse_parser_set_simd(p, o->simd), 0);
+  set_long_min(p);
   return p;
 }
 
@@ -1715,6 +1727,7 @@ static void test_no_allocation_in_steady_state(void **state)
         }
         assert_int_equal(rtw_sse_parser_new(&p, &cb, &st, &cm.mem, &seen), 0);
         assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+        set_long_min(p);
         for (pass = 0; pass < 11; pass++) {
           size_t off;
           for (off = 0; off < len; off += chunks[c]) {
@@ -2000,6 +2013,7 @@ static void test_long_lines_callbacks_stop(void **state)
         cb.on_event = ls_event;
         assert_int_equal(rtw_sse_parser_new(&p, &cb, NULL, NULL, &l), 0);
         assert_int_equal(rtw__sse_parser_set_simd(p, level), 0);
+        set_long_min(p);
         while (off < len && (rv == 0 || rv == RTW_ERR_PAUSE)) {
           size_t n = len - off < chunks[c] ? len - off : chunks[c], nread = 0;
           rv = rtw_sse_parser_recv(p, in + off, n, &nread);
@@ -2093,6 +2107,52 @@ static void test_long_lines_no_allocation(void **state)
   }
 }
 
+/* Runs at the default long-line threshold (parser.c LONG_LINE, 512 bytes) and around it:
+ * an event that grows the data buffer, then one of data lines of 200, 300, 450, 504 to 508
+ * bytes of value (taken by the block loop: below the threshold), 600 (long: the long-line
+ * loop takes the next ones), 1300, 700, 90 (back to the block loop) and 510, fed whole, byte
+ * by byte and in random pieces under every scanner, in buffered mode: the callbacks equal
+ * those of the base scanner fed byte by byte. The setter refuses a threshold the block loop
+ * cannot hand over at. */
+static void test_long_line_default_threshold(void **state)
+{
+  static const size_t vals[] = {200, 300, 450, 504, 505, 506, 507, 508, 600, 1300, 700, 90, 510};
+  static uint8_t in[16384]; /* 9788 bytes */
+  static size_t ones[sizeof in];
+  size_t len = 0, i, j, saved = long_min;
+  opts o = {0, RTW__SSE_SIMD_BASE, 0};
+  rtw_sse_parser *p;
+  rtwt_log ref;
+  (void)state;
+
+  assert_int_equal(rtw_sse_parser_new(&p, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(rtw__sse_parser_set_long_line(p, 128), RTW_ERR_INVALID_ARGUMENT);
+  assert_int_equal(rtw__sse_parser_set_long_line(p, 129), 0);
+  rtw_sse_parser_free(p);
+  long_min = 0;
+  for (i = 0; i < sizeof in; i++)
+    ones[i] = 1;
+  memcpy(in, "data: a\ndata: ", 14), len += 14;
+  memset(in + len, 'w', 3000), len += 3000;
+  memcpy(in + len, "\n\n", 2), len += 2;
+  for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    memcpy(in + len, "data: ", 6), len += 6;
+    for (j = 0; j < vals[i]; j++)
+      in[len + j] = (uint8_t)('a' + (i + j) % 26);
+    len += vals[i];
+    in[len++] = '\n';
+  }
+  in[len++] = '\n';
+  assert_int_equal(len, 9788);
+  rtwt_log_init(&ref);
+  feed(&o, in, len, ones, len, &ref);
+  assert_non_null(strstr(ref.buf, "event("));
+  assert_null(strstr(ref.buf, "RTW_ERR"));
+  check_pieces(&o, in, len, 77u, ref.buf);
+  rtwt_log_free(&ref);
+  long_min = saved;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -2122,6 +2182,7 @@ int main(void)
       cmocka_unit_test(test_long_lines_max_event_size),
       cmocka_unit_test(test_long_lines_callbacks_stop),
       cmocka_unit_test(test_long_lines_no_allocation),
+      cmocka_unit_test(test_long_line_default_threshold),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
