@@ -2197,9 +2197,10 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
  * for the whole run: nothing between two callbacks reads it.
  *
  * Between fast messages msg_op is 0 and msg_len the last length, as message_end() leaves
- * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run (fast messages never
- * set them); the UTF-8 state is initialised and used only for text over 32 bytes that is not
- * ASCII (shorter text takes short_ascii() or the DFA, rtw__utf8_short() of lib/core/utf8.h).
+ * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run, once its first frame
+ * is known to be a fast one (fast messages never set them: fast_loops()); the UTF-8 state is
+ * initialised and used only for text over 32 bytes that is not ASCII (shorter text takes
+ * short_ascii() or the DFA, rtw__utf8_short() of lib/core/utf8.h).
  * Where the general path stops between a header and its payload (on_message_begin paused,
  * failed, freed the session or closed the gate), fast_hold() leaves exactly the state
  * header_done() leaves. */
@@ -2336,16 +2337,16 @@ static RTW_ALWAYS_INLINE const uint8_t *fast_payload(const fast_ctx *c, const ui
   return buf;
 }
 
-/* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
+/* Streamed: on_message_begin, on_message_data and on_message_end for each frame, from the
+ * one at p (a fast frame of n bytes). */
 static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                                const uint8_t *end)
+                                                const uint8_t *end, size_t n)
 {
   uint8_t buf[FAST_BUF];
   fast_out o;
-  size_t n;
   int rv = 0;
 
-  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+  do {
     const uint8_t *d;
     int cb = 0, tail = 0;
 
@@ -2382,25 +2383,24 @@ static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const ui
       break;
     if (fast_end(ws))
       break;
-  }
+  } while ((n = fast_len(&c, p, (size_t)(end - p))) != 0);
   o.p = p;
   o.rv = rv;
   return o;
 }
 
-/* Whole messages: on_message for each frame, with the payload where it lies (client role,
- * in place) or in a stack buffer. */
+/* Whole messages: on_message for each frame, from the one at p (a fast frame of n bytes),
+ * with the payload where it lies (client role, in place) or in a stack buffer. */
 static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                             const uint8_t *end)
+                                             const uint8_t *end, size_t n)
 {
   int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
   void *ud = ws->user_data;
   uint8_t buf[FAST_BUF];
   fast_out o;
-  size_t n;
   int rv = 0;
 
-  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+  do {
     unsigned op = p[0] & 0x0Fu;
     const uint8_t *d = fast_payload(&c, p, n, end, buf);
     int cb, tail = 0;
@@ -2417,9 +2417,37 @@ static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8
       break;
     if (fast_end(ws))
       break;
-  }
+  } while ((n = fast_len(&c, p, (size_t)(end - p))) != 0);
   o.p = p;
   o.rv = rv;
+  return o;
+}
+
+/* The loops from p when the frame there is a fast one. The state that message_begin() would
+ * reset and no fast message changes is reset, and the re-entrancy guard raised, only then:
+ * a frame for the general path (when fast_run() is called before each header) pays for
+ * neither, and leaves them as they were, as nothing reads them between messages. */
+static RTW_ALWAYS_INLINE fast_out fast_loops(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                             const uint8_t *end)
+{
+  size_t n = fast_len(&c, p, (size_t)(end - p));
+  fast_out o;
+
+  if (n == 0) {
+    o.p = p;
+    o.rv = 0;
+    return o;
+  }
+  ws->rx_z = 0;
+  ws->rx_zwire = 0;
+  ws->rx_direct = NULL;
+  ws->msg.len = 0;
+  ws->cb_depth++;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    o = fast_whole(ws, c, p, end, n);
+  else
+    o = fast_streamed(ws, c, p, end, n);
+  ws->cb_depth--;
   return o;
 }
 
@@ -2428,18 +2456,14 @@ static fast_out fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint
 {
   c.hl = 6;
   c.mbit = 0x80u;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end);
-  return fast_streamed(ws, c, p, end);
+  return fast_loops(ws, c, p, end);
 }
 
 static fast_out fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
 {
   c.hl = 2;
   c.mbit = 0;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end);
-  return fast_streamed(ws, c, p, end);
+  return fast_loops(ws, c, p, end);
 }
 
 /* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
@@ -2461,13 +2485,7 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
   if (ws->max_msg < c.lim)
     c.lim = (size_t)ws->max_msg;
   c.inplace = ws->rx_inplace;
-  ws->rx_z = 0; /* message_begin()'s resets that no fast message changes */
-  ws->rx_zwire = 0;
-  ws->rx_direct = NULL;
-  ws->msg.len = 0;
-  ws->cb_depth++;
   o = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end) : fast_client(ws, c, p, end);
-  ws->cb_depth--;
   *rvp = o.rv;
   return o.p;
 }
