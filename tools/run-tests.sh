@@ -127,6 +127,7 @@ run_config() {
       ws_deflate_session ws_deflate_zlib ws_deflate_ext ws_prepared http_deflate_handshake
       http_base64 http_handshake http_sse limits tls_certs tls_engine tls_stack tls_versions
       tls_record ws_recv ws_send_alloc ws_batch utf8_simd chacha utf8_units
+      utf8_dfa ws_fast_state
       $(meson test -C "$dir" --list 2>/dev/null | sed -n 's/^rtweb:fuzz \/ //p'))
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -47,6 +47,48 @@ static int cont(rtw__utf8 *st, uint8_t b)
   return 1;
 }
 
+/* ------------------------------------------------------------------ short-text DFA
+ *
+ * rtw__utf8_dfa (see utf8.h), from one statement of RFC 3629 section 4 (the table at the top
+ * of utf8.h): DFA_LEADS maps each range of first bytes to the state after it, DFA_CONTS gives
+ * each pending state the range of bytes that may come next and the state after one. A byte
+ * in no DFA_LEADS range (80..C1, F5..FF: continuations, overlong C0/C1, above U+10FFFF) and a
+ * byte outside a pending state's range lead to BAD, which stays BAD. The macros expand to a
+ * constant expression per row: the table is built by the compiler, nothing at run time. */
+#define DFA_LEADS(X, b)                                                                        \
+  X(b, 0x00, 0x7F, RTW__UTF8_DFA_OK) /* ASCII */                                              \
+  X(b, 0xC2, 0xDF, RTW__UTF8_DFA_C1)                                                          \
+  X(b, 0xE0, 0xE0, RTW__UTF8_DFA_E0)                                                          \
+  X(b, 0xE1, 0xEC, RTW__UTF8_DFA_C2)                                                          \
+  X(b, 0xED, 0xED, RTW__UTF8_DFA_ED)                                                          \
+  X(b, 0xEE, 0xEF, RTW__UTF8_DFA_C2)                                                          \
+  X(b, 0xF0, 0xF0, RTW__UTF8_DFA_F0)                                                          \
+  X(b, 0xF1, 0xF3, RTW__UTF8_DFA_C3)                                                          \
+  X(b, 0xF4, 0xF4, RTW__UTF8_DFA_F4)
+#define DFA_CONTS(X, b)                                                                        \
+  X(b, RTW__UTF8_DFA_C1, 0x80, 0xBF, RTW__UTF8_DFA_OK)                                        \
+  X(b, RTW__UTF8_DFA_C2, 0x80, 0xBF, RTW__UTF8_DFA_C1)                                        \
+  X(b, RTW__UTF8_DFA_C3, 0x80, 0xBF, RTW__UTF8_DFA_C2)                                        \
+  X(b, RTW__UTF8_DFA_E0, 0xA0, 0xBF, RTW__UTF8_DFA_C1)                                        \
+  X(b, RTW__UTF8_DFA_ED, 0x80, 0x9F, RTW__UTF8_DFA_C1)                                        \
+  X(b, RTW__UTF8_DFA_F0, 0x90, 0xBF, RTW__UTF8_DFA_C2)                                        \
+  X(b, RTW__UTF8_DFA_F4, 0x80, 0x8F, RTW__UTF8_DFA_C2)
+#define DFA_IN(b, lo, hi) ((b) >= (lo) && (b) <= (hi))
+/* one link of the chain `in range 1 ? state 1 : in range 2 ? state 2 : ... : BAD` */
+#define DFA_LEAD(b, lo, hi, to) DFA_IN(b, lo, hi) ? (uint64_t)(to):
+/* one term of `| (state from takes b ? next : BAD) << from` */
+#define DFA_CONT(b, from, lo, hi, to)                                                          \
+  | (uint64_t)(DFA_IN(b, lo, hi) ? (to) : RTW__UTF8_DFA_BAD) << (from)
+#define DFA_ROW(b)                                                                             \
+  ((DFA_LEADS(DFA_LEAD, b)(uint64_t)RTW__UTF8_DFA_BAD) << RTW__UTF8_DFA_OK |                  \
+   (uint64_t)RTW__UTF8_DFA_BAD << RTW__UTF8_DFA_BAD DFA_CONTS(DFA_CONT, b))
+#define DFA_R4(b) DFA_ROW(b), DFA_ROW((b) + 1), DFA_ROW((b) + 2), DFA_ROW((b) + 3)
+#define DFA_R16(b) DFA_R4(b), DFA_R4((b) + 4), DFA_R4((b) + 8), DFA_R4((b) + 12)
+#define DFA_R64(b) DFA_R16(b), DFA_R16((b) + 16), DFA_R16((b) + 32), DFA_R16((b) + 48)
+
+const uint64_t rtw__utf8_dfa[256] = {DFA_R64(0x00), DFA_R64(0x40), DFA_R64(0x80),
+                                     DFA_R64(0xC0)};
+
 static size_t ascii_run(const uint8_t *p, size_t n)
 {
   size_t i = 0;

@@ -91,6 +91,47 @@ size_t rtw__utf8_copy_mask_at(int level, rtw__utf8 *st, uint8_t *dst, const uint
 int rtw__utf8_to_units_at(int level, const void *src, size_t len, void *dst, size_t dst_size,
                           size_t *count, int *width);
 
+/* ------------------------------------------------------------------ short-text DFA
+ *
+ * RFC 3629 section 4 (the table above) as a DFA over a few bytes, for the WebSocket
+ * small-frame fast path (lib/ws/session.c: text of up to 32 bytes that is not all ASCII,
+ * where a call to the validator costs more than the bytes). A state is a bit offset, a
+ * multiple of 6; the table's row for a byte holds, at each state's offset, the state that
+ * byte leads to, so a byte costs one load and one shift: no branch, no call. BAD is sticky.
+ * The table (lib/core/utf8.c) is a compile-time constant built from one statement of the
+ * ranges; tests/core/utf8_dfa_test.c checks it against the scalar validator exhaustively.
+ *
+ * The states and the scalar validator's state (rtw__utf8) each one matches: */
+#define RTW__UTF8_DFA_OK 0u  /* at a character boundary (need 0) */
+#define RTW__UTF8_DFA_BAD 6u /* an invalid byte was seen (the validator stopped) */
+#define RTW__UTF8_DFA_C1 12u /* 1, 2, 3 continuation bytes 80..BF to come (need 1, 2, 3) */
+#define RTW__UTF8_DFA_C2 18u
+#define RTW__UTF8_DFA_C3 24u
+#define RTW__UTF8_DFA_E0 30u /* after E0: A0..BF, then one more (no overlong form) */
+#define RTW__UTF8_DFA_ED 36u /* after ED: 80..9F, then one more (no surrogate) */
+#define RTW__UTF8_DFA_F0 42u /* after F0: 90..BF, then two more (no overlong form) */
+#define RTW__UTF8_DFA_F4 48u /* after F4: 80..8F, then two more (nothing above U+10FFFF) */
+
+/* Row b: bits [s, s + 6) hold the state byte b leads to from state s. (Hidden, as every
+ * rtw__ symbol, by the build; the linker turns the GOT load into a lea. Saying hidden here as
+ * well cost gcc 8 instructions per message of bench_ws r4 in the fast loop.) */
+extern const uint64_t rtw__utf8_dfa[256];
+
+/* The DFA's end state over p[0..n), starting at a boundary: RTW__UTF8_DFA_OK when p[0..n) is
+ * valid and ends at a boundary, RTW__UTF8_DFA_BAD when it holds an invalid byte (anywhere),
+ * any other state when it is valid but ends inside a sequence. For short input: it takes
+ * every byte (no early exit, no word loop); use rtw__utf8_validate() for more than a few
+ * dozen bytes. p may be NULL when n is 0. */
+static inline unsigned rtw__utf8_short(const uint8_t *p, size_t n)
+{
+  uint64_t st = RTW__UTF8_DFA_OK;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    st = rtw__utf8_dfa[p[i]] >> (st & 63u);
+  return (unsigned)(st & 63u);
+}
+
 /* Decode n bytes with replacement, continuing from *st, writing valid UTF-8 to out (when out
  * is NULL, only count). Returns the bytes written (or that would be). An incomplete sequence
  * at the end stays pending in *st. out needs room for n * 3 + 3 bytes at most. */

@@ -1657,53 +1657,6 @@ static inline int short_ascii(const uint8_t *d, size_t n)
   return ((a | b) & 0x8080808080808080ull) == 0;
 }
 
-/* UTF-8 (RFC 3629 section 4; the table in lib/core/utf8.h) as a DFA over a whole small
- * payload, for the fast path (issue 15: text of a few bytes that is not all ASCII). A state
- * is a bit offset, a multiple of 6; the row of a byte holds, at each state's offset, the
- * state that byte leads to, so a byte costs one load and one shift: no branch, no call.
- * U8_BAD is sticky, so the end state tells the three outcomes apart: U8_OK (valid), U8_BAD
- * (an invalid byte somewhere) or any other (valid, but ending inside a sequence). */
-#define U8_OK 0u  /* at a character boundary */
-#define U8_BAD 6u /* an invalid byte was seen */
-#define U8_C1 12u /* 1, 2, 3 continuation bytes 80..BF to come */
-#define U8_C2 18u
-#define U8_C3 24u
-#define U8_E0 30u /* after E0: A0..BF (no overlong form) */
-#define U8_ED 36u /* after ED: 80..9F (no surrogate) */
-#define U8_F0 42u /* after F0: 90..BF (no overlong form) */
-#define U8_F4 48u /* after F4: 80..8F (nothing above U+10FFFF) */
-#define U8_IN(b, lo, hi) ((b) >= (lo) && (b) <= (hi))
-#define U8_LEAD(b)                                                                              \
-  ((b) < 0x80 ? U8_OK : (b) < 0xC2 ? U8_BAD : (b) < 0xE0 ? U8_C1 : (b) == 0xE0 ? U8_E0        \
-   : (b) == 0xED ? U8_ED : (b) < 0xF0 ? U8_C2 : (b) == 0xF0 ? U8_F0 : (b) < 0xF4 ? U8_C3      \
-   : (b) == 0xF4 ? U8_F4 : U8_BAD)
-#define U8_TO(from, to) ((uint64_t)(to) << (from))
-#define U8_ROW(b)                                                                               \
-  (U8_TO(U8_OK, U8_LEAD(b)) | U8_TO(U8_BAD, U8_BAD) |                                           \
-   U8_TO(U8_C1, U8_IN(b, 0x80, 0xBF) ? U8_OK : U8_BAD) |                                       \
-   U8_TO(U8_C2, U8_IN(b, 0x80, 0xBF) ? U8_C1 : U8_BAD) |                                       \
-   U8_TO(U8_C3, U8_IN(b, 0x80, 0xBF) ? U8_C2 : U8_BAD) |                                       \
-   U8_TO(U8_E0, U8_IN(b, 0xA0, 0xBF) ? U8_C1 : U8_BAD) |                                       \
-   U8_TO(U8_ED, U8_IN(b, 0x80, 0x9F) ? U8_C1 : U8_BAD) |                                       \
-   U8_TO(U8_F0, U8_IN(b, 0x90, 0xBF) ? U8_C2 : U8_BAD) |                                       \
-   U8_TO(U8_F4, U8_IN(b, 0x80, 0x8F) ? U8_C2 : U8_BAD))
-#define U8_R4(b) U8_ROW(b), U8_ROW((b) + 1), U8_ROW((b) + 2), U8_ROW((b) + 3)
-#define U8_R16(b) U8_R4(b), U8_R4((b) + 4), U8_R4((b) + 8), U8_R4((b) + 12)
-#define U8_R64(b) U8_R16(b), U8_R16((b) + 16), U8_R16((b) + 32), U8_R16((b) + 48)
-
-static const uint64_t u8_rows[256] = {U8_R64(0), U8_R64(64), U8_R64(128), U8_R64(192)};
-
-/* The end state of the DFA over d[0..n), from a boundary. */
-static inline unsigned short_utf8(const uint8_t *d, size_t n)
-{
-  uint64_t st = U8_OK;
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    st = u8_rows[d[i]] >> (st & 63u);
-  return (unsigned)(st & 63u);
-}
-
 /* Text checks of a piece (RFC 6455 8.1: fail fast at the first invalid byte). */
 static inline int text_ok(rtw_ws *ws, const uint8_t *d, size_t n)
 {
@@ -2244,9 +2197,10 @@ static inline void unmask_small(uint8_t *dst, const uint8_t *src, size_t n, uint
  * for the whole run: nothing between two callbacks reads it.
  *
  * Between fast messages msg_op is 0 and msg_len the last length, as message_end() leaves
- * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run (fast messages never
- * set them); the UTF-8 state is initialised and used only for text over 32 bytes that is not
- * ASCII (shorter text takes short_ascii() or the DFA of short_utf8()).
+ * them; rx_z, rx_zwire, rx_direct and msg.len are cleared once per run, once its first frame
+ * is known to be a fast one (fast messages never set them: fast_loops()); the UTF-8 state is
+ * initialised and used only for text over 32 bytes that is not ASCII (shorter text takes
+ * short_ascii() or the DFA, rtw__utf8_short() of lib/core/utf8.h).
  * Where the general path stops between a header and its payload (on_message_begin paused,
  * failed, freed the session or closed the gate), fast_hold() leaves exactly the state
  * header_done() leaves. */
@@ -2320,10 +2274,10 @@ static inline int fast_text(rtw_ws *ws, const uint8_t *d, size_t n, int *tail)
 {
   if (n <= 16 && short_ascii(d, n))
     return 0;
-  if (n <= 32) { /* a few characters: the DFA beats a call to the validator */
-    unsigned st = short_utf8(d, n);
-    *tail = st != U8_OK;
-    return st == U8_BAD ? RTW_ERR_INVALID_UTF8 : 0;
+  if (n <= 32) { /* a few characters: the DFA (RFC 3629 section 4) beats a validator call */
+    unsigned st = rtw__utf8_short(d, n);
+    *tail = st != RTW__UTF8_DFA_OK;
+    return st == RTW__UTF8_DFA_BAD ? RTW_ERR_INVALID_UTF8 : 0;
   }
   rtw__utf8_init(&ws->utf8);
   if (rtw__utf8_validate(&ws->utf8, d, n) != n)
@@ -2383,16 +2337,16 @@ static RTW_ALWAYS_INLINE const uint8_t *fast_payload(const fast_ctx *c, const ui
   return buf;
 }
 
-/* Streamed: on_message_begin, on_message_data and on_message_end for each frame. */
+/* Streamed: on_message_begin, on_message_data and on_message_end for each frame, from the
+ * one at p (a fast frame of n bytes). */
 static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                                const uint8_t *end)
+                                                const uint8_t *end, size_t n)
 {
   uint8_t buf[FAST_BUF];
   fast_out o;
-  size_t n;
   int rv = 0;
 
-  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+  do {
     const uint8_t *d;
     int cb = 0, tail = 0;
 
@@ -2429,25 +2383,24 @@ static RTW_ALWAYS_INLINE fast_out fast_streamed(rtw_ws *ws, fast_ctx c, const ui
       break;
     if (fast_end(ws))
       break;
-  }
+  } while ((n = fast_len(&c, p, (size_t)(end - p))) != 0);
   o.p = p;
   o.rv = rv;
   return o;
 }
 
-/* Whole messages: on_message for each frame, with the payload where it lies (client role,
- * in place) or in a stack buffer. */
+/* Whole messages: on_message for each frame, from the one at p (a fast frame of n bytes),
+ * with the payload where it lies (client role, in place) or in a stack buffer. */
 static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8_t *p,
-                                             const uint8_t *end)
+                                             const uint8_t *end, size_t n)
 {
   int (*on_msg)(rtw_ws *, int, const void *, size_t, void *) = ws->cb.on_message;
   void *ud = ws->user_data;
   uint8_t buf[FAST_BUF];
   fast_out o;
-  size_t n;
   int rv = 0;
 
-  while ((n = fast_len(&c, p, (size_t)(end - p))) != 0) {
+  do {
     unsigned op = p[0] & 0x0Fu;
     const uint8_t *d = fast_payload(&c, p, n, end, buf);
     int cb, tail = 0;
@@ -2464,9 +2417,37 @@ static RTW_ALWAYS_INLINE fast_out fast_whole(rtw_ws *ws, fast_ctx c, const uint8
       break;
     if (fast_end(ws))
       break;
-  }
+  } while ((n = fast_len(&c, p, (size_t)(end - p))) != 0);
   o.p = p;
   o.rv = rv;
+  return o;
+}
+
+/* The loops from p when the frame there is a fast one. The state that message_begin() would
+ * reset and no fast message changes is reset, and the re-entrancy guard raised, only then:
+ * a frame for the general path (when fast_run() is called before each header) pays for
+ * neither, and leaves them as they were, as nothing reads them between messages. */
+static RTW_ALWAYS_INLINE fast_out fast_loops(rtw_ws *ws, fast_ctx c, const uint8_t *p,
+                                             const uint8_t *end)
+{
+  size_t n = fast_len(&c, p, (size_t)(end - p));
+  fast_out o;
+
+  if (n == 0) {
+    o.p = p;
+    o.rv = 0;
+    return o;
+  }
+  ws->rx_z = 0;
+  ws->rx_zwire = 0;
+  ws->rx_direct = NULL;
+  ws->msg.len = 0;
+  ws->cb_depth++;
+  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
+    o = fast_whole(ws, c, p, end, n);
+  else
+    o = fast_streamed(ws, c, p, end, n);
+  ws->cb_depth--;
   return o;
 }
 
@@ -2475,18 +2456,14 @@ static fast_out fast_server(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint
 {
   c.hl = 6;
   c.mbit = 0x80u;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end);
-  return fast_streamed(ws, c, p, end);
+  return fast_loops(ws, c, p, end);
 }
 
 static fast_out fast_client(rtw_ws *ws, fast_ctx c, const uint8_t *p, const uint8_t *end)
 {
   c.hl = 2;
   c.mbit = 0;
-  if (ws->flags & RTW_WS_FLAG_WHOLE_MESSAGES)
-    return fast_whole(ws, c, p, end);
-  return fast_streamed(ws, c, p, end);
+  return fast_loops(ws, c, p, end);
 }
 
 /* Take the fast frames at p, one after another (see above). Returns where it stopped (p when
@@ -2508,13 +2485,7 @@ static const uint8_t *fast_run(rtw_ws *ws, const uint8_t *p, const uint8_t *end,
   if (ws->max_msg < c.lim)
     c.lim = (size_t)ws->max_msg;
   c.inplace = ws->rx_inplace;
-  ws->rx_z = 0; /* message_begin()'s resets that no fast message changes */
-  ws->rx_zwire = 0;
-  ws->rx_direct = NULL;
-  ws->msg.len = 0;
-  ws->cb_depth++;
   o = ws->role == RTW_WS_ROLE_SERVER ? fast_server(ws, c, p, end) : fast_client(ws, c, p, end);
-  ws->cb_depth--;
   *rvp = o.rv;
   return o.p;
 }
