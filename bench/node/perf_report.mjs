@@ -121,7 +121,7 @@ const ROWS = [
     short: '(r7 + ring copy / memcpy)', unit: 'GB/s', peers: ['memcpy'],
     target: ['memcpy', 0.8], note: '(not the target row)' },
   { id: 'r6', impl: 'read_pass', work: 'extra: r6 ceiling, one read pass over the text + the copy',
-    short: '(r6 ceiling: read pass + copy / wslay_frame)', unit: 'GB/s', peers: ['wslay_frame'],
+    short: '(r6 ceiling / wslay_frame)', unit: 'GB/s', peers: ['wslay_frame'],
     target: ['wslay_frame', 0.8], note: '(bounds any validating send)' },
 ];
 const PEER_LABEL = { wslay_event: 'wslay_event', wslay_frame: 'wslay_frame', node_ws: 'node ws',
