@@ -1323,46 +1323,39 @@ RTW_ALWAYS_INLINE static int ev_dispatch(rtw_sse_parser *p, ev_block *b)
 #  include "scan_lines.inc"
 #endif
 
+/* The scanner variants of one instruction set (scan_lines.inc), chosen by p->simd. */
+typedef struct scan_ops {
+  const uint8_t *(*lines)(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end);
+  /* the first CR or LF in [s, end), or end (the rest of a line cut by the previous input);
+   * *ascii: no byte before it is marked */
+  const uint8_t *(*eol)(const uint8_t *s, const uint8_t *end, int *ascii);
+  /* the plain bytes of s[0..n) up to the first CR, LF, NUL or non-ASCII byte copied to
+   * d[0..n); returns that byte's offset (copied too) or n */
+  size_t (*plain)(char *d, const uint8_t *s, size_t n);
+} scan_ops;
+
+static const scan_ops scan_by_level[] = {
+    {scan_lines_base, first_eol_base, plain_copy_base}, /* RTW__SCAN_BASE_LEVEL */
+#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
+    {scan_lines_avx2, first_eol_avx2, plain_copy_avx2},       /* RTW__SCAN_AVX2 */
+    {scan_lines_avx512, first_eol_avx512, plain_copy_avx512}, /* RTW__SCAN_AVX512 */
+#endif
+};
+
 static const uint8_t *scan_lines(rtw_sse_parser *p, const uint8_t *s, const uint8_t *end)
 {
-#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
-  if (p->simd == RTW__SCAN_AVX512)
-    return scan_lines_avx512(p, s, end);
-  if (p->simd == RTW__SCAN_AVX2)
-    return scan_lines_avx2(p, s, end);
-#endif
-  return scan_lines_base(p, s, end);
+  return scan_by_level[p->simd].lines(p, s, end);
 }
 
-/* The first CR or LF in [s, end), or end (the rest of a line cut by the previous input):
- * with the widest block scanner, as scan_lines(). *ascii: no byte before it is marked. */
 static const uint8_t *first_eol(const rtw_sse_parser *p, const uint8_t *s, const uint8_t *end,
                                 int *ascii)
 {
-#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
-  if (p->simd == RTW__SCAN_AVX512)
-    return first_eol_avx512(s, end, ascii);
-  if (p->simd == RTW__SCAN_AVX2)
-    return first_eol_avx2(s, end, ascii);
-#else
-  (void)p;
-#endif
-  return first_eol_base(s, end, ascii);
+  return scan_by_level[p->simd].eol(s, end, ascii);
 }
 
-/* plain_copy_*(): the plain bytes of s[0..n) up to the first CR, LF, NUL or non-ASCII byte
- * copied to d[0..n); returns that byte's offset (copied too) or n. */
 static size_t plain_copy(const rtw_sse_parser *p, char *d, const uint8_t *s, size_t n)
 {
-#if defined(RTW__SCAN_HAVE_X86_DISPATCH)
-  if (p->simd == RTW__SCAN_AVX512)
-    return plain_copy_avx512(d, s, n);
-  if (p->simd == RTW__SCAN_AVX2)
-    return plain_copy_avx2(d, s, n);
-#else
-  (void)p;
-#endif
-  return plain_copy_base(d, s, n);
+  return scan_by_level[p->simd].plain(d, s, n);
 }
 
 /* Buffered mode, the rest of a data value cut by the previous input (a long line): its plain
